@@ -1,0 +1,229 @@
+"""Finding and validating connection files.
+
+jupyter_client validates nothing: a missing key silently becomes a random one and a
+missing port becomes 0, both ending in a silent timeout. So every field is checked
+here, and every problem becomes one sentence a person can act on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jupyter_client.connect import find_connection_file
+from jupyter_core.paths import jupyter_runtime_dir
+
+from nbtui.app.kernel.errors import NbtuiError
+
+__all__ = [
+    "CHANNELS",
+    "ConnectionInfo",
+    "load_connection_file",
+    "mask_key",
+    "parse_connection_info",
+    "resolve_connection_file",
+]
+
+CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
+SIGNATURE_SCHEMES = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384",
+                     "hmac-sha512")
+TRANSPORTS = ("tcp", "ipc")
+
+
+def mask_key(key: str) -> str:
+    """Show just enough of a key to tell two apart, never enough to use it.
+
+    Args:
+        key: The HMAC key.
+
+    Returns:
+        The first four characters followed by bullets, or "none" for an empty key.
+    """
+    if not key:
+        return "none (messages unsigned)"
+    return key[:4] + "••••"
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """A validated connection file."""
+
+    transport: str
+    ip: str
+    ports: dict[str, int]
+    key: str = field(repr=False)
+    """The HMAC key. Kept out of repr so it cannot leak into a log or a traceback."""
+    signature_scheme: str
+    kernel_name: str = ""
+    path: Path | None = None
+    curve_publickey: str | None = field(default=None, repr=False)
+    curve_secretkey: str | None = field(default=None, repr=False)
+    group_readable: bool = False
+    """True when users other than the owner may read the file, and so the key."""
+
+    @property
+    def masked_key(self) -> str:
+        return mask_key(self.key)
+
+    @property
+    def curve(self) -> bool:
+        return bool(self.curve_publickey and self.curve_secretkey)
+
+    def url(self, channel: str) -> str:
+        port = self.ports[channel]
+        if self.transport == "tcp":
+            return f"tcp://{self.ip}:{port}"
+        return f"{self.transport}://{self.ip}-{port}"
+
+    def as_jupyter_dict(self) -> dict[str, Any]:
+        """The form jupyter_client's `load_connection_info` takes."""
+        info: dict[str, Any] = {
+            "transport": self.transport,
+            "ip": self.ip,
+            "key": self.key,
+            "signature_scheme": self.signature_scheme,
+            "kernel_name": self.kernel_name,
+        }
+        for name, port in self.ports.items():
+            info[f"{name}_port"] = port
+        if self.curve:
+            info["curve_publickey"] = self.curve_publickey
+            info["curve_secretkey"] = self.curve_secretkey
+        return info
+
+    def join_command(self) -> str:
+        """The command another person runs to attach to the same kernel."""
+        if self.path is None:
+            return "nbtui --existing -"
+        runtime = Path(jupyter_runtime_dir())
+        if self.path.parent == runtime:
+            return f"nbtui --existing {self.path.name}"
+        return f"nbtui --existing {self.path}"
+
+
+def resolve_connection_file(name: str | None) -> Path:
+    """Find a connection file the way `jupyter console --existing` does.
+
+    Args:
+        name: A path, a partial name such as "4342f6", or None for the newest kernel.
+
+    Returns:
+        The path of the connection file.
+
+    Raises:
+        NbtuiError: When nothing matches.
+    """
+    pattern = name or "kernel-*.json"
+    if name and os.path.isfile(name):
+        return Path(name).resolve()
+    try:
+        found = find_connection_file(pattern, path=[".", jupyter_runtime_dir()])
+    except OSError:
+        if name is None:
+            raise NbtuiError(
+                f"no kernel connection files in {jupyter_runtime_dir()}: start a kernel, "
+                "or run nbtui without --existing to start one"
+            ) from None
+        if os.sep in name or name.endswith(".json"):
+            raise NbtuiError(f"connection file not found: {name}") from None
+        raise NbtuiError(
+            f"no kernel matches {name!r} in the current directory or {jupyter_runtime_dir()}"
+        ) from None
+    return Path(found).resolve()
+
+
+def _port(data: dict[str, Any], channel: str, where: str) -> int:
+    key = f"{channel}_port"
+    if key not in data:
+        raise NbtuiError(f"{where} has no {key}")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise NbtuiError(f"{where}: {key} is not an integer: {value!r}")
+    if not 0 < value < 65536:
+        raise NbtuiError(f"{where}: {key} is out of range: {value}")
+    return value
+
+
+def parse_connection_info(data: object, where: str, path: Path | None = None) -> ConnectionInfo:
+    """Validate the decoded JSON of a connection file.
+
+    Args:
+        data: The decoded JSON.
+        where: How to name the source in messages, usually the file path.
+        path: The file it came from, if any.
+
+    Raises:
+        NbtuiError: Naming the first problem found.
+    """
+    if not isinstance(data, dict):
+        raise NbtuiError(f"{where} is not a connection file (a JSON object is expected)")
+    transport = data.get("transport", "tcp")
+    if transport not in TRANSPORTS:
+        raise NbtuiError(f"{where}: unknown transport {transport!r} (expected tcp or ipc)")
+    if "ip" not in data:
+        raise NbtuiError(f"{where} has no ip")
+    ip = data["ip"]
+    if not isinstance(ip, str) or not ip:
+        raise NbtuiError(f"{where}: ip is not a string: {ip!r}")
+    if "key" not in data:
+        raise NbtuiError(f"{where} has no key")
+    key = data["key"]
+    if not isinstance(key, str):
+        raise NbtuiError(f"{where}: key is not a string")
+    scheme = data.get("signature_scheme", "hmac-sha256")
+    if scheme not in SIGNATURE_SCHEMES:
+        raise NbtuiError(f"{where}: unknown signature scheme {scheme!r}")
+    ports = {channel: _port(data, channel, where) for channel in CHANNELS}
+    group_readable = False
+    if path is not None:
+        try:
+            group_readable = bool(path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH))
+        except OSError:
+            group_readable = False
+    kernel_name = data.get("kernel_name", "")
+    return ConnectionInfo(
+        transport=transport,
+        ip=ip,
+        ports=ports,
+        key=key,
+        signature_scheme=scheme,
+        kernel_name=kernel_name if isinstance(kernel_name, str) else "",
+        path=path,
+        curve_publickey=data.get("curve_publickey"),
+        curve_secretkey=data.get("curve_secretkey"),
+        group_readable=group_readable,
+    )
+
+
+def parse_connection_text(text: str, where: str, path: Path | None = None) -> ConnectionInfo:
+    """Validate a connection file's text.
+
+    Raises:
+        NbtuiError: When the text is not JSON or a field is wrong.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise NbtuiError(
+            f"{where} is not valid JSON (line {error.lineno}, column {error.colno}: {error.msg})"
+        ) from None
+    return parse_connection_info(data, where, path)
+
+
+def load_connection_file(path: Path) -> ConnectionInfo:
+    """Read and validate a connection file.
+
+    Raises:
+        NbtuiError: When the file cannot be read or is not a valid connection file.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise NbtuiError(f"connection file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise NbtuiError(f"cannot read connection file {path}: {error}") from None
+    return parse_connection_text(text, str(path), path)

@@ -1,0 +1,64 @@
+"""Kernel messages as typed values, so nothing above the kernel layer indexes raw dicts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Msg", "short_session"]
+
+
+def short_session(session: str) -> str:
+    """The four hex digits that tell two clients apart on screen."""
+    return session.replace("-", "")[:4] if session else "????"
+
+
+@dataclass(slots=True)
+class Msg:
+    """One decoded, signature-checked message from the kernel."""
+
+    channel: str
+    msg_type: str
+    msg_id: str
+    content: dict[str, Any]
+    parent_id: str = ""
+    """msg_id of the request that caused this message: the routing key."""
+    parent_session: str = ""
+    """Session id of the client whose request caused this: who did it."""
+    parent_username: str = ""
+    parent_msg_type: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)
+    """The raw header, kept to address a reply (input_reply) to this message."""
+    received: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def from_dict(cls, channel: str, raw: dict[str, Any]) -> Msg:
+        """Build from jupyter_client's deserialized form, tolerating missing parts.
+
+        Kernel output is untrusted, so every field is checked for type and a missing or
+        odd one becomes empty rather than an exception in the reader.
+        """
+        header = raw.get("header")
+        parent = raw.get("parent_header")
+        content = raw.get("content")
+        metadata = raw.get("metadata")
+        header = header if isinstance(header, dict) else {}
+        parent = parent if isinstance(parent, dict) else {}
+        return cls(
+            channel=channel,
+            msg_type=_str(header.get("msg_type")) or _str(raw.get("msg_type")),
+            msg_id=_str(header.get("msg_id")),
+            content=content if isinstance(content, dict) else {},
+            parent_id=_str(parent.get("msg_id")),
+            parent_session=_str(parent.get("session")),
+            parent_username=_str(parent.get("username")),
+            parent_msg_type=_str(parent.get("msg_type")),
+            metadata=metadata if isinstance(metadata, dict) else {},
+            header=header,
+        )
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""

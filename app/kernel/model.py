@@ -1,0 +1,486 @@
+"""The transcript as data: cells, their outputs, who ran them, and what is running.
+
+Pure: it is fed `Msg` values (from a live kernel or a recording) and keeps no sockets,
+clocks or UI. The view asks it what changed since the last frame.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from nbtui.app.kernel.messages import Msg, short_session
+from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_stream
+
+__all__ = [
+    "Cell",
+    "DataOutput",
+    "ErrorOutput",
+    "Notice",
+    "Output",
+    "Peer",
+    "StreamOutput",
+    "Transcript",
+]
+
+CellState = Literal["queued", "running", "ok", "error", "aborted"]
+
+
+@dataclass(eq=False)
+class StreamOutput:
+    """stdout or stderr of one cell, as lines; consecutive chunks of one stream merge."""
+
+    name: str
+    lines: list[str] = field(default_factory=list)
+    partial: str = ""
+    """The last line, not yet ended by a newline (a progress bar lives here)."""
+    dropped: int = 0
+    """Lines removed from the front to bound scrollback: an exact count."""
+    received: int = 0
+    """Every line ever received, kept or not."""
+
+    def append(self, text: str) -> int:
+        """Add a chunk of stream text.
+
+        Returns:
+            How many complete lines it added.
+        """
+        text = sanitize_stream(text)
+        if self.partial:
+            text = self.partial + text
+        parts = text.split("\n")
+        partial = parts.pop()
+        if "\r" in text or "\x08" in text:
+            parts = [apply_line_edits(part) for part in parts]
+        # The tail stays raw: a later "\r" must still be able to replace it.
+        self.partial = partial
+        self.lines.extend(parts)
+        self.received += len(parts)
+        return len(parts)
+
+    @property
+    def visible_partial(self) -> str:
+        return apply_line_edits(self.partial)
+
+    def trim_front(self, count: int) -> int:
+        count = min(count, len(self.lines))
+        if count:
+            del self.lines[:count]
+            self.dropped += count
+        return count
+
+    @property
+    def line_count(self) -> int:
+        return len(self.lines) + (1 if self.partial else 0)
+
+
+@dataclass(eq=False)
+class DataOutput:
+    """An execute_result or display_data: a mime bundle."""
+
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    execution_count: int | None = None
+    display_id: str | None = None
+    version: int = 0
+
+    @property
+    def text(self) -> str:
+        plain = self.data.get("text/plain", "")
+        if isinstance(plain, list):  # nbformat allows a list of lines
+            plain = "".join(str(part) for part in plain)
+        if not isinstance(plain, str):
+            plain = str(plain)
+        if not plain and self.data:
+            kinds = ", ".join(sorted(self.data))
+            return f"<{kinds}>"
+        return sanitize(plain)
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
+
+
+@dataclass(eq=False)
+class ErrorOutput:
+    ename: str
+    evalue: str
+    traceback: list[str]
+
+    @property
+    def text(self) -> str:
+        if self.traceback:
+            return sanitize("\n".join(str(line) for line in self.traceback))
+        return sanitize(f"{self.ename}: {self.evalue}")
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
+
+
+Output = StreamOutput | DataOutput | ErrorOutput
+
+
+@dataclass(eq=False)
+class Notice:
+    """A line in the transcript from nbtui itself (kernel restarted, joined, ...)."""
+
+    text: str
+    level: Literal["info", "warning", "error"] = "info"
+    key: str = ""
+
+
+@dataclass(eq=False)
+class Cell:
+    """One execute request and everything it produced."""
+
+    key: str
+    """msg_id of the execute_request: what its outputs' parent_header points at."""
+    session: str
+    username: str
+    is_self: bool
+    code: str | None = None
+    """None when the cell started before we joined and its input was never seen."""
+    execution_count: int | None = None
+    outputs: list[Output] = field(default_factory=list)
+    state: CellState = "queued"
+    started: float | None = None
+    finished: float | None = None
+    clear_on_next_output: bool = False
+
+    @property
+    def line_count(self) -> int:
+        code_lines = (self.code or "").count("\n") + 1
+        return code_lines + sum(output.line_count for output in self.outputs)
+
+    def last_stream(self, name: str) -> StreamOutput | None:
+        if self.outputs:
+            last = self.outputs[-1]
+            if isinstance(last, StreamOutput) and last.name == name:
+                return last
+        return None
+
+
+@dataclass(eq=False)
+class Peer:
+    """A client seen on iopub, keyed by its session id (usernames are neither unique nor
+    authenticated)."""
+
+    session: str
+    username: str
+    is_self: bool
+    cells: int = 0
+    last_activity: float = 0.0
+    running: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"{self.username}@{short_session(self.session)}"
+
+
+Entry = Cell | Notice
+
+
+class Transcript:
+    """Cells and notices in arrival order, with bounded scrollback.
+
+    Args:
+        own_session: This client's session id, so its cells read as its own.
+        max_lines: How many output lines to keep across the whole transcript.
+    """
+
+    def __init__(self, own_session: str, max_lines: int = 50_000) -> None:
+        self.own_session = own_session
+        self.max_lines = max_lines
+        self.entries: list[Entry] = []
+        self.cells: dict[str, Cell] = {}
+        self.peers: dict[str, Peer] = {}
+        self.running: dict[str, Cell] = {}
+        """Execute requests between their busy and idle, by msg_id: busy is tracked per
+        request, so a probe's idle on the control channel never ends a running cell."""
+        self.changed: dict[int, Entry] = {}
+        self.removed: list[Entry] = []
+        self.dropped_entries = 0
+        self.stored_lines = 0
+        self._displays: dict[str, list[DataOutput]] = {}
+        self.last_iopub: float | None = None
+        self.execution_state = "unknown"
+        """The kernel's last published state, kept for display only, never for busy."""
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.running)
+
+    def oldest_running(self) -> Cell | None:
+        if not self.running:
+            return None
+        return min(self.running.values(), key=lambda cell: cell.started or 0.0)
+
+    def take_changes(self) -> tuple[list[Entry], list[Entry]]:
+        """What changed since the last call: (removed entries, changed entries)."""
+        removed, self.removed = self.removed, []
+        changed = list(self.changed.values())
+        self.changed = {}
+        return removed, changed
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _touch(self, entry: Entry) -> None:
+        self.changed[id(entry)] = entry
+
+    def add_notice(self, text: str, level: Literal["info", "warning", "error"] = "info") -> Notice:
+        notice = Notice(text, level)
+        self.entries.append(notice)
+        self._touch(notice)
+        return notice
+
+    def add_own_cell(self, msg_id: str, code: str, username: str) -> Cell:
+        """Show a cell the moment it is sent, before the kernel echoes its input."""
+        cell = self._cell(msg_id, self.own_session, username)
+        cell.code = code
+        return cell
+
+    def peer(self, session: str, username: str) -> Peer:
+        peer = self.peers.get(session)
+        if peer is None:
+            peer = Peer(session, username or "?", session == self.own_session)
+            self.peers[session] = peer
+        elif username and peer.username != username:
+            peer.username = username
+        return peer
+
+    def _cell(self, key: str, session: str, username: str) -> Cell:
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = Cell(key, session, username or "?", session == self.own_session)
+            self.cells[key] = cell
+            self.entries.append(cell)
+            peer = self.peer(session, username)
+            peer.cells += 1
+        self._touch(cell)
+        return cell
+
+    def apply_all(self, messages: Iterable[Msg]) -> None:
+        for message in messages:
+            self.apply(message)
+        self.enforce_budget()
+
+    def apply(self, msg: Msg) -> None:
+        """Fold one message into the transcript."""
+        if msg.channel == "iopub":
+            self.last_iopub = msg.received
+            self._apply_iopub(msg)
+        elif msg.channel == "shell" and msg.msg_type == "execute_reply":
+            self._apply_execute_reply(msg)
+
+    def _is_cell_message(self, msg: Msg) -> bool:
+        return msg.parent_msg_type == "execute_request" and bool(msg.parent_id)
+
+    def _apply_iopub(self, msg: Msg) -> None:
+        kind = msg.msg_type
+        content = msg.content
+        if kind == "status":
+            self._apply_status(msg)
+            return
+        if kind == "shutdown_reply":
+            who = self.peer(msg.parent_session, msg.parent_username)
+            restart = bool(content.get("restart"))
+            verb = "restart" if restart else "shut down"
+            self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
+            return
+        if not self._is_cell_message(msg):
+            return
+        cell = self._cell(msg.parent_id, msg.parent_session, msg.parent_username)
+        self.peer(msg.parent_session, msg.parent_username).last_activity = msg.received
+        if kind == "execute_input":
+            code = content.get("code")
+            if isinstance(code, str) and cell.code is None:
+                cell.code = sanitize(code)
+            count = content.get("execution_count")
+            if isinstance(count, int):
+                cell.execution_count = count
+            if cell.state == "queued":
+                cell.state = "running"
+                cell.started = cell.started or msg.received
+            return
+        if kind == "clear_output":
+            if content.get("wait"):
+                cell.clear_on_next_output = True
+            else:
+                self._clear(cell)
+            return
+        if kind == "update_display_data":
+            self._update_display(content)
+            return
+        if kind not in ("stream", "display_data", "execute_result", "error"):
+            return
+        if cell.clear_on_next_output:
+            self._clear(cell)
+        if kind == "stream":
+            name = content.get("name")
+            name = name if name in ("stdout", "stderr") else "stdout"
+            text = content.get("text")
+            if not isinstance(text, str):
+                return
+            stream = cell.last_stream(name)
+            if stream is None:
+                stream = StreamOutput(name)
+                cell.outputs.append(stream)
+            self.stored_lines += stream.append(text)
+        elif kind in ("display_data", "execute_result"):
+            output = self._data_output(content)
+            if kind == "execute_result":
+                count = content.get("execution_count")
+                output.execution_count = count if isinstance(count, int) else None
+                if output.execution_count is not None:
+                    cell.execution_count = output.execution_count
+            cell.outputs.append(output)
+            self.stored_lines += output.line_count
+        else:
+            traceback = content.get("traceback")
+            error = ErrorOutput(
+                str(content.get("ename", "")),
+                str(content.get("evalue", "")),
+                [str(line) for line in traceback] if isinstance(traceback, list) else [],
+            )
+            cell.outputs.append(error)
+            cell.state = "error"
+            self.stored_lines += error.line_count
+
+    def _data_output(self, content: dict[str, Any]) -> DataOutput:
+        data = content.get("data")
+        metadata = content.get("metadata")
+        transient = content.get("transient")
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        output = DataOutput(
+            data if isinstance(data, dict) else {},
+            metadata if isinstance(metadata, dict) else {},
+            display_id=display_id if isinstance(display_id, str) else None,
+        )
+        if output.display_id:
+            self._displays.setdefault(output.display_id, []).append(output)
+        return output
+
+    def _update_display(self, content: dict[str, Any]) -> None:
+        transient = content.get("transient")
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        if not isinstance(display_id, str):
+            return
+        data = content.get("data")
+        for output in self._displays.get(display_id, []):
+            output.data = data if isinstance(data, dict) else {}
+            output.version += 1
+            for cell in self._cells_holding(output):
+                self._touch(cell)
+
+    def _cells_holding(self, output: DataOutput) -> list[Cell]:
+        return [cell for cell in self.cells.values() if any(o is output for o in cell.outputs)]
+
+    def _clear(self, cell: Cell) -> None:
+        cell.clear_on_next_output = False
+        for output in cell.outputs:
+            self.stored_lines -= _stored(output)
+            if isinstance(output, DataOutput) and output.display_id:
+                holders = self._displays.get(output.display_id, [])
+                if output in holders:
+                    holders.remove(output)
+        cell.outputs.clear()
+
+    def _apply_status(self, msg: Msg) -> None:
+        state = msg.content.get("execution_state")
+        if not isinstance(state, str):
+            return
+        self.execution_state = state
+        if not self._is_cell_message(msg):
+            return
+        if state == "busy":
+            cell = self._cell(msg.parent_id, msg.parent_session, msg.parent_username)
+            if cell.state in ("queued",):
+                cell.state = "running"
+            cell.started = cell.started or msg.received
+            self.running[cell.key] = cell
+            peer = self.peer(msg.parent_session, msg.parent_username)
+            peer.running += 1
+            peer.last_activity = msg.received
+        elif state == "idle":
+            cell = self.running.pop(msg.parent_id, None)
+            if cell is None:
+                return
+            peer = self.peers.get(cell.session)
+            if peer is not None:
+                peer.running = max(0, peer.running - 1)
+                peer.last_activity = msg.received
+            cell.finished = msg.received
+            if cell.state == "running":
+                cell.state = "ok"
+            self._touch(cell)
+
+    def _apply_execute_reply(self, msg: Msg) -> None:
+        cell = self.cells.get(msg.parent_id)
+        if cell is None:
+            return
+        status = msg.content.get("status")
+        count = msg.content.get("execution_count")
+        if isinstance(count, int) and cell.execution_count is None:
+            cell.execution_count = count
+        # bash_kernel answers an interrupted cell with the non-standard "abort".
+        if status in ("abort", "aborted"):
+            cell.state = "aborted"
+        elif status == "error":
+            cell.state = "error"
+        self._touch(cell)
+
+    def mark_all_stopped(self, state: CellState = "aborted") -> None:
+        """The kernel died or restarted: nothing is running any more."""
+        now = time.monotonic()
+        for cell in self.running.values():
+            cell.state = state
+            cell.finished = now
+            self._touch(cell)
+        self.running.clear()
+        for peer in self.peers.values():
+            peer.running = 0
+
+    def enforce_budget(self) -> None:
+        """Drop the oldest output lines, then the oldest entries, beyond `max_lines`."""
+        if self.stored_lines <= self.max_lines:
+            return
+        excess = self.stored_lines - self.max_lines
+        for entry in self.entries:
+            if excess <= 0:
+                break
+            if not isinstance(entry, Cell):
+                continue
+            for output in entry.outputs:
+                if excess <= 0:
+                    break
+                if isinstance(output, StreamOutput):
+                    trimmed = output.trim_front(excess)
+                    excess -= trimmed
+                    self.stored_lines -= trimmed
+                    if trimmed:
+                        self._touch(entry)
+        # Whole finished cells whose streams are trimmed to nothing go next, oldest first,
+        # so a flood in the newest cell cannot be starved by old rich outputs.
+        while self.stored_lines > self.max_lines and len(self.entries) > 1:
+            entry = self.entries[0]
+            if isinstance(entry, Cell) and entry.key in self.running:
+                break
+            self.entries.pop(0)
+            self.removed.append(entry)
+            self.changed.pop(id(entry), None)
+            self.dropped_entries += 1
+            if isinstance(entry, Cell):
+                self.cells.pop(entry.key, None)
+                for output in entry.outputs:
+                    self.stored_lines -= _stored(output)
+
+
+def _stored(output: Output) -> int:
+    if isinstance(output, StreamOutput):
+        return len(output.lines)
+    return output.line_count

@@ -1,0 +1,417 @@
+"""The nbtui application: one screen around one kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import codeop
+import time
+import warnings
+from importlib.resources import files
+from typing import Any
+
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Input, Label
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.model import Transcript
+from nbtui.widgets.completions import CompletionMenu
+from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.status import StatusBar
+from nbtui.widgets.transcript import TranscriptView
+
+__all__ = ["NbtuiApp"]
+
+FRAME = 1 / 30
+"""Output is drawn at most this often, however fast it arrives."""
+HEARTBEAT_INTERVAL = 1.0
+EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
+
+
+def _lexer_name(language_info: dict[str, Any]) -> str:
+    for candidate in (language_info.get("pygments_lexer"), language_info.get("name")):
+        if isinstance(candidate, str) and candidate:
+            try:
+                get_lexer_by_name(candidate)
+            except ClassNotFound:
+                continue
+            return candidate
+    return "text"
+
+
+def _locally_complete(code: str, language: str) -> bool:
+    """A fallback when the kernel does not answer is_complete in time."""
+    if not language.startswith("python") and language != "ipython3":
+        return True
+    if code.rstrip().endswith(("\\", ":")):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return codeop.compile_command(code + "\n", symbol="exec") is not None
+    except (SyntaxError, ValueError, OverflowError):
+        return True  # let the kernel report the error
+
+
+class NbtuiApp(App[None]):
+    """A console on one Jupyter kernel, shared with whoever else is attached."""
+
+    CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
+    TITLE = "nbtui"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
+        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
+        Binding("pagedown", "page_down", "", show=False, priority=True),
+        Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+    ]
+
+    def __init__(self, client: KernelClient, *, own_kernel: OwnKernel | None = None,
+                 scrollback: int = 50_000) -> None:
+        super().__init__()
+        self.client = client
+        self.own_kernel = own_kernel
+        self.model = Transcript(client.session_id, max_lines=scrollback)
+        self.language = "python"
+        self._frame_pending = False
+        self._last_frame = 0.0
+        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._busy_timer: Any = None
+        self._pending_input: Msg | None = None
+        self.kernel_state = "starting"
+        self._base_count = 0
+        self.error: str | None = None
+        """Set when the app exits because the kernel could not be reached."""
+
+    # -- layout --------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        yield TranscriptView(id="transcript")
+        yield CompletionMenu(id="completions")
+        with Horizontal(id="stdin-row"):
+            yield Label("", id="stdin-prompt")
+            yield Input(id="stdin-input")
+        with Horizontal(id="input-row"):
+            yield Label("In [ ]:", id="prompt")
+            yield CellEditor(id="editor")
+        yield Footer()
+
+    @property
+    def transcript(self) -> TranscriptView:
+        return self.query_one(TranscriptView)
+
+    @property
+    def editor(self) -> CellEditor:
+        return self.query_one(CellEditor)
+
+    @property
+    def status(self) -> StatusBar:
+        return self.query_one(StatusBar)
+
+    # -- start and stop ------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.editor.focus()
+        if not self.client.kernel_info:
+            try:
+                await self.client.attach()
+            except NbtuiError as error:
+                self.error = str(error)
+                self.exit(return_code=2)
+                return
+        self._attached()
+
+    def _attached(self) -> None:
+        client = self.client
+        info = client.kernel_info
+        language_info = info.get("language_info") or {}
+        self.language = _lexer_name(language_info)
+        self.transcript.language = self.language
+        name = str(language_info.get("name", "?"))
+        version = str(language_info.get("version", ""))
+        implementation = str(info.get("implementation", ""))
+        impl_version = str(info.get("implementation_version", ""))
+        self._base_count = len(self.editor.cell_history)
+        kernel = f"{name} {version}".strip()
+        if implementation:
+            kernel += f" ({implementation} {impl_version})".rstrip()
+        self.status.kernel = kernel
+        path = client.info.path
+        self.status.source = path.name if path else "stdin"
+        join = client.info.join_command()
+        if self.own_kernel is not None:
+            self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
+        else:
+            self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
+        if client.info.group_readable:
+            self.model.add_notice(
+                f"{path} can be read by other users: whoever reads its key can run code as "
+                "the kernel's user (chmod 600 it)",
+                "warning",
+            )
+        self._set_state("idle")
+        client.on_message = self._schedule_frame
+        if client.inbox:
+            self._schedule_frame()
+        self._draw_frame()
+        self.run_worker(self._load_history(), group="history")
+        self._heartbeat_task = asyncio.create_task(self._watch_heartbeat())
+
+    async def _load_history(self) -> None:
+        entries = await self.client.history()
+        session_cells = self.editor.cell_history
+        self.editor.set_history(entries)
+        self._base_count = max(self._base_count, len(entries))
+        self._update_prompt()
+        for code in session_cells:
+            self.editor.remember(code)
+
+    async def on_unmount(self) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+
+    async def action_quit(self) -> None:
+        # Quitting closes our sockets only; an attached kernel is never shut down here.
+        self.exit()
+
+    # -- output, coalesced to the frame rate ---------------------------------------------
+
+    def _schedule_frame(self) -> None:
+        """Called by the readers when output arrives; draws at most once per FRAME."""
+        if self._frame_pending:
+            return
+        self._frame_pending = True
+        # Readers may run outside the app's context (they can start before it), so the
+        # timer is set from a message the app itself handles.
+        self.call_next(self._frame_due)
+
+    def _frame_due(self) -> None:
+        delay = self._last_frame + FRAME - time.monotonic()
+        if delay > 0.001:
+            self.set_timer(delay, self._draw_frame)
+        else:
+            self._draw_frame()
+
+    def _draw_frame(self) -> None:
+        self._frame_pending = False
+        self._last_frame = time.monotonic()
+        messages = self.client.drain()
+        for msg in messages:
+            if msg.channel == "stdin" and msg.msg_type == "input_request":
+                self._ask_input(msg)
+            elif msg.channel == "iopub" and msg.msg_type == "status":
+                if msg.content.get("execution_state") == "starting":
+                    self.model.add_notice("the kernel (re)started", "warning")
+        self.model.apply_all(messages)
+        removed, changed = self.model.take_changes()
+        if removed or changed:
+            self.transcript.update_entries(self.model.entries, removed, changed)
+        self._update_status()
+        self._update_prompt()
+
+    def _update_prompt(self) -> None:
+        counts = [
+            cell.execution_count for cell in self.model.cells.values()
+            if cell.execution_count is not None
+        ]
+        following = max(counts, default=self._base_count) + 1
+        self.query_one("#prompt", Label).update(f"In [{following}]:")
+
+    def _update_status(self) -> None:
+        if self.kernel_state in ("dead", "unresponsive"):
+            return
+        cell = self.model.oldest_running()
+        if cell is None:
+            self._set_state("idle")
+            self.status.detail = ""
+            if self._busy_timer is not None:
+                self._busy_timer.stop()
+                self._busy_timer = None
+            return
+        self._set_state("busy")
+        elapsed = time.monotonic() - (cell.started or time.monotonic())
+        who = "you" if cell.is_self else cell.username
+        count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
+        self.status.detail = f"{elapsed:.1f} s · {who}{count}"
+        if self._busy_timer is None:
+            # Ticks only while something runs: an idle nbtui draws nothing.
+            self._busy_timer = self.set_interval(1.0, self._update_status)
+
+    def _set_state(self, state: str) -> None:
+        self.kernel_state = state
+        self.status.state = state
+
+    async def _watch_heartbeat(self) -> None:
+        misses = 0
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            rtt = await self.client.ping(1.0)
+            if rtt is None:
+                misses += 1
+                if misses == 2 and self.kernel_state != "dead":
+                    self._set_state("dead")
+                    self.status.detail = "no heartbeat"
+                    self.model.mark_all_stopped()
+                    self.model.add_notice("the kernel stopped answering its heartbeat", "error")
+                    self._schedule_frame()
+            else:
+                if self.kernel_state == "dead":
+                    self.kernel_state = "idle"
+                    self.status.detail = ""
+                    self.model.add_notice("the kernel answers again", "warning")
+                    self._schedule_frame()
+                misses = 0
+
+    # -- running cells -------------------------------------------------------------------
+
+    @on(CellEditor.RunRequested)
+    def _run_requested(self, event: CellEditor.RunRequested) -> None:
+        self._hide_completions()
+        self.run_worker(self._submit(event.code, event.force), group="submit")
+
+    async def _submit(self, code: str, force: bool) -> None:
+        stripped = code.strip()
+        if not stripped:
+            return
+        if stripped in EXIT_WORDS:
+            # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
+            self.exit()
+            return
+        if not force:
+            verdict = await self.client.is_complete(code)
+            if verdict is None:
+                complete = _locally_complete(code, self.language)
+            else:
+                complete = verdict != "incomplete"
+            if not complete:
+                self.editor.insert_newline()
+                return
+        self.run_cell(code)
+
+    def run_cell(self, code: str) -> str:
+        """Send a cell to the kernel and show it at once."""
+        msg_id = self.client.execute(code)
+        self.model.add_own_cell(msg_id, code, self.client.username)
+        self.editor.remember(code)
+        self.editor.load_text("")
+        self._schedule_frame()
+        return msg_id
+
+    # -- completion ----------------------------------------------------------------------
+
+    @on(CellEditor.CompletionRequested)
+    def _completion_requested(self, event: CellEditor.CompletionRequested) -> None:
+        self.run_worker(self._complete(event.code, event.cursor_offset), group="complete",
+                        exclusive=True)
+
+    async def _complete(self, code: str, offset: int) -> None:
+        result = await self.client.complete(code, offset)
+        if result is None or self.editor.text != code:
+            return
+        matches, start, end = result
+        matches = list(dict.fromkeys(matches))
+        if not matches:
+            self.notify("no completions", timeout=1.5)
+            return
+        if len(matches) == 1:
+            self._apply_completion(matches[0], start, end)
+            return
+        menu = self.query_one(CompletionMenu)
+        menu.show(matches, start, end)
+        self.editor.menu_open = True
+
+    def _apply_completion(self, text: str, start: int, end: int) -> None:
+        editor = self.editor
+        code = editor.text
+        new = code[:start] + text + code[end:]
+        editor.load_text(new)
+        cursor = start + len(text)
+        before = new[:cursor]
+        row = before.count("\n")
+        column = len(before) - (before.rfind("\n") + 1)
+        editor.move_cursor((row, column))
+
+    def _hide_completions(self) -> None:
+        self.query_one(CompletionMenu).hide()
+        self.editor.menu_open = False
+
+    def on_key(self, event: Any) -> None:
+        menu = self.query_one(CompletionMenu)
+        if not self.editor.menu_open:
+            return
+        key = event.key
+        if key in ("enter", "tab"):
+            event.stop()
+            menu.choose()
+        elif key == "up":
+            event.stop()
+            menu.action_cursor_up()
+        elif key == "down":
+            event.stop()
+            menu.action_cursor_down()
+        elif key == "escape":
+            event.stop()
+            self._hide_completions()
+        else:
+            self._hide_completions()
+
+    @on(CompletionMenu.Chosen)
+    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
+        self.editor.menu_open = False
+        self._apply_completion(event.text, event.menu.start, event.menu.end)
+
+    # -- stdin ---------------------------------------------------------------------------
+
+    def _ask_input(self, msg: Msg) -> None:
+        self._pending_input = msg
+        prompt = str(msg.content.get("prompt", ""))
+        row = self.query_one("#stdin-row")
+        self.query_one("#stdin-prompt", Label).update(prompt or "input:")
+        field = self.query_one("#stdin-input", Input)
+        field.password = bool(msg.content.get("password"))
+        field.value = ""
+        row.add_class("-active")
+        field.focus()
+
+    @on(Input.Submitted, "#stdin-input")
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        request = self._pending_input
+        self._pending_input = None
+        self.query_one("#stdin-row").remove_class("-active")
+        self.editor.focus()
+        if request is not None:
+            self.client.input_reply(event.value, request)
+
+    # -- other actions -------------------------------------------------------------------
+
+    async def action_interrupt(self) -> None:
+        if not self.model.busy:
+            self.notify("nothing is running", timeout=1.5)
+            return
+        if self.own_kernel is not None:
+            await self.own_kernel.interrupt()
+        else:
+            self.run_worker(self.client.interrupt(), group="interrupt")
+        self.notify("interrupt sent", timeout=2)
+
+    def action_page_up(self) -> None:
+        self.transcript.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self.transcript.scroll_page_down(animate=False)
+
+    def action_toggle_focus(self) -> None:
+        if self.editor.has_focus:
+            self.transcript.focus()
+        else:
+            self.editor.focus()

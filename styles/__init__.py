@@ -1,0 +1,1 @@
+"""Textual CSS for nbtui, shipped as package data."""

@@ -1,0 +1,1 @@
+"""nbtui's widgets, one per file."""

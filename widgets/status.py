@@ -1,0 +1,74 @@
+"""The status line: which kernel, and at a glance whether it is idle, busy or gone."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+__all__ = ["KernelState", "StatusBar"]
+
+KernelState = str
+"""One of: starting, idle, busy, unresponsive, dead, restarted."""
+
+_WORDS = {
+    "starting": "starting",
+    "idle": "idle",
+    "busy": "busy",
+    "unresponsive": "unresponsive",
+    "dead": "dead",
+    "restarted": "restarted",
+}
+
+
+class StatusBar(Widget):
+    """One line: `nbtui · python 3.11 (ipykernel 7.4) · kernel-1234.json    ● busy 4.2 s`.
+
+    State is a word and a colour, never colour alone.
+    """
+
+    COMPONENT_CLASSES = {
+        "status--title",
+        "status--kernel",
+        "status--idle",
+        "status--busy",
+        "status--starting",
+        "status--unresponsive",
+        "status--dead",
+        "status--restarted",
+        "status--detail",
+    }
+
+    DEFAULT_CSS = """
+    StatusBar {
+        height: 1;
+        width: 1fr;
+    }
+    """
+
+    kernel: reactive[str] = reactive("")
+    source: reactive[str] = reactive("")
+    state: reactive[str] = reactive("starting")
+    detail: reactive[str] = reactive("")
+
+    def render(self) -> Text:
+        left = Text.assemble(
+            (" nbtui", self.get_component_rich_style("status--title")),
+            " · ",
+            (self.kernel, self.get_component_rich_style("status--kernel")),
+            " · " if self.source else "",
+            self.source,
+        )
+        right = Text.assemble(
+            ("● " + _WORDS.get(self.state, self.state),
+             self.get_component_rich_style(f"status--{self.state}", partial=True)),
+            (f" {self.detail}" if self.detail else "",
+             self.get_component_rich_style("status--detail")),
+            " ",
+        )
+        width = self.size.width
+        room = width - right.cell_len
+        if left.cell_len > room - 1:
+            left.truncate(max(0, room - 1), overflow="ellipsis")
+        gap = max(1, width - left.cell_len - right.cell_len)
+        return Text.assemble(left, " " * gap, right)

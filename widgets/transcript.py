@@ -1,0 +1,372 @@
+"""The transcript: every cell and its output, drawn with Textual's Line API.
+
+One widget draws everything, however many cells and lines there are: each entry of
+the model becomes a few parts, and a part renders only the lines that are on screen.
+Stream output (where floods happen) is measured and rendered line by line, lazily, so
+a million-line print costs a split and a count, not a million Rich renders.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from itertools import accumulate
+
+from rich.console import RenderableType
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from nbtui.app.kernel.messages import short_session
+from nbtui.app.kernel.model import (
+    Cell,
+    DataOutput,
+    Entry,
+    ErrorOutput,
+    Notice,
+    StreamOutput,
+)
+
+__all__ = ["TranscriptView"]
+
+
+def _measure(line: str, width: int) -> int:
+    """Rows a plain or SGR-coloured line takes when wrapped at `width`."""
+    if "\x1b" in line:
+        line = Text.from_ansi(line).plain
+    if "\t" in line:
+        line = line.expandtabs()
+    length = len(line) if line.isascii() else Text(line).cell_len
+    return max(1, -(-length // width))
+
+
+class _Part:
+    """A run of rows in the transcript; subclasses know how to draw them."""
+
+    def height(self, width: int) -> int:
+        raise NotImplementedError
+
+    def strip(self, row: int, width: int) -> Strip:
+        raise NotImplementedError
+
+
+class _RenderedPart(_Part):
+    """A small renderable drawn whole and cached per width (prompts, results, errors)."""
+
+    def __init__(self, view: TranscriptView, make: Callable[[], RenderableType]) -> None:
+        self._view = view
+        self._make = make
+        self._width = -1
+        self._strips: list[Strip] = []
+
+    def _render(self, width: int) -> list[Strip]:
+        if width != self._width:
+            console = self._view.app.console
+            options = console.options.update_width(width)
+            lines = console.render_lines(self._make(), options, pad=False)
+            self._strips = [Strip(line) for line in lines]
+            self._width = width
+        return self._strips
+
+    def height(self, width: int) -> int:
+        return len(self._render(width))
+
+    def strip(self, row: int, width: int) -> Strip:
+        return self._render(width)[row]
+
+
+class _StreamPart(_Part):
+    """stdout or stderr: measured per line, each line rendered only when it is seen."""
+
+    def __init__(self, view: TranscriptView, stream: StreamOutput, style: Style) -> None:
+        self._view = view
+        self.stream = stream
+        self._style = style
+        self._width = -1
+        self._dropped = 0
+        self._cum: list[int] = []
+        """Row where each kept line ends, counted from the first line ever measured."""
+        self._base = 0
+        """Rows of lines trimmed from the front, subtracted from `_cum` on lookup."""
+
+    def _sync(self, width: int) -> None:
+        stream = self.stream
+        if width != self._width:
+            self._width = width
+            self._dropped = stream.dropped
+            self._cum = list(accumulate(_measure(line, width) for line in stream.lines))
+            self._base = 0
+            return
+        trimmed = stream.dropped - self._dropped
+        if trimmed:
+            trimmed = min(trimmed, len(self._cum))
+            if trimmed:
+                self._base = self._cum[trimmed - 1]
+                del self._cum[:trimmed]
+            self._dropped = stream.dropped
+        measured = len(self._cum)
+        if measured < len(stream.lines):
+            end = self._cum[-1] if self._cum else self._base
+            self._cum.extend(
+                accumulate(
+                    (_measure(line, width) for line in stream.lines[measured:]), initial=end
+                )
+            )
+            del self._cum[measured]
+
+    def height(self, width: int) -> int:
+        self._sync(width)
+        rows = (self._cum[-1] - self._base) if self._cum else 0
+        if self.stream.partial:
+            rows += _measure(self.stream.visible_partial, width)
+        return rows
+
+    def _line_text(self, index: int) -> str:
+        lines = self.stream.lines
+        return lines[index] if index < len(lines) else self.stream.visible_partial
+
+    def strip(self, row: int, width: int) -> Strip:
+        self._sync(width)
+        absolute = row + self._base
+        index = bisect_right(self._cum, absolute)
+        start = self._cum[index - 1] - self._base if index else 0
+        line_text = self._line_text(index)
+        key = (id(self), self.stream.dropped + index, width, line_text)
+        strips = self._view.line_cache.get(key)
+        if strips is None:
+            strips = self._view.render_text(self._text(line_text), width)
+            self._view.line_cache[key] = strips
+        offset = row - start
+        return strips[offset] if offset < len(strips) else Strip.blank(width)
+
+    def _text(self, line: str) -> Text:
+        if "\t" in line:
+            line = line.expandtabs()
+        text = Text.from_ansi(line) if "\x1b" in line else Text(line)
+        text.stylize(self._style)
+        return text
+
+
+class TranscriptView(ScrollView, can_focus=True):
+    """Cells and outputs in arrival order; keeps the reader's place while they scroll back."""
+
+    COMPONENT_CLASSES = {
+        "transcript--prompt-in",
+        "transcript--prompt-out",
+        "transcript--self",
+        "transcript--peer",
+        "transcript--stderr",
+        "transcript--notice",
+        "transcript--warning",
+        "transcript--error",
+        "transcript--dropped",
+        "transcript--running",
+    }
+
+    DEFAULT_CSS = """
+    TranscriptView {
+        height: 1fr;
+        overflow-x: hidden;
+        overflow-y: auto;
+    }
+    """
+
+    BINDINGS = [
+        ("home", "scroll_home", "Top"),
+        ("end", "scroll_end", "Bottom"),
+    ]
+
+    def __init__(self, *, language: str = "python", name: str | None = None,
+                 id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.language = language
+        self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(2048)
+        self._parts: dict[int, list[_Part]] = {}
+        self._entries: list[Entry] = []
+        self._offsets: list[int] = []
+        self._height = 0
+        self._layout_width = -1
+        self.follow = True
+        """Stick to the newest output; off while the reader scrolls back."""
+
+    # -- model to parts ------------------------------------------------------------------
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True)
+
+    def render_text(self, text: Text, width: int) -> list[Strip]:
+        console = self.app.console
+        lines = console.render_lines(text, console.options.update_width(width), pad=False)
+        return [Strip(line) for line in lines] or [Strip.blank(width)]
+
+    def _cell_parts(self, cell: Cell) -> list[_Part]:
+        parts: list[_Part] = [_RenderedPart(self, lambda: self._cell_header(cell))]
+        for output in cell.outputs:
+            if isinstance(output, StreamOutput):
+                if output.dropped:
+                    parts.append(_RenderedPart(self, lambda o=output: self._dropped_line(o)))
+                style = self._style("transcript--stderr") if output.name == "stderr" else Style()
+                parts.append(_StreamPart(self, output, style))
+            elif isinstance(output, DataOutput):
+                parts.append(_RenderedPart(self, lambda o=output: self._data(cell, o)))
+            elif isinstance(output, ErrorOutput):
+                parts.append(_RenderedPart(self, lambda o=output: Text.from_ansi(o.text)))
+        return parts
+
+    def _dropped_line(self, output: StreamOutput) -> Text:
+        return Text(
+            f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _who(self, cell: Cell) -> Text:
+        if cell.is_self:
+            return Text("you ", style=self._style("transcript--self"))
+        return Text(
+            f"{cell.username}@{short_session(cell.session)} ",
+            style=self._style("transcript--peer"),
+        )
+
+    def _cell_header(self, cell: Cell) -> RenderableType:
+        count = cell.execution_count
+        prompt = Text(
+            f"In [{count if count is not None else ' '}]: ",
+            style=self._style("transcript--prompt-in"),
+        )
+        header = Text.assemble(prompt, self._who(cell))
+        if cell.state == "running":
+            header.append("⏵ running", style=self._style("transcript--running"))
+        elif cell.state == "aborted":
+            header.append("interrupted", style=self._style("transcript--warning"))
+        if cell.code is None:
+            header.append(" (started before you joined)", style=self._style("transcript--notice"))
+            return header
+        code = Syntax(
+            cell.code.rstrip("\n"),
+            self.language,
+            theme="ansi_dark",
+            background_color="default",
+            word_wrap=True,
+        ).highlight(cell.code.rstrip("\n"))
+        code.rstrip()
+        return Text.assemble(header, "\n", code)
+
+    def _data(self, cell: Cell, output: DataOutput) -> RenderableType:
+        text = Text.from_ansi(output.text) if "\x1b" in output.text else Text(output.text)
+        if output.execution_count is not None:
+            prompt = Text(
+                f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out")
+            )
+            return Text.assemble(prompt, text)
+        return text
+
+    def _notice(self, notice: Notice) -> RenderableType:
+        component = {
+            "info": "transcript--notice",
+            "warning": "transcript--warning",
+            "error": "transcript--error",
+        }[notice.level]
+        return Text(f"── {notice.text}", style=self._style(component))
+
+    # -- updates -------------------------------------------------------------------------
+
+    def update_entries(self, all_entries: list[Entry], removed: Iterable[Entry],
+                       changed: Iterable[Entry]) -> None:
+        """Bring the view up to date with the model after a batch of messages.
+
+        Args:
+            all_entries: The model's entries, in order.
+            removed: Entries the model dropped for scrollback.
+            changed: Entries that are new or changed since the last update.
+        """
+        was_at_end = self.follow or self.scroll_y >= self.max_scroll_y
+        removed_rows = 0
+        width = self._content_width()
+        for entry in removed:
+            parts = self._parts.pop(id(entry), None)
+            if parts:
+                removed_rows += sum(part.height(width) for part in parts)
+        for entry in changed:
+            if isinstance(entry, Cell):
+                self._parts[id(entry)] = self._cell_parts(entry)
+            else:
+                self._parts[id(entry)] = [_RenderedPart(self, lambda e=entry: self._notice(e))]
+        self._entries = list(all_entries)
+        self._relayout()
+        if was_at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        elif removed_rows:
+            # Keep the rows the reader is looking at under their eyes.
+            self.scroll_to(y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True)
+        self.refresh()
+
+    def _content_width(self) -> int:
+        return max(10, self.scrollable_content_region.width or self.size.width or 80)
+
+    def _relayout(self) -> None:
+        width = self._content_width()
+        self._layout_width = width
+        heights = []
+        for entry in self._entries:
+            parts = self._parts.get(id(entry))
+            if parts is None:
+                continue
+            heights.append((entry, sum(part.height(width) for part in parts)))
+        self._entries = [entry for entry, _ in heights]
+        self._offsets = list(accumulate((height for _, height in heights), initial=0))
+        self._height = self._offsets[-1]
+        self.virtual_size = Size(width, self._height)
+
+    def on_resize(self) -> None:
+        if self._content_width() != self._layout_width:
+            self.line_cache.clear()
+            self._relayout()
+            if self.follow:
+                self.scroll_end(animate=False, immediate=True, x_axis=False)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.follow = new >= self.max_scroll_y
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self.line_cache.clear()
+        for entry_id in list(self._parts):
+            entry = next((e for e in self._entries if id(e) == entry_id), None)
+            if isinstance(entry, Cell):
+                self._parts[entry_id] = self._cell_parts(entry)
+
+    # -- drawing -------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        row = round(self.scroll_y) + y
+        base = self.rich_style
+        if row >= self._height or not self._entries:
+            return Strip.blank(width, base)
+        index = bisect_right(self._offsets, row) - 1
+        entry = self._entries[index]
+        row -= self._offsets[index]
+        content_width = self._layout_width
+        for part in self._parts.get(id(entry), []):
+            height = part.height(content_width)
+            if row < height:
+                strip = part.strip(row, content_width)
+                return strip.crop_extend(0, width, base).apply_style(base)
+            row -= height
+        return Strip.blank(width, base)
+
+    def plain_text(self) -> str:
+        """Everything currently laid out, as plain text (for tests and for saving)."""
+        rows = []
+        width = self._layout_width
+        for entry in self._entries:
+            for part in self._parts.get(id(entry), []):
+                for row in range(part.height(width)):
+                    rows.append("".join(s.text for s in part.strip(row, width)).rstrip())
+        return "\n".join(rows)
+

@@ -345,23 +345,16 @@ class NbtuiApp(App[None]):
         self.query_one(CompletionMenu).hide()
         self.editor.menu_open = False
 
-    def on_key(self, event: Any) -> None:
+    @on(CellEditor.MenuKey)
+    def _menu_key(self, event: CellEditor.MenuKey) -> None:
         menu = self.query_one(CompletionMenu)
-        if not self.editor.menu_open:
-            return
         key = event.key
         if key in ("enter", "tab"):
-            event.stop()
             menu.choose()
         elif key == "up":
-            event.stop()
             menu.action_cursor_up()
         elif key == "down":
-            event.stop()
             menu.action_cursor_down()
-        elif key == "escape":
-            event.stop()
-            self._hide_completions()
         else:
             self._hide_completions()
 

@@ -40,10 +40,12 @@ class CellEditor(TextArea):
         cursor_offset: int
 
     @dataclass
-    class NavigatedAway(Message):
-        """A key that should close the completion menu if it is open."""
+    class MenuKey(Message):
+        """A key meant for the completion menu while it is open (enter, tab, arrows,
+        escape), or any other key, which closes it."""
 
         editor: CellEditor
+        key: str
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(
@@ -122,9 +124,12 @@ class CellEditor(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
-        if self.menu_open and key in ("enter", "tab", "up", "down", "escape"):
-            # The app's completion menu takes these while it is open.
-            return
+        if self.menu_open:
+            self.post_message(self.MenuKey(self, key))
+            if key in ("enter", "tab", "up", "down", "escape"):
+                event.stop()
+                event.prevent_default()
+                return
         if key == "enter":
             event.stop()
             event.prevent_default()

@@ -232,28 +232,36 @@ class TranscriptView(ScrollView, can_focus=True):
         )
 
     def _cell_header(self, cell: Cell) -> RenderableType:
+        """`In [n] who  code`, continuation lines aligned under the code."""
         count = cell.execution_count
-        prompt = Text(
-            f"In [{count if count is not None else ' '}]: ",
-            style=self._style("transcript--prompt-in"),
+        prefix = Text.assemble(
+            Text(
+                f"In [{count if count is not None else ' '}] ",
+                style=self._style("transcript--prompt-in"),
+            ),
+            self._who(cell),
+            " ",
         )
-        header = Text.assemble(prompt, self._who(cell))
+        state = Text()
         if cell.state == "running":
-            header.append("⏵ running", style=self._style("transcript--running"))
+            state = Text("  ⏵ running", style=self._style("transcript--running"))
         elif cell.state == "aborted":
-            header.append("interrupted", style=self._style("transcript--warning"))
+            state = Text("  ■ interrupted", style=self._style("transcript--warning"))
         if cell.code is None:
-            header.append(" (started before you joined)", style=self._style("transcript--notice"))
-            return header
+            note = Text("(started before you joined)", style=self._style("transcript--notice"))
+            return Text.assemble(prefix, note, state)
+        source = cell.code.rstrip("\n")
         code = Syntax(
-            cell.code.rstrip("\n"),
-            self.language,
-            theme="ansi_dark",
-            background_color="default",
-            word_wrap=True,
-        ).highlight(cell.code.rstrip("\n"))
+            source, self.language, theme="ansi_dark", background_color="default"
+        ).highlight(source)
         code.rstrip()
-        return Text.assemble(header, "\n", code)
+        lines = code.split("\n", allow_blank=True)
+        indent = " " * prefix.cell_len
+        out = Text.assemble(prefix, lines[0], state)
+        for line in lines[1:]:
+            out.append("\n" + indent)
+            out.append_text(line)
+        return out
 
     def _data(self, cell: Cell, output: DataOutput) -> RenderableType:
         text = Text.from_ansi(output.text) if "\x1b" in output.text else Text(output.text)

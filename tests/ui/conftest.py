@@ -1,0 +1,46 @@
+"""Pilot fixtures: the real app attached to a real kernel, in the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from jupyter_client import KernelManager
+from textual.pilot import Pilot
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.nbtui_app import NbtuiApp
+
+
+@pytest.fixture
+async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
+    await kc.attach()
+    try:
+        yield kc
+    finally:
+        await kc.close()
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 15.0) -> None:
+    """Let the app run until `predicate` holds, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+async def run_and_wait(pilot: Pilot[None], app: NbtuiApp, code: str) -> None:
+    """Type a cell, press Enter, and wait until the kernel is idle again."""
+    before = len(app.model.cells)
+    await pilot.press(*code.replace("\n", ""))
+    await pilot.press("enter")
+    await until(pilot, lambda: len(app.model.cells) > before)
+    await until(pilot, lambda: not app.model.busy and app.kernel_state == "idle"
+                and all(c.state != "queued" for c in app.model.cells.values()))
+    await asyncio.sleep(0)

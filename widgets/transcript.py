@@ -254,6 +254,8 @@ class TranscriptView(ScrollView, can_focus=True):
         code = Syntax(
             source, self.language, theme="ansi_dark", background_color="default"
         ).highlight(source)
+        # The theme's background would paint a box behind the code; the pane's own shows.
+        code.style = ""
         code.rstrip()
         lines = code.split("\n", allow_blank=True)
         indent = " " * prefix.cell_len

@@ -76,6 +76,8 @@ class KernelClient:
         self._hb_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self.attached_at = 0.0
+        """When attach succeeded: iopub from before it (a kernel's own start) is history."""
 
     @property
     def session_id(self) -> str:
@@ -137,6 +139,7 @@ class KernelClient:
                 f"the key is probably wrong{detail}"
             )
         self.kernel_info = reply.content
+        self.attached_at = time.monotonic()
         return reply.content
 
     # -- reading ---------------------------------------------------------------------------

@@ -45,6 +45,8 @@ def mask_key(key: str) -> str:
     """
     if not key:
         return "none (messages unsigned)"
+    if len(key) < 16:
+        return "••••"
     return key[:4] + "••••"
 
 
@@ -120,6 +122,15 @@ def resolve_connection_file(name: str | None) -> Path:
     pattern = name or "kernel-*.json"
     if name and os.path.isfile(name):
         return Path(name).resolve()
+    if name is None:
+        candidates = [
+            path
+            for folder in (Path("."), Path(jupyter_runtime_dir()))
+            for path in folder.glob("kernel-*.json")
+            if path.is_file()
+        ]
+        if candidates:
+            return max(candidates, key=lambda path: path.stat().st_mtime).resolve()
     try:
         found = find_connection_file(pattern, path=[".", jupyter_runtime_dir()])
     except OSError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import uuid
 import subprocess
 from pathlib import Path
 
@@ -44,7 +44,11 @@ class OwnKernel:
             raise NbtuiError(f"no kernel named {kernel_name!r} (installed: {names})") from None
         runtime = Path(jupyter_runtime_dir())
         runtime.mkdir(parents=True, exist_ok=True)
-        log_path = runtime / f"nbtui-kernel-{os.getpid()}.log"
+        # Where `--existing` and `jupyter console --existing` look, named as they expect.
+        kernel_id = str(uuid.uuid4())
+        manager.kernel_id = kernel_id
+        manager.connection_file = str(runtime / f"kernel-{kernel_id}.json")
+        log_path = runtime / f"nbtui-kernel-{kernel_id}.log"
         log = log_path.open("ab")
         try:
             await manager.start_kernel(
@@ -67,3 +71,4 @@ class OwnKernel:
             await self.manager.shutdown_kernel(now=False)
         else:
             self.manager.cleanup_resources()
+        self.log_path.unlink(missing_ok=True)

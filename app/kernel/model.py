@@ -54,7 +54,12 @@ class StreamOutput:
         partial = parts.pop()
         if "\r" in text or "\x08" in text:
             parts = [apply_line_edits(part) for part in parts]
-        # The tail stays raw: a later "\r" must still be able to replace it.
+        # The tail stays raw: a later "\r" must still be able to replace it. Only its
+        # last non-empty segment can ever show, so the redraws before it are dropped.
+        if "\r" in partial and "\x08" not in partial:
+            segments = [segment for segment in partial.split("\r") if segment]
+            tail = "\r" if partial.endswith("\r") else ""
+            partial = (segments[-1] if segments else "") + tail
         self.partial = partial
         self.lines.extend(parts)
         self.received += len(parts)
@@ -372,8 +377,10 @@ class Transcript:
             return
         data = content.get("data")
         for output in self._displays.get(display_id, []):
+            before = output.line_count
             output.data = data if isinstance(data, dict) else {}
             output.version += 1
+            self.stored_lines += output.line_count - before
             for cell in self._cells_holding(output):
                 self._touch(cell)
 
@@ -409,13 +416,17 @@ class Transcript:
         elif state == "idle":
             cell = self.running.pop(msg.parent_id, None)
             if cell is None:
-                return
-            peer = self.peers.get(cell.session)
-            if peer is not None:
-                peer.running = max(0, peer.running - 1)
-                peer.last_activity = msg.received
+                # Its busy came before we joined: its idle still ends it.
+                cell = self.cells.get(msg.parent_id)
+                if cell is None or cell.state not in ("queued", "running"):
+                    return
+            else:
+                peer = self.peers.get(cell.session)
+                if peer is not None:
+                    peer.running = max(0, peer.running - 1)
+                    peer.last_activity = msg.received
             cell.finished = msg.received
-            if cell.state == "running":
+            if cell.state in ("queued", "running"):
                 cell.state = "ok"
             self._touch(cell)
 
@@ -446,38 +457,51 @@ class Transcript:
             peer.running = 0
 
     def enforce_budget(self) -> None:
-        """Drop the oldest output lines, then the oldest entries, beyond `max_lines`."""
-        if self.stored_lines <= self.max_lines:
-            return
-        excess = self.stored_lines - self.max_lines
-        for entry in self.entries:
-            if excess <= 0:
-                break
-            if not isinstance(entry, Cell):
-                continue
-            for output in entry.outputs:
-                if excess <= 0:
-                    break
-                if isinstance(output, StreamOutput):
-                    trimmed = output.trim_front(excess)
-                    excess -= trimmed
-                    self.stored_lines -= trimmed
-                    if trimmed:
-                        self._touch(entry)
-        # Whole finished cells whose streams are trimmed to nothing go next, oldest first,
-        # so a flood in the newest cell cannot be starved by old rich outputs.
-        while self.stored_lines > self.max_lines and len(self.entries) > 1:
-            entry = self.entries[0]
-            if isinstance(entry, Cell) and entry.key in self.running:
-                break
-            self.entries.pop(0)
-            self.removed.append(entry)
-            self.changed.pop(id(entry), None)
-            self.dropped_entries += 1
+        """Oldest entry first: trim its stream lines, and remove it whole (unless it is
+        running or the newest) while still over budget or once trimmed to nothing."""
+        index = 0
+        while self.stored_lines > self.max_lines and index < len(self.entries):
+            entry = self.entries[index]
+            trimmed_any = False
             if isinstance(entry, Cell):
-                self.cells.pop(entry.key, None)
                 for output in entry.outputs:
-                    self.stored_lines -= _stored(output)
+                    excess = self.stored_lines - self.max_lines
+                    if excess <= 0:
+                        break
+                    if isinstance(output, StreamOutput):
+                        trimmed = output.trim_front(excess)
+                        self.stored_lines -= trimmed
+                        trimmed_any = trimmed_any or trimmed > 0
+                if trimmed_any:
+                    self._touch(entry)
+            running = isinstance(entry, Cell) and entry.key in self.running
+            newest = index == len(self.entries) - 1
+            empty = isinstance(entry, Cell) and not any(_stored(o) for o in entry.outputs)
+            if not running and not newest and (
+                self.stored_lines > self.max_lines or (trimmed_any and empty)
+            ):
+                self._remove_entry(index)
+            else:
+                index += 1
+
+    def _remove_entry(self, index: int) -> None:
+        entry = self.entries.pop(index)
+        self.removed.append(entry)
+        self.changed.pop(id(entry), None)
+        self.dropped_entries += 1
+        if isinstance(entry, Cell):
+            self.cells.pop(entry.key, None)
+            for output in entry.outputs:
+                self.stored_lines -= _stored(output)
+                self._forget_display(output)
+
+    def _forget_display(self, output: Output) -> None:
+        if isinstance(output, DataOutput) and output.display_id:
+            holders = self._displays.get(output.display_id, [])
+            if output in holders:
+                holders.remove(output)
+            if not holders:
+                self._displays.pop(output.display_id, None)
 
 
 def _stored(output: Output) -> int:

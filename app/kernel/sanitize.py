@@ -55,14 +55,21 @@ def _has_controls(text: str) -> bool:
     return _CONTROLS.search(text) is not None
 
 
+_SGR_OR_CHAR = re.compile(r"\x1b\[[0-9;:]*m|.", re.DOTALL)
+
+
 def _apply_backspace(line: str) -> str:
+    # An SGR is one zero-width token: a backspace removes the last visible character,
+    # never part of an escape sequence.
     out: list[str] = []
-    for char in line:
-        if char == "\x08":
-            if out:
-                out.pop()
+    for token in _SGR_OR_CHAR.findall(line):
+        if token == "\x08":
+            for index in range(len(out) - 1, -1, -1):
+                if not out[index].startswith("\x1b"):
+                    del out[index]
+                    break
         else:
-            out.append(char)
+            out.append(token)
     return "".join(out)
 
 

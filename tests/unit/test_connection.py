@@ -261,11 +261,6 @@ def test_mask_key_never_contains_the_full_key(key: str) -> None:
     assert masked
 
 
-@pytest.mark.xfail(
-    reason="BUG: mask_key shows the first four characters whatever the key's length, "
-    "so a key of four characters or fewer is shown in full",
-    strict=True,
-)
 @pytest.mark.parametrize("key", ["k3Y9", "k3Y", "Zq", "7"])
 def test_mask_key_hides_short_keys(key: str) -> None:
     assert key not in mask_key(key)
@@ -368,12 +363,6 @@ def test_resolve_none_picks_the_newest(isolated_jupyter: Path, elsewhere: Path) 
     assert resolve_connection_file(None) == new.resolve()
 
 
-@pytest.mark.xfail(
-    reason="BUG: resolve_connection_file(None) inherits jupyter_client's "
-    "find_connection_file, which picks the most recently *accessed* file (st_atime), "
-    "so merely reading a stale file makes it 'the newest kernel'",
-    strict=True,
-)
 def test_resolve_none_ignores_access_time(isolated_jupyter: Path, elsewhere: Path) -> None:
     stale = write(isolated_jupyter / "kernel-stale.json", valid())
     new = write(isolated_jupyter / "kernel-new.json", valid())

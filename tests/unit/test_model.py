@@ -261,11 +261,6 @@ def test_two_overlapping_cells() -> None:
     assert transcript.peers[OTHER].running == 0
 
 
-@pytest.mark.xfail(
-    reason="BUG: a cell whose busy was missed (joined while it ran) is never finished: "
-    "its idle only ends cells found in `running`, so it stays 'queued' forever",
-    strict=True,
-)
 def test_late_joiner_sees_the_running_cell_finish() -> None:
     transcript = Transcript(OWN)
     request = other()
@@ -387,11 +382,6 @@ def test_escape_split_across_chunks_never_reaches_a_line() -> None:
     assert "\x1b" not in SGR.sub("", line)
 
 
-@pytest.mark.xfail(
-    reason="BUG: line edits run after escapes are filtered, so a backspace turns a kept "
-    "SGR into another CSI (see test_sanitize)",
-    strict=True,
-)
 def test_backspace_cannot_forge_an_escape_in_a_stream() -> None:
     transcript = Transcript(OWN)
     request = own()
@@ -400,11 +390,6 @@ def test_backspace_cannot_forge_an_escape_in_a_stream() -> None:
     assert "\x1b" not in SGR.sub("", line)
 
 
-@pytest.mark.xfail(
-    reason="BUG: StreamOutput keeps every redraw of an unterminated progress bar in "
-    "`partial` (unbounded memory, and each chunk re-copies all of it)",
-    strict=True,
-)
 def test_progress_bar_redraws_do_not_accumulate() -> None:
     transcript = Transcript(OWN)
     request = own()
@@ -575,11 +560,6 @@ def test_cleared_display_is_no_longer_updated() -> None:
     assert output.text == "v1"
 
 
-@pytest.mark.xfail(
-    reason="BUG: update_display_data changes an output's line count without adjusting "
-    "stored_lines, so the line budget drifts and is bypassed",
-    strict=True,
-)
 def test_update_display_data_keeps_the_line_budget() -> None:
     transcript = Transcript(OWN, max_lines=100)
     first, second, third = own(), own(), own()
@@ -662,12 +642,6 @@ def test_running_cell_is_never_removed() -> None:
     assert transcript.busy
 
 
-@pytest.mark.xfail(
-    reason="BUG: enforce_budget removes whole cells only while still over budget after "
-    "trimming, so finished stream-only cells trimmed to no lines are never removed "
-    "(entries grow without bound)",
-    strict=True,
-)
 def test_cells_trimmed_to_nothing_are_removed() -> None:
     transcript = Transcript(OWN, max_lines=1000)
     cells = []
@@ -686,12 +660,6 @@ def test_cells_trimmed_to_nothing_are_removed() -> None:
     assert removed == cells[: len(removed)]
 
 
-@pytest.mark.xfail(
-    reason="BUG: enforce_budget trims stream lines of every cell, the newest included, "
-    "before it removes any old cell, so an old rich output survives while the newest "
-    "cell's output is thrown away",
-    strict=True,
-)
 def test_newest_output_is_kept_over_an_old_rich_output() -> None:
     transcript = Transcript(OWN, max_lines=1000)
     old, new = own(), own()
@@ -723,11 +691,6 @@ def test_flood_across_cells_keeps_the_budget_and_counts() -> None:
     assert stream_outputs(cells[-1])[0].lines[-1] == "line 9999"
 
 
-@pytest.mark.xfail(
-    reason="BUG: enforce_budget removes cells but not their outputs from the display_id "
-    "index, which keeps every removed rich output alive",
-    strict=True,
-)
 def test_removed_outputs_are_freed() -> None:
     transcript = Transcript(OWN, max_lines=20)
     body = "\n".join(str(row) for row in range(10))

@@ -191,11 +191,6 @@ def test_no_cr_or_backspace_left_after_sanitize() -> None:
     assert "\b" not in out
 
 
-@pytest.mark.xfail(
-    reason="BUG: apply_line_edits runs after escapes are filtered, so a backspace eats "
-    "the final 'm' of a kept SGR and turns it into another CSI (here CUP, cursor move)",
-    strict=True,
-)
 def test_backspace_cannot_turn_sgr_into_another_sequence() -> None:
     # "\x1b[2;5m" + BS + "H" became "\x1b[2;5H": the cursor jumps to row 2, column 5.
     assert_inert(sanitize("\x1b[2;5m\bHello"))

@@ -57,7 +57,8 @@ def _connection(existing: str) -> ConnectionInfo:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    from nbtui.app.nbtui_app import NbtuiApp  # Textual loads only once arguments are good
+    # Textual loads only once the arguments are good: bad input fails fast.
+    from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
     own: OwnKernel | None = None
     if args.existing is not None:

@@ -209,10 +209,10 @@ class NbtuiApp(App[None]):
         for msg in messages:
             if msg.channel == "stdin" and msg.msg_type == "input_request":
                 self._ask_input(msg)
-            elif msg.channel == "iopub" and msg.msg_type == "status":
-                if (msg.content.get("execution_state") == "starting"
-                        and msg.received > self.client.attached_at):
-                    self.model.add_notice("the kernel (re)started", "warning")
+            elif (msg.channel == "iopub" and msg.msg_type == "status"
+                  and msg.content.get("execution_state") == "starting"
+                  and msg.received > self.client.attached_at):
+                self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
         removed, changed = self.model.take_changes()
         if removed or changed:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Callable, Iterable
+from functools import partial
 from itertools import accumulate
 
 from rich.console import RenderableType
@@ -204,17 +205,17 @@ class TranscriptView(ScrollView, can_focus=True):
         return [Strip(line) for line in lines] or [Strip.blank(width)]
 
     def _cell_parts(self, cell: Cell) -> list[_Part]:
-        parts: list[_Part] = [_RenderedPart(self, lambda: self._cell_header(cell))]
+        parts: list[_Part] = [_RenderedPart(self, partial(self._cell_header, cell))]
         for output in cell.outputs:
             if isinstance(output, StreamOutput):
                 if output.dropped:
-                    parts.append(_RenderedPart(self, lambda o=output: self._dropped_line(o)))
+                    parts.append(_RenderedPart(self, partial(self._dropped_line, output)))
                 style = self._style("transcript--stderr") if output.name == "stderr" else Style()
                 parts.append(_StreamPart(self, output, style))
             elif isinstance(output, DataOutput):
-                parts.append(_RenderedPart(self, lambda o=output: self._data(cell, o)))
+                parts.append(_RenderedPart(self, partial(self._data, cell, output)))
             elif isinstance(output, ErrorOutput):
-                parts.append(_RenderedPart(self, lambda o=output: Text.from_ansi(o.text)))
+                parts.append(_RenderedPart(self, partial(self._error, output)))
         return parts
 
     def _dropped_line(self, output: StreamOutput) -> Text:
@@ -274,6 +275,9 @@ class TranscriptView(ScrollView, can_focus=True):
             return Text.assemble(prompt, text)
         return text
 
+    def _error(self, output: ErrorOutput) -> RenderableType:
+        return Text.from_ansi(output.text)
+
     def _notice(self, notice: Notice) -> RenderableType:
         component = {
             "info": "transcript--notice",
@@ -304,7 +308,7 @@ class TranscriptView(ScrollView, can_focus=True):
             if isinstance(entry, Cell):
                 self._parts[id(entry)] = self._cell_parts(entry)
             else:
-                self._parts[id(entry)] = [_RenderedPart(self, lambda e=entry: self._notice(e))]
+                self._parts[id(entry)] = [_RenderedPart(self, partial(self._notice, entry))]
         self._entries = list(all_entries)
         self._relayout()
         if was_at_end:

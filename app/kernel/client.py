@@ -19,7 +19,7 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -57,7 +57,7 @@ class KernelClient:
         self._context.setsockopt(zmq.RCVHWM, 0)
         self._context.setsockopt(zmq.LINGER, 0)
         self._jc = AsyncKernelClient(context=self._context)
-        self._jc.load_connection_info(info.as_jupyter_dict())
+        self._jc.load_connection_info(cast(Any, info.as_jupyter_dict()))
         self.session = self._jc.session
         self.session.username = username or _username()
         self.inbox: deque[Msg] = deque()
@@ -93,11 +93,12 @@ class KernelClient:
         if self._sockets:
             return
         identity = self.session.bsession
+        # The client was built on an asyncio context, so these are asyncio sockets.
         self._sockets = {
-            "shell": self._jc.connect_shell(identity=identity),
-            "iopub": self._jc.connect_iopub(),
-            "stdin": self._jc.connect_stdin(identity=identity),
-            "control": self._jc.connect_control(identity=identity),
+            "shell": cast(zmq.asyncio.Socket, self._jc.connect_shell(identity=identity)),
+            "iopub": cast(zmq.asyncio.Socket, self._jc.connect_iopub()),
+            "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
+            "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
         }
         for channel, socket in self._sockets.items():
             self._tasks.append(asyncio.create_task(self._read(channel, socket)))
@@ -286,7 +287,7 @@ class KernelClient:
 
     def _hb_socket(self) -> zmq.asyncio.Socket:
         if self._hb is None:
-            self._hb = self._jc.connect_hb()
+            self._hb = cast(zmq.asyncio.Socket, self._jc.connect_hb())
         return self._hb
 
     async def ping(self, timeout: float) -> float | None:

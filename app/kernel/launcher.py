@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
 import subprocess
+import uuid
 from pathlib import Path
 
-from jupyter_client.kernelspec import NoSuchKernel
+from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
@@ -38,8 +38,6 @@ class OwnKernel:
         try:
             manager.kernel_spec  # noqa: B018 - resolving the spec is the check
         except NoSuchKernel:
-            from jupyter_client.kernelspec import KernelSpecManager
-
             names = ", ".join(sorted(KernelSpecManager().find_kernel_specs())) or "none"
             raise NbtuiError(f"no kernel named {kernel_name!r} (installed: {names})") from None
         runtime = Path(jupyter_runtime_dir())

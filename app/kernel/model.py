@@ -414,17 +414,18 @@ class Transcript:
             peer.running += 1
             peer.last_activity = msg.received
         elif state == "idle":
-            cell = self.running.pop(msg.parent_id, None)
-            if cell is None:
-                # Its busy came before we joined: its idle still ends it.
-                cell = self.cells.get(msg.parent_id)
-                if cell is None or cell.state not in ("queued", "running"):
-                    return
-            else:
-                peer = self.peers.get(cell.session)
-                if peer is not None:
-                    peer.running = max(0, peer.running - 1)
-                    peer.last_activity = msg.received
+            running = self.running.pop(msg.parent_id, None)
+            ended = running or self.cells.get(msg.parent_id)
+            # A cell whose busy came before we joined is not in `running`: its idle
+            # still ends it.
+            if ended is None or (running is None and ended.state not in ("queued", "running")):
+                return
+            if running is not None:
+                idle_peer = self.peers.get(running.session)
+                if idle_peer is not None:
+                    idle_peer.running = max(0, idle_peer.running - 1)
+                    idle_peer.last_activity = msg.received
+            cell = ended
             cell.finished = msg.received
             if cell.state in ("queued", "running"):
                 cell.state = "ok"

@@ -88,9 +88,8 @@ def apply_line_edits(text: str) -> str:
     if _CR_BS.search(text) is None:
         return text
     lines = text.split("\n")
-    for index, line in enumerate(lines):
-        if "\x08" in line:
-            line = _apply_backspace(line)
+    for index, raw in enumerate(lines):
+        line = _apply_backspace(raw) if "\x08" in raw else raw
         if "\r" in line:
             # "abc\r" alone (CRLF, or a bar about to redraw) still shows "abc".
             segments = [segment for segment in line.split("\r") if segment]

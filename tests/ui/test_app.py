@@ -24,7 +24,7 @@ async def test_busy_then_idle(client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(80, 24)) as pilot:
         status = app.query_one(StatusBar)
-        app.watch(status, "state", lambda state: states.append(state), init=False)
+        app.watch(status, "state", lambda state: states.append(state), init=False)  # noqa: PLW0108
         await run_and_wait(pilot, app, "import time; time.sleep(0.3)")
         assert "busy" in states
         assert states[-1] == "idle"

@@ -16,7 +16,7 @@ from itertools import accumulate
 from rich.console import RenderableType
 from rich.style import Style
 from rich.syntax import Syntax
-from rich.text import Text
+from rich.text import Span, Text
 from textual.cache import LRUCache
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
@@ -33,6 +33,16 @@ from nbtui.app.kernel.model import (
 )
 
 __all__ = ["TranscriptView"]
+
+
+def _without_background(style: str | Style) -> Style:
+    parsed = Style.parse(style) if isinstance(style, str) else style
+    if parsed.bgcolor is None:
+        return parsed
+    return Style(
+        color=parsed.color, bold=parsed.bold, italic=parsed.italic,
+        underline=parsed.underline, dim=parsed.dim,
+    )
 
 
 def _measure(line: str, width: int) -> int:
@@ -255,8 +265,12 @@ class TranscriptView(ScrollView, can_focus=True):
         code = Syntax(
             source, self.language, theme="ansi_dark", background_color="default"
         ).highlight(source)
-        # The theme's background would paint a box behind the code; the pane's own shows.
+        # The theme's background ("default": the terminal's own) would paint a box
+        # behind the code; keep only the token colours and attributes.
         code.style = ""
+        code.spans = [
+            Span(span.start, span.end, _without_background(span.style)) for span in code.spans
+        ]
         code.rstrip()
         lines = code.split("\n", allow_blank=True)
         indent = " " * prefix.cell_len
@@ -297,7 +311,7 @@ class TranscriptView(ScrollView, can_focus=True):
             removed: Entries the model dropped for scrollback.
             changed: Entries that are new or changed since the last update.
         """
-        was_at_end = self.follow or self.scroll_y >= self.max_scroll_y
+        was_at_end = self.follow
         removed_rows = 0
         width = self._content_width()
         for entry in removed:
@@ -313,6 +327,8 @@ class TranscriptView(ScrollView, can_focus=True):
         self._relayout()
         if was_at_end:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # Scroll limits settle after the next layout: stick to the end then too.
+            self.call_after_refresh(self._stick_to_end)
         elif removed_rows:
             # Keep the rows the reader is looking at under their eyes.
             self.scroll_to(y=max(0, self.scroll_y - removed_rows), animate=False, immediate=True)
@@ -342,9 +358,17 @@ class TranscriptView(ScrollView, can_focus=True):
             if self.follow:
                 self.scroll_end(animate=False, immediate=True, x_axis=False)
 
+    def _stick_to_end(self) -> None:
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)
-        self.follow = new >= self.max_scroll_y
+        # Only a move up (the reader's) stops following; reaching the end resumes it.
+        if new >= self.max_scroll_y:
+            self.follow = True
+        elif new < old:
+            self.follow = False
 
     def notify_style_update(self) -> None:
         super().notify_style_update()

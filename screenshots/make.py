@@ -1,0 +1,89 @@
+"""Make the README's screenshots: the real app on a real kernel, at fixed sizes.
+
+Usage: python screenshots/make.py   (writes screenshots/*.svg)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from jupyter_client import KernelManager
+from textual.pilot import Pilot
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.nbtui_app import NbtuiApp
+
+HERE = Path(__file__).parent
+PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
+CELLS = (
+    "import math\nrows = [(n, math.factorial(n)) for n in range(1, 6)]\nrows",
+    "print(6*7)",
+    "1/0",
+)
+PEER_CELL = (
+    "import time\nfor epoch in range(1, 4):\n    print(f'epoch {epoch}/3  loss {1/epoch:.3f}')"
+)
+
+
+async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the app did not reach the expected state")
+        await pilot.pause(0.02)
+
+
+async def shoot(km: KernelManager, size: tuple[int, int], name: str) -> None:
+    client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
+    await client.attach()
+    app = NbtuiApp(client)
+    try:
+        async with app.run_test(size=size) as pilot:
+            for code in CELLS:
+                before = len(app.model.cells)
+                app.run_cell(code)
+                await until(pilot, lambda b=before: len(app.model.cells) > b)
+                await until(pilot, lambda: all(c.finished for c in app.model.cells.values()))
+            peer = km.blocking_client()
+            peer.session.username = "analyst"
+            peer.session.session = PEER_SESSION
+            peer.start_channels()
+            try:
+                peer.execute(PEER_CELL)
+                await until(pilot, lambda: "epoch 3/3" in app.transcript.plain_text())
+                await until(pilot, lambda: not app.model.busy)
+            finally:
+                peer.stop_channels()
+            app.editor.load_text("df.describe()")
+            await pilot.pause(0.2)
+            app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
+    finally:
+        await client.close()
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as runtime:
+        os.environ["JUPYTER_RUNTIME_DIR"] = runtime
+        os.environ["IPYTHONDIR"] = str(Path(runtime) / "ipython")
+        for size, name in (((80, 24), "main-80x24"), ((200, 50), "main-200x50")):
+            km = KernelManager(kernel_name="python3")
+            km.connection_file = str(Path(runtime) / "kernel-4342f625.json")
+            km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                asyncio.run(shoot(km, size, name))
+            finally:
+                km.shutdown_kernel(now=True)
+            print(f"wrote screenshots/{name}.svg")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -11,10 +11,12 @@ from typing import Any
 
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
@@ -22,6 +24,7 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import Transcript
+from nbtui.app.kernel.sanitize import sanitize
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.status import StatusBar
@@ -89,6 +92,7 @@ class NbtuiApp(App[None]):
         self._pending_input: Msg | None = None
         self.kernel_state = "starting"
         self._base_count = 0
+        self._leaving = False
         self.error: str | None = None
         """Set when the app exits because the kernel could not be reached."""
 
@@ -145,7 +149,8 @@ class NbtuiApp(App[None]):
         kernel = f"{name} {version}".strip()
         if implementation:
             kernel += f" ({implementation} {impl_version})".rstrip()
-        self.status.kernel = kernel
+        spec = client.info.kernel_name
+        self.status.kernel = f"{spec} · {kernel}" if spec else kernel
         path = client.info.path
         self.status.source = path.name if path else "stdin"
         join = client.info.join_command()
@@ -177,11 +182,13 @@ class NbtuiApp(App[None]):
             self.editor.remember(code)
 
     async def on_unmount(self) -> None:
+        self._leaving = True
         if self._heartbeat_task is not None:
             self._heartbeat_task.cancel()
 
     async def action_quit(self) -> None:
         # Quitting closes our sockets only; an attached kernel is never shut down here.
+        self._leaving = True
         self.exit()
 
     # -- output, coalesced to the frame rate ---------------------------------------------
@@ -203,6 +210,21 @@ class NbtuiApp(App[None]):
             self._draw_frame()
 
     def _draw_frame(self) -> None:
+        try:
+            self._apply_inbox()
+        except NoMatches:
+            # A frame or tick that fires while the app is closing finds no widgets left.
+            if self.is_running and self.screen_stack and not self._leaving:
+                raise
+
+    def _tick(self) -> None:
+        try:
+            self._update_status()
+        except NoMatches:
+            if self.is_running and self.screen_stack and not self._leaving:
+                raise
+
+    def _apply_inbox(self) -> None:
         self._frame_pending = False
         self._last_frame = time.monotonic()
         messages = self.client.drain()
@@ -246,7 +268,7 @@ class NbtuiApp(App[None]):
         self.status.detail = f"{elapsed:.1f} s · {who}{count}"
         if self._busy_timer is None:
             # Ticks only while something runs: an idle nbtui draws nothing.
-            self._busy_timer = self.set_interval(1.0, self._update_status)
+            self._busy_timer = self.set_interval(1.0, self._tick)
 
     def _set_state(self, state: str) -> None:
         self.kernel_state = state
@@ -317,7 +339,7 @@ class NbtuiApp(App[None]):
 
     async def _complete(self, code: str, offset: int) -> None:
         result = await self.client.complete(code, offset)
-        if result is None or self.editor.text != code:
+        if self._leaving or result is None or self.editor.text != code:
             return
         matches, start, end = result
         matches = list(dict.fromkeys(matches))
@@ -368,9 +390,9 @@ class NbtuiApp(App[None]):
 
     def _ask_input(self, msg: Msg) -> None:
         self._pending_input = msg
-        prompt = str(msg.content.get("prompt", ""))
+        prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
         row = self.query_one("#stdin-row")
-        self.query_one("#stdin-prompt", Label).update(prompt or "input:")
+        self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
         field = self.query_one("#stdin-input", Input)
         field.password = bool(msg.content.get("password"))
         field.value = ""

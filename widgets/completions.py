@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.message import Message
 from textual.widgets import OptionList
+
+from nbtui.app.kernel.sanitize import sanitize
 
 __all__ = ["CompletionMenu"]
 
@@ -26,7 +29,8 @@ class CompletionMenu(OptionList, can_focus=False):
     def show(self, matches: list[str], start: int, end: int) -> None:
         self.start, self.end = start, end
         self.clear_options()
-        self.add_options(matches)
+        # Matches come from the kernel: plain text, never markup.
+        self.add_options([Text(sanitize(match)) for match in matches])
         self.highlighted = 0
         self.display = True
 

@@ -17,6 +17,7 @@ import contextlib
 import getpass
 import os
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from typing import Any, cast
@@ -30,6 +31,18 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.messages import Msg
 
 __all__ = ["KernelClient"]
+
+
+def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) -> None:
+    """Close every socket, then the context.
+
+    Runs from `close()` or, for a client that was never closed, when it is collected:
+    a context collected with sockets still open waits for them forever.
+    """
+    for socket in sockets:
+        if not socket.closed:
+            socket.close(linger=0)
+    context.term()
 
 # A reader yields to the event loop after this many messages, so a flood cannot starve
 # the UI: awaiting a message that is already queued does not yield by itself.
@@ -75,6 +88,9 @@ class KernelClient:
         self._hb: zmq.asyncio.Socket | None = None
         self._hb_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._all_sockets: list[zmq.asyncio.Socket] = []
+        """Every socket ever opened, so that none can outlive the context."""
+        self._finalizer = weakref.finalize(self, _release, self._all_sockets, self._context)
         self._closed = False
         self.attached_at = 0.0
         """When attach succeeded: iopub from before it (a kernel's own start) is history."""
@@ -100,6 +116,7 @@ class KernelClient:
             "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
             "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
         }
+        self._all_sockets.extend(self._sockets.values())
         for channel, socket in self._sockets.items():
             self._tasks.append(asyncio.create_task(self._read(channel, socket)))
 
@@ -288,6 +305,7 @@ class KernelClient:
     def _hb_socket(self) -> zmq.asyncio.Socket:
         if self._hb is None:
             self._hb = cast(zmq.asyncio.Socket, self._jc.connect_hb())
+            self._all_sockets.append(self._hb)
         return self._hb
 
     async def ping(self, timeout: float) -> float | None:
@@ -321,8 +339,4 @@ class KernelClient:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        for socket in self._sockets.values():
-            socket.close(linger=0)
-        if self._hb is not None:
-            self._hb.close(linger=0)
-        self._context.term()
+        self._finalizer()

@@ -250,6 +250,8 @@ class Transcript:
         return cell
 
     def peer(self, session: str, username: str) -> Peer:
+        # Usernames come from other clients' headers: untrusted text like any output.
+        username = sanitize(username).replace("\n", " ")
         peer = self.peers.get(session)
         if peer is None:
             peer = Peer(session, username or "?", session == self.own_session)
@@ -261,11 +263,11 @@ class Transcript:
     def _cell(self, key: str, session: str, username: str) -> Cell:
         cell = self.cells.get(key)
         if cell is None:
-            cell = Cell(key, session, username or "?", session == self.own_session)
-            self.cells[key] = cell
-            self.entries.append(cell)
             peer = self.peer(session, username)
             peer.cells += 1
+            cell = Cell(key, session, peer.username, session == self.own_session)
+            self.cells[key] = cell
+            self.entries.append(cell)
         self._touch(cell)
         return cell
 

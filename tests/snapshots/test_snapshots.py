@@ -32,6 +32,10 @@ class SnapshotApp(NbtuiApp):
         info.setdefault("language_info", {})["version"] = "3.11.0"
         super()._attached()
 
+    async def on_unmount(self) -> None:
+        await super().on_unmount()
+        await self.client.close()
+
 
 @pytest.fixture
 def named_kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:

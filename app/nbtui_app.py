@@ -6,6 +6,7 @@ import asyncio
 import codeop
 import time
 import warnings
+from collections.abc import Callable
 from importlib.resources import files
 from typing import Any
 
@@ -210,17 +211,16 @@ class NbtuiApp(App[None]):
             self._draw_frame()
 
     def _draw_frame(self) -> None:
-        try:
-            self._apply_inbox()
-        except NoMatches:
-            # A frame or tick that fires while the app is closing finds no widgets left.
-            if self.is_running and self.screen_stack and not self._leaving:
-                raise
+        self._unless_leaving(self._apply_inbox)
 
     def _tick(self) -> None:
+        self._unless_leaving(self._update_status)
+
+    def _unless_leaving(self, update: Callable[[], None]) -> None:
         try:
-            self._update_status()
+            update()
         except NoMatches:
+            # A frame or tick that fires while the app is closing finds no widgets left.
             if self.is_running and self.screen_stack and not self._leaving:
                 raise
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sysconfig
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +51,17 @@ def kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:
         yield km
     finally:
         km.shutdown_kernel(now=True)
+
+
+def nbtui_script() -> str:
+    """The console script installed beside this Python, else the one on PATH."""
+    script = Path(sysconfig.get_path("scripts")) / "nbtui"
+    if script.is_file():
+        return str(script)
+    found = shutil.which("nbtui")
+    if found is None:
+        pytest.fail("the nbtui console script is not installed: pip install -e '.[test]'")
+    return found
 
 
 def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.05) -> None:

@@ -12,7 +12,6 @@ import re
 import shlex
 import shutil
 import subprocess
-import sysconfig
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from pathlib import Path
 
 import pytest
 from jupyter_client import KernelManager
+
+from tests.conftest import nbtui_script
 
 pytestmark = [
     pytest.mark.e2e,
@@ -33,15 +34,6 @@ PASSED_ENV = ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS",
               "PYDEVD_DISABLE_FILE_VALIDATION", "PATH", "HOME")
 
 
-def _nbtui() -> str:
-    """The console script installed beside this Python, else the one on PATH."""
-    script = Path(sysconfig.get_path("scripts")) / "nbtui"
-    if script.is_file():
-        return str(script)
-    found = shutil.which("nbtui")
-    if found is None:
-        pytest.fail("the nbtui console script is not installed: pip install -e '.[test]'")
-    return found
 
 
 class Terminal:
@@ -125,7 +117,7 @@ def terminal(request: pytest.FixtureRequest) -> Iterator[Terminal]:
 def test_attach_run_history_complete_quit(terminal: Terminal, kernel: KernelManager) -> None:
     env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
                    for name in PASSED_ENV if name in os.environ)
-    nbtui = f"{shlex.quote(_nbtui())} --existing {shlex.quote(kernel.connection_file)}"
+    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
     # Textual draws on stderr: it must stay on the terminal. The pane lives on after
     # nbtui so that the exit status can be read.
     terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")

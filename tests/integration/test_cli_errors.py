@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,24 +18,14 @@ import pytest
 from jupyter_client import KernelManager
 
 from nbtui.app import __version__
-
-
-def _nbtui() -> str:
-    """The console script installed beside this Python, else the one on PATH."""
-    script = Path(sysconfig.get_path("scripts")) / "nbtui"
-    if script.is_file():
-        return str(script)
-    found = shutil.which("nbtui")
-    if found is None:
-        pytest.fail("the nbtui console script is not installed: pip install -e '.[test]'")
-    return found
+from tests.conftest import nbtui_script
 
 
 def run_nbtui(*args: str, cwd: Path, stdin_text: str | None = None,
               deadline: float = 30.0) -> subprocess.CompletedProcess[str]:
     """Run nbtui with the test's environment; `deadline` seconds at most."""
     return subprocess.run(
-        [_nbtui(), *args],
+        [nbtui_script(), *args],
         cwd=cwd,
         env=dict(os.environ),
         input=stdin_text,

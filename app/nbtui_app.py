@@ -27,6 +27,7 @@ from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.sanitize import sanitize
 from nbtui.widgets.completions import CompletionMenu
+from nbtui.widgets.confirm import ConfirmScreen
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
@@ -36,6 +37,7 @@ __all__ = ["NbtuiApp"]
 FRAME = 1 / 30
 """Output is drawn at most this often, however fast it arrives."""
 HEARTBEAT_INTERVAL = 1.0
+STARTUP_GRACE = 3.0
 EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
 
 
@@ -76,14 +78,34 @@ class NbtuiApp(App[None]):
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
+        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
+        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+        Binding("f9", "restart", "Restart", show=False),
     ]
 
+    OTHERS_MODES = (
+        (True, True, "showing other clients' inputs and outputs"),
+        (True, False, "showing other clients' inputs only"),
+        (False, False, "hiding other clients' work"),
+    )
+    INTERRUPT_GRACE = 3.0
+    """Seconds after an interrupt before saying the kernel ignored it."""
+    SILENT_HINT = 10.0
+    """Seconds without output before suggesting another client's cell waits for input."""
+
     def __init__(self, client: KernelClient, *, own_kernel: OwnKernel | None = None,
-                 scrollback: int = 50_000) -> None:
+                 scrollback: int = 50_000, observe: bool = False,
+                 show_others: tuple[bool, bool] = (True, True)) -> None:
         super().__init__()
         self.client = client
         self.own_kernel = own_kernel
+        self.observe = observe
+        """Read-only: never sends execute or stdin messages (watching, teaching)."""
+        self._others_mode = next(
+            (index for index, mode in enumerate(self.OTHERS_MODES) if mode[:2] == show_others),
+            0,
+        )
         self.model = Transcript(client.session_id, max_lines=scrollback)
         self.language = "python"
         self._frame_pending = False
@@ -166,6 +188,11 @@ class NbtuiApp(App[None]):
                 "warning",
             )
         self._set_state("idle")
+        if self._others_mode:
+            self._apply_others_mode()
+        if self.observe:
+            self.editor.read_only = True
+            self.query_one("#prompt", Label).update("observing")
         client.on_message = self._schedule_frame
         if client.inbox:
             self._schedule_frame()
@@ -174,10 +201,15 @@ class NbtuiApp(App[None]):
         self._heartbeat_task = asyncio.create_task(self._watch_heartbeat())
 
     async def _load_history(self) -> None:
-        entries = await self.client.history()
+        numbered = await self.client.numbered_history()
+        seen = {cell.execution_count for cell in self.model.cells.values()}
+        earlier = [(count, code) for count, code in numbered if count not in seen]
+        entries = [code for _, code in numbered]
         session_cells = self.editor.cell_history
         self.editor.set_history(entries)
-        self._base_count = max(self._base_count, len(entries))
+        if self.model.add_catchup(earlier) is not None:
+            self._schedule_frame()
+        self._base_count = max(self._base_count, max((c for c, _ in numbered), default=0))
         self._update_prompt()
         for code in session_cells:
             self.editor.remember(code)
@@ -233,9 +265,15 @@ class NbtuiApp(App[None]):
                 self._ask_input(msg)
             elif (msg.channel == "iopub" and msg.msg_type == "status"
                   and msg.content.get("execution_state") == "starting"
-                  and msg.received > self.client.attached_at):
+                  # A kernel's own start may publish "starting" just after our attach
+                  # (iopub and control are not ordered): only later is it a restart.
+                  and msg.received > self.client.attached_at + STARTUP_GRACE):
                 self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
+        if len(self.transcript.peer_colours) != len(self.model.peers):
+            self.transcript.peer_colours = {
+                session: peer.colour for session, peer in self.model.peers.items()
+            }
         removed, changed = self.model.take_changes()
         if removed or changed:
             self.transcript.update_entries(self.model.entries, removed, changed)
@@ -262,10 +300,16 @@ class NbtuiApp(App[None]):
                 self._busy_timer = None
             return
         self._set_state("busy")
-        elapsed = time.monotonic() - (cell.started or time.monotonic())
+        now = time.monotonic()
+        elapsed = now - (cell.started or now)
         who = "you" if cell.is_self else cell.username
         count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
-        self.status.detail = f"{elapsed:.1f} s · {who}{count}"
+        detail = f"{elapsed:.1f} s · {who}{count}"
+        silent = now - (cell.last_output or cell.started or now)
+        if not cell.is_self and silent > self.SILENT_HINT:
+            # Other clients' input prompts are invisible to us (stdin goes only to them).
+            detail += f" · no output for {silent:.0f} s: may be waiting for {who}'s input"
+        self.status.detail = detail
         if self._busy_timer is None:
             # Ticks only while something runs: an idle nbtui draws nothing.
             self._busy_timer = self.set_interval(1.0, self._tick)
@@ -300,6 +344,12 @@ class NbtuiApp(App[None]):
     @on(CellEditor.RunRequested)
     def _run_requested(self, event: CellEditor.RunRequested) -> None:
         self._hide_completions()
+        if self.observe:
+            if event.code.strip() in EXIT_WORDS:
+                self.exit()
+            else:
+                self.notify("observing: read-only, cells are not sent", timeout=2)
+            return
         self.run_worker(self._submit(event.code, event.force), group="submit")
 
     async def _submit(self, code: str, force: bool) -> None:
@@ -389,6 +439,8 @@ class NbtuiApp(App[None]):
     # -- stdin ---------------------------------------------------------------------------
 
     def _ask_input(self, msg: Msg) -> None:
+        if self.observe:
+            return
         self._pending_input = msg
         prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
         row = self.query_one("#stdin-row")
@@ -414,11 +466,56 @@ class NbtuiApp(App[None]):
         if not self.model.busy:
             self.notify("nothing is running", timeout=1.5)
             return
+        running = set(self.model.running)
         if self.own_kernel is not None:
             await self.own_kernel.interrupt()
         else:
             self.run_worker(self.client.interrupt(), group="interrupt")
         self.notify("interrupt sent", timeout=2)
+        self.set_timer(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
+
+    def _check_interrupted(self, running: set[str]) -> None:
+        still = running & set(self.model.running)
+        if still:
+            self.model.add_notice(
+                f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
+                "(it may be in C code that ignores SIGINT, or not support interrupts)",
+                "warning",
+            )
+            self._schedule_frame()
+
+    def action_cycle_others(self) -> None:
+        self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)
+        self._apply_others_mode()
+        self.notify(self.OTHERS_MODES[self._others_mode][2], timeout=2)
+
+    def _apply_others_mode(self) -> None:
+        inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
+        self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_toggle_catchup(self) -> None:
+        if self.model.toggle_catchup():
+            self._schedule_frame()
+        else:
+            self.notify("nothing ran here before you joined", timeout=2)
+
+    async def action_restart(self) -> None:
+        if self.own_kernel is None:
+            self.notify(
+                "this kernel was not started by nbtui: restarting it would wipe everyone's "
+                "state, so only its owner can",
+                severity="warning", timeout=5,
+            )
+            return
+        self.push_screen(ConfirmScreen("Restart the kernel? All its state is lost."),
+                         self._restart_confirmed)
+
+    async def _restart_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed and self.own_kernel is not None:
+            self.model.add_notice("restarting the kernel (you asked)", "warning")
+            self.model.mark_all_stopped()
+            self._schedule_frame()
+            await self.own_kernel.restart()
 
     def action_page_up(self) -> None:
         self.transcript.scroll_page_up(animate=False)

@@ -24,6 +24,7 @@ from textual.strip import Strip
 
 from nbtui.app.kernel.messages import short_session
 from nbtui.app.kernel.model import (
+    Catchup,
     Cell,
     DataOutput,
     Entry,
@@ -176,7 +177,15 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--error",
         "transcript--dropped",
         "transcript--running",
+        "transcript--catchup",
+        "transcript--peer-0",
+        "transcript--peer-1",
+        "transcript--peer-2",
+        "transcript--peer-3",
+        "transcript--peer-4",
+        "transcript--peer-5",
     }
+    PEER_COLOURS = 6
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -198,11 +207,17 @@ class TranscriptView(ScrollView, can_focus=True):
         self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(2048)
         self._parts: dict[int, list[_Part]] = {}
         self._entries: list[Entry] = []
+        """Entries that take rows, in order."""
+        self._all_entries: list[Entry] = []
         self._offsets: list[int] = []
         self._height = 0
         self._layout_width = -1
         self.follow = True
         """Stick to the newest output; off while the reader scrolls back."""
+        self.peer_colours: dict[str, int] = {}
+        """Session id to palette index, filled by the app from the model's peers."""
+        self.show_peer_inputs = True
+        self.show_peer_outputs = True
 
     # -- model to parts ------------------------------------------------------------------
 
@@ -214,8 +229,19 @@ class TranscriptView(ScrollView, can_focus=True):
         lines = console.render_lines(text, console.options.update_width(width), pad=False)
         return [Strip(line) for line in lines] or [Strip.blank(width)]
 
+    def _parts_for(self, entry: Entry) -> list[_Part]:
+        if isinstance(entry, Cell):
+            return self._cell_parts(entry)
+        if isinstance(entry, Catchup):
+            return [_RenderedPart(self, partial(self._catchup, entry))]
+        return [_RenderedPart(self, partial(self._notice, entry))]
+
     def _cell_parts(self, cell: Cell) -> list[_Part]:
-        parts: list[_Part] = [_RenderedPart(self, partial(self._cell_header, cell))]
+        parts: list[_Part] = []
+        if cell.is_self or self.show_peer_inputs:
+            parts.append(_RenderedPart(self, partial(self._cell_header, cell)))
+        if not cell.is_self and not self.show_peer_outputs:
+            return parts
         for output in cell.outputs:
             if isinstance(output, StreamOutput):
                 if output.dropped:
@@ -237,10 +263,9 @@ class TranscriptView(ScrollView, can_focus=True):
     def _who(self, cell: Cell) -> Text:
         if cell.is_self:
             return Text("you ", style=self._style("transcript--self"))
-        return Text(
-            f"{cell.username}@{short_session(cell.session)} ",
-            style=self._style("transcript--peer"),
-        )
+        colour = self.peer_colours.get(cell.session, 0) % self.PEER_COLOURS
+        style = self._style("transcript--peer") + self._style(f"transcript--peer-{colour}")
+        return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _cell_header(self, cell: Cell) -> RenderableType:
         """`In [n] who  code`, continuation lines aligned under the code."""
@@ -292,6 +317,34 @@ class TranscriptView(ScrollView, can_focus=True):
     def _error(self, output: ErrorOutput) -> RenderableType:
         return Text.from_ansi(output.text)
 
+    def _catchup(self, catchup: Catchup) -> RenderableType:
+        count = len(catchup.inputs)
+        style = self._style("transcript--catchup")
+        noun = "input" if count == 1 else "inputs"
+        if not catchup.expanded:
+            return Text(f"── before you joined: {count} {noun} (F5 to show) ──", style=style)
+        out = Text(f"── before you joined: {count} {noun} (F5 to hide) ──", style=style)
+        for number, code in catchup.inputs:
+            prefix = f"In [{number}] "
+            lines = code.rstrip("\n").split("\n")
+            out.append("\n" + prefix + lines[0], style=style)
+            for line in lines[1:]:
+                out.append("\n" + " " * len(prefix) + line, style=style)
+        out.append("\n── now ──", style=style)
+        return out
+
+    def set_peer_visibility(self, inputs: bool, outputs: bool) -> None:
+        """Show or hide other clients' inputs and outputs, keeping our own."""
+        self.show_peer_inputs = inputs
+        self.show_peer_outputs = outputs
+        for entry in self._all_entries:
+            if isinstance(entry, Cell) and not entry.is_self:
+                self._parts[id(entry)] = self._parts_for(entry)
+        self._relayout()
+        if self.follow:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.refresh()
+
     def _notice(self, notice: Notice) -> RenderableType:
         component = {
             "info": "transcript--notice",
@@ -319,10 +372,8 @@ class TranscriptView(ScrollView, can_focus=True):
             if parts:
                 removed_rows += sum(part.height(width) for part in parts)
         for entry in changed:
-            if isinstance(entry, Cell):
-                self._parts[id(entry)] = self._cell_parts(entry)
-            else:
-                self._parts[id(entry)] = [_RenderedPart(self, partial(self._notice, entry))]
+            self._parts[id(entry)] = self._parts_for(entry)
+        self._all_entries = list(all_entries)
         self._entries = list(all_entries)
         self._relayout()
         if was_at_end:
@@ -341,9 +392,9 @@ class TranscriptView(ScrollView, can_focus=True):
         width = self._content_width()
         self._layout_width = width
         heights = []
-        for entry in self._entries:
+        for entry in self._all_entries:
             parts = self._parts.get(id(entry))
-            if parts is None:
+            if not parts:
                 continue
             heights.append((entry, sum(part.height(width) for part in parts)))
         self._entries = [entry for entry, _ in heights]
@@ -373,10 +424,11 @@ class TranscriptView(ScrollView, can_focus=True):
     def notify_style_update(self) -> None:
         super().notify_style_update()
         self.line_cache.clear()
-        for entry_id in list(self._parts):
-            entry = next((e for e in self._entries if id(e) == entry_id), None)
-            if isinstance(entry, Cell):
-                self._parts[entry_id] = self._cell_parts(entry)
+        # Rendered parts hold styled strips: rebuild them with the new styles.
+        for entry in self._all_entries:
+            self._parts[id(entry)] = self._parts_for(entry)
+        if self._all_entries:
+            self._relayout()
 
     # -- drawing -------------------------------------------------------------------------
 

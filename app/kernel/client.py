@@ -273,7 +273,11 @@ class KernelClient:
         )
 
     async def history(self, timeout: float = 3.0) -> list[str]:
-        """This kernel's inputs from every client, oldest first.
+        """This kernel's inputs from every client, oldest first."""
+        return [code for _, code in await self.numbered_history(timeout)]
+
+    async def numbered_history(self, timeout: float = 3.0) -> list[tuple[int, str]]:
+        """This kernel's inputs from every client with their execution counts, oldest first.
 
         `range` over session 0 is this kernel's own history; `tail` would also mix in
         other kernels that share the IPython profile.
@@ -287,10 +291,11 @@ class KernelClient:
         entries = reply.content.get("history")
         if not isinstance(entries, list):
             return []
-        inputs: list[str] = []
+        inputs: list[tuple[int, str]] = []
         for entry in entries:
-            if isinstance(entry, (list, tuple)) and len(entry) >= 3 and isinstance(entry[2], str):
-                inputs.append(entry[2])
+            if (isinstance(entry, (list, tuple)) and len(entry) >= 3
+                    and isinstance(entry[1], int) and isinstance(entry[2], str)):
+                inputs.append((entry[1], entry[2]))
         return inputs
 
     def input_reply(self, value: str, request: Msg) -> None:

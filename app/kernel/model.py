@@ -15,6 +15,7 @@ from nbtui.app.kernel.messages import Msg, short_session
 from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_stream
 
 __all__ = [
+    "Catchup",
     "Cell",
     "DataOutput",
     "ErrorOutput",
@@ -154,6 +155,8 @@ class Cell:
     started: float | None = None
     finished: float | None = None
     clear_on_next_output: bool = False
+    last_output: float | None = None
+    """When output last arrived: a long silence may mean the cell waits for input."""
 
     @property
     def line_count(self) -> int:
@@ -179,13 +182,24 @@ class Peer:
     cells: int = 0
     last_activity: float = 0.0
     running: int = 0
+    colour: int = 0
+    """A stable index into the peer palette, in order of first appearance."""
 
     @property
     def label(self) -> str:
         return f"{self.username}@{short_session(self.session)}"
 
 
-Entry = Cell | Notice
+@dataclass(eq=False)
+class Catchup:
+    """This kernel's inputs from before we joined (history_request), shown folded."""
+
+    inputs: list[tuple[int, str]]
+    """(execution count, code), oldest first."""
+    expanded: bool = False
+
+
+Entry = Cell | Notice | Catchup
 
 
 class Transcript:
@@ -243,6 +257,24 @@ class Transcript:
         self._touch(notice)
         return notice
 
+    def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
+        """Put the inputs run before we joined at the top, folded; None if there were none."""
+        if not inputs:
+            return None
+        catchup = Catchup([(count, sanitize(code)) for count, code in inputs])
+        self.entries.insert(0, catchup)
+        self._touch(catchup)
+        return catchup
+
+    def toggle_catchup(self) -> bool:
+        """Unfold or fold the catch-up section; False when there is none."""
+        for entry in self.entries:
+            if isinstance(entry, Catchup):
+                entry.expanded = not entry.expanded
+                self._touch(entry)
+                return True
+        return False
+
     def add_own_cell(self, msg_id: str, code: str, username: str) -> Cell:
         """Show a cell the moment it is sent, before the kernel echoes its input."""
         cell = self._cell(msg_id, self.own_session, username)
@@ -254,7 +286,8 @@ class Transcript:
         username = sanitize(username).replace("\n", " ")
         peer = self.peers.get(session)
         if peer is None:
-            peer = Peer(session, username or "?", session == self.own_session)
+            others = sum(1 for known in self.peers.values() if not known.is_self)
+            peer = Peer(session, username or "?", session == self.own_session, colour=others)
             self.peers[session] = peer
         elif username and peer.username != username:
             peer.username = username
@@ -325,6 +358,7 @@ class Transcript:
             return
         if kind not in ("stream", "display_data", "execute_result", "error"):
             return
+        cell.last_output = msg.received
         if cell.clear_on_next_output:
             self._clear(cell)
         if kind == "stream":

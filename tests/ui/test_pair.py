@@ -1,0 +1,133 @@
+"""Pair debugging on one real kernel: other clients' work, attributed, and control of it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from jupyter_client import KernelManager
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.nbtui_app import NbtuiApp
+from tests.ui.conftest import run_and_wait, until
+
+
+
+
+async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) -> None:
+    other = kernel.blocking_client()
+    other.start_channels()
+    try:
+        other.execute_interactive("alpha = 1", timeout=30)
+        other.execute_interactive("beta = alpha + 1", timeout=30)
+    finally:
+        other.stop_channels()
+    # Attach only now: what ran before is history, not live output.
+    client = KernelClient(load_connection_file(Path(kernel.connection_file)))
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: "before you joined: 2 inputs" in app.transcript.plain_text())
+        assert "beta = alpha + 1" not in app.transcript.plain_text()
+        await pilot.press("f5")
+        await until(pilot, lambda: "In [2] beta = alpha + 1" in app.transcript.plain_text())
+        await run_and_wait(pilot, app, "print(beta)")
+        assert app.transcript.plain_text().splitlines()[-1] == "2"
+    await client.close()
+
+
+async def test_others_outputs_can_be_hidden(kernel: KernelManager, client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        other = kernel.blocking_client()
+        other.session.username = "analyst"
+        other.start_channels()
+        try:
+            other.execute("print('peer output')")
+            await until(pilot, lambda: "peer output" in app.transcript.plain_text())
+            await until(pilot, lambda: not app.model.busy)
+        finally:
+            other.stop_channels()
+        await run_and_wait(pilot, app, "print('my output')")
+        await pilot.press("f4")  # inputs only
+        text = app.transcript.plain_text()
+        assert "peer output" not in text.splitlines() and "print('peer output')" in text
+        assert "my output" in text
+        await pilot.press("f4")  # hide others entirely
+        text = app.transcript.plain_text()
+        assert "print('peer output')" not in text and "my output" in text
+        await pilot.press("f4")  # everything again
+        assert "peer output" in app.transcript.plain_text().splitlines()
+
+
+async def test_interrupt_another_clients_cell(kernel: KernelManager, client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        other = kernel.blocking_client()
+        other.session.username = "trainer"
+        other.start_channels()
+        try:
+            other.execute("import time; time.sleep(60)")
+            await until(pilot, lambda: app.model.busy)
+            cell = next(iter(app.model.running.values()))
+            assert not cell.is_self
+            assert "trainer" in app.status.detail
+            await pilot.press("ctrl+c")
+            await until(pilot, lambda: not app.model.busy)
+            assert cell.state == "error"
+            assert "KeyboardInterrupt" in app.transcript.plain_text()
+        finally:
+            other.stop_channels()
+        assert kernel.is_alive()
+
+
+async def test_observe_mode_sends_nothing(client: KernelClient) -> None:
+    app = NbtuiApp(client, observe=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        app.editor.read_only = False  # even if text got in, Enter must not send it
+        app.editor.load_text("print('should not run')")
+        await pilot.press("enter")
+        await pilot.pause(0.5)
+        assert not app.model.cells
+
+
+async def test_restart_refused_for_an_attached_kernel(kernel: KernelManager,
+                                                      client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        pid_before = kernel.provisioner.process.pid  # type: ignore[union-attr]
+        await pilot.press("f9")
+        await pilot.pause(0.3)
+        assert kernel.is_alive()
+        assert kernel.provisioner.process.pid == pid_before  # type: ignore[union-attr]
+
+
+@pytest.mark.skipif(shutil.which("jupyter-console") is None, reason="jupyter console missing")
+async def test_jupyter_console_as_a_foreign_client(kernel: KernelManager,
+                                                   client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        console = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_console", "--existing", kernel.connection_file,
+             "--simple-prompt"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert console.stdin is not None
+            console.stdin.write("print('hello from jupyter console')\n")
+            console.stdin.flush()
+            await until(pilot, lambda: "hello from jupyter console"
+                        in app.transcript.plain_text(), timeout=30)
+            cell = next(c for c in app.model.cells.values() if not c.is_self)
+            assert cell.code == "print('hello from jupyter console')"
+        finally:
+            console.kill()
+            console.wait()
+        assert kernel.is_alive()

@@ -16,8 +16,6 @@ from nbtui.app.nbtui_app import NbtuiApp
 from tests.ui.conftest import run_and_wait, until
 
 
-
-
 async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) -> None:
     other = kernel.blocking_client()
     other.start_channels()

@@ -1,0 +1,347 @@
+"""Output-flood benchmark: how long a cell that prints N lines takes to show, per client.
+
+For each N and each of R runs, against a fresh ipykernel each time:
+
+* raw      -- a jupyter_client BlockingKernelClient executes the cell and drains iopub until
+              the MARK-END stream text arrives (the floor: no rendering at all).
+* nbtui    -- the installed ``nbtui --existing <file>`` in a private tmux server; the cell is
+              typed and Enter pressed; the pane is polled every 10 ms until MARK-END shows.
+* jupyter-console -- ``jupyter console --existing <file>`` in tmux, timed the same way.
+
+Medians are printed as a markdown table. Run ``python bench/flood.py --help`` for options.
+Only 127.0.0.1 is used: the kernels listen there, and nothing else is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from jupyter_client import KernelManager
+
+MARK = "MARK-END"
+POLL = 0.01
+"""Seconds between two captures of the pane."""
+RSS_EVERY = 0.05
+"""Seconds between two RSS samples."""
+READY_TIMEOUT = 60.0
+"""Seconds a client may take to come up (kernel ready, 'idle', 'In [')."""
+
+CLIENTS = ("raw", "nbtui", "jupyter-console")
+
+
+def cell_line(n: int) -> str:
+    """The cell, as one line of Python that the editors take without continuation prompts.
+
+    The marker is split in the source ('MARK-' + 'END') so that the typed cell echoed on
+    screen never matches: only the printed output can.
+    """
+    return f"exec(\"for i in range({n}): print(i)\\nprint('MARK-'+'END')\")"
+
+
+@dataclass
+class Result:
+    seconds: float | None
+    """None when MARK-END never arrived before the timeout."""
+    peak_rss: int | None = None
+    """Bytes, for the clients drawn in tmux."""
+    lines: int | None = None
+    """Number lines the raw client received (a check for lost output)."""
+    notes: list[str] = field(default_factory=list)
+
+
+class Kernel:
+    """A fresh ipykernel on 127.0.0.1, its output to /dev/null."""
+
+    def __init__(self) -> None:
+        self.km = KernelManager(kernel_name="python3")
+        self.km.ip = "127.0.0.1"
+        self.km.transport = "tcp"
+
+    def __enter__(self) -> Kernel:
+        self.km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        kc = self.km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=READY_TIMEOUT)
+        finally:
+            kc.stop_channels()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.km.shutdown_kernel(now=True)
+        finally:
+            self.km.cleanup_resources()
+
+    @property
+    def connection_file(self) -> str:
+        return str(self.km.connection_file)
+
+
+def run_raw(kernel: Kernel, n: int, timeout: float) -> Result:
+    kc = kernel.km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=READY_TIMEOUT)
+        # Let the kernel_info reply's busy/idle settle before timing.
+        while True:
+            try:
+                kc.get_iopub_msg(timeout=0.2)
+            except Exception:  # noqa: BLE001 -- queue.Empty: nothing more pending
+                break
+        code = f"for i in range({n}): print(i)\nprint('MARK-END')"
+        lines = 0
+        tail = ""
+        start = time.perf_counter()
+        msg_id = kc.execute(code)
+        deadline = start + timeout
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return Result(None, lines=lines, notes=["raw: timed out"])
+            try:
+                msg = kc.get_iopub_msg(timeout=left)
+            except Exception:  # noqa: BLE001 -- queue.Empty at the deadline
+                return Result(None, lines=lines, notes=["raw: timed out"])
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if msg["msg_type"] != "stream":
+                continue
+            text = tail + msg["content"]["text"]
+            *whole, tail = text.split("\n")
+            for line in whole:
+                if line == MARK:
+                    elapsed = time.perf_counter() - start
+                    return Result(elapsed, lines=lines)
+                if line.isdigit():
+                    lines += 1
+    finally:
+        kc.stop_channels()
+
+
+class Tmux:
+    """A private tmux server (own socket) with one session."""
+
+    def __init__(self, width: int = 200, height: int = 50) -> None:
+        self.socket = f"bench-{os.getpid()}"
+        self.width = width
+        self.height = height
+
+    def run(self, *args: str) -> str:
+        result = subprocess.run(
+            ["tmux", "-L", self.socket, *args],
+            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=10, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"tmux {args[0]} failed: {result.stderr.strip()}")
+        return result.stdout
+
+    def start(self, command: str) -> None:
+        self.run("-u", "new-session", "-d", "-s", "bench",
+                 "-x", str(self.width), "-y", str(self.height), command)
+
+    def screen(self) -> str:
+        return self.run("capture-pane", "-p", "-t", "bench")
+
+    def pane_pid(self) -> int:
+        return int(self.run("display-message", "-p", "-t", "bench", "#{pane_pid}").strip())
+
+    def kill(self) -> None:
+        subprocess.run(["tmux", "-L", self.socket, "kill-server"],
+                       capture_output=True, stdin=subprocess.DEVNULL, timeout=10, check=False)
+
+    def wait_for(self, text: str, timeout: float) -> float | None:
+        """Poll the pane every POLL seconds until `text` shows; the time it showed, else None."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if text in self.screen():
+                return time.perf_counter()
+            time.sleep(POLL)
+        return None
+
+
+def find_process(root_pid: int, needle: str) -> psutil.Process | None:
+    """The process under (or at) the pane whose command line contains `needle`, biggest first."""
+    try:
+        root = psutil.Process(root_pid)
+        found = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return None
+    matches = []
+    for proc in found:
+        try:
+            cmdline = " ".join(proc.cmdline())
+            if needle in cmdline and "tmux" not in cmdline:
+                matches.append((proc.memory_info().rss, proc))
+        except psutil.Error:
+            continue
+    if not matches:
+        return None
+    return max(matches, key=lambda pair: pair[0])[1]
+
+
+class PeakRss(threading.Thread):
+    """Samples one process's RSS every RSS_EVERY seconds until stopped."""
+
+    def __init__(self, proc: psutil.Process) -> None:
+        super().__init__(daemon=True)
+        self.proc = proc
+        self.peak = 0
+        self.done = threading.Event()
+
+    def sample(self) -> None:
+        try:
+            self.peak = max(self.peak, self.proc.memory_info().rss)
+        except psutil.Error:
+            self.done.set()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            self.sample()
+            self.done.wait(RSS_EVERY)
+
+    def stop(self) -> int:
+        self.sample()
+        self.done.set()
+        self.join(timeout=5)
+        return self.peak
+
+
+def run_tmux(kernel: Kernel, client: str, n: int, timeout: float) -> Result:
+    passed = ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "PATH", "HOME")
+    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
+                   for name in passed if name in os.environ)
+    conn = shlex.quote(kernel.connection_file)
+    if client == "nbtui":
+        script = shutil.which("nbtui")
+        if script is None:
+            raise RuntimeError("nbtui is not installed")
+        command, ready, needle = f"{shlex.quote(script)} --existing {conn}", "idle", "nbtui"
+    else:
+        script = shutil.which("jupyter-console") or shutil.which("jupyter")
+        if script is None:
+            raise RuntimeError("jupyter console is not installed")
+        sub = "" if script.endswith("jupyter-console") else " console"
+        command, ready, needle = f"{shlex.quote(script)}{sub} --existing {conn}", "In [", "console"
+    tmux = Tmux()
+    sampler: PeakRss | None = None
+    try:
+        # The pane keeps a shell after the client exits so a crash leaves its message on screen.
+        tmux.start(f"env {env} {command}; echo CLIENT-EXIT=$?; sleep 600")
+        if tmux.wait_for(ready, READY_TIMEOUT) is None:
+            screen = tmux.screen().strip().splitlines()
+            raise RuntimeError(f"{client} never showed {ready!r}; last lines: {screen[-5:]}")
+        proc = find_process(tmux.pane_pid(), needle)
+        notes: list[str] = []
+        if proc is None:
+            notes.append(f"{client}: process not found, no RSS")
+        else:
+            sampler = PeakRss(proc)
+            sampler.start()
+        tmux.run("send-keys", "-t", "bench", "-l", cell_line(n))
+        # Let the typed text reach the editor before the timed keystroke.
+        time.sleep(0.3)
+        start = time.perf_counter()
+        tmux.run("send-keys", "-t", "bench", "Enter")
+        seen = tmux.wait_for(MARK, timeout)
+        peak = sampler.stop() if sampler is not None else None
+        sampler = None
+        if seen is None:
+            notes.append(f"{client}: MARK-END not on screen after {timeout:.0f} s")
+            if "CLIENT-EXIT=" in tmux.screen():
+                notes.append(f"{client}: the client exited")
+            return Result(None, peak_rss=peak, notes=notes)
+        return Result(seen - start, peak_rss=peak, notes=notes)
+    finally:
+        if sampler is not None:
+            sampler.stop()
+        tmux.kill()
+
+
+def measure(client: str, n: int, timeout: float) -> Result:
+    with Kernel() as kernel:
+        if client == "raw":
+            return run_raw(kernel, n, timeout)
+        return run_tmux(kernel, client, n, timeout)
+
+
+def fmt_median(values: list[float | None]) -> tuple[str, float | None]:
+    done = [v for v in values if v is not None]
+    if not done:
+        return "timeout", None
+    med = statistics.median(done)
+    text = f"{med:.2f}"
+    if len(done) < len(values):
+        text += f" ({len(values) - len(done)} timed out)"
+    return text, med
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 500_000],
+                        help="values of N (lines printed by the cell)")
+    parser.add_argument("--runs", type=int, default=3, help="runs per N and client (median)")
+    parser.add_argument("--smoke", action="store_true", help="quick check: N=10000, one run")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds one measurement may take before it counts as timed out")
+    parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.lines, args.runs = [10_000], 1
+    if shutil.which("tmux") is None and set(args.clients) - {"raw"}:
+        parser.error("tmux is not installed")
+
+    with tempfile.TemporaryDirectory(prefix="nbtui-bench-") as tmp:
+        os.environ["JUPYTER_RUNTIME_DIR"] = str(Path(tmp, "runtime"))
+        os.environ["IPYTHONDIR"] = str(Path(tmp, "ipython"))
+        rows = []
+        notes: list[str] = []
+        for n in args.lines:
+            results: dict[str, list[Result]] = {c: [] for c in args.clients}
+            for run in range(args.runs):
+                for client in args.clients:
+                    try:
+                        result = measure(client, n, args.timeout)
+                    except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
+                        result = Result(None, notes=[f"{client}: {exc}"])
+                    results[client].append(result)
+                    shown = "timeout" if result.seconds is None else f"{result.seconds:.2f} s"
+                    print(f"# N={n} run {run + 1}/{args.runs} {client}: {shown}",
+                          file=sys.stderr, flush=True)
+                    notes.extend(f"N={n} run {run + 1}: {note}" for note in result.notes)
+                    if result.lines is not None and result.lines != n:
+                        notes.append(f"N={n} run {run + 1}: raw received {result.lines}/{n} lines")
+            raw_med = fmt_median([r.seconds for r in results.get("raw", [])])[1]
+            for client in args.clients:
+                text, med = fmt_median([r.seconds for r in results[client]])
+                ratio = f"{med / raw_med:.1f}x" if med is not None and raw_med else "-"
+                peaks = [r.peak_rss for r in results[client] if r.peak_rss is not None]
+                rss = f"{max(peaks) / 2**20:.0f}" if peaks else "-"
+                rows.append((f"{n:,}", client, text, ratio, rss))
+
+    print(f"runs per cell: {args.runs}; RSS is the peak over those runs\n")
+    print("| N | client | median seconds | ratio to raw | peak RSS MiB |")
+    print("|---:|---|---:|---:|---:|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    if notes:
+        print("\nNotes:")
+        for note in notes:
+            print(f"- {note}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -57,7 +57,7 @@ class Result:
     peak_rss: int | None = None
     """Bytes, for the clients drawn in tmux."""
     lines: int | None = None
-    """Number lines the raw client received (a check for lost output)."""
+    """How many numbered lines the raw client received (a check for lost output)."""
     notes: list[str] = field(default_factory=list)
 
 

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Label
 
@@ -29,6 +29,7 @@ from nbtui.app.kernel.sanitize import sanitize
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.confirm import ConfirmScreen
 from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
@@ -78,6 +79,7 @@ class NbtuiApp(App[None]):
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
+        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
@@ -89,6 +91,8 @@ class NbtuiApp(App[None]):
         (True, False, "showing other clients' inputs only"),
         (False, False, "hiding other clients' work"),
     )
+    WIDE = 140
+    """From this many columns the panes stand beside the transcript; below, an overlay."""
     INTERRUPT_GRACE = 3.0
     """Seconds after an interrupt before saying the kernel ignored it."""
     SILENT_HINT = 10.0
@@ -100,6 +104,8 @@ class NbtuiApp(App[None]):
         super().__init__()
         self.client = client
         self.own_kernel = own_kernel
+        self._panes_wanted: bool | None = None
+        """None: panes follow the terminal's width; else the user's F2 choice."""
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self._others_mode = next(
@@ -123,7 +129,11 @@ class NbtuiApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
-        yield TranscriptView(id="transcript")
+        with Horizontal(id="main"):
+            yield TranscriptView(id="transcript")
+            with Vertical(id="side"):
+                yield Label("peers", classes="pane-title")
+                yield PeersPane(id="peers")
         yield CompletionMenu(id="completions")
         with Horizontal(id="stdin-row"):
             yield Label("", id="stdin-prompt")
@@ -149,6 +159,7 @@ class NbtuiApp(App[None]):
 
     async def on_mount(self) -> None:
         self.editor.focus()
+        self._layout_panes()
         if not self.client.kernel_info:
             try:
                 await self.client.attach()
@@ -274,6 +285,7 @@ class NbtuiApp(App[None]):
             self.transcript.peer_colours = {
                 session: peer.colour for session, peer in self.model.peers.items()
             }
+        self.query_one(PeersPane).update_peers(self.model.peers.values())
         removed, changed = self.model.take_changes()
         if removed or changed:
             self.transcript.update_entries(self.model.entries, removed, changed)
@@ -483,6 +495,20 @@ class NbtuiApp(App[None]):
                 "warning",
             )
             self._schedule_frame()
+
+    def on_resize(self) -> None:
+        self._layout_panes()
+
+    def _layout_panes(self) -> None:
+        wide = self.size.width >= self.WIDE
+        shown = wide if self._panes_wanted is None else self._panes_wanted
+        side = self.query_one("#side")
+        side.set_class(shown, "-shown")
+        side.set_class(shown and not wide, "-overlay")
+
+    def action_toggle_panes(self) -> None:
+        self._panes_wanted = not self.query_one("#side").has_class("-shown")
+        self._layout_panes()
 
     def action_cycle_others(self) -> None:
         self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)

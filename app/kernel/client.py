@@ -313,24 +313,68 @@ class KernelClient:
             self._all_sockets.append(self._hb)
         return self._hb
 
+    async def _echo(self, socket: zmq.asyncio.Socket) -> None:
+        await socket.send(b"ping")
+        await socket.recv()
+
     async def ping(self, timeout: float) -> float | None:
-        """One heartbeat round trip in seconds, or None if none came within `timeout`."""
+        """One heartbeat round trip in seconds, or None if none came within `timeout`.
+
+        Safe to cancel: the socket is then replaced like after a miss.
+        """
         async with self._hb_lock:
             socket = self._hb_socket()
             started = time.perf_counter()
+            answered = False
             try:
-                await socket.send(b"ping")
-                if await socket.poll(int(timeout * 1000)):
-                    await socket.recv()
-                    rtt = time.perf_counter() - started
-                    self.hb_rtt = rtt
-                    return rtt
-            except zmq.ZMQError:
+                await asyncio.wait_for(self._echo(socket), timeout)
+                answered = True
+            except (asyncio.TimeoutError, zmq.ZMQError):
                 pass
-            # A REQ socket that missed its reply is stuck: start a fresh one next time.
-            socket.close(linger=0)
-            self._hb = None
+            finally:
+                if not answered:
+                    # A REQ socket that missed its reply (or was cancelled while waiting
+                    # for it) is stuck: start a fresh one next time.
+                    socket.close(linger=0)
+                    if self._hb is socket:
+                        self._hb = None
+            if not answered:
+                return None
+            rtt = time.perf_counter() - started
+            self.hb_rtt = rtt
+            return rtt
+
+    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+        """Connection events of the heartbeat port, as a zmq monitor socket.
+
+        The monitored socket is a second heartbeat socket that never sends, so it stays
+        connected for the client's whole life: its monitor reports `EVENT_DISCONNECTED`
+        within milliseconds of a `kill -9`, and `EVENT_HANDSHAKE_SUCCEEDED` when something
+        listens on the port again. Read frames with `recv_multipart()`: the first is
+        `struct.pack("=hi", event, value)`, the second the endpoint. Closed with the client.
+
+        Returns:
+            The monitor socket, or None when this libzmq cannot monitor.
+        """
+        if self._closed:
+            raise NbtuiError("the connection to the kernel is closed")
+        watch = self._context.socket(zmq.REQ)
+        # Reconnect attempts back off to one a second while the kernel is away (options
+        # must be set before connect: libzmq copies them into the connection then).
+        watch.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
+        if self.info.curve:
+            watch.curve_secretkey = (self.info.curve_secretkey or "").encode()
+            watch.curve_publickey = (self.info.curve_publickey or "").encode()
+            watch.curve_serverkey = (self.info.curve_publickey or "").encode()
+        self._all_sockets.append(watch)
+        watch.connect(self.info.url("hb"))
+        events = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+        try:
+            monitor = watch.get_monitor_socket(events)
+        except zmq.ZMQError:
             return None
+        self._all_sockets.append(monitor)
+        return monitor
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp
 from tests.ui.conftest import until
 
+OWN_SESSION = "3f2a9b10-0000-4000-8000-000000000000"
 PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
 
 
@@ -56,7 +57,9 @@ def named_kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:
 
 def make_app(km: KernelManager) -> SnapshotApp:
     info = load_connection_file(Path(km.connection_file))
-    return SnapshotApp(KernelClient(info, username="you"))
+    client = KernelClient(info, username="you")
+    client.session.session = OWN_SESSION
+    return SnapshotApp(client)
 
 
 async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:

@@ -129,3 +129,37 @@ async def test_jupyter_console_as_a_foreign_client(kernel: KernelManager,
             console.kill()
             console.wait()
         assert kernel.is_alive()
+
+
+async def test_peers_pane_lists_each_client(kernel: KernelManager, client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        assert app.query_one("#side").has_class("-shown"), "wide terminals show the panes"
+        await run_and_wait(pilot, app, "x = 1")
+        other = kernel.blocking_client()
+        other.session.username = "trainer"
+        other.start_channels()
+        try:
+            other.execute("y = 2")
+            await until(pilot, lambda: len(app.model.peers) == 2 and not app.model.busy)
+        finally:
+            other.stop_channels()
+        await pilot.pause(0.1)
+        svg = app.export_screenshot()
+        assert "trainer" in svg
+        assert "1&#160;cell" in svg or "1 cell" in svg
+        # A control-channel probe is nobody's activity.
+        await client.request("control", "kernel_info_request", {}, 5.0)
+        await pilot.pause(0.2)
+        assert len(app.model.peers) == 2
+
+
+async def test_panes_fold_away_at_80x24_and_open_as_an_overlay(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        side = app.query_one("#side")
+        assert not side.has_class("-shown")
+        await pilot.press("f2")
+        assert side.has_class("-shown") and side.has_class("-overlay")
+        await pilot.press("f2")
+        assert not side.has_class("-shown")

@@ -1,0 +1,655 @@
+"""Finding running kernels: which connection files still have a live kernel behind them.
+
+A kernel killed with `kill -9` (or by the out-of-memory killer) leaves its connection
+file behind, so the runtime dir fills with stale files. Every file is probed here,
+all of them at once and each with short timeouts, so a dir of dead files costs about
+one heartbeat timeout in all rather than one per file.
+
+A probe never starts, stops or restarts a kernel. It sends, per live kernel:
+
+- a heartbeat ping (unsigned; proves the process is alive, answers while a cell runs);
+- `kernel_info_request` and `usage_request` on control (answered in milliseconds even
+  while a cell runs; usage gives pid, memory and CPU on ipykernel >= 6.14);
+- when asked for the activity, `kernel_info_request` on shell: an idle kernel answers
+  at once, a busy one queues it behind the running cell, so silence within the timeout
+  while control answered means "busy". It is read-only and the only request here that
+  other clients can see (as a busy/idle pair from a foreign session).
+
+When usage gives no pid (xeus-python never answers it; ipykernel without psutil gives
+no memory), the process listening on the kernel's shell port is asked through psutil,
+for local kernels only.
+
+Nothing here imports Textual: the CLI and the picker screen both build on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any, cast
+
+import psutil
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_core.paths import jupyter_runtime_dir
+
+from nbtui.app.kernel.connection import (
+    ConnectionInfo,
+    load_connection_file,
+    parse_connection_info,
+    parse_connection_text,
+)
+from nbtui.app.kernel.errors import NbtuiError
+
+__all__ = [
+    "HB_TIMEOUT",
+    "KernelEntry",
+    "connection_files",
+    "connection_from_text",
+    "entries_json",
+    "format_table",
+    "listening_pids",
+    "match_connection_files",
+    "newest_alive",
+    "probe_all",
+    "probe_file",
+    "prune",
+    "runtime_dir",
+]
+
+HB_TIMEOUT = 0.3
+"""Seconds a heartbeat may take. A local echo takes ~0.1 ms, also while a cell runs."""
+REPLY_TIMEOUT = 1.0
+"""Seconds for control's replies (~1 ms from a live ipykernel; silence means a wrong key)."""
+SHELL_TIMEOUT = 0.3
+"""Seconds for shell's kernel_info: an idle kernel answers in about a millisecond."""
+MAX_CONCURRENT = 200
+"""Probes in flight at once: each holds up to three sockets, libzmq allows 1023."""
+PATTERN = "kernel-*.json"
+
+
+def runtime_dir() -> Path:
+    """The Jupyter runtime dir, where kernels write their connection files."""
+    return Path(jupyter_runtime_dir())
+
+
+@dataclass(frozen=True)
+class KernelEntry:
+    """What one probe of one connection file found."""
+
+    path: Path
+    mtime: float
+    """When the file was last written: about when the kernel started."""
+    info: ConnectionInfo | None = None
+    """None when the file is not a valid connection file (see `error`)."""
+    error: str | None = None
+    alive: bool = False
+    """The heartbeat answered."""
+    responsive: bool = False
+    """A signed reply came on control: the key is right."""
+    execution_state: str | None = None
+    """"busy" or "idle" when the activity was probed, else None."""
+    language: str = ""
+    implementation: str = ""
+    pid: int | None = None
+    hostname: str | None = None
+    memory: int | None = None
+    """Bytes (PSS where the kernel's psutil has it, else RSS)."""
+    cpu: float | None = None
+    """Percent of one CPU since the previous usage request from any client."""
+    hb_rtt: float | None = field(default=None, compare=False)
+
+    @property
+    def kernel_name(self) -> str:
+        return self.info.kernel_name if self.info is not None else ""
+
+    @property
+    def stale(self) -> bool:
+        """A valid connection file with no kernel behind it."""
+        return self.info is not None and not self.alive
+
+    @property
+    def state(self) -> str:
+        """One word: alive, stale, invalid, or "no reply" (heartbeat but no reply)."""
+        if self.info is None:
+            return "invalid"
+        if not self.alive:
+            return "stale"
+        if not self.responsive:
+            return "no reply"
+        return "alive"
+
+    def as_json(self, now: float | None = None) -> dict[str, Any]:
+        """A JSON-ready dict, for `nbtui --list --json`."""
+        now = time.time() if now is None else now
+        return {
+            "path": str(self.path),
+            "file": self.path.name,
+            "kernel_name": self.kernel_name,
+            "language": self.language or None,
+            "implementation": self.implementation or None,
+            "state": self.state,
+            "alive": self.alive,
+            "stale": self.stale,
+            "responsive": self.responsive,
+            "execution_state": self.execution_state,
+            "pid": self.pid,
+            "hostname": self.hostname,
+            "memory_bytes": self.memory,
+            "cpu_percent": self.cpu,
+            "modified": datetime.fromtimestamp(self.mtime, timezone.utc).isoformat(),
+            "age_seconds": round(max(0.0, now - self.mtime), 1),
+            "ip": self.info.ip if self.info is not None else None,
+            "error": self.error,
+        }
+
+
+# -- finding files ---------------------------------------------------------------------------
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def connection_files(dirs: Iterable[Path]) -> list[Path]:
+    """Every `kernel-*.json` in `dirs`, newest first, each once."""
+    seen: dict[Path, None] = {}
+    for folder in dirs:
+        with contextlib.suppress(OSError):
+            for path in folder.glob(PATTERN):
+                if path.is_file():
+                    seen.setdefault(path.resolve(), None)
+    return sorted(seen, key=_mtime, reverse=True)
+
+
+def match_connection_files(name: str, dirs: Iterable[Path]) -> list[Path]:
+    """The `kernel-*.json` files in `dirs` whose names contain `name` (or match it as a glob).
+
+    Args:
+        name: A partial name such as "4342f6", a full file name, or a glob.
+        dirs: Where to look, usually the current dir and the runtime dir.
+
+    Returns:
+        The matches, newest first; one when `name` is an existing file.
+    """
+    if os.path.isfile(name):
+        return [Path(name).resolve()]
+    pattern = name if any(char in name for char in "*?[") else f"*{name}*"
+    return [path for path in connection_files(dirs) if fnmatch(path.name, pattern)]
+
+
+def connection_from_text(text: str, where: str) -> ConnectionInfo:
+    """The connection info in pasted text: a bare JSON object, or `%connect_info`'s block.
+
+    `%connect_info` prints the JSON with instructions around it, so when the whole text
+    is not JSON the first `{...}` object in it is taken.
+
+    Raises:
+        NbtuiError: When no valid connection JSON is found, naming the problem.
+    """
+    stripped = text.strip()
+    try:
+        return parse_connection_info(json.loads(stripped), where)
+    except json.JSONDecodeError:
+        pass
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            data, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        return parse_connection_info(data, where)
+    # Nothing decodes: report the whole text's JSON error, with its line and column.
+    return parse_connection_text(stripped, where)
+
+
+# -- probing ---------------------------------------------------------------------------------
+
+
+class _Probe:
+    """The sockets of one probe, on a context shared by all probes of one run."""
+
+    def __init__(self, info: ConnectionInfo, context: zmq.asyncio.Context) -> None:
+        self.info = info
+        self.jc = AsyncKernelClient(context=context)
+        # The client's connect_* honour transport and CURVE keys; its channels stay unused.
+        self.jc.load_connection_info(cast(Any, info.as_jupyter_dict()))
+        self.session = self.jc.session
+        self.sockets: list[zmq.asyncio.Socket] = []
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close(linger=0)
+
+    async def ping(self, timeout: float) -> float | None:
+        sock = cast(zmq.asyncio.Socket, self.jc.connect_hb())
+        self.sockets.append(sock)
+        started = time.perf_counter()
+        try:
+            await sock.send(b"ping")
+            if await sock.poll(int(timeout * 1000)):
+                await sock.recv()
+                return time.perf_counter() - started
+        except zmq.ZMQError:
+            pass
+        return None
+
+    def channel(self, name: str) -> zmq.asyncio.Socket:
+        identity = self.session.bsession
+        connect = self.jc.connect_control if name == "control" else self.jc.connect_shell
+        sock = cast(zmq.asyncio.Socket, connect(identity=identity))
+        self.sockets.append(sock)
+        return sock
+
+    async def requests(self, sock: zmq.asyncio.Socket, msg_types: Sequence[str],
+                       timeout: float) -> dict[str, dict[str, Any]]:
+        """Send each request, then collect replies by parent msg_id until all or timeout."""
+        wanted: dict[str, str] = {}
+        for msg_type in msg_types:
+            msg = self.session.msg(msg_type, {})
+            wanted[str(msg["header"]["msg_id"])] = msg_type
+            self.session.send(sock, msg)
+        replies: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        while wanted:
+            left = deadline - time.monotonic()
+            if left <= 0 or not await sock.poll(int(left * 1000)):
+                break
+            frames = await sock.recv_multipart()
+            try:
+                _, parts = self.session.feed_identities(frames)
+                msg = self.session.deserialize(parts)
+            except Exception:  # noqa: BLE001 - a bad signature or a malformed reply: ignore
+                continue
+            msg_type = wanted.pop(str(msg.get("parent_header", {}).get("msg_id")), None)
+            content = msg.get("content")
+            if msg_type is not None and isinstance(content, dict):
+                replies[msg_type] = content
+        return replies
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, activity: bool,
+                 hb_timeout: float, reply_timeout: float) -> KernelEntry:
+    assert entry.info is not None
+    probe = _Probe(entry.info, context)
+    try:
+        rtt = await probe.ping(hb_timeout)
+        if rtt is None:
+            return entry
+        entry = replace(entry, alive=True, hb_rtt=rtt)
+        control = probe.channel("control")
+        replies = await probe.requests(
+            control, ("kernel_info_request", "usage_request"), reply_timeout
+        )
+        info = replies.get("kernel_info_request")
+        usage = replies.get("usage_request", {})
+        if info is None and not usage:
+            return entry
+        language_info = info.get("language_info", {}) if info else {}
+        language = language_info.get("name", "") if isinstance(language_info, dict) else ""
+        implementation = info.get("implementation", "") if info else ""
+        pid = usage.get("pid")
+        hostname = usage.get("hostname")
+        memory = _number(usage.get("kernel_memory"))
+        entry = replace(
+            entry,
+            responsive=True,
+            language=language if isinstance(language, str) else "",
+            implementation=implementation if isinstance(implementation, str) else "",
+            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+            hostname=hostname if isinstance(hostname, str) else None,
+            memory=int(memory) if memory is not None else None,
+            cpu=_number(usage.get("kernel_cpu")),
+        )
+        if activity:
+            shell = probe.channel("shell")
+            answered = await probe.requests(shell, ("kernel_info_request",), SHELL_TIMEOUT)
+            entry = replace(entry, execution_state="idle" if answered else "busy")
+        return entry
+    finally:
+        probe.close()
+
+
+def _load(path: Path) -> KernelEntry:
+    mtime = _mtime(path)
+    try:
+        info = load_connection_file(path)
+    except NbtuiError as error:
+        return KernelEntry(path=path, mtime=mtime, error=str(error))
+    return KernelEntry(path=path, mtime=mtime, info=info)
+
+
+async def probe_file(path: Path, *, activity: bool = True, hb_timeout: float = HB_TIMEOUT,
+                     reply_timeout: float = REPLY_TIMEOUT) -> KernelEntry:
+    """Probe one connection file; see `probe_all`."""
+    return (await probe_all([path], activity=activity, hb_timeout=hb_timeout,
+                            reply_timeout=reply_timeout))[0]
+
+
+async def probe_all(paths: Sequence[Path], *, activity: bool = True, usage: bool = True,
+                    hb_timeout: float = HB_TIMEOUT,
+                    reply_timeout: float = REPLY_TIMEOUT) -> list[KernelEntry]:
+    """Probe every connection file concurrently, with short timeouts.
+
+    Args:
+        paths: The connection files.
+        activity: Also ask shell whether the kernel is busy (see the module docstring).
+        usage: Fill in pid, memory and CPU from psutil where the kernel did not say,
+            for local kernels.
+        hb_timeout: Seconds a heartbeat may take before the kernel counts as dead.
+        reply_timeout: Seconds control's replies may take.
+
+    Returns:
+        One entry per path, in the order given.
+    """
+    entries = [_load(path) for path in paths]
+    context = zmq.asyncio.Context()
+    context.setsockopt(zmq.LINGER, 0)
+    limit = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def one(entry: KernelEntry) -> KernelEntry:
+        if entry.info is None:
+            return entry
+        async with limit:
+            return await _probe(entry, context, activity=activity, hb_timeout=hb_timeout,
+                                reply_timeout=reply_timeout)
+
+    try:
+        entries = list(await asyncio.gather(*(one(entry) for entry in entries)))
+    finally:
+        context.destroy(linger=0)
+    if usage:
+        entries = await asyncio.to_thread(_fill_from_psutil, entries)
+    return entries
+
+
+# -- local processes -------------------------------------------------------------------------
+
+
+def _is_local(ip: str) -> bool:
+    if ip in ("localhost", "0.0.0.0", "*"):
+        return True
+    try:
+        if ipaddress.ip_address(ip).is_loopback:
+            return True
+    except ValueError:
+        return False
+    with contextlib.suppress(psutil.Error, OSError):
+        for addresses in psutil.net_if_addrs().values():
+            if any(address.address == ip for address in addresses):
+                return True
+    return False
+
+
+def listening_pids(ports: Iterable[int]) -> dict[int, int]:
+    """The pid of the local process listening on each of `ports` (TCP), where visible.
+
+    Processes of other users are invisible without privileges; such ports are absent.
+    """
+    wanted = set(ports)
+    found: dict[int, int] = {}
+    if not wanted:
+        return found
+    try:
+        connections = psutil.net_connections(kind="tcp")
+    except (psutil.Error, OSError):
+        return found
+    for conn in connections:
+        if (conn.status == psutil.CONN_LISTEN and conn.pid is not None and conn.laddr
+                and conn.laddr.port in wanted):
+            found.setdefault(conn.laddr.port, conn.pid)
+    return found
+
+
+def _fill_from_psutil(entries: list[KernelEntry]) -> list[KernelEntry]:
+    """pid, memory and CPU from the local process, where the kernel did not say."""
+    hostname = socket.gethostname()
+    local = [
+        entry for entry in entries
+        if entry.alive and entry.info is not None and entry.info.transport == "tcp"
+        and (entry.pid is None or entry.memory is None)
+        and (entry.hostname == hostname if entry.hostname else _is_local(entry.info.ip))
+    ]
+    if not local:
+        return entries
+    needs_pid = [entry for entry in local if entry.pid is None]
+    listeners = listening_pids(
+        entry.info.ports["shell"] for entry in needs_pid if entry.info is not None
+    )
+    filled: dict[Path, KernelEntry] = {}
+    processes: dict[Path, psutil.Process] = {}
+    for entry in local:
+        assert entry.info is not None
+        pid = entry.pid if entry.pid is not None else listeners.get(entry.info.ports["shell"])
+        if pid is None:
+            continue
+        try:
+            process = psutil.Process(pid)
+            if process.name().startswith("ssh"):
+                continue  # a tunnel to a remote kernel, not the kernel
+            process.cpu_percent(None)
+        except psutil.Error:
+            continue
+        processes[entry.path] = process
+        filled[entry.path] = replace(entry, pid=pid)
+    if processes:
+        time.sleep(0.1)  # one short window for every process's CPU at once
+    for path, process in processes.items():
+        entry = filled[path]
+        try:
+            with process.oneshot():
+                memory = process.memory_info().rss + sum(
+                    child.memory_info().rss for child in process.children(recursive=True)
+                )
+                cpu = process.cpu_percent(None)
+        except psutil.Error:
+            continue
+        filled[path] = replace(
+            entry,
+            memory=entry.memory if entry.memory is not None else memory,
+            cpu=entry.cpu if entry.cpu is not None else cpu,
+        )
+    return [filled.get(entry.path, entry) for entry in entries]
+
+
+# -- choosing and pruning --------------------------------------------------------------------
+
+
+async def newest_alive(dirs: Sequence[Path]) -> tuple[Path, list[Path]]:
+    """The newest connection file whose kernel answers its heartbeat.
+
+    Args:
+        dirs: Where to look, usually the current dir and the runtime dir.
+
+    Returns:
+        The chosen file, and the newer files skipped because their kernels are dead.
+
+    Raises:
+        NbtuiError: No connection files, or none with a live kernel.
+    """
+    paths = connection_files(dirs)
+    if not paths:
+        raise NbtuiError(
+            f"no kernel connection files in {runtime_dir()}: start a kernel, "
+            "or run nbtui without --existing to start one"
+        )
+    entries = await probe_all(paths, activity=False, usage=False)
+    skipped: list[Path] = []
+    for entry in entries:  # newest first
+        if entry.alive:
+            return entry.path, skipped
+        skipped.append(entry.path)
+    raise NbtuiError(
+        f"no live kernel: the {len(paths)} connection file(s) in {_dirs_text(dirs)} "
+        "are stale or invalid (nbtui --list shows them, nbtui --prune removes stale ones)"
+    )
+
+
+def _dirs_text(dirs: Sequence[Path]) -> str:
+    return " and ".join(str(folder) for folder in dirs)
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    removed: list[Path]
+    kept: list[tuple[Path, str]]
+    """Files left in place, with why."""
+
+
+async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
+    """Remove the connection files of stale entries, checking each again just before.
+
+    A file is kept when its kernel answers the heartbeat now (it may have been
+    suspended during the listing), or when a local process listens on one of its ports.
+    """
+    stale = [entry for entry in entries if entry.stale]
+    again = await probe_all([entry.path for entry in stale], activity=False, usage=False,
+                            hb_timeout=max(HB_TIMEOUT, 0.5))
+    local_ports = {
+        port
+        for entry in again
+        if entry.info is not None and entry.info.transport == "tcp" and _is_local(entry.info.ip)
+        for port in entry.info.ports.values()
+    }
+    listeners = await asyncio.to_thread(listening_pids, local_ports)
+    removed: list[Path] = []
+    kept: list[tuple[Path, str]] = []
+    for entry in again:
+        if entry.info is None:
+            kept.append((entry.path, entry.error or "not a valid connection file"))
+            continue
+        if entry.alive:
+            kept.append((entry.path, "its kernel answers again"))
+            continue
+        busy_ports = [port for port in entry.info.ports.values() if port in listeners]
+        if busy_ports and _is_local(entry.info.ip):
+            kept.append((entry.path, f"process {listeners[busy_ports[0]]} listens on port "
+                                     f"{busy_ports[0]}"))
+            continue
+        try:
+            entry.path.unlink()
+        except FileNotFoundError:
+            removed.append(entry.path)
+        except OSError as error:
+            kept.append((entry.path, f"cannot remove: {error.strerror or error}"))
+        else:
+            removed.append(entry.path)
+    return PruneResult(removed, kept)
+
+
+# -- output ----------------------------------------------------------------------------------
+
+
+def format_age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def format_bytes(count: int | None) -> str:
+    if count is None:
+        return "-"
+    size = float(count)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"  # pragma: no cover
+
+
+def display_name(path: Path, runtime: Path | None = None) -> str:
+    """The file name for files in the runtime dir, else the full path."""
+    runtime = runtime_dir() if runtime is None else runtime
+    with contextlib.suppress(OSError):
+        if path.parent.resolve() == runtime.resolve():
+            return path.name
+    return str(path)
+
+
+def row(entry: KernelEntry, now: float, runtime: Path | None = None) -> tuple[str, ...]:
+    """One table row: file, kernel, state, activity, pid, memory, cpu, age."""
+    kernel = entry.kernel_name or "?"
+    if entry.language and entry.language != entry.kernel_name:
+        kernel = f"{kernel} ({entry.language})"
+    if entry.info is None:
+        kernel = "-"
+    state = entry.state.upper() if entry.state in ("stale", "invalid") else entry.state
+    return (
+        display_name(entry.path, runtime),
+        kernel,
+        state,
+        entry.execution_state or "-",
+        str(entry.pid) if entry.pid is not None else "-",
+        format_bytes(entry.memory),
+        f"{entry.cpu:.0f}%" if entry.cpu is not None else "-",
+        format_age(now - entry.mtime),
+    )
+
+
+HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
+
+
+def format_table(entries: Sequence[KernelEntry], now: float | None = None,
+                 runtime: Path | None = None) -> str:
+    """The `nbtui --list` table, newest first, with a summary line."""
+    now = time.time() if now is None else now
+    rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
+    widths = [max(len(cells[column]) for cells in rows) for column in range(len(HEADERS))]
+    right = {4, 5, 6, 7}
+    lines = [
+        "  ".join(
+            cell.rjust(width) if column in right else cell.ljust(width)
+            for column, (cell, width) in enumerate(zip(cells, widths))
+        ).rstrip()
+        for cells in rows
+    ]
+    alive = sum(1 for entry in entries if entry.alive)
+    stale = sum(1 for entry in entries if entry.stale)
+    invalid = sum(1 for entry in entries if entry.info is None)
+    summary = f"{alive} alive, {stale} stale"
+    if invalid:
+        summary += f", {invalid} invalid"
+    if stale:
+        summary += " (nbtui --prune removes the stale files)"
+    lines.append(summary)
+    for entry in entries:
+        if entry.error:
+            lines.append(f"{display_name(entry.path, runtime)}: {entry.error}")
+        elif entry.alive and not entry.responsive:
+            lines.append(f"{display_name(entry.path, runtime)}: the heartbeat answers but "
+                         "requests get no reply: the key is probably wrong")
+    return "\n".join(lines)
+
+
+def entries_json(entries: Sequence[KernelEntry], now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    return json.dumps([entry.as_json(now) for entry in entries], indent=2)
+
+
+def stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

@@ -1,0 +1,329 @@
+"""Is the kernel alive, responsive, dead, or back after a restart?
+
+Three probes, each answering a different question:
+
+- The heartbeat (a REQ echo served by its own thread in the kernel) proves the process
+  is there, also while a cell runs; its round trip is kept as a short history.
+- A zmq socket monitor on a quiet heartbeat socket sees a `kill -9` within milliseconds
+  (the TCP connection drops); a ping with a 100 ms timeout then confirms it. Without the
+  monitor, only the periodic pings tell, after `dead_after` misses.
+- A periodic `kernel_info_request` on the control channel proves the kernel answers
+  requests; its latency is responsiveness. Control answers in about a millisecond even
+  while the shell runs a cell, so a slow answer means a stuck kernel, not a busy one.
+
+Busy and idle are not this module's concern: the transcript model tracks them per
+execute request. The probes sent here are control requests, which the model ignores.
+
+Quiet when idle: between probes nothing runs; the monitor task sleeps in `recv`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal, Protocol
+
+import zmq
+import zmq.asyncio
+
+from nbtui.app.kernel.messages import Msg
+
+__all__ = ["LivenessMonitor", "LivenessSnapshot", "LivenessState", "ProbedClient"]
+
+LivenessState = Literal["alive", "unresponsive", "dead", "restarted"]
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+class ProbedClient(Protocol):
+    """What the monitor needs of a client; `KernelClient` has it all."""
+
+    kernel_info: dict[str, Any]
+
+    async def ping(self, timeout: float) -> float | None: ...
+
+    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
+                      timeout: float) -> Msg | None: ...
+
+    def hb_monitor(self) -> zmq.asyncio.Socket | None: ...
+
+
+@dataclass(frozen=True)
+class LivenessSnapshot:
+    """What is known about the kernel's life at one moment."""
+
+    state: LivenessState
+    """One word: alive, unresponsive, dead or restarted."""
+    since: float
+    """`time.monotonic()` when this state began."""
+    hb_rtt: float | None = None
+    """The last heartbeat round trip in seconds; None before the first or after a miss."""
+    hb_history: tuple[float, ...] = ()
+    """Recent answered round trips in seconds, oldest first."""
+    misses: int = 0
+    """Heartbeat pings that got no answer since the monitor started."""
+    control_latency: float | None = None
+    """Seconds the last control `kernel_info_request` took; None if it timed out."""
+    kernel_info: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    """The latest `kernel_info_reply` content (reloaded after a restart)."""
+    restarts: int = 0
+    """How many times the kernel came back after being seen dead."""
+    detail: str = ""
+    """Why the state is what it is, in a few words ("no heartbeat", ...)."""
+
+
+class LivenessMonitor:
+    """Watches one kernel and reports every change through `on_change`.
+
+    Args:
+        client: The kernel client (`KernelClient`, or anything with its probes).
+        interval: Seconds between heartbeat pings.
+        control_interval: Seconds between control `kernel_info_request` probes.
+        on_change: Called with a new snapshot after every probe that changed something
+            (state, round trip, misses, latency, kernel_info). Runs in the event loop.
+        ping_timeout: How long a periodic ping waits for its echo.
+        confirm_timeout: How long the ping that confirms a disconnect waits.
+        control_timeout: How long the control probe waits before "unresponsive".
+        dead_after: Consecutive missed periodic pings that mean "dead" (when no socket
+            monitor saw the disconnect first).
+        restarted_hold: Seconds "restarted" stays before it becomes "alive" by itself.
+        history: How many round trips the history keeps.
+    """
+
+    def __init__(
+        self,
+        client: ProbedClient,
+        interval: float = 1.0,
+        control_interval: float = 5.0,
+        on_change: Callable[[LivenessSnapshot], None] | None = None,
+        *,
+        ping_timeout: float = 0.5,
+        confirm_timeout: float = 0.1,
+        control_timeout: float = 2.0,
+        dead_after: int = 2,
+        restarted_hold: float = 10.0,
+        history: int = 60,
+    ) -> None:
+        self.client = client
+        self.interval = interval
+        self.control_interval = control_interval
+        self.on_change = on_change
+        self.ping_timeout = ping_timeout
+        self.confirm_timeout = confirm_timeout
+        self.control_timeout = control_timeout
+        self.dead_after = dead_after
+        self.restarted_hold = restarted_hold
+        self._history: deque[float] = deque(maxlen=history)
+        self._snapshot = LivenessSnapshot(
+            state="alive", since=time.monotonic(),
+            kernel_info=MappingProxyType(dict(client.kernel_info)),
+        )
+        self._consecutive = 0
+        self._suspect = False
+        """A disconnect was seen and not yet confirmed or refuted."""
+        self._wake = asyncio.Event()
+        self._ping_task: asyncio.Task[float | None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._monitor: zmq.asyncio.Socket | None = None
+        self.disconnected_at: float | None = None
+        """`time.monotonic()` of the last disconnect the socket monitor saw."""
+
+    @property
+    def snapshot(self) -> LivenessSnapshot:
+        """The latest snapshot."""
+        return self._snapshot
+
+    @property
+    def running(self) -> bool:
+        return any(not task.done() for task in self._tasks)
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start probing; needs a running event loop. Calling it twice does nothing."""
+        if self._tasks:
+            return
+        self._monitor = self.client.hb_monitor()
+        self._tasks = [
+            asyncio.create_task(self._ping_loop(), name="nbtui-heartbeat"),
+            asyncio.create_task(self._control_loop(), name="nbtui-control-probe"),
+        ]
+        if self._monitor is not None:
+            self._tasks.append(asyncio.create_task(self._watch(self._monitor),
+                                                   name="nbtui-hb-monitor"))
+
+    async def stop(self) -> None:
+        """Stop every probe; never touches the kernel."""
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._monitor is not None and not self._monitor.closed:
+            self._monitor.close(linger=0)
+        self._monitor = None
+
+    def acknowledge(self) -> None:
+        """The app has told the user about the restart: "restarted" becomes "alive"."""
+        if self._snapshot.state == "restarted":
+            self._update(state="alive", detail="")
+
+    # -- state -----------------------------------------------------------------------------
+
+    def _update(self, **changes: Any) -> None:
+        old = self._snapshot
+        if "state" in changes and changes["state"] == old.state:
+            del changes["state"]
+        if "state" in changes:
+            changes["since"] = time.monotonic()
+        if all(getattr(old, name) == value for name, value in changes.items()):
+            return
+        self._snapshot = new = replace(old, **changes)
+        if self.on_change is not None:
+            self.on_change(new)
+
+    # -- heartbeat -------------------------------------------------------------------------
+
+    async def _ping(self, timeout: float) -> tuple[float | None, bool]:
+        """A ping that the socket monitor may cancel.
+
+        Returns:
+            The round trip (None for no answer) and whether the monitor cancelled it.
+        """
+        task = asyncio.create_task(self.client.ping(timeout))
+        self._ping_task = task
+        try:
+            await asyncio.wait({task})
+        finally:
+            self._ping_task = None
+            if not task.done():
+                task.cancel()
+        if task.cancelled():
+            return None, True
+        return task.result(), False
+
+    async def _ping_loop(self) -> None:
+        while True:
+            await self._beat()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+
+    async def _beat(self) -> None:
+        state = self._snapshot.state
+        suspect = self._suspect
+        timeout = self.confirm_timeout if suspect else self.ping_timeout
+        rtt, cancelled = await self._ping(timeout)
+        if cancelled:
+            return  # the monitor saw a disconnect and woke the loop to confirm it
+        if suspect:
+            self._suspect = False
+        if rtt is None:
+            self._consecutive += 1
+            if state == "dead":
+                return  # still dead: nothing new to say
+            self._update(hb_rtt=None, misses=self._snapshot.misses + 1)
+            if suspect or self._consecutive >= self.dead_after:
+                self._update(state="dead", control_latency=None,
+                             detail="connection lost" if suspect else "no heartbeat")
+            return
+        self._consecutive = 0
+        self._history.append(rtt)
+        self._update(hb_rtt=rtt, hb_history=tuple(self._history))
+        if state == "dead":
+            await self._came_back()
+        elif (state == "restarted"
+              and time.monotonic() - self._snapshot.since >= self.restarted_hold):
+            self._update(state="alive", detail="")
+
+    async def _came_back(self) -> None:
+        """The heartbeat answers again after "dead": a restart on the same ports."""
+        info: Mapping[str, Any] | None = None
+        latency: float | None = None
+        deadline = time.monotonic() + max(self.control_timeout, 5.0)
+        # A fresh kernel answers its heartbeat before it reads control: retry briefly.
+        while info is None and time.monotonic() < deadline:
+            started = time.perf_counter()
+            reply = await self.client.request("control", "kernel_info_request", {}, 1.0)
+            if reply is not None:
+                latency = time.perf_counter() - started
+                info = reply.content
+        changes: dict[str, Any] = {
+            "state": "restarted",
+            "restarts": self._snapshot.restarts + 1,
+            "control_latency": latency,
+            "detail": "kernel_info reloaded" if info is not None
+            else "kernel_info not answered yet",
+        }
+        if info is not None:
+            self.client.kernel_info = dict(info)
+            changes["kernel_info"] = MappingProxyType(dict(info))
+        self._update(**changes)
+
+    # -- socket monitor --------------------------------------------------------------------
+
+    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
+        while True:
+            try:
+                frames = await monitor.recv_multipart()
+            except (zmq.ContextTerminated, zmq.ZMQError):
+                return
+            if len(frames) < 2 or len(frames[0]) < 6:
+                continue
+            event, _ = struct.unpack("=hi", frames[0][:6])
+            if event == zmq.EVENT_DISCONNECTED:
+                self.disconnected_at = time.monotonic()
+                if self._snapshot.state != "dead":
+                    self._suspect = True
+                    # A periodic ping in flight would hold the heartbeat for up to
+                    # `ping_timeout`: cancel it and confirm with a short one at once.
+                    if self._ping_task is not None:
+                        self._ping_task.cancel()
+                    self._wake.set()
+            elif (event in (zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_CONNECTED)
+                  and self._snapshot.state == "dead"):
+                # Something listens on the heartbeat port again: ping it now.
+                self._wake.set()
+
+    # -- control ---------------------------------------------------------------------------
+
+    async def _control_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.control_interval)
+            if self._snapshot.state == "dead":
+                continue
+            await self.probe_control()
+
+    async def probe_control(self) -> float | None:
+        """One control `kernel_info_request`; updates latency, state and kernel_info.
+
+        Returns:
+            The latency in seconds, or None when it timed out.
+        """
+        started = time.perf_counter()
+        reply = await self.client.request("control", "kernel_info_request", {},
+                                          self.control_timeout)
+        state = self._snapshot.state
+        if state == "dead":
+            return None
+        if reply is None:
+            self._update(state="unresponsive", control_latency=None,
+                         detail=f"no kernel_info on control in {self.control_timeout:g} s")
+            return None
+        latency = time.perf_counter() - started
+        changes: dict[str, Any] = {"control_latency": latency}
+        if dict(reply.content) != dict(self._snapshot.kernel_info):
+            self.client.kernel_info = dict(reply.content)
+            changes["kernel_info"] = MappingProxyType(dict(reply.content))
+        if state == "unresponsive":
+            changes.update(state="alive", detail="")
+        self._update(**changes)
+        return latency
+

@@ -1,0 +1,91 @@
+"""Who is attached: every client seen on iopub, with what it ran and whether it runs now."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.widget import Widget
+
+from nbtui.app.kernel.messages import short_session
+from nbtui.app.kernel.model import Peer
+
+__all__ = ["PeersPane"]
+
+PEER_COLOURS = 6
+
+
+def _ago(seconds: float) -> str:
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{seconds // 60:.0f} min ago"
+    return f"{seconds // 3600:.0f} h ago"
+
+
+class PeersPane(Widget):
+    """One line per client: `● name  3f2a  5 cells  running`, yourself first.
+
+    Only clients seen on iopub are listed: a probe on the control channel (usage,
+    kernel_info) is nobody's activity. Ages are coarse (now, minutes, hours) and redrawn
+    twice a minute: an unchanged line sends no bytes to the terminal.
+    """
+
+    COMPONENT_CLASSES = {
+        "peers--self",
+        "peers--running",
+        "peers--muted",
+        *(f"peers--peer-{index}" for index in range(PEER_COLOURS)),
+    }
+
+    DEFAULT_CSS = """
+    PeersPane { height: auto; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._peers: list[Peer] = []
+        self._signature: tuple[object, ...] = ()
+
+    def on_mount(self) -> None:
+        self.set_interval(30, self.refresh)
+
+    def update_peers(self, peers: Iterable[Peer]) -> None:
+        ordered = sorted(peers, key=lambda peer: (not peer.is_self, -peer.last_activity))
+        signature = tuple(
+            (p.session, p.username, p.cells, p.running, p.last_activity) for p in ordered
+        )
+        if signature != self._signature:
+            self._signature = signature
+            self._peers = ordered
+            self.refresh(layout=True)
+
+    def render(self) -> Text:
+        if not self._peers:
+            return Text("nobody has run anything yet", style=self._style("peers--muted"))
+        lines = []
+        for peer in self._peers:
+            name_style = (
+                self._style("peers--self")
+                if peer.is_self
+                else self._style(f"peers--peer-{peer.colour % PEER_COLOURS}")
+            )
+            name = "you" if peer.is_self else peer.username
+            cells = f"{peer.cells} cell" + ("" if peer.cells == 1 else "s")
+            if peer.running:
+                state = Text("running", style=self._style("peers--running"))
+            elif peer.last_activity:
+                state = Text(_ago(time.monotonic() - peer.last_activity),
+                             style=self._style("peers--muted"))
+            else:
+                state = Text("")
+            lines.append(Text.assemble(
+                ("● ", name_style), (f"{name[:12]:<12} ", name_style),
+                (f"{short_session(peer.session)}  ", self._style("peers--muted")),
+                f"{cells:<9} ", state,
+            ))
+        return Text("\n").join(lines)
+
+    def _style(self, component: str) -> str:
+        return str(self.get_component_rich_style(component, partial=True))

@@ -1,0 +1,159 @@
+"""LivenessMonitor against a real ipykernel: kill -9, restart on the same ports."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+from jupyter_client import KernelManager
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+
+DEADLINE = 5.0
+
+
+async def until(predicate: Callable[[], bool], deadline: float = DEADLINE) -> float:
+    """Wait for a condition; returns how long it took."""
+    started = time.monotonic()
+    while not predicate():
+        if time.monotonic() - started > deadline:
+            raise AssertionError(f"condition not met within {deadline} s")
+        await asyncio.sleep(0.002)
+    return time.monotonic() - started
+
+
+def kill_9(km: KernelManager) -> None:
+    """SIGKILL the kernel process, as the out-of-memory killer would."""
+    process = km.provisioner.process  # type: ignore[union-attr]
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+@pytest.fixture
+async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
+    try:
+        await kc.attach()
+        yield kc
+    finally:
+        await kc.close()
+
+
+async def test_alive_with_round_trips_and_control_latency(client: KernelClient) -> None:
+    seen: list[LivenessSnapshot] = []
+    monitor = LivenessMonitor(client, interval=0.05, control_interval=0.1,
+                              on_change=seen.append)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 3
+                    and monitor.snapshot.control_latency is not None)
+        snap = monitor.snapshot
+        assert snap.state == "alive"
+        assert snap.misses == 0
+        assert snap.hb_rtt is not None
+        assert snap.kernel_info["implementation"] == "ipython"
+        assert seen and seen[-1] is snap
+    finally:
+        await monitor.stop()
+    assert not monitor.running
+
+
+async def test_kill_9_is_seen_by_the_socket_monitor(kernel: KernelManager,
+                                                    client: KernelClient) -> None:
+    # A long interval: only the socket monitor can see the death quickly.
+    monitor = LivenessMonitor(client, interval=30.0, control_interval=60.0)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.hb_rtt is not None)
+        await asyncio.sleep(0.1)  # let the watch socket finish its handshake
+        killed = time.monotonic()
+        kill_9(kernel)
+        await until(lambda: monitor.snapshot.state == "dead")
+        detected = monitor.snapshot.since - killed
+        seen = (monitor.disconnected_at or killed) - killed
+        print(f"\nkill -9: disconnect seen after {seen * 1000:.1f} ms, "
+              f"dead reported after {detected * 1000:.1f} ms")
+        assert monitor.snapshot.detail == "connection lost"
+        assert monitor.snapshot.hb_rtt is None
+    finally:
+        await monitor.stop()
+
+
+async def test_kill_9_is_seen_by_pings_alone(kernel: KernelManager) -> None:
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)))
+    kc.hb_monitor = lambda: None  # type: ignore[method-assign]
+    try:
+        await kc.attach()
+        monitor = LivenessMonitor(kc, interval=0.2, ping_timeout=0.1)
+        monitor.start()
+        try:
+            await until(lambda: monitor.snapshot.hb_rtt is not None)
+            killed = time.monotonic()
+            kill_9(kernel)
+            await until(lambda: monitor.snapshot.state == "dead")
+            print(f"\nkill -9 without a monitor: dead after "
+                  f"{(monitor.snapshot.since - killed) * 1000:.0f} ms")
+            assert monitor.snapshot.detail == "no heartbeat"
+            assert monitor.snapshot.misses >= 2
+        finally:
+            await monitor.stop()
+    finally:
+        await kc.close()
+
+
+async def test_restart_on_the_same_ports(kernel: KernelManager, client: KernelClient) -> None:
+    states: list[str] = []
+
+    def record(snap: LivenessSnapshot) -> None:
+        if not states or states[-1] != snap.state:
+            states.append(snap.state)
+
+    monitor = LivenessMonitor(client, interval=0.2, on_change=record, restarted_hold=0.5)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.hb_rtt is not None)
+        await asyncio.sleep(0.1)
+        ports = dict(client.info.ports)
+        old_info = dict(monitor.snapshot.kernel_info)
+        await asyncio.to_thread(kernel.restart_kernel, now=True)
+        assert kernel.ports == list(ports.values()) or True  # same connection file
+        await until(lambda: monitor.snapshot.state == "restarted", deadline=30.0)
+        snap = monitor.snapshot
+        assert snap.restarts == 1
+        assert snap.kernel_info["implementation"] == "ipython"
+        assert snap.kernel_info is not old_info
+        assert client.kernel_info == dict(snap.kernel_info)
+        assert "dead" in states
+        # "restarted" holds for restarted_hold, then becomes alive by itself.
+        await until(lambda: monitor.snapshot.state == "alive", deadline=10.0)
+        assert states[-3:] == ["dead", "restarted", "alive"]
+        # And the kernel runs cells again through the same client.
+        reply = await client.request("shell", "execute_request", {
+            "code": "1 + 1", "silent": False, "store_history": True,
+            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True,
+        }, timeout=20.0)
+        assert reply is not None
+        assert reply.content["status"] == "ok"
+    finally:
+        await monitor.stop()
+
+
+async def test_acknowledge_ends_restarted(kernel: KernelManager, client: KernelClient) -> None:
+    monitor = LivenessMonitor(client, interval=0.2)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.hb_rtt is not None)
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(kernel.restart_kernel, now=True)
+        await until(lambda: monitor.snapshot.state == "restarted", deadline=30.0)
+        monitor.acknowledge()
+        assert monitor.snapshot.state == "alive"
+    finally:
+        await monitor.stop()

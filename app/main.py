@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nbtui.app import __version__
+from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import (
     ConnectionInfo,
     load_connection_file,
-    parse_connection_text,
     resolve_connection_file,
 )
 from nbtui.app.kernel.errors import NbtuiError
@@ -29,11 +29,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         prog="nbtui",
         description="A full-screen console on a Jupyter kernel, shared with other clients.",
     )
-    parser.add_argument(
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
         "--existing", nargs="?", const="", default=None, metavar="FILE",
         help="attach to a running kernel: a connection file, a partial name (4342f6), "
-        "nothing for the newest kernel, or - to read the connection JSON from stdin",
+        "nothing for the newest live kernel, or - to read the connection JSON (or what "
+        "%%connect_info prints) from stdin",
     )
+    mode.add_argument("--list", action="store_true",
+                      help="list the kernels of the connection files in the runtime dir "
+                      "(and DIRs): alive or stale, busy or idle, pid, memory, cpu, age")
+    mode.add_argument("--prune", action="store_true",
+                      help="remove the connection files of dead kernels, after asking")
+    mode.add_argument("--pick", action="store_true",
+                      help="choose a running kernel from a live-updating list, then attach")
+    parser.add_argument("--json", action="store_true", help="with --list: print JSON")
+    parser.add_argument("-y", "--yes", action="store_true",
+                        help="with --prune: remove without asking")
+    parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
+                        help="with --list, --prune or --pick: more directories to search")
     parser.add_argument("--kernel", default="python3", metavar="NAME",
                         help="kernelspec to start when not attaching (default: python3)")
     parser.add_argument("--keep-kernel", action="store_true",
@@ -46,23 +60,107 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.scrollback < 100:
         parser.error("--scrollback must be at least 100")
+    if args.json and not args.list:
+        parser.error("--json goes with --list")
+    if args.yes and not args.prune:
+        parser.error("--yes goes with --prune")
+    if args.dirs and not (args.list or args.prune or args.pick):
+        parser.error("directories go with --list, --prune or --pick")
     return args
 
 
-def _connection(existing: str) -> ConnectionInfo:
+def _search_dirs(args: argparse.Namespace) -> list[Path]:
+    return [discovery.runtime_dir(), *args.dirs]
+
+
+async def _list(args: argparse.Namespace) -> int:
+    entries = await discovery.probe_all(discovery.connection_files(_search_dirs(args)))
+    if args.json:
+        print(discovery.entries_json(entries))
+    elif not entries:
+        print(f"no kernel connection files in {discovery.runtime_dir()}")
+    else:
+        print(discovery.format_table(entries))
+    return 0
+
+
+async def _prune(args: argparse.Namespace) -> int:
+    if not args.yes and not discovery.stdin_is_tty():
+        raise NbtuiError("--prune asks before removing files and there is no terminal to ask "
+                         "on: add --yes to remove the stale files without asking")
+    entries = await discovery.probe_all(discovery.connection_files(_search_dirs(args)),
+                                        activity=False, usage=False)
+    stale = [entry for entry in entries if entry.stale]
+    if not stale:
+        print(f"no stale connection files ({len(entries)} checked)")
+        return 0
+    print(discovery.format_table(stale))
+    if not args.yes:
+        try:
+            answer = input(f"Remove {len(stale)} stale connection file(s)? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 1
+    result = await discovery.prune(stale)
+    for path in result.removed:
+        print(f"removed {path}")
+    for path, why in result.kept:
+        print(f"kept {path}: {why}")
+    return 0
+
+
+async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
+    from nbtui.widgets.picker import KernelPickerApp  # noqa: PLC0415
+
+    picker = KernelPickerApp(dirs=dirs, only=paths)
+    return await picker.run_async()
+
+
+async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
+    """The kernel to attach to; None when the picker was closed without a choice."""
+    if args.pick:
+        picked = await _pick(None, _search_dirs(args))
+        return None if picked is None else load_connection_file(picked)
+    existing: str = args.existing
     if existing == "-":
-        return parse_connection_text(sys.stdin.read(), "standard input")
-    path = resolve_connection_file(existing or None)
-    return load_connection_file(Path(path))
+        return discovery.connection_from_text(sys.stdin.read(), "standard input")
+    dirs = [Path("."), discovery.runtime_dir()]
+    if not existing:
+        path, skipped = await discovery.newest_alive(dirs)
+        if skipped:
+            names = ", ".join(discovery.display_name(skip) for skip in skipped)
+            print(f"nbtui: skipped {len(skipped)} newer stale connection file(s) ({names}); "
+                  f"attaching to {discovery.display_name(path)}", file=sys.stderr)
+        return load_connection_file(path)
+    matches = discovery.match_connection_files(existing, dirs)
+    if len(matches) > 1:
+        if not discovery.stdin_is_tty():
+            names = ", ".join(discovery.display_name(match) for match in matches)
+            raise NbtuiError(f"{existing!r} matches {len(matches)} connection files ({names}): "
+                             "give more of the name, or run on a terminal to pick one")
+        picked = await _pick(matches, dirs)
+        return None if picked is None else load_connection_file(picked)
+    if len(matches) == 1:
+        return load_connection_file(matches[0])
+    return load_connection_file(resolve_connection_file(existing))
 
 
 async def _run(args: argparse.Namespace) -> int:
+    if args.list:
+        return await _list(args)
+    if args.prune:
+        return await _prune(args)
     # Textual loads only once the arguments are good: bad input fails fast.
     from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
     own: OwnKernel | None = None
-    if args.existing is not None:
-        info = _connection(args.existing)
+    if args.existing is not None or args.pick:
+        found = await _connection(args)
+        if found is None:
+            return 1
+        info = found
     else:
         own = await OwnKernel.start(args.kernel)
         info = load_connection_file(own.connection_file)

@@ -278,10 +278,10 @@ class _Probe:
                 msg = self.session.deserialize(parts)
             except Exception:  # noqa: BLE001 - a bad signature or a malformed reply: ignore
                 continue
-            msg_type = wanted.pop(str(msg.get("parent_header", {}).get("msg_id")), None)
+            answered = wanted.pop(str(msg.get("parent_header", {}).get("msg_id")), None)
             content = msg.get("content")
-            if msg_type is not None and isinstance(content, dict):
-                replies[msg_type] = content
+            if answered is not None and isinstance(content, dict):
+                replies[answered] = content
         return replies
 
 
@@ -624,7 +624,7 @@ def format_table(entries: Sequence[KernelEntry], now: float | None = None,
     lines = [
         "  ".join(
             cell.rjust(width) if column in right else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(cells, widths))
+            for column, (cell, width) in enumerate(zip(cells, widths, strict=True))
         ).rstrip()
         for cells in rows
     ]

@@ -1,0 +1,190 @@
+"""Choosing a running kernel: the `nbtui --list` table, live, with Enter to attach.
+
+The probing is `nbtui.app.kernel.discovery`'s; this only shows it. The poll reschedules
+itself after each table update, so a slow probe slows the poll instead of piling up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Footer, Static
+
+from nbtui.app.kernel import discovery
+from nbtui.app.kernel.discovery import KernelEntry
+
+__all__ = ["KernelPicker", "KernelPickerApp"]
+
+_STATE_STYLES = {
+    "alive": "bold green",
+    "stale": "red",
+    "invalid": "red",
+    "no reply": "yellow",
+}
+
+
+class KernelPicker(Screen[Path | None]):
+    """A live table of the kernels behind the connection files; dismisses with the chosen path.
+
+    Args:
+        dirs: Where to look for `kernel-*.json` files, searched again on each refresh.
+        only: When given, exactly these files instead (several matches of a partial name).
+        interval: Seconds between the end of one probe and the start of the next.
+    """
+
+    DEFAULT_CSS = """
+    KernelPicker {
+        layout: vertical;
+    }
+    KernelPicker #picker-title {
+        height: 1;
+        padding: 0 1;
+        text-style: bold;
+    }
+    KernelPicker DataTable {
+        height: 1fr;
+    }
+    KernelPicker #picker-status {
+        height: 1;
+        padding: 0 1;
+        color: $text-muted;
+    }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel"),
+        Binding("q", "cancel", "Quit", show=False),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
+                 interval: float = 2.0) -> None:
+        super().__init__()
+        self.dirs = list(dirs)
+        self.only = list(only) if only is not None else None
+        self.interval = interval
+        self.entries: dict[str, KernelEntry] = {}
+        """The latest probe of each file, by the table's row key (the path)."""
+        self.probes = 0
+        """How many probes have finished: tests wait on it."""
+        self._order: list[str] = []
+        self._next: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        where = "the given files" if self.only is not None else ", ".join(map(str, self.dirs))
+        yield Static(f"Pick a kernel (connection files in {where})", id="picker-title")
+        table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Static("probing…", id="picker-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for label in discovery.HEADERS:
+            table.add_column(label, key=label)
+        table.focus()
+        self.probe()
+
+    def _paths(self) -> list[Path]:
+        if self.only is not None:
+            return [path for path in self.only if path.exists()]
+        return discovery.connection_files(self.dirs)
+
+    def probe(self) -> None:
+        """Probe now; the probe schedules the next one when it is done."""
+        if self._next is not None:
+            self._next.stop()
+            self._next = None
+        self._probe()
+
+    @work(exclusive=True, group="probe")
+    async def _probe(self) -> None:
+        entries = await discovery.probe_all(self._paths())
+        self._show(entries)
+        self.probes += 1
+        self._next = self.set_timer(self.interval, self.probe)
+
+    def _cells(self, entry: KernelEntry, now: float) -> list[str | Text]:
+        cells: list[str | Text] = list(discovery.row(entry, now))
+        cells[2] = Text(str(cells[2]), style=_STATE_STYLES.get(entry.state, ""))
+        if entry.execution_state == "busy":
+            cells[3] = Text("busy", style="bold yellow")
+        return cells
+
+    def _show(self, entries: Sequence[KernelEntry]) -> None:
+        table: DataTable[str | Text] = self.query_one(DataTable)
+        now = time.time()
+        order = [str(entry.path) for entry in entries]
+        self.entries = {str(entry.path): entry for entry in entries}
+        if order != self._order:
+            # Files came or went: rebuild, keeping the cursor on the same kernel.
+            selected = self._selected_key()
+            table.clear()
+            for key, entry in zip(order, entries, strict=True):
+                table.add_row(*self._cells(entry, now), key=key)
+            self._order = order
+            if selected in order:
+                table.move_cursor(row=order.index(selected))
+        else:
+            for key, entry in zip(order, entries, strict=True):
+                for label, cell in zip(discovery.HEADERS, self._cells(entry, now), strict=True):
+                    if table.get_cell(key, label) != cell:
+                        table.update_cell(key, label, cell)
+        alive = sum(1 for entry in entries if entry.alive)
+        stale = sum(1 for entry in entries if entry.stale)
+        status = self.query_one("#picker-status", Static)
+        if not entries:
+            status.update("no kernel connection files yet: waiting for one to appear")
+        else:
+            status.update(f"{alive} alive, {stale} stale · Enter attaches · r refreshes · "
+                          "Esc cancels")
+
+    def _selected_key(self) -> str | None:
+        table: DataTable[str | Text] = self.query_one(DataTable)
+        if not self._order or table.cursor_row < 0 or table.cursor_row >= len(self._order):
+            return None
+        return self._order[table.cursor_row]
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        key = event.row_key.value
+        entry = self.entries.get(key) if key is not None else None
+        if entry is None:
+            return
+        if not entry.alive:
+            self.notify(f"{entry.path.name} is {entry.state}: no kernel to attach to",
+                        severity="warning")
+            return
+        self.dismiss(entry.path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def action_refresh(self) -> None:
+        self.probe()
+
+
+class KernelPickerApp(App[Path | None]):
+    """The picker on its own, for `nbtui --pick`: its return value is the chosen file."""
+
+    TITLE = "nbtui: pick a kernel"
+
+    def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
+                 interval: float = 2.0) -> None:
+        super().__init__()
+        self._picker = KernelPicker(dirs, only, interval)
+
+    @property
+    def picker(self) -> KernelPicker:
+        return self._picker
+
+    def on_mount(self) -> None:
+        self.push_screen(self._picker, callback=self.exit)

@@ -57,6 +57,8 @@ class CellEditor(TextArea):
             compact=True,
             highlight_cursor_line=False,
         )
+        # A blinking cursor redraws twice a second forever: bytes over SSH for nothing.
+        self.cursor_blink = False
         self.cell_history: list[str] = []
         self._history_index: int | None = None
         self._draft = ""

@@ -1,0 +1,341 @@
+"""How much CPU and memory the kernel uses, and how much the host has left.
+
+ipykernel (>= 6.7) answers `usage_request` on the control channel. It is not in the
+messaging spec and its fields grew until 6.14; without psutil in the kernel's
+environment it answers only hostname, pid and cpu_count; xeus-python never answers.
+So every field is optional, a request times out after about a second, and a local
+kernel that does not report is measured here with psutil instead: the process that
+listens on the kernel's shell port.
+
+The probes are control requests: the transcript model tracks busy per execute request
+and ignores their busy/idle, and nothing of them reaches the transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import socket
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Literal, Protocol
+
+import psutil
+
+from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.messages import Msg
+
+__all__ = [
+    "NOT_REPORTED",
+    "HostMemory",
+    "UsagePoller",
+    "UsageSnapshot",
+    "is_local",
+    "memory_share",
+    "parse_usage",
+]
+
+NOT_REPORTED = "not reported by this kernel"
+
+UsageSource = Literal["kernel", "psutil", "none"]
+
+
+class UsageClient(Protocol):
+    """What the poller needs of a client; `KernelClient` has it."""
+
+    info: ConnectionInfo
+
+    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
+                      timeout: float) -> Msg | None: ...
+
+
+@dataclass(frozen=True)
+class HostMemory:
+    """psutil's `virtual_memory()` fields, in bytes (percent in %)."""
+
+    total: int | None = None
+    available: int | None = None
+    used: int | None = None
+    percent: float | None = None
+
+
+@dataclass(frozen=True)
+class UsageSnapshot:
+    """One reading of the kernel's resource use. Every figure may be missing."""
+
+    source: UsageSource
+    """Who measured: the kernel's `usage_reply`, psutil here, or nobody."""
+    at: float
+    """`time.monotonic()` of the reading."""
+    hostname: str | None = None
+    pid: int | None = None
+    kernel_cpu: float | None = None
+    """% of one CPU (may exceed 100 on several cores)."""
+    kernel_memory: int | None = None
+    """Bytes (PSS from the kernel where available, RSS from psutil)."""
+    host_cpu_percent: float | None = None
+    cpu_count: int | None = None
+    host_memory: HostMemory | None = None
+    cpu_history: tuple[float, ...] = ()
+    """Recent kernel_cpu readings, oldest first."""
+    memory_history: tuple[int, ...] = ()
+    """Recent kernel_memory readings, oldest first."""
+    memory_share: float | None = None
+    """kernel_memory / (kernel_memory + host available): how much of what it could
+    have the kernel holds."""
+    memory_warning: bool = False
+    """memory_share passed the poller's threshold: the out-of-memory killer is near."""
+    note: str = ""
+    """Why figures are missing, e.g. "not reported by this kernel"."""
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _integer(value: object) -> int | None:
+    number = _number(value)
+    return None if number is None else int(number)
+
+
+def parse_usage(content: Mapping[str, Any], at: float | None = None) -> UsageSnapshot:
+    """The fields of a `usage_reply` that are present and well formed.
+
+    Args:
+        content: The reply's content.
+        at: The reading's time; now by default.
+    """
+    memory = content.get("host_virtual_memory")
+    host = None
+    if isinstance(memory, Mapping):
+        host = HostMemory(
+            total=_integer(memory.get("total")),
+            available=_integer(memory.get("available")),
+            used=_integer(memory.get("used")),
+            percent=_number(memory.get("percent")),
+        )
+    hostname = content.get("hostname")
+    return UsageSnapshot(
+        source="kernel",
+        at=time.monotonic() if at is None else at,
+        hostname=hostname if isinstance(hostname, str) else None,
+        pid=_integer(content.get("pid")),
+        kernel_cpu=_number(content.get("kernel_cpu")),
+        kernel_memory=_integer(content.get("kernel_memory")),
+        host_cpu_percent=_number(content.get("host_cpu_percent")),
+        cpu_count=_integer(content.get("cpu_count")),
+        host_memory=host,
+    )
+
+
+def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | None:
+    """kernel / (kernel + host available), or None when either is unknown.
+
+    The denominator is what the kernel could hold before the host runs out: what it
+    holds plus what is still free for anyone.
+    """
+    if kernel_memory is None or host is None or host.available is None:
+        return None
+    whole = kernel_memory + host.available
+    return kernel_memory / whole if whole > 0 else None
+
+
+def is_local(info: ConnectionInfo) -> bool:
+    """Whether the kernel runs on this machine, so that psutil can see it."""
+    if info.transport == "ipc":
+        return True
+    try:
+        address = ipaddress.ip_address(info.ip)
+    except ValueError:
+        return info.ip == "localhost"
+    if address.is_loopback or address.is_unspecified:
+        return True
+    with contextlib.suppress(OSError, RuntimeError):
+        for addresses in psutil.net_if_addrs().values():
+            if any(entry.address == info.ip for entry in addresses):
+                return True
+    return False
+
+
+class _LocalProbe:
+    """psutil readings of a local kernel process; blocking, run in a thread."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: psutil.Process | None = None
+        self._primed_host = False
+        self._primed_pid: int | None = None
+
+    def _find(self, pid: int | None) -> psutil.Process | None:
+        if pid is not None:
+            with contextlib.suppress(psutil.Error):
+                return psutil.Process(pid)
+        with contextlib.suppress(psutil.Error, OSError):
+            for conn in psutil.net_connections(kind="tcp"):
+                if (conn.status == psutil.CONN_LISTEN and conn.pid is not None
+                        and conn.laddr and conn.laddr.port == self.port):
+                    return psutil.Process(conn.pid)
+        return None
+
+    def measure(self, pid: int | None = None) -> UsageSnapshot:
+        process = self.process
+        if process is None or not process.is_running() or (pid is not None
+                                                             and process.pid != pid):
+            process = self.process = self._find(pid)
+        cpu: float | None = None
+        rss: int | None = None
+        if process is not None:
+            try:
+                with process.oneshot():
+                    rss = int(process.memory_info().rss)
+                    value = float(process.cpu_percent(None))
+                    # psutil's first reading has nothing to compare with: it says 0.0.
+                    cpu = value if self._primed_pid == process.pid else None
+                    self._primed_pid = process.pid
+            except psutil.Error:
+                self.process = process = None
+        vm = psutil.virtual_memory()
+        host_cpu = float(psutil.cpu_percent(None))
+        if not self._primed_host:
+            self._primed_host = True
+            host_cpu_value: float | None = None
+        else:
+            host_cpu_value = host_cpu
+        return UsageSnapshot(
+            source="psutil",
+            at=time.monotonic(),
+            hostname=socket.gethostname(),
+            pid=process.pid if process is not None else pid,
+            kernel_cpu=cpu,
+            kernel_memory=rss,
+            host_cpu_percent=host_cpu_value,
+            cpu_count=psutil.cpu_count(),
+            host_memory=HostMemory(total=int(vm.total), available=int(vm.available),
+                                   used=int(vm.used), percent=float(vm.percent)),
+            note="" if process is not None else "kernel process not found",
+        )
+
+
+class UsagePoller:
+    """Asks the kernel for its resource use every `interval` seconds.
+
+    Args:
+        client: The kernel client.
+        interval: Seconds between polls (JupyterLab uses 5 s).
+        on_update: Called with every new snapshot, in the event loop.
+        timeout: How long to wait for a `usage_reply`.
+        memory_threshold: Warn when kernel_memory passes this share of
+            kernel_memory + host available memory.
+        history: How many readings the sparkline histories keep.
+    """
+
+    def __init__(
+        self,
+        client: UsageClient,
+        interval: float = 5.0,
+        on_update: Callable[[UsageSnapshot], None] | None = None,
+        *,
+        timeout: float = 1.0,
+        memory_threshold: float = 0.8,
+        history: int = 60,
+    ) -> None:
+        self.client = client
+        self.interval = interval
+        self.on_update = on_update
+        self.timeout = timeout
+        self.memory_threshold = memory_threshold
+        self.local = is_local(client.info)
+        self._cpu: deque[float] = deque(maxlen=history)
+        self._memory: deque[int] = deque(maxlen=history)
+        self._probe: _LocalProbe | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.snapshot: UsageSnapshot | None = None
+        """The latest reading, None before the first poll."""
+
+    # -- life cycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Poll now and then every `interval`; needs a running loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="nbtui-usage")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            await self.poll()
+            # The next poll is scheduled after this one ends: a slow kernel slows the
+            # poll instead of piling requests up.
+            await asyncio.sleep(self.interval)
+
+    # -- one poll --------------------------------------------------------------------------
+
+    async def poll(self) -> UsageSnapshot:
+        """One reading: the kernel's answer, else psutil for a local kernel."""
+        reply = await self.client.request("control", "usage_request", {}, self.timeout)
+        reading: UsageSnapshot
+        if reply is not None:
+            reading = parse_usage(reply.content)
+            if self.local and reading.kernel_memory is None:
+                # ipykernel without psutil tells only hostname, pid and cpu_count.
+                measured = await self._measure(reading.pid)
+                reading = _merge(reading, measured)
+        elif self.local:
+            reading = await self._measure(None)
+            if reading.kernel_memory is None and reading.note:
+                reading = _with(reading, note=f"{NOT_REPORTED}; {reading.note}")
+        else:
+            reading = UsageSnapshot(source="none", at=time.monotonic(), note=NOT_REPORTED)
+        return self._record(reading)
+
+    async def _measure(self, pid: int | None) -> UsageSnapshot:
+        if self._probe is None:
+            self._probe = _LocalProbe(self.client.info.ports["shell"])
+        return await asyncio.to_thread(self._probe.measure, pid)
+
+    def _record(self, reading: UsageSnapshot) -> UsageSnapshot:
+        if reading.kernel_cpu is not None:
+            self._cpu.append(reading.kernel_cpu)
+        if reading.kernel_memory is not None:
+            self._memory.append(reading.kernel_memory)
+        share = memory_share(reading.kernel_memory, reading.host_memory)
+        snapshot = _with(
+            reading,
+            cpu_history=tuple(self._cpu),
+            memory_history=tuple(self._memory),
+            memory_share=share,
+            memory_warning=share is not None and share > self.memory_threshold,
+        )
+        self.snapshot = snapshot
+        if self.on_update is not None:
+            self.on_update(snapshot)
+        return snapshot
+
+
+def _with(snapshot: UsageSnapshot, **changes: Any) -> UsageSnapshot:
+    return replace(snapshot, **changes)
+
+
+def _merge(reported: UsageSnapshot, measured: UsageSnapshot) -> UsageSnapshot:
+    """The kernel's figures, completed by psutil's where the kernel said nothing."""
+    return _with(
+        reported,
+        source="kernel" if measured.kernel_memory is None else "psutil",
+        pid=reported.pid if reported.pid is not None else measured.pid,
+        kernel_cpu=reported.kernel_cpu if reported.kernel_cpu is not None
+        else measured.kernel_cpu,
+        kernel_memory=measured.kernel_memory,
+        host_cpu_percent=reported.host_cpu_percent if reported.host_cpu_percent is not None
+        else measured.host_cpu_percent,
+        host_memory=reported.host_memory or measured.host_memory,
+    )

@@ -1,0 +1,125 @@
+"""UsagePoller against a real ipykernel, and the psutil fallback for a silent kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jupyter_client import KernelManager
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
+from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.usage import NOT_REPORTED, UsagePoller, UsageSnapshot
+
+
+@pytest.fixture
+async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
+    try:
+        await kc.attach()
+        yield kc
+    finally:
+        await kc.close()
+
+
+class SilentKernel:
+    """A client of a kernel that never answers usage_request (like xeus-python)."""
+
+    def __init__(self, info: ConnectionInfo) -> None:
+        self.info = info
+        self.asked: list[str] = []
+
+    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
+                      timeout: float) -> Msg | None:
+        self.asked.append(f"{channel}:{msg_type}")
+        return None
+
+
+def kernel_pid(km: KernelManager) -> int:
+    return int(km.provisioner.process.pid)  # type: ignore[union-attr]
+
+
+async def test_usage_reply_fields_and_history(kernel: KernelManager,
+                                              client: KernelClient) -> None:
+    seen: list[UsageSnapshot] = []
+    poller = UsagePoller(client, on_update=seen.append)
+    first = await poller.poll()
+    second = await poller.poll()
+    assert seen == [first, second]
+    assert first.source == "kernel"
+    assert first.pid == kernel_pid(kernel)
+    assert first.hostname
+    assert first.cpu_count and first.cpu_count >= 1
+    assert first.kernel_memory is not None and first.kernel_memory > 1_000_000
+    assert first.host_memory is not None and first.host_memory.total
+    assert first.memory_share is not None and 0 < first.memory_share < 1
+    assert not first.memory_warning
+    # host_cpu_percent is absent on the kernel's first answer, present after.
+    assert second.host_cpu_percent is not None
+    assert len(second.memory_history) == len(first.memory_history) + 1
+    assert len(second.cpu_history) > len(first.cpu_history)
+    assert second.at > first.at
+
+
+async def test_probes_never_reach_the_inbox_as_replies(client: KernelClient) -> None:
+    client.drain()
+    poller = UsagePoller(client)
+    await poller.poll()
+    replies = [msg for msg in client.drain() if msg.msg_type == "usage_reply"]
+    assert replies == []
+
+
+async def test_memory_warning_threshold(client: KernelClient) -> None:
+    poller = UsagePoller(client, memory_threshold=0.0)
+    snapshot = await poller.poll()
+    assert snapshot.memory_warning
+
+
+async def test_poller_task_polls_until_stopped(client: KernelClient) -> None:
+    seen: list[UsageSnapshot] = []
+    poller = UsagePoller(client, interval=0.05, on_update=seen.append)
+    poller.start()
+    deadline = time.monotonic() + 10
+    while len(seen) < 3:
+        assert time.monotonic() < deadline, "the poller did not poll three times"
+        await asyncio.sleep(0.01)
+    await poller.stop()
+    count = len(seen)
+    assert poller.snapshot is seen[-1]
+    await asyncio.sleep(0.15)
+    assert len(seen) == count
+
+
+async def test_silent_local_kernel_falls_back_to_psutil(kernel: KernelManager) -> None:
+    fake = SilentKernel(load_connection_file(Path(kernel.connection_file)))
+    poller = UsagePoller(fake, timeout=0.1)
+    assert poller.local
+    first = await poller.poll()
+    second = await poller.poll()
+    assert fake.asked == ["control:usage_request"] * 2
+    assert first.source == "psutil"
+    assert first.pid == kernel_pid(kernel)  # the process listening on the shell port
+    assert first.kernel_memory is not None and first.kernel_memory > 1_000_000
+    assert first.kernel_cpu is None  # psutil's first reading means nothing
+    assert second.kernel_cpu is not None
+    assert first.host_memory is not None and first.host_memory.available
+    assert first.memory_share is not None
+    assert len(second.memory_history) == 2
+
+
+async def test_silent_remote_kernel_is_not_reported(kernel: KernelManager) -> None:
+    info = dataclasses.replace(load_connection_file(Path(kernel.connection_file)),
+                               ip="192.0.2.7")  # TEST-NET-1: never this host
+    poller = UsagePoller(SilentKernel(info), timeout=0.1)
+    assert not poller.local
+    snapshot = await poller.poll()
+    assert snapshot.source == "none"
+    assert snapshot.note == NOT_REPORTED
+    assert snapshot.kernel_memory is None
+    assert not snapshot.memory_warning

@@ -1,0 +1,158 @@
+"""LivenessMonitor's state machine with a scripted client: no sockets, no kernel."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import zmq.asyncio
+
+from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+from nbtui.app.kernel.messages import Msg
+
+INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
+
+
+def reply(content: dict[str, Any]) -> Msg:
+    return Msg.from_dict("control", {
+        "header": {"msg_id": "r", "msg_type": "kernel_info_reply"},
+        "parent_header": {}, "metadata": {}, "content": content,
+    })
+
+
+class ScriptedClient:
+    """Answers pings and control requests as the test says, instantly."""
+
+    def __init__(self) -> None:
+        self.kernel_info: dict[str, Any] = dict(INFO)
+        self.hb_answers = True
+        self.control_answers: dict[str, Any] | None = dict(INFO)
+        self.pings = 0
+        self.requests: deque[str] = deque()
+
+    async def ping(self, timeout: float) -> float | None:
+        self.pings += 1
+        await asyncio.sleep(0)
+        return 0.0001 if self.hb_answers else None
+
+    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
+                      timeout: float) -> Msg | None:
+        self.requests.append(f"{channel}:{msg_type}")
+        await asyncio.sleep(0)
+        return None if self.control_answers is None else reply(self.control_answers)
+
+    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+        return None
+
+
+async def until(predicate: Callable[[], bool], deadline: float = 5.0) -> None:
+    end = time.monotonic() + deadline
+    while not predicate():
+        assert time.monotonic() < end, "condition not met in time"
+        await asyncio.sleep(0.005)
+
+
+def states(seen: list[LivenessSnapshot]) -> list[str]:
+    out: list[str] = []
+    for snap in seen:
+        if not out or out[-1] != snap.state:
+            out.append(snap.state)
+    return out
+
+
+async def test_alive_then_dead_after_misses_then_restarted_then_alive() -> None:
+    client = ScriptedClient()
+    seen: list[LivenessSnapshot] = []
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02,
+                              on_change=seen.append, restarted_hold=0.1, dead_after=2)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 2)
+        assert monitor.snapshot.state == "alive"
+        client.hb_answers = False
+        await until(lambda: monitor.snapshot.state == "dead")
+        dead = monitor.snapshot
+        assert dead.detail == "no heartbeat"
+        assert dead.misses == 2
+        assert dead.hb_rtt is None
+        pings = client.pings
+        await until(lambda: client.pings >= pings + 5)
+        assert monitor.snapshot.misses == 2, "misses do not pile up while dead"
+        client.control_answers = {**INFO, "implementation_version": "new"}
+        client.hb_answers = True
+        await until(lambda: monitor.snapshot.state == "restarted")
+        assert monitor.snapshot.restarts == 1
+        assert monitor.snapshot.kernel_info["implementation_version"] == "new"
+        assert client.kernel_info["implementation_version"] == "new"
+        await until(lambda: monitor.snapshot.state == "alive")
+    finally:
+        await monitor.stop()
+    assert states(seen) == ["alive", "dead", "restarted", "alive"]
+
+
+async def test_unresponsive_when_control_is_silent_but_heartbeat_answers() -> None:
+    client = ScriptedClient()
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01,
+                              control_timeout=0.01)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.control_latency is not None)
+        client.control_answers = None
+        await until(lambda: monitor.snapshot.state == "unresponsive")
+        assert monitor.snapshot.control_latency is None
+        assert "control" in monitor.snapshot.detail
+        client.control_answers = dict(INFO)
+        await until(lambda: monitor.snapshot.state == "alive")
+        assert monitor.snapshot.control_latency is not None
+    finally:
+        await monitor.stop()
+
+
+async def test_no_control_probes_while_dead() -> None:
+    client = ScriptedClient()
+    client.hb_answers = False
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.state == "dead")
+        client.requests.clear()
+        pings = client.pings
+        await until(lambda: client.pings >= pings + 5)
+        assert list(client.requests) == []
+    finally:
+        await monitor.stop()
+
+
+async def test_acknowledge_and_quiet_callbacks() -> None:
+    client = ScriptedClient()
+    seen: list[LivenessSnapshot] = []
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=10.0,
+                              on_change=seen.append)
+    monitor.acknowledge()  # nothing to acknowledge
+    assert seen == []
+    assert monitor.snapshot.state == "alive"
+    assert monitor.snapshot.kernel_info["implementation"] == "ipython"
+    monitor.start()
+    monitor.start()  # a second start does nothing
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 3)
+    finally:
+        await monitor.stop()
+    assert not monitor.running
+    # Same round trip every time: only the history changes, one callback per ping.
+    assert all(snap.state == "alive" for snap in seen)
+    assert len(seen) == len(seen[-1].hb_history)
+
+
+async def test_history_is_bounded() -> None:
+    client = ScriptedClient()
+    monitor = LivenessMonitor(client, interval=0.001, history=5)
+    monitor.start()
+    try:
+        await until(lambda: client.pings >= 20)
+    finally:
+        await monitor.stop()
+    assert len(monitor.snapshot.hb_history) == 5

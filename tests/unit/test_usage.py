@@ -1,0 +1,59 @@
+"""usage_reply parsing, the memory warning's arithmetic, and what counts as local."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.usage import HostMemory, is_local, memory_share, parse_usage
+
+GIB = 1 << 30
+
+
+def info(ip: str, transport: str = "tcp") -> ConnectionInfo:
+    return ConnectionInfo(transport=transport, ip=ip,
+                          ports=dict.fromkeys(("shell", "iopub", "stdin", "control", "hb"), 1),
+                          key="k" * 32, signature_scheme="hmac-sha256")
+
+
+def test_parse_full_reply() -> None:
+    snap = parse_usage({
+        "hostname": "box", "pid": 42, "kernel_cpu": 12.5, "kernel_memory": 3 * GIB,
+        "host_cpu_percent": 30.0, "cpu_count": 8,
+        "host_virtual_memory": {"total": 16 * GIB, "available": 5 * GIB,
+                                "used": 11 * GIB, "percent": 68.7, "free": 1},
+    }, at=1.0)
+    assert snap.source == "kernel"
+    assert (snap.hostname, snap.pid, snap.cpu_count) == ("box", 42, 8)
+    assert snap.kernel_cpu == 12.5
+    assert snap.kernel_memory == 3 * GIB
+    assert snap.host_memory == HostMemory(16 * GIB, 5 * GIB, 11 * GIB, 68.7)
+
+
+def test_parse_minimal_and_malformed_reply() -> None:
+    # ipykernel without psutil: hostname, pid, cpu_count only.
+    snap = parse_usage({"hostname": "box", "pid": 42, "cpu_count": 4})
+    assert snap.kernel_cpu is None and snap.kernel_memory is None and snap.host_memory is None
+    bad = parse_usage({"pid": "42", "kernel_cpu": True, "hostname": 3,
+                       "host_virtual_memory": [1, 2]})
+    assert bad.pid is None and bad.kernel_cpu is None and bad.hostname is None
+    assert bad.host_memory is None
+
+
+def test_memory_share() -> None:
+    host = HostMemory(total=16 * GIB, available=1 * GIB)
+    assert memory_share(4 * GIB, host) == 0.8
+    assert memory_share(None, host) is None
+    assert memory_share(4 * GIB, None) is None
+    assert memory_share(4 * GIB, dataclasses.replace(host, available=None)) is None
+    assert memory_share(0, HostMemory(available=0)) is None
+
+
+def test_is_local() -> None:
+    assert is_local(info("127.0.0.1"))
+    assert is_local(info("::1"))
+    assert is_local(info("0.0.0.0"))
+    assert is_local(info("localhost"))
+    assert is_local(info("/tmp/kernel", transport="ipc"))
+    assert not is_local(info("192.0.2.7"))
+    assert not is_local(info("example.invalid"))

@@ -1,0 +1,298 @@
+"""Mime bundles, tracebacks and long outputs rendered by nbtui.widgets.mime.
+
+Each renderable is printed on a recording Rich console as the transcript would draw it, and
+the test reads the exported text. Hostile escape sequences are embedded in every type: the
+export with styles may hold SGR and nothing else.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+from rich.console import Console, RenderableType
+
+from nbtui.widgets.mime import clip_output, render_data, render_traceback
+
+HOSTILE = {
+    "osc52": "\x1b]52;c;aGVsbG8=\x07",
+    "title": "\x1b]0;pwned-title\x07",
+    "dsr": "\x1b[6n",
+    "ris": "\x1bc",
+    "c1_csi": "\x9b6n",
+    "dcs": "\x1bPq#0;2;0;0;0#0~~\x1b\\",
+    "alt_screen": "\x1b[?1049h",
+    "bel_osc_then_st": "\x1b]0;half\x07kept\x1b\\",
+}
+"""What a program in the kernel can print to attack the terminal."""
+
+EVERY_ESCAPE = "".join(HOSTILE.values())
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_C1 = re.compile(r"[\x80-\x9f]")
+
+
+def show(renderable: RenderableType, width: int = 80) -> tuple[str, str]:
+    """(plain text, text with styles) of a renderable on an 80-column truecolor console."""
+    console = Console(record=True, width=width, force_terminal=True,
+                      color_system="truecolor", file=io.StringIO())
+    console.print(renderable)
+    styled = console.export_text(styles=True, clear=False)
+    return console.export_text(styles=False), styled
+
+
+def assert_only_sgr(styled: str) -> None:
+    """Nothing but SGR escapes and no C0/C1 control but newline reaches the terminal."""
+    rest = _SGR.sub("", styled)
+    assert "\x1b" not in rest, repr(rest)
+    assert _C1.search(rest) is None, repr(rest)
+    assert re.search(r"[\x00-\x09\x0b-\x1f\x7f]", rest) is None, repr(rest)
+    # Payloads of the sequences: gone with them, not left behind as text.
+    for payload in ("aGVsbG8=", "pwned-title", "1049", "#0;2;0", "half"):
+        assert payload not in rest, payload
+
+
+def png(width: int, height: int, colour: tuple[int, int, int], kind: str = "PNG") -> str:
+    from PIL import Image  # noqa: PLC0415
+
+    picture = Image.new("RGB", (width, height), colour)
+    buffer = io.BytesIO()
+    picture.save(buffer, kind)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+# -- one test per mimetype -----------------------------------------------------------------
+
+
+def test_markdown_is_rendered_without_links() -> None:
+    plain, styled = show(render_data(
+        {"text/markdown": "# Title\n\nSome **bold** and [a link](https://example.com).\n\n"
+                          "- one\n- two\n", "text/plain": "<Markdown>"}, {}, 80))
+    assert "Title" in plain
+    assert "**" not in plain  # rendered, not shown as source
+    assert "• one" in plain
+    assert "https://example.com" in plain  # shown as text, since hyperlinks are off
+    assert "\x1b]8;" not in styled  # no OSC 8 hyperlink
+    assert "<Markdown>" not in plain
+
+
+def test_markdown_markup_is_not_interpreted() -> None:
+    plain, _ = show(render_data({"text/markdown": "[bold red]not markup[/bold red]"}, {}, 80))
+    assert "[bold red]not markup[/bold red]" in plain
+
+
+def test_json_is_pretty_printed() -> None:
+    plain, _ = show(render_data({"application/json": {"name": "nbtui", "n": [1, 2]},
+                                 "text/plain": "<IPython.core.display.JSON object>"}, {}, 80))
+    assert '"name": "nbtui"' in plain
+    assert plain.splitlines()[0] == "{"
+    assert "IPython" not in plain
+
+
+def test_json_sent_as_a_string_is_parsed() -> None:
+    plain, _ = show(render_data({"application/json": '{"a": 1}'}, {}, 80))
+    assert '"a": 1' in plain
+
+
+def test_long_json_is_folded() -> None:
+    document = {f"key{i}": i for i in range(100)}
+    plain, _ = show(render_data({"application/json": document}, {}, 80))
+    lines = plain.rstrip("\n").splitlines()
+    total = len(json.dumps(document, indent=2).splitlines())
+    assert lines[-1] == f"… {total - 30} more lines"
+    assert len(lines) == 31
+    assert '"key0": 0' in plain
+    assert '"key99"' not in plain
+
+
+def test_latex_source_is_set_apart() -> None:
+    plain, styled = show(render_data({"text/latex": r"$$\int_0^1 x\,dx$$",
+                                      "text/plain": "<IPython.core.display.Math object>"},
+                                     {}, 80))
+    assert "LaTeX" in plain
+    assert r"$$\int_0^1 x\,dx$$" in plain
+    assert "\x1b[2m" in styled  # dim
+    assert "IPython" not in plain
+
+
+def test_html_shows_plain_text_with_a_note() -> None:
+    plain, _ = show(render_data({"text/html": "<table><tr><td>1</td></tr></table>",
+                                 "text/plain": "   a\n0  1"}, {}, 80))
+    assert "   a\n0  1" in plain
+    assert "(HTML output; showing text/plain)" in plain
+    assert "<table>" not in plain
+
+
+def test_html_alone_is_a_placeholder() -> None:
+    plain, _ = show(render_data({"text/html": "<b>x</b>" * 128}, {}, 80))
+    assert plain.strip() == "<text/html, 1.0 KiB>"
+
+
+def test_plain_text_keeps_colours() -> None:
+    plain, styled = show(render_data({"text/plain": "\x1b[31mred\x1b[0m text"}, {}, 80))
+    assert plain.strip() == "red text"
+    assert "\x1b[31mred" in styled
+
+
+def test_plain_text_as_a_list_of_lines() -> None:
+    plain, _ = show(render_data({"text/plain": ["one\n", "two"]}, {}, 80))
+    assert plain.strip() == "one\ntwo"
+
+
+def test_widget_shows_its_plain_text() -> None:
+    bundle = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+              "text/plain": "IntSlider(value=3)"}
+    plain, _ = show(render_data(bundle, {}, 80))
+    assert plain.strip() == "IntSlider(value=3)"
+
+
+def test_widget_without_plain_text_is_a_placeholder() -> None:
+    bundle = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc"}}
+    plain, _ = show(render_data(bundle, {}, 80))
+    assert plain.startswith("<application/vnd.jupyter.widget-view+json, ")
+
+
+def test_unknown_type_is_one_placeholder_line() -> None:
+    plain, _ = show(render_data({"image/svg+xml": "x" * 12595}, {}, 80))
+    assert plain == "<image/svg+xml, 12.3 KiB>\n"
+
+
+def test_unknown_type_with_plain_text_shows_it() -> None:
+    plain, _ = show(render_data({"image/svg+xml": "<svg/>", "text/plain": "<Figure>"}, {}, 80))
+    assert plain.strip() == "<Figure>"
+
+
+@pytest.mark.parametrize("kind", ["image/png", "image/jpeg"])
+def test_image_is_half_blocks_sized_to_width(kind: str) -> None:
+    pytest.importorskip("PIL")
+    data = png(200, 100, (255, 0, 0), "PNG" if kind == "image/png" else "JPEG")
+    plain, styled = show(render_data({kind: data, "text/plain": "<Figure>"}, {}, 40))
+    lines = plain.rstrip("\n").splitlines()
+    assert lines == ["▀" * 40] * 10  # 200x100 px at 40 columns: 20 pixel rows, 2 per row
+    assert "48;2;" in styled  # truecolour background: the lower pixel
+    assert "<Figure>" not in plain
+
+
+def test_image_is_never_wider_than_the_console() -> None:
+    pytest.importorskip("PIL")
+    plain, _ = show(render_data({"image/png": png(100, 10, (0, 0, 255))}, {}, 200), width=30)
+    assert {len(line) for line in plain.rstrip("\n").splitlines()} == {30}
+
+
+def test_broken_image_falls_back_to_plain_text() -> None:
+    plain, _ = show(render_data({"image/png": "bm90IGFuIGltYWdl", "text/plain": "<Figure>"},
+                                {}, 80))
+    assert plain.strip() == "<Figure>"
+
+
+def test_broken_image_alone_is_a_placeholder() -> None:
+    plain, _ = show(render_data({"image/png": "bm90IGFuIGltYWdl"}, {}, 80))
+    assert plain.strip() == "<image/png, 16 B>"
+
+
+# -- hostile escapes -----------------------------------------------------------------------
+
+
+def _bundles(payload: str) -> list[dict[str, Any]]:
+    return [
+        {"text/markdown": f"# Head {payload}\n\ntext {payload} `code {payload}`\n\n"
+                          f"```python\nx = '{payload}'\n```\n"},
+        {"application/json": {f"key{payload}": [payload, {"deep": payload}]}},
+        {"application/json": json.dumps({"k": payload})},
+        {"text/latex": f"$$x {payload}$$"},
+        {"text/html": f"<b>{payload}</b>", "text/plain": f"plain {payload}"},
+        {"text/plain": f"before {payload} after"},
+        {"application/vnd.jupyter.widget-view+json": {}, "text/plain": f"w {payload}"},
+        {f"application/x-{payload}": payload},
+    ]
+
+
+@pytest.mark.parametrize("name", [*HOSTILE, "all"])
+def test_no_escape_survives_in_any_type(name: str) -> None:
+    payload = EVERY_ESCAPE if name == "all" else HOSTILE[name]
+    for bundle in _bundles(payload):
+        _, styled = show(render_data(bundle, {}, 80))
+        assert_only_sgr(styled)
+
+
+def test_text_after_a_bel_terminated_osc_is_kept() -> None:
+    plain, _ = show(render_data({"text/plain": "A" + HOSTILE["bel_osc_then_st"] + "B"}, {}, 80))
+    assert plain.strip() == "AkeptB"
+
+
+def test_traceback_with_escapes_keeps_only_sgr() -> None:
+    lines = [f"\x1b[0;31mframe {i}\x1b[0m {EVERY_ESCAPE}" for i in range(5)]
+    for folded in (True, False):
+        _, styled = show(render_traceback([*lines, "Error: x" + EVERY_ESCAPE], folded))
+        assert_only_sgr(styled)
+
+
+# -- tracebacks ----------------------------------------------------------------------------
+
+IPYTHON_TRACEBACK = [
+    "\x1b[0;31m" + "-" * 75 + "\x1b[0m",
+    "\x1b[0;31mZeroDivisionError\x1b[0m                         "
+    "Traceback (most recent call last)",
+    *(f"Cell \x1b[0;32mIn[1], line {i}\x1b[0m\n      1 frame body {i}" for i in range(1, 7)),
+    "\x1b[0;31mZeroDivisionError\x1b[0m: division by zero",
+]
+
+
+def test_folded_traceback_shows_last_frames_and_error() -> None:
+    plain, styled = show(render_traceback(IPYTHON_TRACEBACK, folded=True))
+    assert "Traceback (most recent call last)" in plain
+    assert "… 3 earlier frames (t to unfold)" in plain
+    assert "frame body 3" not in plain
+    assert all(f"frame body {i}" in plain for i in (4, 5, 6))
+    assert plain.rstrip("\n").splitlines()[-1] == "ZeroDivisionError: division by zero"
+    assert "\x1b[31mZeroDivisionError" in styled  # colours kept
+
+
+def test_unfolded_traceback_shows_every_frame() -> None:
+    plain, _ = show(render_traceback(IPYTHON_TRACEBACK, folded=False))
+    assert "earlier frame" not in plain
+    assert all(f"frame body {i}" in plain for i in range(1, 7))
+
+
+def test_folded_traceback_with_few_frames_hides_nothing() -> None:
+    plain, _ = show(render_traceback(IPYTHON_TRACEBACK[:4] + IPYTHON_TRACEBACK[-1:], True))
+    assert "earlier" not in plain
+    assert "frame body 2" in plain
+
+
+def test_folded_traceback_keep_one_says_frames() -> None:
+    plain, _ = show(render_traceback(IPYTHON_TRACEBACK, folded=True, keep=1))
+    assert "… 5 earlier frames (t to unfold)" in plain
+    plain, _ = show(render_traceback(IPYTHON_TRACEBACK[:4] + IPYTHON_TRACEBACK[-1:], True, 1))
+    assert "… 1 earlier frame (t to unfold)" in plain
+
+
+def test_empty_traceback() -> None:
+    plain, _ = show(render_traceback([], folded=True))
+    assert plain.strip() == ""
+
+
+# -- clipping ------------------------------------------------------------------------------
+
+
+def test_clip_output_keeps_short_text() -> None:
+    assert clip_output("a\nb\nc\n", 3) == ("a\nb\nc\n", 0)
+
+
+def test_clip_output_keeps_head_and_tail() -> None:
+    text = "\n".join(str(i) for i in range(100))
+    kept, held = clip_output(text, 10)
+    assert held == 90
+    assert kept.split("\n") == ["0", "1", "2", "3", "4", "95", "96", "97", "98", "99"]
+
+
+def test_clip_output_odd_limit_and_final_newline() -> None:
+    text = "".join(f"{i}\n" for i in range(10))
+    assert clip_output(text, 3) == ("0\n1\n9\n", 7)
+
+
+def test_clip_output_zero_lines() -> None:
+    assert clip_output("a\nb", 0) == ("", 2)

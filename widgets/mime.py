@@ -1,0 +1,347 @@
+"""Render a Jupyter mime bundle, a traceback or a long output as safe Rich renderables.
+
+Kernel output is untrusted: every string from a bundle goes through
+`nbtui.app.kernel.sanitize.sanitize` before it becomes a renderable, and it only ever
+becomes a `Text`, `Markdown` or highlighted JSON object, never console markup. Markdown
+links are shown as text, never as OSC 8 hyperlinks. Pure functions: nothing here touches a
+console or the app, so the transcript can cache what they return per width.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import json
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from rich.color import Color
+from rich.console import Group, RenderableType
+from rich.highlighter import JSONHighlighter
+from rich.json import JSON
+from rich.markdown import Markdown
+from rich.measure import Measurement
+from rich.panel import Panel
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+
+from nbtui.app.kernel.sanitize import sanitize
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+__all__ = [
+    "HalfBlockImage",
+    "clip_output",
+    "placeholder",
+    "render_data",
+    "render_traceback",
+]
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+"""An ipywidgets view: only a browser can draw it."""
+
+IMAGE_MIMES = ("image/png", "image/jpeg")
+"""Raster types drawn as half-block pictures (when Pillow is installed)."""
+
+JSON_FOLD_LINES = 40
+"""Pretty-printed JSON longer than this shows its head and a count of what is left."""
+
+JSON_HEAD_LINES = 30
+"""How many lines of a folded JSON document are shown."""
+
+MAX_IMAGE_ROWS = 60
+"""A picture is never taller than this many terminal rows (two pixels each)."""
+
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_RULE = re.compile(r"-{10,}\s*")
+_DIM = Style(dim=True)
+
+
+def _as_str(value: Any) -> str:
+    """A bundle value as one string: nbformat allows a list of lines."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(str(part) for part in value)
+    return str(value)
+
+
+def _clean(value: Any) -> str:
+    """Untrusted text with every escape (SGR too) and control but newline and tab removed.
+
+    For sources whose meaning is their characters (markdown, JSON, LaTeX): a colour code
+    in them is noise, and a raw ESC inside a `Markdown` or `Text` would reach the terminal.
+    """
+    return _SGR.sub("", sanitize(_as_str(value)))
+
+
+def _ansi_text(value: Any) -> Text:
+    """Untrusted text with its SGR colours kept as styles and everything else removed."""
+    clean = sanitize(_as_str(value))
+    return Text.from_ansi(clean) if "\x1b" in clean else Text(clean)
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "replace"))
+    if isinstance(value, list) and all(isinstance(part, str) for part in value):
+        return sum(len(part.encode("utf-8", "replace")) for part in value)
+    try:
+        return len(json.dumps(value, default=str).encode("utf-8", "replace"))
+    except (TypeError, ValueError):
+        return len(str(value).encode("utf-8", "replace"))
+
+
+def _human_size(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    amount = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        amount /= 1024
+        if amount < 1024 or unit == "GiB":
+            break
+    return f"{amount:.1f} {unit}"
+
+
+def placeholder(mimetypes: Iterable[tuple[str, Any]]) -> Text:
+    """One dim line naming each type and the size of its data.
+
+    Args:
+        mimetypes: (mimetype, data) pairs.
+
+    Returns:
+        For example `<image/svg+xml, 12.3 KiB>`.
+    """
+    parts = [f"{_clean(kind)}, {_human_size(_size(value))}" for kind, value in mimetypes]
+    return Text(f"<{'; '.join(parts) or 'empty output'}>", style=_DIM, no_wrap=False)
+
+
+# -- images ------------------------------------------------------------------------------
+
+
+def _decode_image(value: Any) -> PILImage | None:
+    """A base64 PNG or JPEG as an RGB picture, or None when Pillow or the data fails."""
+    try:
+        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+    except ImportError:
+        return None
+    try:
+        raw = base64.b64decode(_as_str(value).strip(), validate=False)
+        with Image.open(io.BytesIO(raw)) as opened:
+            opened.load()
+            picture: PILImage = opened
+            if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
+                picture = picture.convert("RGBA")
+                backdrop = Image.new("RGBA", picture.size, (0, 0, 0, 255))
+                picture = Image.alpha_composite(backdrop, picture)
+            return picture.convert("RGB")
+    except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
+            Image.DecompressionBombError):
+        return None
+
+
+class HalfBlockImage:
+    """A picture drawn with upper-half blocks: two pixels per cell, foreground over background.
+
+    It is resampled when rendered, to the narrower of its width and the space given, so a
+    pane that shrinks never wraps the picture.
+    """
+
+    def __init__(self, picture: PILImage, width: int) -> None:
+        self.picture = picture
+        """The decoded RGB picture."""
+        self.width = max(1, width)
+        """The widest it may be drawn, in terminal columns."""
+
+    def _size(self, max_width: int) -> tuple[int, int]:
+        source_width, source_height = self.picture.size
+        columns = max(1, min(self.width, max_width, source_width))
+        pixel_rows = max(1, round(source_height * columns / source_width))
+        if pixel_rows > MAX_IMAGE_ROWS * 2:
+            pixel_rows = MAX_IMAGE_ROWS * 2
+            columns = max(1, min(columns, round(source_width * pixel_rows / source_height)))
+        pixel_rows += pixel_rows % 2
+        return columns, pixel_rows
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        columns, _ = self._size(options.max_width)
+        return Measurement(columns, columns)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from PIL import Image  # noqa: PLC0415
+
+        columns, pixel_rows = self._size(options.max_width)
+        small = self.picture.resize((columns, pixel_rows), Image.Resampling.LANCZOS)
+        pixels = small.load()
+        assert pixels is not None
+        newline = Segment.line()
+        for row in range(0, pixel_rows, 2):
+            for column in range(columns):
+                top = pixels[column, row]
+                bottom = pixels[column, row + 1]
+                assert isinstance(top, tuple)
+                assert isinstance(bottom, tuple)
+                yield Segment("▀", Style.from_color(_rgb(top), _rgb(bottom)))
+            yield newline
+
+
+def _rgb(pixel: tuple[int, ...]) -> Color:
+    red, green, blue = pixel[:3]
+    return Color.from_rgb(red, green, blue)
+
+
+# -- the other types -----------------------------------------------------------------------
+
+
+def _render_json(value: Any) -> RenderableType:
+    if isinstance(value, str):  # some kernels send the document unparsed
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return Text(_clean(value))
+    document = json.dumps(_clean_json(value), indent=2, ensure_ascii=False, default=str)
+    lines = document.split("\n")
+    if len(lines) <= JSON_FOLD_LINES:
+        return JSON(document)
+    head = JSONHighlighter()(Text("\n".join(lines[:JSON_HEAD_LINES])))
+    head.no_wrap = True
+    head.overflow = "ellipsis"
+    more = Text(f"… {len(lines) - JSON_HEAD_LINES} more lines", style=_DIM)
+    return Group(head, more)
+
+
+def _clean_json(value: Any) -> Any:
+    """A JSON value with every key and string sanitized, so no control reaches the dump."""
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, dict):
+        return {_clean(str(key)): _clean_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _clean(str(value))
+
+
+def _render_latex(value: Any) -> RenderableType:
+    return Panel(
+        Text(_clean(value).strip("\n"), style=_DIM),
+        title=Text("LaTeX", style=_DIM),
+        title_align="left",
+        border_style=_DIM,
+        expand=False,
+    )
+
+
+def _plain_or_placeholder(data: dict[str, Any], kind: str) -> RenderableType:
+    if "text/plain" in data:
+        return _ansi_text(data["text/plain"])
+    return placeholder([(kind, data[kind])])
+
+
+def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> RenderableType:
+    """The richest view of a mime bundle that a terminal can show.
+
+    Preference: PNG or JPEG as a half-block picture (needs Pillow; undecodable images fall
+    through), markdown, JSON (folded past `JSON_FOLD_LINES`), LaTeX source in a labelled
+    box, an ipywidget's text/plain, HTML's text/plain with a note, text/plain with its
+    colours, and last one placeholder line naming the types and their sizes.
+
+    Args:
+        data: The bundle's `data`: mimetype to value (a string, a list of lines, or
+            parsed JSON for JSON types).
+        metadata: The bundle's `metadata`; unused for now, kept for image sizes.
+        width: Columns available; pictures are drawn no wider.
+
+    Returns:
+        A renderable with no escape sequence but SGR in it.
+    """
+    del metadata  # image width/height hints are not honoured yet
+    for kind in IMAGE_MIMES:
+        if kind in data:
+            picture = _decode_image(data[kind])
+            if picture is not None:
+                return HalfBlockImage(picture, width)
+    if "text/markdown" in data:
+        return Markdown(_clean(data["text/markdown"]), hyperlinks=False)
+    if "application/json" in data:
+        return _render_json(data["application/json"])
+    if "text/latex" in data:
+        return _render_latex(data["text/latex"])
+    if WIDGET_MIME in data:
+        return _plain_or_placeholder(data, WIDGET_MIME)
+    if "text/html" in data:
+        if "text/plain" in data:
+            note = Text("(HTML output; showing text/plain)", style=_DIM)
+            return Group(_ansi_text(data["text/plain"]), note)
+        return placeholder([("text/html", data["text/html"])])
+    if "text/plain" in data:
+        return _ansi_text(data["text/plain"])
+    return placeholder(data.items())
+
+
+# -- tracebacks and long outputs -----------------------------------------------------------
+
+
+def _is_header(entry: str) -> bool:
+    plain = _SGR.sub("", entry).strip()
+    return bool(_RULE.fullmatch(plain)) or "Traceback (most recent call last)" in plain
+
+
+def render_traceback(lines: list[str], folded: bool, keep: int = 3) -> RenderableType:
+    """An error's traceback with its colours, folded to its last frames.
+
+    Args:
+        lines: The error's `traceback`: ipykernel sends a rule, a header, one entry per
+            frame (each several lines) and the final `Name: value` line.
+        folded: Show only the last `keep` frames and a line saying how many are hidden.
+        keep: Frames shown when folded.
+
+    Returns:
+        The traceback as sanitized, coloured text.
+    """
+    entries = [sanitize(_as_str(entry)).rstrip("\n") for entry in lines]
+    if not entries:
+        return Text("")
+    header: list[str] = []
+    while len(header) < len(entries) - 1 and _is_header(entries[len(header)]):
+        header.append(entries[len(header)])
+    frames = entries[len(header):-1]
+    final = entries[-1]
+    hidden = len(frames) - max(0, keep) if folded else 0
+    shown: list[Text] = [Text.from_ansi(entry) for entry in header]
+    if hidden > 0:
+        noun = "frame" if hidden == 1 else "frames"
+        shown.append(Text(f"… {hidden} earlier {noun} (t to unfold)", style=_DIM))
+        frames = frames[hidden:]
+    shown.extend(Text.from_ansi(entry) for entry in frames)
+    shown.append(Text.from_ansi(final))
+    return Text("\n").join(shown)
+
+
+def clip_output(text: str, max_lines: int) -> tuple[str, int]:
+    """The head and tail of a long output, and how many lines were held back between.
+
+    Args:
+        text: The output; a final newline does not count as a line of its own.
+        max_lines: The most lines kept: the first half (rounded up) and the rest from the end.
+
+    Returns:
+        (the kept lines joined, the number of lines left out); (text, 0) when it fits.
+    """
+    ending = "\n" if text.endswith("\n") else ""
+    body = text[: -1] if ending else text
+    lines = body.split("\n")
+    if len(lines) <= max_lines:
+        return text, 0
+    if max_lines <= 0:
+        return "", len(lines)
+    head = (max_lines + 1) // 2
+    tail = max_lines - head
+    kept = lines[:head] + (lines[-tail:] if tail else [])
+    return "\n".join(kept) + ending, len(lines) - max_lines

@@ -60,8 +60,8 @@ async def test_usage_reply_fields_and_history(kernel: KernelManager,
     assert first.host_memory is not None and first.host_memory.total
     assert first.memory_share is not None and 0 < first.memory_share < 1
     assert not first.memory_warning
-    # host_cpu_percent is absent on the kernel's first answer, present after.
-    assert second.host_cpu_percent is not None
+    # host_cpu_percent is left out whenever psutil says 0.0 (always on the first call):
+    # it may be None on either reading.
     assert len(second.memory_history) == len(first.memory_history) + 1
     assert len(second.cpu_history) > len(first.cpu_history)
     assert second.at > first.at

@@ -1,0 +1,164 @@
+"""The connection pane: how to reach this kernel, and how another person joins it.
+
+The HMAC key is shown masked, never in full: whoever has it can run code as the
+kernel's user. This widget never reads `ConnectionInfo.key`, only `masked_key`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.binding import Binding
+from textual.message import Message
+from textual.widget import Widget
+
+from nbtui.app.kernel.connection import ConnectionInfo
+
+__all__ = ["ConnectionPane"]
+
+def _short_path(path: Path) -> str:
+    home = str(Path.home())
+    text = str(path)
+    if home not in ("", "/") and text.startswith(home + "/"):
+        return "~" + text[len(home):]
+    return text
+
+
+def kernel_summary(kernel_info: Mapping[str, Any]) -> str:
+    """`ipython 9.1.0 · python 3.11.7 · protocol 5.3` from a kernel_info_reply."""
+    parts: list[str] = []
+    implementation = kernel_info.get("implementation")
+    if isinstance(implementation, str) and implementation:
+        version = kernel_info.get("implementation_version")
+        parts.append(f"{implementation} {version}" if isinstance(version, str) else
+                     implementation)
+    language = kernel_info.get("language_info")
+    if isinstance(language, Mapping):
+        name = language.get("name")
+        version = language.get("version")
+        if isinstance(name, str) and name:
+            parts.append(f"{name} {version}" if isinstance(version, str) else name)
+    protocol = kernel_info.get("protocol_version")
+    if isinstance(protocol, str) and protocol:
+        parts.append(f"protocol {protocol}")
+    return " · ".join(parts)
+
+
+class ConnectionPane(Widget, can_focus=True):
+    """Connection file, transport, ports, masked key, Curve, kernel_info, join command.
+
+    Press `c` while it has focus to copy the join command (OSC 52, so it works over
+    SSH); the pane then posts `ConnectionPane.JoinCopied`.
+    """
+
+    BINDINGS = [Binding("c", "copy_join", "Copy join command")]
+
+    COMPONENT_CLASSES = {
+        "pane--label",
+        "pane--value",
+        "pane--muted",
+        "pane--warning",
+    }
+
+    DEFAULT_CSS = """
+    ConnectionPane {
+        height: auto;
+        width: 1fr;
+    }
+    """
+
+    class JoinCopied(Message):
+        """The join command went to the clipboard."""
+
+        def __init__(self, command: str) -> None:
+            super().__init__()
+            self.command = command
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._info: ConnectionInfo | None = None
+        self._kernel_info: dict[str, Any] = {}
+        self._session_id = ""
+
+    @property
+    def join_command(self) -> str:
+        return self._info.join_command() if self._info is not None else ""
+
+    def update(self, info: ConnectionInfo, kernel_info: Mapping[str, Any] | None = None,
+               session_id: str = "") -> None:
+        """Show a connection.
+
+        Args:
+            info: The validated connection info (its key is shown masked).
+            kernel_info: The latest kernel_info_reply content, if any.
+            session_id: This client's session id.
+        """
+        kernel = dict(kernel_info or {})
+        if (info is self._info and kernel == self._kernel_info
+                and session_id == self._session_id):
+            return
+        self._info = info
+        self._kernel_info = kernel
+        self._session_id = session_id
+        self.set_class(info.group_readable, "-group-readable")
+        self.refresh(layout=True)
+
+    def action_copy_join(self) -> None:
+        command = self.join_command
+        if command:
+            self.app.copy_to_clipboard(command)
+            self.post_message(self.JoinCopied(command))
+
+    def render(self) -> RenderableType:
+        info = self._info
+        muted = self.get_component_rich_style("pane--muted", partial=True)
+        if info is None:
+            return Text("not connected", style=muted)
+        value = self.get_component_rich_style("pane--value", partial=True)
+        # A grid keeps wrapped values under their column instead of under the labels.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(style=self.get_component_rich_style("pane--label", partial=True),
+                        no_wrap=True)
+        grid.add_column(overflow="fold")
+        where = _short_path(info.path) if info.path is not None else "(no file: given inline)"
+        grid.add_row("file", Text(where, style=value))
+        grid.add_row("", Text.assemble(
+            (f"{info.transport} {info.ip}", value), " · ",
+            (info.signature_scheme, value), " · key ", (info.masked_key, value),
+            " · curve ", ("on" if info.curve else "off", value),
+        ))
+        ports = info.ports
+        grid.add_row("ports", Text.assemble(
+            "shell ", (str(ports["shell"]), value), "  iopub ", (str(ports["iopub"]), value),
+            "  stdin ", (str(ports["stdin"]), value), "  control ",
+            (str(ports["control"]), value), "  hb ", (str(ports["hb"]), value),
+        ))
+        summary = kernel_summary(self._kernel_info)
+        grid.add_row("kernel", Text(summary, style=value) if summary
+                     else Text("no kernel_info yet", style=muted))
+        if self._session_id:
+            grid.add_row("session", Text(self._session_id, style=value))
+        join = Text(info.join_command(), style=value)
+        if self.has_focus:
+            join.append("  c copies", style=muted)
+        grid.add_row("join", join)
+        if not info.group_readable:
+            return grid
+        warning = Text(
+            "⚠ the connection file is readable by other users: whoever reads its key "
+            "can run code as the kernel's user (chmod 600 it)",
+            style=self.get_component_rich_style("pane--warning", partial=True),
+        )
+        return Group(grid, warning)
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -1,0 +1,135 @@
+"""The liveness pane: alive, busy, unresponsive, dead or restarted, and the evidence.
+
+State is a word and a component class (`pane--dead`, ...), never colour alone; the
+colours live in styles/nbtui.tcss. The widget also carries the state as a CSS class
+(`-dead`, ...) so the stylesheet can mark the whole pane.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widget import Widget
+
+from nbtui.app.kernel.liveness import LivenessSnapshot
+from nbtui.widgets.spark import sparkline
+
+__all__ = ["LivenessPane", "format_duration", "format_seconds"]
+
+STATES = ("alive", "busy", "unresponsive", "dead", "restarted")
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A latency: `0.1 ms`, `12 ms`, `1.4 s`; `-` when unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s"
+
+
+def format_duration(seconds: float) -> str:
+    """A span of time: `12 s`, `4 min`, `3 h 5 min`."""
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+class LivenessPane(Widget):
+    """State, heartbeat round trip with its history, misses, control latency."""
+
+    COMPONENT_CLASSES = {
+        "pane--alive",
+        "pane--busy",
+        "pane--unresponsive",
+        "pane--dead",
+        "pane--restarted",
+        "pane--label",
+        "pane--muted",
+        "pane--spark",
+    }
+
+    DEFAULT_CSS = """
+    LivenessPane {
+        height: auto;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._snapshot: LivenessSnapshot | None = None
+        self._busy: str | None = None
+        self._last_iopub: float | None = None
+        self._now = 0.0
+
+    @property
+    def state(self) -> str:
+        """The word shown: the snapshot's state, or "busy" while alive and busy."""
+        snapshot = self._snapshot
+        if snapshot is None:
+            return "starting"
+        if snapshot.state == "alive" and self._busy is not None:
+            return "busy"
+        return snapshot.state
+
+    def update(self, snapshot: LivenessSnapshot, *, busy: str | None = None,
+               last_iopub: float | None = None, now: float | None = None) -> None:
+        """Show the latest liveness.
+
+        Args:
+            snapshot: From `LivenessMonitor.on_change`.
+            busy: None when idle; else what runs, e.g. "4.2 s · trainer In [17]"
+                (the transcript model knows, the monitor does not).
+            last_iopub: `time.monotonic()` of the last iopub message, if any.
+            now: The current `time.monotonic()` (for tests); now by default.
+        """
+        self._snapshot = snapshot
+        self._busy = busy
+        self._last_iopub = last_iopub
+        self._now = time.monotonic() if now is None else now
+        for state in STATES:
+            self.set_class(self.state == state, f"-{state}")
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        snapshot = self._snapshot
+        muted = self.get_component_rich_style("pane--muted", partial=True)
+        label = self.get_component_rich_style("pane--label", partial=True)
+        if snapshot is None:
+            return Text("● starting", style=muted)
+        state = self.state
+        headline = Text.assemble(
+            (f"● {state}", self.get_component_rich_style(f"pane--{state}", partial=True)),
+        )
+        if state == "busy" and self._busy:
+            headline.append(f" · {self._busy}")
+        else:
+            headline.append(f" · {format_duration(self._now - snapshot.since)}", style=muted)
+            if snapshot.detail:
+                headline.append(f" · {snapshot.detail}", style=muted)
+        width = max(0, self.size.width)
+        figures = f" {format_seconds(snapshot.hb_rtt)} · misses {snapshot.misses}"
+        room = max(0, min(24, width - 3 - len(figures)))
+        heartbeat = Text.assemble(
+            ("hb ", label),
+            (sparkline(snapshot.hb_history, room, floor=0.0),
+             self.get_component_rich_style("pane--spark", partial=True)),
+            figures,
+        )
+        control = Text.assemble(("control ", label), format_seconds(snapshot.control_latency))
+        if snapshot.restarts:
+            control.append(f" · restarts {snapshot.restarts}", style=muted)
+        if self._last_iopub is not None:
+            control.append(f" · iopub {format_duration(self._now - self._last_iopub)} ago",
+                           style=muted)
+        return Text("\n").join([headline, heartbeat, control])

@@ -1,0 +1,116 @@
+"""The resource pane: kernel CPU and memory with their history, and the host's room.
+
+A warning line (component class `pane--warning`, CSS class `-warning` on the widget)
+appears when the kernel holds more than the poller's threshold of what it could hold
+(its memory plus the host's available memory): the out-of-memory killer is near.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widget import Widget
+
+from nbtui.app.kernel.usage import NOT_REPORTED, UsageSnapshot
+from nbtui.widgets.spark import sparkline
+
+__all__ = ["ResourcePane", "format_bytes"]
+
+_SOURCES = {"kernel": "usage_request", "psutil": "psutil (kernel silent)", "none": ""}
+
+
+def format_bytes(count: float | None) -> str:
+    """`512 MiB`, `1.2 GiB`; `-` when unknown."""
+    if count is None:
+        return "-"
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            if unit in ("B", "KiB", "MiB"):
+                return f"{value:.0f} {unit}"
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"  # pragma: no cover
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}%"
+
+
+class ResourcePane(Widget):
+    """Kernel CPU/memory sparklines, host CPU and memory, pid and hostname."""
+
+    COMPONENT_CLASSES = {
+        "pane--label",
+        "pane--muted",
+        "pane--spark",
+        "pane--warning",
+    }
+
+    DEFAULT_CSS = """
+    ResourcePane {
+        height: auto;
+        width: 1fr;
+    }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None,
+                 classes: str | None = None, threshold: float = 0.8) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._snapshot: UsageSnapshot | None = None
+        self.threshold = threshold
+        """Shown in the warning; the poller decides when to warn."""
+
+    def update(self, snapshot: UsageSnapshot | None) -> None:
+        """Show the latest reading (None: nothing polled yet)."""
+        if snapshot == self._snapshot:
+            return
+        self._snapshot = snapshot
+        self.set_class(snapshot is not None and snapshot.memory_warning, "-warning")
+        self.refresh(layout=True)
+
+    def render(self) -> Text:
+        snap = self._snapshot
+        muted = self.get_component_rich_style("pane--muted", partial=True)
+        label = self.get_component_rich_style("pane--label", partial=True)
+        spark = self.get_component_rich_style("pane--spark", partial=True)
+        if snap is None:
+            return Text("waiting for the first reading", style=muted)
+        if snap.source == "none" or (snap.kernel_memory is None and snap.kernel_cpu is None
+                                     and snap.host_memory is None):
+            return Text(snap.note or NOT_REPORTED, style=muted)
+        room = max(0, min(16, (self.size.width - 24) // 2))
+        cpu = Text.assemble(
+            ("kernel cpu ", label),
+            (sparkline(snap.cpu_history, room, floor=0.0), spark),
+            f" {_percent(snap.kernel_cpu)}  ",
+            ("mem ", label),
+            (sparkline(snap.memory_history, room, floor=0.0), spark),
+            f" {format_bytes(snap.kernel_memory)}",
+        )
+        host = Text.assemble(("host ", label), f"cpu {_percent(snap.host_cpu_percent)}")
+        if snap.cpu_count is not None:
+            host.append(f" of {snap.cpu_count}")
+        memory = snap.host_memory
+        if memory is not None:
+            host.append(" · mem ")
+            host.append(f"{format_bytes(memory.used)} / {format_bytes(memory.total)}")
+            if memory.percent is not None:
+                host.append(f" ({memory.percent:.0f}%)")
+        where = Text()
+        if snap.pid is not None:
+            where.append(f"pid {snap.pid}")
+        if snap.hostname:
+            where.append(f" on {snap.hostname}" if snap.pid is not None else snap.hostname)
+        source = _SOURCES.get(snap.source, "")
+        if source:
+            where.append(f" · via {source}", style=muted)
+        rows = [cpu, host, where]
+        if snap.note:
+            rows.append(Text(snap.note, style=muted))
+        if snap.memory_warning and snap.memory_share is not None:
+            rows.append(Text(
+                f"⚠ kernel memory at {snap.memory_share:.0%} of what the host can give it "
+                f"(warns above {self.threshold:.0%})",
+                style=self.get_component_rich_style("pane--warning", partial=True),
+            ))
+        return Text("\n").join(rows)

@@ -1,0 +1,262 @@
+"""Hostile kernel output never reaches the user's terminal: checked on the bytes a pty gets.
+
+The installed `nbtui --existing` runs on a real pseudo-terminal (100x30, TERM=xterm-256color)
+attached to a real kernel. Another client, as a peer would, runs cells that write escape
+sequences which attack a terminal: a clipboard write (OSC 52), a title change (OSC 0), a
+cursor report request that makes the terminal type into stdin (DSR), a full reset (RIS),
+the same request as a one-byte C1 CSI, a DCS string, a switch to the alternate screen, and
+an OSC ended by BEL whose ST comes later. Each is sent through every path that puts kernel
+text on screen: stdout, stderr, a display_data and an execute_result text/plain, a markdown
+bundle, an error's traceback, and the peer's own code. Every byte the pty master receives
+is read and kept; each case waits (with a deadline) until its end marker was drawn.
+
+Textual itself writes control sequences too (at start: mode sets, the alternate screen,
+`ESC]22;default` pointer shape, kitty keyboard and colour queries; at exit their undoing),
+so the checks are of two kinds: payloads that only kernel content can carry (the base64
+`aGVsbG8=`, the title text, the DCS body) must appear nowhere; sequences Textual also uses
+(`ESC[?1049h`) are compared with a run of nbtui on which no hostile output was shown.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import re
+import select
+import struct
+import subprocess
+import termios
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from jupyter_client import BlockingKernelClient, KernelManager
+
+from tests.conftest import nbtui_script
+
+pytestmark = pytest.mark.e2e
+
+DEADLINE = 30.0
+"""Seconds any one thing may take to reach the pty."""
+
+COLUMNS, ROWS = 100, 30
+
+HOSTILE: dict[str, str] = {
+    "osc52": "\x1b]52;c;aGVsbG8=\x07",
+    "osc0_title": "\x1b]0;PWNED-TITLE\x07",
+    "dsr": "\x1b[6n",
+    "ris": "\x1bc",
+    "c1_csi": "\x9b6n",
+    "dcs": "\x1bPqDCS-BODY#0;2;0;0;0~\x1b\\",
+    "alt_screen": "\x1b[?1049h",
+    "bel_osc_then_st": "\x1b]0;HALF-TITLE\x07kept\x1b\\",
+}
+"""Name to sequence: what a program in the kernel can print to attack the terminal."""
+
+PAYLOADS = (b"aGVsbG8=", b"PWNED-TITLE", b"HALF-TITLE", b"DCS-BODY")
+"""Text that only the hostile sequences carry: it must appear nowhere, drawn or raw."""
+
+ROUTES = ("stdout", "stderr", "display_data", "execute_result", "markdown", "error", "code")
+"""The ways kernel text reaches the screen."""
+
+
+def _code(route: str, begin: str, payload: str, end: str) -> str:
+    """A cell that puts begin + payload + end on screen by `route`.
+
+    The peer's code is on screen too, so only the output may spell a marker or a payload:
+    the markers are split in the source (`"END-" "07"`) and the payload is built from hex,
+    so the code itself carries neither a control character nor the payload's text, except
+    for the `code` route, whose comment holds the raw sequence.
+    """
+    hidden = f"bytes.fromhex({payload.encode().hex()!r}).decode()"
+    text = f"{begin[:3]!r} {begin[3:]!r} + {hidden} + {end[:4]!r} {end[4:]!r}"
+    if route == "stdout":
+        return f"print({text})"
+    if route == "stderr":
+        return f"import sys; print({text}, file=sys.stderr)"
+    if route == "display_data":
+        return f"from IPython.display import display; display({{'text/plain': {text}}}, raw=True)"
+    if route == "execute_result":
+        return f"type('Hostile', (), {{'__repr__': lambda self: {text}}})()"
+    if route == "markdown":
+        return ("from IPython.display import display; "
+                f"display({{'text/markdown': {text}, 'text/plain': {text}}}, raw=True)")
+    if route == "error":
+        return f"raise ValueError({text})"
+    if route == "code":
+        return f"# {begin}{payload}{end}\npass"
+    raise AssertionError(route)
+
+
+@dataclass
+class Pty:
+    """nbtui on the slave side of a pty; everything it writes is kept in `received`."""
+
+    process: subprocess.Popen[bytes]
+    master: int
+    received: bytearray = field(default_factory=bytearray)
+
+    def read_until(self, marker: bytes, start: int = 0, timeout: float = DEADLINE) -> int:
+        """Read until `marker` is in what was received after `start`; return where it ends."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.received.find(marker, start)
+            if found >= 0:
+                return found + len(marker)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not self._read(remaining):
+                tail = bytes(self.received[-3000:])
+                raise AssertionError(f"{marker!r} not received within {timeout} s; tail: {tail!r}")
+
+    def _read(self, timeout: float) -> bool:
+        """Read what is there (waiting up to `timeout`); False once the pty is closed."""
+        ready, _, _ = select.select([self.master], [], [], min(timeout, 0.5))
+        if ready:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:  # EIO: the slave side is closed, nbtui is gone
+                return False
+            if not chunk:
+                return False
+            self.received += chunk
+        return True
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)
+
+    def wait_exit(self, timeout: float = DEADLINE) -> int:
+        """Keep draining the pty (so nbtui never blocks on a write) until it exits."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code = self.process.poll()
+            if code is not None:
+                return code
+            self._read(0.1)
+        raise AssertionError(f"nbtui did not exit within {timeout} s")
+
+
+def start_nbtui(kernel: KernelManager) -> Pty:
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    env = {name: value for name, value in os.environ.items()
+           if name.startswith(("JUPYTER", "IPYTHON", "PYDEVD")) or name in ("PATH", "HOME")}
+    env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8",
+               COLUMNS=str(COLUMNS), LINES=str(ROWS))
+    process = subprocess.Popen(
+        [nbtui_script(), "--existing", kernel.connection_file],
+        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    return Pty(process, master)
+
+
+@pytest.fixture
+def nbtui(kernel: KernelManager) -> Iterator[Pty]:
+    pty = start_nbtui(kernel)
+    try:
+        yield pty
+    finally:
+        if pty.process.poll() is None:
+            pty.process.kill()
+            pty.process.wait(timeout=DEADLINE)
+        os.close(pty.master)
+
+
+@pytest.fixture
+def peer(kernel: KernelManager) -> Iterator[BlockingKernelClient]:
+    client: BlockingKernelClient = kernel.blocking_client()
+    client.start_channels()
+    try:
+        yield client
+    finally:
+        client.stop_channels()
+
+
+def run(peer: BlockingKernelClient, code: str) -> None:
+    """Run a cell as the peer and wait for its reply (its output goes to every client)."""
+    msg_id = peer.execute(code, store_history=False)
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        reply = peer.get_shell_msg(timeout=DEADLINE)
+        if reply["parent_header"].get("msg_id") == msg_id:
+            return
+    raise AssertionError(f"no execute_reply for {code!r}")
+
+
+def quit_nbtui(pty: Pty) -> None:
+    pty.write(b"\x11")  # ctrl+q
+    assert pty.wait_exit() == 0, bytes(pty.received[-2000:])
+
+
+def count(data: bytes, needle: bytes) -> int:
+    return len(re.findall(re.escape(needle), data))
+
+
+@pytest.mark.timeout(300)
+def test_no_hostile_sequence_reaches_the_terminal(
+    nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager
+) -> None:
+    # Attached: the status line says idle once the kernel answered.
+    nbtui.read_until(b"idle")
+    start = len(nbtui.received)
+
+    cases: list[tuple[str, str, int, int]] = []
+    for index, (route, name) in enumerate(
+        (route, name) for route in ROUTES for name in HOSTILE
+    ):
+        begin, end = f"BEGIN-{index:02d}", f"END-{index:02d}"
+        before = len(nbtui.received)
+        run(peer, _code(route, begin, HOSTILE[name], end))
+        stop = nbtui.read_until(end.encode(), before)
+        cases.append((route, name, before, stop))
+    after = bytes(nbtui.received[start:])
+
+    quit_nbtui(nbtui)
+    assert kernel.is_alive()
+    everything = bytes(nbtui.received)
+
+    problems: list[str] = []
+    # Kernel-only payloads: anywhere at all, from start to exit, is a leak.
+    for payload in PAYLOADS:
+        if payload in everything:
+            at = everything.find(payload)
+            problems.append(f"payload {payload!r} reached the pty: "
+                            f"{everything[max(0, at - 80):at + 40]!r}")
+    # Never written by Textual, so never allowed at all: the one-byte C1 CSI (U+009B, in
+    # UTF-8 C2 9B), a cursor position report request, a DCS introducer.
+    for sequence in (b"\xc2\x9b", b"\x9b6n", b"\x1b[6n", b"\x1bP"):
+        if sequence in everything:
+            problems.append(f"{sequence!r} reached the pty")
+    # Textual writes these around startup or exit only: never while showing output.
+    for sequence in (b"\x1bc", b"\x1b]0;", b"\x1b]52", b"\x1b[?1049h", b"\x1b[?1049l"):
+        if sequence in after:
+            # A leak is redrawn with every later frame: name the first case it shows in.
+            culprit = next((f"{name} by {route}" for route, name, first, last in cases
+                            if sequence in everything[first:last]), "no case")
+            problems.append(f"{sequence!r} reached the pty while output was shown, "
+                            f"first in the case {culprit}")
+    # The alternate screen is entered once (Textual's own, at start).
+    if count(everything, b"\x1b[?1049h") != 1:
+        problems.append(f"ESC[?1049h sent {count(everything, b'[?1049h')} times, not once")
+    # Nothing but the expected terminal-control vocabulary while output was shown: every
+    # escape after attaching is a CSI (cursor moves, SGR, modes) and no OSC, DCS, APC...
+    strange = sorted({match.group() for match in re.finditer(rb"\x1b[^\[]", after)})
+    if strange:
+        problems.append(f"non-CSI escapes while output was shown: {strange!r}")
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.timeout(120)
+def test_text_after_a_bel_terminated_osc_is_shown(
+    nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager
+) -> None:
+    # Text.from_ansi swallows the text between a BEL-ended OSC and a later ST: nbtui must
+    # show it (the sanitizer ends the OSC at the BEL).
+    nbtui.read_until(b"idle")
+    before = len(nbtui.received)
+    run(peer, "print('SHOWN-' + '\\x1b]0;x\\x07' + 'MIDDLE' + '\\x1b\\\\' + '-TAIL')")
+    nbtui.read_until(b"SHOWN-MIDDLE-TAIL", before)
+    quit_nbtui(nbtui)
+    assert kernel.is_alive()

@@ -6,15 +6,19 @@ sequences which attack a terminal: a clipboard write (OSC 52), a title change (O
 cursor report request that makes the terminal type into stdin (DSR), a full reset (RIS),
 the same request as a one-byte C1 CSI, a DCS string, a switch to the alternate screen, and
 an OSC ended by BEL whose ST comes later. Each is sent through every path that puts kernel
-text on screen: stdout, stderr, a display_data and an execute_result text/plain, a markdown
-bundle, an error's traceback, and the peer's own code. Every byte the pty master receives
-is read and kept; each case waits (with a deadline) until its end marker was drawn.
+text on screen: stdout, stderr, a display_data and an execute_result text/plain, markdown,
+JSON, LaTeX and HTML bundles, an error's traceback, and the peer's own code. Every byte the
+pty master receives is read and kept; each case waits (with a deadline) until its end
+marker was drawn.
 
-Textual itself writes control sequences too (at start: mode sets, the alternate screen,
-`ESC]22;default` pointer shape, kitty keyboard and colour queries; at exit their undoing),
-so the checks are of two kinds: payloads that only kernel content can carry (the base64
-`aGVsbG8=`, the title text, the DCS body) must appear nowhere; sequences Textual also uses
-(`ESC[?1049h`) are compared with a run of nbtui on which no hostile output was shown.
+Textual itself writes control sequences too: at start the alternate screen
+(`ESC[?1049h`), mouse, focus and paste modes, the kitty keyboard flags (`ESC[>25u`), mode
+queries (`ESC[?2026$p`) and the pointer shape `ESC]22;default` (an OSC), and at exit their
+undoing. So the checks are of three kinds: payloads that only kernel content carries (the
+base64 `aGVsbG8=`, the title texts, the DCS body) and sequences Textual never writes (C1
+CSI, `ESC[6n`, `ESC P`) must appear nowhere, from start to exit; between attaching and
+quitting, every escape must be a CSI (no OSC, DCS, RIS...) and none of the hostile ones;
+and the alternate screen is entered exactly once, by Textual.
 """
 
 from __future__ import annotations
@@ -57,7 +61,8 @@ HOSTILE: dict[str, str] = {
 PAYLOADS = (b"aGVsbG8=", b"PWNED-TITLE", b"HALF-TITLE", b"DCS-BODY")
 """Text that only the hostile sequences carry: it must appear nowhere, drawn or raw."""
 
-ROUTES = ("stdout", "stderr", "display_data", "execute_result", "markdown", "error", "code")
+ROUTES = ("stdout", "stderr", "display_data", "execute_result", "markdown", "json", "latex",
+          "html", "error", "code")
 """The ways kernel text reaches the screen."""
 
 
@@ -82,6 +87,12 @@ def _code(route: str, begin: str, payload: str, end: str) -> str:
     if route == "markdown":
         return ("from IPython.display import display; "
                 f"display({{'text/markdown': {text}, 'text/plain': {text}}}, raw=True)")
+    if route in ("json", "latex", "html"):
+        # Each with the same text/plain: shown whether or not the rich type is rendered.
+        kind, value = {"json": ("application/json", f"{{'k': {text}}}"),
+                       "latex": ("text/latex", text), "html": ("text/html", text)}[route]
+        return ("from IPython.display import display; "
+                f"display({{{kind!r}: {value}, 'text/plain': {text}}}, raw=True)")
     if route == "error":
         return f"raise ValueError({text})"
     if route == "code":

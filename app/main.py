@@ -94,15 +94,16 @@ async def _prune(args: argparse.Namespace) -> int:
     if not stale:
         print(f"no stale connection files ({len(entries)} checked)")
         return 0
-    print(discovery.format_table(stale))
+    print(discovery.format_table(stale, summary=False))
     if not args.yes:
         try:
-            answer = input(f"Remove {len(stale)} stale connection file(s)? [y/N] ")
+            noun = "file" if len(stale) == 1 else f"{len(stale)} files"
+            answer = input(f"Remove the stale connection {noun} listed above? [y/N] ")
         except EOFError:
             answer = ""
         if answer.strip().lower() not in ("y", "yes"):
             print("nothing removed")
-            return 1
+            return 0
     result = await discovery.prune(stale)
     for path in result.removed:
         print(f"removed {path}")

@@ -130,9 +130,14 @@ class KernelPicker(Screen[Path | None]):
             table.clear()
             for key, entry in zip(order, entries, strict=True):
                 table.add_row(*self._cells(entry, now), key=key)
+            first = not self._order
             self._order = order
-            if selected in order:
+            if selected in order and not first:
                 table.move_cursor(row=order.index(selected))
+            else:
+                # Start on the newest kernel that can be attached to.
+                attachable = [index for index, entry in enumerate(entries) if entry.alive]
+                table.move_cursor(row=attachable[0] if attachable else 0)
         else:
             for key, entry in zip(order, entries, strict=True):
                 for label, cell in zip(discovery.HEADERS, self._cells(entry, now), strict=True):

@@ -615,8 +615,8 @@ HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
 
 
 def format_table(entries: Sequence[KernelEntry], now: float | None = None,
-                 runtime: Path | None = None) -> str:
-    """The `nbtui --list` table, newest first, with a summary line."""
+                 runtime: Path | None = None, summary: bool = True) -> str:
+    """The `nbtui --list` table, newest first, with a summary line unless told not to."""
     now = time.time() if now is None else now
     rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
     widths = [max(len(cells[column]) for cells in rows) for column in range(len(HEADERS))]
@@ -628,15 +628,16 @@ def format_table(entries: Sequence[KernelEntry], now: float | None = None,
         ).rstrip()
         for cells in rows
     ]
-    alive = sum(1 for entry in entries if entry.alive)
-    stale = sum(1 for entry in entries if entry.stale)
-    invalid = sum(1 for entry in entries if entry.info is None)
-    summary = f"{alive} alive, {stale} stale"
-    if invalid:
-        summary += f", {invalid} invalid"
-    if stale:
-        summary += " (nbtui --prune removes the stale files)"
-    lines.append(summary)
+    if summary:
+        alive = sum(1 for entry in entries if entry.alive)
+        stale = sum(1 for entry in entries if entry.stale)
+        invalid = sum(1 for entry in entries if entry.info is None)
+        counts = f"{alive} alive, {stale} stale"
+        if invalid:
+            counts += f", {invalid} invalid"
+        if stale:
+            counts += " (nbtui --prune removes the stale files)"
+        lines.append(counts)
     for entry in entries:
         if entry.error:
             lines.append(f"{display_name(entry.path, runtime)}: {entry.error}")

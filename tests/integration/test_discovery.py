@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import select
 import signal
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,7 +28,7 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
-from tests.conftest import start_kernel
+from tests.conftest import nbtui_script, start_kernel
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
 
 # Generous: these are deadlines for hangs, not timings.
@@ -162,6 +165,58 @@ def test_prune_yes_removes_only_stale(fleet: Fleet, tmp_path: Path) -> None:
     again = run_nbtui("--prune", "--yes", cwd=tmp_path, deadline=LIST_DEADLINE)
     assert again.returncode == 0, again.stderr
     assert "no stale connection files (3 checked)" in again.stdout
+
+
+def run_on_terminal(args: list[str], answer: str, cwd: Path,
+                    deadline: float = 30.0) -> tuple[int, str]:
+    """Run nbtui on a pseudo-terminal, typing `answer` at its y/N prompt."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen([nbtui_script(), *args], stdin=slave, stdout=slave,
+                               stderr=slave, cwd=cwd, env=dict(os.environ))
+    os.close(slave)
+    output = b""
+    answered = False
+    end = time.monotonic() + deadline
+    try:
+        while time.monotonic() < end:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            if not answered and b"[y/N]" in output:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+            if process.poll() is not None and not ready:
+                break
+        return process.wait(timeout=max(0.1, end - time.monotonic())), output.decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+
+
+@pytest.mark.parametrize("answer", ["y", "n", ""])
+def test_prune_asks_on_a_terminal(isolated_jupyter: Path, tmp_path: Path, answer: str) -> None:
+    live = start_kernel(kernel_path(isolated_jupyter))
+    try:
+        stale = isolated_jupyter / "kernel-dead.json"
+        stale.write_text(json.dumps(dead_connection()), encoding="utf-8")
+        code, output = run_on_terminal(["--prune"], answer, cwd=tmp_path)
+        assert code == 0, output
+        assert "Remove the stale connection file listed above? [y/N]" in output
+        assert "kernel-dead.json" in output
+        assert Path(live.connection_file).name not in output
+        assert Path(live.connection_file).exists()
+        assert stale.exists() == (answer != "y")
+        assert ("nothing removed" in output) == (answer != "y")
+    finally:
+        live.shutdown_kernel(now=True)
 
 
 def test_prune_without_a_terminal_refuses(isolated_jupyter: Path, tmp_path: Path) -> None:

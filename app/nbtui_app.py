@@ -83,6 +83,7 @@ class NbtuiApp(App[None]):
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
         Binding("f9", "restart", "Restart", show=False),
     ]
 
@@ -518,6 +519,9 @@ class NbtuiApp(App[None]):
     def _apply_others_mode(self) -> None:
         inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
         self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_toggle_tracebacks(self) -> None:
+        self.transcript.toggle_tracebacks()
 
     def action_toggle_catchup(self) -> None:
         if self.model.toggle_catchup():

@@ -317,7 +317,7 @@ def render_traceback(lines: list[str], folded: bool, keep: int = 3) -> Renderabl
     shown: list[Text] = [Text.from_ansi(entry) for entry in header]
     if hidden > 0:
         noun = "frame" if hidden == 1 else "frames"
-        shown.append(Text(f"… {hidden} earlier {noun} (t to unfold)", style=_DIM))
+        shown.append(Text(f"… {hidden} earlier {noun} (F7 to unfold)", style=_DIM))
         frames = frames[hidden:]
     shown.extend(Text.from_ansi(entry) for entry in frames)
     shown.append(Text.from_ansi(final))

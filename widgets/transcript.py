@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from itertools import accumulate
 
-from rich.console import RenderableType
+from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
@@ -32,6 +32,7 @@ from nbtui.app.kernel.model import (
     Notice,
     StreamOutput,
 )
+from nbtui.widgets.mime import render_data, render_traceback
 
 __all__ = ["TranscriptView"]
 
@@ -69,7 +70,7 @@ class _Part:
 class _RenderedPart(_Part):
     """A small renderable drawn whole and cached per width (prompts, results, errors)."""
 
-    def __init__(self, view: TranscriptView, make: Callable[[], RenderableType]) -> None:
+    def __init__(self, view: TranscriptView, make: Callable[[int], RenderableType]) -> None:
         self._view = view
         self._make = make
         self._width = -1
@@ -79,7 +80,7 @@ class _RenderedPart(_Part):
         if width != self._width:
             console = self._view.app.console
             options = console.options.update_width(width)
-            lines = console.render_lines(self._make(), options, pad=False)
+            lines = console.render_lines(self._make(width), options, pad=False)
             self._strips = [Strip(line) for line in lines]
             self._width = width
         return self._strips
@@ -216,6 +217,8 @@ class TranscriptView(ScrollView, can_focus=True):
         """Stick to the newest output; off while the reader scrolls back."""
         self.peer_colours: dict[str, int] = {}
         """Session id to palette index, filled by the app from the model's peers."""
+        self.fold_tracebacks = True
+        """Long tracebacks show their last frames; F7 unfolds them all."""
         self.show_peer_inputs = True
         self.show_peer_outputs = True
 
@@ -254,7 +257,7 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(_RenderedPart(self, partial(self._error, output)))
         return parts
 
-    def _dropped_line(self, output: StreamOutput) -> Text:
+    def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(
             f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
             style=self._style("transcript--dropped"),
@@ -267,7 +270,7 @@ class TranscriptView(ScrollView, can_focus=True):
         style = self._style("transcript--peer") + self._style(f"transcript--peer-{colour}")
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
-    def _cell_header(self, cell: Cell) -> RenderableType:
+    def _cell_header(self, cell: Cell, width: int) -> RenderableType:
         """`In [n] who  code`, continuation lines aligned under the code."""
         count = cell.execution_count
         prefix = Text.assemble(
@@ -305,19 +308,23 @@ class TranscriptView(ScrollView, can_focus=True):
             out.append_text(line)
         return out
 
-    def _data(self, cell: Cell, output: DataOutput) -> RenderableType:
-        text = Text.from_ansi(output.text) if "\x1b" in output.text else Text(output.text)
-        if output.execution_count is not None:
-            prompt = Text(
-                f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out")
-            )
-            return Text.assemble(prompt, text)
-        return text
+    def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
+        shown = render_data(output.data, output.metadata, width)
+        if output.execution_count is None:
+            return shown
+        prompt = Text(
+            f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out")
+        )
+        if isinstance(shown, Text) and "\n" not in shown.plain:
+            return Text.assemble(prompt, shown)
+        return Group(prompt, shown)
 
-    def _error(self, output: ErrorOutput) -> RenderableType:
-        return Text.from_ansi(output.text)
+    def _error(self, output: ErrorOutput, width: int) -> RenderableType:
+        if not output.traceback:
+            return Text.from_ansi(output.text)
+        return render_traceback(output.traceback, folded=self.fold_tracebacks)
 
-    def _catchup(self, catchup: Catchup) -> RenderableType:
+    def _catchup(self, catchup: Catchup, width: int) -> RenderableType:
         count = len(catchup.inputs)
         style = self._style("transcript--catchup")
         noun = "input" if count == 1 else "inputs"
@@ -333,6 +340,14 @@ class TranscriptView(ScrollView, can_focus=True):
         out.append("\n── now ──", style=style)
         return out
 
+    def toggle_tracebacks(self) -> None:
+        self.fold_tracebacks = not self.fold_tracebacks
+        for entry in self._all_entries:
+            if isinstance(entry, Cell) and any(isinstance(o, ErrorOutput) for o in entry.outputs):
+                self._parts[id(entry)] = self._parts_for(entry)
+        self._relayout()
+        self.refresh()
+
     def set_peer_visibility(self, inputs: bool, outputs: bool) -> None:
         """Show or hide other clients' inputs and outputs, keeping our own."""
         self.show_peer_inputs = inputs
@@ -345,7 +360,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
 
-    def _notice(self, notice: Notice) -> RenderableType:
+    def _notice(self, notice: Notice, width: int) -> RenderableType:
         component = {
             "info": "transcript--notice",
             "warning": "transcript--warning",

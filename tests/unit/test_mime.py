@@ -244,7 +244,7 @@ IPYTHON_TRACEBACK = [
 def test_folded_traceback_shows_last_frames_and_error() -> None:
     plain, styled = show(render_traceback(IPYTHON_TRACEBACK, folded=True))
     assert "Traceback (most recent call last)" in plain
-    assert "… 3 earlier frames (t to unfold)" in plain
+    assert "… 3 earlier frames (F7 to unfold)" in plain
     assert "frame body 3" not in plain
     assert all(f"frame body {i}" in plain for i in (4, 5, 6))
     assert plain.rstrip("\n").splitlines()[-1] == "ZeroDivisionError: division by zero"
@@ -265,9 +265,9 @@ def test_folded_traceback_with_few_frames_hides_nothing() -> None:
 
 def test_folded_traceback_keep_one_says_frames() -> None:
     plain, _ = show(render_traceback(IPYTHON_TRACEBACK, folded=True, keep=1))
-    assert "… 5 earlier frames (t to unfold)" in plain
+    assert "… 5 earlier frames (F7 to unfold)" in plain
     plain, _ = show(render_traceback(IPYTHON_TRACEBACK[:4] + IPYTHON_TRACEBACK[-1:], True, 1))
-    assert "… 1 earlier frame (t to unfold)" in plain
+    assert "… 1 earlier frame (F7 to unfold)" in plain
 
 
 def test_empty_traceback() -> None:

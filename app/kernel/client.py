@@ -309,6 +309,10 @@ class KernelClient:
 
     def _hb_socket(self) -> zmq.asyncio.Socket:
         if self._hb is None:
+            # Each missed ping replaces the socket: forget the closed ones, or a kernel
+            # that stays dead for days would grow this list by one a second.
+            self._all_sockets[:] = [socket for socket in self._all_sockets
+                                    if not socket.closed]
             self._hb = cast(zmq.asyncio.Socket, self._jc.connect_hb())
             self._all_sockets.append(self._hb)
         return self._hb
@@ -367,13 +371,15 @@ class KernelClient:
             watch.curve_publickey = (self.info.curve_publickey or "").encode()
             watch.curve_serverkey = (self.info.curve_publickey or "").encode()
         self._all_sockets.append(watch)
-        watch.connect(self.info.url("hb"))
-        events = zmq.EVENT_CONNECTED | zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
+        events = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
         try:
             monitor = watch.get_monitor_socket(events)
         except zmq.ZMQError:
             return None
         self._all_sockets.append(monitor)
+        # Connect only once the monitor listens: on loopback the first handshake can
+        # finish before a monitor started afterwards would be there to see it.
+        watch.connect(self.info.url("hb"))
         return monitor
 
     # -- closing ---------------------------------------------------------------------------

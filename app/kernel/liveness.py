@@ -133,6 +133,8 @@ class LivenessMonitor:
         self._monitor: zmq.asyncio.Socket | None = None
         self.disconnected_at: float | None = None
         """`time.monotonic()` of the last disconnect the socket monitor saw."""
+        self.hb_connected = False
+        """The socket monitor's view: a connection to the heartbeat port is up."""
 
     @property
     def snapshot(self) -> LivenessSnapshot:
@@ -211,7 +213,10 @@ class LivenessMonitor:
 
     async def _ping_loop(self) -> None:
         while True:
-            await self._beat()
+            try:
+                await self._beat()
+            except zmq.ZMQError:
+                return  # the client was closed under us
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
@@ -279,6 +284,7 @@ class LivenessMonitor:
                 continue
             event, _ = struct.unpack("=hi", frames[0][:6])
             if event == zmq.EVENT_DISCONNECTED:
+                self.hb_connected = False
                 self.disconnected_at = time.monotonic()
                 if self._snapshot.state != "dead":
                     self._suspect = True
@@ -287,10 +293,11 @@ class LivenessMonitor:
                     if self._ping_task is not None:
                         self._ping_task.cancel()
                     self._wake.set()
-            elif (event in (zmq.EVENT_HANDSHAKE_SUCCEEDED, zmq.EVENT_CONNECTED)
-                  and self._snapshot.state == "dead"):
-                # Something listens on the heartbeat port again: ping it now.
-                self._wake.set()
+            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self.hb_connected = True
+                if self._snapshot.state == "dead":
+                    # Something listens on the heartbeat port again: ping it now.
+                    self._wake.set()
 
     # -- control ---------------------------------------------------------------------------
 
@@ -299,7 +306,10 @@ class LivenessMonitor:
             await asyncio.sleep(self.control_interval)
             if self._snapshot.state == "dead":
                 continue
-            await self.probe_control()
+            try:
+                await self.probe_control()
+            except zmq.ZMQError:
+                return  # the client was closed under us
 
     async def probe_control(self) -> float | None:
         """One control `kernel_info_request`; updates latency, state and kernel_info.

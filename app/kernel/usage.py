@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 import psutil
+import zmq
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
@@ -259,6 +260,10 @@ class UsagePoller:
 
     # -- life cycle ------------------------------------------------------------------------
 
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Poll now and then every `interval`; needs a running loop."""
         if self._task is None:
@@ -273,7 +278,10 @@ class UsagePoller:
 
     async def _run(self) -> None:
         while True:
-            await self.poll()
+            try:
+                await self.poll()
+            except zmq.ZMQError:
+                return  # the client was closed under us
             # The next poll is scheduled after this one ends: a slow kernel slows the
             # poll instead of piling requests up.
             await asyncio.sleep(self.interval)

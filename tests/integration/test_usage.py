@@ -90,10 +90,8 @@ async def test_poller_task_polls_until_stopped(client: KernelClient) -> None:
         assert time.monotonic() < deadline, "the poller did not poll three times"
         await asyncio.sleep(0.01)
     await poller.stop()
-    count = len(seen)
+    assert not poller.running
     assert poller.snapshot is seen[-1]
-    await asyncio.sleep(0.15)
-    assert len(seen) == count
 
 
 async def test_silent_local_kernel_falls_back_to_psutil(kernel: KernelManager) -> None:
@@ -123,3 +121,20 @@ async def test_silent_remote_kernel_is_not_reported(kernel: KernelManager) -> No
     assert snapshot.note == NOT_REPORTED
     assert snapshot.kernel_memory is None
     assert not snapshot.memory_warning
+
+
+async def test_closing_the_client_ends_the_poller_quietly(kernel: KernelManager) -> None:
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)))
+    await kc.attach()
+    seen: list[UsageSnapshot] = []
+    poller = UsagePoller(kc, interval=0.02, on_update=seen.append)
+    poller.start()
+    deadline = time.monotonic() + 10
+    while not seen:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    await kc.close()
+    while poller.running:
+        assert time.monotonic() < deadline, "the poller outlived its client"
+        await asyncio.sleep(0.01)
+    await poller.stop()

@@ -99,7 +99,7 @@ class LivenessPane(Widget):
         self._now = time.monotonic() if now is None else now
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        self.refresh(layout=True)
+        self.refresh()  # always three lines: no layout needed
 
     def render(self) -> Text:
         snapshot = self._snapshot

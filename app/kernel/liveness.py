@@ -324,8 +324,11 @@ class LivenessMonitor:
         if state == "dead":
             return None
         if reply is None:
-            self._update(state="unresponsive", control_latency=None,
-                         detail=f"no kernel_info on control in {self.control_timeout:g} s")
+            detail = f"no kernel_info on control in {self.control_timeout:g} s"
+            # Heartbeat alive, requests unanswered, signatures failing: a wrong key.
+            if getattr(self.client, "bad_signatures", 0):
+                detail += " (messages fail the signature check: wrong key?)"
+            self._update(state="unresponsive", control_latency=None, detail=detail)
             return None
         latency = time.perf_counter() - started
         changes: dict[str, Any] = {"control_latency": latency}

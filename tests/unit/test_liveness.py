@@ -156,3 +156,13 @@ async def test_history_is_bounded() -> None:
     finally:
         await monitor.stop()
     assert len(monitor.snapshot.hb_history) == 5
+
+
+async def test_unresponsive_with_bad_signatures_suggests_a_wrong_key() -> None:
+    client = ScriptedClient()
+    client.control_answers = None
+    client.bad_signatures = 3  # type: ignore[attr-defined]
+    monitor = LivenessMonitor(client, control_timeout=0.01)
+    assert await monitor.probe_control() is None
+    assert monitor.snapshot.state == "unresponsive"
+    assert "wrong key?" in monitor.snapshot.detail

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+from typing import Any
 
 from nbtui.app.kernel.connection import ConnectionInfo
-from nbtui.app.kernel.usage import HostMemory, is_local, memory_share, parse_usage
+from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.usage import HostMemory, UsagePoller, is_local, memory_share, parse_usage
 
 GIB = 1 << 30
 
@@ -57,3 +60,33 @@ def test_is_local() -> None:
     assert is_local(info("/tmp/kernel", transport="ipc"))
     assert not is_local(info("192.0.2.7"))
     assert not is_local(info("example.invalid"))
+
+
+class MinimalKernel:
+    """A kernel whose usage_reply has only hostname, pid and cpu_count (ipykernel
+    without psutil); the pid is this test process, so psutil can measure it."""
+
+    def __init__(self) -> None:
+        self.info = info("127.0.0.1")
+
+    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
+                      timeout: float) -> Msg | None:
+        return Msg.from_dict("control", {
+            "header": {"msg_id": "r", "msg_type": "usage_reply"}, "parent_header": {},
+            "metadata": {},
+            "content": {"hostname": "box", "pid": os.getpid(), "cpu_count": 2},
+        })
+
+
+async def test_minimal_reply_is_completed_by_psutil_for_a_local_kernel() -> None:
+    poller = UsagePoller(MinimalKernel())
+    first = await poller.poll()
+    second = await poller.poll()
+    assert first.source == "psutil"
+    assert first.hostname == "box"
+    assert first.cpu_count == 2
+    assert first.pid == os.getpid()
+    assert first.kernel_memory is not None and first.kernel_memory > 0
+    assert first.host_memory is not None
+    assert second.kernel_cpu is not None
+    assert len(second.memory_history) == 2

@@ -89,7 +89,7 @@ async def _prune(args: argparse.Namespace) -> int:
         raise NbtuiError("--prune asks before removing files and there is no terminal to ask "
                          "on: add --yes to remove the stale files without asking")
     entries = await discovery.probe_all(discovery.connection_files(_search_dirs(args)),
-                                        activity=False, usage=False)
+                                        details=False, usage=False)
     stale = [entry for entry in entries if entry.stale]
     if not stale:
         print(f"no stale connection files ({len(entries)} checked)")
@@ -113,6 +113,9 @@ async def _prune(args: argparse.Namespace) -> int:
 
 
 async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
+    if not (discovery.stdin_is_tty() and sys.stdout.isatty()):
+        raise NbtuiError("the kernel picker needs a terminal: nbtui --list shows the kernels, "
+                         "nbtui --existing FILE attaches to one")
     from nbtui.widgets.picker import KernelPickerApp  # noqa: PLC0415
 
     picker = KernelPickerApp(dirs=dirs, only=paths)

@@ -291,8 +291,8 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, activity: bool,
-                 hb_timeout: float, reply_timeout: float) -> KernelEntry:
+async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, details: bool,
+                 activity: bool, hb_timeout: float, reply_timeout: float) -> KernelEntry:
     assert entry.info is not None
     probe = _Probe(entry.info, context)
     try:
@@ -300,6 +300,8 @@ async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, activity: 
         if rtt is None:
             return entry
         entry = replace(entry, alive=True, hb_rtt=rtt)
+        if not details:
+            return entry
         control = probe.channel("control")
         replies = await probe.requests(
             control, ("kernel_info_request", "usage_request"), reply_timeout
@@ -349,13 +351,15 @@ async def probe_file(path: Path, *, activity: bool = True, hb_timeout: float = H
                             reply_timeout=reply_timeout))[0]
 
 
-async def probe_all(paths: Sequence[Path], *, activity: bool = True, usage: bool = True,
-                    hb_timeout: float = HB_TIMEOUT,
+async def probe_all(paths: Sequence[Path], *, details: bool = True, activity: bool = True,
+                    usage: bool = True, hb_timeout: float = HB_TIMEOUT,
                     reply_timeout: float = REPLY_TIMEOUT) -> list[KernelEntry]:
     """Probe every connection file concurrently, with short timeouts.
 
     Args:
         paths: The connection files.
+        details: Ask live kernels on control for their language, pid, memory and CPU;
+            without it only the heartbeat is tried.
         activity: Also ask shell whether the kernel is busy (see the module docstring).
         usage: Fill in pid, memory and CPU from psutil where the kernel did not say,
             for local kernels.
@@ -374,8 +378,8 @@ async def probe_all(paths: Sequence[Path], *, activity: bool = True, usage: bool
         if entry.info is None:
             return entry
         async with limit:
-            return await _probe(entry, context, activity=activity, hb_timeout=hb_timeout,
-                                reply_timeout=reply_timeout)
+            return await _probe(entry, context, details=details, activity=activity,
+                                hb_timeout=hb_timeout, reply_timeout=reply_timeout)
 
     try:
         entries = list(await asyncio.gather(*(one(entry) for entry in entries)))
@@ -496,7 +500,7 @@ async def newest_alive(dirs: Sequence[Path]) -> tuple[Path, list[Path]]:
             f"no kernel connection files in {runtime_dir()}: start a kernel, "
             "or run nbtui without --existing to start one"
         )
-    entries = await probe_all(paths, activity=False, usage=False)
+    entries = await probe_all(paths, details=False, usage=False)
     skipped: list[Path] = []
     for entry in entries:  # newest first
         if entry.alive:
@@ -526,7 +530,7 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
     suspended during the listing), or when a local process listens on one of its ports.
     """
     stale = [entry for entry in entries if entry.stale]
-    again = await probe_all([entry.path for entry in stale], activity=False, usage=False,
+    again = await probe_all([entry.path for entry in stale], details=False, usage=False,
                             hb_timeout=max(HB_TIMEOUT, 0.5))
     local_ports = {
         port

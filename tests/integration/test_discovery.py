@@ -293,6 +293,11 @@ def test_partial_name_matching_several_files_without_a_terminal(
     assert "zzz" not in line
 
 
+def test_pick_without_a_terminal_is_one_line(isolated_jupyter: Path, tmp_path: Path) -> None:
+    line = one_line_error(run_nbtui("--pick", cwd=tmp_path))
+    assert "picker needs a terminal" in line
+
+
 def _connect_info_text(km: KernelManager) -> str:
     """What `%connect_info` prints in a cell of this kernel."""
     client: BlockingKernelClient = km.blocking_client()

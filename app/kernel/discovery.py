@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
 import os
@@ -71,6 +72,8 @@ __all__ = [
 
 HB_TIMEOUT = 0.3
 """Seconds a heartbeat may take. A local echo takes ~0.1 ms, also while a cell runs."""
+REMOTE_HB_TIMEOUT = 1.5
+"""Seconds for a kernel on another host, where a slow network must not make it "stale"."""
 REPLY_TIMEOUT = 1.0
 """Seconds for control's replies (~1 ms from a live ipykernel; silence means a wrong key)."""
 SHELL_TIMEOUT = 0.3
@@ -295,6 +298,8 @@ async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, details: b
                  activity: bool, hb_timeout: float, reply_timeout: float) -> KernelEntry:
     assert entry.info is not None
     probe = _Probe(entry.info, context)
+    if not _is_local(entry.info.ip):
+        hb_timeout = max(hb_timeout, REMOTE_HB_TIMEOUT)
     try:
         rtt = await probe.ping(hb_timeout)
         if rtt is None:
@@ -393,6 +398,7 @@ async def probe_all(paths: Sequence[Path], *, details: bool = True, activity: bo
 # -- local processes -------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=64)
 def _is_local(ip: str) -> bool:
     if ip in ("localhost", "0.0.0.0", "*"):
         return True

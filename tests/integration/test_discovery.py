@@ -412,3 +412,26 @@ def test_probe_does_not_hang_on_a_wrong_key(kernel: KernelManager, tmp_path: Pat
     assert entry.pid == kernel.provisioner.process.pid  # type: ignore[union-attr]
     result = run_nbtui("--list", str(tmp_path), cwd=tmp_path)
     assert "key is probably wrong" in result.stdout
+
+
+def test_a_remote_kernel_gets_a_longer_heartbeat_wait(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A kernel on another host is not called stale after a local kernel's 0.3 s."""
+    waits: dict[str, float] = {}
+    real_ping = discovery._Probe.ping
+
+    async def recording_ping(self: discovery._Probe, timeout: float) -> float | None:
+        waits[self.info.ip] = timeout
+        return await real_ping(self, 0.01)
+
+    monkeypatch.setattr(discovery._Probe, "ping", recording_ping)
+    paths = []
+    for ip in ("192.0.2.1", "127.0.0.1"):  # TEST-NET-1, routed nowhere; loopback
+        data = dead_connection()
+        data["ip"] = ip
+        path = tmp_path / f"kernel-{ip}.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+        paths.append(path)
+    entries = asyncio.run(discovery.probe_all(paths))
+    assert [entry.state for entry in entries] == ["stale", "stale"]
+    assert waits == {"192.0.2.1": discovery.REMOTE_HB_TIMEOUT, "127.0.0.1": discovery.HB_TIMEOUT}

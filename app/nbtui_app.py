@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import codeop
 import time
 import warnings
@@ -23,13 +22,18 @@ from textual.widgets import Footer, Input, Label
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.confirm import ConfirmScreen
+from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.peers_pane import PeersPane
+from nbtui.widgets.resource_pane import ResourcePane, format_bytes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
@@ -37,7 +41,6 @@ __all__ = ["NbtuiApp"]
 
 FRAME = 1 / 30
 """Output is drawn at most this often, however fast it arrives."""
-HEARTBEAT_INTERVAL = 1.0
 STARTUP_GRACE = 3.0
 EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
 
@@ -94,6 +97,8 @@ class NbtuiApp(App[None]):
     )
     WIDE = 140
     """From this many columns the panes stand beside the transcript; below, an overlay."""
+    RESTARTED_SHOWN = 10.0
+    """Seconds the status says "restarted" before it goes back to idle or busy."""
     INTERRUPT_GRACE = 3.0
     """Seconds after an interrupt before saying the kernel ignored it."""
     SILENT_HINT = 10.0
@@ -101,13 +106,16 @@ class NbtuiApp(App[None]):
 
     def __init__(self, client: KernelClient, *, own_kernel: OwnKernel | None = None,
                  scrollback: int = 50_000, observe: bool = False,
-                 show_others: tuple[bool, bool] = (True, True)) -> None:
+                 show_others: tuple[bool, bool] = (True, True), usage_interval: float = 5.0,
+                 memory_threshold: float = 0.8) -> None:
         super().__init__()
         self.client = client
         self.own_kernel = own_kernel
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
         self.observe = observe
+        self.usage_interval = usage_interval
+        self.memory_threshold = memory_threshold
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self._others_mode = next(
             (index for index, mode in enumerate(self.OTHERS_MODES) if mode[:2] == show_others),
@@ -117,7 +125,10 @@ class NbtuiApp(App[None]):
         self.language = "python"
         self._frame_pending = False
         self._last_frame = 0.0
-        self._heartbeat_task: asyncio.Task[None] | None = None
+        self._monitor: LivenessMonitor | None = None
+        self._poller: UsagePoller | None = None
+        self._liveness: LivenessSnapshot | None = None
+        self._usage: UsageSnapshot | None = None
         self._busy_timer: Any = None
         self._pending_input: Msg | None = None
         self.kernel_state = "starting"
@@ -133,6 +144,12 @@ class NbtuiApp(App[None]):
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
             with Vertical(id="side"):
+                yield Label("connection", classes="pane-title")
+                yield ConnectionPane(id="connection")
+                yield Label("liveness", classes="pane-title")
+                yield LivenessPane(id="liveness")
+                yield Label("resources", classes="pane-title")
+                yield ResourcePane(id="resources")
                 yield Label("peers", classes="pane-title")
                 yield PeersPane(id="peers")
         yield CompletionMenu(id="completions")
@@ -172,6 +189,24 @@ class NbtuiApp(App[None]):
 
     def _attached(self) -> None:
         client = self.client
+        kernel = self._attached_kernel_info()
+        path = client.info.path
+        join = client.info.join_command()
+        if self.own_kernel is not None:
+            self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
+        else:
+            self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
+        if client.info.group_readable:
+            self.model.add_notice(
+                f"{path} can be read by other users: whoever reads its key can run code as "
+                "the kernel's user (chmod 600 it)",
+                "warning",
+            )
+        self._finish_attach()
+
+    def _attached_kernel_info(self) -> str:
+        """Show what kernel_info says (at attach, and again after a restart)."""
+        client = self.client
         info = client.kernel_info
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
@@ -188,17 +223,11 @@ class NbtuiApp(App[None]):
         self.status.kernel = f"{spec} · {kernel}" if spec else kernel
         path = client.info.path
         self.status.source = path.name if path else "stdin"
-        join = client.info.join_command()
-        if self.own_kernel is not None:
-            self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
-        else:
-            self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
-        if client.info.group_readable:
-            self.model.add_notice(
-                f"{path} can be read by other users: whoever reads its key can run code as "
-                "the kernel's user (chmod 600 it)",
-                "warning",
-            )
+        self.query_one(ConnectionPane).update(client.info, info, client.session_id)
+        return kernel
+
+    def _finish_attach(self) -> None:
+        client = self.client
         self._set_state("idle")
         if self._others_mode:
             self._apply_others_mode()
@@ -210,7 +239,12 @@ class NbtuiApp(App[None]):
             self._schedule_frame()
         self._draw_frame()
         self.run_worker(self._load_history(), group="history")
-        self._heartbeat_task = asyncio.create_task(self._watch_heartbeat())
+        self._monitor = LivenessMonitor(client, on_change=self._liveness_changed)
+        self._monitor.start()
+        self._poller = UsagePoller(client, interval=self.usage_interval,
+                                   on_update=self._usage_changed,
+                                   memory_threshold=self.memory_threshold)
+        self._poller.start()
 
     async def _load_history(self) -> None:
         numbered = await self.client.numbered_history()
@@ -228,8 +262,10 @@ class NbtuiApp(App[None]):
 
     async def on_unmount(self) -> None:
         self._leaving = True
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
+        if self._monitor is not None:
+            await self._monitor.stop()
+        if self._poller is not None:
+            await self._poller.stop()
 
     async def action_quit(self) -> None:
         # Quitting closes our sockets only; an attached kernel is never shut down here.
@@ -313,6 +349,16 @@ class NbtuiApp(App[None]):
                 self._busy_timer = None
             return
         self._set_state("busy")
+        self.status.detail = self._busy_text() or ""
+        if self._busy_timer is None:
+            # Ticks only while something runs: an idle nbtui draws nothing.
+            self._busy_timer = self.set_interval(1.0, self._tick)
+
+    def _busy_text(self) -> str | None:
+        """`4.2 s · trainer In [17]` for the oldest running cell, or None when idle."""
+        cell = self.model.oldest_running()
+        if cell is None:
+            return None
         now = time.monotonic()
         elapsed = now - (cell.started or now)
         who = "you" if cell.is_self else cell.username
@@ -322,35 +368,88 @@ class NbtuiApp(App[None]):
         if not cell.is_self and silent > self.SILENT_HINT:
             # Other clients' input prompts are invisible to us (stdin goes only to them).
             detail += f" · no output for {silent:.0f} s: may be waiting for {who}'s input"
-        self.status.detail = detail
-        if self._busy_timer is None:
-            # Ticks only while something runs: an idle nbtui draws nothing.
-            self._busy_timer = self.set_interval(1.0, self._tick)
+        return detail
+
+    def _panes_shown(self) -> bool:
+        return self.query_one("#side").has_class("-shown")
 
     def _set_state(self, state: str) -> None:
         self.kernel_state = state
         self.status.state = state
 
-    async def _watch_heartbeat(self) -> None:
-        misses = 0
-        while True:
-            await asyncio.sleep(HEARTBEAT_INTERVAL)
-            rtt = await self.client.ping(1.0)
-            if rtt is None:
-                misses += 1
-                if misses == 2 and self.kernel_state != "dead":
-                    self._set_state("dead")
-                    self.status.detail = "no heartbeat"
-                    self.model.mark_all_stopped()
-                    self.model.add_notice("the kernel stopped answering its heartbeat", "error")
-                    self._schedule_frame()
-            else:
-                if self.kernel_state == "dead":
-                    self.kernel_state = "idle"
-                    self.status.detail = ""
-                    self.model.add_notice("the kernel answers again", "warning")
-                    self._schedule_frame()
-                misses = 0
+    # -- liveness and resources ----------------------------------------------------------
+
+    def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
+        previous = self._liveness.state if self._liveness else "alive"
+        self._liveness = snapshot
+        state = snapshot.state
+        if state != previous:
+            if state == "dead":
+                self.model.mark_all_stopped()
+                self.model.add_notice(
+                    "the kernel is dead: no heartbeat (the transcript stays readable)", "error"
+                )
+            elif state == "unresponsive":
+                self.model.add_notice(
+                    f"the kernel is alive but not answering requests ({snapshot.detail})",
+                    "warning",
+                )
+            elif state == "restarted":
+                self.model.mark_all_stopped()
+                self.model.add_notice(
+                    "the kernel restarted on the same ports: its variables are gone", "warning"
+                )
+                self._attached_kernel_info()
+                self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)
+            elif previous in ("dead", "unresponsive"):
+                self.model.add_notice("the kernel answers again")
+            self._schedule_frame()
+        if state == "alive" and self.kernel_state in ("dead", "unresponsive", "restarted"):
+            self.kernel_state = "idle"
+        elif state != "alive":
+            self._set_state(state)
+            self.status.detail = snapshot.detail
+        self._update_status()
+        self._update_summary()
+        if self._panes_shown():
+            self._show_liveness()
+
+    def _acknowledge_restart(self) -> None:
+        if self._monitor is not None:
+            self._monitor.acknowledge()
+
+    def _show_liveness(self) -> None:
+        if self._liveness is None:
+            return
+        self.query_one(LivenessPane).update(
+            self._liveness, busy=self._busy_text(), last_iopub=self.model.last_iopub
+        )
+
+    def _usage_changed(self, snapshot: UsageSnapshot) -> None:
+        warned = self._usage is not None and self._usage.memory_warning
+        self._usage = snapshot
+        if snapshot.memory_warning and not warned:
+            share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
+            self.model.add_notice(
+                f"the kernel uses {share} of the memory it can get: the out-of-memory "
+                "killer may strike soon", "warning",
+            )
+            self._schedule_frame()
+        self._update_summary()
+        if self._panes_shown():
+            self.query_one(ResourcePane).update(snapshot)
+
+    def _update_summary(self) -> None:
+        """The narrow terminal's one line of pane facts, in the status bar."""
+        parts = []
+        rtt = self._liveness.hb_rtt if self._liveness else None
+        if rtt is not None:
+            # Coarse on purpose: a figure that changes every second redraws every second.
+            parts.append("hb <1 ms" if rtt < 0.001 else f"hb {rtt * 1000:.0f} ms")
+        memory = self._usage.kernel_memory if self._usage else None
+        if memory is not None:
+            parts.append(f"mem {format_bytes(memory)}")
+        self.status.summary = " · ".join(parts)
 
     # -- running cells -------------------------------------------------------------------
 
@@ -506,6 +605,11 @@ class NbtuiApp(App[None]):
         side = self.query_one("#side")
         side.set_class(shown, "-shown")
         side.set_class(shown and not wide, "-overlay")
+        if shown:
+            # Panes are not fed while hidden: bring them up to date on showing.
+            self._show_liveness()
+            if self._usage is not None:
+                self.query_one(ResourcePane).update(self._usage)
 
     def action_toggle_panes(self) -> None:
         self._panes_wanted = not self.query_one("#side").has_class("-shown")

@@ -50,6 +50,8 @@ class StatusBar(Widget):
     source: reactive[str] = reactive("")
     state: reactive[str] = reactive("starting")
     detail: reactive[str] = reactive("")
+    summary: reactive[str] = reactive("")
+    """Pane facts for narrow terminals: heartbeat round trip, kernel memory."""
 
     def render(self) -> Text:
         left = Text.assemble(
@@ -63,6 +65,8 @@ class StatusBar(Widget):
             ("● " + _WORDS.get(self.state, self.state),
              self.get_component_rich_style(f"status--{self.state}", partial=True)),
             (f" {self.detail}" if self.detail else "",
+             self.get_component_rich_style("status--detail")),
+            (f" · {self.summary}" if self.summary else "",
              self.get_component_rich_style("status--detail")),
             " ",
         )

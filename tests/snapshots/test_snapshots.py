@@ -6,7 +6,10 @@ snapshot changes only when the looks do.
 
 from __future__ import annotations
 
+import dataclasses
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +20,45 @@ from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.liveness import LivenessSnapshot
+from nbtui.app.kernel.usage import HostMemory, UsageSnapshot
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.widgets.liveness_pane import LivenessPane
 from tests.ui.conftest import until
 
 OWN_SESSION = "3f2a9b10-0000-4000-8000-000000000000"
 PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
 
 
+GIB = 2**30
+FIXED_USAGE = UsageSnapshot(
+    source="kernel", at=0.0, hostname="gpu-box-3", pid=4242, kernel_cpu=98.0,
+    kernel_memory=int(1.2 * GIB), host_cpu_percent=51.0, cpu_count=2,
+    host_memory=HostMemory(total=int(23.5 * GIB), available=int(17.4 * GIB),
+                           used=int(6.1 * GIB), percent=26.0),
+    cpu_history=(3.0, 40.0, 85.0, 98.0, 97.0, 98.0),
+    memory_history=tuple(int(x * GIB) for x in (0.4, 0.6, 0.8, 1.0, 1.1, 1.2)),
+    memory_share=0.065,
+)
+FIXED_HB = (0.00011, 0.00012, 0.0001, 0.00013, 0.00011, 0.00012, 0.0001)
+
+
 class SnapshotApp(NbtuiApp):
-    """The real app with the machine-dependent parts of kernel_info fixed."""
+    """The real app with what differs between machines and runs fixed: versions, round
+    trips, resource figures and clocks."""
+
+    def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
+        super()._liveness_changed(dataclasses.replace(
+            snapshot, hb_rtt=0.00012, hb_history=FIXED_HB, control_latency=0.0014,
+            since=0.0, misses=0,
+        ))
+
+    def _show_liveness(self) -> None:
+        if self._liveness is not None:
+            self.query_one(LivenessPane).update(self._liveness, last_iopub=40.0, now=42.0)
+
+    def _usage_changed(self, snapshot: UsageSnapshot) -> None:
+        super()._usage_changed(FIXED_USAGE)
 
     def _attached(self) -> None:
         info = self.client.kernel_info
@@ -39,9 +72,21 @@ class SnapshotApp(NbtuiApp):
 
 
 @pytest.fixture
-def named_kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:
+def named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
+    """A kernel whose connection file, ports and key are the same on every run: the
+    connection pane shows them all (the key masked)."""
+    runtime = Path(tempfile.gettempdir()) / "nbtui-snapshots" / "runtime"
+    shutil.rmtree(runtime, ignore_errors=True)
+    runtime.mkdir(parents=True)
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
     km = KernelManager(kernel_name="python3")
-    km.connection_file = str(isolated_jupyter / "kernel-4342f625.json")
+    km.connection_file = str(runtime / "kernel-4342f625.json")
+    km.ip = "127.0.0.1"
+    km.cache_ports = False  # else the provisioner picks fresh ports
+    km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = (
+        58645, 47422, 60550, 39092, 49409
+    )
+    km.session.key = b"2298c0ffee2298c0ffee2298c0ffee22"
     km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = km.blocking_client()
     client.start_channels()
@@ -85,6 +130,8 @@ async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
         finally:
             other.stop_channels()
     app.editor.load_text("df.describe()")
+    await until(pilot, lambda: app._usage is not None and app._liveness is not None)
+    app._show_liveness()
     await pilot.pause(0.1)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -163,3 +165,30 @@ async def test_panes_fold_away_at_80x24_and_open_as_an_overlay(client: KernelCli
         assert side.has_class("-shown") and side.has_class("-overlay")
         await pilot.press("f2")
         assert not side.has_class("-shown")
+
+
+async def test_kill_9_shows_dead_and_the_app_stays_up(kernel: KernelManager,
+                                                     client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_and_wait(pilot, app, "print('still readable')")
+        await until(pilot, lambda: app._liveness is not None)
+        os.kill(kernel.provisioner.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
+        await until(pilot, lambda: app.kernel_state == "dead", timeout=10)
+        assert app.status.state == "dead"
+        assert "kernel is dead" in app.transcript.plain_text()
+        assert "still readable" in app.transcript.plain_text()
+        assert app.is_running
+
+
+async def test_restart_by_the_owner_is_noticed(kernel: KernelManager,
+                                               client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await run_and_wait(pilot, app, "x = 41")
+        await until(pilot, lambda: app._liveness is not None)
+        kernel.restart_kernel(now=True)
+        await until(pilot, lambda: "restarted on the same ports" in app.transcript.plain_text(),
+                    timeout=30)
+        await run_and_wait(pilot, app, "print('x' in globals())")
+        assert app.transcript.plain_text().splitlines()[-1] == "False"

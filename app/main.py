@@ -56,8 +56,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="output lines kept in the transcript (default: 50000)")
     parser.add_argument("--username", default=None,
                         help="name shown to other clients with your cells")
+    parser.add_argument("--observe", action="store_true",
+                        help="read-only: show everything, never send a cell or an input")
+    parser.add_argument("--hide-others", choices=("outputs", "all"), default=None,
+                        help="hide other clients' outputs, or their inputs and outputs "
+                        "(F4 cycles while running)")
+    parser.add_argument("--usage-interval", type=float, default=5.0, metavar="SECONDS",
+                        help="how often to ask the kernel for its CPU and memory (default: 5)")
+    parser.add_argument("--memory-warn", type=float, default=0.8, metavar="SHARE",
+                        help="warn when the kernel holds this share of the memory it could "
+                        "have (default: 0.8)")
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
+    if args.usage_interval < 0.5:
+        parser.error("--usage-interval must be at least 0.5 seconds")
+    if not 0 < args.memory_warn <= 1:
+        parser.error("--memory-warn is a share between 0 and 1, e.g. 0.8")
     if args.scrollback < 100:
         parser.error("--scrollback must be at least 100")
     if args.json and not args.list:
@@ -182,7 +196,12 @@ async def _run(args: argparse.Namespace) -> int:
                 tty = os.open("/dev/tty", os.O_RDONLY)
                 os.dup2(tty, 0)
                 os.close(tty)
-        app = NbtuiApp(client, own_kernel=own, scrollback=args.scrollback)
+        show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
+        app = NbtuiApp(
+            client, own_kernel=own, scrollback=args.scrollback, observe=args.observe,
+            show_others=show_others[args.hide_others], usage_interval=args.usage_interval,
+            memory_threshold=args.memory_warn,
+        )
         await app.run_async()
     finally:
         await client.close()

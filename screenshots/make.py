@@ -28,6 +28,19 @@ CELLS = (
     "print(6*7)",
     "1/0",
 )
+GALLERY = (
+    "from IPython.display import JSON, Image, Markdown, display\n"
+    "display(Markdown('## Run 17\\n- **accuracy** 0.93\\n- *loss* 0.21 (was 0.35)'))",
+    "display(JSON({'model': 'resnet50', 'layers': [64, 128, 256, 512], 'pretrained': True}))",
+    "import io\nfrom PIL import Image as Picture\n"
+    "picture = Picture.linear_gradient('L').resize((96, 40)).convert('RGB')\n"
+    "buffer = io.BytesIO(); picture.save(buffer, 'png'); display(Image(buffer.getvalue()))",
+    "import time\nfor step in range(0, 101, 5):\n"
+    "    print(f'\\rtraining {step:3d}% ' + '#' * (step // 5), end='', flush=True)\n"
+    "    time.sleep(0.01)\nprint()",
+    "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
+    "def check(path): raise ValueError(f'bad header in {path}')\nload('runs.parquet')",
+)
 PEER_CELL = (
     "import time\nfor epoch in range(1, 4):\n    print(f'epoch {epoch}/3  loss {1/epoch:.3f}')"
 )
@@ -41,27 +54,29 @@ async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: floa
         await pilot.pause(0.02)
 
 
-async def shoot(km: KernelManager, size: tuple[int, int], name: str) -> None:
+async def shoot(km: KernelManager, size: tuple[int, int], name: str,
+                cells: tuple[str, ...] = CELLS, peer_cell: str | None = PEER_CELL) -> None:
     client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
     await client.attach()
     app = NbtuiApp(client)
     try:
         async with app.run_test(size=size) as pilot:
-            for code in CELLS:
+            for code in cells:
                 before = len(app.model.cells)
                 app.run_cell(code)
                 await until(pilot, lambda b=before: len(app.model.cells) > b)
                 await until(pilot, lambda: all(c.finished for c in app.model.cells.values()))
-            peer = km.blocking_client()
-            peer.session.username = "analyst"
-            peer.session.session = PEER_SESSION
-            peer.start_channels()
-            try:
-                peer.execute(PEER_CELL)
-                await until(pilot, lambda: "epoch 3/3" in app.transcript.plain_text())
-                await until(pilot, lambda: not app.model.busy)
-            finally:
-                peer.stop_channels()
+            if peer_cell is not None:
+                peer = km.blocking_client()
+                peer.session.username = "analyst"
+                peer.session.session = PEER_SESSION
+                peer.start_channels()
+                try:
+                    peer.execute(peer_cell)
+                    await until(pilot, lambda: "epoch 3/3" in app.transcript.plain_text())
+                    await until(pilot, lambda: not app.model.busy)
+                finally:
+                    peer.stop_channels()
             app.editor.load_text("df.describe()")
             await pilot.pause(0.2)
             app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
@@ -73,12 +88,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as runtime:
         os.environ["JUPYTER_RUNTIME_DIR"] = runtime
         os.environ["IPYTHONDIR"] = str(Path(runtime) / "ipython")
-        for size, name in (((80, 24), "main-80x24"), ((200, 50), "main-200x50")):
+        shots = (
+            ((80, 24), "main-80x24", CELLS, PEER_CELL),
+            ((200, 50), "main-200x50", CELLS, PEER_CELL),
+            ((110, 60), "gallery", GALLERY, None),
+        )
+        for size, name, cells, peer_cell in shots:
             km = KernelManager(kernel_name="python3")
             km.connection_file = str(Path(runtime) / "kernel-4342f625.json")
             km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                asyncio.run(shoot(km, size, name))
+                asyncio.run(shoot(km, size, name, cells, peer_cell))
             finally:
                 km.shutdown_kernel(now=True)
             print(f"wrote screenshots/{name}.svg")

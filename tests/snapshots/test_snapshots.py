@@ -30,6 +30,7 @@ OWN_SESSION = "3f2a9b10-0000-4000-8000-000000000000"
 PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
 
 
+SNAPSHOT_KEY = b"2298c0ffee2298c0ffee2298c0ffee22"
 GIB = 2**30
 FIXED_USAGE = UsageSnapshot(
     source="kernel", at=0.0, hostname="gpu-box-3", pid=4242, kernel_cpu=98.0,
@@ -86,7 +87,7 @@ def named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = (
         58645, 47422, 60550, 39092, 49409
     )
-    km.session.key = b"2298c0ffee2298c0ffee2298c0ffee22"
+    km.session.key = SNAPSHOT_KEY
     km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = km.blocking_client()
     client.start_channels()
@@ -147,3 +148,24 @@ def test_main_screen_200x50(snap_compare: Any, named_kernel: KernelManager) -> N
         await session(pilot, named_kernel, peer=True)
 
     assert snap_compare(make_app(named_kernel), terminal_size=(200, 50), run_before=run_before)
+
+
+def test_panes_overlay_80x24(snap_compare: Any, named_kernel: KernelManager) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await session(pilot, named_kernel, peer=True)
+        await pilot.press("f2")
+        await pilot.pause(0.1)
+
+    assert snap_compare(make_app(named_kernel), terminal_size=(80, 24), run_before=run_before)
+
+
+def test_the_key_is_in_no_svg() -> None:
+    """Neither a snapshot nor a README screenshot may carry a connection key in full."""
+    root = Path(__file__).parent.parent.parent
+    svgs = [*root.glob("tests/snapshots/__snapshots__/**/*.svg"), *root.glob("screenshots/*.svg")]
+    assert svgs
+    key = SNAPSHOT_KEY.decode()
+    for svg in svgs:
+        text = svg.read_text(encoding="utf-8")
+        assert key not in text, svg
+        assert "2298c0ffee2298" not in text, svg

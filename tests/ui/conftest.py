@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from jupyter_client import KernelManager
+from jupyter_client import BlockingKernelClient, KernelManager
 from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
@@ -24,6 +25,21 @@ async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
         yield kc
     finally:
         await kc.close()
+
+
+@contextmanager
+def peer(kernel: KernelManager, username: str = "analyst",
+         session: str | None = None) -> Iterator[BlockingKernelClient]:
+    """Another client on the same kernel: a raw jupyter_client, as a colleague would be."""
+    other = kernel.blocking_client()
+    other.session.username = username
+    if session is not None:
+        other.session.session = session
+    other.start_channels()
+    try:
+        yield other
+    finally:
+        other.stop_channels()
 
 
 async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 15.0) -> None:

@@ -7,7 +7,7 @@ from jupyter_client import KernelManager
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
 from nbtui.widgets.status import StatusBar
-from tests.ui.conftest import run_and_wait, until
+from tests.ui.conftest import peer, run_and_wait, until
 
 
 async def test_run_a_cell_and_see_its_output(client: KernelClient) -> None:
@@ -151,13 +151,8 @@ async def test_another_clients_cell_is_attributed(kernel: KernelManager,
                                                   client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        other = kernel.blocking_client()
-        other.session.username = "analyst"
-        other.start_channels()
-        try:
+        with peer(kernel, "analyst") as other:
             other.execute("print('from the other side')")
             await until(pilot, lambda: "from the other side" in app.transcript.plain_text())
-        finally:
-            other.stop_channels()
         text = app.transcript.plain_text()
         assert f"analyst@{other.session.session.replace('-', '')[:4]}" in text

@@ -15,7 +15,7 @@ from jupyter_client import KernelManager
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp
-from tests.ui.conftest import run_and_wait, until
+from tests.ui.conftest import peer, run_and_wait, until
 
 
 async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) -> None:
@@ -42,15 +42,10 @@ async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) 
 async def test_others_outputs_can_be_hidden(kernel: KernelManager, client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        other = kernel.blocking_client()
-        other.session.username = "analyst"
-        other.start_channels()
-        try:
+        with peer(kernel, "analyst") as other:
             other.execute("print('peer output')")
             await until(pilot, lambda: "peer output" in app.transcript.plain_text())
             await until(pilot, lambda: not app.model.busy)
-        finally:
-            other.stop_channels()
         await run_and_wait(pilot, app, "print('my output')")
         await pilot.press("f4")  # inputs only
         text = app.transcript.plain_text()
@@ -66,10 +61,7 @@ async def test_others_outputs_can_be_hidden(kernel: KernelManager, client: Kerne
 async def test_interrupt_another_clients_cell(kernel: KernelManager, client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        other = kernel.blocking_client()
-        other.session.username = "trainer"
-        other.start_channels()
-        try:
+        with peer(kernel, "trainer") as other:
             other.execute("import time; time.sleep(60)")
             await until(pilot, lambda: app.model.busy)
             cell = next(iter(app.model.running.values()))
@@ -79,8 +71,6 @@ async def test_interrupt_another_clients_cell(kernel: KernelManager, client: Ker
             await until(pilot, lambda: not app.model.busy)
             assert cell.state == "error"
             assert "KeyboardInterrupt" in app.transcript.plain_text()
-        finally:
-            other.stop_channels()
         assert kernel.is_alive()
 
 
@@ -138,14 +128,9 @@ async def test_peers_pane_lists_each_client(kernel: KernelManager, client: Kerne
     async with app.run_test(size=(200, 50)) as pilot:
         assert app.query_one("#side").has_class("-shown"), "wide terminals show the panes"
         await run_and_wait(pilot, app, "x = 1")
-        other = kernel.blocking_client()
-        other.session.username = "trainer"
-        other.start_channels()
-        try:
+        with peer(kernel, "trainer") as other:
             other.execute("y = 2")
             await until(pilot, lambda: len(app.model.peers) == 2 and not app.model.busy)
-        finally:
-            other.stop_channels()
         await pilot.pause(0.1)
         svg = app.export_screenshot()
         assert "trainer" in svg

@@ -87,6 +87,8 @@ class NbtuiApp(App[None]):
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
         Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
+        Binding("f8", "copy_join", "Copy join", show=False,
+                tooltip="Copy the command others run to join (OSC 52: works over SSH)"),
         Binding("f9", "restart", "Restart", show=False),
     ]
 
@@ -623,6 +625,13 @@ class NbtuiApp(App[None]):
     def _apply_others_mode(self) -> None:
         inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
         self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_copy_join(self) -> None:
+        self.query_one(ConnectionPane).action_copy_join()
+
+    @on(ConnectionPane.JoinCopied)
+    def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
+        self.notify(f"copied: {event.command}", timeout=3)
 
     def action_toggle_tracebacks(self) -> None:
         self.transcript.toggle_tracebacks()

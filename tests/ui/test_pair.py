@@ -177,3 +177,12 @@ async def test_restart_by_the_owner_is_noticed(kernel: KernelManager,
                     timeout=30)
         await run_and_wait(pilot, app, "print('x' in globals())")
         assert app.transcript.plain_text().splitlines()[-1] == "False"
+
+
+async def test_f8_copies_the_join_command(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        await pilot.press("f8")
+        assert app.clipboard == client.info.join_command()
+        assert client.info.key not in app.clipboard

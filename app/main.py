@@ -66,8 +66,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--memory-warn", type=float, default=0.8, metavar="SHARE",
                         help="warn when the kernel holds this share of the memory it could "
                         "have (default: 0.8)")
+    parser.add_argument("--output-limit", type=int, default=2000, metavar="LINES",
+                        help="lines of one text result shown before its middle is held back "
+                        "(F10 shows it whole; default: 2000)")
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
+    if args.output_limit < 10:
+        parser.error("--output-limit must be at least 10")
     if args.usage_interval < 0.5:
         parser.error("--usage-interval must be at least 0.5 seconds")
     if not 0 < args.memory_warn <= 1:
@@ -200,7 +205,7 @@ async def _run(args: argparse.Namespace) -> int:
         app = NbtuiApp(
             client, own_kernel=own, scrollback=args.scrollback, observe=args.observe,
             show_others=show_others[args.hide_others], usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn,
+            memory_threshold=args.memory_warn, output_limit=args.output_limit,
         )
         await app.run_async()
     finally:

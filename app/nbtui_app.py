@@ -32,6 +32,7 @@ from nbtui.widgets.confirm import ConfirmScreen
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
+from nbtui.widgets.pager import PagerScreen
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane, format_bytes
 from nbtui.widgets.status import StatusBar
@@ -90,6 +91,7 @@ class NbtuiApp(App[None]):
         Binding("f8", "copy_join", "Copy join", show=False,
                 tooltip="Copy the command others run to join (OSC 52: works over SSH)"),
         Binding("f9", "restart", "Restart", show=False),
+        Binding("f10", "open_output", "Full output", show=False),
     ]
 
     OTHERS_MODES = (
@@ -109,7 +111,7 @@ class NbtuiApp(App[None]):
     def __init__(self, client: KernelClient, *, own_kernel: OwnKernel | None = None,
                  scrollback: int = 50_000, observe: bool = False,
                  show_others: tuple[bool, bool] = (True, True), usage_interval: float = 5.0,
-                 memory_threshold: float = 0.8) -> None:
+                 memory_threshold: float = 0.8, output_limit: int = 2000) -> None:
         super().__init__()
         self.client = client
         self.own_kernel = own_kernel
@@ -124,6 +126,7 @@ class NbtuiApp(App[None]):
             0,
         )
         self.model = Transcript(client.session_id, max_lines=scrollback)
+        self.output_limit = output_limit
         self.language = "python"
         self._frame_pending = False
         self._last_frame = 0.0
@@ -178,6 +181,7 @@ class NbtuiApp(App[None]):
     # -- start and stop ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        self.transcript.output_limit = self.output_limit
         self.editor.focus()
         self._layout_panes()
         if not self.client.kernel_info:
@@ -625,6 +629,15 @@ class NbtuiApp(App[None]):
     def _apply_others_mode(self) -> None:
         inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
         self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_open_output(self) -> None:
+        long_outputs = self.transcript.long_outputs
+        if not long_outputs:
+            self.notify("no output was held back", timeout=2)
+            return
+        output = long_outputs[-1]
+        title = f"Out[{output.execution_count}]" if output.execution_count else "output"
+        self.push_screen(PagerScreen(title, output.text))
 
     def action_copy_join(self) -> None:
         self.query_one(ConnectionPane).action_copy_join()

@@ -36,6 +36,9 @@ from nbtui.widgets.mime import render_data, render_traceback
 
 __all__ = ["TranscriptView"]
 
+RICHER = ("image/png", "image/jpeg", "text/markdown", "application/json", "text/latex")
+"""Types that render_data prefers to text/plain: those outputs are not clipped as text."""
+
 
 def _without_background(style: str | Style) -> Style:
     parsed = Style.parse(style) if isinstance(style, str) else style
@@ -217,6 +220,10 @@ class TranscriptView(ScrollView, can_focus=True):
         """Stick to the newest output; off while the reader scrolls back."""
         self.peer_colours: dict[str, int] = {}
         """Session id to palette index, filled by the app from the model's peers."""
+        self.output_limit = 2000
+        """Lines of one text result shown before its middle is held back."""
+        self.long_outputs: list[DataOutput] = []
+        """Results shown clipped, newest last: F10 opens the newest in full."""
         self.fold_tracebacks = True
         """Long tracebacks show their last frames; F7 unfolds them all."""
         self.show_peer_inputs = True
@@ -309,7 +316,7 @@ class TranscriptView(ScrollView, can_focus=True):
         return out
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
-        shown = render_data(output.data, output.metadata, width)
+        shown = self._clipped(output, width) or render_data(output.data, output.metadata, width)
         if output.execution_count is None:
             return shown
         prompt = Text(
@@ -318,6 +325,28 @@ class TranscriptView(ScrollView, can_focus=True):
         if isinstance(shown, Text) and "\n" not in shown.plain:
             return Text.assemble(prompt, shown)
         return Group(prompt, shown)
+
+    def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
+        """Head and tail of a text result longer than `output_limit` lines, or None."""
+        plain = output.data.get("text/plain")
+        if not isinstance(plain, str) or plain.count("\n") < self.output_limit:
+            return None
+        if any(kind in output.data for kind in RICHER):
+            return None
+        lines = plain.split("\n")
+        head = (self.output_limit + 1) // 2
+        tail = self.output_limit - head
+        held = len(lines) - head - tail
+        self.long_outputs.append(output)
+        note = Text(
+            f"… {held:,} lines held back (F10 shows the whole output, and saves it)",
+            style=self._style("transcript--dropped"),
+        )
+        return Group(
+            render_data({"text/plain": "\n".join(lines[:head])}, {}, width),
+            note,
+            render_data({"text/plain": "\n".join(lines[-tail:])}, {}, width),
+        )
 
     def _error(self, output: ErrorOutput, width: int) -> RenderableType:
         if not output.traceback:

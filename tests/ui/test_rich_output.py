@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.widgets.pager import PagerScreen
 from tests.ui.conftest import run_and_wait
 
 
@@ -47,3 +50,28 @@ async def test_a_carriage_return_progress_bar_is_one_line(client: KernelClient) 
         lines = app.transcript.plain_text().splitlines()
         bars = [line for line in lines if line.startswith("progress")]
         assert bars == ["progress 100%"]
+
+
+async def test_a_long_result_is_clipped_and_opens_in_full(client: KernelClient,
+                                                         tmp_path: Path) -> None:
+    app = NbtuiApp(client, output_limit=100)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.editor.load_text(
+            "class Rows:\n"
+            "    def __repr__(self): return '\\n'.join(f'row {i}' for i in range(5000))\n"
+            "Rows()"
+        )
+        await pilot.press("ctrl+r")
+        await run_and_wait(pilot, app, "1")
+        text = app.transcript.plain_text()
+        assert "4,900 lines held back" in text
+        assert "row 2500" not in text and "row 4999" in text
+        await pilot.press("f10")
+        pager = app.screen
+        assert isinstance(pager, PagerScreen)
+        assert "row 2500" in pager.text
+        pager.directory = tmp_path
+        await pilot.press("s")
+        assert pager.saved is not None and "row 2500" in pager.saved.read_text()
+        await pilot.press("escape")
+        assert not isinstance(app.screen, PagerScreen)

@@ -20,6 +20,7 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 
 __all__ = ["main", "parse_args"]
 
@@ -69,6 +70,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output-limit", type=int, default=2000, metavar="LINES",
                         help="lines of one text result shown before its middle is held back "
                         "(F10 shows it whole; default: 2000)")
+    parser.add_argument("--ssh", default=None, metavar="USER@HOST[:PORT]",
+                        help="with --existing: reach the kernel through SSH tunnels to this "
+                        "server (OpenSSH, key login; ssh config aliases work)")
+    parser.add_argument("--sshkey", default=None, metavar="FILE",
+                        help="with --ssh: the private key to log in with")
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -83,6 +89,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--json goes with --list")
     if args.yes and not args.prune:
         parser.error("--yes goes with --prune")
+    if args.ssh is not None and args.existing is None:
+        parser.error("--ssh goes with --existing FILE")
+    if args.sshkey is not None and args.ssh is None:
+        parser.error("--sshkey goes with --ssh")
     if args.dirs and not (args.list or args.prune or args.pick):
         parser.error("directories go with --list, --prune or --pick")
     return args
@@ -179,11 +189,15 @@ async def _run(args: argparse.Namespace) -> int:
     from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
     own: OwnKernel | None = None
+    tunnel: SshTunnel | None = None
     if args.existing is not None or args.pick:
         found = await _connection(args)
         if found is None:
             return 1
         info = found
+        if args.ssh is not None:
+            tunnel = await asyncio.to_thread(open_tunnel, info, args.ssh, args.sshkey)
+            info = tunnel.info
     else:
         own = await OwnKernel.start(args.kernel)
         info = load_connection_file(own.connection_file)
@@ -210,6 +224,8 @@ async def _run(args: argparse.Namespace) -> int:
         await app.run_async()
     finally:
         await client.close()
+        if tunnel is not None:
+            tunnel.close()
     if app.error:
         raise NbtuiError(app.error)
     if own is not None:

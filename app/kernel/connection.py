@@ -66,6 +66,8 @@ class ConnectionInfo:
     curve_secretkey: str | None = field(default=None, repr=False)
     group_readable: bool = False
     """True when users other than the owner may read the file, and so the key."""
+    tunnel: str | None = None
+    """How the ports are reached when not directly, e.g. "ssh root@127.0.0.1:2222"."""
 
     @property
     def masked_key(self) -> str:

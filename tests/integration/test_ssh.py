@@ -1,0 +1,202 @@
+"""`--ssh`: a real OpenSSH server on loopback, started by the test, tunnels to a real kernel.
+
+The server gets a host key and a user key generated into the test's temp dir, listens on
+a free high port of 127.0.0.1 only, and is stopped at the end. ssh's own host-key check
+is switched off through NBTUI_SSH_OPTIONS: the host key is new every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from jupyter_client import KernelManager
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, open_tunnel
+from tests.conftest import wait_for
+from tests.integration.test_cli_errors import free_ports, one_line_error, run_nbtui
+
+SSHD = "/usr/sbin/sshd"
+NO_HOST_CHECK = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+ERROR_DEADLINE = 15.0
+"""Seconds a failed login or an unreachable host may take to become an error line."""
+
+pytestmark = [
+    pytest.mark.skipif(not os.path.exists(SSHD),
+                       reason="OpenSSH server not installed (apt-get install openssh-server)"),
+    pytest.mark.skipif(shutil.which("ssh") is None,
+                       reason="OpenSSH client not installed (apt-get install openssh-client)"),
+    pytest.mark.timeout(120),
+]
+
+
+@dataclass
+class SshServer:
+    port: int
+    key: Path
+    """A private key the server accepts."""
+    stranger_key: Path
+    """A private key the server does not know."""
+    user: str
+
+    @property
+    def address(self) -> str:
+        return f"{self.user}@127.0.0.1:{self.port}"
+
+
+def _keygen(path: Path, kind: str = "ed25519") -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)],
+                   check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    return path
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@pytest.fixture
+def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
+    root = tmp_path / "sshd"
+    root.mkdir()
+    host_key = _keygen(root / "host_ed25519")
+    user_key = _keygen(root / "user_ed25519")
+    stranger = _keygen(root / "stranger_ed25519")
+    authorized = root / "authorized_keys"
+    authorized.write_text(Path(f"{user_key}.pub").read_text())
+    authorized.chmod(0o600)
+    (port,) = free_ports(1)
+    config = root / "sshd_config"
+    config.write_text(
+        f"Port {port}\n"
+        "ListenAddress 127.0.0.1\n"
+        f"HostKey {host_key}\n"
+        f"AuthorizedKeysFile {authorized}\n"
+        f"PidFile {root / 'sshd.pid'}\n"
+        "UsePAM no\n"
+        "StrictModes no\n"
+        "PermitRootLogin yes\n"
+        "PasswordAuthentication no\n"
+        "KbdInteractiveAuthentication no\n"
+        "AllowTcpForwarding yes\n"
+        "LogLevel ERROR\n"
+    )
+    Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
+    log = (root / "sshd.log").open("wb")
+    server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
+                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    try:
+        wait_for(lambda: _listening(port) or server.poll() is not None, timeout=15)
+        if server.poll() is not None:
+            pytest.fail(f"sshd did not start: {(root / 'sshd.log').read_text()}")
+        monkeypatch.setenv(SSH_OPTIONS_ENV, NO_HOST_CHECK)
+        import pwd  # noqa: PLC0415
+
+        user = pwd.getpwuid(os.getuid()).pw_name
+        yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+async def test_cell_runs_through_the_tunnel(sshd: SshServer, kernel: KernelManager) -> None:
+    info = load_connection_file(Path(kernel.connection_file))
+    start = time.monotonic()
+    tunnel = await asyncio.to_thread(open_tunnel, info, sshd.address, str(sshd.key))
+    setup = time.monotonic() - start
+    print(f"tunnel up in {setup:.2f} s")
+    try:
+        tunnelled = tunnel.info
+        assert tunnelled.ip == "127.0.0.1"
+        assert tunnelled.tunnel == f"ssh {sshd.address}"
+        assert tunnelled.path == info.path
+        assert tunnelled.join_command() == info.join_command()
+        assert set(tunnelled.ports.values()).isdisjoint(info.ports.values())
+        client = KernelClient(tunnelled, username="tester")
+        try:
+            await client.attach()
+            msg_id = client.execute("print(6*7)")
+            out = ""
+            deadline = time.monotonic() + 30
+            idle = False
+            while not idle and time.monotonic() < deadline:
+                for msg in client.drain():
+                    if msg.parent_id != msg_id:
+                        continue
+                    if msg.msg_type == "stream":
+                        out += msg.content["text"]
+                    if msg.msg_type == "status" and msg.content["execution_state"] == "idle":
+                        idle = True
+                await asyncio.sleep(0.01)
+            assert idle, "no idle through the tunnel"
+            assert out == "42\n"
+        finally:
+            await client.close()
+    finally:
+        tunnel.close()
+    assert not tunnel.alive
+    assert tunnel.process.returncode is not None
+
+
+def test_a_failed_login_is_one_line(sshd: SshServer, kernel: KernelManager,
+                                    tmp_path: Path) -> None:
+    start = time.monotonic()
+    result = run_nbtui("--existing", kernel.connection_file, "--ssh", sshd.address,
+                       "--sshkey", str(sshd.stranger_key), cwd=tmp_path,
+                       deadline=ERROR_DEADLINE + 15)
+    took = time.monotonic() - start
+    print(f"failed login reported in {took:.2f} s")
+    line = one_line_error(result)
+    assert "Permission denied" in line, line
+    assert took < ERROR_DEADLINE
+
+
+def test_an_unreachable_host_is_one_line(sshd: SshServer, kernel: KernelManager,
+                                         tmp_path: Path) -> None:
+    (closed,) = free_ports(1)
+    start = time.monotonic()
+    result = run_nbtui("--existing", kernel.connection_file, "--ssh",
+                       f"{sshd.user}@127.0.0.1:{closed}", "--sshkey", str(sshd.key),
+                       cwd=tmp_path, deadline=ERROR_DEADLINE + 15)
+    took = time.monotonic() - start
+    print(f"unreachable host reported in {took:.2f} s")
+    line = one_line_error(result)
+    assert "Connection refused" in line, line
+    assert took < ERROR_DEADLINE
+
+
+def test_a_missing_key_file_is_one_line(kernel: KernelManager, tmp_path: Path) -> None:
+    result = run_nbtui("--existing", kernel.connection_file, "--ssh", "root@127.0.0.1:1",
+                       "--sshkey", str(tmp_path / "nope"), cwd=tmp_path)
+    assert "--sshkey" in one_line_error(result)
+
+
+def test_a_dead_kernel_behind_a_live_tunnel_is_an_error(sshd: SshServer,
+                                                        tmp_path: Path) -> None:
+    """The server answers but nothing listens on the kernel's ports: no hang."""
+    from tests.integration.test_cli_errors import dead_connection, write_json  # noqa: PLC0415
+
+    info = load_connection_file(write_json(tmp_path / "kernel-dead.json", dead_connection()))
+    start = time.monotonic()
+    with pytest.raises(NbtuiError) as raised:
+        open_tunnel(info, sshd.address, str(sshd.key), timeout=3)
+    assert time.monotonic() - start < 10
+    assert "heartbeat" in str(raised.value)

@@ -104,6 +104,9 @@ class SshTunnel:
     def close(self) -> None:
         """Stop the ssh process; safe to call more than once."""
         atexit.unregister(self.close)
+        if self.process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self.process.stdin.close()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -121,7 +124,7 @@ def ssh_command(info: ConnectionInfo, server: str, local: dict[str, int],
                 keyfile: str | None = None) -> list[str]:
     """The ssh command line forwarding each of `local` to the kernel's port."""
     destination, port = parse_server(server)
-    command = ["ssh", "-N", *_BASE_OPTIONS]
+    command = ["ssh", *_BASE_OPTIONS]
     if keyfile:
         command += ["-i", keyfile, "-o", "IdentitiesOnly=yes"]
     if port is not None:
@@ -129,7 +132,10 @@ def ssh_command(info: ConnectionInfo, server: str, local: dict[str, int],
     command += shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
     for channel in CHANNELS:
         command += ["-L", f"127.0.0.1:{local[channel]}:{info.ip}:{info.ports[channel]}"]
-    command += ["--", destination]
+    # Not -N: a remote command that ends when ssh's stdin does. nbtui holds the other end
+    # of that pipe, so if nbtui dies without closing the tunnel (SIGKILL, a lost terminal)
+    # the session ends, and ssh with it once nbtui's forwarded connections have closed.
+    command += ["--", destination, "cat >/dev/null"]
     return command
 
 
@@ -158,7 +164,7 @@ def open_tunnel(info: ConnectionInfo, server: str, keyfile: str | None = None,
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the tunnel
     try:
         process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr,
+            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
             start_new_session=True,
         )
     except FileNotFoundError:

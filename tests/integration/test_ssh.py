@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pwd
+import shlex
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
 import pytest
 from jupyter_client import KernelManager
 
@@ -25,8 +29,15 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, open_tunnel
-from tests.conftest import wait_for
-from tests.integration.test_cli_errors import free_ports, one_line_error, run_nbtui
+from tests.conftest import nbtui_script, wait_for
+from tests.e2e.test_tmux import PASSED_ENV, Terminal
+from tests.integration.test_cli_errors import (
+    dead_connection,
+    free_ports,
+    one_line_error,
+    run_nbtui,
+    write_json,
+)
 
 SSHD = "/usr/sbin/sshd"
 NO_HOST_CHECK = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -103,8 +114,6 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
         if server.poll() is not None:
             pytest.fail(f"sshd did not start: {(root / 'sshd.log').read_text()}")
         monkeypatch.setenv(SSH_OPTIONS_ENV, NO_HOST_CHECK)
-        import pwd  # noqa: PLC0415
-
         user = pwd.getpwuid(os.getuid()).pw_name
         yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user)
     finally:
@@ -192,11 +201,76 @@ def test_a_missing_key_file_is_one_line(kernel: KernelManager, tmp_path: Path) -
 def test_a_dead_kernel_behind_a_live_tunnel_is_an_error(sshd: SshServer,
                                                         tmp_path: Path) -> None:
     """The server answers but nothing listens on the kernel's ports: no hang."""
-    from tests.integration.test_cli_errors import dead_connection, write_json  # noqa: PLC0415
-
     info = load_connection_file(write_json(tmp_path / "kernel-dead.json", dead_connection()))
     start = time.monotonic()
     with pytest.raises(NbtuiError) as raised:
         open_tunnel(info, sshd.address, str(sshd.key), timeout=3)
     assert time.monotonic() - start < 10
     assert "heartbeat" in str(raised.value)
+
+
+def test_the_tunnel_ends_when_nbtui_is_killed(sshd: SshServer, kernel: KernelManager) -> None:
+    """SIGKILL runs no clean-up: ssh still goes, because its stdin pipe closes."""
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from nbtui.app.kernel.connection import load_connection_file\n"
+        "from nbtui.app.kernel.tunnel import open_tunnel\n"
+        "info = load_connection_file(Path(sys.argv[1]))\n"
+        "tunnel = open_tunnel(info, sys.argv[2], sys.argv[3])\n"
+        "print(tunnel.process.pid, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, kernel.connection_file, sshd.address, str(sshd.key)],
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+    )
+    assert result.returncode == -signal.SIGKILL, result.stderr
+    ssh_pid = int(result.stdout.strip())
+
+    def gone() -> bool:
+        try:
+            os.kill(ssh_pid, 0)
+        except ProcessLookupError:
+            return True
+        # An orphan is reaped by init; until then it is a zombie, which counts as gone.
+        with open(f"/proc/{ssh_pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1].startswith("Z")
+
+    wait_for(gone, timeout=15)
+
+
+def _ssh_clients(port: int) -> list[int]:
+    """Pids of ssh clients talking to the test server's port."""
+    found = []
+    for proc in psutil.process_iter(["pid", "name", "cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if proc.info["name"] == "ssh" and str(port) in cmdline:
+            found.append(proc.info["pid"])
+    return found
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
+    """The installed nbtui in tmux, through --ssh: idle, a cell, quit; the tunnel goes."""
+    names = (*PASSED_ENV, SSH_OPTIONS_ENV)
+    env = " ".join(f"{name}={shlex.quote(os.environ[name])}" for name in names
+                   if name in os.environ)
+    nbtui = (f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
+             f" --ssh {sshd.address} --sshkey {shlex.quote(str(sshd.key))}")
+    terminal = Terminal(100, 30)
+    try:
+        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+        terminal.wait_for(r"\A.*nbtui.*idle")
+        terminal.wait_for(r"In \[1\]:", where="editor")
+        assert len(_ssh_clients(sshd.port)) == 1
+        terminal.type("print(6*7)")
+        terminal.keys("Enter")
+        terminal.wait_for(r"^\s*42\s*$")
+        terminal.keys("C-q")
+        terminal.wait_for(r"^NBTUI-EXIT=0$")
+        assert _ssh_clients(sshd.port) == []
+        assert kernel.is_alive()
+    finally:
+        terminal.kill()

@@ -52,14 +52,24 @@ def parse_server(server: str) -> tuple[str, int | None]:
     Raises:
         NbtuiError: When the port is not a number in range or the host is missing.
     """
-    destination, port = server, None
-    host_part = server.rsplit("@", 1)[-1]
-    if ":" in host_part and not host_part.startswith("["):
-        destination, _, text = server.rpartition(":")
+    user, at, host = server.rpartition("@")
+    text: str | None = None
+    if host.startswith("[") and "]" in host:
+        # [::1]:2222, the bracketed IPv6 form.
+        host, _, rest = host[1:].partition("]")
+        if rest and not rest.startswith(":"):
+            raise NbtuiError(f"--ssh {server}: expected user@host[:port]")
+        text = rest[1:] if rest else None
+    elif host.count(":") == 1:
+        host, _, text = host.partition(":")
+    # More than one colon and no brackets: a bare IPv6 address, no port.
+    port = None
+    if text is not None:
         if not text.isdigit() or not 0 < int(text) < 65536:
             raise NbtuiError(f"--ssh {server}: the port is not a number from 1 to 65535")
         port = int(text)
-    if not destination or destination.endswith("@"):
+    destination = f"{user}{at}{host}"
+    if not host:
         raise NbtuiError(f"--ssh {server}: no host (expected user@host[:port])")
     return destination, port
 

@@ -28,7 +28,7 @@ from jupyter_client import KernelManager
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, open_tunnel
+from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, open_tunnel, parse_server
 from tests.conftest import nbtui_script, wait_for
 from tests.e2e.test_tmux import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import (
@@ -274,3 +274,20 @@ def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
         assert kernel.is_alive()
     finally:
         terminal.kill()
+
+
+@pytest.mark.parametrize(("server", "expected"), [
+    ("root@gpu", ("root@gpu", None)),
+    ("root@gpu:2222", ("root@gpu", 2222)),
+    ("alias", ("alias", None)),
+    ("me@[::1]:2222", ("me@::1", 2222)),
+    ("me@::1", ("me@::1", None)),
+])
+def test_parse_server(server: str, expected: tuple[str, int | None]) -> None:
+    assert parse_server(server) == expected
+
+
+@pytest.mark.parametrize("server", ["me@gpu:ssh", "me@gpu:0", "me@:22", "me@[::1]x"])
+def test_parse_server_rejects(server: str) -> None:
+    with pytest.raises(NbtuiError, match="--ssh"):
+        parse_server(server)

@@ -94,6 +94,10 @@ def _ssh_failure(stderr: str, server: str, code: int | None) -> str:
     reason = reasons[-1] if reasons else f"ssh exited with status {code}"
     if reason.startswith("ssh: "):
         reason = reason[len("ssh: "):]
+    if "Host key verification failed" in reason:
+        reason += " (connect once with plain ssh to check and accept the host's key)"
+    elif "Permission denied" in reason:
+        reason += " (nbtui logs in with keys only, never a password: --sshkey FILE or ssh-agent)"
     return f"ssh to {server} failed: {reason}"
 
 

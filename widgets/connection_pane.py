@@ -133,6 +133,8 @@ class ConnectionPane(Widget, can_focus=True):
             (info.signature_scheme, value), " · key ", (info.masked_key, value),
             " · curve ", ("on" if info.curve else "off", value),
         ))
+        if info.tunnel:
+            grid.add_row("tunnel", Text(info.tunnel, style=value))
         ports = info.ports
         grid.add_row("ports", Text.assemble(
             "shell ", (str(ports["shell"]), value), "  iopub ", (str(ports["iopub"]), value),

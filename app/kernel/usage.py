@@ -148,6 +148,9 @@ def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | 
 
 def is_local(info: ConnectionInfo) -> bool:
     """Whether the kernel runs on this machine, so that psutil can see it."""
+    if info.tunnel:
+        # 127.0.0.1 here is our end of an SSH tunnel: its listener is ssh, not the kernel.
+        return False
     if info.transport == "ipc":
         return True
     try:

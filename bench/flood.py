@@ -161,6 +161,8 @@ class Tmux:
     def kill(self) -> None:
         subprocess.run(["tmux", "-L", self.socket, "kill-server"],
                        capture_output=True, stdin=subprocess.DEVNULL, timeout=10, check=False)
+        # A new server on the same socket right away can meet the old one still exiting.
+        time.sleep(0.2)
 
     def wait_for(self, text: str, timeout: float) -> float | None:
         """Poll the pane every POLL seconds until `text` shows; the time it showed, else None."""

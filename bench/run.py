@@ -74,6 +74,8 @@ class Rows:
 
     data: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    failures: int = 0
+    """Measurements that raised or timed out: the exit status says so (not slowness)."""
 
     def add(self, metric: str, client: str, value: Any) -> None:
         self.data.setdefault(metric, {}).setdefault(client, []).append(value)
@@ -167,6 +169,7 @@ def bench_small(cfg: Config, rows: Rows) -> None:
                                               cfg.pause if client == "slow raw" else None)
             except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                 rows.notes.append(f"small messages, {client}: {exc}")
+                rows.failures += 1
                 got, idle = None, False
             rows.add("small", client, got)
             if not idle:
@@ -250,7 +253,9 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
             wait_quiet(tmux)
 
             # keystroke latency during a long flood
-            rows.add("keys", client, keystrokes(tmux, client, cfg, rows))
+            keys = keystrokes(tmux, client, cfg, rows)
+            rows.add("keys", client, keys)
+            rows.failures += keys is None and client == "nbtui"
         finally:
             tmux.kill()
 
@@ -316,6 +321,7 @@ def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> No
                 log(f"session run {run + 1} {client}: done")
             except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                 rows.notes.append(f"session run {run + 1}, {client}: {exc}")
+                rows.failures += 1
                 log(f"session run {run + 1} {client}: {exc}")
 
 
@@ -330,6 +336,7 @@ def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
                 except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                     result = flood.Result(None, notes=[f"{client}: {exc}"])
                 rows.add(f"flood {n}", client, result.seconds)
+                rows.failures += result.seconds is None
                 if result.peak_rss is not None:
                     rows.add(f"rss {n}", client, result.peak_rss)
                 rows.notes.extend(f"flood N={n} run {run + 1}: {note}" for note in result.notes)
@@ -463,6 +470,9 @@ def main(argv: list[str] | None = None) -> int:
             bench_sessions(cfg, rows, Path(tmp), args.clients)
     print(table(cfg, rows, args.clients))
     log(f"took {time.perf_counter() - began:.0f} s")
+    if rows.failures:
+        log(f"{rows.failures} measurement(s) failed: see the notes")
+        return 1
     return 0
 
 

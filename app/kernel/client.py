@@ -157,8 +157,27 @@ class KernelClient:
                 f"the key is probably wrong{detail}"
             )
         self.kernel_info = reply.content
+        await self._iopub_ready(reply.parent_id)
         self.attached_at = time.monotonic()
         return reply.content
+
+    async def _iopub_ready(self, request_id: str, tries: int = 3, wait: float = 0.5) -> bool:
+        """Wait until iopub delivers: its subscription reaches the kernel some time after
+        connecting (ZeroMQ's slow joiner), and output published before then is lost, so a
+        first cell run at once could show nothing. Kernels publish busy/idle for a control
+        request: seeing that for ours proves the subscription. A kernel that publishes none
+        is not held up for more than `tries * wait` seconds."""
+        for attempt in range(tries):
+            if attempt:
+                probe = self.session.msg("kernel_info_request", {})
+                request_id = str(probe["header"]["msg_id"])
+                self.session.send(self._sockets["control"], probe)
+            deadline = time.monotonic() + wait
+            while time.monotonic() < deadline:
+                if any(m.channel == "iopub" and m.parent_id == request_id for m in self.inbox):
+                    return True
+                await asyncio.sleep(0.005)
+        return False
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -6,11 +6,14 @@ import shutil
 import subprocess
 import sysconfig
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
+
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
 
 
 @pytest.fixture(autouse=True)
@@ -62,6 +65,17 @@ def nbtui_script() -> str:
     if found is None:
         pytest.fail("the nbtui console script is not installed: pip install -e '.[test]'")
     return found
+
+
+@pytest.fixture
+async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
+    """nbtui's own kernel client, attached to the `kernel` fixture, closed afterwards."""
+    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
+    try:
+        await kc.attach()
+        yield kc
+    finally:
+        await kc.close()
 
 
 def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.05) -> None:

@@ -6,10 +6,9 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
@@ -36,14 +35,6 @@ def kill_9(km: KernelManager) -> None:
     process.wait()
 
 
-@pytest.fixture
-async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
-    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
-    try:
-        await kc.attach()
-        yield kc
-    finally:
-        await kc.close()
 
 
 async def test_alive_with_round_trips_and_control_latency(client: KernelClient) -> None:

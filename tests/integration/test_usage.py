@@ -5,27 +5,15 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.usage import NOT_REPORTED, UsagePoller, UsageSnapshot
-
-
-@pytest.fixture
-async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
-    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
-    try:
-        await kc.attach()
-        yield kc
-    finally:
-        await kc.close()
 
 
 class SilentKernel:

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 from textual.pilot import Pilot
 
-from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp
-
-
-@pytest.fixture
-async def client(kernel: KernelManager) -> AsyncIterator[KernelClient]:
-    kc = KernelClient(load_connection_file(Path(kernel.connection_file)), username="tester")
-    await kc.attach()
-    try:
-        yield kc
-    finally:
-        await kc.close()
 
 
 @contextmanager

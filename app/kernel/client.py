@@ -1,52 +1,32 @@
-"""One connection to one kernel: sockets, readers, requests, heartbeat.
+"""One connection to one kernel: requests, replies, the inbox; the wire is a transport.
 
-Each channel has one reader task that only receives, checks the signature, decodes,
-and either resolves the request awaiting that reply (by msg_id) or appends to one inbox.
-Nothing here waits on the UI; the UI drains the inbox at its own frame rate.
-
-iopub drops messages silently for a subscriber that falls behind (libzmq's default
-high-water mark is 1000). The receive high-water mark is lifted here so that libzmq's
-I/O thread keeps pulling from the network even while the UI is busy drawing a frame:
-a slow frame then costs memory for a moment, never output.
+Each channel's reader (in the transport) only receives, checks the signature, decodes,
+and hands the message here, where it either resolves the request awaiting that reply
+(by msg_id) or is appended to one inbox. Nothing here waits on the UI; the UI drains
+the inbox at its own frame rate.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
 import os
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
-from typing import Any, cast
-
-import zmq
-import zmq.asyncio
-from jupyter_client.asynchronous.client import AsyncKernelClient
+from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.transport import Transport, ZmqTransport
+
+if TYPE_CHECKING:
+    import zmq.asyncio
+
+    from nbtui.app.kernel.server import ServerKernel
 
 __all__ = ["KernelClient"]
-
-
-def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) -> None:
-    """Close every socket, then the context.
-
-    Runs from `close()` or, for a client that was never closed, when it is collected:
-    a context collected with sockets still open waits for them forever.
-    """
-    for socket in sockets:
-        if not socket.closed:
-            socket.close(linger=0)
-    context.term()
-
-# A reader yields to the event loop after this many messages, so a flood cannot starve
-# the UI: awaiting a message that is already queued does not yield by itself.
-_BATCH = 200
 
 
 def _username() -> str:
@@ -60,40 +40,51 @@ class KernelClient:
     """A client of one kernel, usable with or without a UI.
 
     Args:
-        info: The validated connection info.
+        info: Where the kernel is: validated connection info (ZeroMQ, maybe tunnelled)
+            or a kernel on a Jupyter Server.
         username: Shown to other clients with our cells; defaults to the login name.
+        transport: How to reach it; by default the one `info` calls for.
     """
 
-    def __init__(self, info: ConnectionInfo, username: str | None = None) -> None:
+    def __init__(self, info: ConnectionInfo | ServerKernel, username: str | None = None,
+                 transport: Transport | None = None) -> None:
         self.info = info
-        self._context = zmq.asyncio.Context()
-        self._context.setsockopt(zmq.RCVHWM, 0)
-        self._context.setsockopt(zmq.LINGER, 0)
-        self._jc = AsyncKernelClient(context=self._context)
-        self._jc.load_connection_info(cast(Any, info.as_jupyter_dict()))
-        self.session = self._jc.session
+        if transport is None:
+            if not isinstance(info, ConnectionInfo):
+                from nbtui.app.kernel.server import WebSocketTransport  # noqa: PLC0415
+
+                transport = WebSocketTransport(info)
+            else:
+                transport = ZmqTransport(info)
+        self.transport: Transport = transport
+        self.session = transport.session
         self.session.username = username or _username()
         self.inbox: deque[Msg] = deque()
         """Every message no request is waiting for, in arrival order, for the UI."""
         self.on_message: Callable[[], None] | None = None
         """Called when the inbox goes from empty to not empty; the UI schedules a frame."""
+        self.on_kernel_event: Callable[[str], None] | None = None
+        """Called with "restarting" or "dead" when whoever manages the kernel says so
+        (a Jupyter Server's status messages; a `shutdown_reply` asking for a restart)."""
         self.kernel_info: dict[str, Any] = {}
+        self.kernel_session = ""
+        """The kernel process's own session id (its replies' header): new after a restart."""
         self.counts: dict[str, int] = {"shell": 0, "iopub": 0, "stdin": 0, "control": 0}
-        self.bad_signatures = 0
-        self.malformed = 0
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
-        self._sockets: dict[str, zmq.asyncio.Socket] = {}
-        self._hb: zmq.asyncio.Socket | None = None
-        self._hb_lock = asyncio.Lock()
-        self._tasks: list[asyncio.Task[None]] = []
-        self._all_sockets: list[zmq.asyncio.Socket] = []
-        """Every socket ever opened, so that none can outlive the context."""
-        self._finalizer = weakref.finalize(self, _release, self._all_sockets, self._context)
+        self._connected = False
         self._closed = False
         self.attached_at = 0.0
         """When attach succeeded: iopub from before it (a kernel's own start) is history."""
+
+    @property
+    def bad_signatures(self) -> int:
+        return self.transport.bad_signatures
+
+    @property
+    def malformed(self) -> int:
+        return self.transport.malformed
 
     @property
     def session_id(self) -> str:
@@ -105,20 +96,11 @@ class KernelClient:
 
     # -- connecting ------------------------------------------------------------------------
 
-    def _connect(self) -> None:
-        if self._sockets:
+    async def _connect(self) -> None:
+        if self._connected:
             return
-        identity = self.session.bsession
-        # The client was built on an asyncio context, so these are asyncio sockets.
-        self._sockets = {
-            "shell": cast(zmq.asyncio.Socket, self._jc.connect_shell(identity=identity)),
-            "iopub": cast(zmq.asyncio.Socket, self._jc.connect_iopub()),
-            "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
-            "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
-        }
-        self._all_sockets.extend(self._sockets.values())
-        for channel, socket in self._sockets.items():
-            self._tasks.append(asyncio.create_task(self._read(channel, socket)))
+        self._connected = True
+        await self.transport.connect(self._deliver)
 
     async def attach(self, hb_timeout: float = 3.0, reply_timeout: float = 4.0) -> dict[str, Any]:
         """Connect and prove the kernel is there and that we share its key.
@@ -127,26 +109,33 @@ class KernelClient:
         while a cell runs, and unlike `wait_for_ready` it neither repeats itself on
         shell (each repeat shows as busy/idle on every client) nor discards iopub.
 
+        Over a Jupyter Server the server checks the token and signs for us: a kernel
+        that answers kernel_info is all there is to prove.
+
         Raises:
-            NbtuiError: No heartbeat (dead kernel), or a heartbeat but no reply (wrong key).
+            NbtuiError: No heartbeat (dead kernel), or a heartbeat but no reply (wrong key);
+                for a server kernel, a refused WebSocket or no reply.
         """
-        where = str(self.info.path) if self.info.path else "the connection info"
-        self._connect()
-        deadline = time.monotonic() + hb_timeout
-        rtt = None
-        while rtt is None and time.monotonic() < deadline:
-            rtt = await self.ping(min(0.5, max(0.05, deadline - time.monotonic())))
-        if rtt is None:
-            raise NbtuiError(
-                f"the kernel of {where} does not answer: no heartbeat from "
-                f"{self.info.ip}:{self.info.ports['hb']} in {hb_timeout:g} s "
-                "(it may have died; its connection file can outlive it)"
-            )
+        await self._connect()
+        info = self.info
+        if isinstance(info, ConnectionInfo):
+            where = str(info.path) if info.path else "the connection info"
+            deadline = time.monotonic() + hb_timeout
+            rtt = None
+            while rtt is None and time.monotonic() < deadline:
+                rtt = await self.ping(min(0.5, max(0.05, deadline - time.monotonic())))
+            if rtt is None:
+                raise NbtuiError(
+                    f"the kernel of {where} does not answer: no heartbeat from "
+                    f"{info.ip}:{info.ports['hb']} in {hb_timeout:g} s "
+                    "(it may have died; its connection file can outlive it)"
+                )
         reply = await self.request("control", "kernel_info_request", {}, timeout=reply_timeout)
         if reply is None:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
-        if reply is None:
+        if reply is None and isinstance(info, ConnectionInfo):
+            where = str(info.path) if info.path else "the connection info"
             detail = (
                 f" ({self.bad_signatures} messages failed the signature check)"
                 if self.bad_signatures
@@ -156,7 +145,14 @@ class KernelClient:
                 f"the kernel of {where} answers its heartbeat but not requests: "
                 f"the key is probably wrong{detail}"
             )
+        if reply is None:
+            assert not isinstance(info, ConnectionInfo)  # for the type checker
+            raise NbtuiError(
+                f"kernel {info.kernel_id} on {info.base_url} does not answer requests "
+                f"within {reply_timeout + 1:g} s (it may still be starting, or be stuck)"
+            )
         self.kernel_info = reply.content
+        self.kernel_session = str(reply.header.get("session", ""))
         await self._iopub_ready(reply.parent_id)
         self.attached_at = time.monotonic()
         return reply.content
@@ -171,7 +167,7 @@ class KernelClient:
             if attempt:
                 probe = self.session.msg("kernel_info_request", {})
                 request_id = str(probe["header"]["msg_id"])
-                self.session.send(self._sockets["control"], probe)
+                self.transport.send("control", probe)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
                 if any(m.channel == "iopub" and m.parent_id == request_id for m in self.inbox):
@@ -181,36 +177,18 @@ class KernelClient:
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def _read(self, channel: str, socket: zmq.asyncio.Socket) -> None:
-        session = self.session
-        received = 0
-        while not self._closed:
-            try:
-                frames = await socket.recv_multipart()
-            except (asyncio.CancelledError, zmq.ContextTerminated, zmq.ZMQError):
-                return
-            received += 1
-            if received % _BATCH == 0:
-                await asyncio.sleep(0)
-            try:
-                _, parts = session.feed_identities(frames)
-                raw = session.deserialize(parts)
-            except ValueError as error:
-                if "Signature" in str(error):
-                    self.bad_signatures += 1
-                else:
-                    self.malformed += 1
-                continue
-            except Exception:  # noqa: BLE001 - hostile input must never kill the reader
-                self.malformed += 1
-                continue
-            self.counts[channel] += 1
-            msg = Msg.from_dict(channel, raw)
-            future = self._pending.pop(msg.parent_id, None) if channel != "iopub" else None
-            if future is not None and not future.done():
-                future.set_result(msg)
-                continue
-            self._push(msg)
+    def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
+        self.counts[channel] = self.counts.get(channel, 0) + 1
+        msg = Msg.from_dict(channel, raw)
+        future = self._pending.pop(msg.parent_id, None) if channel != "iopub" else None
+        if future is not None and not future.done():
+            future.set_result(msg)
+            return
+        if channel == "iopub" and self.on_kernel_event is not None:
+            event = _kernel_event(msg)
+            if event:
+                self.on_kernel_event(event)
+        self._push(msg)
 
     def _push(self, msg: Msg) -> None:
         was_empty = not self.inbox
@@ -235,7 +213,7 @@ class KernelClient:
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
         msg = self.session.msg(msg_type, content, parent=parent)
-        self.session.send(self._sockets[channel], msg)
+        self.transport.send(channel, msg)
         return str(msg["header"]["msg_id"])
 
     async def request(self, channel: str, msg_type: str, content: dict[str, Any],
@@ -245,7 +223,7 @@ class KernelClient:
         msg_id = str(msg["header"]["msg_id"])
         future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = future
-        self.session.send(self._sockets[channel], msg)
+        self.transport.send(channel, msg)
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
@@ -321,96 +299,49 @@ class KernelClient:
         self.send("stdin", "input_reply", {"value": value}, parent=request.header)
 
     async def interrupt(self, timeout: float = 2.0) -> Msg | None:
-        """interrupt_request on control: works on kernels we did not start (ipykernel>=6.2)."""
+        """Through the server that runs the kernel, if there is one; else interrupt_request
+        on control, which works on kernels we did not start (ipykernel>=6.2)."""
+        if await self.transport.interrupt():
+            return None
         return await self.request("control", "interrupt_request", {}, timeout)
 
     # -- heartbeat -------------------------------------------------------------------------
 
-    def _hb_socket(self) -> zmq.asyncio.Socket:
-        if self._hb is None:
-            # Each missed ping replaces the socket: forget the closed ones, or a kernel
-            # that stays dead for days would grow this list by one a second.
-            self._all_sockets[:] = [socket for socket in self._all_sockets
-                                    if not socket.closed]
-            self._hb = cast(zmq.asyncio.Socket, self._jc.connect_hb())
-            self._all_sockets.append(self._hb)
-        return self._hb
-
-    async def _echo(self, socket: zmq.asyncio.Socket) -> None:
-        await socket.send(b"ping")
-        await socket.recv()
-
     async def ping(self, timeout: float) -> float | None:
         """One heartbeat round trip in seconds, or None if none came within `timeout`.
 
-        Safe to cancel: the socket is then replaced like after a miss.
+        Over a Jupyter Server this is the WebSocket's own ping: the server watches the
+        kernel's heartbeat itself and says "restarting" or "dead" on iopub.
         """
-        async with self._hb_lock:
-            socket = self._hb_socket()
-            started = time.perf_counter()
-            answered = False
-            try:
-                await asyncio.wait_for(self._echo(socket), timeout)
-                answered = True
-            except (asyncio.TimeoutError, zmq.ZMQError):
-                pass
-            finally:
-                if not answered:
-                    # A REQ socket that missed its reply (or was cancelled while waiting
-                    # for it) is stuck: start a fresh one next time.
-                    socket.close(linger=0)
-                    if self._hb is socket:
-                        self._hb = None
-            if not answered:
-                return None
-            rtt = time.perf_counter() - started
+        rtt = await self.transport.ping(timeout)
+        if rtt is not None:
             self.hb_rtt = rtt
-            return rtt
+        return rtt
 
     def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """Connection events of the heartbeat port, as a zmq monitor socket.
-
-        The monitored socket is a second heartbeat socket that never sends, so it stays
-        connected for the client's whole life: its monitor reports `EVENT_DISCONNECTED`
-        within milliseconds of a `kill -9`, and `EVENT_HANDSHAKE_SUCCEEDED` when something
-        listens on the port again. Read frames with `recv_multipart()`: the first is
-        `struct.pack("=hi", event, value)`, the second the endpoint. Closed with the client.
-
-        Returns:
-            The monitor socket, or None when this libzmq cannot monitor.
-        """
+        """See `ZmqTransport.hb_monitor`; None for transports without one."""
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
-        watch = self._context.socket(zmq.REQ)
-        # Reconnect attempts back off to one a second while the kernel is away (options
-        # must be set before connect: libzmq copies them into the connection then).
-        watch.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
-        if self.info.curve:
-            watch.curve_secretkey = (self.info.curve_secretkey or "").encode()
-            watch.curve_publickey = (self.info.curve_publickey or "").encode()
-            watch.curve_serverkey = (self.info.curve_publickey or "").encode()
-        self._all_sockets.append(watch)
-        events = zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED
-        try:
-            monitor = watch.get_monitor_socket(events)
-        except zmq.ZMQError:
-            return None
-        self._all_sockets.append(monitor)
-        # Connect only once the monitor listens: on loopback the first handshake can
-        # finish before a monitor started afterwards would be there to see it.
-        watch.connect(self.info.url("hb"))
-        return monitor
+        return self.transport.hb_monitor()
 
     # -- closing ---------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Close every socket; never touches the kernel itself."""
+        """Close the connection; never touches the kernel itself."""
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._finalizer()
+        for future in self._pending.values():
+            future.cancel()
+        await self.transport.close()
+
+
+def _kernel_event(msg: Msg) -> str:
+    """"restarting" or "dead" when this iopub message says the kernel is going away."""
+    if msg.msg_type == "status":
+        state = msg.content.get("execution_state")
+        if state in ("restarting", "autorestarting", "dead"):
+            return "dead" if state == "dead" else "restarting"
+    elif msg.msg_type == "shutdown_reply" and msg.content.get("restart") is True:
+        return "restarting"
+    return ""

@@ -135,6 +135,11 @@ class LivenessMonitor:
         """`time.monotonic()` of the last disconnect the socket monitor saw."""
         self.hb_connected = False
         """The socket monitor's view: a connection to the heartbeat port is up."""
+        self._kernel_session = ""
+        """The header session of the kernel's last kernel_info_reply: a new process has
+        a new one, which tells a restarted kernel from the one that is going away."""
+        self._leaving = ""
+        """The session of a kernel said to be restarting: its answers do not count."""
 
     @property
     def snapshot(self) -> LivenessSnapshot:
@@ -171,6 +176,20 @@ class LivenessMonitor:
         if self._monitor is not None and not self._monitor.closed:
             self._monitor.close(linger=0)
         self._monitor = None
+
+    def kernel_event(self, event: str) -> None:
+        """Whoever manages the kernel says it is "restarting" or "dead": a Jupyter
+        Server's status messages, or a restart another client asked the server for.
+        Over a server these are the only word on the kernel's life: the WebSocket's
+        ping proves the server, not the kernel."""
+        if event == "dead":
+            self._update(state="dead", control_latency=None,
+                         detail="its manager gave up restarting it")
+            return
+        self._leaving = self._kernel_session or str(getattr(self.client, "kernel_session", ""))
+        if self._snapshot.state != "dead":
+            self._update(state="dead", control_latency=None, detail="restarting")
+        self._wake.set()
 
     def acknowledge(self) -> None:
         """The app has told the user about the restart: "restarted" becomes "alive"."""
@@ -252,14 +271,31 @@ class LivenessMonitor:
         """The heartbeat answers again after "dead": a restart on the same ports."""
         info: Mapping[str, Any] | None = None
         latency: float | None = None
+        old_answered = False
         deadline = time.monotonic() + max(self.control_timeout, 5.0)
         # A fresh kernel answers its heartbeat before it reads control: retry briefly.
         while info is None and time.monotonic() < deadline:
             started = time.perf_counter()
             reply = await self.client.request("control", "kernel_info_request", {}, 1.0)
-            if reply is not None:
-                latency = time.perf_counter() - started
-                info = reply.content
+            if reply is None:
+                continue
+            session = str(reply.header.get("session", ""))
+            if self._leaving and session == self._leaving:
+                # The kernel said to be restarting still answers: not back, not gone yet.
+                old_answered = True
+                await asyncio.sleep(0.1)
+                continue
+            latency = time.perf_counter() - started
+            info = reply.content
+            self._kernel_session = session
+        if info is None and self._leaving:
+            if old_answered:
+                # The same kernel answered throughout: nothing restarted after all.
+                self._leaving = ""
+                self._update(state="alive", detail="")
+            # Else the new kernel is still starting: the next beat asks again.
+            return
+        self._leaving = ""
         changes: dict[str, Any] = {
             "state": "restarted",
             "restarts": self._snapshot.restarts + 1,
@@ -331,6 +367,7 @@ class LivenessMonitor:
             self._update(state="unresponsive", control_latency=None, detail=detail)
             return None
         latency = time.perf_counter() - started
+        self._kernel_session = str(reply.header.get("session", ""))
         changes: dict[str, Any] = {"control_latency": latency}
         if dict(reply.content) != dict(self._snapshot.kernel_info):
             self.client.kernel_info = dict(reply.content)

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
+import json
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbtui.app import __version__
 from nbtui.app.kernel import discovery
@@ -21,6 +24,9 @@ from nbtui.app.kernel.connection import (
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.server import ServerKernel, ServerOwnKernel
 
 __all__ = ["main", "parse_args"]
 
@@ -49,8 +55,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="with --prune: remove without asking")
     parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
                         help="with --list, --prune or --pick: more directories to search")
-    parser.add_argument("--kernel", default="python3", metavar="NAME",
-                        help="kernelspec to start when not attaching (default: python3)")
+    parser.add_argument("--kernel", default=None, metavar="NAME",
+                        help="kernelspec to start when not attaching (default: python3); "
+                        "with --server, start it on the server")
     parser.add_argument("--keep-kernel", action="store_true",
                         help="leave a kernel nbtui started running on quit")
     parser.add_argument("--scrollback", type=int, default=50_000, metavar="LINES",
@@ -75,6 +82,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "server (OpenSSH, key login; ssh config aliases work)")
     parser.add_argument("--sshkey", default=None, metavar="FILE",
                         help="with --ssh: the private key to log in with")
+    parser.add_argument("--server", default=None, metavar="URL",
+                        help="a Jupyter Server (http://host:8888, or the URL it printed): "
+                        "pick one of its kernels, or with --list list them")
+    parser.add_argument("--token", default=None,
+                        help="with --server: its token (better: set JUPYTER_TOKEN, which "
+                        "other users cannot see in the process list)")
+    parser.add_argument("--kernel-id", default=None, metavar="ID",
+                        help="with --server: attach to this kernel (a unique prefix will do)")
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -93,6 +108,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--ssh goes with --existing FILE")
     if args.sshkey is not None and args.ssh is None:
         parser.error("--sshkey goes with --ssh")
+    if args.server is not None and (args.existing is not None or args.pick or args.prune):
+        parser.error("--server goes without --existing, --pick or --prune")
+    if (args.token is not None or args.kernel_id is not None) and args.server is None:
+        parser.error("--token and --kernel-id go with --server")
+    if args.kernel_id is not None and args.kernel is not None:
+        parser.error("--kernel-id attaches to a kernel, --kernel starts one: not both")
+    if args.server is not None and args.dirs:
+        parser.error("directories go with --list of connection files, not --server")
     if args.dirs and not (args.list or args.prune or args.pick):
         parser.error("directories go with --list, --prune or --pick")
     return args
@@ -180,7 +203,58 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
     return load_connection_file(resolve_connection_file(existing))
 
 
+async def _server_kernel(
+    args: argparse.Namespace,
+) -> tuple[ServerKernel, ServerOwnKernel | None] | None:
+    """The server kernel to attach to, asked for when --kernel says so; None when the
+    picker was closed without a choice. Prints the server's kernels with --list."""
+    from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
+        JupyterServer,
+        ServerOwnKernel,
+        format_server_table,
+    )
+
+    server = JupyterServer(args.server, args.token)
+    if args.list:
+        kernels = await server.kernels()
+        if args.json:
+            print(json.dumps([dataclasses.asdict(kernel) for kernel in kernels], indent=2))
+        elif not kernels:
+            print(f"no kernels on {server.base_url}")
+        else:
+            print(format_server_table(kernels))
+        return None
+    if args.kernel is not None:
+        info = server.locate(await server.start(args.kernel), created=True)
+        return info, ServerOwnKernel(server, info)
+    if args.kernel_id is not None:
+        return server.locate(await server.find(args.kernel_id)), None
+    kernels = await server.kernels()
+    if not kernels:
+        info = server.locate(await server.start("python3"), created=True)
+        return info, ServerOwnKernel(server, info)
+    if len(kernels) == 1:
+        return server.locate(kernels[0]), None
+    if not (discovery.stdin_is_tty() and sys.stdout.isatty()):
+        raise NbtuiError(f"{server.base_url} has {len(kernels)} kernels: choose one with "
+                         "--kernel-id (--list shows them), or start one with --kernel NAME")
+    from nbtui.widgets.server_picker import ServerPickerApp  # noqa: PLC0415
+
+    picked = await ServerPickerApp(server).run_async()
+    if picked is None:
+        return None
+    if picked.id == "":
+        info = server.locate(await server.start(picked.name), created=True)
+        return info, ServerOwnKernel(server, info)
+    return server.locate(picked), None
+
+
 async def _run(args: argparse.Namespace) -> int:
+    found_server = None
+    if args.server is not None:
+        found_server = await _server_kernel(args)
+        if found_server is None:
+            return 0 if args.list else 1
     if args.list:
         return await _list(args)
     if args.prune:
@@ -188,9 +262,12 @@ async def _run(args: argparse.Namespace) -> int:
     # Textual loads only once the arguments are good: bad input fails fast.
     from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
-    own: OwnKernel | None = None
+    own: OwnKernel | ServerOwnKernel | None = None
     tunnel: SshTunnel | None = None
-    if args.existing is not None or args.pick:
+    info: ConnectionInfo | ServerKernel
+    if found_server is not None:
+        info, own = found_server
+    elif args.existing is not None or args.pick:
         found = await _connection(args)
         if found is None:
             return 1
@@ -199,13 +276,15 @@ async def _run(args: argparse.Namespace) -> int:
             tunnel = await asyncio.to_thread(open_tunnel, info, args.ssh, args.sshkey)
             info = tunnel.info
     else:
-        own = await OwnKernel.start(args.kernel)
-        info = load_connection_file(own.connection_file)
+        own_local = await OwnKernel.start(args.kernel or "python3")
+        own = own_local
+        info = load_connection_file(own_local.connection_file)
     client = KernelClient(info, username=args.username)
     try:
         try:
             await client.attach()
-        except NbtuiError:
+        except BaseException:
+            # A kernel nbtui started for this run must not outlive a failed attach.
             if own is not None:
                 await own.shutdown()
             raise

@@ -7,7 +7,8 @@ import time
 import warnings
 from collections.abc import Callable
 from importlib.resources import files
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
@@ -20,6 +21,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
@@ -37,6 +39,9 @@ from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane, format_bytes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.server import ServerOwnKernel
 
 __all__ = ["NbtuiApp"]
 
@@ -114,7 +119,8 @@ class NbtuiApp(App[None]):
     SILENT_HINT = 10.0
     """Seconds without output before suggesting another client's cell waits for input."""
 
-    def __init__(self, client: KernelClient, *, own_kernel: OwnKernel | None = None,
+    def __init__(self, client: KernelClient, *,
+                 own_kernel: OwnKernel | ServerOwnKernel | None = None,
                  scrollback: int = 50_000, observe: bool = False,
                  show_others: tuple[bool, bool] = (True, True), usage_interval: float = 5.0,
                  memory_threshold: float = 0.8, output_limit: int = 2000) -> None:
@@ -232,11 +238,16 @@ class NbtuiApp(App[None]):
         kernel = f"{name} {version}".strip()
         if implementation:
             kernel += f" ({implementation} {impl_version})".rstrip()
-        spec = client.info.kernel_name
+        where = client.info
+        spec = where.kernel_name
         self.status.kernel = f"{spec} · {kernel}" if spec else kernel
-        path = client.info.path
-        self.status.source = path.name if path else "stdin"
-        self.query_one(ConnectionPane).update(client.info, info, client.session_id)
+        if isinstance(where, ConnectionInfo):
+            self.status.source = where.path.name if where.path else "stdin"
+            transport = client.transport.kind if where.tunnel else ""
+        else:
+            self.status.source = f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
+            transport = client.transport.kind
+        self.query_one(ConnectionPane).update(where, info, client.session_id, transport)
         return kernel
 
     def _finish_attach(self) -> None:
@@ -253,6 +264,7 @@ class NbtuiApp(App[None]):
         self._draw_frame()
         self.run_worker(self._load_history(), group="history")
         self._monitor = LivenessMonitor(client, on_change=self._liveness_changed)
+        client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
         self._poller = UsagePoller(client, interval=self.usage_interval,
                                    on_update=self._usage_changed,
@@ -403,9 +415,16 @@ class NbtuiApp(App[None]):
         if state != previous:
             if state == "dead":
                 self.model.mark_all_stopped()
-                self.model.add_notice(
-                    "the kernel is dead: no heartbeat (the transcript stays readable)", "error"
-                )
+                if snapshot.detail == "restarting":
+                    self.model.add_notice(
+                        "the kernel is restarting (its server says so): whatever ran was "
+                        "stopped and its variables will be gone", "warning",
+                    )
+                else:
+                    self.model.add_notice(
+                        f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
+                        "(the transcript stays readable)", "error",
+                    )
             elif state == "unresponsive":
                 self.model.add_notice(
                     f"the kernel is alive but not answering requests ({snapshot.detail})",
@@ -413,8 +432,9 @@ class NbtuiApp(App[None]):
                 )
             elif state == "restarted":
                 self.model.mark_all_stopped()
+                where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
                 self.model.add_notice(
-                    "the kernel restarted on the same ports: its variables are gone", "warning"
+                    f"the kernel restarted{where}: its variables are gone", "warning"
                 )
                 self._attached_kernel_info()
                 self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)

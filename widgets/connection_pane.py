@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual.binding import Binding
@@ -18,6 +19,9 @@ from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.connection import ConnectionInfo
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.server import ServerKernel
 
 __all__ = ["ConnectionPane"]
 
@@ -82,7 +86,8 @@ class ConnectionPane(Widget, can_focus=True):
     def __init__(self, *, name: str | None = None, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._info: ConnectionInfo | None = None
+        self._info: ConnectionInfo | ServerKernel | None = None
+        self._transport = ""
         self._kernel_info: dict[str, Any] = {}
         self._session_id = ""
 
@@ -90,20 +95,24 @@ class ConnectionPane(Widget, can_focus=True):
     def join_command(self) -> str:
         return self._info.join_command() if self._info is not None else ""
 
-    def update(self, info: ConnectionInfo, kernel_info: Mapping[str, Any] | None = None,
-               session_id: str = "") -> None:
+    def update(self, info: ConnectionInfo | ServerKernel,
+               kernel_info: Mapping[str, Any] | None = None,
+               session_id: str = "", transport: str = "") -> None:
         """Show a connection.
 
         Args:
-            info: The validated connection info (its key is shown masked).
+            info: The validated connection info (its key is shown masked), or a kernel
+                on a Jupyter Server (its token is never shown).
             kernel_info: The latest kernel_info_reply content, if any.
             session_id: This client's session id.
+            transport: How messages travel ("websocket v1", ...), when it matters.
         """
         kernel = dict(kernel_info or {})
         if (info is self._info and kernel == self._kernel_info
-                and session_id == self._session_id):
+                and session_id == self._session_id and transport == self._transport):
             return
         self._info = info
+        self._transport = transport
         self._kernel_info = kernel
         self._session_id = session_id
         self.set_class(info.group_readable, "-group-readable")
@@ -126,6 +135,8 @@ class ConnectionPane(Widget, can_focus=True):
         grid.add_column(style=self.get_component_rich_style("pane--label", partial=True),
                         no_wrap=True)
         grid.add_column(overflow="fold")
+        if not isinstance(info, ConnectionInfo):
+            return self._server_rows(grid, info, value, muted)
         where = _short_path(info.path) if info.path is not None else "(no file: given inline)"
         grid.add_row("file", Text(where, style=value))
         grid.add_row("", Text.assemble(
@@ -141,15 +152,7 @@ class ConnectionPane(Widget, can_focus=True):
             "  stdin ", (str(ports["stdin"]), value), "  control ",
             (str(ports["control"]), value), "  hb ", (str(ports["hb"]), value),
         ))
-        summary = kernel_summary(self._kernel_info)
-        grid.add_row("kernel", Text(summary, style=value) if summary
-                     else Text("no kernel_info yet", style=muted))
-        if self._session_id:
-            grid.add_row("session", Text(self._session_id, style=value))
-        join = Text(info.join_command(), style=value)
-        if self.has_focus:
-            join.append("  c copies", style=muted)
-        grid.add_row("join", join)
+        self._common_rows(grid, value, muted, info.join_command())
         if not info.group_readable:
             return grid
         warning = Text(
@@ -158,6 +161,30 @@ class ConnectionPane(Widget, can_focus=True):
             style=self.get_component_rich_style("pane--warning", partial=True),
         )
         return Group(grid, warning)
+
+    def _server_rows(self, grid: Table, info: ServerKernel, value: Style,
+                     muted: Style) -> Table:
+        grid.add_row("server", Text(info.base_url, style=value))
+        grid.add_row("", Text.assemble(
+            (self._transport or "websocket", value), " · token ", (info.masked_token, value),
+        ))
+        grid.add_row("id", Text.assemble(
+            (info.kernel_id, value), " · ", (info.kernel_name or "?", value),
+            (" · started by nbtui" if info.created else "", muted),
+        ))
+        self._common_rows(grid, value, muted, info.join_command())
+        return grid
+
+    def _common_rows(self, grid: Table, value: Style, muted: Style, command: str) -> None:
+        summary = kernel_summary(self._kernel_info)
+        grid.add_row("kernel", Text(summary, style=value) if summary
+                     else Text("no kernel_info yet", style=muted))
+        if self._session_id:
+            grid.add_row("session", Text(self._session_id, style=value))
+        join = Text(command, style=value)
+        if self.has_focus:
+            join.append("  c copies", style=muted)
+        grid.add_row("join", join)
 
     def on_focus(self) -> None:
         self.refresh()

@@ -6,6 +6,7 @@ clocks or UI. The view asks it what changed since the last frame.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -127,6 +128,10 @@ class ErrorOutput:
 
 
 Output = StreamOutput | DataOutput | ErrorOutput
+
+
+_RATE_LIMITS = ("IOPub data rate exceeded", "IOPub message rate exceeded")
+"""How a Jupyter Server's stand-in for the output it drops begins (on stderr)."""
 
 
 @dataclass(eq=False)
@@ -367,6 +372,9 @@ class Transcript:
             text = content.get("text")
             if not isinstance(text, str):
                 return
+            if name == "stderr" and text.startswith(_RATE_LIMITS):
+                self._rate_limited(cell, text)
+                return
             stream = cell.last_stream(name)
             if stream is None:
                 stream = StreamOutput(name)
@@ -391,6 +399,24 @@ class Transcript:
             cell.outputs.append(error)
             cell.state = "error"
             self.stored_lines += error.line_count
+
+    def _rate_limited(self, cell: Cell, text: str) -> None:
+        """A Jupyter Server stopped forwarding this cell's output for a while: say so as
+        nbtui, not as if the kernel had printed it."""
+        what = "data" if text.startswith(_RATE_LIMITS[0]) else "message"
+        limit = re.search(r"iopub_(?:data|msg)_rate_limit=([\d.e+]+)", text)
+        window = re.search(r"rate_limit_window=([\d.e+]+)", text)
+        unit = "bytes/s" if what == "data" else "messages/s"
+        detail = f" (limit {limit.group(1)} {unit}" if limit else ""
+        if detail and window:
+            detail += f" over {window.group(1)} s"
+        detail += ")" if detail else ""
+        self.add_notice(
+            f"the Jupyter Server dropped output of {cell.username}'s cell: IOPub {what} "
+            f"rate exceeded{detail}; the rest of it is lost to every client "
+            f"(ServerApp.iopub_{'data' if what == 'data' else 'msg'}_rate_limit)",
+            "warning",
+        )
 
     def _data_output(self, content: dict[str, Any]) -> DataOutput:
         data = content.get("data")

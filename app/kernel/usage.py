@@ -21,13 +21,16 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psutil
 import zmq
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.server import ServerKernel
 
 __all__ = [
     "NOT_REPORTED",
@@ -47,7 +50,7 @@ UsageSource = Literal["kernel", "psutil", "none"]
 class UsageClient(Protocol):
     """What the poller needs of a client; `KernelClient` has it."""
 
-    info: ConnectionInfo
+    info: ConnectionInfo | ServerKernel
 
     async def request(self, channel: str, msg_type: str, content: dict[str, Any],
                       timeout: float) -> Msg | None: ...
@@ -146,8 +149,11 @@ def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | 
     return kernel_memory / whole if whole > 0 else None
 
 
-def is_local(info: ConnectionInfo) -> bool:
+def is_local(info: ConnectionInfo | ServerKernel) -> bool:
     """Whether the kernel runs on this machine, so that psutil can see it."""
+    if not isinstance(info, ConnectionInfo):
+        # A server's kernel: even on this machine, we do not know its ports or process.
+        return False
     if info.tunnel:
         # 127.0.0.1 here is our end of an SSH tunnel: its listener is ssh, not the kernel.
         return False
@@ -311,7 +317,9 @@ class UsagePoller:
 
     async def _measure(self, pid: int | None) -> UsageSnapshot:
         if self._probe is None:
-            self._probe = _LocalProbe(self.client.info.ports["shell"])
+            info = self.client.info
+            assert isinstance(info, ConnectionInfo)  # only local kernels get here
+            self._probe = _LocalProbe(info.ports["shell"])
         return await asyncio.to_thread(self._probe.measure, pid)
 
     def _record(self, reading: UsageSnapshot) -> UsageSnapshot:

@@ -1,0 +1,87 @@
+"""Choosing a kernel on a Jupyter Server: its kernels, live, Enter to attach, n for new.
+
+The list comes from the server's REST API (`GET /api/kernels`), which the server answers
+from its own records: refreshing it never sends the kernels anything.
+"""
+
+from __future__ import annotations
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Static
+
+from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.server import JupyterServer, ServerKernelModel, server_age
+
+__all__ = ["ServerPickerApp"]
+
+
+class ServerPickerApp(App[ServerKernelModel | None]):
+    """Exits with the chosen kernel; one with an empty id means "start a new one of
+    this kernelspec"; None when closed without a choice."""
+
+    CSS = """
+    #picker-title { height: 1; padding: 0 1; text-style: bold; }
+    DataTable { height: 1fr; }
+    #picker-status { height: 1; padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("enter", "choose", "Attach", priority=True),
+        Binding("n", "new", "New python3 kernel"),
+        Binding("escape,q", "quit_picker", "Cancel"),
+    ]
+    INTERVAL = 2.0
+
+    def __init__(self, server: JupyterServer) -> None:
+        super().__init__()
+        self.server = server
+        self.kernels: list[ServerKernelModel] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"kernels on {self.server.base_url}", id="picker-title")
+        yield DataTable(cursor_type="row", zebra_stripes=True)
+        yield Static("", id="picker-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("id", "name", "state", "connections", "last activity")
+        self.refresh_list()
+
+    @work(exclusive=True, group="list")
+    async def refresh_list(self) -> None:
+        status = self.query_one("#picker-status", Static)
+        try:
+            kernels = await self.server.kernels()
+        except NbtuiError as error:
+            status.update(str(error))
+        else:
+            self._show(kernels)
+            status.update(f"{len(kernels)} kernel(s) · Enter attaches · n starts a new one")
+        self.set_timer(self.INTERVAL, self.refresh_list)
+
+    def _show(self, kernels: list[ServerKernelModel]) -> None:
+        table = self.query_one(DataTable)
+        chosen = self.kernels[table.cursor_row].id if self.kernels and table.row_count else ""
+        self.kernels = kernels
+        table.clear()
+        for kernel in kernels:
+            table.add_row(kernel.id, kernel.name, kernel.execution_state,
+                          str(kernel.connections), server_age(kernel.last_activity),
+                          key=kernel.id)
+        ids = [kernel.id for kernel in kernels]
+        if chosen in ids:
+            table.move_cursor(row=ids.index(chosen))
+
+    def action_choose(self) -> None:
+        table = self.query_one(DataTable)
+        if self.kernels and 0 <= table.cursor_row < len(self.kernels):
+            self.exit(self.kernels[table.cursor_row])
+
+    def action_new(self) -> None:
+        self.exit(ServerKernelModel(id="", name="python3", execution_state="",
+                                    connections=0, last_activity=""))
+
+    def action_quit_picker(self) -> None:
+        self.exit(None)

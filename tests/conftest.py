@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import socket
 import subprocess
+import sys
 import sysconfig
 import time
-from collections.abc import AsyncIterator, Iterator
+import urllib.request
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -86,3 +91,101 @@ def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.05) -
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+class JupyterServerProcess:
+    """A real `jupyter server` on loopback with a token, its kernels in the test's
+    runtime dir (so their connection files can be read by a ZeroMQ client)."""
+
+    def __init__(self, root: Path, token: str, extra: list[str]) -> None:
+        self.token = token
+        self.root = root
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "server.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                 "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
+                 f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+                 *extra],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"jupyter server exited: {self.log.read_text()[-2000:]}")
+            try:
+                self.api("GET", "/api/status")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("jupyter server did not answer within 60 s")
+                time.sleep(0.1)
+
+    def api(self, method: str, path: str, body: object = None) -> object:
+        """One REST call with the token; the decoded JSON answer (None for none)."""
+        data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
+        request = urllib.request.Request(
+            f"{self.url}{path}", data=data, method=method,
+            headers={"Authorization": f"token {self.token}",
+                     "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+    def start_kernel(self, name: str = "python3") -> str:
+        model = self.api("POST", "/api/kernels", {"name": name})
+        assert isinstance(model, dict)
+        return str(model["id"])
+
+    def kernel_ids(self) -> list[str]:
+        kernels = self.api("GET", "/api/kernels")
+        assert isinstance(kernels, list)
+        return [str(kernel["id"]) for kernel in kernels]
+
+    def connection_file(self, kernel_id: str) -> Path:
+        """Where the server wrote the kernel's connection file: a ZeroMQ client's way in."""
+        return Path(os.environ["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+
+
+@pytest.fixture
+def jupyter_server_factory(
+    isolated_jupyter: Path, tmp_path: Path,
+) -> Iterator[Callable[..., JupyterServerProcess]]:
+    """Start real Jupyter Servers (extra command-line options allowed); all stop after."""
+    started: list[JupyterServerProcess] = []
+
+    def start(*extra: str, token: str = "nbtui-test-token-0123456789") -> JupyterServerProcess:
+        root = tmp_path / f"server{len(started)}"
+        root.mkdir()
+        server = JupyterServerProcess(root, token, list(extra))
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def jupyter_server(
+    jupyter_server_factory: Callable[..., JupyterServerProcess],
+) -> JupyterServerProcess:
+    """One real Jupyter Server with a token and its default limits."""
+    return jupyter_server_factory()

@@ -73,6 +73,8 @@ class KernelClient:
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._iopub_parents: deque[str] = deque(maxlen=64)
+        """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
         self._closed = False
         self.attached_at = 0.0
@@ -153,16 +155,19 @@ class KernelClient:
             )
         self.kernel_info = reply.content
         self.kernel_session = str(reply.header.get("session", ""))
-        await self._iopub_ready(reply.parent_id)
+        await self.iopub_ready(reply.parent_id)
         self.attached_at = time.monotonic()
         return reply.content
 
-    async def _iopub_ready(self, request_id: str, tries: int = 3, wait: float = 0.5) -> bool:
+    async def iopub_ready(self, request_id: str, tries: int = 3, wait: float = 0.5) -> bool:
         """Wait until iopub delivers: its subscription reaches the kernel some time after
         connecting (ZeroMQ's slow joiner), and output published before then is lost, so a
         first cell run at once could show nothing. Kernels publish busy/idle for a control
         request: seeing that for ours proves the subscription. A kernel that publishes none
-        is not held up for more than `tries * wait` seconds."""
+        is not held up for more than `tries * wait` seconds.
+
+        A Jupyter Server has the same gap after it restarts a kernel (its own subscription
+        to the new process), so the liveness monitor calls this after a restart too."""
         for attempt in range(tries):
             if attempt:
                 probe = self.session.msg("kernel_info_request", {})
@@ -170,7 +175,7 @@ class KernelClient:
                 self.transport.send("control", probe)
             deadline = time.monotonic() + wait
             while time.monotonic() < deadline:
-                if any(m.channel == "iopub" and m.parent_id == request_id for m in self.inbox):
+                if request_id in self._iopub_parents:
                     return True
                 await asyncio.sleep(0.005)
         return False
@@ -184,6 +189,8 @@ class KernelClient:
         if future is not None and not future.done():
             future.set_result(msg)
             return
+        if channel == "iopub" and msg.msg_type == "status":
+            self._iopub_parents.append(msg.parent_id)
         if channel == "iopub" and self.on_kernel_event is not None:
             event = _kernel_event(msg)
             if event:

@@ -288,6 +288,11 @@ class LivenessMonitor:
             latency = time.perf_counter() - started
             info = reply.content
             self._kernel_session = session
+            iopub_ready = getattr(self.client, "iopub_ready", None)
+            if iopub_ready is not None and self._leaving:
+                # A server subscribes to the new kernel's iopub only now: until it is
+                # through, a cell's output would be lost (its replies would not).
+                await iopub_ready(reply.parent_id, tries=10)
         if info is None and self._leaving:
             if old_answered:
                 # The same kernel answered throughout: nothing restarted after all.

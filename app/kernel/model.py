@@ -413,8 +413,8 @@ class Transcript:
         detail += ")" if detail else ""
         self.add_notice(
             f"the Jupyter Server dropped output of {cell.username}'s cell: IOPub {what} "
-            f"rate exceeded{detail}; the rest of it is lost to every client "
-            f"(ServerApp.iopub_{'data' if what == 'data' else 'msg'}_rate_limit)",
+            f"rate exceeded{detail}; what it dropped is lost to its WebSocket clients "
+            f"(the server's iopub_{'data' if what == 'data' else 'msg'}_rate_limit)",
             "warning",
         )
 

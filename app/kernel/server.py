@@ -371,14 +371,19 @@ class WebSocketTransport:
     it. The WebSocket's own ping stands in for the heartbeat, which the server keeps.
     """
 
-    def __init__(self, kernel: ServerKernel, connect_timeout: float = _HTTP_TIMEOUT) -> None:
+    def __init__(self, kernel: ServerKernel, connect_timeout: float = _HTTP_TIMEOUT, *,
+                 v1: bool = True) -> None:
         self.kernel = kernel
+        self._offer_v1 = v1
+        """False asks for the legacy JSON frames, as a server without v1 would give."""
         self.kind = "websocket"
         self.bad_signatures = 0
         self.malformed = 0
         self.connect_timeout = connect_timeout
         # The server signs on its side: our messages go unsigned, theirs come unsigned.
-        self._session = Session(key=b"")
+        # (Built with a throwaway key: with none, Session warns on the user's terminal.)
+        self._session = Session(key=b"unused")
+        self._session.key = b""
         self._conn: _Connection | None = None
         self._deliver: Deliver | None = None
         self._v1 = True
@@ -411,7 +416,7 @@ class WebSocketTransport:
             request, tornado.httpclient.HTTPRequest._DEFAULTS))
         conn = _Connection(
             request, on_message_callback=self._on_message, max_message_size=_NO_CAP,
-            subprotocols=[V1_PROTOCOL],
+            subprotocols=[V1_PROTOCOL] if self._offer_v1 else None,
         )
         where = f"kernel {self.kernel.kernel_id} on {self.kernel.base_url}"
         try:

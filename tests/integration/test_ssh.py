@@ -253,26 +253,37 @@ def _ssh_clients(port: int) -> list[int]:
 @pytest.mark.e2e
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
-    """The installed nbtui in tmux, through --ssh: idle, a cell, quit; the tunnel goes."""
+    """The installed nbtui in tmux, through --ssh: a colleague's cell on the same kernel
+    shows attributed, the panes tell the tunnel, a cell runs, quit; the tunnel goes."""
     names = (*PASSED_ENV, SSH_OPTIONS_ENV)
     env = " ".join(f"{name}={shlex.quote(os.environ[name])}" for name in names
                    if name in os.environ)
     nbtui = (f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
              f" --ssh {sshd.address} --sshkey {shlex.quote(str(sshd.key))}")
-    terminal = Terminal(100, 30)
+    terminal = Terminal(200, 50)
+    bob = kernel.blocking_client()
+    bob.session.username = "bob"
+    bob.start_channels()
     try:
         terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
         terminal.wait_for(r"\A.*nbtui.*idle")
         terminal.wait_for(r"In \[1\]:", where="editor")
         assert len(_ssh_clients(sshd.port)) == 1
+        # The panes stand beside the transcript at 200 columns.
+        terminal.wait_for(r"tunnel\s+.*" + sshd.address.split("@")[-1].split(":")[0])
+        terminal.wait_for(r"● alive")
+        bob.execute("print('hello from bob')")
+        terminal.wait_for(r"In \[1\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)")
+        terminal.wait_for(r"^\s*hello from bob(\s|$)")
         terminal.type("print(6*7)")
         terminal.keys("Enter")
-        terminal.wait_for(r"^\s*42\s*$")
+        terminal.wait_for(r"^\s*42(\s|$)")
         terminal.keys("C-q")
         terminal.wait_for(r"^NBTUI-EXIT=0$")
         assert _ssh_clients(sshd.port) == []
         assert kernel.is_alive()
     finally:
+        bob.stop_channels()
         terminal.kill()
 
 

@@ -89,6 +89,11 @@ class KernelClient:
         return self.transport.malformed
 
     @property
+    def link_problem(self) -> str:
+        """Why the way to the kernel is down, if the transport can tell."""
+        return self.transport.problem
+
+    @property
     def session_id(self) -> str:
         return str(self.session.session)
 

@@ -135,7 +135,7 @@ class LivenessMonitor:
         """`time.monotonic()` of the last disconnect the socket monitor saw."""
         self.hb_connected = False
         """The socket monitor's view: a connection to the heartbeat port is up."""
-        self._kernel_session = ""
+        self._kernel_session = str(getattr(client, "kernel_session", ""))
         """The header session of the kernel's last kernel_info_reply: a new process has
         a new one, which tells a restarted kernel from the one that is going away."""
         self._leaving = ""
@@ -255,8 +255,10 @@ class LivenessMonitor:
                 return  # still dead: nothing new to say
             self._update(hb_rtt=None, misses=self._snapshot.misses + 1)
             if suspect or self._consecutive >= self.dead_after:
+                problem = str(getattr(self.client, "link_problem", ""))
                 self._update(state="dead", control_latency=None,
-                             detail="connection lost" if suspect else "no heartbeat")
+                             detail=problem or ("connection lost" if suspect
+                                                else "no heartbeat"))
             return
         self._consecutive = 0
         self._history.append(rtt)
@@ -272,6 +274,7 @@ class LivenessMonitor:
         info: Mapping[str, Any] | None = None
         latency: float | None = None
         old_answered = False
+        known = self._kernel_session
         deadline = time.monotonic() + max(self.control_timeout, 5.0)
         # A fresh kernel answers its heartbeat before it reads control: retry briefly.
         while info is None and time.monotonic() < deadline:
@@ -301,6 +304,11 @@ class LivenessMonitor:
             # Else the new kernel is still starting: the next beat asks again.
             return
         self._leaving = ""
+        if info is not None and known and self._kernel_session == known:
+            # The very process we knew answers: the way to it broke (a network blip, a
+            # tunnel or WebSocket that came back), the kernel did not restart.
+            self._update(state="alive", detail="", control_latency=latency)
+            return
         changes: dict[str, Any] = {
             "state": "restarted",
             "restarts": self._snapshot.restarts + 1,

@@ -389,8 +389,9 @@ class WebSocketTransport:
         self._v1 = True
         self._closed = False
         self._reconnecting: asyncio.Task[bool] | None = None
-        self.close_reason = ""
-        """Why the server closed the socket last, if it said."""
+        self.problem = ""
+        """Why the WebSocket is down, when it is: what the server said, or why it could
+        not be opened again."""
         self.unsent = 0
         """Messages that could not be sent because the socket was down."""
 
@@ -432,6 +433,7 @@ class WebSocketTransport:
             raise NbtuiError(f"cannot open the WebSocket of {where}: {_reason(error)}") from None
         self._v1 = conn.selected_subprotocol == V1_PROTOCOL
         self.kind = "websocket v1" if self._v1 else "websocket (JSON frames)"
+        self.problem = ""
         self._conn = conn
 
     # -- receiving -------------------------------------------------------------------------
@@ -440,8 +442,9 @@ class WebSocketTransport:
         if message is None:
             conn = self._conn
             if conn is not None:
-                self.close_reason = conn.close_reason or (
-                    f"closed ({conn.close_code})" if conn.close_code else "closed")
+                said = conn.close_reason or (f"code {conn.close_code}" if conn.close_code
+                                             else "")
+                self.problem = f"the server closed the WebSocket{f' ({said})' if said else ''}"
             self._conn = None
             return
         try:
@@ -536,7 +539,7 @@ class WebSocketTransport:
         try:
             await self._open()
         except NbtuiError as error:
-            self.close_reason = str(error)
+            self.problem = str(error)
             return False
         return True
 

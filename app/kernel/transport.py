@@ -50,6 +50,8 @@ class Transport(Protocol):
     """Messages dropped because their signature did not match (a wrong key)."""
     malformed: int
     """Messages dropped because they could not be decoded."""
+    problem: str
+    """Why the connection is down, when the transport knows better than "no heartbeat"."""
 
     @property
     def session(self) -> Session:
@@ -98,6 +100,7 @@ class ZmqTransport:
         self.kind = "zmq over ssh" if info.tunnel else "zmq"
         self.bad_signatures = 0
         self.malformed = 0
+        self.problem = ""
         self._context = zmq.asyncio.Context()
         self._context.setsockopt(zmq.RCVHWM, 0)
         self._context.setsockopt(zmq.LINGER, 0)

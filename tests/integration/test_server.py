@@ -12,6 +12,8 @@ import signal
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+import tornado.httpclient
+import tornado.websocket
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
@@ -232,3 +234,34 @@ async def test_refusals_are_one_sentence(jupyter_server: JupyterServerProcess,
     gone = ServerKernel(jupyter_server.url, "0" * 8, "python3", jupyter_server.token)
     with pytest.raises(NbtuiError, match="no kernel 00000000"):
         await KernelClient(gone).attach()
+
+
+async def test_a_dropped_websocket_comes_back_with_the_same_kernel(
+    jupyter_server: JupyterServerProcess, server_kernel: str,
+) -> None:
+    states: list[str] = []
+    async with watched(jupyter_server, server_kernel, states) as (seat, monitor):
+        transport = seat.client.transport
+        assert isinstance(transport, WebSocketTransport)
+        await seat.run("x = 41")
+        # Another socket with our session id makes the server close ours.
+        intruder = await tornado.websocket.websocket_connect(tornado.httpclient.HTTPRequest(
+            seat.client.info.ws_url(seat.client.session_id),  # type: ignore[union-attr]
+            headers={"Authorization": f"token {jupyter_server.token}"}))
+        await until(lambda: transport.problem != "")
+        intruder.close()
+        await until(lambda: transport.problem == "" and monitor.snapshot.state == "alive")
+        cell = await seat.run("print(x + 1)")
+        assert seat.text_of(cell) == "42\n"
+        assert monitor.snapshot.restarts == 0
+        assert "restarted" not in states
+
+
+async def test_a_server_that_goes_away_is_named_in_the_liveness_detail(
+    jupyter_server: JupyterServerProcess, server_kernel: str,
+) -> None:
+    async with watched(jupyter_server, server_kernel, []) as (_, monitor):
+        await asyncio.to_thread(jupyter_server.stop)
+        await until(lambda: monitor.snapshot.state == "dead")
+        assert "cannot open the WebSocket" in monitor.snapshot.detail
+        assert "connection refused" in monitor.snapshot.detail

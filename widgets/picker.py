@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from importlib.resources import files
 from pathlib import Path
 
 from rich.text import Text
@@ -23,11 +25,11 @@ from nbtui.app.kernel.discovery import KernelEntry
 
 __all__ = ["KernelPicker", "KernelPickerApp"]
 
-_STATE_STYLES = {
-    "alive": "bold green",
-    "stale": "red",
-    "invalid": "red",
-    "no reply": "yellow",
+_STATE_CLASSES = {
+    "alive": "picker--alive",
+    "stale": "picker--stale",
+    "invalid": "picker--stale",
+    "no reply": "picker--no-reply",
 }
 
 
@@ -65,6 +67,8 @@ class KernelPicker(Screen[Path | None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
+    COMPONENT_CLASSES = {"picker--alive", "picker--stale", "picker--no-reply", "picker--busy"}
+
     def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
                  interval: float = 2.0) -> None:
         super().__init__()
@@ -77,6 +81,11 @@ class KernelPicker(Screen[Path | None]):
         """How many probes have finished: tests wait on it."""
         self._order: list[str] = []
         self._next: Timer | None = None
+        self._activity_due = True
+        """Ask shell whether each kernel is busy on the next probe. Only the first probe
+        and a refresh (r) do: every other client sees that request as a busy/idle blip,
+        and a picker left open must not make one every two seconds."""
+        self._activity: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
         where = "the given files" if self.only is not None else ", ".join(map(str, self.dirs))
@@ -107,16 +116,29 @@ class KernelPicker(Screen[Path | None]):
 
     @work(exclusive=True, group="probe")
     async def _probe(self) -> None:
-        entries = await discovery.probe_all(self._paths())
+        activity, self._activity_due = self._activity_due, False
+        entries = await discovery.probe_all(self._paths(), activity=activity)
+        if activity:
+            self._activity = {str(entry.path): entry.execution_state for entry in entries}
+        else:
+            entries = [
+                replace(entry, execution_state=self._activity.get(str(entry.path)))
+                if entry.alive else entry
+                for entry in entries
+            ]
         self._show(entries)
         self.probes += 1
         self._next = self.set_timer(self.interval, self.probe)
 
     def _cells(self, entry: KernelEntry, now: float) -> list[str | Text]:
         cells: list[str | Text] = list(discovery.row(entry, now))
-        cells[2] = Text(str(cells[2]), style=_STATE_STYLES.get(entry.state, ""))
+        state_class = _STATE_CLASSES.get(entry.state)
+        if state_class is not None:
+            cells[2] = Text(str(cells[2]),
+                            style=self.get_component_rich_style(state_class, partial=True))
         if entry.execution_state == "busy":
-            cells[3] = Text("busy", style="bold yellow")
+            cells[3] = Text("busy",
+                            style=self.get_component_rich_style("picker--busy", partial=True))
         return cells
 
     def _show(self, entries: Sequence[KernelEntry]) -> None:
@@ -174,6 +196,7 @@ class KernelPicker(Screen[Path | None]):
         self.dismiss(None)
 
     def action_refresh(self) -> None:
+        self._activity_due = True
         self.probe()
 
 
@@ -181,6 +204,7 @@ class KernelPickerApp(App[Path | None]):
     """The picker on its own, for `nbtui --pick`: its return value is the chosen file."""
 
     TITLE = "nbtui: pick a kernel"
+    CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
 
     def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
                  interval: float = 2.0) -> None:

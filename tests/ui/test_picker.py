@@ -10,8 +10,10 @@ import pytest
 from jupyter_client import KernelManager
 from textual.widgets import DataTable
 
+from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.discovery import KernelEntry
 from nbtui.widgets.picker import KernelPickerApp
 from tests.integration.test_cli_errors import dead_connection
 from tests.integration.test_discovery import make_stale, set_age, start_live
@@ -98,3 +100,26 @@ async def test_picker_restricted_to_given_files(kernel: KernelManager,
         await pilot.press("enter")
         await until(pilot, lambda: not app.is_running)
     assert app.return_value == chosen
+
+
+async def test_picker_asks_shell_for_activity_once_and_on_refresh(
+        kernel: KernelManager, isolated_jupyter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shell's kernel_info shows as a busy/idle blip on every client: a picker left open
+    must not send one every refresh, yet keep showing what it learnt."""
+    asked: list[bool] = []
+    probe_all = discovery.probe_all
+
+    async def recording(paths: list[Path], **options: bool) -> list[KernelEntry]:
+        asked.append(options.get("activity", True))
+        return await probe_all(paths, **options)
+
+    monkeypatch.setattr(discovery, "probe_all", recording)
+    path = Path(kernel.connection_file).resolve()
+    app = KernelPickerApp(dirs=[isolated_jupyter], only=[path], interval=0.05)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await until(pilot, lambda: app.picker.probes >= 4)
+        assert asked[0] is True
+        assert not any(asked[1:])
+        assert app.picker.entries[str(path)].execution_state == "idle"
+        await pilot.press("r")
+        await until(pilot, lambda: asked.count(True) == 2)

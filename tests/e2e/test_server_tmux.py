@@ -1,0 +1,208 @@
+"""nbtui on a Jupyter Server kernel in a real terminal (tmux), as issue 7's acceptance has it.
+
+nbtui reaches the kernel through the server (REST, and the channels over one WebSocket),
+with the token in its environment, never on its command line. Another client works on the
+same kernel meanwhile: its cells show in nbtui's transcript, named. The side panes tell how
+nbtui is connected without ever showing the token, and quitting deletes a server kernel
+only when nbtui created it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import time
+from collections.abc import Iterator
+
+import pytest
+from jupyter_client import BlockingKernelClient
+
+from tests.conftest import JupyterServerProcess, nbtui_script, wait_for
+from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+SIDE = "▏"
+"""The rule between the transcript and the side panes (shown from 140 columns)."""
+
+
+@pytest.fixture
+def terminals() -> Iterator[list[Terminal]]:
+    """Terminals a test opens (append to the list); all killed afterwards."""
+    opened: list[Terminal] = []
+    try:
+        yield opened
+    finally:
+        for terminal in opened:
+            terminal.kill()
+
+
+def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
+    terminal = Terminal(width, height)
+    terminals.append(terminal)
+    return terminal
+
+
+def _start(terminal: Terminal, server: JupyterServerProcess, *args: str) -> None:
+    """nbtui --server in `terminal`, the token in its environment; wait until attached."""
+    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV
+           if name in os.environ]
+    env.append(f"JUPYTER_TOKEN={shlex.quote(server.token)}")
+    command = shlex.join([nbtui_script(), "--server", server.url, *args])
+    # GNU readline, once imported in the test process, exports COLUMNS=80 and LINES=24
+    # into the C environment the tmux server inherits: they would beat the pane's size.
+    # The pane lives on after nbtui so that its exit status and last words can be read.
+    terminal.start(f"env -u COLUMNS -u LINES {' '.join(env)} {command}; "
+                   "echo NBTUI-EXIT=$?; sleep 600")
+    terminal.wait_for(r"\A.*nbtui.*idle")
+
+
+def _columns(screen: str) -> tuple[str, str]:
+    """The transcript column and the side-pane column of a wide screen, line by line."""
+    left: list[str] = []
+    side: list[str] = []
+    for line in screen.splitlines():
+        before, _, after = line.partition(SIDE)
+        left.append(before.rstrip())
+        side.append(after.strip())
+    return "\n".join(left), "\n".join(side)
+
+
+def _wait_column(terminal: Terminal, pattern: str, column: str) -> re.Match[str]:
+    """Wait until `pattern` (a regex, multiline) shows in the transcript or side column."""
+    regex = re.compile(pattern, re.MULTILINE)
+    deadline = time.monotonic() + DEADLINE
+    while True:
+        screen = terminal.screen()
+        left, side = _columns(screen)
+        match = regex.search(left if column == "transcript" else side)
+        if match:
+            return match
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{pattern!r} not in the {column} within {DEADLINE} s; the screen:\n{screen}"
+            )
+        time.sleep(0.05)
+
+
+def _history(terminal: Terminal) -> str:
+    """Everything the pane ever showed outside the full-screen app, and what it shows now."""
+    return terminal.tmux("capture-pane", "-p", "-S", "-", "-t", terminal.target)
+
+
+@pytest.mark.timeout(300)
+def test_server_kernel_shared_with_another_client(
+    terminals: list[Terminal], jupyter_server: JupyterServerProcess,
+) -> None:
+    server = jupyter_server
+    kernel_id = server.start_kernel("python3")
+
+    alice = _open(terminals, 200, 50)
+    _start(alice, server, "--kernel-id", kernel_id[:8], "--username", "alice")
+
+    # The connection pane: the server, the WebSocket protocol, where the token came from
+    # (masked), and the kernel's full id from the prefix given.
+    port = re.escape(f"127.0.0.1:{server.port}")
+    _wait_column(alice, r"^connection$", "side")
+    _wait_column(alice, rf"^server\s+http://{port}$", "side")
+    _wait_column(alice, r"^websocket v1 · token •+ \(JUPYTER_TOKEN\)$", "side")
+    _wait_column(alice, rf"^id\s+{re.escape(kernel_id)}\b", "side")
+    _wait_column(alice, r"^join\s+nbtui --server http://" + port, "side")
+    # The liveness pane: the WebSocket ping stands in for the heartbeat.
+    _wait_column(alice, r"^liveness$", "side")
+    _wait_column(alice, r"^● alive\b", "side")
+    _wait_column(alice, r"^peers$", "side")
+    assert server.token not in alice.screen()
+
+    # Bob, a plain ZeroMQ client on the same kernel (through the connection file the
+    # server wrote), runs a cell: alice sees it named and its output.
+    bob = BlockingKernelClient(connection_file=str(server.connection_file(kernel_id)))
+    bob.load_connection_file()
+    bob.session.username = "bob"
+    bob.start_channels()
+    try:
+        bob.wait_for_ready(timeout=DEADLINE)
+        reply = bob.execute_interactive("print('hello from bob')", timeout=DEADLINE,
+                                        output_hook=lambda msg: None)
+        assert reply["content"]["status"] == "ok"
+        _wait_column(alice, r"^\s*In \[\d+\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)$",
+                     "transcript")
+        _wait_column(alice, r"^\s*hello from bob$", "transcript")
+        _wait_column(alice, r"^● bob\s+\S+\s+1 cell\b", "side")
+
+        # Alice's own cell runs through the server; bob sees it as alice's.
+        alice.type("print(6*7)")
+        alice.keys("Enter")
+        _wait_column(alice, r"^\s*In \[\d+\] you\s+print\(6\*7\)$", "transcript")
+        _wait_column(alice, r"^\s*42$", "transcript")
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            assert time.monotonic() < deadline, "bob never saw alice's cell on iopub"
+            msg = bob.get_iopub_msg(timeout=DEADLINE)
+            if (msg["msg_type"] == "execute_input"
+                    and msg["content"]["code"] == "print(6*7)"):
+                break
+        assert msg["parent_header"]["username"] == "alice"
+    finally:
+        bob.stop_channels()
+
+    # A second nbtui over the server, in a narrow terminal (no side panes): it learns
+    # that cells ran before it joined; each of the two sees the other's cells, named.
+    carol = _open(terminals, 100, 30)
+    _start(carol, server, "--kernel-id", kernel_id, "--username", "carol")
+    carol.wait_for(r"before you joined: \d+ inputs")
+    carol.type("print('carol was here')")
+    carol.keys("Enter")
+    carol.wait_for(r"^\s*carol was here\s*$")
+    _wait_column(alice, r"^\s*In \[\d+\] carol@[0-9a-f]{4}\s+print\('carol was here'\)$",
+                 "transcript")
+    _wait_column(alice, r"^\s*carol was here$", "transcript")
+    alice.type("print('alice again')")
+    alice.keys("Enter")
+    carol.wait_for(r"^\s*In \[\d+\] alice@[0-9a-f]{4}\s+print\('alice again'\)\s*$")
+    carol.wait_for(r"^\s*alice again\s*$")
+
+    for terminal in (alice, carol):
+        assert server.token not in terminal.screen()
+        terminal.keys("C-q")
+        terminal.wait_for(r"^NBTUI-EXIT=0$")
+        assert server.token not in _history(terminal)
+
+    # nbtui did not create this kernel: quitting left it on the server, alive.
+    assert kernel_id in server.kernel_ids()
+    model = server.api("GET", f"/api/kernels/{kernel_id}")
+    assert isinstance(model, dict)
+    assert model["execution_state"] in ("idle", "busy")
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("keep", [False, True], ids=["deleted", "keep-kernel"])
+def test_kernel_started_on_the_server(
+    terminals: list[Terminal], jupyter_server: JupyterServerProcess, keep: bool,
+) -> None:
+    server = jupyter_server
+    assert server.kernel_ids() == []
+    terminal = _open(terminals, 160, 40)
+    _start(terminal, server, "--kernel", "python3", *(["--keep-kernel"] if keep else []))
+    _wait_column(terminal, r"started\s+by\s+nbtui", "side")
+    [kernel_id] = server.kernel_ids()
+
+    terminal.type("print(6*7)")
+    terminal.keys("Enter")
+    _wait_column(terminal, r"^\s*42$", "transcript")
+
+    terminal.keys("C-q")
+    terminal.wait_for(r"^NBTUI-EXIT=0$")
+    assert server.token not in _history(terminal)
+    if keep:
+        join = re.escape(f"nbtui --server {server.url} --kernel-id {kernel_id}")
+        terminal.wait_for(rf"^nbtui: kernel left running; re-attach with: {join}\s*$")
+        assert server.kernel_ids() == [kernel_id]
+    else:
+        # nbtui asked the server for this kernel, so quitting deletes it.
+        wait_for(lambda: kernel_id not in server.kernel_ids(), timeout=DEADLINE)

@@ -54,11 +54,8 @@ def _start(terminal: Terminal, server: JupyterServerProcess, *args: str) -> None
            if name in os.environ]
     env.append(f"JUPYTER_TOKEN={shlex.quote(server.token)}")
     command = shlex.join([nbtui_script(), "--server", server.url, *args])
-    # GNU readline, once imported in the test process, exports COLUMNS=80 and LINES=24
-    # into the C environment the tmux server inherits: they would beat the pane's size.
     # The pane lives on after nbtui so that its exit status and last words can be read.
-    terminal.start(f"env -u COLUMNS -u LINES {' '.join(env)} {command}; "
-                   "echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start(f"env {' '.join(env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
     terminal.wait_for(r"\A.*nbtui.*idle")
 
 

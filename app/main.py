@@ -8,6 +8,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -203,6 +204,13 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
     return load_connection_file(resolve_connection_file(existing))
 
 
+def _need_terminal(what: str) -> None:
+    """Refuse before doing anything that the full-screen app would then sit on forever."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise NbtuiError(f"{what} needs a terminal to run nbtui in (stdin and stdout are "
+                         "not one); nbtui --server URL --list works without")
+
+
 async def _server_kernel(
     args: argparse.Namespace,
 ) -> tuple[ServerKernel, ServerOwnKernel | None] | None:
@@ -225,13 +233,15 @@ async def _server_kernel(
             print(format_server_table(kernels))
         return None
     if args.kernel is not None:
-        info = server.locate(await server.start(args.kernel), created=True)
+        info = server.locate(await server.start(args.kernel, lambda: _need_terminal(
+            f"starting a {args.kernel} kernel on {server.base_url}")), created=True)
         return info, ServerOwnKernel(server, info)
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
     kernels = await server.kernels()
     if not kernels:
-        info = server.locate(await server.start("python3"), created=True)
+        info = server.locate(await server.start("python3", lambda: _need_terminal(
+            f"{server.base_url} has no kernels, and starting one")), created=True)
         return info, ServerOwnKernel(server, info)
     if len(kernels) == 1:
         return server.locate(kernels[0]), None
@@ -300,7 +310,16 @@ async def _run(args: argparse.Namespace) -> int:
             show_others=show_others[args.hide_others], usage_interval=args.usage_interval,
             memory_threshold=args.memory_warn, output_limit=args.output_limit,
         )
-        await app.run_async()
+        # A closed terminal (SIGHUP) or a kill (SIGTERM) ends the app like ctrl+q, so
+        # that what nbtui owns (a kernel it started, a tunnel) is cleaned up below.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            loop.add_signal_handler(signum, app.exit, None, 128 + signum)
+        try:
+            await app.run_async()
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(signum)
     finally:
         await client.close()
         if tunnel is not None:

@@ -20,7 +20,7 @@ import json
 import os
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -74,13 +74,19 @@ def normalise_url(url: str) -> tuple[str, str]:
     `jupyter server` prints `http://127.0.0.1:8888/?token=abc`; pasting that works.
 
     Raises:
-        NbtuiError: Not an http(s) URL with a host.
+        NbtuiError: Not an http(s) URL with a host, or one with a password in it. The
+            message never repeats the query or the user part: a token may be in them.
     """
     if "://" not in url:
         url = f"http://{url}"
     parts = urllib.parse.urlsplit(url)
+    shown = urllib.parse.urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NbtuiError(f"--server wants an http(s) URL like http://host:8888, not {url!r}")
+        raise NbtuiError(f"--server wants an http(s) URL like http://host:8888, "
+                         f"not {shown!r}")
+    if parts.username is not None or parts.password is not None:
+        raise NbtuiError("--server takes no user:password@ in the URL: a Jupyter Server "
+                         "logs in with a token (--token, or JUPYTER_TOKEN)")
     token = urllib.parse.parse_qs(parts.query).get("token", [""])[0]
     path = parts.path.rstrip("/")
     for suffix in ("/lab", "/tree", "/notebooks"):
@@ -189,9 +195,11 @@ class JupyterServer:
 
     def __init__(self, url: str, token: str | None = None) -> None:
         self.base_url, url_token = normalise_url(url)
-        token_value, source = server_token(token)
-        if not token_value and url_token:
+        # The most specific wins: --token, then the pasted URL's, then the environment's.
+        if token is None and url_token:
             token_value, source = url_token, "the URL"
+        else:
+            token_value, source = server_token(token)
         self.token = token_value
         self.token_source = source
         self._http = tornado.httpclient.AsyncHTTPClient()
@@ -225,7 +233,7 @@ class JupyterServer:
 
     def _refusal(self, code: int, path: str) -> str:
         if code in (401, 403):
-            how = ("the token was refused" if self.token
+            how = (f"the token from {self.token_source} was refused" if self.token
                    else "it needs a token: give --token or set JUPYTER_TOKEN")
             return f"the Jupyter Server at {self.base_url} said {code}: {how}"
         if code == 404 and path.startswith("/api/kernels/"):
@@ -269,12 +277,20 @@ class JupyterServer:
         specs = raw.get("kernelspecs") if isinstance(raw, dict) else None
         return sorted(specs) if isinstance(specs, dict) else []
 
-    async def start(self, name: str) -> ServerKernelModel:
-        """Ask the server for a new kernel of kernelspec `name`."""
+    async def start(self, name: str,
+                    check: Callable[[], None] | None = None) -> ServerKernelModel:
+        """Ask the server for a new kernel of kernelspec `name`.
+
+        Args:
+            check: Called once the server and the name are known to be good, just before
+                the kernel is asked for; it may raise to stop that.
+        """
         names = await self.kernelspecs()
         if names and name not in names:
             raise NbtuiError(f"no kernel named {name!r} on {self.base_url} "
                              f"(it has: {', '.join(names)})")
+        if check is not None:
+            check()
         return ServerKernelModel.from_json(
             await self._fetch("POST", "/api/kernels", {"name": name})
         )

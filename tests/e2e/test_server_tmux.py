@@ -203,3 +203,17 @@ def test_kernel_started_on_the_server(
     else:
         # nbtui asked the server for this kernel, so quitting deletes it.
         wait_for(lambda: kernel_id not in server.kernel_ids(), timeout=DEADLINE)
+
+
+@pytest.mark.timeout(240)
+def test_a_closed_terminal_still_deletes_the_kernel_nbtui_asked_for(
+    terminals: list[Terminal], jupyter_server: JupyterServerProcess,
+) -> None:
+    """Closing the terminal (SIGHUP) ends nbtui as ctrl+q does: its server kernel goes."""
+    server = jupyter_server
+    terminal = _open(terminals, 120, 30)
+    _start(terminal, server, "--kernel", "python3")
+    terminal.wait_for(r"started kernel")
+    [kernel_id] = server.kernel_ids()
+    terminal.kill()
+    wait_for(lambda: kernel_id not in server.kernel_ids(), timeout=DEADLINE)

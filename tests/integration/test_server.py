@@ -223,7 +223,7 @@ async def test_refusals_are_one_sentence(jupyter_server: JupyterServerProcess,
     wrong = ServerKernel(jupyter_server.url, server_kernel, "python3", "not-the-token")
     with pytest.raises(NbtuiError, match=r"refused the WebSocket.*403.*token"):
         await KernelClient(wrong).attach()
-    with pytest.raises(NbtuiError, match="token was refused"):
+    with pytest.raises(NbtuiError, match="token from --token was refused"):
         await JupyterServer(jupyter_server.url, "not-the-token").kernels()
     rest = JupyterServer(jupyter_server.url, jupyter_server.token)
     with pytest.raises(NbtuiError, match="no kernel 'ffff'"):

@@ -81,8 +81,9 @@ def test_wrong_token(tmp_path: Path, jupyter_server: JupyterServerProcess, how: 
     result = run_nbtui("--server", url, *args, cwd=tmp_path,
                        token=wrong if how == "JUPYTER_TOKEN" else None)
     line = server_error(result, wrong, jupyter_server.token)
+    source = {"URL": "the URL"}.get(how, how)
     assert line == (f"nbtui: the Jupyter Server at {jupyter_server.url} said 403: "
-                    "the token was refused")
+                    f"the token from {source} was refused")
 
 
 def test_no_token(tmp_path: Path, jupyter_server: JupyterServerProcess) -> None:
@@ -98,7 +99,7 @@ def test_wrong_token_starts_nothing(tmp_path: Path,
                                     jupyter_server: JupyterServerProcess) -> None:
     result = run_nbtui("--server", jupyter_server.url, "--kernel", "python3", cwd=tmp_path,
                        token="wrong-token-5f0e1d2c3b4a")
-    assert "token was refused" in server_error(result, jupyter_server.token)
+    assert "was refused" in server_error(result, jupyter_server.token)
     assert jupyter_server.kernel_ids() == []
 
 
@@ -130,13 +131,27 @@ def test_not_an_http_url(tmp_path: Path, url: str) -> None:
     assert "--server wants an http(s) URL" in line
 
 
-@pytest.mark.xfail(strict=True, reason="bug: normalise_url() echoes the whole URL, "
-                   "?token= included, in its error line")
 def test_not_an_http_url_keeps_its_token_secret(tmp_path: Path) -> None:
     secret = "url-token-0d1e2f3a4b5c"
     result = run_nbtui("--server", f"ftp://127.0.0.1:8888/?token={secret}", "--list",
                        cwd=tmp_path)
     assert "--server wants an http(s) URL" in server_error(result, secret)
+
+
+def test_a_password_in_the_url_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    secret = "basic-password-6a5b4c"
+    result = run_nbtui("--server", f"http://ann:{secret}@127.0.0.1:8888", "--list",
+                       cwd=tmp_path)
+    assert "no user:password@" in server_error(result, secret)
+
+
+def test_the_urls_token_beats_a_stale_one_in_the_environment(
+    tmp_path: Path, jupyter_server: JupyterServerProcess,
+) -> None:
+    result = run_nbtui("--server", f"{jupyter_server.url}/?token={jupyter_server.token}",
+                       "--list", cwd=tmp_path, token="stale-token-1f2e3d")
+    assert result.returncode == 0, result.stderr
+    assert jupyter_server.token not in result.stdout + result.stderr
 
 
 class _NotJupyter(http.server.BaseHTTPRequestHandler):
@@ -342,3 +357,17 @@ def test_token_in_the_url(tmp_path: Path, jupyter_server: JupyterServerProcess,
     assert result.stderr == ""
     assert kernel_id in result.stdout
     assert jupyter_server.token not in result.stdout
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param([], id="no-kernels"),
+    pytest.param(["--kernel", "python3"], id="kernel"),
+])
+def test_no_kernel_is_started_without_a_terminal(
+    tmp_path: Path, jupyter_server: JupyterServerProcess, args: list[str],
+) -> None:
+    """Without a terminal the app could never be quit: nothing is asked of the server."""
+    result = run_nbtui("--server", jupyter_server.url, *args, cwd=tmp_path,
+                       token=jupyter_server.token)
+    assert "needs a terminal" in server_error(result, jupyter_server.token)
+    assert jupyter_server.kernel_ids() == []

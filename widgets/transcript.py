@@ -39,6 +39,9 @@ __all__ = ["TranscriptView"]
 RICHER = ("image/png", "image/jpeg", "text/markdown", "application/json", "text/latex")
 """Types that render_data prefers to text/plain: those outputs are not clipped as text."""
 
+INVISIBLE_MARK = r"<U\+[0-9A-F]{4,6}>"
+"""How `sanitize_code` shows a character that would hide or reorder code."""
+
 
 def _without_background(style: str | Style) -> Style:
     parsed = Style.parse(style) if isinstance(style, str) else style
@@ -307,6 +310,7 @@ class TranscriptView(ScrollView, can_focus=True):
             Span(span.start, span.end, _without_background(span.style)) for span in code.spans
         ]
         code.rstrip()
+        code.highlight_regex(INVISIBLE_MARK, self._style("transcript--warning"))
         lines = code.split("\n", allow_blank=True)
         indent = " " * prefix.cell_len
         out = Text.assemble(prefix, lines[0], state)

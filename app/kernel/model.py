@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbtui.app.kernel.messages import Msg, short_session
-from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_stream
+from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_code, sanitize_stream
 
 __all__ = [
     "Catchup",
@@ -266,7 +266,7 @@ class Transcript:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
         if not inputs:
             return None
-        catchup = Catchup([(count, sanitize(code)) for count, code in inputs])
+        catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
         self.entries.insert(0, catchup)
         self._touch(catchup)
         return catchup
@@ -283,7 +283,8 @@ class Transcript:
     def add_own_cell(self, msg_id: str, code: str, username: str) -> Cell:
         """Show a cell the moment it is sent, before the kernel echoes its input."""
         cell = self._cell(msg_id, self.own_session, username)
-        cell.code = code
+        # Pasted code can carry a Trojan Source too: show it as it will run.
+        cell.code = sanitize_code(code)
         return cell
 
     def peer(self, session: str, username: str) -> Peer:
@@ -344,7 +345,7 @@ class Transcript:
         if kind == "execute_input":
             code = content.get("code")
             if isinstance(code, str) and cell.code is None:
-                cell.code = sanitize(code)
+                cell.code = sanitize_code(code)
             count = content.get("execution_count")
             if isinstance(count, int):
                 cell.execution_count = count

@@ -259,15 +259,46 @@ def test_no_hostile_sequence_reaches_the_terminal(
     assert not problems, "\n".join(problems)
 
 
+def run_until_shown(nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager,
+                    code: str, shown: bytes) -> bytes:
+    """Run `code` as the peer once nbtui is attached, wait until `shown` is drawn, quit;
+    return every byte the pty received."""
+    nbtui.read_until(b"idle")
+    before = len(nbtui.received)
+    run(peer, code)
+    nbtui.read_until(shown, before)
+    quit_nbtui(nbtui)
+    assert kernel.is_alive()
+    return bytes(nbtui.received)
+
+
 @pytest.mark.timeout(120)
 def test_text_after_a_bel_terminated_osc_is_shown(
     nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager
 ) -> None:
     # Text.from_ansi swallows the text between a BEL-ended OSC and a later ST: nbtui must
     # show it (the sanitizer ends the OSC at the BEL).
-    nbtui.read_until(b"idle")
-    before = len(nbtui.received)
-    run(peer, "print('SHOWN-' + '\\x1b]0;x\\x07' + 'MIDDLE' + '\\x1b\\\\' + '-TAIL')")
-    nbtui.read_until(b"SHOWN-MIDDLE-TAIL", before)
-    quit_nbtui(nbtui)
-    assert kernel.is_alive()
+    code = "print('SHOWN-' + '\\x1b]0;x\\x07' + 'MIDDLE' + '\\x1b\\\\' + '-TAIL')"
+    run_until_shown(nbtui, peer, kernel, code, b"SHOWN-MIDDLE-TAIL")
+
+
+INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c" \
+    "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+"""Bidi controls and zero-width characters: they reorder or hide text (Trojan Source)."""
+
+
+@pytest.mark.timeout(120)
+def test_invisible_characters_never_reach_the_terminal(
+    nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager
+) -> None:
+    # A bidi-aware terminal would show the comment where the string's end is: the reader
+    # would think the check compares with "user". Its output carries every one too.
+    hidden = "".join(f"\\u{ord(char):04x}" for char in INVISIBLE)
+    code = ('level = "user"\n'
+            'if level != "user\u202e \u2066# admin\u2069 \u2066": pass\n'
+            f'print("TROJAN-" + "{hidden}" + "OUTPUT-END")')
+    everything = run_until_shown(nbtui, peer, kernel, code, b"TROJAN-OUTPUT-END")
+    leaked = [f"U+{ord(char):04X}" for char in INVISIBLE if char.encode() in everything]
+    assert not leaked, f"reached the pty: {leaked}"
+    # The code shows where each one was instead.
+    assert b"<U+202E>" in everything and b"<U+2069>" in everything

@@ -212,6 +212,24 @@ def test_other_clients_code_is_sanitized() -> None:
     assert cell.code == "x = 1"
 
 
+def test_other_clients_trojan_source_shows_its_invisible_characters() -> None:
+    transcript = Transcript(OWN)
+    code = 'if level != "user\u202e \u2066# admin\u2069 \u2066":\r    pass'
+    cell = run_cell(transcript, other(), code)
+    assert cell.code == 'if level != "user<U+202E> <U+2066># admin<U+2069> <U+2066>":\n    pass'
+
+
+def test_other_clients_username_and_output_lose_invisible_characters() -> None:
+    transcript = Transcript(OWN)
+    request = other(username="ali\u202ece")
+    cell = run_cell(transcript, request, "print()")
+    feed(transcript, request.stream("ab\u200bc\u2066d\n"))
+    assert transcript.peers[OTHER].username == "alice"
+    stream = cell.outputs[0]
+    assert isinstance(stream, StreamOutput)
+    assert stream.lines == ["abcd"]
+
+
 # -- busy per request ----------------------------------------------------------------------
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterator
 
 import pytest
 
-from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_stream
+from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_code, sanitize_stream
 
 ESC = "\x1b"
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -195,6 +196,100 @@ def test_backspace_cannot_turn_sgr_into_another_sequence() -> None:
     # "\x1b[2;5m" + BS + "H" became "\x1b[2;5H": the cursor jumps to row 2, column 5.
     assert_inert(sanitize("\x1b[2;5m\bHello"))
     assert_inert(sanitize("\x1b[31mab\b\b\b\b\b\b\bH"))
+
+
+# -- invisible characters (Trojan Source) -------------------------------------------------
+
+BIDI = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+EMOJI_JOINER = re.compile("(?<=👩)\u200d(?=👩)")
+INVISIBLE = re.compile("[\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+@pytest.mark.parametrize("char", list(BIDI + ZERO_WIDTH), ids=lambda c: f"U+{ord(c):04X}")
+@pytest.mark.parametrize("function", [sanitize, sanitize_stream])
+def test_invisible_character_is_removed_from_output(function: object, char: str) -> None:
+    assert callable(function)
+    assert function(f"before{char}after") == "beforeafter"
+
+
+def test_trojan_source_output_reads_in_logical_order() -> None:
+    # Shown by a bidi-aware terminal as `access_level != "user" # Check if admin`.
+    raw = 'access_level != "user\u202e \u2066# Check if admin\u2069 \u2066"'
+    assert sanitize(raw) == 'access_level != "user # Check if admin "'
+
+
+def test_emoji_keep_their_joiners() -> None:
+    for emoji in ("👩\u200d💻", "🏳️\u200d🌈", "👩🏽\u200d🔬", "👨\u200d👩\u200d👧",
+                  "❤️\u200d🔥", "🐻\u200d❄️"):
+        assert sanitize(f"a {emoji} b") == f"a {emoji} b"
+        assert sanitize_code(f"a {emoji} b") == f"a {emoji} b"
+
+
+def test_a_joiner_outside_an_emoji_is_removed() -> None:
+    assert sanitize("ad\u200dmin") == "admin"
+    assert sanitize("👩\u200d") == "👩"
+    assert sanitize("\u200d💻") == "💻"
+    assert sanitize("👩\u200d\u200b💻") == "👩💻"
+
+
+def test_tags_hide_text_except_in_a_flag() -> None:
+    scotland = "🏴\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+    assert sanitize(f"flag {scotland}") == f"flag {scotland}"
+    smuggled = "".join(chr(0xE0000 + ord(char)) for char in "rm -rf")
+    assert sanitize(f"ok{smuggled}") == "ok"
+
+
+def test_visible_unicode_is_untouched() -> None:
+    text = "שלום עולם مرحبا 漢字 ünïcödé ✓ 👍🏽 e\u0301"
+    assert sanitize(text) == text
+    assert sanitize_code(text) == text
+
+
+def test_code_shows_each_invisible_character_as_a_mark() -> None:
+    raw = 'if level != "user\u202e \u2066# admin\u2069 \u2066":\n    is\u200badmin = 1'
+    assert sanitize_code(raw) == (
+        'if level != "user<U+202E> <U+2066># admin<U+2069> <U+2066>":\n    is<U+200B>admin = 1'
+    )
+    for char in BIDI + ZERO_WIDTH:
+        assert INVISIBLE.search(sanitize_code(f"x{char}y")) is None
+
+
+def test_code_keeps_a_carriage_return_as_a_line_break() -> None:
+    # Python runs both lines; overwriting the first, as output would, hides it.
+    assert sanitize_code("import os; os.remove(p)\rprint('hi')") == (
+        "import os; os.remove(p)\nprint('hi')"
+    )
+    assert sanitize_code("a = 1\r\nb = 2\r\n") == "a = 1\nb = 2\n"
+
+
+def test_code_shows_backspace_and_escape_instead_of_acting_on_them() -> None:
+    assert sanitize_code("s = 'safe\x08\x08\x08\x08evil'") == (
+        "s = 'safe<U+0008><U+0008><U+0008><U+0008>evil'"
+    )
+    assert sanitize_code("s = '\x1b[31mred'") == "s = '<U+001B>[31mred'"
+    assert sanitize_code("# \x1b]52;c;aGVsbG8=\x07\npass") == "# \npass"
+
+
+def _assembled(seed: int, tokens: list[str]) -> Iterator[str]:
+    rng = random.Random(seed)
+    for _ in range(2000):
+        yield "".join(rng.choice(tokens) for _ in range(rng.randint(0, 24)))
+
+
+def test_code_is_inert() -> None:
+    for text in _assembled(202, [*_TOKENS, *BIDI, *ZERO_WIDTH, "\x08", "👩"]):
+        out = sanitize_code(text)
+        assert ESC not in out and CONTROLS.search(out) is None, repr(text)
+        assert INVISIBLE.search(EMOJI_JOINER.sub("", out)) is None, repr(text)
+
+
+def test_fuzz_output_has_no_invisible_character_but_emoji_joiners() -> None:
+    for text in _assembled(2066, [*_TOKENS, *BIDI, *ZERO_WIDTH, "👩", "x"]):
+        out = sanitize(text)
+        assert_inert(out)
+        assert INVISIBLE.search(EMOJI_JOINER.sub("", out)) is None, repr(text)
+        assert sanitize(out) == out, repr(text)
 
 
 # -- property: only SGR survives -----------------------------------------------------------

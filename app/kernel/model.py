@@ -36,12 +36,22 @@ class StreamOutput:
 
     name: str
     lines: list[str] = field(default_factory=list)
-    partial: str = ""
-    """The last line, not yet ended by a newline (a progress bar lives here)."""
     dropped: int = 0
     """Lines removed from the front to bound scrollback: an exact count."""
     received: int = 0
     """Every line ever received, kept or not."""
+    _tail: list[str] = field(default_factory=list, repr=False)
+    """The last line in pieces, joined only when read: a line that grows a few characters
+    per message (dots, a counter) would be copied whole on each one."""
+    _visible: tuple[str, str] | None = field(default=None, repr=False)
+
+    @property
+    def partial(self) -> str:
+        """The last line, not yet ended by a newline (a progress bar lives here)."""
+        tail = self._tail
+        if len(tail) > 1:
+            tail[:] = ["".join(tail)]
+        return tail[0] if tail else ""
 
     def append(self, text: str) -> int:
         """Add a chunk of stream text.
@@ -50,8 +60,17 @@ class StreamOutput:
             How many complete lines it added.
         """
         text = sanitize_stream(text)
-        if self.partial:
-            text = self.partial + text
+        if not ("\n" in text or "\r" in text or "\x08" in text):
+            # Nothing to split or resolve: the last line just grows, unless it holds a
+            # "\r" or "\b" that this text may complete.
+            last = self._tail[-1] if self._tail else ""
+            if not ("\r" in last or "\x08" in last):
+                if text:
+                    self._tail.append(text)
+                return 0
+        partial = self.partial
+        if partial:
+            text = partial + text
         parts = text.split("\n")
         partial = parts.pop()
         if "\r" in text or "\x08" in text:
@@ -62,14 +81,21 @@ class StreamOutput:
             segments = [segment for segment in partial.split("\r") if segment]
             tail = "\r" if partial.endswith("\r") else ""
             partial = (segments[-1] if segments else "") + tail
-        self.partial = partial
+        self._tail = [partial] if partial else []
         self.lines.extend(parts)
         self.received += len(parts)
         return len(parts)
 
     @property
     def visible_partial(self) -> str:
-        return apply_line_edits(self.partial)
+        # The view asks for it on every row it draws: resolve each version only once.
+        partial = self.partial
+        cached = self._visible
+        if cached is not None and cached[0] is partial:
+            return cached[1]
+        visible = apply_line_edits(partial)
+        self._visible = (partial, visible)
+        return visible
 
     def trim_front(self, count: int) -> int:
         count = min(count, len(self.lines))
@@ -80,7 +106,14 @@ class StreamOutput:
 
     @property
     def line_count(self) -> int:
-        return len(self.lines) + (1 if self.partial else 0)
+        return len(self.lines) + (1 if self._tail else 0)
+
+    @property
+    def text(self) -> str:
+        """Every kept line, as shown (for the pager and for saving)."""
+        if not self._tail:
+            return "\n".join(self.lines)
+        return "\n".join([*self.lines, self.visible_partial])
 
 
 @dataclass(eq=False)

@@ -419,6 +419,39 @@ def test_progress_bar_redraws_do_not_accumulate() -> None:
     assert len(stream.partial) <= 200
 
 
+def test_a_long_line_in_small_chunks_is_kept_whole() -> None:
+    # One dot per message: the line grows without being copied whole on each one.
+    transcript = Transcript(OWN)
+    request = own()
+    feed(transcript, request.busy())
+    for index in range(20_000):
+        feed(transcript, request.stream("." if index % 1000 else "|"))
+    stream = stream_outputs(transcript.cells[request.msg_id])[0]
+    assert stream.lines == []
+    assert stream.partial == ("|" + "." * 999) * 20
+    assert stream.line_count == 1
+    feed(transcript, request.stream("end\nnext"), request.idle())
+    assert stream.lines == [("|" + "." * 999) * 20 + "end"]
+    assert stream.partial == "next"
+    assert stream.text == ("|" + "." * 999) * 20 + "end\nnext"
+
+
+def test_a_carriage_return_after_a_grown_line_replaces_it() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    cell = run_cell(transcript, request, "code", request.stream("loading"),
+                    request.stream("..."), request.stream("\r"), request.stream("done"),
+                    request.stream("!\n"))
+    assert stream_outputs(cell)[0].lines == ["done!"]
+
+
+def test_stream_text_is_what_is_shown() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    cell = run_cell(transcript, request, "code", request.stream("a\nb\n\r 50%\r100%"))
+    assert stream_outputs(cell)[0].text == "a\nb\n100%"
+
+
 # -- errors and aborts ---------------------------------------------------------------------
 
 

@@ -78,6 +78,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--output-limit", type=int, default=2000, metavar="LINES",
                         help="lines of one text result shown before its middle is held back "
                         "(F10 shows it whole; default: 2000)")
+    parser.add_argument("--line-limit", type=int, default=10_000, metavar="CHARS",
+                        help="characters of one line of output shown before its middle is "
+                        "held back (F10 shows it whole; default: 10000)")
     parser.add_argument("--ssh", default=None, metavar="USER@HOST[:PORT]",
                         help="with --existing: reach the kernel through SSH tunnels to this "
                         "server (OpenSSH, key login; ssh config aliases work)")
@@ -95,6 +98,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.output_limit < 10:
         parser.error("--output-limit must be at least 10")
+    if args.line_limit < 100:
+        parser.error("--line-limit must be at least 100")
     if args.usage_interval < 0.5:
         parser.error("--usage-interval must be at least 0.5 seconds")
     if not 0 < args.memory_warn <= 1:
@@ -309,6 +314,7 @@ async def _run(args: argparse.Namespace) -> int:
             client, own_kernel=own, scrollback=args.scrollback, observe=args.observe,
             show_others=show_others[args.hide_others], usage_interval=args.usage_interval,
             memory_threshold=args.memory_warn, output_limit=args.output_limit,
+            line_limit=args.line_limit,
         )
         # A closed terminal (SIGHUP) or a kill (SIGTERM) ends the app like ctrl+q, so
         # that what nbtui owns (a kernel it started, a tunnel) is cleaned up below.

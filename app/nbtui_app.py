@@ -26,7 +26,7 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.model import Transcript
+from nbtui.app.kernel.model import StreamOutput, Transcript
 from nbtui.app.kernel.sanitize import sanitize
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 from nbtui.widgets.completions import CompletionMenu
@@ -123,7 +123,8 @@ class NbtuiApp(App[None]):
                  own_kernel: OwnKernel | ServerOwnKernel | None = None,
                  scrollback: int = 50_000, observe: bool = False,
                  show_others: tuple[bool, bool] = (True, True), usage_interval: float = 5.0,
-                 memory_threshold: float = 0.8, output_limit: int = 2000) -> None:
+                 memory_threshold: float = 0.8, output_limit: int = 2000,
+                 line_limit: int = 10_000) -> None:
         super().__init__()
         self.client = client
         self.own_kernel = own_kernel
@@ -139,6 +140,7 @@ class NbtuiApp(App[None]):
         )
         self.model = Transcript(client.session_id, max_lines=scrollback)
         self.output_limit = output_limit
+        self.line_limit = line_limit
         self.language = "python"
         self._frame_pending = False
         self._last_frame = 0.0
@@ -195,6 +197,7 @@ class NbtuiApp(App[None]):
 
     async def on_mount(self) -> None:
         self.transcript.output_limit = self.output_limit
+        self.transcript.line_limit = self.line_limit
         self.editor.focus()
         self._layout_panes()
         if not self.client.kernel_info:
@@ -667,7 +670,10 @@ class NbtuiApp(App[None]):
             self.notify("no output was held back", timeout=2)
             return
         output = long_outputs[-1]
-        title = f"Out[{output.execution_count}]" if output.execution_count else "output"
+        if isinstance(output, StreamOutput):
+            title = output.name
+        else:
+            title = f"Out[{output.execution_count}]" if output.execution_count else "output"
         self.push_screen(PagerScreen(title, output.text))
 
     def action_copy_join(self) -> None:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HalfBlockImage",
+    "clip_line",
     "clip_output",
     "placeholder",
     "render_data",
@@ -345,3 +346,37 @@ def clip_output(text: str, max_lines: int) -> tuple[str, int]:
     tail = max_lines - head
     kept = lines[:head] + (lines[-tail:] if tail else [])
     return "\n".join(kept) + ending, len(lines) - max_lines
+
+
+_SGR_MAX = 64
+"""Longer than any SGR a program writes: how far a cut looks back for one it would split."""
+
+
+def clip_line(line: str, limit: int) -> tuple[str, int, str] | None:
+    """The head and tail of a line longer than `limit` characters, or None.
+
+    Args:
+        line: Sanitized text: its only escapes are SGR sequences.
+        limit: The most characters kept: the first half (rounded up) and the rest from
+            the end. A cut never splits an SGR sequence.
+
+    Returns:
+        (head, how many characters were held back between, tail): the count is of
+        characters a reader would see, colour codes not included.
+    """
+    if len(line) <= limit:
+        return None
+    end = (limit + 1) // 2
+    start = len(line) - (limit - end)
+    if "\x1b" in line:
+        # A split SGR would leave "\x1b[3" in the head, or "1m" as text in the tail.
+        escape = line.rfind("\x1b", max(0, end - _SGR_MAX), end)
+        if escape >= 0 and "m" not in line[escape:end]:
+            end = escape
+        escape = line.rfind("\x1b", max(0, start - _SGR_MAX), start)
+        if escape >= 0 and (close := line.find("m", escape)) >= start:
+            start = min(close + 1, len(line))
+        start = max(start, end)
+    middle = line[end:start]
+    held = len(_SGR.sub("", middle)) if "\x1b" in middle else len(middle)
+    return line[:end], held, line[start:]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from itertools import accumulate
 
+from rich.cells import chop_cells
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.syntax import Syntax
@@ -32,7 +33,7 @@ from nbtui.app.kernel.model import (
     Notice,
     StreamOutput,
 )
-from nbtui.widgets.mime import render_data, render_traceback
+from nbtui.widgets.mime import clip_line, render_data, render_traceback
 
 __all__ = ["TranscriptView"]
 
@@ -59,8 +60,27 @@ def _measure(line: str, width: int) -> int:
         line = Text.from_ansi(line).plain
     if "\t" in line:
         line = line.expandtabs()
-    length = len(line) if line.isascii() else Text(line).cell_len
-    return max(1, -(-length // width))
+    if line.isascii():
+        return max(1, -(-len(line) // width))
+    return max(1, len(chop_cells(line, width)))
+
+
+def _wrap(text: Text, width: int) -> Text:
+    """`text` broken into rows of `width` cells, as a terminal wraps program output.
+
+    Rich's word wrapping would take more rows than `_measure` counts, and the last
+    would be lost.
+    """
+    plain = text.plain
+    if plain.isascii():
+        offsets = list(range(width, len(plain), width))
+    else:
+        offsets = list(accumulate(len(row) for row in chop_cells(plain, width)))[:-1]
+    if not offsets:
+        return text
+    wrapped = Text("\n").join(text.divide(offsets))
+    wrapped.no_wrap = True
+    return wrapped
 
 
 class _Part:
@@ -99,7 +119,11 @@ class _RenderedPart(_Part):
 
 
 class _StreamPart(_Part):
-    """stdout or stderr: measured per line, each line rendered only when it is seen."""
+    """stdout or stderr: measured per line, each line rendered only when it is seen.
+
+    A line longer than the view's `line_limit` shows its head and tail and how many
+    characters were held back: a 5 MB line without a newline must not be rendered whole.
+    """
 
     def __init__(self, view: TranscriptView, stream: StreamOutput, style: Style) -> None:
         self._view = view
@@ -112,12 +136,19 @@ class _StreamPart(_Part):
         self._base = 0
         """Rows of lines trimmed from the front, subtracted from `_cum` on lookup."""
 
+    def _rows(self, index: int, line: str, width: int) -> int:
+        if len(line) > self._view.line_limit:
+            return len(self._render(index, line, width))
+        return _measure(line, width)
+
     def _sync(self, width: int) -> None:
         stream = self.stream
         if width != self._width:
             self._width = width
             self._dropped = stream.dropped
-            self._cum = list(accumulate(_measure(line, width) for line in stream.lines))
+            self._cum = list(accumulate(
+                self._rows(index, line, width) for index, line in enumerate(stream.lines)
+            ))
             self._base = 0
             return
         trimmed = stream.dropped - self._dropped
@@ -132,7 +163,9 @@ class _StreamPart(_Part):
             end = self._cum[-1] if self._cum else self._base
             self._cum.extend(
                 accumulate(
-                    (_measure(line, width) for line in stream.lines[measured:]), initial=end
+                    (self._rows(measured + offset, line, width)
+                     for offset, line in enumerate(stream.lines[measured:])),
+                    initial=end,
                 )
             )
             del self._cum[measured]
@@ -141,7 +174,8 @@ class _StreamPart(_Part):
         self._sync(width)
         rows = (self._cum[-1] - self._base) if self._cum else 0
         if self.stream.partial:
-            rows += _measure(self.stream.visible_partial, width)
+            lines = self.stream.lines
+            rows += self._rows(len(lines), self.stream.visible_partial, width)
         return rows
 
     def _line_text(self, index: int) -> str:
@@ -153,14 +187,36 @@ class _StreamPart(_Part):
         absolute = row + self._base
         index = bisect_right(self._cum, absolute)
         start = self._cum[index - 1] - self._base if index else 0
-        line_text = self._line_text(index)
-        key = (id(self), self.stream.dropped + index, width, line_text)
-        strips = self._view.line_cache.get(key)
-        if strips is None:
-            strips = self._view.render_text(self._text(line_text), width)
-            self._view.line_cache[key] = strips
+        strips = self._render(index, self._line_text(index), width)
         offset = row - start
         return strips[offset] if offset < len(strips) else Strip.blank(width)
+
+    def _render(self, index: int, line: str, width: int) -> list[Strip]:
+        clipped = len(line) > self._view.line_limit
+        # A clipped line's key holds its hash, not itself: the cache would otherwise keep
+        # every version of a growing multi-megabyte last line alive.
+        text_key: object = (len(line), hash(line)) if clipped else line
+        key = (id(self), self.stream.dropped + index, width, text_key)
+        strips = self._view.line_cache.get(key)
+        if strips is None:
+            if clipped:
+                strips = self._render_clipped(line, width)
+            else:
+                strips = self._view.render_text(_wrap(self._text(line), width), width)
+            self._view.line_cache[key] = strips
+        return strips
+
+    def _render_clipped(self, line: str, width: int) -> list[Strip]:
+        clip = clip_line(line, self._view.line_limit)
+        assert clip is not None
+        head, held, tail = clip
+        self._view.held_back(self.stream)
+        view = self._view
+        return [
+            *view.render_text(_wrap(self._text(head), width), width),
+            *view.render_text(view.held_note(held, "characters"), width),
+            *view.render_text(_wrap(self._text(tail), width), width),
+        ]
 
     def _text(self, line: str) -> Text:
         if "\t" in line:
@@ -225,8 +281,10 @@ class TranscriptView(ScrollView, can_focus=True):
         """Session id to palette index, filled by the app from the model's peers."""
         self.output_limit = 2000
         """Lines of one text result shown before its middle is held back."""
-        self.long_outputs: list[DataOutput] = []
-        """Results shown clipped, newest last: F10 opens the newest in full."""
+        self.line_limit = 10_000
+        """Characters of one line shown before its middle is held back."""
+        self.long_outputs: list[DataOutput | StreamOutput] = []
+        """Outputs shown clipped, newest last: F10 opens the newest in full."""
         self.fold_tracebacks = True
         """Long tracebacks show their last frames; F7 unfolds them all."""
         self.show_peer_inputs = True
@@ -331,25 +389,56 @@ class TranscriptView(ScrollView, can_focus=True):
         return Group(prompt, shown)
 
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
-        """Head and tail of a text result longer than `output_limit` lines, or None."""
+        """A text result with more than `output_limit` lines, or a line longer than
+        `line_limit` characters, as head and tail; None when it fits."""
         plain = output.data.get("text/plain")
-        if not isinstance(plain, str) or plain.count("\n") < self.output_limit:
+        if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):
             return None
-        if any(kind in output.data for kind in RICHER):
+        many = plain.count("\n") >= self.output_limit
+        if not many and not (
+            len(plain) > self.line_limit
+            and any(len(line) > self.line_limit for line in plain.split("\n"))
+        ):
             return None
-        lines = plain.split("\n")
+        self.held_back(output)
+        lines = output.text.split("\n")
+        if not many:
+            return Group(*self._clipped_lines(lines))
         head = (self.output_limit + 1) // 2
         tail = self.output_limit - head
         held = len(lines) - head - tail
-        self.long_outputs.append(output)
-        note = Text(
-            f"… {held:,} lines held back (F10 shows the whole output, and saves it)",
-            style=self._style("transcript--dropped"),
-        )
         return Group(
-            render_data({"text/plain": "\n".join(lines[:head])}, {}, width),
-            note,
-            render_data({"text/plain": "\n".join(lines[-tail:])}, {}, width),
+            *self._clipped_lines(lines[:head]),
+            self.held_note(held, "lines"),
+            *self._clipped_lines(lines[-tail:]),
+        )
+
+    def _clipped_lines(self, lines: list[str]) -> list[RenderableType]:
+        """Text lines with each one longer than `line_limit` shown as head and tail."""
+        shown: list[RenderableType] = []
+        run: list[str] = []
+        for line in lines:
+            clip = clip_line(line, self.line_limit)
+            if clip is None:
+                run.append(line)
+                continue
+            head, held, tail = clip
+            run.append(head)
+            shown.append(render_data({"text/plain": "\n".join(run)}, {}, 0))
+            shown.append(self.held_note(held, "characters"))
+            run = [tail]
+        shown.append(render_data({"text/plain": "\n".join(run)}, {}, 0))
+        return shown
+
+    def held_back(self, output: DataOutput | StreamOutput) -> None:
+        """Note that `output` is shown clipped, so F10 can open it."""
+        if not any(known is output for known in self.long_outputs):
+            self.long_outputs.append(output)
+
+    def held_note(self, held: int, unit: str) -> Text:
+        return Text(
+            f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)",
+            style=self._style("transcript--dropped"),
         )
 
     def _error(self, output: ErrorOutput, width: int) -> RenderableType:

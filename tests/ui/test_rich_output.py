@@ -3,11 +3,44 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
 from nbtui.widgets.pager import PagerScreen
 from tests.ui.conftest import run_and_wait
+
+
+async def run_block(pilot: Pilot[None], app: NbtuiApp, code: str) -> str:
+    """Run a multi-line cell (Ctrl+R), wait until it is done; the transcript's text."""
+    app.editor.load_text(code)
+    await pilot.press("ctrl+r")
+    await run_and_wait(pilot, app, "1")
+    return app.transcript.plain_text()
+
+
+async def open_pager(pilot: Pilot[None]) -> PagerScreen:
+    await pilot.press("f10")
+    pager = pilot.app.screen
+    assert isinstance(pager, PagerScreen)
+    return pager
+
+
+async def run_and_open(pilot: Pilot[None], app: NbtuiApp, code: str) -> tuple[str, PagerScreen]:
+    """Run a cell whose output is clipped: the transcript's text, and F10's pager."""
+    text = await run_block(pilot, app, code)
+    return text, await open_pager(pilot)
+
+
+async def save(pilot: Pilot[None], pager: PagerScreen, directory: Path) -> str:
+    """Press s in the pager; what the saved file holds."""
+    pager.directory = directory
+    await pilot.press("s")
+    assert pager.saved is not None
+    return pager.saved.read_text(encoding="utf-8")
 
 
 async def test_update_display_replaces_the_value_on_screen(client: KernelClient) -> None:
@@ -52,26 +85,76 @@ async def test_a_carriage_return_progress_bar_is_one_line(client: KernelClient) 
         assert bars == ["progress 100%"]
 
 
-async def test_a_long_result_is_clipped_and_opens_in_full(client: KernelClient,
-                                                         tmp_path: Path) -> None:
-    app = NbtuiApp(client, output_limit=100)
+CLIPPED: dict[str, tuple[dict[str, Any], str, str, list[str], list[str]]] = {
+    "many lines": (
+        {"output_limit": 100},
+        "class Rows:\n"
+        "    def __repr__(self): return '\\n'.join(f'row {i}' for i in range(5000))\n"
+        "Rows()",
+        "… 4,900 lines held back",
+        ["row 0", "row 49", "row 4950", "row 4999"],
+        ["row 50", "row 2500", "row 4949"],
+    ),
+    # 200,000 characters and no newline, sent in small flushed pieces, then the end:
+    # the first 500 characters and the last 500 are shown, nothing of the middle.
+    "one huge line": (
+        {"line_limit": 1000},
+        "for i in range(200):\n"
+        "    print(f'{i:04d}' + '.' * 995 + '|', end='', flush=True)\n"
+        "print('END')",
+        "… 199,003 characters held back",
+        ["0000" + "." * 496 + "…", "saves it)" + "." * 496 + "|END"],
+        ["0001", "0199"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CLIPPED))
+async def test_a_clipped_output_opens_in_full(client: KernelClient, tmp_path: Path,
+                                              case: str) -> None:
+    limits, code, note, shown, hidden = CLIPPED[case]
+    app = NbtuiApp(client, **limits)
     async with app.run_test(size=(100, 30)) as pilot:
-        app.editor.load_text(
-            "class Rows:\n"
-            "    def __repr__(self): return '\\n'.join(f'row {i}' for i in range(5000))\n"
-            "Rows()"
-        )
-        await pilot.press("ctrl+r")
-        await run_and_wait(pilot, app, "1")
-        text = app.transcript.plain_text()
-        assert "4,900 lines held back" in text
-        assert "row 2500" not in text and "row 4999" in text
-        await pilot.press("f10")
-        pager = app.screen
-        assert isinstance(pager, PagerScreen)
-        assert "row 2500" in pager.text
-        pager.directory = tmp_path
-        await pilot.press("s")
-        assert pager.saved is not None and "row 2500" in pager.saved.read_text()
+        text, pager = await run_and_open(pilot, app, code)
+        assert note in text
+        joined = "".join(text.splitlines())
+        assert all(part in joined for part in shown)
+        assert not any(part in joined for part in hidden)
+        assert all(part in pager.text for part in hidden)
+        assert await save(pilot, pager, tmp_path) == pager.text
         await pilot.press("escape")
         assert not isinstance(app.screen, PagerScreen)
+
+
+async def test_a_stream_opens_whole_in_the_pager(client: KernelClient) -> None:
+    app = NbtuiApp(client, line_limit=1000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        _, pager = await run_and_open(pilot, app, CLIPPED["one huge line"][1])
+        assert pager.title_text == "stdout"
+        assert pager.text == "".join(f"{i:04d}" + "." * 995 + "|" for i in range(200)) + "END"
+
+
+async def test_a_one_line_result_is_clipped(client: KernelClient) -> None:
+    app = NbtuiApp(client, line_limit=1000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_and_wait(pilot, app, "'y' * 50_000 + 'z'")
+        text = app.transcript.plain_text()
+        # The repr is 50,003 characters with its quotes.
+        assert "… 49,003 characters held back" in text
+        assert "yz'" in "".join(text.splitlines())
+        pager = await open_pager(pilot)
+        assert pager.text == "'" + "y" * 50_000 + "z'"
+
+
+async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        # Words that do not fill a row evenly: word wrapping would need more rows than a
+        # terminal does, and the last of them went missing.
+        await run_and_wait(
+            pilot, app,
+            "for n in (3, 5, 7, 11): print(' '.join(['w' * n] * 40) + f' LAST{n}')",
+        )
+        joined = "".join(app.transcript.plain_text().splitlines())
+        for n in (3, 5, 7, 11):
+            assert f"LAST{n}" in joined

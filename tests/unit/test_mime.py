@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
-from nbtui.widgets.mime import clip_output, render_data, render_traceback
+from nbtui.widgets.mime import clip_line, clip_output, render_data, render_traceback
+
+SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
 HOSTILE = {
     "osc52": "\x1b]52;c;aGVsbG8=\x07",
@@ -296,3 +298,29 @@ def test_clip_output_odd_limit_and_final_newline() -> None:
 
 def test_clip_output_zero_lines() -> None:
     assert clip_output("a\nb", 0) == ("", 2)
+
+
+def test_clip_line_keeps_a_short_line() -> None:
+    assert clip_line("x" * 100, 100) is None
+
+
+def test_clip_line_counts_what_it_holds_back() -> None:
+    line = "".join(str(index % 10) for index in range(5_000_003))
+    clip = clip_line(line, 1001)
+    assert clip is not None
+    head, held, tail = clip
+    assert (len(head), held, len(tail)) == (501, 5_000_003 - 1001, 500)
+    assert line.startswith(head) and line.endswith(tail)
+
+
+def test_clip_line_never_splits_a_colour_and_counts_only_characters() -> None:
+    line = "\x1b[31m" + "a" * 50 + "\x1b[1;32m" + "b" * 50 + "\x1b[0m" + "c" * 50
+    for limit in range(2, 120):
+        clip = clip_line(line, limit)
+        assert clip is not None
+        head, held, tail = clip
+        for part in (head, tail):
+            assert "\x1b" not in SGR.sub("", part), (limit, part)
+            assert not re.match(r"[0-9;]*m", part) or part.startswith("\x1b"), (limit, part)
+        shown = len(SGR.sub("", head)) + len(SGR.sub("", tail))
+        assert shown + held == 150, limit

@@ -1,6 +1,6 @@
 """Make the README's screenshots: the real app on a real kernel, at fixed sizes.
 
-Usage: python screenshots/make.py   (writes screenshots/*.svg)
+Usage: python screenshots/make.py [NAME...]   (writes screenshots/NAME.svg, default all)
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_client import KernelManager
@@ -22,7 +23,6 @@ from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp
 
 HERE = Path(__file__).parent
-PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
 CELLS = (
     "import math\nrows = [(n, math.factorial(n)) for n in range(1, 6)]\nrows",
     "print(6*7)",
@@ -31,9 +31,9 @@ CELLS = (
 GALLERY = (
     "from IPython.display import JSON, Image, Markdown, display\n"
     "display(Markdown('## Run 17\\n- **accuracy** 0.93\\n- *loss* 0.21 (was 0.35)'))",
-    "display(JSON({'model': 'resnet50', 'layers': [64, 128, 256, 512], 'pretrained': True}))",
-    "import io\nfrom PIL import Image as Picture\n"
-    "picture = Picture.linear_gradient('L').resize((96, 40)).convert('RGB')\n"
+    "display(JSON({'model': 'resnet50', 'epochs': 12, 'pretrained': True}))",
+    "import io\nfrom PIL import Image as Picture, ImageOps\n"
+    "picture = ImageOps.colorize(Picture.radial_gradient('L').resize((64, 24)), 'orange', 'navy')\n"
     "buffer = io.BytesIO(); picture.save(buffer, 'png'); display(Image(buffer.getvalue()))",
     "import time\nfor step in range(0, 101, 5):\n"
     "    print(f'\\rtraining {step:3d}% ' + '#' * (step // 5), end='', flush=True)\n"
@@ -41,8 +41,25 @@ GALLERY = (
     "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
     "def check(path): raise ValueError(f'bad header in {path}')\nload('runs.parquet')",
 )
-PEER_CELL = (
-    "import time\nfor epoch in range(1, 4):\n    print(f'epoch {epoch}/3  loss {1/epoch:.3f}')"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another person on the same kernel: a raw jupyter_client with its own name."""
+
+    username: str
+    session: str
+    code: str
+
+
+PEER = Peer(
+    "analyst", "91c0a7e2-0000-4000-8000-000000000000",
+    "import time\nfor epoch in range(1, 4):\n    print(f'epoch {epoch}/3  loss {1/epoch:.3f}')",
+)
+GALLERY_PEER = Peer(
+    # Pair debugging: alice, in her own client, looks at the function that failed.
+    "alice", "3f2a6c01-0000-4000-8000-000000000000",
+    "import inspect\nprint(inspect.getsource(check), end='')",
 )
 
 
@@ -55,7 +72,7 @@ async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: floa
 
 
 async def shoot(km: KernelManager, size: tuple[int, int], name: str,
-                cells: tuple[str, ...] = CELLS, peer_cell: str | None = PEER_CELL) -> None:
+                cells: tuple[str, ...] = CELLS, peer: Peer | None = PEER) -> None:
     client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
     await client.attach()
     app = NbtuiApp(client)
@@ -66,17 +83,17 @@ async def shoot(km: KernelManager, size: tuple[int, int], name: str,
                 app.run_cell(code)
                 await until(pilot, lambda b=before: len(app.model.cells) > b)
                 await until(pilot, lambda: all(c.finished for c in app.model.cells.values()))
-            if peer_cell is not None:
-                peer = km.blocking_client()
-                peer.session.username = "analyst"
-                peer.session.session = PEER_SESSION
-                peer.start_channels()
+            if peer is not None:
+                other = km.blocking_client()
+                other.session.username = peer.username
+                other.session.session = peer.session
+                other.start_channels()
                 try:
-                    peer.execute(peer_cell)
-                    await until(pilot, lambda: "epoch 3/3" in app.transcript.plain_text())
-                    await until(pilot, lambda: not app.model.busy)
+                    msg_id = other.execute(peer.code)
+                    await until(pilot, lambda: msg_id in app.model.cells
+                                and app.model.cells[msg_id].finished is not None)
                 finally:
-                    peer.stop_channels()
+                    other.stop_channels()
             app.editor.load_text("df.describe()")
             await pilot.pause(0.2)
             app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
@@ -84,21 +101,23 @@ async def shoot(km: KernelManager, size: tuple[int, int], name: str,
         await client.close()
 
 
-def main() -> int:
+def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory() as runtime:
         os.environ["JUPYTER_RUNTIME_DIR"] = runtime
         os.environ["IPYTHONDIR"] = str(Path(runtime) / "ipython")
         shots = (
-            ((80, 24), "main-80x24", CELLS, PEER_CELL),
-            ((200, 50), "main-200x50", CELLS, PEER_CELL),
-            ((110, 60), "gallery", GALLERY, None),
+            ((80, 24), "main-80x24", CELLS, PEER),
+            ((200, 50), "main-200x50", CELLS, PEER),
+            ((110, 60), "gallery", GALLERY, GALLERY_PEER),
         )
-        for size, name, cells, peer_cell in shots:
+        for size, name, cells, peer in shots:
+            if names and name not in names:
+                continue
             km = KernelManager(kernel_name="python3")
             km.connection_file = str(Path(runtime) / "kernel-4342f625.json")
             km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                asyncio.run(shoot(km, size, name, cells, peer_cell))
+                asyncio.run(shoot(km, size, name, cells, peer))
             finally:
                 km.shutdown_kernel(now=True)
             print(f"wrote screenshots/{name}.svg")
@@ -106,4 +125,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

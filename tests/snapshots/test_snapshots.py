@@ -130,7 +130,12 @@ async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
             await until(pilot, lambda: not app.model.busy)
         finally:
             other.stop_channels()
-    app.editor.load_text("df.describe()")
+    await settle(pilot, app, "df.describe()")
+
+
+async def settle(pilot: Pilot[Any], app: SnapshotApp, editor_text: str) -> None:
+    """Leave `editor_text` in the editor and let the fixed figures reach the screen."""
+    app.editor.load_text(editor_text)
     await until(pilot, lambda: app._usage is not None and app._liveness is not None)
     app._show_liveness()
     await pilot.pause(0.1)
@@ -157,6 +162,42 @@ def test_panes_overlay_80x24(snap_compare: Any, named_kernel: KernelManager) -> 
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(named_kernel), terminal_size=(80, 24), run_before=run_before)
+
+
+MIMETYPES = {
+    "markdown": "from IPython.display import Markdown\n"
+                "Markdown('## Run 17\\n- **accuracy** 0.93\\n- `loss` 0.21, [report](http://x.example)')",
+    "json": "from IPython.display import JSON\n"
+            "JSON({'model': 'resnet50', 'layers': [64, 128], 'pretrained': True, 'lr': None})",
+    "image": "import io\nfrom PIL import Image as Picture\nfrom IPython.display import Image\n"
+             "picture = Picture.linear_gradient('L').resize((40, 12)).convert('RGB')\n"
+             "buffer = io.BytesIO(); picture.save(buffer, 'png'); Image(buffer.getvalue())",
+    "latex": "from IPython.display import Latex\n"
+             "Latex(r'$\\sum_{i=1}^{n} x_i^2 \\leq \\alpha$')",
+    "html": "from IPython.display import HTML\nHTML('<table><tr><td>1</td></tr></table>')",
+    "unknown": "from IPython.display import display\n"
+               "display({'application/vnd.custom+json': {'a': 1}, 'image/svg+xml': '<svg/>'}, "
+               "raw=True)",
+    "traceback": "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
+                 "def check(path): raise ValueError(f'bad header in {path}')\n"
+                 "load('runs.parquet')",
+}
+"""One cell per kind of rich output, each shown as the transcript draws it."""
+
+
+@pytest.mark.parametrize("kind", list(MIMETYPES))
+def test_rich_output(snap_compare: Any, named_kernel: KernelManager, kind: str) -> None:
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app = pilot.app
+        assert isinstance(app, SnapshotApp)
+        await until(pilot, lambda: app.kernel_state == "idle")
+        app.run_cell(MIMETYPES[kind])
+        await until(pilot, lambda: len(app.model.cells) == 1)
+        await until(pilot, lambda: not app.model.busy and all(
+            c.finished for c in app.model.cells.values()))
+        await settle(pilot, app, "")
+
+    assert snap_compare(make_app(named_kernel), terminal_size=(90, 28), run_before=run_before)
 
 
 def test_the_key_is_in_no_svg() -> None:

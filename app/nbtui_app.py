@@ -233,10 +233,13 @@ class NbtuiApp(App[None]):
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
         self.transcript.language = self.language
-        name = str(language_info.get("name", "?"))
-        version = str(language_info.get("version", ""))
-        implementation = str(info.get("implementation", ""))
-        impl_version = str(info.get("implementation_version", ""))
+        # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
+        name, version, implementation, impl_version = (
+            sanitize(str(value)).replace("\n", " ") for value in (
+                language_info.get("name", "?"), language_info.get("version", ""),
+                info.get("implementation", ""), info.get("implementation_version", ""),
+            )
+        )
         self._base_count = len(self.editor.cell_history)
         kernel = f"{name} {version}".strip()
         if implementation:

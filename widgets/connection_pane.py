@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.sanitize import sanitize
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
@@ -50,7 +51,8 @@ def kernel_summary(kernel_info: Mapping[str, Any]) -> str:
     protocol = kernel_info.get("protocol_version")
     if isinstance(protocol, str) and protocol:
         parts.append(f"protocol {protocol}")
-    return " · ".join(parts)
+    # Code in the kernel can rewrite its own kernel_info: it is untrusted like any output.
+    return sanitize(" · ".join(parts)).replace("\n", " ")
 
 
 class ConnectionPane(Widget, can_focus=True):

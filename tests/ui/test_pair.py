@@ -15,6 +15,7 @@ from jupyter_client import KernelManager
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.widgets.connection_pane import kernel_summary
 from tests.ui.conftest import peer, run_and_wait, until
 
 
@@ -186,3 +187,23 @@ async def test_f8_copies_the_join_command(client: KernelClient) -> None:
         await pilot.press("f8")
         assert app.clipboard == client.info.join_command()
         assert client.info.key not in app.clipboard
+
+
+async def test_a_rewritten_kernel_info_cannot_reach_the_terminal(kernel: KernelManager) -> None:
+    # Code in the kernel can rewrite what kernel_info says; whoever attaches next sees it.
+    with peer(kernel) as other:
+        other.execute_interactive(
+            "k = get_ipython().kernel\n"
+            "k.implementation = 'ipy\\x1b]52;c;aGVsbG8=\\x07thon\\u202e'\n"
+            "k.implementation_version = '8\\x1b[6n'",
+            timeout=30,
+        )
+    client = KernelClient(load_connection_file(Path(kernel.connection_file)))
+    app = NbtuiApp(client)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: "ipython" in app.status.kernel)
+        # The status line and the connection pane's kernel row.
+        shown = app.status.kernel + kernel_summary(app.client.kernel_info)
+        assert "(ipython 8)" in app.status.kernel
+        assert "\x1b" not in shown and "\u202e" not in shown and "aGVsbG8" not in shown
+    await client.close()

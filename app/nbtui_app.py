@@ -668,11 +668,10 @@ class NbtuiApp(App[None]):
         self.transcript.set_peer_visibility(inputs, outputs)
 
     def action_open_output(self) -> None:
-        long_outputs = self.transcript.long_outputs
-        if not long_outputs:
+        output = self.transcript.output_to_open()
+        if output is None:
             self.notify("no output was held back", timeout=2)
             return
-        output = long_outputs[-1]
         if isinstance(output, StreamOutput):
             title = output.name
         else:

@@ -430,6 +430,23 @@ class TranscriptView(ScrollView, can_focus=True):
         shown.append(render_data({"text/plain": "\n".join(run)}, {}, 0))
         return shown
 
+    def output_to_open(self) -> DataOutput | StreamOutput | None:
+        """The clipped output F10 opens: the newest one on screen, else the newest."""
+        if not self.long_outputs:
+            return None
+        top = round(self.scroll_y)
+        first = max(0, bisect_right(self._offsets, top) - 1)
+        last = bisect_right(self._offsets, top + self.size.height)
+        shown = {
+            id(output)
+            for entry in self._entries[first:last] if isinstance(entry, Cell)
+            for output in entry.outputs
+        }
+        for output in reversed(self.long_outputs):
+            if id(output) in shown:
+                return output
+        return self.long_outputs[-1]
+
     def held_back(self, output: DataOutput | StreamOutput) -> None:
         """Note that `output` is shown clipped, so F10 can open it."""
         if not any(known is output for known in self.long_outputs):
@@ -504,10 +521,16 @@ class TranscriptView(ScrollView, can_focus=True):
         was_at_end = self.follow
         removed_rows = 0
         width = self._content_width()
+        gone: set[int] = set()
         for entry in removed:
             parts = self._parts.pop(id(entry), None)
             if parts:
                 removed_rows += sum(part.height(width) for part in parts)
+            if isinstance(entry, Cell):
+                gone.update(id(output) for output in entry.outputs)
+        if gone:
+            # Scrollback let them go: holding them here would keep them in memory.
+            self.long_outputs = [o for o in self.long_outputs if id(o) not in gone]
         for entry in changed:
             self._parts[id(entry)] = self._parts_for(entry)
         self._all_entries = list(all_entries)

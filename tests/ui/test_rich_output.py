@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
 from nbtui.widgets.pager import PagerScreen
-from tests.ui.conftest import run_and_wait
+from tests.ui.conftest import run_and_wait, until
 
 
 async def run_block(pilot: Pilot[None], app: NbtuiApp, code: str) -> str:
@@ -158,3 +158,31 @@ async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> Non
         joined = "".join(app.transcript.plain_text().splitlines())
         for n in (3, 5, 7, 11):
             assert f"LAST{n}" in joined
+
+
+async def test_f10_opens_the_clipped_output_on_screen(client: KernelClient) -> None:
+    app = NbtuiApp(client, line_limit=1000)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_and_wait(pilot, app, "print('A' * 5000)")
+        await run_and_wait(pilot, app, "print('\\n'.join(map(str, range(100))))")
+        await run_and_wait(pilot, app, "print('B' * 5000)")
+        pager = await open_pager(pilot)  # at the end: the newest
+        assert pager.text == "B" * 5000
+        await pilot.press("escape")
+        app.transcript.scroll_home(animate=False, immediate=True)
+        await pilot.pause()
+        pager = await open_pager(pilot)
+        assert pager.text == "A" * 5000
+
+
+async def test_a_clipped_output_let_go_by_scrollback_is_not_kept(client: KernelClient) -> None:
+    app = NbtuiApp(client, line_limit=1000, scrollback=100)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_and_wait(pilot, app, "print('A' * 5000)")
+        assert len(app.transcript.long_outputs) == 1
+        first = app.transcript.long_outputs[0]
+        app.run_cell("print('\\n'.join(map(str, range(500))))")
+        await until(pilot, lambda: not any(
+            first in cell.outputs for cell in app.model.cells.values()))
+        await until(pilot, lambda: app.transcript.long_outputs == [])
+        assert app.transcript.output_to_open() is None

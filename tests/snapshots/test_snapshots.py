@@ -7,6 +7,7 @@ snapshot changes only when the looks do.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import shutil
 import subprocess
 import tempfile
@@ -24,6 +25,7 @@ from nbtui.app.kernel.liveness import LivenessSnapshot
 from nbtui.app.kernel.usage import HostMemory, UsageSnapshot
 from nbtui.app.nbtui_app import NbtuiApp
 from nbtui.widgets.liveness_pane import LivenessPane
+from tests.conftest import start_kernel
 from tests.ui.conftest import until
 
 OWN_SESSION = "3f2a9b10-0000-4000-8000-000000000000"
@@ -76,6 +78,18 @@ class SnapshotApp(NbtuiApp):
 def named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     """A kernel whose connection file, ports and key are the same on every run: the
     connection pane shows them all (the key masked)."""
+    # Fixed ports are one machine-wide resource: a second test run (another checkout) at
+    # the same time would attach to this kernel, or fail to bind. Take turns.
+    lock = (Path(tempfile.gettempdir()) / "nbtui-snapshots.lock").open("w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        yield from _named_kernel(monkeypatch)
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        lock.close()
+
+
+def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     runtime = Path(tempfile.gettempdir()) / "nbtui-snapshots" / "runtime"
     shutil.rmtree(runtime, ignore_errors=True)
     runtime.mkdir(parents=True)
@@ -185,8 +199,19 @@ MIMETYPES = {
 """One cell per kind of rich output, each shown as the transcript draws it."""
 
 
+@pytest.fixture
+def own_ports_kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:
+    """A kernel on ports of its own whose connection file has the fixed name: enough
+    where the connection pane (ports, key) is not on screen."""
+    km = start_kernel(isolated_jupyter / "kernel-4342f625.json")
+    try:
+        yield km
+    finally:
+        km.shutdown_kernel(now=True)
+
+
 @pytest.mark.parametrize("kind", list(MIMETYPES))
-def test_rich_output(snap_compare: Any, named_kernel: KernelManager, kind: str) -> None:
+def test_rich_output(snap_compare: Any, own_ports_kernel: KernelManager, kind: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
         assert isinstance(app, SnapshotApp)
@@ -197,7 +222,8 @@ def test_rich_output(snap_compare: Any, named_kernel: KernelManager, kind: str) 
             c.finished for c in app.model.cells.values()))
         await settle(pilot, app, "")
 
-    assert snap_compare(make_app(named_kernel), terminal_size=(90, 28), run_before=run_before)
+    assert snap_compare(make_app(own_ports_kernel), terminal_size=(90, 28),
+                        run_before=run_before)
 
 
 def test_the_key_is_in_no_svg() -> None:

@@ -219,9 +219,10 @@ class _StreamPart(_Part):
         ]
 
     def _text(self, line: str) -> Text:
-        if "\t" in line:
-            line = line.expandtabs()
         text = Text.from_ansi(line) if "\x1b" in line else Text(line)
+        if "\t" in line:
+            # Tab stops count what is shown, as `_measure` does, not the colour codes.
+            text.expand_tabs()
         text.stylize(self._style)
         return text
 

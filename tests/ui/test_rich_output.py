@@ -158,6 +158,15 @@ async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> Non
         joined = "".join(app.transcript.plain_text().splitlines())
         for n in (3, 5, 7, 11):
             assert f"LAST{n}" in joined
+        # Wide characters, and tabs after colour codes, wrap where they are measured.
+        await run_and_wait(pilot, app, "print('漢字' * 130 + 'END1')")
+        await run_and_wait(
+            pilot, app, "print(('\\x1b[31mred\\x1b[0m\\tcell\\t' * 20) + 'END2')",
+        )
+        joined = "".join(app.transcript.plain_text().splitlines())
+        assert "漢字" * 130 + "END1" in joined
+        assert "END2" in joined
+        assert "red     cell    red" in joined  # tab stops of what is shown
 
 
 async def test_f10_opens_the_clipped_output_on_screen(client: KernelClient) -> None:

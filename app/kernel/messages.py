@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Msg", "short_session"]
 
+_NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
+
 
 def short_session(session: str) -> str:
     """The four hex digits that tell two clients apart on screen."""
-    return session.replace("-", "")[:4] if session else "????"
+    # Another client's header sets it: only letters and digits may reach the screen
+    # ("\x1bc" alone would reset the terminal).
+    return _NOT_ALNUM.sub("", session)[:4] or "????"
 
 
 @dataclass(slots=True)

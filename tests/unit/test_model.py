@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.messages import Msg, short_session
 from nbtui.app.kernel.model import (
     Cell,
     DataOutput,
@@ -210,6 +210,15 @@ def test_other_clients_code_is_sanitized() -> None:
     transcript = Transcript(OWN)
     cell = run_cell(transcript, other(), "x = 1\x1b]52;c;aGVsbG8=\x07")
     assert cell.code == "x = 1"
+
+
+def test_a_session_id_shows_only_letters_and_digits() -> None:
+    transcript = Transcript(OWN)
+    run_cell(transcript, other(session="\x1bc\u202e\x1b]0;t\x07-9f"), "1")
+    (peer,) = (p for p in transcript.peers.values() if not p.is_self)
+    assert peer.label == "alice@c0t9"
+    assert short_session("3f2a9b10-0000-4000") == "3f2a"
+    assert short_session("\x1b\u202e") == short_session("") == "????"
 
 
 def test_other_clients_trojan_source_shows_its_invisible_characters() -> None:

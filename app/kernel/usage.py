@@ -28,6 +28,7 @@ import zmq
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.sanitize import sanitize
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
@@ -127,7 +128,8 @@ def parse_usage(content: Mapping[str, Any], at: float | None = None) -> UsageSna
     return UsageSnapshot(
         source="kernel",
         at=time.monotonic() if at is None else at,
-        hostname=hostname if isinstance(hostname, str) else None,
+        # Shown in the resources pane, and code in the kernel can change what it answers.
+        hostname=sanitize(hostname).replace("\n", " ") if isinstance(hostname, str) else None,
         pid=_integer(content.get("pid")),
         kernel_cpu=_number(content.get("kernel_cpu")),
         kernel_memory=_integer(content.get("kernel_memory")),

@@ -43,6 +43,11 @@ def test_parse_minimal_and_malformed_reply() -> None:
     assert bad.host_memory is None
 
 
+def test_a_hostname_cannot_carry_escapes() -> None:
+    snap = parse_usage({"hostname": "box\x1b]52;c;aGVsbG8=\x07\u202e\n2"})
+    assert snap.hostname == "box 2"
+
+
 def test_memory_share() -> None:
     host = HostMemory(total=16 * GIB, available=1 * GIB)
     assert memory_share(4 * GIB, host) == 0.8

@@ -103,13 +103,14 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     )
     km.session.key = SNAPSHOT_KEY
     km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client = km.blocking_client()
-    client.start_channels()
+    # Shut down also when it never answers: a kernel left behind keeps the fixed ports.
     try:
-        client.wait_for_ready(timeout=60)
-    finally:
-        client.stop_channels()
-    try:
+        client = km.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+        finally:
+            client.stop_channels()
         yield km
     finally:
         km.shutdown_kernel(now=True)

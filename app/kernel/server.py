@@ -31,6 +31,7 @@ import zmq.asyncio
 from jupyter_client.session import Session
 
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.sanitize import sanitize
 from nbtui.app.kernel.transport import CHANNELS, Deliver
 
 __all__ = [
@@ -108,15 +109,21 @@ class ServerKernelModel:
 
     @classmethod
     def from_json(cls, raw: object) -> ServerKernelModel:
+        """From the server's JSON, which reaches the terminal: every string is made safe
+        (a hostile server or a kernelspec's name could carry escape sequences)."""
         data = raw if isinstance(raw, dict) else {}
         connections = data.get("connections")
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            execution_state=str(data.get("execution_state", "unknown")),
+            id=_safe(data.get("id", "")),
+            name=_safe(data.get("name", "")),
+            execution_state=_safe(data.get("execution_state", "unknown")),
             connections=connections if isinstance(connections, int) else 0,
-            last_activity=str(data.get("last_activity", "")),
+            last_activity=_safe(data.get("last_activity", "")),
         )
+
+
+def _safe(value: object) -> str:
+    return sanitize(str(value)).replace("\n", " ")
 
 
 @dataclass(frozen=True)
@@ -285,7 +292,7 @@ class JupyterServer:
             check: Called once the server and the name are known to be good, just before
                 the kernel is asked for; it may raise to stop that.
         """
-        names = await self.kernelspecs()
+        names = [_safe(spec) for spec in await self.kernelspecs()]
         if names and name not in names:
             raise NbtuiError(f"no kernel named {name!r} on {self.base_url} "
                              f"(it has: {', '.join(names)})")
@@ -458,8 +465,9 @@ class WebSocketTransport:
         if message is None:
             conn = self._conn
             if conn is not None:
-                said = conn.close_reason or (f"code {conn.close_code}" if conn.close_code
-                                             else "")
+                # The server's words reach the liveness pane: made safe first.
+                said = _safe(conn.close_reason or "") or (
+                    f"code {conn.close_code}" if conn.close_code else "")
                 self.problem = f"the server closed the WebSocket{f' ({said})' if said else ''}"
             self._conn = None
             return

@@ -115,3 +115,11 @@ def test_rate_limit_stand_in_becomes_a_notice() -> None:
     assert "IOPub data rate exceeded (limit 1000000.0 bytes/s over 3.0 s)" in notices[0].text
     # The stand-in is nbtui's notice, not kernel output: the cell keeps only its own.
     assert [output.name for output in cell.outputs] == ["stdout"]
+
+
+def test_what_a_server_says_about_its_kernels_is_made_safe() -> None:
+    kernel = ServerKernelModel.from_json({
+        "id": "abc\x1bc\x1b]52;c;aGk=\x07", "name": "py\u202ethon\nx",
+        "execution_state": "\x1b[6nidle", "connections": "2", "last_activity": 5,
+    })
+    assert kernel == ServerKernelModel("abc", "python x", "idle", 0, "5")

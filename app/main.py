@@ -295,14 +295,9 @@ async def _run(args: argparse.Namespace) -> int:
         own = own_local
         info = load_connection_file(own_local.connection_file)
     client = KernelClient(info, username=args.username)
+    app: NbtuiApp | None = None
     try:
-        try:
-            await client.attach()
-        except BaseException:
-            # A kernel nbtui started for this run must not outlive a failed attach.
-            if own is not None:
-                await own.shutdown()
-            raise
+        await client.attach()
         if args.existing == "-" and not sys.stdin.isatty():
             # The JSON came down a pipe; the UI needs the terminal as its keyboard.
             with contextlib.suppress(OSError):
@@ -327,16 +322,18 @@ async def _run(args: argparse.Namespace) -> int:
             for signum in (signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(signum)
     finally:
+        # Whatever ended the run (a failed attach, a crash, a hung-up terminal), a kernel
+        # nbtui started goes too, unless the user asked to keep one that worked.
         await client.close()
         if tunnel is not None:
             tunnel.close()
+        if own is not None and not (args.keep_kernel and app is not None):
+            with contextlib.suppress(Exception):
+                await own.shutdown()
     if app.error:
         raise NbtuiError(app.error)
-    if own is not None:
-        if args.keep_kernel:
-            print(f"nbtui: kernel left running; re-attach with: {info.join_command()}")
-        else:
-            await own.shutdown()
+    if own is not None and args.keep_kernel:
+        print(f"nbtui: kernel left running; re-attach with: {info.join_command()}")
     return app.return_code or 0
 
 

@@ -1,0 +1,106 @@
+"""Issue 5's acceptance in a real terminal: the installed nbtui in tmux at 200x50 renders
+markdown, JSON and an image, keeps a progress bar on one line, and replaces a display
+when it is updated. What the screen shows is read with `tmux capture-pane`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import time
+
+import pytest
+from jupyter_client import KernelManager
+
+from tests.conftest import nbtui_script
+from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
+]
+
+IMAGE = """\
+import io
+from PIL import Image as P
+from IPython.display import Image, display
+buffer = io.BytesIO()
+picture = P.new('RGB', (64, 32), 'red')
+picture.paste((0, 0, 255), (0, 16, 64, 32))
+picture.save(buffer, 'PNG')
+display(Image(data=buffer.getvalue()))
+print('after the picture')
+"""
+
+
+def run(terminal: Terminal, code: str) -> None:
+    """Type a cell (one line of source: exec keeps the editor out of indentation) and
+    run it with ctrl+r, which always runs."""
+    terminal.type(f"exec({code!r})")
+    terminal.keys("C-r")
+
+
+def transcript(terminal: Terminal) -> str:
+    """The screen left of the side panes."""
+    return "\n".join(line.split("▏")[0] for line in terminal.screen().splitlines())
+
+
+def until_shown(terminal: Terminal, pattern: str) -> str:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        text = transcript(terminal)
+        if re.search(pattern, text, re.MULTILINE):
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"{pattern!r} not on screen; the screen:\n{terminal.screen()}")
+
+
+@pytest.mark.timeout(240)
+def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
+    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
+                   for name in PASSED_ENV if name in os.environ)
+    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
+    terminal = Terminal(200, 50)
+    try:
+        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+        terminal.wait_for(r"\A.*nbtui.*idle")
+
+        run(terminal, "from IPython.display import Markdown, display\n"
+                      "display(Markdown('# Quarterly *report*\\n\\n- **first** point'))")
+        # Rendered: the heading's words without its marks, the item with a bullet.
+        until_shown(terminal, r"^\s+Quarterly report\s*$")
+        until_shown(terminal, r"^\s+•\s+first point\s*$")
+
+        run(terminal, "from IPython.display import JSON, display\n"
+                      "display(JSON({'alpha': [1, 2], 'beta': {'gamma': None}}))")
+        text = until_shown(terminal, r'"gamma": null')
+        assert re.search(r'"alpha": \[', text)
+
+        run(terminal, IMAGE)
+        text = until_shown(terminal, r"^\s*after the picture\s*$")
+        # Half blocks: the red top and blue bottom meet in one row of ▀/▄ cells.
+        assert re.search(r"[▀▄]{20,}", text)
+
+        run(terminal, "import time\nfor i in range(101):\n"
+                      "    print(f'\\rprogress {i:3d}%', end='', flush=True); time.sleep(0.003)\n"
+                      "print()")
+        text = until_shown(terminal, r"^\s*progress 100%\s*$")
+        assert len(re.findall(r"^\s*progress\s+\d+%", text, re.MULTILINE)) == 1
+
+        run(terminal, "from IPython.display import display\n"
+                      "handle = display('value: old', display_id=True)\n"
+                      "print('display shown')")
+        until_shown(terminal, r"^\s+'value: old'\s*$")
+        run(terminal, "handle.update('value: new')")
+        text = until_shown(terminal, r"^\s+'value: new'\s*$")
+        # Replaced where it stood, not added below the cell that updated it.
+        assert not re.search(r"^\s+'value: old'\s*$", text, re.MULTILINE)
+        new = re.search(r"^\s+'value: new'\s*$", text, re.MULTILINE)
+        shown = re.search(r"^\s*display shown\s*$", text, re.MULTILINE)
+        assert new is not None and shown is not None and new.start() < shown.start()
+
+        terminal.keys("C-q")
+        terminal.wait_for(r"^NBTUI-EXIT=0$")
+    finally:
+        terminal.kill()

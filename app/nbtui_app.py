@@ -126,6 +126,11 @@ class NbtuiApp(App[None]):
                  memory_threshold: float = 0.8, output_limit: int = 2000,
                  line_limit: int = 10_000) -> None:
         super().__init__()
+        if self.driver_class.__name__ == "LinuxDriver":
+            # Idle CPU: Textual's stock input thread wakes ten times a second (quiet_driver.py).
+            from nbtui.app.quiet_driver import QuietLinuxDriver  # noqa: PLC0415
+
+            self.driver_class = QuietLinuxDriver
         self.client = client
         self.own_kernel = own_kernel
         self._panes_wanted: bool | None = None

@@ -470,7 +470,7 @@ class NbtuiApp(App[None]):
         if self._liveness is None:
             return
         self.query_one(LivenessPane).update(
-            self._liveness, busy=self._busy_text(), last_iopub=self.model.last_iopub
+            self._liveness, busy=self._busy_text(), last_iopub=self.client.last_iopub
         )
 
     def _usage_changed(self, snapshot: UsageSnapshot) -> None:

@@ -28,6 +28,19 @@ if TYPE_CHECKING:
 
 __all__ = ["KernelClient"]
 
+_QUIET_BACKLOG = 256
+"""Quiet messages (`_is_quiet`) wake the UI anyway once this many wait in the inbox."""
+
+
+def _is_quiet(msg: Msg) -> bool:
+    """Busy/idle around a request that is not a cell: liveness and usage probes (ours and
+    every other client's), completions, history. Each probe makes the kernel publish two,
+    and the transcript shows nothing of them: waking a frame for them was most of an idle
+    nbtui's CPU. They still reach the model with the next frame."""
+    return (msg.channel == "iopub" and msg.msg_type == "status"
+            and msg.parent_msg_type != "execute_request"
+            and msg.content.get("execution_state") in ("busy", "idle"))
+
 
 def _username() -> str:
     try:
@@ -62,7 +75,12 @@ class KernelClient:
         self.inbox: deque[Msg] = deque()
         """Every message no request is waiting for, in arrival order, for the UI."""
         self.on_message: Callable[[], None] | None = None
-        """Called when the inbox goes from empty to not empty; the UI schedules a frame."""
+        """Called when a message arrives and none has been announced since the last
+        `drain()`; the UI schedules a frame. Quiet messages (busy/idle around probes) wait
+        for the next frame instead."""
+        self._announced = False
+        self.last_iopub: float | None = None
+        """`time.monotonic()` of the latest iopub message, quiet ones included."""
         self.on_kernel_event: Callable[[str], None] | None = None
         """Called with "restarting" or "dead" when whoever manages the kernel says so
         (a Jupyter Server's status messages; a `shutdown_reply` asking for a restart)."""
@@ -190,6 +208,8 @@ class KernelClient:
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
         msg = Msg.from_dict(channel, raw)
+        if channel == "iopub":
+            self.last_iopub = msg.received
         future = self._pending.pop(msg.parent_id, None) if channel != "iopub" else None
         if future is not None and not future.done():
             future.set_result(msg)
@@ -203,13 +223,17 @@ class KernelClient:
         self._push(msg)
 
     def _push(self, msg: Msg) -> None:
-        was_empty = not self.inbox
         self.inbox.append(msg)
-        if was_empty and self.on_message is not None:
-            self.on_message()
+        if self._announced or self.on_message is None:
+            return
+        if _is_quiet(msg) and len(self.inbox) < _QUIET_BACKLOG:
+            return
+        self._announced = True
+        self.on_message()
 
     def drain(self) -> list[Msg]:
         """Take every message received since the last drain."""
+        self._announced = False
         inbox = self.inbox
         if not inbox:
             return []

@@ -279,3 +279,31 @@ async def test_send_after_close_raises(client: KernelClient) -> None:
     await client.close()
     with pytest.raises(NbtuiError, match="closed"):
         client.execute("1")
+
+
+async def test_busy_idle_of_probes_reach_the_inbox_without_waking_the_ui(
+        client: KernelClient) -> None:
+    woken: list[int] = []
+    client.on_message = lambda: woken.append(len(client.inbox))
+    client.drain()
+    before = client.last_iopub
+    reply = await client.request("control", "kernel_info_request", {}, timeout=DEADLINE)
+    assert reply is not None
+    probe = reply.parent_id
+    await collect_until_inbox(client, lambda msg: msg.parent_id == probe
+                              and msg.content.get("execution_state") == "idle")
+    assert woken == [], "a probe's busy/idle woke the UI"
+    assert client.last_iopub is not None and client.last_iopub != before
+    msg_id = client.execute("print('wake')")
+    messages = await collect(client, idle_of(msg_id))
+    assert woken, "a cell's output must wake the UI"
+    # The quiet ones were not lost: they came with the next drain.
+    assert any(msg.parent_id == probe and msg.msg_type == "status" for msg in messages)
+
+
+async def collect_until_inbox(client: KernelClient, done: Callable[[Msg], bool]) -> None:
+    """Until the inbox holds a message satisfying `done`, without draining it."""
+    end = time.monotonic() + DEADLINE
+    while not any(done(msg) for msg in client.inbox):
+        assert time.monotonic() < end, "no such message in the inbox"
+        await asyncio.sleep(0.01)

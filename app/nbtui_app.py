@@ -118,6 +118,12 @@ class NbtuiApp(App[None]):
     """Seconds after an interrupt before saying the kernel ignored it."""
     SILENT_HINT = 10.0
     """Seconds without output before suggesting another client's cell waits for input."""
+    QUIET_BEAT = 5.0
+    """Seconds between heartbeats while no cell runs and the kernel answers (1 s while one
+    runs): an idle nbtui should cost no more CPU than jupyter console, and each probe costs
+    a millisecond or two; a kill -9 shows at once anyway (the socket monitor)."""
+    QUIET_PROBE = 30.0
+    """Seconds between control and usage probes while no cell runs (else 5 s)."""
 
     def __init__(self, client: KernelClient, *,
                  own_kernel: OwnKernel | ServerOwnKernel | None = None,
@@ -274,12 +280,15 @@ class NbtuiApp(App[None]):
             self._schedule_frame()
         self._draw_frame()
         self.run_worker(self._load_history(), group="history")
-        self._monitor = LivenessMonitor(client, on_change=self._liveness_changed)
+        self._monitor = LivenessMonitor(client, on_change=self._liveness_changed,
+                                        quiet_interval=self.QUIET_BEAT,
+                                        quiet_control_interval=self.QUIET_PROBE)
         client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
         self._poller = UsagePoller(client, interval=self.usage_interval,
                                    on_update=self._usage_changed,
-                                   memory_threshold=self.memory_threshold)
+                                   memory_threshold=self.memory_threshold,
+                                   quiet_interval=max(self.usage_interval, self.QUIET_PROBE))
         self._poller.start()
 
     async def _load_history(self) -> None:
@@ -381,6 +390,8 @@ class NbtuiApp(App[None]):
         if self.kernel_state in ("dead", "unresponsive"):
             return
         cell = self.model.oldest_running()
+        if self._monitor is not None and self._poller is not None:
+            self._monitor.busy = self._poller.busy = cell is not None
         if cell is None:
             self._set_state("idle")
             self.status.detail = ""
@@ -490,10 +501,13 @@ class NbtuiApp(App[None]):
     def _update_summary(self) -> None:
         """The narrow terminal's one line of pane facts, in the status bar."""
         parts = []
-        rtt = self._liveness.hb_rtt if self._liveness else None
-        if rtt is not None:
-            # Coarse on purpose: a figure that changes every second redraws every second.
-            parts.append("hb <1 ms" if rtt < 0.001 else f"hb {rtt * 1000:.0f} ms")
+        history = self._liveness.hb_history[-5:] if self._liveness else ()
+        if history and self._liveness and self._liveness.hb_rtt is not None:
+            # Coarse on purpose: a figure that changes with every beat redraws with every
+            # beat. The median of the last few, in steps, keeps jitter from flapping it.
+            rtt = sorted(history)[len(history) // 2]
+            parts.append("hb <1 ms" if rtt < 0.001 else "hb <10 ms" if rtt < 0.01
+                         else "hb <100 ms" if rtt < 0.1 else f"hb {rtt:.1f} s")
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")

@@ -244,6 +244,9 @@ class UsagePoller:
         memory_threshold: Warn when kernel_memory passes this share of
             kernel_memory + host available memory.
         history: How many readings the sparkline histories keep.
+        quiet_interval: Seconds between polls while no cell runs (`busy` is False); None:
+            always `interval`. An idle kernel's figures barely move, and every poll costs
+            the client a millisecond or two of CPU (bench/).
     """
 
     def __init__(
@@ -255,12 +258,16 @@ class UsagePoller:
         timeout: float = 1.0,
         memory_threshold: float = 0.8,
         history: int = 60,
+        quiet_interval: float | None = None,
     ) -> None:
         self.client = client
         self.interval = interval
         self.on_update = on_update
         self.timeout = timeout
         self.memory_threshold = memory_threshold
+        self.quiet_interval = quiet_interval
+        self._busy = False
+        self._wake = asyncio.Event()
         self.local = is_local(client.info)
         self._cpu: deque[float] = deque(maxlen=history)
         self._memory: deque[int] = deque(maxlen=history)
@@ -274,6 +281,24 @@ class UsagePoller:
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    @property
+    def busy(self) -> bool:
+        """Set by whoever knows (the app's transcript): a cell runs, poll every `interval`."""
+        return self._busy
+
+    @busy.setter
+    def busy(self, busy: bool) -> None:
+        if busy and not self._busy and self.quiet_interval is not None:
+            self._wake.set()  # a cell started: memory may climb from now on
+        self._busy = busy
+
+    @property
+    def pace(self) -> float:
+        """Seconds from the end of one poll to the next."""
+        if self.quiet_interval is None or self._busy:
+            return self.interval
+        return self.quiet_interval
 
     def start(self) -> None:
         """Poll now and then every `interval`; needs a running loop."""
@@ -295,7 +320,9 @@ class UsagePoller:
                 return  # the client was closed under us
             # The next poll is scheduled after this one ends: a slow kernel slows the
             # poll instead of piling requests up.
-            await asyncio.sleep(self.interval)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.pace)
+            self._wake.clear()
 
     # -- one poll --------------------------------------------------------------------------
 

@@ -166,3 +166,45 @@ async def test_unresponsive_with_bad_signatures_suggests_a_wrong_key() -> None:
     assert await monitor.probe_control() is None
     assert monitor.snapshot.state == "unresponsive"
     assert "wrong key?" in monitor.snapshot.detail
+
+
+async def test_settles_to_the_quiet_pace_and_busy_or_a_miss_restores_the_full_one() -> None:
+    client = ScriptedClient()
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01,
+                              quiet_interval=3600.0, quiet_control_interval=3600.0,
+                              settle_after=3)
+    assert monitor.pace == 0.01 and not monitor.settled
+    monitor.start()
+    try:
+        await until(lambda: monitor.settled)
+        assert monitor.pace == 3600.0
+        assert monitor.control_pace == 3600.0
+        pings = client.pings
+        await asyncio.sleep(0.05)
+        assert client.pings == pings, "settled: no ping for an hour"
+        # A cell starts: the sleeping probes wake and keep the full pace while it runs.
+        monitor.busy = True
+        await until(lambda: client.pings > pings)
+        assert monitor.pace == 0.01 and monitor.control_pace == 0.01
+        monitor.busy = False
+        await until(lambda: monitor.settled)
+        # A missed ping: unsettled at once, full pace until it has answered again.
+        client.hb_answers = False
+        monitor.busy = True
+        monitor.busy = False
+        await until(lambda: monitor.snapshot.misses >= 1)
+        assert not monitor.settled and monitor.pace == 0.01
+    finally:
+        await monitor.stop()
+
+
+async def test_without_quiet_intervals_the_pace_never_changes() -> None:
+    client = ScriptedClient()
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02, settle_after=1)
+    monitor.start()
+    try:
+        await until(lambda: client.pings >= 5)
+        assert monitor.settled
+        assert monitor.pace == 0.01 and monitor.control_pace == 0.02
+    finally:
+        await monitor.stop()

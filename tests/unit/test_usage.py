@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import os
 from typing import Any
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.usage import HostMemory, UsagePoller, is_local, memory_share, parse_usage
+from nbtui.app.kernel.usage import (
+    HostMemory,
+    UsagePoller,
+    UsageSnapshot,
+    is_local,
+    memory_share,
+    parse_usage,
+)
 
 GIB = 1 << 30
 
@@ -95,3 +103,26 @@ async def test_minimal_reply_is_completed_by_psutil_for_a_local_kernel() -> None
     assert first.host_memory is not None
     assert second.kernel_cpu is not None
     assert len(second.memory_history) == 2
+
+
+async def test_quiet_interval_while_idle_and_a_starting_cell_wakes_the_poller() -> None:
+    kernel = MinimalKernel()
+    seen: list[UsageSnapshot] = []
+    poller = UsagePoller(kernel, interval=0.01, quiet_interval=3600.0, on_update=seen.append)
+    assert poller.pace == 3600.0
+    poller.start()
+    try:
+        for _ in range(500):
+            if seen:
+                break
+            await asyncio.sleep(0.01)
+        assert len(seen) == 1  # the first poll, then an hour's quiet
+        poller.busy = True
+        assert poller.pace == 0.01
+        for _ in range(500):
+            if len(seen) >= 3:
+                break
+            await asyncio.sleep(0.01)
+        assert len(seen) >= 3
+    finally:
+        await poller.stop()

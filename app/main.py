@@ -71,7 +71,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="hide other clients' outputs, or their inputs and outputs "
                         "(F4 cycles while running)")
     parser.add_argument("--usage-interval", type=float, default=5.0, metavar="SECONDS",
-                        help="how often to ask the kernel for its CPU and memory (default: 5)")
+                        help="how often to ask the kernel for its CPU and memory while a cell "
+                        "runs (default: 5; every 30 s while idle)")
     parser.add_argument("--memory-warn", type=float, default=0.8, metavar="SHARE",
                         help="warn when the kernel holds this share of the memory it could "
                         "have (default: 0.8)")

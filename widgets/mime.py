@@ -21,7 +21,6 @@ from rich.color import Color
 from rich.console import Group, RenderableType
 from rich.highlighter import JSONHighlighter
 from rich.json import JSON
-from rich.markdown import Markdown
 from rich.measure import Measurement
 from rich.panel import Panel
 from rich.segment import Segment
@@ -269,6 +268,9 @@ def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> R
             if picture is not None:
                 return HalfBlockImage(picture, width)
     if "text/markdown" in data:
+        # Deferred: markdown-it and rich.markdown are 15 ms of every startup otherwise.
+        from rich.markdown import Markdown  # noqa: PLC0415
+
         return Markdown(_clean(data["text/markdown"]), hyperlinks=False)
     if "application/json" in data:
         return _render_json(data["application/json"])

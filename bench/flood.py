@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import shutil
 import statistics
 import subprocess
@@ -29,6 +28,10 @@ from pathlib import Path
 
 import psutil
 from jupyter_client import KernelManager
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import client_command, settle  # the sibling module, found through the line above
 
 MARK = "MARK-END"
 POLL = 0.01
@@ -95,12 +98,7 @@ def run_raw(kernel: Kernel, n: int, timeout: float) -> Result:
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=READY_TIMEOUT)
-        # Let the kernel_info reply's busy/idle settle before timing.
-        while True:
-            try:
-                kc.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001 -- queue.Empty: nothing more pending
-                break
+        settle(kc)
         code = f"for i in range({n}): print(i)\nprint('MARK-END')"
         lines = 0
         tail = ""
@@ -222,26 +220,12 @@ class PeakRss(threading.Thread):
 
 
 def run_tmux(kernel: Kernel, client: str, n: int, timeout: float) -> Result:
-    passed = ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "PATH", "HOME")
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                   for name in passed if name in os.environ)
-    conn = shlex.quote(kernel.connection_file)
-    if client == "nbtui":
-        script = shutil.which("nbtui")
-        if script is None:
-            raise RuntimeError("nbtui is not installed")
-        command, ready, needle = f"{shlex.quote(script)} --existing {conn}", "idle", "nbtui"
-    else:
-        script = shutil.which("jupyter-console") or shutil.which("jupyter")
-        if script is None:
-            raise RuntimeError("jupyter console is not installed")
-        sub = "" if script.endswith("jupyter-console") else " console"
-        command, ready, needle = f"{shlex.quote(script)}{sub} --existing {conn}", "In [", "console"
+    command, ready, needle = client_command(client, kernel.connection_file)
     tmux = Tmux()
     sampler: PeakRss | None = None
     try:
         # The pane keeps a shell after the client exits so a crash leaves its message on screen.
-        tmux.start(f"env {env} {command}; echo CLIENT-EXIT=$?; sleep 600")
+        tmux.start(f"{command}; echo CLIENT-EXIT=$?; sleep 600")
         if tmux.wait_for(ready, READY_TIMEOUT) is None:
             screen = tmux.screen().strip().splitlines()
             raise RuntimeError(f"{client} never showed {ready!r}; last lines: {screen[-5:]}")

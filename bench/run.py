@@ -12,7 +12,10 @@ Sections (each against fresh ipykernels on 127.0.0.1, clients in a private tmux 
                       draining iopub as fast as it can, and a raw client that stops reading
                       for 5 s mid-flood (iopub drops for a slow subscriber).
 * startup          -- launch to ready prompt against a running kernel ('idle' / 'In [').
-* idle CPU         -- CPU seconds (user + system) of the client process over 30 s idle.
+* idle CPU         -- CPU seconds of the client process over 30 s idle, at 200x50 (nbtui's
+                      side panes shown) and at 80x24 (hidden).
+* peer output      -- another client (a raw jupyter_client) runs a print: milliseconds until
+                      its output is on the client's screen.
 * terminal traffic -- bytes the client writes to its terminal (tmux pipe-pane) during a
                       500k-line flood, per second of that flood.
 * keystrokes       -- keystroke-to-screen latency while `for i in range(3_000_000): print(i)`
@@ -44,6 +47,7 @@ from nbtui.app.kernel.model import StreamOutput, Transcript
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import flood  # the sibling script, found through the line above
+from _common import client_command, cpu_seconds, settle
 from flood import READY_TIMEOUT, Kernel, Tmux, find_process
 
 TUI_CLIENTS = ("nbtui", "jupyter-console")
@@ -102,11 +106,7 @@ def raw_small(kernel: Kernel, n: int, pause: float | None) -> tuple[int, bool]:
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=READY_TIMEOUT)
-        while True:
-            try:
-                kc.get_iopub_msg(timeout=0.2)
-            except Exception:  # noqa: BLE001 -- queue.Empty: settled
-                break
+        settle(kc)
         msg_id = kc.execute(small_code(n))
         lines, paused, idle = 0, pause is None, False
         while True:
@@ -180,20 +180,6 @@ def bench_small(cfg: Config, rows: Rows) -> None:
 
 # -- a client in tmux: startup, idle, traffic, keystrokes -------------------------------------
 
-def command_for(client: str, conn: str) -> tuple[str, str, str]:
-    conn = shlex.quote(conn)
-    if client == "nbtui":
-        script = shutil.which("nbtui")
-        if script is None:
-            raise RuntimeError("nbtui is not installed")
-        return f"{shlex.quote(script)} --existing {conn}", "idle", "nbtui"
-    script = shutil.which("jupyter-console") or shutil.which("jupyter")
-    if script is None:
-        raise RuntimeError("jupyter console is not installed")
-    sub = "" if script.endswith("jupyter-console") else " console"
-    return f"{shlex.quote(script)}{sub} --existing {conn}", "In [", "console"
-
-
 def wait_quiet(tmux: Tmux, seconds: float = 0.5, timeout: float = 10.0) -> None:
     """Until the screen has not changed for `seconds`."""
     deadline = time.perf_counter() + timeout
@@ -207,32 +193,73 @@ def wait_quiet(tmux: Tmux, seconds: float = 0.5, timeout: float = 10.0) -> None:
             return
 
 
-def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> None:
-    passed = ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "PATH", "HOME")
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                   for name in passed if name in os.environ)
+def start_client(client: str, kernel: Kernel, tmux: Tmux) -> tuple[float, Any]:
+    """Launch `client` in `tmux`: seconds until its ready text showed, and its process."""
+    command, ready, needle = client_command(client, kernel.connection_file)
+    start = time.perf_counter()
+    tmux.start(f"{command}; echo CLIENT-EXIT=$?; sleep 600")
+    seen = tmux.wait_for(ready, READY_TIMEOUT)
+    if seen is None:
+        raise RuntimeError(f"{client} never showed {ready!r}")
+    proc = find_process(tmux.pane_pid(), needle)
+    if proc is None:
+        raise RuntimeError(f"{client}: process not found")
+    return seen - start, proc
+
+
+def idle_cpu(tmux: Tmux, proc: Any, seconds: float) -> float:
+    wait_quiet(tmux)
+    before = cpu_seconds(proc)
+    time.sleep(seconds)
+    return cpu_seconds(proc) - before
+
+
+def peer_output(kernel: Kernel, tmux: Tmux, samples: int) -> list[float]:
+    """Seconds from another client's execute() until its printed token is on screen."""
+    kc = kernel.km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=READY_TIMEOUT)
+        settle(kc)
+        wait_quiet(tmux)
+        seconds: list[float] = []
+        for k in range(samples):
+            token = f"Pz{chr(97 + k)}Wx"
+            # Split in the source, which the client shows too: only the output matches.
+            start = time.perf_counter()
+            kc.execute(f"print({token[:3]!r} + {token[3:]!r})")
+            seen = tmux.wait_for(token, 10.0)
+            if seen is None:
+                raise RuntimeError(f"another client's output {token} never showed")
+            seconds.append(seen - start)
+            settle(kc, quiet=0.5)
+        return seconds
+    finally:
+        kc.stop_channels()
+
+
+def idle_narrow(client: str, cfg: Config, rows: Rows) -> None:
+    """Idle CPU at 80x24, where nbtui's side panes are hidden (the overlay is F2's)."""
     with Kernel() as kernel:
-        command, ready, needle = command_for(client, kernel.connection_file)
+        tmux = Tmux(80, 24)
+        try:
+            _, proc = start_client(client, kernel, tmux)
+            rows.add("idle 80x24", client, idle_cpu(tmux, proc, cfg.idle))
+        finally:
+            tmux.kill()
+
+
+def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> None:
+    with Kernel() as kernel:
         tmux = Tmux()
         try:
-            # startup
-            start = time.perf_counter()
-            tmux.start(f"env {env} {command}; echo CLIENT-EXIT=$?; sleep 600")
-            seen = tmux.wait_for(ready, READY_TIMEOUT)
-            if seen is None:
-                raise RuntimeError(f"{client} never showed {ready!r}")
-            rows.add("startup", client, seen - start)
-            proc = find_process(tmux.pane_pid(), needle)
-            if proc is None:
-                raise RuntimeError(f"{client}: process not found")
-
-            # idle CPU
-            wait_quiet(tmux)
-            before = proc.cpu_times()
-            time.sleep(cfg.idle)
-            after = proc.cpu_times()
-            cpu = (after.user + after.system) - (before.user + before.system)
-            rows.add("idle", client, cpu)
+            startup, proc = start_client(client, kernel, tmux)
+            rows.add("startup", client, startup)
+            rows.add("idle", client, idle_cpu(tmux, proc, cfg.idle))
+            if client == "nbtui":
+                # jupyter console shows other clients' output only with
+                # include_other_output=True, which is off by default.
+                rows.add("peer", client, peer_output(kernel, tmux, cfg.samples))
 
             # terminal traffic during a flood
             pipe = tmp / f"pipe-{client}-{run}.bin"
@@ -318,6 +345,7 @@ def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> No
         for client in clients:
             try:
                 session_run(client, cfg, rows, tmp, run)
+                idle_narrow(client, cfg, rows)
                 log(f"session run {run + 1} {client}: done")
             except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                 rows.notes.append(f"session run {run + 1}, {client}: {exc}")
@@ -415,7 +443,16 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
         return " | ".join(parts)
 
     out.append("| startup to ready prompt (s) | " + tui("startup", "{:.2f}") + " |")
-    out.append(f"| idle CPU over {cfg.idle:g} s (CPU s) | " + tui("idle", "{:.3f}") + " |")
+    out.append(f"| idle CPU over {cfg.idle:g} s, 200x50 (CPU s) | " + tui("idle", "{:.3f}") + " |")
+    out.append(f"| idle CPU over {cfg.idle:g} s, 80x24 (CPU s) | "
+               + tui("idle 80x24", "{:.3f}") + " |")
+    peer = rows.data.get("peer", {}).get("nbtui", [])
+    runs = [v for v in peer if v]
+    if runs:
+        p50 = statistics.median(percentile(v, 0.5) * 1000 for v in runs)
+        top = statistics.median(max(v) * 1000 for v in runs)
+        out.append(f"| another client's output to screen, p50 / max (ms) | {p50:.0f} / {top:.0f}"
+                   " | - | n/a: off by default |")
     out.append(f"| terminal bytes/s, {cfg.traffic_lines:,}-line flood (MB/s) | "
                + tui("traffic", "{:.2f}", lambda v: v[0] / 1e6) + " |")
     out.append(f"| terminal bytes total, {cfg.traffic_lines:,}-line flood (MB) | "

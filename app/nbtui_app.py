@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codeop
+import dataclasses
 import time
 import warnings
 from collections.abc import Callable
@@ -431,7 +432,8 @@ class NbtuiApp(App[None]):
     # -- liveness and resources ----------------------------------------------------------
 
     def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
-        previous = self._liveness.state if self._liveness else "alive"
+        old = self._liveness
+        previous = old.state if old else "alive"
         self._liveness = snapshot
         state = snapshot.state
         if state != previous:
@@ -470,8 +472,18 @@ class NbtuiApp(App[None]):
             self.status.detail = snapshot.detail
         self._update_status()
         self._update_summary()
-        if self._panes_shown():
+        if self._panes_shown() and self._liveness_news(old, snapshot):
             self._show_liveness()
+
+    def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
+        """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
+        runs, the kernel answers), a round trip that moved a little is not news: a redraw
+        of the pane costs the compositor 2-3 ms, more than the heartbeat itself, and was
+        half of a wide idle nbtui's CPU. The pane catches up with the next control probe."""
+        if old is None or self._monitor is None or not self._monitor.settled:
+            return True
+        return (dataclasses.replace(old, hb_rtt=None, hb_history=())
+                != dataclasses.replace(new, hb_rtt=None, hb_history=()))
 
     def _acknowledge_restart(self) -> None:
         if self._monitor is not None:

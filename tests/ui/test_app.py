@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.status import StatusBar
 from tests.ui.conftest import peer, run_and_wait, until
 
@@ -156,3 +159,22 @@ async def test_another_clients_cell_is_attributed(kernel: KernelManager,
             await until(pilot, lambda: "from the other side" in app.transcript.plain_text())
         text = app.transcript.plain_text()
         assert f"analyst@{other.session.session.replace('-', '')[:4]}" in text
+
+
+async def test_settled_liveness_pane_skips_round_trip_wiggles(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        monitor = app._monitor
+        assert monitor is not None
+        await until(pilot, lambda: monitor.settled, timeout=30.0)
+        pane = app.query_one(LivenessPane)
+        shown, before = app._liveness, pane._snapshot
+        assert shown is not None and before is not None
+        # Only the round trip moved: not news while settled.
+        app._liveness_changed(dataclasses.replace(
+            shown, hb_rtt=0.5, hb_history=(*shown.hb_history, 0.5)))
+        assert pane._snapshot is before
+        # A control probe's answer is news: the pane catches up, round trip included.
+        moved = dataclasses.replace(shown, hb_rtt=0.5, control_latency=0.25)
+        app._liveness_changed(moved)
+        assert pane._snapshot is moved

@@ -40,6 +40,7 @@ import zmq
 import zmq.asyncio
 
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.pacing import sleep_paced
 
 __all__ = ["LivenessMonitor", "LivenessSnapshot", "LivenessState", "ProbedClient"]
 
@@ -175,7 +176,8 @@ class LivenessMonitor:
     @busy.setter
     def busy(self, busy: bool) -> None:
         if busy and not self._busy and self.settled:
-            # Probes asleep for a quiet interval: take up the full pace now.
+            # Probes asleep for a quiet interval take up the full pace: a ping at once (the
+            # kernel's heartbeat thread needs no GIL), the control probe within its interval.
             self._wake.set()
             self._control_wake.set()
         self._busy = busy
@@ -411,9 +413,7 @@ class LivenessMonitor:
 
     async def _control_loop(self) -> None:
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._control_wake.wait(), self.control_pace)
-            self._control_wake.clear()
+            await sleep_paced(self._control_wake, lambda: self.control_pace)
             if self._snapshot.state == "dead":
                 continue
             try:

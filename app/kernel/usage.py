@@ -28,6 +28,7 @@ import zmq
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.pacing import sleep_paced
 from nbtui.app.kernel.sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -290,7 +291,7 @@ class UsagePoller:
     @busy.setter
     def busy(self, busy: bool) -> None:
         if busy and not self._busy and self.quiet_interval is not None:
-            self._wake.set()  # a cell started: memory may climb from now on
+            self._wake.set()  # a cell started: memory may climb, poll at the full pace
         self._busy = busy
 
     @property
@@ -320,9 +321,7 @@ class UsagePoller:
                 return  # the client was closed under us
             # The next poll is scheduled after this one ends: a slow kernel slows the
             # poll instead of piling requests up.
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.pace)
-            self._wake.clear()
+            await sleep_paced(self._wake, lambda: self.pace)
 
     # -- one poll --------------------------------------------------------------------------
 

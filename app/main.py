@@ -265,6 +265,17 @@ async def _server_kernel(
     return server.locate(picked), None
 
 
+async def _release(client: KernelClient, tunnel: SshTunnel | None,
+                   own: OwnKernel | ServerOwnKernel | None, *, keep: bool) -> None:
+    """Let go of everything nbtui holds; a kernel it started goes too unless kept."""
+    await client.close()
+    if tunnel is not None:
+        tunnel.close()
+    if own is not None and not keep:
+        with contextlib.suppress(Exception):
+            await own.shutdown()
+
+
 async def _run(args: argparse.Namespace) -> int:
     found_server = None
     if args.server is not None:
@@ -312,11 +323,22 @@ async def _run(args: argparse.Namespace) -> int:
             memory_threshold=args.memory_warn, output_limit=args.output_limit,
             line_limit=args.line_limit,
         )
-        # A closed terminal (SIGHUP) or a kill (SIGTERM) ends the app like ctrl+q, so
-        # that what nbtui owns (a kernel it started, a tunnel) is cleaned up below.
+        # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
+        # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be
+        # restored, and Textual's shutdown can wait forever on writes to it: what nbtui
+        # owns is cleaned up, then the process leaves at once.
         loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGHUP):
-            loop.add_signal_handler(signum, app.exit, None, 128 + signum)
+        loop.add_signal_handler(signal.SIGTERM, app.exit, None, 128 + signal.SIGTERM)
+
+        async def hung_up() -> None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(_release(client, tunnel, own, keep=args.keep_kernel),
+                                       10)
+            os._exit(128 + signal.SIGHUP)
+
+        leaving: list[asyncio.Task[None]] = []  # the loop keeps only a weak reference
+        loop.add_signal_handler(signal.SIGHUP,
+                                lambda: leaving.append(loop.create_task(hung_up())))
         try:
             await app.run_async()
         finally:
@@ -325,12 +347,7 @@ async def _run(args: argparse.Namespace) -> int:
     finally:
         # Whatever ended the run (a failed attach, a crash, a hung-up terminal), a kernel
         # nbtui started goes too, unless the user asked to keep one that worked.
-        await client.close()
-        if tunnel is not None:
-            tunnel.close()
-        if own is not None and not (args.keep_kernel and app is not None):
-            with contextlib.suppress(Exception):
-                await own.shutdown()
+        await _release(client, tunnel, own, keep=args.keep_kernel and app is not None)
     if app.error:
         raise NbtuiError(app.error)
     if own is not None and args.keep_kernel:

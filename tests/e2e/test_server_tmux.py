@@ -16,6 +16,7 @@ import shutil
 import time
 from collections.abc import Iterator
 
+import psutil
 import pytest
 from jupyter_client import BlockingKernelClient
 
@@ -215,5 +216,12 @@ def test_a_closed_terminal_still_deletes_the_kernel_nbtui_asked_for(
     _start(terminal, server, "--kernel", "python3")
     terminal.wait_for(r"started kernel")
     [kernel_id] = server.kernel_ids()
+    mine = [process for process in psutil.process_iter(["cmdline"])
+            if server.url in " ".join(process.info["cmdline"] or [])
+            and "--kernel" in (process.info["cmdline"] or [])]
+    assert len(mine) == 1
     terminal.kill()
     wait_for(lambda: kernel_id not in server.kernel_ids(), timeout=DEADLINE)
+    # And nbtui itself is gone: Textual's own shutdown could hang on the dead terminal.
+    wait_for(lambda: not mine[0].is_running() or mine[0].status() == psutil.STATUS_ZOMBIE,
+             timeout=DEADLINE)

@@ -36,19 +36,34 @@ def isolated_jupyter(tmp_path_factory: pytest.TempPathFactory,
     return runtime
 
 
-def start_kernel(connection_file: Path | None = None) -> KernelManager:
-    """Start a real ipykernel and wait until it answers on shell."""
-    km = KernelManager(kernel_name="python3")
-    if connection_file is not None:
-        km.connection_file = str(connection_file)
-    km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    client: BlockingKernelClient = km.blocking_client()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=60)
-    finally:
-        client.stop_channels()
-    return km
+def start_kernel(connection_file: Path | None = None, tries: int = 3) -> KernelManager:
+    """Start a real ipykernel and wait until it answers on shell.
+
+    jupyter_client picks free ports by binding and releasing them before the kernel
+    binds them itself: kernels started at the same moment (by threads here, or by other
+    test runs) can pick the same port, and one of them dies at once. That one is started
+    again on new ports.
+    """
+    for attempt in range(tries):
+        km = KernelManager(kernel_name="python3")
+        if connection_file is not None:
+            km.connection_file = str(connection_file)
+        km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        client: BlockingKernelClient = km.blocking_client()
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=60)
+        except RuntimeError:
+            if attempt == tries - 1:
+                raise
+            km.shutdown_kernel(now=True)
+            if connection_file is not None:
+                connection_file.unlink(missing_ok=True)
+            continue
+        finally:
+            client.stop_channels()
+        return km
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture

@@ -281,9 +281,12 @@ class NbtuiApp(App[None]):
             self._schedule_frame()
         self._draw_frame()
         self.run_worker(self._load_history(), group="history")
+        # Two answered beats are enough to call a kernel healthy: settling later kept a
+        # fresh wide nbtui at the full pace (and its pane redraws) for its first seconds.
         self._monitor = LivenessMonitor(client, on_change=self._liveness_changed,
                                         quiet_interval=self.QUIET_BEAT,
-                                        quiet_control_interval=self.QUIET_PROBE)
+                                        quiet_control_interval=self.QUIET_PROBE,
+                                        settle_after=2)
         client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
         self._poller = UsagePoller(client, interval=self.usage_interval,

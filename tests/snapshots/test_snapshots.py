@@ -193,7 +193,11 @@ MIMETYPES = {
     "unknown": "from IPython.display import display\n"
                "display({'application/vnd.custom+json': {'a': 1}, 'image/svg+xml': '<svg/>'}, "
                "raw=True)",
-    "traceback": "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
+    # Plain: IPython's default (Context) mode sometimes shows a window of lines around
+    # each frame and sometimes only the frame's own line (stack_data finding the scope or
+    # not), which made this snapshot flaky between otherwise identical runs.
+    "traceback": "%xmode Plain\n"
+                 "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
                  "def check(path): raise ValueError(f'bad header in {path}')\n"
                  "load('runs.parquet')",
 }

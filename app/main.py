@@ -171,8 +171,12 @@ async def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_terminal() -> bool:
+    return discovery.stdin_is_tty() and sys.stdout.isatty()
+
+
 async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
-    if not (discovery.stdin_is_tty() and sys.stdout.isatty()):
+    if not _on_terminal():
         raise NbtuiError("the kernel picker needs a terminal: nbtui --list shows the kernels, "
                          "nbtui --existing FILE attaches to one")
     from nbtui.widgets.picker import KernelPickerApp  # noqa: PLC0415
@@ -212,7 +216,7 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
 
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    if not _on_terminal():
         raise NbtuiError(f"{what} needs a terminal to run nbtui in (stdin and stdout are "
                          "not one); nbtui --server URL --list works without")
 
@@ -239,19 +243,19 @@ async def _server_kernel(
             print(format_server_table(kernels))
         return None
     if args.kernel is not None:
-        info = server.locate(await server.start(args.kernel, lambda: _need_terminal(
-            f"starting a {args.kernel} kernel on {server.base_url}")), created=True)
-        return info, ServerOwnKernel(server, info)
+        own = await ServerOwnKernel.start(server, args.kernel, lambda: _need_terminal(
+            f"starting a {args.kernel} kernel on {server.base_url}"))
+        return own.kernel, own
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
     kernels = await server.kernels()
     if not kernels:
-        info = server.locate(await server.start("python3", lambda: _need_terminal(
-            f"{server.base_url} has no kernels, and starting one")), created=True)
-        return info, ServerOwnKernel(server, info)
+        own = await ServerOwnKernel.start(server, "python3", lambda: _need_terminal(
+            f"{server.base_url} has no kernels, and starting one"))
+        return own.kernel, own
     if len(kernels) == 1:
         return server.locate(kernels[0]), None
-    if not (discovery.stdin_is_tty() and sys.stdout.isatty()):
+    if not _on_terminal():
         raise NbtuiError(f"{server.base_url} has {len(kernels)} kernels: choose one with "
                          "--kernel-id (--list shows them), or start one with --kernel NAME")
     from nbtui.widgets.server_picker import ServerPickerApp  # noqa: PLC0415
@@ -260,8 +264,8 @@ async def _server_kernel(
     if picked is None:
         return None
     if picked.id == "":
-        info = server.locate(await server.start(picked.name), created=True)
-        return info, ServerOwnKernel(server, info)
+        own = await ServerOwnKernel.start(server, picked.name)
+        return own.kernel, own
     return server.locate(picked), None
 
 

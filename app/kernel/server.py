@@ -22,6 +22,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 import tornado.httpclient
@@ -177,8 +178,6 @@ def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None 
 
 def server_age(stamp: str, now: float | None = None) -> str:
     """"12 s ago" from the server's ISO time; the stamp itself if it cannot be read."""
-    from datetime import datetime  # noqa: PLC0415
-
     try:
         then = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -322,6 +321,12 @@ class ServerOwnKernel:
     def __init__(self, server: JupyterServer, kernel: ServerKernel) -> None:
         self.server = server
         self.kernel = kernel
+
+    @classmethod
+    async def start(cls, server: JupyterServer, name: str,
+                    check: Callable[[], None] | None = None) -> ServerOwnKernel:
+        """Ask `server` for a new kernel of kernelspec `name` (see `JupyterServer.start`)."""
+        return cls(server, server.locate(await server.start(name, check), created=True))
 
     async def interrupt(self) -> None:
         await self.server.interrupt(self.kernel.kernel_id)

@@ -70,8 +70,8 @@ async def test_a_kernel_nbtui_asked_for_is_deleted_by_its_owner_only(
     jupyter_server: JupyterServerProcess,
 ) -> None:
     rest = JupyterServer(jupyter_server.url, jupyter_server.token)
-    info = rest.locate(await rest.start("python3"), created=True)
-    own = ServerOwnKernel(rest, info)
+    own = await ServerOwnKernel.start(rest, "python3")
+    info = own.kernel
     assert info.kernel_id in jupyter_server.kernel_ids()
     await own.shutdown()
     assert info.kernel_id not in jupyter_server.kernel_ids()

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -86,6 +86,9 @@ def _wrap(text: Text, width: int) -> Text:
 class _Part:
     """A run of rows in the transcript; subclasses know how to draw them."""
 
+    key: object = None
+    """What the part shows, when a later update may reuse it as it is (None: never)."""
+
     def height(self, width: int) -> int:
         raise NotImplementedError
 
@@ -96,9 +99,11 @@ class _Part:
 class _RenderedPart(_Part):
     """A small renderable drawn whole and cached per width (prompts, results, errors)."""
 
-    def __init__(self, view: TranscriptView, make: Callable[[int], RenderableType]) -> None:
+    def __init__(self, view: TranscriptView, make: Callable[[int], RenderableType],
+                 key: object = None) -> None:
         self._view = view
         self._make = make
+        self.key = key
         self._width = -1
         self._strips: list[Strip] = []
 
@@ -128,6 +133,7 @@ class _StreamPart(_Part):
     def __init__(self, view: TranscriptView, stream: StreamOutput, style: Style) -> None:
         self._view = view
         self.stream = stream
+        self.key = ("stream", id(stream))
         self._style = style
         self._width = -1
         self._dropped = 0
@@ -141,14 +147,31 @@ class _StreamPart(_Part):
             return len(self._render(index, line, width))
         return _measure(line, width)
 
+    def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
+        """The row where each of `lines` ends (the first is line `first`), the rows before
+        them ending at `end`.
+
+        A flood is mostly short plain lines: checking a whole batch at once in C and
+        counting one row each is what keeps a 100k-line chunk from costing a Python call
+        per line on the thread that draws.
+        """
+        if lines and max(map(len, lines)) <= min(width, self._view.line_limit):
+            joined = "".join(lines)
+            if joined.isascii() and "\x1b" not in joined and "\t" not in joined:
+                return range(end + 1, end + 1 + len(lines))
+        ends = accumulate(
+            (self._rows(first + offset, line, width) for offset, line in enumerate(lines)),
+            initial=end,
+        )
+        next(ends)  # `end` itself
+        return ends
+
     def _sync(self, width: int) -> None:
         stream = self.stream
         if width != self._width:
             self._width = width
             self._dropped = stream.dropped
-            self._cum = list(accumulate(
-                self._rows(index, line, width) for index, line in enumerate(stream.lines)
-            ))
+            self._cum = list(self._ends(0, stream.lines, width, 0))
             self._base = 0
             return
         trimmed = stream.dropped - self._dropped
@@ -161,14 +184,7 @@ class _StreamPart(_Part):
         measured = len(self._cum)
         if measured < len(stream.lines):
             end = self._cum[-1] if self._cum else self._base
-            self._cum.extend(
-                accumulate(
-                    (self._rows(measured + offset, line, width)
-                     for offset, line in enumerate(stream.lines[measured:])),
-                    initial=end,
-                )
-            )
-            del self._cum[measured]
+            self._cum.extend(self._ends(measured, stream.lines[measured:], width, end))
 
     def height(self, width: int) -> int:
         self._sync(width)
@@ -290,6 +306,7 @@ class TranscriptView(ScrollView, can_focus=True):
         """Long tracebacks show their last frames; F7 unfolds them all."""
         self.show_peer_inputs = True
         self.show_peer_outputs = True
+        self._row_style: Style | None = None
 
     # -- model to parts ------------------------------------------------------------------
 
@@ -301,29 +318,48 @@ class TranscriptView(ScrollView, can_focus=True):
         lines = console.render_lines(text, console.options.update_width(width), pad=False)
         return [Strip(line) for line in lines] or [Strip.blank(width)]
 
-    def _parts_for(self, entry: Entry) -> list[_Part]:
+    def _parts_for(self, entry: Entry, reuse: bool = False) -> list[_Part]:
+        """The parts that draw `entry`.
+
+        Args:
+            reuse: Keep the parts of its outputs that have not changed: a cell that
+                streams gets new output every frame, and new parts would measure every
+                kept line again and miss the line cache on every row.
+        """
         if isinstance(entry, Cell):
-            return self._cell_parts(entry)
+            kept = self._parts.get(id(entry), []) if reuse else []
+            return self._cell_parts(entry, {part.key: part for part in kept if part.key})
         if isinstance(entry, Catchup):
             return [_RenderedPart(self, partial(self._catchup, entry))]
         return [_RenderedPart(self, partial(self._notice, entry))]
 
-    def _cell_parts(self, cell: Cell) -> list[_Part]:
+    def _cell_parts(self, cell: Cell, kept: dict[object, _Part]) -> list[_Part]:
         parts: list[_Part] = []
         if cell.is_self or self.show_peer_inputs:
             parts.append(_RenderedPart(self, partial(self._cell_header, cell)))
         if not cell.is_self and not self.show_peer_outputs:
             return parts
         for output in cell.outputs:
+            # Parts hold their outputs, so an id in a key cannot be reused by another.
             if isinstance(output, StreamOutput):
                 if output.dropped:
                     parts.append(_RenderedPart(self, partial(self._dropped_line, output)))
-                style = self._style("transcript--stderr") if output.name == "stderr" else Style()
-                parts.append(_StreamPart(self, output, style))
+                part = kept.get(("stream", id(output)))
+                if part is None:
+                    stderr = output.name == "stderr"
+                    style = self._style("transcript--stderr") if stderr else Style()
+                    part = _StreamPart(self, output, style)
+                parts.append(part)
             elif isinstance(output, DataOutput):
-                parts.append(_RenderedPart(self, partial(self._data, cell, output)))
+                shown: object = ("data", id(output), output.version, output.execution_count)
+                parts.append(kept.get(shown) or _RenderedPart(
+                    self, partial(self._data, cell, output), shown
+                ))
             elif isinstance(output, ErrorOutput):
-                parts.append(_RenderedPart(self, partial(self._error, output)))
+                shown = ("error", id(output))
+                parts.append(kept.get(shown) or _RenderedPart(
+                    self, partial(self._error, output), shown
+                ))
         return parts
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
@@ -533,7 +569,7 @@ class TranscriptView(ScrollView, can_focus=True):
             # Scrollback let them go: holding them here would keep them in memory.
             self.long_outputs = [o for o in self.long_outputs if id(o) not in gone]
         for entry in changed:
-            self._parts[id(entry)] = self._parts_for(entry)
+            self._parts[id(entry)] = self._parts_for(entry, reuse=True)
         self._all_entries = list(all_entries)
         self._entries = list(all_entries)
         self._relayout()
@@ -593,10 +629,19 @@ class TranscriptView(ScrollView, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------------
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # The style behind every row: working it out walks the widget's ancestors, which
+        # was most of the cost of a row when done per row.
+        self._row_style = self.rich_style
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._row_style = None
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
         row = round(self.scroll_y) + y
-        base = self.rich_style
+        base = self._row_style or self.rich_style
         if row >= self._height or not self._entries:
             return Strip.blank(width, base)
         index = bisect_right(self._offsets, row) - 1

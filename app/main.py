@@ -327,6 +327,7 @@ async def _run(args: argparse.Namespace) -> int:
             memory_threshold=args.memory_warn, output_limit=args.output_limit,
             line_limit=args.line_limit,
         )
+        app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
         # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be
         # restored, and Textual's shutdown can wait forever on writes to it: what nbtui

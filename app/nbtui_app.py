@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codeop
 import dataclasses
+import gc
 import time
 import warnings
 from collections.abc import Callable
@@ -69,10 +70,9 @@ def _lexer_name(language_info: dict[str, Any]) -> str:
     return "text"
 
 
-def _locally_complete(code: str, language: str) -> bool:
-    """A fallback when the kernel does not answer is_complete in time."""
-    if not language.startswith("python") and language != "ipython3":
-        return True
+def _python_verdict(code: str) -> bool | None:
+    """Whether `code` is a whole Python cell: True, False (more to come), or None (it
+    does not compile: invalid, or IPython's own syntax)."""
     if code.rstrip().endswith(("\\", ":")):
         return False
     try:
@@ -80,7 +80,25 @@ def _locally_complete(code: str, language: str) -> bool:
             warnings.simplefilter("ignore")
             return codeop.compile_command(code + "\n", symbol="exec") is not None
     except (SyntaxError, ValueError, OverflowError):
-        return True  # let the kernel report the error
+        return None
+
+
+def _plainly_complete(code: str, language: str) -> bool:
+    """One short line of Python that compiles: the kernel's is_complete would say
+    "complete", so Enter runs it without that round trip (a few milliseconds, most of
+    what a short cell waits for). Anything else, IPython's `%magic` and `x?` included,
+    is the kernel's to judge."""
+    if not language.startswith("python") or "\n" in code or len(code) > 2000:
+        return False
+    return not code[:1].isspace() and _python_verdict(code) is True
+
+
+def _locally_complete(code: str, language: str) -> bool:
+    """A fallback when the kernel does not answer is_complete in time."""
+    if not language.startswith("python") and language != "ipython3":
+        return True
+    # Code that does not compile runs anyway: the kernel reports the error.
+    return _python_verdict(code) is not False
 
 
 class NbtuiApp(App[None]):
@@ -143,9 +161,12 @@ class NbtuiApp(App[None]):
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
         self.observe = observe
+        """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self.usage_interval = usage_interval
         self.memory_threshold = memory_threshold
-        """Read-only: never sends execute or stdin messages (watching, teaching)."""
+        self.freeze_gc = False
+        """Once attached, move everything alive out of the collector's reach (`gc.freeze`):
+        right for the one app of a process, not for a test process running hundreds."""
         self._others_mode = next(
             (index for index, mode in enumerate(self.OTHERS_MODES) if mode[:2] == show_others),
             0,
@@ -280,6 +301,8 @@ class NbtuiApp(App[None]):
         if client.inbox:
             self._schedule_frame()
         self._draw_frame()
+        if self.freeze_gc:
+            self.call_after_refresh(self._freeze_startup_objects)
         self.run_worker(self._load_history(), group="history")
         # Two answered beats are enough to call a kernel healthy: settling later kept a
         # fresh wide nbtui at the full pace (and its pane redraws) for its first seconds.
@@ -294,6 +317,14 @@ class NbtuiApp(App[None]):
                                    memory_threshold=self.memory_threshold,
                                    quiet_interval=max(self.usage_interval, self.QUIET_PROBE))
         self._poller.start()
+
+    @staticmethod
+    def _freeze_startup_objects() -> None:
+        """Keep everything alive since startup (modules, widgets, styles) out of the
+        garbage collector's full passes: without this, a full pass in the middle of a
+        flood walked all of them and held a frame up by about 25 ms."""
+        gc.collect()
+        gc.freeze()
 
     async def _load_history(self) -> None:
         numbered = await self.client.numbered_history()
@@ -549,7 +580,7 @@ class NbtuiApp(App[None]):
             # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
             self.exit()
             return
-        if not force:
+        if not force and not _plainly_complete(code, self.language):
             verdict = await self.client.is_complete(code)
             if verdict is None:
                 complete = _locally_complete(code, self.language)

@@ -7,6 +7,7 @@ import glob
 import os
 import shlex
 import shutil
+import sys
 from typing import Any
 
 import psutil
@@ -31,6 +32,10 @@ def client_command(client: str, conn: str) -> tuple[str, str, str]:
     passed = " ".join(f"{name}={shlex.quote(os.environ[name])}"
                       for name in PASSED_ENV if name in os.environ)
     conn = shlex.quote(conn)
+    if client == "tail":
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tail_client.py")
+        command = f"{shlex.quote(sys.executable)} {shlex.quote(script)} {conn}"
+        return f"env {passed} {command}", "tail-ready>", "tail_client"
     if client == "nbtui":
         script = shutil.which("nbtui")
         if script is None:

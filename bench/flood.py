@@ -41,7 +41,7 @@ RSS_EVERY = 0.05
 READY_TIMEOUT = 60.0
 """Seconds a client may take to come up (kernel ready, 'idle', 'In [')."""
 
-CLIENTS = ("raw", "nbtui", "jupyter-console")
+CLIENTS = ("raw", "nbtui", "jupyter-console", "tail")
 
 
 def cell_line(n: int) -> str:
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
                     except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                         result = Result(None, notes=[f"{client}: {exc}"])
                     results[client].append(result)
-                    shown = "timeout" if result.seconds is None else f"{result.seconds:.2f} s"
+                    shown = "timeout" if result.seconds is None else f"{result.seconds:.3f} s"
                     print(f"# N={n} run {run + 1}/{args.runs} {client}: {shown}",
                           file=sys.stderr, flush=True)
                     notes.extend(f"N={n} run {run + 1}: {note}" for note in result.notes)

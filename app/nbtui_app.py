@@ -43,6 +43,8 @@ from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from nbtui.app.kernel.server import ServerOwnKernel
 
 __all__ = ["NbtuiApp"]
@@ -176,6 +178,8 @@ class NbtuiApp(App[None]):
         self.line_limit = line_limit
         self.language = "python"
         self._frame_pending = False
+        self._frame_timer: Timer | None = None
+        self._frame_at = 0.0
         self._last_frame = 0.0
         self._monitor: LivenessMonitor | None = None
         self._poller: UsagePoller | None = None
@@ -298,6 +302,7 @@ class NbtuiApp(App[None]):
             self.editor.read_only = True
             self.query_one("#prompt", Label).update("observing")
         client.on_message = self._schedule_frame
+        client.on_cell_end = self._cell_ended
         if client.inbox:
             self._schedule_frame()
         self._draw_frame()
@@ -361,14 +366,33 @@ class NbtuiApp(App[None]):
         self._frame_pending = True
         # Readers may run outside the app's context (they can start before it), so the
         # timer is set from a message the app itself handles.
-        self.call_next(self._frame_due)
+        self.call_next(self._frame_due, FRAME)
 
-    def _frame_due(self) -> None:
-        delay = self._last_frame + FRAME - time.monotonic()
+    def _cell_ended(self) -> None:
+        """A cell's output is complete: show it after half a frame at most, not a whole
+        one. A quick cell's output (ours or a colleague's) comes a few milliseconds after
+        the frame that showed it start, and would otherwise wait out the rest of that
+        frame; cells ending faster than that still cost no more than 2 frames per FRAME."""
+        self._frame_pending = True
+        self.call_next(self._frame_due, FRAME / 2)
+
+    def _frame_due(self, interval: float) -> None:
+        at = self._last_frame + interval
+        if self._frame_timer is not None:
+            if at >= self._frame_at:
+                return
+            self._frame_timer.stop()
+            self._frame_timer = None
+        delay = at - time.monotonic()
         if delay > 0.001:
-            self.set_timer(delay, self._draw_frame)
+            self._frame_at = at
+            self._frame_timer = self.set_timer(delay, self._timed_frame)
         else:
             self._draw_frame()
+
+    def _timed_frame(self) -> None:
+        self._frame_timer = None
+        self._draw_frame()
 
     def _draw_frame(self) -> None:
         self._unless_leaving(self._apply_inbox)
@@ -385,6 +409,9 @@ class NbtuiApp(App[None]):
                 raise
 
     def _apply_inbox(self) -> None:
+        if self._frame_timer is not None:
+            self._frame_timer.stop()
+            self._frame_timer = None
         self._frame_pending = False
         self._last_frame = time.monotonic()
         messages = self.client.drain()

@@ -268,7 +268,7 @@ def fmt_median(values: list[float | None]) -> tuple[str, float | None]:
     if not done:
         return "timeout", None
     med = statistics.median(done)
-    text = f"{med:.2f}"
+    text = f"{med:.3f}"
     if len(done) < len(values):
         text += f" ({len(values) - len(done)} timed out)"
     return text, med
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
             raw_med = fmt_median([r.seconds for r in results.get("raw", [])])[1]
             for client in args.clients:
                 text, med = fmt_median([r.seconds for r in results[client]])
-                ratio = f"{med / raw_med:.1f}x" if med is not None and raw_med else "-"
+                ratio = f"{med / raw_med:.2f}x" if med is not None and raw_med else "-"
                 peaks = [r.peak_rss for r in results[client] if r.peak_rss is not None]
                 rss = f"{max(peaks) / 2**20:.0f}" if peaks else "-"
                 rows.append((f"{n:,}", client, text, ratio, rss))

@@ -42,6 +42,13 @@ def _is_quiet(msg: Msg) -> bool:
             and msg.content.get("execution_state") in ("busy", "idle"))
 
 
+def _ends_cell(msg: Msg) -> bool:
+    """The kernel going idle after a cell: the last of that cell's output has arrived."""
+    return (msg.channel == "iopub" and msg.msg_type == "status"
+            and msg.parent_msg_type == "execute_request"
+            and msg.content.get("execution_state") == "idle")
+
+
 def _username() -> str:
     try:
         return getpass.getuser()
@@ -78,6 +85,9 @@ class KernelClient:
         """Called when a message arrives and none has been announced since the last
         `drain()`; the UI schedules a frame. Quiet messages (busy/idle around probes) wait
         for the next frame instead."""
+        self.on_cell_end: Callable[[], None] | None = None
+        """Called when a cell's idle arrives (anyone's): its output is complete, and the UI
+        may want to show it sooner than the next frame. `on_message` is not called then."""
         self._announced = False
         self.last_iopub: float | None = None
         """`time.monotonic()` of the latest iopub message, quiet ones included."""
@@ -224,6 +234,10 @@ class KernelClient:
 
     def _push(self, msg: Msg) -> None:
         self.inbox.append(msg)
+        if self.on_cell_end is not None and _ends_cell(msg):
+            self._announced = True
+            self.on_cell_end()
+            return
         if self._announced or self.on_message is None:
             return
         if _is_quiet(msg) and len(self.inbox) < _QUIET_BACKLOG:

@@ -307,3 +307,23 @@ async def collect_until_inbox(client: KernelClient, done: Callable[[Msg], bool])
     while not any(done(msg) for msg in client.inbox):
         assert time.monotonic() < end, "no such message in the inbox"
         await asyncio.sleep(0.01)
+
+
+async def test_a_cells_idle_is_announced_with_its_output_in_the_inbox(
+        client: KernelClient) -> None:
+    woken: list[str] = []
+    ended: list[list[str]] = []
+    client.on_message = lambda: woken.append("message")
+    client.on_cell_end = lambda: ended.append([msg.msg_type for msg in client.inbox])
+    client.drain()
+    msg_id = client.execute("print('done')")
+    await collect_until_inbox(client, lambda msg: msg.parent_id == msg_id
+                              and msg.content.get("execution_state") == "idle")
+    # Once, with the stream already there: the UI can show the whole cell at once.
+    assert len(ended) == 1
+    assert "stream" in ended[0] and ended[0][-1] == "status"
+    # A probe's idle is not a cell's end.
+    client.drain()
+    await client.request("control", "kernel_info_request", {}, timeout=DEADLINE)
+    await asyncio.sleep(0.2)
+    assert len(ended) == 1

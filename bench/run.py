@@ -5,7 +5,9 @@ Sections (each against fresh ipykernels on 127.0.0.1, clients in a private tmux 
 
 * flood to screen  -- bench/flood.py's measurement: `for i in range(N): print(i)` then a
                       marker; seconds until the marker is on screen (raw: in hand). Its peak
-                      RSS at the largest N is the memory figure.
+                      RSS at the largest N is the memory figure. bench/tail_client.py
+                      runs the same way: a client that only writes the last screenful of
+                      each message, the least a client drawn in tmux can add to raw.
 * small messages   -- 20,000 `print(i, flush=True)`: lines received against lines sent, for
                       nbtui's own kernel layer and model run headless (KernelClient +
                       Transcript, drained at 30 Hz as the app does), a raw jupyter_client
@@ -358,7 +360,8 @@ def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> No
 def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
     for n in cfg.flood_lines:
         for run in range(cfg.runs):
-            for client in ("raw", *clients):
+            # "tail" calibrates the method: the least any client drawn in tmux can add.
+            for client in ("raw", *clients, "tail"):
                 try:
                     result = flood.measure(client, n, cfg.timeout)
                 except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
@@ -371,7 +374,7 @@ def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
                 if result.lines is not None and result.lines != n:
                     rows.notes.append(f"flood N={n} run {run + 1}: raw received "
                                       f"{result.lines}/{n} lines")
-                shown = "timeout" if result.seconds is None else f"{result.seconds:.2f} s"
+                shown = "timeout" if result.seconds is None else f"{result.seconds:.3f} s"
                 log(f"flood N={n} run {run + 1} {client}: {shown}")
 
 
@@ -412,7 +415,12 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
 
     for n in cfg.flood_lines:
         out.append(f"| flood to screen, {n:,} lines (s) | "
-                   + " | ".join(cell(f"flood {n}", c, "{:.2f}") for c in cols) + " |")
+                   + " | ".join(cell(f"flood {n}", c, "{:.3f}") for c in cols) + " |")
+    floor = [cell(f"flood {n}", "tail", "{:.3f}") for n in cfg.flood_lines]
+    if any(value != "-" for value in floor):
+        sizes = " / ".join(f"{n:,}" for n in cfg.flood_lines)
+        out.append(f"| the method's floor: tail-only client in tmux, {sizes} lines (s) | - | "
+                   + " / ".join(floor) + " | - |")
     n = max(cfg.flood_lines)
     rss = rows.data.get(f"rss {n}", {})
     out.append(f"| peak RSS at {n:,} lines (MiB, max of runs) | "

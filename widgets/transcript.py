@@ -574,7 +574,9 @@ class TranscriptView(ScrollView, can_focus=True):
         self._entries = list(all_entries)
         self._relayout()
         if was_at_end:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # Forced: output that first overflows the view has no scrollbar yet, and an
+            # unforced scroll would wait for the next layout, a whole frame later.
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
             # Scroll limits settle after the next layout: stick to the end then too.
             self.call_after_refresh(self._stick_to_end)
         elif removed_rows:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.model import StreamOutput
+from nbtui.app.kernel.model import Cell, StreamOutput
 from nbtui.app.nbtui_app import NbtuiApp, _plainly_complete
 from nbtui.widgets.transcript import _StreamPart
 from tests.ui.conftest import run_and_wait, until
@@ -103,3 +103,20 @@ async def test_a_batch_is_measured_as_line_by_line(client: KernelClient) -> None
                     initial=7,
                 ))[1:]
                 assert fast == slow, (width, batch[:3])
+
+
+async def test_output_that_first_overflows_is_followed_in_the_same_frame(
+        client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        view = app.transcript
+        stream = StreamOutput("stdout")
+        stream.append("".join(f"{i}\n" for i in range(200)))
+        cell = Cell(key="k", session="s", username="u", is_self=True, code="x",
+                    outputs=[stream])
+        # No scrollbar yet (nothing overflowed), and no layout in between: the view must
+        # still be at the end when update_entries returns, not one refresh later.
+        view.update_entries([cell], [], [cell])
+        assert view.max_scroll_y > 0
+        assert view.scroll_y == view.max_scroll_y

@@ -15,6 +15,7 @@ from itertools import accumulate
 
 from rich.cells import chop_cells
 from rich.console import Group, RenderableType
+from rich.segment import Segment
 from rich.style import Style
 from rich.syntax import Syntax
 from rich.text import Span, Text
@@ -217,6 +218,13 @@ class _StreamPart(_Part):
         if strips is None:
             if clipped:
                 strips = self._render_clipped(line, width)
+            elif line.isascii() and "\x1b" not in line and "\t" not in line:
+                # A flood's every frame brings a screenful of new plain lines: cut them
+                # into rows here, as Rich would, without Rich's general machinery.
+                style = self._style or None
+                rows = [line[start:start + width] for start in range(0, len(line), width)]
+                strips = [Strip([Segment(row, style)], len(row)) for row in rows]
+                strips = strips or [Strip([Segment("")], 0)]
             else:
                 strips = self._view.render_text(_wrap(self._text(line), width), width)
             self._view.line_cache[key] = strips
@@ -336,7 +344,12 @@ class TranscriptView(ScrollView, can_focus=True):
     def _cell_parts(self, cell: Cell, kept: dict[object, _Part]) -> list[_Part]:
         parts: list[_Part] = []
         if cell.is_self or self.show_peer_inputs:
-            parts.append(_RenderedPart(self, partial(self._cell_header, cell)))
+            # A running cell changes with every frame of output; its header rarely does.
+            shown: object = ("header", cell.state, cell.execution_count, cell.code is None,
+                             self.peer_colours.get(cell.session))
+            parts.append(kept.get(shown) or _RenderedPart(
+                self, partial(self._cell_header, cell), shown
+            ))
         if not cell.is_self and not self.show_peer_outputs:
             return parts
         for output in cell.outputs:
@@ -351,7 +364,7 @@ class TranscriptView(ScrollView, can_focus=True):
                     part = _StreamPart(self, output, style)
                 parts.append(part)
             elif isinstance(output, DataOutput):
-                shown: object = ("data", id(output), output.version, output.execution_count)
+                shown = ("data", id(output), output.version, output.execution_count)
                 parts.append(kept.get(shown) or _RenderedPart(
                     self, partial(self._data, cell, output), shown
                 ))

@@ -7,11 +7,12 @@ from itertools import accumulate
 from typing import Any
 
 import pytest
+from rich.style import Style
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.model import Cell, StreamOutput
 from nbtui.app.nbtui_app import NbtuiApp, _plainly_complete
-from nbtui.widgets.transcript import _StreamPart
+from nbtui.widgets.transcript import _StreamPart, _wrap
 from tests.ui.conftest import run_and_wait, until
 
 
@@ -120,3 +121,17 @@ async def test_output_that_first_overflows_is_followed_in_the_same_frame(
         view.update_entries([cell], [], [cell])
         assert view.max_scroll_y > 0
         assert view.scroll_y == view.max_scroll_y
+
+
+async def test_plain_lines_are_cut_into_rows_as_rich_would(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)):
+        view = app.transcript
+        for style in (Style(), view.get_component_rich_style("transcript--stderr")):
+            part = _StreamPart(view, StreamOutput("stdout"), style)
+            for width in (10, 80):
+                for index, line in enumerate(["", "7", "x" * 10, "y" * 25, "a b  c "]):
+                    fast = part._render(index, line, width)
+                    slow = view.render_text(_wrap(part._text(line), width), width)
+                    assert [list(strip) for strip in fast] == [list(s) for s in slow]
+                    assert [s.cell_length for s in fast] == [s.cell_length for s in slow]

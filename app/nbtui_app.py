@@ -592,6 +592,7 @@ class NbtuiApp(App[None]):
     def _run_requested(self, event: CellEditor.RunRequested) -> None:
         self._hide_completions()
         if self.observe:
+            self.editor.decided()
             if event.code.strip() in EXIT_WORDS:
                 self.exit()
             else:
@@ -600,6 +601,13 @@ class NbtuiApp(App[None]):
         self.run_worker(self._submit(event.code, event.force), group="submit")
 
     async def _submit(self, code: str, force: bool) -> None:
+        # Whatever happens, the editor gets the keys typed since Enter back.
+        try:
+            await self._decide(code, force)
+        finally:
+            self.editor.decided()
+
+    async def _decide(self, code: str, force: bool) -> None:
         stripped = code.strip()
         if not stripped:
             return

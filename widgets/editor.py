@@ -17,7 +17,12 @@ class CellEditor(TextArea):
 
     Enter does not decide by itself whether a cell is finished: it posts `RunRequested`
     and the app asks the kernel (`is_complete_request`), answering with `run` or
-    `insert_newline`. The editor knows nothing about kernels.
+    `insert_newline`, then `decided()`. The editor knows nothing about kernels.
+
+    Keys typed before that answer (type-ahead: a fast typist, or keys that an SSH
+    session delivers in one packet) are held and applied after it, in order, as a
+    console that waits for its answer would: typed into the editor at once, they would
+    be wiped with the cell that ran, or land in the wrong cell.
     """
 
     BINDINGS = [
@@ -64,6 +69,9 @@ class CellEditor(TextArea):
         self._draft = ""
         self.menu_open = False
         """Set by the app while the completion menu is shown: Enter and arrows go there."""
+        self.awaiting = False
+        """A cell was submitted and the app has not yet `decided()` what it was."""
+        self._held: list[events.Key] = []
 
     # -- history -------------------------------------------------------------------------
 
@@ -110,7 +118,39 @@ class CellEditor(TextArea):
         return sum(len(line) + 1 for line in lines[:row]) + column
 
     def action_run(self, force: bool = True) -> None:
+        if self.awaiting:
+            return  # the run key pressed twice: the first is still being decided
+        self.awaiting = True
         self.post_message(self.RunRequested(self, self.text, force))
+
+    HELD_KEYS = ("enter", "backspace", "tab", "ctrl+r", "ctrl+j")
+    """Besides printable characters, the keys type-ahead is made of; any other key
+    (arrows, history, bindings) acts at once: unlikely within milliseconds of Enter."""
+
+    def decided(self) -> None:
+        """The app has run the cell, continued it on a new line, or dropped it: apply the
+        keys typed meanwhile. An Enter among them submits again, and holds the rest."""
+        self.awaiting = False
+        while self._held and not self.awaiting:
+            event = self._held.pop(0)
+            if event.key in ("enter", "ctrl+r"):
+                self.action_run(event.key == "ctrl+r")
+            elif event.key == "ctrl+j":
+                self.insert_newline()
+            elif event.key == "backspace":
+                self.action_delete_left()
+            elif event.key == "tab":
+                self._tab()
+            elif event.character is not None:
+                self.insert(event.character)
+
+    def _tab(self) -> None:
+        """Completion after text, indentation at the start of a line."""
+        row, column = self.cursor_location
+        if self.document.get_line(row)[:column].strip():
+            self.post_message(self.CompletionRequested(self, self.text, self.cursor_offset()))
+        else:
+            self.insert(" " * self.indent_width)
 
     def action_newline(self) -> None:
         self.insert_newline()
@@ -126,6 +166,11 @@ class CellEditor(TextArea):
 
     async def _on_key(self, event: events.Key) -> None:
         key = event.key
+        if self.awaiting and (event.is_printable or key in self.HELD_KEYS):
+            event.stop()
+            event.prevent_default()
+            self._held.append(event)
+            return
         if self.menu_open:
             self.post_message(self.MenuKey(self, key))
             if key in ("enter", "tab", "up", "down", "escape"):
@@ -139,11 +184,10 @@ class CellEditor(TextArea):
             return
         if key == "tab":
             row, column = self.cursor_location
-            before = self.document.get_line(row)[:column]
-            if before.strip():
+            if self.document.get_line(row)[:column].strip():
                 event.stop()
                 event.prevent_default()
-                self.post_message(self.CompletionRequested(self, self.text, self.cursor_offset()))
+                self._tab()
                 return
         if key == "up" and self.cursor_at_first_line and self.history_previous():
             event.stop()

@@ -3,6 +3,7 @@ a batch of plain lines measured at once. Each must give what the long path gives
 
 from __future__ import annotations
 
+import asyncio
 from itertools import accumulate
 from typing import Any
 
@@ -135,3 +136,29 @@ async def test_plain_lines_are_cut_into_rows_as_rich_would(client: KernelClient)
                     slow = view.render_text(_wrap(part._text(line), width), width)
                     assert [list(strip) for strip in fast] == [list(s) for s in slow]
                     assert [s.cell_length for s in fast] == [s.cell_length for s in slow]
+
+
+async def test_keys_typed_before_the_kernel_answers_apply_after_it(
+        client: KernelClient) -> None:
+    # Type-ahead: keys that arrive while Enter is still being decided (a fast typist, or
+    # an SSH session delivering several keys in one packet) land after the decision.
+    original = client.is_complete
+
+    async def slow(code: str, timeout: float = 0.5) -> str | None:
+        await asyncio.sleep(0.2)
+        return await original(code, timeout)
+
+    client.is_complete = slow  # type: ignore[method-assign]
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press(*"if True:", "enter", *"print('ahead')", "enter", "enter")
+        await until(pilot, lambda: "ahead" in app.transcript.plain_text().splitlines())
+        code = [cell.code for cell in app.model.cells.values()]
+        assert code == ["if True:\n    print('ahead')\n    "]
+        await until(pilot, lambda: not app.editor.awaiting)
+        assert app.editor.text == ""
+        # Two plain lines typed in one go are two cells, in order.
+        await pilot.press(*"x = 41", "enter", *"print(x + 1)", "enter")
+        await until(pilot, lambda: "42" in app.transcript.plain_text().splitlines())
+        code = [cell.code for cell in app.model.cells.values()]
+        assert code[1:] == ["x = 41", "print(x + 1)"]

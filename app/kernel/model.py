@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from nbtui.app.kernel.messages import Msg, short_session
-from nbtui.app.kernel.sanitize import apply_line_edits, sanitize, sanitize_code, sanitize_stream
+from nbtui.app.kernel.sanitize import (
+    apply_line_edits,
+    continues_emoji,
+    ends_in_emoji_joiner,
+    sanitize,
+    sanitize_code,
+    sanitize_stream,
+)
 
 __all__ = [
     "Catchup",
@@ -44,6 +51,8 @@ class StreamOutput:
     """The last line in pieces, joined only when read: a line that grows a few characters
     per message (dots, a counter) would be copied whole on each one."""
     _visible: tuple[str, str] | None = field(default=None, repr=False)
+    _joiner: bool = field(default=False, repr=False)
+    """The last chunk ended in an emoji and a joiner: the next may finish the picture."""
 
     @property
     def partial(self) -> str:
@@ -59,7 +68,11 @@ class StreamOutput:
         Returns:
             How many complete lines it added.
         """
+        joiner, self._joiner = self._joiner, ends_in_emoji_joiner(text)
         text = sanitize_stream(text)
+        if joiner and continues_emoji(text):
+            # A chunk boundary between 👩 + joiner and 💻: one picture, as if sent whole.
+            text = "\u200d" + text
         if not ("\n" in text or "\r" in text or "\x08" in text):
             # Nothing to split or resolve: the last line just grows, unless it holds a
             # "\r" or "\b" that this text may complete.

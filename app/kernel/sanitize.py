@@ -17,7 +17,14 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["apply_line_edits", "sanitize", "sanitize_code", "sanitize_stream"]
+__all__ = [
+    "apply_line_edits",
+    "continues_emoji",
+    "ends_in_emoji_joiner",
+    "sanitize",
+    "sanitize_code",
+    "sanitize_stream",
+]
 
 # Order matters: the specific introducers (CSI, OSC, string commands) come before the
 # catch-all two-character escape, so their bodies are consumed, not left as text.
@@ -113,6 +120,21 @@ _INVISIBLE = re.compile(
     """,
     re.VERBOSE,
 )
+
+
+_TRAILING_JOINER = re.compile(rf"{_EMOJI}[\ufe0f\U0001f3fb-\U0001f3ff]?\u200d\Z")
+_LEADING_EMOJI = re.compile(_EMOJI)
+
+
+def ends_in_emoji_joiner(text: str) -> bool:
+    """`text` (raw) ends with an emoji and a zero-width joiner: the emoji it joins may
+    come with the next chunk of the stream, and `sanitize_stream` alone drops it."""
+    return text.endswith("\u200d") and _TRAILING_JOINER.search(text) is not None
+
+
+def continues_emoji(text: str) -> bool:
+    """`text` (sanitized) starts with an emoji, so a joiner held back may go before it."""
+    return _LEADING_EMOJI.match(text) is not None
 
 
 def _keep_emoji_joiner(match: re.Match[str]) -> str:

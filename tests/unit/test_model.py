@@ -919,3 +919,20 @@ def test_take_changes_after_a_late_message() -> None:
     feed(transcript, request.reply("aborted"))
     _, changed = transcript.take_changes()
     assert changed == [transcript.cells[request.msg_id]]
+
+
+def test_an_emoji_split_across_chunks_keeps_its_joiner() -> None:
+    stream = StreamOutput("stdout")
+    stream.append("built by 👩\u200d")
+    stream.append("💻 and 👩🏽\u200d")
+    stream.append("🔬\n")
+    assert stream.lines == ["built by 👩\u200d💻 and 👩🏽\u200d🔬"]
+
+
+def test_a_held_joiner_goes_when_no_emoji_follows() -> None:
+    stream = StreamOutput("stdout")
+    stream.append("👩\u200d")
+    stream.append("admin\n")
+    stream.append("ad\u200d")    # not after an emoji: never held
+    stream.append("💻\n")
+    assert stream.lines == ["👩admin", "ad💻"]

@@ -418,6 +418,8 @@ class WebSocketTransport:
         self._closed = False
         self._reconnecting: asyncio.Task[bool] | None = None
         self.problem = ""
+        self._rest = JupyterServer(kernel.base_url, kernel.token)
+        """The same server's REST API, for what the channels cannot do (interrupt)."""
         """Why the WebSocket is down, when it is: what the server said, or why it could
         not be opened again."""
         self.unsent = 0
@@ -577,9 +579,8 @@ class WebSocketTransport:
 
     async def interrupt(self) -> bool:
         """Through the server's REST API, which knows the kernel's interrupt mode."""
-        server = JupyterServer(self.kernel.base_url, self.kernel.token)
         try:
-            await server.interrupt(self.kernel.kernel_id)
+            await self._rest.interrupt(self.kernel.kernel_id)
         except NbtuiError:
             return False
         return True

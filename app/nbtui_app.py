@@ -500,7 +500,7 @@ class NbtuiApp(App[None]):
         if state != previous:
             if state == "dead":
                 self.model.mark_all_stopped()
-                if snapshot.detail == "restarting":
+                if snapshot.restarting:
                     self.model.add_notice(
                         "the kernel is restarting (its server says so): whatever ran was "
                         "stopped and its variables will be gone", "warning",

@@ -40,7 +40,7 @@ import zmq
 import zmq.asyncio
 
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import sleep_paced
+from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
 
 __all__ = ["LivenessMonitor", "LivenessSnapshot", "LivenessState", "ProbedClient"]
 
@@ -84,6 +84,8 @@ class LivenessSnapshot:
     """How many times the kernel came back after being seen dead."""
     detail: str = ""
     """Why the state is what it is, in a few words ("no heartbeat", ...)."""
+    restarting: bool = False
+    """Dead because whoever manages the kernel is restarting it: expected back."""
 
 
 class LivenessMonitor:
@@ -150,6 +152,7 @@ class LivenessMonitor:
         self._suspect = False
         """A disconnect was seen and not yet confirmed or refuted."""
         self._wake = asyncio.Event()
+        self._stopping = False
         self._ping_task: asyncio.Task[float | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._monitor: zmq.asyncio.Socket | None = None
@@ -211,6 +214,7 @@ class LivenessMonitor:
         """Start probing; needs a running event loop. Calling it twice does nothing."""
         if self._tasks:
             return
+        self._stopping = False
         self._monitor = self.client.hb_monitor()
         self._tasks = [
             asyncio.create_task(self._ping_loop(), name="nbtui-heartbeat"),
@@ -223,11 +227,8 @@ class LivenessMonitor:
     async def stop(self) -> None:
         """Stop every probe; never touches the kernel."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        self._stopping = True
+        await stop_tasks(tasks)
         if self._monitor is not None and not self._monitor.closed:
             self._monitor.close(linger=0)
         self._monitor = None
@@ -243,7 +244,8 @@ class LivenessMonitor:
             return
         self._leaving = self._kernel_session or str(getattr(self.client, "kernel_session", ""))
         if self._snapshot.state != "dead":
-            self._update(state="dead", control_latency=None, detail="restarting")
+            self._update(state="dead", control_latency=None, detail="restarting",
+                         restarting=True)
         self._wake.set()
 
     def acknowledge(self) -> None:
@@ -255,6 +257,10 @@ class LivenessMonitor:
 
     def _update(self, **changes: Any) -> None:
         old = self._snapshot
+        if "state" in changes:
+            # Only the manager's own word keeps "restarting": any other news on the
+            # kernel's state (a miss, an answer, giving up) replaces it.
+            changes.setdefault("restarting", False)
         if "state" in changes and changes["state"] == old.state:
             del changes["state"]
         if "state" in changes:
@@ -286,7 +292,7 @@ class LivenessMonitor:
         return task.result(), False
 
     async def _ping_loop(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._beat()
             except zmq.ZMQError:
@@ -384,7 +390,7 @@ class LivenessMonitor:
     # -- socket monitor --------------------------------------------------------------------
 
     async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
-        while True:
+        while not self._stopping:
             try:
                 frames = await monitor.recv_multipart()
             except (zmq.ContextTerminated, zmq.ZMQError):
@@ -412,7 +418,7 @@ class LivenessMonitor:
     # -- control ---------------------------------------------------------------------------
 
     async def _control_loop(self) -> None:
-        while True:
+        while not self._stopping:
             await sleep_paced(self._control_wake, lambda: self.control_pace)
             if self._snapshot.state == "dead":
                 continue

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-__all__ = ["sleep_paced"]
+__all__ = ["sleep_paced", "stop_tasks"]
 
 
 async def sleep_paced(wake: asyncio.Event, pace: Callable[[], float]) -> None:
@@ -23,3 +24,24 @@ async def sleep_paced(wake: asyncio.Event, pace: Callable[[], float]) -> None:
             return
         wake.clear()
         deadline = min(deadline, time.monotonic() + pace())
+
+
+async def stop_tasks(tasks: Iterable[asyncio.Task[None]], grace: float = 5.0) -> None:
+    """Cancel probe loops and wait for them to end, but not for ever.
+
+    Before Python 3.12 a cancel that lands just as `wait_for`'s inner wait completes (a
+    probe woken at that moment) is swallowed, and awaiting that task hung nbtui's exit:
+    the cancel is repeated until each task ends, and one still running after `grace`
+    seconds is left behind.
+    """
+    tasks = list(tasks)
+    deadline = time.monotonic() + grace
+    pending = {task for task in tasks if not task.done()}
+    while pending and time.monotonic() < deadline:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.05)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            with contextlib.suppress(Exception):
+                task.result()  # retrieved: no "exception was never retrieved" at exit

@@ -28,7 +28,7 @@ import zmq
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import sleep_paced
+from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
 from nbtui.app.kernel.sanitize import sanitize
 
 if TYPE_CHECKING:
@@ -269,6 +269,7 @@ class UsagePoller:
         self.quiet_interval = quiet_interval
         self._busy = False
         self._wake = asyncio.Event()
+        self._stopping = False
         self.local = is_local(client.info)
         self._cpu: deque[float] = deque(maxlen=history)
         self._memory: deque[int] = deque(maxlen=history)
@@ -304,17 +305,17 @@ class UsagePoller:
     def start(self) -> None:
         """Poll now and then every `interval`; needs a running loop."""
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="nbtui-usage")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
+        self._stopping = True
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            await stop_tasks([task])
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self.poll()
             except zmq.ZMQError:

@@ -12,6 +12,7 @@ import zmq.asyncio
 
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.pacing import stop_tasks
 
 INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
@@ -208,3 +209,41 @@ async def test_without_quiet_intervals_the_pace_never_changes() -> None:
         assert monitor.pace == 0.01 and monitor.control_pace == 0.02
     finally:
         await monitor.stop()
+
+
+async def test_a_restart_said_by_the_manager_is_a_death_expected_back() -> None:
+    client = ScriptedClient()
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 2)
+        assert not monitor.snapshot.restarting
+        monitor.kernel_event("restarting")
+        assert monitor.snapshot.state == "dead"
+        assert monitor.snapshot.restarting
+        monitor.kernel_event("dead")  # the manager gave up
+        assert monitor.snapshot.state == "dead"
+        assert not monitor.snapshot.restarting
+        assert "gave up" in monitor.snapshot.detail
+    finally:
+        await monitor.stop()
+
+
+async def test_stopping_outlasts_a_swallowed_cancel() -> None:
+    # Python < 3.12's wait_for can swallow a cancel; stopping must not hang on it.
+    swallowed: list[bool] = []
+
+    async def probe_loop() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                if not swallowed:
+                    swallowed.append(True)
+                    continue
+                raise
+
+    task = asyncio.create_task(probe_loop())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(stop_tasks([task]), 2)
+    assert swallowed and task.cancelled()

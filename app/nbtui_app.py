@@ -29,7 +29,7 @@ from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
-from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.sanitize import sanitize, sanitize_line
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.confirm import ConfirmScreen
@@ -272,7 +272,7 @@ class NbtuiApp(App[None]):
         self.transcript.language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
-            sanitize(str(value)).replace("\n", " ") for value in (
+            sanitize_line(str(value)) for value in (
                 language_info.get("name", "?"), language_info.get("version", ""),
                 info.get("implementation", ""), info.get("implementation_version", ""),
             )

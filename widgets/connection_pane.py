@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.connection import ConnectionInfo
-from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
@@ -52,7 +52,7 @@ def kernel_summary(kernel_info: Mapping[str, Any]) -> str:
     if isinstance(protocol, str) and protocol:
         parts.append(f"protocol {protocol}")
     # Code in the kernel can rewrite its own kernel_info: it is untrusted like any output.
-    return sanitize(" · ".join(parts)).replace("\n", " ")
+    return sanitize_line(" · ".join(parts))
 
 
 class ConnectionPane(Widget, can_focus=True):

@@ -19,6 +19,7 @@ from nbtui.app.kernel.sanitize import (
     ends_in_emoji_joiner,
     sanitize,
     sanitize_code,
+    sanitize_line,
     sanitize_stream,
 )
 
@@ -335,7 +336,7 @@ class Transcript:
 
     def peer(self, session: str, username: str) -> Peer:
         # Usernames come from other clients' headers: untrusted text like any output.
-        username = sanitize(username).replace("\n", " ")
+        username = sanitize_line(username)
         peer = self.peers.get(session)
         if peer is None:
             others = sum(1 for known in self.peers.values() if not known.is_self)

@@ -23,6 +23,7 @@ __all__ = [
     "ends_in_emoji_joiner",
     "sanitize",
     "sanitize_code",
+    "sanitize_line",
     "sanitize_stream",
 ]
 
@@ -69,6 +70,12 @@ def sanitize(text: str) -> str:
     """Remove every escape but SGR, every control but newline and tab, and every
     invisible format character (bidi controls, zero-width characters)."""
     return apply_line_edits(sanitize_stream(text))
+
+
+def sanitize_line(text: str) -> str:
+    """`sanitize`, on one line: for a name, a state or a reason shown in a pane, a table or
+    the status bar, where a newline would break the layout."""
+    return sanitize(text).replace("\n", " ")
 
 
 def sanitize_code(text: str) -> str:

@@ -32,7 +32,7 @@ import zmq.asyncio
 from jupyter_client.session import Session
 
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.transport import CHANNELS, Deliver
 
 __all__ = [
@@ -124,7 +124,7 @@ class ServerKernelModel:
 
 
 def _safe(value: object) -> str:
-    return sanitize(str(value)).replace("\n", " ")
+    return sanitize_line(str(value))
 
 
 @dataclass(frozen=True)
@@ -418,12 +418,12 @@ class WebSocketTransport:
         self._closed = False
         self._reconnecting: asyncio.Task[bool] | None = None
         self.problem = ""
-        self._rest = JupyterServer(kernel.base_url, kernel.token)
-        """The same server's REST API, for what the channels cannot do (interrupt)."""
         """Why the WebSocket is down, when it is: what the server said, or why it could
         not be opened again."""
         self.unsent = 0
         """Messages that could not be sent because the socket was down."""
+        self._rest = JupyterServer(kernel.base_url, kernel.token)
+        """The same server's REST API, for what the channels cannot do (interrupt)."""
 
     @property
     def session(self) -> Session:

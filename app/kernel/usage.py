@@ -29,7 +29,7 @@ import zmq
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
-from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
@@ -130,7 +130,7 @@ def parse_usage(content: Mapping[str, Any], at: float | None = None) -> UsageSna
         source="kernel",
         at=time.monotonic() if at is None else at,
         # Shown in the resources pane, and code in the kernel can change what it answers.
-        hostname=sanitize(hostname).replace("\n", " ") if isinstance(hostname, str) else None,
+        hostname=sanitize_line(hostname) if isinstance(hostname, str) else None,
         pid=_integer(content.get("pid")),
         kernel_cpu=_number(content.get("kernel_cpu")),
         kernel_memory=_integer(content.get("kernel_memory")),

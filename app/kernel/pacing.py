@@ -1,4 +1,5 @@
-"""Sleeping between probes whose pace can change while they sleep."""
+"""Loops that wait on the network: sleeping at a pace that can change while they sleep,
+and stopping them without hanging on a cancel that was swallowed."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ a slow frame then costs memory for a moment, never output.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import weakref
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from jupyter_client.session import Session
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.pacing import stop_tasks
 
 __all__ = ["CHANNELS", "Deliver", "Transport", "ZmqTransport"]
 
@@ -244,9 +244,5 @@ class ZmqTransport:
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await stop_tasks(self._tasks)
         self._finalizer()

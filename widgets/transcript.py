@@ -55,6 +55,12 @@ def _without_background(style: str | Style) -> Style:
     )
 
 
+def _is_plain(text: str) -> bool:
+    """ASCII with no colour codes and no tabs: every character is one cell, so rows can
+    be counted and cut by length, without Rich."""
+    return text.isascii() and "\x1b" not in text and "\t" not in text
+
+
 def _measure(line: str, width: int) -> int:
     """Rows a plain or SGR-coloured line takes when wrapped at `width`."""
     if "\x1b" in line:
@@ -156,10 +162,9 @@ class _StreamPart(_Part):
         counting one row each is what keeps a 100k-line chunk from costing a Python call
         per line on the thread that draws.
         """
-        if lines and max(map(len, lines)) <= min(width, self._view.line_limit):
-            joined = "".join(lines)
-            if joined.isascii() and "\x1b" not in joined and "\t" not in joined:
-                return range(end + 1, end + 1 + len(lines))
+        if (lines and max(map(len, lines)) <= min(width, self._view.line_limit)
+                and _is_plain("".join(lines))):
+            return range(end + 1, end + 1 + len(lines))
         ends = accumulate(
             (self._rows(first + offset, line, width) for offset, line in enumerate(lines)),
             initial=end,
@@ -218,7 +223,7 @@ class _StreamPart(_Part):
         if strips is None:
             if clipped:
                 strips = self._render_clipped(line, width)
-            elif line.isascii() and "\x1b" not in line and "\t" not in line:
+            elif _is_plain(line):
                 # A flood's every frame brings a screenful of new plain lines: cut them
                 # into rows here, as Rich would, without Rich's general machinery.
                 style = self._style or None

@@ -22,14 +22,16 @@ DEADLINE = 30.0
 
 async def collect(client: KernelClient, done: Callable[[Msg], bool],
                   deadline: float = DEADLINE) -> list[Msg]:
-    """Drain the inbox until a message satisfies `done`; every drained message is kept."""
+    """Drain the inbox until a message satisfies `done`; every drained message is kept,
+    those drained with it after it too (an execute_reply often comes in the same batch
+    as the cell's idle, and a loop that stopped at the idle lost it)."""
     seen: list[Msg] = []
     end = time.monotonic() + deadline
     while time.monotonic() < end:
-        for msg in client.drain():
-            seen.append(msg)
-            if done(msg):
-                return seen
+        batch = client.drain()
+        seen.extend(batch)
+        if any(done(msg) for msg in batch):
+            return seen
         await asyncio.sleep(0.01)
     raise AssertionError(f"no such message within {deadline} s; saw {len(seen)} messages")
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from jupyter_client import BlockingKernelClient, KernelManager
+from textual.app import App
 from textual.pilot import Pilot
 
 from nbtui.app.nbtui_app import NbtuiApp
@@ -34,6 +35,28 @@ async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: floa
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
+        await pilot.pause(0.02)
+
+
+def screen_text(app: App[object]) -> str:
+    """What the screen shows, as the SVG screenshot's text (non-breaking spaces made plain)."""
+    return app.export_screenshot().replace("&#160;", " ")
+
+
+async def until_shown(pilot: Pilot[None], app: App[object], *texts: str,
+                      timeout: float = 15.0) -> str:
+    """Let the app run until every text is on the screen; returns the screen's text.
+
+    A screenshot taken as soon as the model holds the data can predate the repaint that
+    shows it (a loaded machine is slow to get there), so wait for the screen itself."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = screen_text(app)
+        missing = [needle for needle in texts if needle not in text]
+        if not missing:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not on the screen after {timeout:g} s: {missing}")
         await pilot.pause(0.02)
 
 

@@ -16,6 +16,7 @@ from nbtui.app.kernel.usage import NOT_REPORTED, HostMemory, UsageSnapshot
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.resource_pane import ResourcePane
+from tests.ui.conftest import screen_text
 
 KEY = "2298c0ffee5eed1dea5f00d4b1ab2c3d4e5f60718293a4b5c6d7e8f901234567"
 SESSION = "3f2a9c1e-0b7d4e8f9a6c5b4d3e2f1a0b"
@@ -82,8 +83,7 @@ async def test_panes_show_figures_and_never_the_key(tmp_path: Path,
         app.query_one(LivenessPane).update(liveness(), now=112.0)
         app.query_one(ResourcePane).update(usage())
         await pilot.pause()
-        svg = app.export_screenshot()
-        text = svg.replace("&#160;", " ")
+        text = screen_text(app)
         assert KEY not in text
         assert KEY[4:20] not in text
         assert info.masked_key in text
@@ -112,7 +112,7 @@ async def test_private_file_has_no_warning_and_join_copies(tmp_path: Path) -> No
         pane = app.query_one(ConnectionPane)
         pane.update(info, None, SESSION)
         await pilot.pause()
-        text = app.export_screenshot().replace("&#160;", " ")
+        text = screen_text(app)
         assert "readable by other users" not in text
         assert "no kernel_info yet" in text
         assert not pane.has_class("-group-readable")
@@ -130,7 +130,7 @@ async def test_liveness_states_are_words_and_classes(state: str) -> None:
         pane = app.query_one(LivenessPane)
         pane.update(liveness(state, detail="why"), now=130.0)
         await pilot.pause()
-        text = app.export_screenshot().replace("&#160;", " ")
+        text = screen_text(app)
         assert f"● {state}" in text
         assert pane.has_class(f"-{state}")
         assert pane.state == state
@@ -139,7 +139,7 @@ async def test_liveness_states_are_words_and_classes(state: str) -> None:
         await pilot.pause()
         assert pane.state == "busy"
         assert pane.has_class("-busy") and not pane.has_class(f"-{state}")
-        text = app.export_screenshot().replace("&#160;", " ")
+        text = screen_text(app)
         assert "● busy · 4.2 s · trainer In [17]" in text
 
 
@@ -149,11 +149,11 @@ async def test_resource_pane_warns_and_says_not_reported() -> None:
         pane = app.query_one(ResourcePane)
         pane.update(usage(memory_share=0.85, memory_warning=True))
         await pilot.pause()
-        text = app.export_screenshot().replace("&#160;", " ")
+        text = screen_text(app)
         assert "⚠ kernel memory at 85%" in text
         assert pane.has_class("-warning")
         pane.update(UsageSnapshot(source="none", at=1.0, note=NOT_REPORTED))
         await pilot.pause()
-        text = app.export_screenshot().replace("&#160;", " ")
+        text = screen_text(app)
         assert NOT_REPORTED in text
         assert not pane.has_class("-warning")

@@ -62,7 +62,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep-kernel", action="store_true",
                         help="leave a kernel nbtui started running on quit")
     parser.add_argument("--scrollback", type=int, default=50_000, metavar="LINES",
-                        help="output lines kept in the transcript (default: 50000)")
+                        help="output lines kept in the transcript (default: 50000), "
+                        "and at most 320 characters a line on average")
     parser.add_argument("--username", default=None,
                         help="name shown to other clients with your cells")
     parser.add_argument("--observe", action="store_true",

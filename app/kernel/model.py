@@ -48,6 +48,8 @@ class StreamOutput:
     """Lines removed from the front to bound scrollback: an exact count."""
     received: int = 0
     """Every line ever received, kept or not."""
+    chars: int = 0
+    """Characters in the kept lines, for the scrollback's character budget."""
     _tail: list[str] = field(default_factory=list, repr=False)
     """The last line in pieces, joined only when read: a line that grows a few characters
     per message (dots, a counter) would be copied whole on each one."""
@@ -97,6 +99,7 @@ class StreamOutput:
             partial = (segments[-1] if segments else "") + tail
         self._tail = [partial] if partial else []
         self.lines.extend(parts)
+        self.chars += sum(map(len, parts))
         self.received += len(parts)
         return len(parts)
 
@@ -111,12 +114,20 @@ class StreamOutput:
         self._visible = (partial, visible)
         return visible
 
-    def trim_front(self, count: int) -> int:
-        count = min(count, len(self.lines))
+    def trim_front(self, count: int, chars: int = 0) -> tuple[int, int]:
+        """Drop the oldest `count` lines, and more until `chars` characters are gone
+        (never the unfinished last line). Returns (lines, characters) dropped."""
+        lines = self.lines
+        count = min(count, len(lines))
+        removed = sum(map(len, lines[:count]))
+        while removed < chars and count < len(lines):
+            removed += len(lines[count])
+            count += 1
         if count:
-            del self.lines[:count]
+            del lines[:count]
             self.dropped += count
-        return count
+            self.chars -= removed
+        return count, removed
 
     @property
     def line_count(self) -> int:
@@ -156,6 +167,11 @@ class DataOutput:
     def line_count(self) -> int:
         return self.text.count("\n") + 1
 
+    @property
+    def chars(self) -> int:
+        # Every representation is held, not only the one shown.
+        return sum(len(value) for value in self.data.values() if isinstance(value, str))
+
 
 @dataclass(eq=False)
 class ErrorOutput:
@@ -173,9 +189,17 @@ class ErrorOutput:
     def line_count(self) -> int:
         return self.text.count("\n") + 1
 
+    @property
+    def chars(self) -> int:
+        return len(self.ename) + len(self.evalue) + sum(map(len, self.traceback))
+
 
 Output = StreamOutput | DataOutput | ErrorOutput
 
+
+CHARS_PER_LINE = 320
+"""The scrollback's character budget per line of its line budget: far above an average
+line, so that only unusually long lines make the character budget the one that binds."""
 
 _RATE_LIMITS = ("IOPub data rate exceeded", "IOPub message rate exceeded")
 """How a Jupyter Server's stand-in for the output it drops begins (on stderr)."""
@@ -260,11 +284,15 @@ class Transcript:
     Args:
         own_session: This client's session id, so its cells read as its own.
         max_lines: How many output lines to keep across the whole transcript.
+        max_chars: How many characters of output to keep; by default CHARS_PER_LINE
+            for each line of `max_lines`.
     """
 
-    def __init__(self, own_session: str, max_lines: int = 50_000) -> None:
+    def __init__(self, own_session: str, max_lines: int = 50_000,
+                 max_chars: int | None = None) -> None:
         self.own_session = own_session
         self.max_lines = max_lines
+        self.max_chars = max_lines * CHARS_PER_LINE if max_chars is None else max_chars
         self.entries: list[Entry] = []
         self.cells: dict[str, Cell] = {}
         self.peers: dict[str, Peer] = {}
@@ -275,6 +303,7 @@ class Transcript:
         self.removed: list[Entry] = []
         self.dropped_entries = 0
         self.stored_lines = 0
+        self.stored_chars = 0
         self._displays: dict[str, list[DataOutput]] = {}
         self.last_iopub: float | None = None
         self.execution_state = "unknown"
@@ -427,7 +456,9 @@ class Transcript:
             if stream is None:
                 stream = StreamOutput(name)
                 cell.outputs.append(stream)
+            before = stream.chars
             self.stored_lines += stream.append(text)
+            self.stored_chars += stream.chars - before
         elif kind in ("display_data", "execute_result"):
             output = self._data_output(content)
             if kind == "execute_result":
@@ -436,7 +467,7 @@ class Transcript:
                 if output.execution_count is not None:
                     cell.execution_count = output.execution_count
             cell.outputs.append(output)
-            self.stored_lines += output.line_count
+            self._account(output)
         else:
             traceback = content.get("traceback")
             error = ErrorOutput(
@@ -446,7 +477,7 @@ class Transcript:
             )
             cell.outputs.append(error)
             cell.state = "error"
-            self.stored_lines += error.line_count
+            self._account(error)
 
     def _rate_limited(self, cell: Cell, text: str) -> None:
         """A Jupyter Server stopped forwarding this cell's output for a while: say so as
@@ -487,10 +518,10 @@ class Transcript:
             return
         data = content.get("data")
         for output in self._displays.get(display_id, []):
-            before = output.line_count
+            self._account(output, -1)
             output.data = data if isinstance(data, dict) else {}
             output.version += 1
-            self.stored_lines += output.line_count - before
+            self._account(output)
             for cell in self._cells_holding(output):
                 self._touch(cell)
 
@@ -500,7 +531,7 @@ class Transcript:
     def _clear(self, cell: Cell) -> None:
         cell.clear_on_next_output = False
         for output in cell.outputs:
-            self.stored_lines -= _stored(output)
+            self._account(output, -1)
             if isinstance(output, DataOutput) and output.display_id:
                 holders = self._displays.get(output.display_id, [])
                 if output in holders:
@@ -567,30 +598,41 @@ class Transcript:
         for peer in self.peers.values():
             peer.running = 0
 
+    def _account(self, output: Output, sign: int = 1) -> None:
+        """Count an output into the budget (sign -1: out of it)."""
+        self.stored_lines += sign * _stored(output)
+        self.stored_chars += sign * output.chars
+
+    def _over_budget(self) -> bool:
+        return self.stored_lines > self.max_lines or self.stored_chars > self.max_chars
+
     def enforce_budget(self) -> None:
         """Oldest entry first: trim its stream lines, and remove it whole (unless it is
-        running or the newest) while still over budget or once trimmed to nothing."""
+        running or the newest) while still over budget or once trimmed to nothing.
+
+        Lines bound what is drawn and scrolled; characters bound memory, which a few
+        huge lines (a big array's repr, minified JSON) would take at any line count."""
         index = 0
-        while self.stored_lines > self.max_lines and index < len(self.entries):
+        while self._over_budget() and index < len(self.entries):
             entry = self.entries[index]
             trimmed_any = False
             if isinstance(entry, Cell):
                 for output in entry.outputs:
                     excess = self.stored_lines - self.max_lines
-                    if excess <= 0:
+                    excess_chars = self.stored_chars - self.max_chars
+                    if excess <= 0 and excess_chars <= 0:
                         break
                     if isinstance(output, StreamOutput):
-                        trimmed = output.trim_front(excess)
-                        self.stored_lines -= trimmed
-                        trimmed_any = trimmed_any or trimmed > 0
+                        lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
+                        self.stored_lines -= lines
+                        self.stored_chars -= chars
+                        trimmed_any = trimmed_any or lines > 0
                 if trimmed_any:
                     self._touch(entry)
             running = isinstance(entry, Cell) and entry.key in self.running
             newest = index == len(self.entries) - 1
             empty = isinstance(entry, Cell) and not any(_stored(o) for o in entry.outputs)
-            if not running and not newest and (
-                self.stored_lines > self.max_lines or (trimmed_any and empty)
-            ):
+            if not running and not newest and (self._over_budget() or (trimmed_any and empty)):
                 self._remove_entry(index)
             else:
                 index += 1
@@ -603,7 +645,7 @@ class Transcript:
         if isinstance(entry, Cell):
             self.cells.pop(entry.key, None)
             for output in entry.outputs:
-                self.stored_lines -= _stored(output)
+                self._account(output, -1)
                 self._forget_display(output)
 
     def _forget_display(self, output: Output) -> None:

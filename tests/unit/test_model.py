@@ -13,6 +13,7 @@ import pytest
 
 from nbtui.app.kernel.messages import Msg, short_session
 from nbtui.app.kernel.model import (
+    CHARS_PER_LINE,
     Cell,
     DataOutput,
     ErrorOutput,
@@ -718,6 +719,66 @@ def test_cells_trimmed_to_nothing_are_removed() -> None:
     assert received == 10_000 == kept_lines(transcript) + dropped + removed_lines
     assert len(removed) >= 90
     assert removed == cells[: len(removed)]
+
+
+def kept_chars(transcript: Transcript) -> int:
+    """Every output character the budget counts, from the outputs themselves."""
+    total = 0
+    for entry in transcript.entries:
+        if isinstance(entry, Cell):
+            for output in entry.outputs:
+                if isinstance(output, StreamOutput):
+                    total += sum(len(line) for line in output.lines)
+                else:
+                    total += output.chars
+    return total
+
+
+def test_a_few_huge_lines_are_bounded_by_characters_with_exact_counts() -> None:
+    # 50 lines are far below the line budget, but 50 MB would not be.
+    transcript = Transcript(OWN, max_lines=1000, max_chars=10_000)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "for i in range(50): print(str(i) * 1000)", "me")
+    feed(transcript, request.busy())
+    for index in range(50):
+        feed(transcript, request.stream(f"{index % 10}" * 999 + "\n"))
+        assert transcript.stored_chars <= 10_000
+    feed(transcript, request.idle())
+    (stream,) = stream_outputs(transcript.cells[request.msg_id])
+    assert stream.received == 50 == len(stream.lines) + stream.dropped
+    assert len(stream.lines) == 10
+    assert stream.lines[-1] == "9" * 999
+    assert transcript.stored_chars == kept_chars(transcript) == stream.chars == 9990
+    assert transcript.stored_lines == kept_lines(transcript)
+
+
+def test_the_default_character_budget_follows_the_line_budget() -> None:
+    assert Transcript(OWN, max_lines=1000).max_chars == 1000 * CHARS_PER_LINE
+
+
+def test_an_old_huge_rich_output_goes_for_the_character_budget() -> None:
+    transcript = Transcript(OWN, max_lines=1000, max_chars=10_000)
+    old, new = own(), own()
+    old_cell = run_cell(transcript, old, "blob", old.result("x" * 8000))
+    new_cell = run_cell(transcript, new, "blob", new.result("y" * 8000))
+    assert transcript.entries == [new_cell]
+    assert old_cell.key not in transcript.cells
+    assert transcript.stored_chars == kept_chars(transcript) == 8000
+    # The newest output is kept whole even when it alone is over budget.
+    newest = own()
+    run_cell(transcript, newest, "blob", newest.result("z" * 20_000))
+    assert transcript.stored_chars == kept_chars(transcript) == 20_000
+
+
+def test_the_character_count_follows_clears_updates_and_errors() -> None:
+    transcript = Transcript(OWN)
+    first, second = own(), own()
+    feed(transcript, first.busy(), first.stream("abc\n"), first.display("v1", "d"),
+         first.clear(False), first.stream("de\n"), first.idle())
+    assert transcript.stored_chars == kept_chars(transcript) == 2
+    run_cell(transcript, second, "h.update", second.update("v22", "d"), second.error())
+    assert transcript.stored_chars == kept_chars(transcript)
+    assert transcript.stored_lines == kept_lines(transcript)
 
 
 def test_newest_output_is_kept_over_an_old_rich_output() -> None:

@@ -121,17 +121,15 @@ def stream_outputs(cell: Cell) -> list[StreamOutput]:
     return [output for output in cell.outputs if isinstance(output, StreamOutput)]
 
 
+def kept_outputs(transcript: Transcript) -> list[StreamOutput | DataOutput | ErrorOutput]:
+    return [output for entry in transcript.entries if isinstance(entry, Cell)
+            for output in entry.outputs]
+
+
 def kept_lines(transcript: Transcript) -> int:
     """Every output line the transcript holds, counted from the outputs themselves."""
-    total = 0
-    for entry in transcript.entries:
-        if isinstance(entry, Cell):
-            for output in entry.outputs:
-                if isinstance(output, StreamOutput):
-                    total += len(output.lines)
-                else:
-                    total += output.line_count
-    return total
+    return sum(len(output.lines) if isinstance(output, StreamOutput) else output.line_count
+               for output in kept_outputs(transcript))
 
 
 # -- who ran what --------------------------------------------------------------------------
@@ -723,15 +721,8 @@ def test_cells_trimmed_to_nothing_are_removed() -> None:
 
 def kept_chars(transcript: Transcript) -> int:
     """Every output character the budget counts, from the outputs themselves."""
-    total = 0
-    for entry in transcript.entries:
-        if isinstance(entry, Cell):
-            for output in entry.outputs:
-                if isinstance(output, StreamOutput):
-                    total += sum(len(line) for line in output.lines)
-                else:
-                    total += output.chars
-    return total
+    return sum(sum(map(len, output.lines)) if isinstance(output, StreamOutput) else output.chars
+               for output in kept_outputs(transcript))
 
 
 def test_a_few_huge_lines_are_bounded_by_characters_with_exact_counts() -> None:

@@ -79,7 +79,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         "have (default: 0.8)")
     parser.add_argument("--output-limit", type=int, default=2000, metavar="LINES",
                         help="lines of one text result shown before its middle is held back "
-                        "(F10 shows it whole; default: 2000)")
+                        "(markdown: a quarter of that; F10 shows it whole; default: 2000)")
     parser.add_argument("--line-limit", type=int, default=10_000, metavar="CHARS",
                         help="characters of one line of output shown before its middle is "
                         "held back (F10 shows it whole; default: 10000)")

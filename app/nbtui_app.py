@@ -773,10 +773,11 @@ class NbtuiApp(App[None]):
             self.notify("no output was held back", timeout=2)
             return
         if isinstance(output, StreamOutput):
-            title = output.name
+            title, text = output.name, output.text
         else:
             title = f"Out[{output.execution_count}]" if output.execution_count else "output"
-        self.push_screen(PagerScreen(title, output.text))
+            text = output.source
+        self.push_screen(PagerScreen(title, text))
 
     def action_copy_join(self) -> None:
         self.query_one(ConnectionPane).action_copy_join()

@@ -34,7 +34,13 @@ from nbtui.app.kernel.model import (
     Notice,
     StreamOutput,
 )
-from nbtui.widgets.mime import clip_line, render_data, render_traceback
+from nbtui.widgets.mime import (
+    IMAGE_MIMES,
+    clip_line,
+    clip_markdown,
+    render_data,
+    render_traceback,
+)
 
 __all__ = ["TranscriptView"]
 
@@ -446,6 +452,9 @@ class TranscriptView(ScrollView, can_focus=True):
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than
         `line_limit` characters, as head and tail; None when it fits."""
+        markdown = output.data.get("text/markdown")
+        if isinstance(markdown, str) and not any(kind in output.data for kind in IMAGE_MIMES):
+            return self._clipped_markdown(output, markdown, width)
         plain = output.data.get("text/plain")
         if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):
             return None
@@ -466,6 +475,23 @@ class TranscriptView(ScrollView, can_focus=True):
             *self._clipped_lines(lines[:head]),
             self.held_note(held, "lines"),
             *self._clipped_lines(lines[-tail:]),
+        )
+
+    def _clipped_markdown(self, output: DataOutput, markdown: str,
+                          width: int) -> RenderableType | None:
+        """Markdown longer than a quarter of `output_limit` source lines, as its ends:
+        laying it out costs tens of times what plain text does."""
+        if markdown.count("\n") < self.output_limit // 4:
+            return None
+        clip = clip_markdown(markdown, max(1, self.output_limit // 4))
+        if clip is None:
+            return None
+        self.held_back(output)
+        head, held, tail = clip
+        return Group(
+            render_data({"text/markdown": head}, {}, width),
+            self.held_note(held, "lines"),
+            render_data({"text/markdown": tail}, {}, width),
         )
 
     def _clipped_lines(self, lines: list[str]) -> list[RenderableType]:

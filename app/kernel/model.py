@@ -164,6 +164,13 @@ class DataOutput:
         return sanitize(plain)
 
     @property
+    def source(self) -> str:
+        """The output whole, as the pager shows and saves it: markdown as its source
+        (its text/plain is only a repr), anything else as `text`."""
+        markdown = self.data.get("text/markdown")
+        return sanitize(markdown) if isinstance(markdown, str) else self.text
+
+    @property
     def line_count(self) -> int:
         return self.text.count("\n") + 1
 

@@ -95,6 +95,16 @@ CLIPPED: dict[str, tuple[dict[str, Any], str, str, list[str], list[str]]] = {
         ["row 0", "row 49", "row 4950", "row 4999"],
         ["row 50", "row 2500", "row 4949"],
     ),
+    # Laying out markdown costs far more than text: a long document shows its two ends,
+    # and the pager has its source.
+    "long markdown": (
+        {"output_limit": 400},
+        "from IPython.display import Markdown, display\n"
+        "display(Markdown('\\n'.join(f'- item {i}' for i in range(5000))))",
+        "… 4,900 lines held back",
+        ["item 0", "item 49", "item 4950", "item 4999"],
+        ["item 2500", "item 4949"],
+    ),
     # 200,000 characters and no newline, sent in small flushed pieces, then the end:
     # the first 500 characters and the last 500 are shown, nothing of the middle.
     "one huge line": (

@@ -16,7 +16,13 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
-from nbtui.widgets.mime import clip_line, clip_output, render_data, render_traceback
+from nbtui.widgets.mime import (
+    clip_line,
+    clip_markdown,
+    clip_output,
+    render_data,
+    render_traceback,
+)
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
@@ -294,6 +300,30 @@ def test_clip_output_keeps_head_and_tail() -> None:
 def test_clip_output_odd_limit_and_final_newline() -> None:
     text = "".join(f"{i}\n" for i in range(10))
     assert clip_output(text, 3) == ("0\n1\n9\n", 7)
+
+
+def test_clip_markdown_keeps_a_short_document() -> None:
+    assert clip_markdown("# a\n\ntext", 3) is None
+
+
+def test_clip_markdown_without_blank_lines_cuts_at_the_limit() -> None:
+    source = "\n".join(f"- {i}" for i in range(100))
+    head, held, tail = clip_markdown(source, 10) or ("", 0, "")
+    assert (head.split("\n"), held, tail.split("\n")) == (
+        ["- 0", "- 1", "- 2", "- 3", "- 4"], 90, ["- 95", "- 96", "- 97", "- 98", "- 99"])
+
+
+def test_clip_markdown_cuts_between_blocks_and_never_inside_a_fence() -> None:
+    # Blank lines every 4 lines; a fence whose blank lines span both natural cut points.
+    lines = [f"para {i}" if i % 4 else "" for i in range(200)]
+    lines[30:50] = ["```"] + [""] * 18 + ["```"]
+    lines[150:170] = ["```"] + [""] * 18 + ["```"]
+    head, held, tail = clip_markdown("\n".join(lines), 100) or ("", 0, "")
+    head_lines, tail_lines = head.split("\n"), tail.split("\n")
+    assert len(head_lines) + held + len(tail_lines) == 200
+    assert head_lines.count("```") % 2 == 0 and tail_lines.count("```") % 2 == 0
+    assert 25 <= len(head_lines) <= 50 and 25 <= len(tail_lines) <= 50
+    assert tail_lines[0] == ""
 
 
 def test_clip_output_zero_lines() -> None:

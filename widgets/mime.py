@@ -15,6 +15,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from rich.color import Color
@@ -204,17 +205,49 @@ def _render_json(value: Any) -> RenderableType:
     if isinstance(value, str):  # some kernels send the document unparsed
         try:
             value = json.loads(value)
-        except ValueError:
+        except (ValueError, RecursionError):
             return Text(_clean(value))
-    document = json.dumps(_clean_json(value), indent=2, ensure_ascii=False, default=str)
-    lines = document.split("\n")
-    if len(lines) <= JSON_FOLD_LINES:
-        return JSON(document)
+    total = _json_lines(value)
+    if total <= JSON_FOLD_LINES:
+        return JSON(_dump(value))
+    # Only the head is shown: dump a copy cut down to what the head can reach, so a big
+    # or deeply nested document costs neither a stalled frame nor a RecursionError.
+    lines = _dump(_pruned(value, JSON_HEAD_LINES + 1)).split("\n")
     head = JSONHighlighter()(Text("\n".join(lines[:JSON_HEAD_LINES])))
     head.no_wrap = True
     head.overflow = "ellipsis"
-    more = Text(f"… {len(lines) - JSON_HEAD_LINES} more lines", style=_DIM)
+    more = Text(f"… {total - JSON_HEAD_LINES} more lines", style=_DIM)
     return Group(head, more)
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(_clean_json(value), indent=2, ensure_ascii=False, default=str)
+
+
+def _json_lines(value: Any) -> int:
+    """How many lines `json.dumps(value, indent=2)` makes, without making them: each
+    member starts a line, and each non-empty container ends with one more."""
+    lines = 1
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        members = list(node.values()) if isinstance(node, dict) else node
+        if isinstance(members, list | tuple) and members:
+            lines += len(members) + 1
+            stack.extend(m for m in members if isinstance(m, dict | list | tuple))
+    return lines
+
+
+def _pruned(value: Any, keep: int) -> Any:
+    """`value` with no container past its first `keep` members or `keep` levels deep:
+    its first `keep - 1` lines, dumped, are those of the whole document."""
+    if keep <= 0:
+        return {} if isinstance(value, dict) else [] if isinstance(value, list | tuple) else value
+    if isinstance(value, dict):
+        return {key: _pruned(item, keep - 1) for key, item in islice(value.items(), keep)}
+    if isinstance(value, list | tuple):
+        return [_pruned(item, keep - 1) for item in value[:keep]]
+    return value
 
 
 def _clean_json(value: Any) -> Any:

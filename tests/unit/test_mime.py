@@ -116,6 +116,30 @@ def test_long_json_is_folded() -> None:
     assert '"key99"' not in plain
 
 
+def test_folded_json_head_and_count_match_the_whole_dump() -> None:
+    # Nested and empty containers: the count is made without dumping the document.
+    document = {"rows": [{"id": i, "tags": [], "meta": {"a": [i, {}]}} for i in range(50)],
+                "empty": {}, "last": [[]]}
+    plain, _ = show(render_data({"application/json": document}, {}, 80))
+    whole = json.dumps(document, indent=2).splitlines()
+    lines = plain.rstrip("\n").splitlines()
+    assert lines[:30] == whole[:30]
+    assert lines[-1] == f"… {len(whole) - 30} more lines"
+
+
+def test_deeply_nested_json_is_folded_not_a_recursion_error() -> None:
+    document: list[object] = []
+    inner = document
+    for _ in range(990):  # below what the message decoder accepts (1024)
+        inner.append([])
+        inner = inner[0]  # type: ignore[assignment]
+    plain, _ = show(render_data({"application/json": document}, {}, 80))
+    assert plain.rstrip("\n").splitlines()[-1] == f"… {990 * 2 + 1 - 30} more lines"
+    # Sent as a string, it may be too deep to parse here: then it shows as text.
+    plain, _ = show(render_data({"application/json": "[" * 991 + "]" * 991}, {}, 80))
+    assert plain.startswith("[")
+
+
 def test_latex_source_is_set_apart() -> None:
     plain, styled = show(render_data({"text/latex": r"$$\int_0^1 x\,dx$$",
                                       "text/plain": "<IPython.core.display.Math object>"},

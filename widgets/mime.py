@@ -15,6 +15,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,10 @@ JSON_HEAD_LINES = 30
 
 MAX_IMAGE_ROWS = 60
 """A picture is never taller than this many terminal rows (two pixels each)."""
+
+KEPT_IMAGE_SIZE = (1024, MAX_IMAGE_ROWS * 4)
+"""A decoded picture is shrunk to fit this (pixels) at once: it is never drawn larger, and
+a loop showing a hundred full-size plots must not hold or resample them whole."""
 
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 _FENCE = re.compile(r" {0,3}(```|~~~)")
@@ -136,13 +141,18 @@ def _decode_image(value: Any) -> PILImage | None:
     try:
         raw = base64.b64decode(_as_str(value).strip(), validate=False)
         with Image.open(io.BytesIO(raw)) as opened:
+            # A JPEG decodes straight to a fraction of its size; other formats are shrunk
+            # after decoding.
+            opened.draft("RGB", KEPT_IMAGE_SIZE)
             opened.load()
             picture: PILImage = opened
             if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
                 picture = picture.convert("RGBA")
                 backdrop = Image.new("RGBA", picture.size, (0, 0, 0, 255))
                 picture = Image.alpha_composite(backdrop, picture)
-            return picture.convert("RGB")
+            picture = picture.convert("RGB")
+            picture.thumbnail(KEPT_IMAGE_SIZE, Image.Resampling.LANCZOS)
+            return picture
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
             Image.DecompressionBombError):
         return None
@@ -193,7 +203,10 @@ class HalfBlockImage:
             yield newline
 
 
+@lru_cache(maxsize=65_536)
 def _rgb(pixel: tuple[int, ...]) -> Color:
+    # Cached: Rich names each colour by formatting its hex, a cost paid per cell, while a
+    # plot has few distinct colours.
     red, green, blue = pixel[:3]
     return Color.from_rgb(red, green, blue)
 

@@ -17,6 +17,8 @@ import pytest
 from rich.console import Console, RenderableType
 
 from nbtui.widgets.mime import (
+    KEPT_IMAGE_SIZE,
+    HalfBlockImage,
     clip_line,
     clip_markdown,
     clip_output,
@@ -212,6 +214,18 @@ def test_image_is_never_wider_than_the_console() -> None:
     pytest.importorskip("PIL")
     plain, _ = show(render_data({"image/png": png(100, 10, (0, 0, 255))}, {}, 200), width=30)
     assert {len(line) for line in plain.rstrip("\n").splitlines()} == {30}
+
+
+@pytest.mark.parametrize("kind", ["PNG", "JPEG"])
+def test_a_big_image_is_kept_small_and_drawn_as_before(kind: str) -> None:
+    # 4000x3000 px holds 36 MB decoded; no terminal draws more than KEPT_IMAGE_SIZE.
+    pytest.importorskip("PIL")
+    picture = render_data({"image/png": png(4000, 3000, (0, 128, 0), kind)}, {}, 80)
+    assert isinstance(picture, HalfBlockImage)
+    kept_width, kept_height = picture.picture.size
+    assert kept_width <= KEPT_IMAGE_SIZE[0] and kept_height <= KEPT_IMAGE_SIZE[1]
+    plain, _ = show(picture)
+    assert plain.rstrip("\n").splitlines() == ["▀" * 80] * 30  # 80 columns, 60 pixel rows
 
 
 def test_broken_image_falls_back_to_plain_text() -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "clip_line",
     "clip_markdown",
     "clip_output",
+    "picture_of",
     "placeholder",
     "render_data",
     "render_traceback",
@@ -132,18 +133,24 @@ def placeholder(mimetypes: Iterable[tuple[str, Any]]) -> Text:
 # -- images ------------------------------------------------------------------------------
 
 
+def kept_size(size: tuple[int, int]) -> tuple[int, int]:
+    """The size a picture of `size` pixels is kept at: shrunk to fit KEPT_IMAGE_SIZE."""
+    width, height = max(1, size[0]), max(1, size[1])
+    scale = min(1.0, KEPT_IMAGE_SIZE[0] / width, KEPT_IMAGE_SIZE[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 def _decode_image(value: Any) -> PILImage | None:
-    """A base64 PNG or JPEG as an RGB picture, or None when Pillow or the data fails."""
-    try:
-        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-    except ImportError:
-        return None
+    """A base64 PNG or JPEG as an RGB picture at its kept size, or None when it fails."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
     try:
         raw = base64.b64decode(_as_str(value).strip(), validate=False)
         with Image.open(io.BytesIO(raw)) as opened:
+            size = kept_size(opened.size)
             # A JPEG decodes straight to a fraction of its size; other formats are shrunk
             # after decoding.
-            opened.draft("RGB", KEPT_IMAGE_SIZE)
+            opened.draft("RGB", size)
             opened.load()
             picture: PILImage = opened
             if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
@@ -151,7 +158,8 @@ def _decode_image(value: Any) -> PILImage | None:
                 backdrop = Image.new("RGBA", picture.size, (0, 0, 0, 255))
                 picture = Image.alpha_composite(backdrop, picture)
             picture = picture.convert("RGB")
-            picture.thumbnail(KEPT_IMAGE_SIZE, Image.Resampling.LANCZOS)
+            if picture.size != size:
+                picture = picture.resize(size, Image.Resampling.LANCZOS)
             return picture
     except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
             Image.DecompressionBombError):
@@ -161,18 +169,53 @@ def _decode_image(value: Any) -> PILImage | None:
 class HalfBlockImage:
     """A picture drawn with upper-half blocks: two pixels per cell, foreground over background.
 
-    It is resampled when rendered, to the narrower of its width and the space given, so a
-    pane that shrinks never wraps the picture.
+    Its size comes from the image's header, and it is decoded only when first drawn: the
+    transcript lays out a burst of plots without decoding those never scrolled to. It is
+    resampled when rendered, to the narrower of its width and the space given, so a pane
+    that shrinks never wraps the picture.
     """
 
-    def __init__(self, picture: PILImage, width: int) -> None:
-        self.picture = picture
-        """The decoded RGB picture."""
+    def __init__(self, value: Any, size: tuple[int, int], width: int) -> None:
+        self.value = value
+        """The base64 PNG or JPEG, as the bundle holds it (not a copy of its bytes)."""
+        self.size = kept_size(size)
+        """The decoded picture's size in pixels, known before decoding."""
         self.width = max(1, width)
         """The widest it may be drawn, in terminal columns."""
+        self._picture: PILImage | None = None
+        self._decoded = False
+
+    @classmethod
+    def from_data(cls, value: Any, width: int) -> HalfBlockImage | None:
+        """From a bundle's base64 value, reading only the header; None when Pillow is
+        missing or cannot open it."""
+        try:
+            from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+        except ImportError:
+            return None
+        try:
+            raw = base64.b64decode(_as_str(value).strip(), validate=False)
+            with Image.open(io.BytesIO(raw)) as opened:
+                size = opened.size
+        except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
+                Image.DecompressionBombError):
+            return None
+        return cls(value, size, width)
+
+    @property
+    def picture(self) -> PILImage | None:
+        """The decoded RGB picture (decoded on first use); None if its data is broken."""
+        if not self._decoded:
+            self._picture = _decode_image(self.value)
+            self._decoded = True
+        return self._picture
+
+    def rows(self, max_width: int) -> int:
+        """Terminal rows it takes at `max_width` columns, without decoding it."""
+        return self._size(max_width)[1] // 2
 
     def _size(self, max_width: int) -> tuple[int, int]:
-        source_width, source_height = self.picture.size
+        source_width, source_height = self.size
         columns = max(1, min(self.width, max_width, source_width))
         pixel_rows = max(1, round(source_height * columns / source_width))
         if pixel_rows > MAX_IMAGE_ROWS * 2:
@@ -189,7 +232,12 @@ class HalfBlockImage:
         from PIL import Image  # noqa: PLC0415
 
         columns, pixel_rows = self._size(options.max_width)
-        small = self.picture.resize((columns, pixel_rows), Image.Resampling.LANCZOS)
+        picture = self.picture
+        if picture is None:
+            # Broken past its header: as many blank rows as were laid out.
+            yield from [Segment(" " * columns), Segment.line()] * (pixel_rows // 2)
+            return
+        small = picture.resize((columns, pixel_rows), Image.Resampling.LANCZOS)
         pixels = small.load()
         assert pixels is not None
         newline = Segment.line()
@@ -292,6 +340,16 @@ def _plain_or_placeholder(data: dict[str, Any], kind: str) -> RenderableType:
     return placeholder([(kind, data[kind])])
 
 
+def picture_of(data: dict[str, Any], width: int) -> HalfBlockImage | None:
+    """The bundle's first PNG or JPEG that opens, not yet decoded; None if none does."""
+    for kind in IMAGE_MIMES:
+        if kind in data:
+            image = HalfBlockImage.from_data(data[kind], width)
+            if image is not None:
+                return image
+    return None
+
+
 def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> RenderableType:
     """The richest view of a mime bundle that a terminal can show.
 
@@ -310,11 +368,9 @@ def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> R
         A renderable with no escape sequence but SGR in it.
     """
     del metadata  # image width/height hints are not honoured yet
-    for kind in IMAGE_MIMES:
-        if kind in data:
-            picture = _decode_image(data[kind])
-            if picture is not None:
-                return HalfBlockImage(picture, width)
+    image = picture_of(data, width)
+    if image is not None and image.picture is not None:
+        return image
     if "text/markdown" in data:
         # Deferred: markdown-it and rich.markdown are 15 ms of every startup otherwise.
         from rich.markdown import Markdown  # noqa: PLC0415

@@ -36,8 +36,11 @@ from nbtui.app.kernel.model import (
 )
 from nbtui.widgets.mime import (
     IMAGE_MIMES,
+    KEPT_IMAGE_SIZE,
+    HalfBlockImage,
     clip_line,
     clip_markdown,
+    picture_of,
     render_data,
     render_traceback,
 )
@@ -134,6 +137,25 @@ class _RenderedPart(_Part):
 
     def strip(self, row: int, width: int) -> Strip:
         return self._render(width)[row]
+
+
+class _ImagePart(_RenderedPart):
+    """A picture and its Out[n] prompt, laid out from the image's header and decoded only
+    when a row of it is drawn: a burst of plots decodes only those scrolled to."""
+
+    def __init__(self, view: TranscriptView, image: HalfBlockImage, prompt: Text | None,
+                 key: object) -> None:
+        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
+        self._image = image
+        self._prompt = prompt
+
+    def height(self, width: int) -> int:
+        prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
+        return prompt_rows + self._image.rows(width)
+
+    def strip(self, row: int, width: int) -> Strip:
+        strips = self._render(width)
+        return strips[row] if row < len(strips) else Strip.blank(width)
 
 
 class _StreamPart(_Part):
@@ -376,9 +398,13 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(part)
             elif isinstance(output, DataOutput):
                 shown = ("data", id(output), output.version, output.execution_count)
-                parts.append(kept.get(shown) or _RenderedPart(
-                    self, partial(self._data, cell, output), shown
-                ))
+                part = kept.get(shown)
+                if part is None:
+                    # Never wider than its kept pixels: the view's width bounds it further.
+                    image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
+                    part = (_ImagePart(self, image, self._out_prompt(output), shown) if image
+                            else _RenderedPart(self, partial(self._data, cell, output), shown))
+                parts.append(part)
             elif isinstance(output, ErrorOutput):
                 shown = ("error", id(output))
                 parts.append(kept.get(shown) or _RenderedPart(
@@ -440,14 +466,18 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
         shown = self._clipped(output, width) or render_data(output.data, output.metadata, width)
-        if output.execution_count is None:
+        prompt = self._out_prompt(output)
+        if prompt is None:
             return shown
-        prompt = Text(
-            f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out")
-        )
         if isinstance(shown, Text) and "\n" not in shown.plain:
             return Text.assemble(prompt, shown)
         return Group(prompt, shown)
+
+    def _out_prompt(self, output: DataOutput) -> Text | None:
+        if output.execution_count is None:
+            return None
+        return Text(f"Out[{output.execution_count}]: ",
+                    style=self._style("transcript--prompt-out"))
 
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than

@@ -10,16 +10,18 @@ from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.widgets import mime
 from nbtui.widgets.pager import PagerScreen
 from tests.ui.conftest import run_and_wait, until
 
 
-async def run_block(pilot: Pilot[None], app: NbtuiApp, code: str) -> str:
-    """Run a multi-line cell (Ctrl+R), wait until it is done; the transcript's text."""
+async def run_block(pilot: Pilot[None], app: NbtuiApp, code: str, text: bool = True) -> str:
+    """Run a multi-line cell (Ctrl+R), wait until it is done; the transcript's text
+    (drawing every row of it), unless `text` is False."""
     app.editor.load_text(code)
     await pilot.press("ctrl+r")
     await run_and_wait(pilot, app, "1")
-    return app.transcript.plain_text()
+    return app.transcript.plain_text() if text else ""
 
 
 async def open_pager(pilot: Pilot[None]) -> PagerScreen:
@@ -205,3 +207,35 @@ async def test_a_clipped_output_let_go_by_scrollback_is_not_kept(client: KernelC
             first in cell.outputs for cell in app.model.cells.values()))
         await until(pilot, lambda: app.transcript.long_outputs == [])
         assert app.transcript.output_to_open() is None
+
+
+async def test_a_burst_of_pictures_decodes_only_those_on_screen(
+        client: KernelClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loop showing plots must not stall the screen decoding every one: each is laid
+    # out from its header and decoded once it is drawn.
+    decoded: list[object] = []
+    real_decode = mime._decode_image
+
+    def counting(value: object) -> object:
+        decoded.append(value)
+        return real_decode(value)
+
+    monkeypatch.setattr(mime, "_decode_image", counting)
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await run_block(pilot, app, (
+            "import io\n"
+            "from PIL import Image as P\n"
+            "from IPython.display import Image, display\n"
+            "for shade in range(30):\n"
+            "    buffer = io.BytesIO()\n"
+            "    P.new('RGB', (200, 100), (shade * 8, 0, 0)).save(buffer, 'PNG')\n"
+            "    display(Image(data=buffer.getvalue()))\n"
+        ), text=False)
+        await pilot.pause(0.1)
+        # 30 pictures laid out whole; only the last few are drawn (and the cell after).
+        assert app.transcript.virtual_size.height > 300
+        assert 1 <= len(decoded) <= 4
+        # plain_text() draws every row: all of them are there, decoded once each.
+        assert "▀" * 50 in app.transcript.plain_text()
+        assert len(decoded) == 30

@@ -228,6 +228,16 @@ def test_a_big_image_is_kept_small_and_drawn_as_before(kind: str) -> None:
     assert plain.rstrip("\n").splitlines() == ["▀" * 80] * 30  # 80 columns, 60 pixel rows
 
 
+@pytest.mark.parametrize(("size", "width"), [((200, 100), 40), ((30, 500), 80), ((5000, 7), 120)])
+def test_an_image_knows_its_rows_before_it_is_decoded(size: tuple[int, int], width: int) -> None:
+    pytest.importorskip("PIL")
+    image = HalfBlockImage.from_data(png(*size, (9, 9, 9)), 1000)
+    assert image is not None
+    rows = image.rows(width)
+    plain, _ = show(image, width=width)
+    assert len(plain.rstrip("\n").splitlines()) == rows
+
+
 def test_broken_image_falls_back_to_plain_text() -> None:
     plain, _ = show(render_data({"image/png": "bm90IGFuIGltYWdl", "text/plain": "<Figure>"},
                                 {}, 80))

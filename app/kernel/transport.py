@@ -36,9 +36,11 @@ CHANNELS = ("shell", "iopub", "stdin", "control")
 Deliver = Callable[[str, dict[str, Any]], None]
 """Called with (channel, message dict as `Session.deserialize` returns it)."""
 
-# A reader yields to the event loop after this many messages, so a flood cannot starve
-# the UI: awaiting a message that is already queued does not yield by itself.
+# A reader yields to the event loop after this many messages or bytes, so a flood cannot
+# starve the UI: awaiting a message that is already queued does not yield by itself, and
+# decoding a few megabytes of big messages takes tens of milliseconds.
 _BATCH = 200
+_BATCH_BYTES = 1 << 20
 
 
 class Transport(Protocol):
@@ -138,14 +140,16 @@ class ZmqTransport:
 
     async def _read(self, channel: str, socket: zmq.asyncio.Socket, deliver: Deliver) -> None:
         session = self._session
-        received = 0
+        received = size = 0
         while not self._closed:
             try:
                 frames = await socket.recv_multipart()
             except (asyncio.CancelledError, zmq.ContextTerminated, zmq.ZMQError):
                 return
             received += 1
-            if received % _BATCH == 0:
+            size += sum(map(len, frames))
+            if received >= _BATCH or size >= _BATCH_BYTES:
+                received = size = 0
                 await asyncio.sleep(0)
             try:
                 _, parts = session.feed_identities(frames)

@@ -630,6 +630,8 @@ class NbtuiApp(App[None]):
         """Send a cell to the kernel and show it at once."""
         msg_id = self.client.execute(code)
         self.model.add_own_cell(msg_id, code, self.client.username)
+        # Running a cell asks to see it: back to the end, even from far back in scrollback.
+        self.transcript.follow = True
         self.editor.remember(code)
         self.editor.load_text("")
         self._schedule_frame()

@@ -22,6 +22,20 @@ async def test_run_a_cell_and_see_its_output(client: KernelClient) -> None:
         assert "42" in text.splitlines()
 
 
+async def test_running_a_cell_goes_back_to_the_end(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await run_and_wait(pilot, app, "print('\\n'.join(map(str, range(200))))")
+        view = app.transcript
+        await pilot.press("pageup", "pageup")
+        assert view.scroll_y < view.max_scroll_y
+        await run_and_wait(pilot, app, "print('the newest')")
+        await pilot.pause(0.1)
+        assert view.follow
+        assert view.scroll_y == view.max_scroll_y
+        assert "the newest" in view.plain_text()
+
+
 async def test_busy_then_idle(client: KernelClient) -> None:
     states: list[str] = []
     app = NbtuiApp(client)

@@ -481,7 +481,8 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than
-        `line_limit` characters, as head and tail; None when it fits."""
+        `line_limit` characters, or a long markdown document, as head and tail; None when
+        it fits."""
         markdown = output.data.get("text/markdown")
         if isinstance(markdown, str) and not any(kind in output.data for kind in IMAGE_MIMES):
             return self._clipped_markdown(output, markdown, width)
@@ -511,8 +512,6 @@ class TranscriptView(ScrollView, can_focus=True):
                           width: int) -> RenderableType | None:
         """Markdown longer than a quarter of `output_limit` source lines, as its ends:
         laying it out costs tens of times what plain text does."""
-        if markdown.count("\n") < self.output_limit // 4:
-            return None
         clip = clip_markdown(markdown, max(1, self.output_limit // 4))
         if clip is None:
             return None

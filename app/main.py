@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import json
 import os
@@ -361,9 +362,30 @@ async def _run(args: argparse.Namespace) -> int:
     return app.return_code or 0
 
 
+def _return_freed_memory() -> None:
+    """Have glibc give large freed blocks back to the system at once.
+
+    glibc raises its mmap threshold each time a large block is freed, up to 32 MB; past
+    that, a burst of big messages (megabyte lines, plots) is served from the heap, and
+    the heap keeps the memory after the strings are gone: 100 flushed 1 MB lines left
+    nbtui at 212 MiB with 16 MB of text kept, 88 MiB with the threshold held at 128 KiB
+    (setting it also stops the raising)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        # confstr and the soname rather than ctypes.util.find_library: that one spawns
+        # processes, 8 ms of every start.
+        if not os.confstr("CS_GNU_LIBC_VERSION"):
+            return
+        ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
+_M_MMAP_THRESHOLD = -3
+"""mallopt's parameter number, from glibc's malloc.h."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `nbtui` and `jupyter nbtui`."""
     args = parse_args(argv)
+    _return_freed_memory()
     try:
         return asyncio.run(_run(args))
     except NbtuiError as error:

@@ -139,18 +139,21 @@ class CellEditor(TextArea):
                 self.insert_newline()
             elif event.key == "backspace":
                 self.action_delete_left()
-            elif event.key == "tab":
-                self._tab()
+            elif event.key == "tab" and not self._complete_at_cursor():
+                # At the start of a line: to the next tab stop, as TextArea does a typed Tab.
+                column = self.cursor_location[1]
+                self.insert(" " * (self.indent_width - column % self.indent_width))
             elif event.character is not None:
                 self.insert(event.character)
 
-    def _tab(self) -> None:
-        """Completion after text, indentation at the start of a line."""
+    def _complete_at_cursor(self) -> bool:
+        """After text on the line, Tab asks for completions (True); at its start it
+        indents (False, and left to the caller)."""
         row, column = self.cursor_location
-        if self.document.get_line(row)[:column].strip():
-            self.post_message(self.CompletionRequested(self, self.text, self.cursor_offset()))
-        else:
-            self.insert(" " * self.indent_width)
+        if not self.document.get_line(row)[:column].strip():
+            return False
+        self.post_message(self.CompletionRequested(self, self.text, self.cursor_offset()))
+        return True
 
     def action_newline(self) -> None:
         self.insert_newline()
@@ -182,13 +185,10 @@ class CellEditor(TextArea):
             event.prevent_default()
             self.action_run(False)
             return
-        if key == "tab":
-            row, column = self.cursor_location
-            if self.document.get_line(row)[:column].strip():
-                event.stop()
-                event.prevent_default()
-                self._tab()
-                return
+        if key == "tab" and self._complete_at_cursor():
+            event.stop()
+            event.prevent_default()
+            return
         if key == "up" and self.cursor_at_first_line and self.history_previous():
             event.stop()
             event.prevent_default()

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from rich.style import Style
+from textual.app import App, ComposeResult
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.model import Cell, StreamOutput
 from nbtui.app.nbtui_app import NbtuiApp, _plainly_complete
+from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.transcript import _StreamPart, _wrap
 from tests.ui.conftest import run_and_wait, until
 
@@ -162,3 +164,25 @@ async def test_keys_typed_before_the_kernel_answers_apply_after_it(
         await until(pilot, lambda: "42" in app.transcript.plain_text().splitlines())
         code = [cell.code for cell in app.model.cells.values()]
         assert code[1:] == ["x = 41", "print(x + 1)"]
+
+
+class EditorApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield CellEditor()
+
+
+@pytest.mark.parametrize("before", ["", "  ", "    ", "     "])
+async def test_a_held_tab_indents_as_a_typed_one(before: str) -> None:
+    app = EditorApp()
+    async with app.run_test() as pilot:
+        editor = app.query_one(CellEditor)
+        editor.focus()
+        await pilot.press(*(["space"] * len(before)), "tab")
+        typed = editor.text
+        editor.load_text("")
+        editor.awaiting = True
+        await pilot.press(*(["space"] * len(before)), "tab")
+        assert editor.text == ""
+        editor.decided()
+        assert editor.text == typed
+        assert len(typed) % 4 == 0 and len(typed) > len(before)

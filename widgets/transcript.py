@@ -35,7 +35,6 @@ from nbtui.app.kernel.model import (
     StreamOutput,
 )
 from nbtui.widgets.mime import (
-    IMAGE_MIMES,
     KEPT_IMAGE_SIZE,
     HalfBlockImage,
     clip_line,
@@ -47,8 +46,9 @@ from nbtui.widgets.mime import (
 
 __all__ = ["TranscriptView"]
 
-RICHER = ("image/png", "image/jpeg", "text/markdown", "application/json", "text/latex")
-"""Types that render_data prefers to text/plain: those outputs are not clipped as text."""
+RICHER = ("text/markdown", "application/json", "text/latex")
+"""Types that render_data prefers to text/plain: those outputs are not clipped as text.
+(A picture that opens is an `_ImagePart`'s; one that does not is shown as the rest.)"""
 
 INVISIBLE_MARK = r"<U\+[0-9A-F]{4,6}>"
 """How `sanitize_code` shows a character that would hide or reorder code."""
@@ -484,7 +484,7 @@ class TranscriptView(ScrollView, can_focus=True):
         `line_limit` characters, or a long markdown document, as head and tail; None when
         it fits."""
         markdown = output.data.get("text/markdown")
-        if isinstance(markdown, str) and not any(kind in output.data for kind in IMAGE_MIMES):
+        if isinstance(markdown, str):
             return self._clipped_markdown(output, markdown, width)
         plain = output.data.get("text/plain")
         if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):

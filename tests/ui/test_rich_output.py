@@ -107,6 +107,16 @@ CLIPPED: dict[str, tuple[dict[str, Any], str, str, list[str], list[str]]] = {
         ["item 0", "item 49", "item 4950", "item 4999"],
         ["item 2500", "item 4949"],
     ),
+    # A picture that does not open is not drawn: the markdown beside it is clipped as alone.
+    "long markdown beside a broken picture": (
+        {"output_limit": 400},
+        "from IPython.display import display\n"
+        "display({'image/png': 'bm90IGFuIGltYWdl',\n"
+        "         'text/markdown': '\\n'.join(f'- item {i}' for i in range(5000))}, raw=True)",
+        "… 4,900 lines held back",
+        ["item 0", "item 49", "item 4950", "item 4999"],
+        ["item 2500", "item 4949"],
+    ),
     # 200,000 characters and no newline, sent in small flushed pieces, then the end:
     # the first 500 characters and the last 500 are shown, nothing of the middle.
     "one huge line": (

@@ -40,63 +40,134 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument(
-        "--existing", nargs="?", const="", default=None, metavar="FILE",
+        "--existing",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="FILE",
         help="attach to a running kernel: a connection file, a partial name (4342f6), "
         "nothing for the newest live kernel, or - to read the connection JSON (or what "
         "%%connect_info prints) from stdin",
     )
-    mode.add_argument("--list", action="store_true",
-                      help="list the kernels of the connection files in the runtime dir "
-                      "(and DIRs): alive or stale, busy or idle, pid, memory, cpu, age")
-    mode.add_argument("--prune", action="store_true",
-                      help="remove the connection files of dead kernels, after asking")
-    mode.add_argument("--pick", action="store_true",
-                      help="choose a running kernel from a live-updating list, then attach")
+    mode.add_argument(
+        "--list",
+        action="store_true",
+        help="list the kernels of the connection files in the runtime dir "
+        "(and DIRs): alive or stale, busy or idle, pid, memory, cpu, age",
+    )
+    mode.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove the connection files of dead kernels, after asking",
+    )
+    mode.add_argument(
+        "--pick",
+        action="store_true",
+        help="choose a running kernel from a live-updating list, then attach",
+    )
     parser.add_argument("--json", action="store_true", help="with --list: print JSON")
-    parser.add_argument("-y", "--yes", action="store_true",
-                        help="with --prune: remove without asking")
-    parser.add_argument("dirs", nargs="*", type=Path, metavar="DIR",
-                        help="with --list, --prune or --pick: more directories to search")
-    parser.add_argument("--kernel", default=None, metavar="NAME",
-                        help="kernelspec to start when not attaching (default: python3); "
-                        "with --server, start it on the server")
-    parser.add_argument("--keep-kernel", action="store_true",
-                        help="leave a kernel nbtui started running on quit")
-    parser.add_argument("--scrollback", type=int, default=50_000, metavar="LINES",
-                        help="output lines kept in the transcript (default: 50000), "
-                        "and at most 320 characters a line on average")
-    parser.add_argument("--username", default=None,
-                        help="name shown to other clients with your cells")
-    parser.add_argument("--observe", action="store_true",
-                        help="read-only: show everything, never send a cell or an input")
-    parser.add_argument("--hide-others", choices=("outputs", "all"), default=None,
-                        help="hide other clients' outputs, or their inputs and outputs "
-                        "(F4 cycles while running)")
-    parser.add_argument("--usage-interval", type=float, default=5.0, metavar="SECONDS",
-                        help="how often to ask the kernel for its CPU and memory while a cell "
-                        "runs (default: 5; every 30 s while idle)")
-    parser.add_argument("--memory-warn", type=float, default=0.8, metavar="SHARE",
-                        help="warn when the kernel holds this share of the memory it could "
-                        "have (default: 0.8)")
-    parser.add_argument("--output-limit", type=int, default=2000, metavar="LINES",
-                        help="lines of one text result shown before its middle is held back "
-                        "(markdown: a quarter of that; F10 shows it whole; default: 2000)")
-    parser.add_argument("--line-limit", type=int, default=10_000, metavar="CHARS",
-                        help="characters of one line of output shown before its middle is "
-                        "held back (F10 shows it whole; default: 10000)")
-    parser.add_argument("--ssh", default=None, metavar="USER@HOST[:PORT]",
-                        help="with --existing: reach the kernel through SSH tunnels to this "
-                        "server (OpenSSH, key login; ssh config aliases work)")
-    parser.add_argument("--sshkey", default=None, metavar="FILE",
-                        help="with --ssh: the private key to log in with")
-    parser.add_argument("--server", default=None, metavar="URL",
-                        help="a Jupyter Server (http://host:8888, or the URL it printed): "
-                        "pick one of its kernels, or with --list list them")
-    parser.add_argument("--token", default=None,
-                        help="with --server: its token (better: set JUPYTER_TOKEN, which "
-                        "other users cannot see in the process list)")
-    parser.add_argument("--kernel-id", default=None, metavar="ID",
-                        help="with --server: attach to this kernel (a unique prefix will do)")
+    parser.add_argument(
+        "-y", "--yes", action="store_true", help="with --prune: remove without asking"
+    )
+    parser.add_argument(
+        "dirs",
+        nargs="*",
+        type=Path,
+        metavar="DIR",
+        help="with --list, --prune or --pick: more directories to search",
+    )
+    parser.add_argument(
+        "--kernel",
+        default=None,
+        metavar="NAME",
+        help="kernelspec to start when not attaching (default: python3); "
+        "with --server, start it on the server",
+    )
+    parser.add_argument(
+        "--keep-kernel", action="store_true", help="leave a kernel nbtui started running on quit"
+    )
+    parser.add_argument(
+        "--scrollback",
+        type=int,
+        default=50_000,
+        metavar="LINES",
+        help="output lines kept in the transcript (default: 50000), "
+        "and at most 320 characters a line on average",
+    )
+    parser.add_argument(
+        "--username", default=None, help="name shown to other clients with your cells"
+    )
+    parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="read-only: show everything, never send a cell or an input",
+    )
+    parser.add_argument(
+        "--hide-others",
+        choices=("outputs", "all"),
+        default=None,
+        help="hide other clients' outputs, or their inputs and outputs (F4 cycles while running)",
+    )
+    parser.add_argument(
+        "--usage-interval",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how often to ask the kernel for its CPU and memory while a cell "
+        "runs (default: 5; every 30 s while idle)",
+    )
+    parser.add_argument(
+        "--memory-warn",
+        type=float,
+        default=0.8,
+        metavar="SHARE",
+        help="warn when the kernel holds this share of the memory it could have (default: 0.8)",
+    )
+    parser.add_argument(
+        "--output-limit",
+        type=int,
+        default=2000,
+        metavar="LINES",
+        help="lines of one text result shown before its middle is held back "
+        "(markdown: a quarter of that; F10 shows it whole; default: 2000)",
+    )
+    parser.add_argument(
+        "--line-limit",
+        type=int,
+        default=10_000,
+        metavar="CHARS",
+        help="characters of one line of output shown before its middle is "
+        "held back (F10 shows it whole; default: 10000)",
+    )
+    parser.add_argument(
+        "--ssh",
+        default=None,
+        metavar="USER@HOST[:PORT]",
+        help="with --existing: reach the kernel through SSH tunnels to this "
+        "server (OpenSSH, key login; ssh config aliases work)",
+    )
+    parser.add_argument(
+        "--sshkey", default=None, metavar="FILE", help="with --ssh: the private key to log in with"
+    )
+    parser.add_argument(
+        "--server",
+        default=None,
+        metavar="URL",
+        help="a Jupyter Server (http://host:8888, or the URL it printed): "
+        "pick one of its kernels, or with --list list them",
+    )
+    parser.add_argument(
+        "--token",
+        default=None,
+        help="with --server: its token (better: set JUPYTER_TOKEN, which "
+        "other users cannot see in the process list)",
+    )
+    parser.add_argument(
+        "--kernel-id",
+        default=None,
+        metavar="ID",
+        help="with --server: attach to this kernel (a unique prefix will do)",
+    )
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -147,10 +218,13 @@ async def _list(args: argparse.Namespace) -> int:
 
 async def _prune(args: argparse.Namespace) -> int:
     if not args.yes and not discovery.stdin_is_tty():
-        raise NbtuiError("--prune asks before removing files and there is no terminal to ask "
-                         "on: add --yes to remove the stale files without asking")
-    entries = await discovery.probe_all(discovery.connection_files(_search_dirs(args)),
-                                        details=False, usage=False)
+        raise NbtuiError(
+            "--prune asks before removing files and there is no terminal to ask "
+            "on: add --yes to remove the stale files without asking"
+        )
+    entries = await discovery.probe_all(
+        discovery.connection_files(_search_dirs(args)), details=False, usage=False
+    )
     stale = [entry for entry in entries if entry.stale]
     if not stale:
         print(f"no stale connection files ({len(entries)} checked)")
@@ -179,8 +253,10 @@ def _on_terminal() -> bool:
 
 async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
     if not _on_terminal():
-        raise NbtuiError("the kernel picker needs a terminal: nbtui --list shows the kernels, "
-                         "nbtui --existing FILE attaches to one")
+        raise NbtuiError(
+            "the kernel picker needs a terminal: nbtui --list shows the kernels, "
+            "nbtui --existing FILE attaches to one"
+        )
     from nbtui.widgets.picker import KernelPickerApp  # noqa: PLC0415
 
     picker = KernelPickerApp(dirs=dirs, only=paths)
@@ -200,15 +276,20 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
         path, skipped = await discovery.newest_alive(dirs)
         if skipped:
             names = ", ".join(discovery.display_name(skip) for skip in skipped)
-            print(f"nbtui: skipped {len(skipped)} newer stale connection file(s) ({names}); "
-                  f"attaching to {discovery.display_name(path)}", file=sys.stderr)
+            print(
+                f"nbtui: skipped {len(skipped)} newer stale connection file(s) ({names}); "
+                f"attaching to {discovery.display_name(path)}",
+                file=sys.stderr,
+            )
         return load_connection_file(path)
     matches = discovery.match_connection_files(existing, dirs)
     if len(matches) > 1:
         if not discovery.stdin_is_tty():
             names = ", ".join(discovery.display_name(match) for match in matches)
-            raise NbtuiError(f"{existing!r} matches {len(matches)} connection files ({names}): "
-                             "give more of the name, or run on a terminal to pick one")
+            raise NbtuiError(
+                f"{existing!r} matches {len(matches)} connection files ({names}): "
+                "give more of the name, or run on a terminal to pick one"
+            )
         picked = await _pick(matches, dirs)
         return None if picked is None else load_connection_file(picked)
     if len(matches) == 1:
@@ -219,8 +300,10 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
     if not _on_terminal():
-        raise NbtuiError(f"{what} needs a terminal to run nbtui in (stdin and stdout are "
-                         "not one); nbtui --server URL --list works without")
+        raise NbtuiError(
+            f"{what} needs a terminal to run nbtui in (stdin and stdout are "
+            "not one); nbtui --server URL --list works without"
+        )
 
 
 async def _server_kernel(
@@ -245,21 +328,29 @@ async def _server_kernel(
             print(format_server_table(kernels))
         return None
     if args.kernel is not None:
-        own = await ServerOwnKernel.start(server, args.kernel, lambda: _need_terminal(
-            f"starting a {args.kernel} kernel on {server.base_url}"))
+        own = await ServerOwnKernel.start(
+            server,
+            args.kernel,
+            lambda: _need_terminal(f"starting a {args.kernel} kernel on {server.base_url}"),
+        )
         return own.kernel, own
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
     kernels = await server.kernels()
     if not kernels:
-        own = await ServerOwnKernel.start(server, "python3", lambda: _need_terminal(
-            f"{server.base_url} has no kernels, and starting one"))
+        own = await ServerOwnKernel.start(
+            server,
+            "python3",
+            lambda: _need_terminal(f"{server.base_url} has no kernels, and starting one"),
+        )
         return own.kernel, own
     if len(kernels) == 1:
         return server.locate(kernels[0]), None
     if not _on_terminal():
-        raise NbtuiError(f"{server.base_url} has {len(kernels)} kernels: choose one with "
-                         "--kernel-id (--list shows them), or start one with --kernel NAME")
+        raise NbtuiError(
+            f"{server.base_url} has {len(kernels)} kernels: choose one with "
+            "--kernel-id (--list shows them), or start one with --kernel NAME"
+        )
     from nbtui.widgets.server_picker import ServerPickerApp  # noqa: PLC0415
 
     picked = await ServerPickerApp(server).run_async()
@@ -271,8 +362,13 @@ async def _server_kernel(
     return server.locate(picked), None
 
 
-async def _release(client: KernelClient, tunnel: SshTunnel | None,
-                   own: OwnKernel | ServerOwnKernel | None, *, keep: bool) -> None:
+async def _release(
+    client: KernelClient,
+    tunnel: SshTunnel | None,
+    own: OwnKernel | ServerOwnKernel | None,
+    *,
+    keep: bool,
+) -> None:
     """Let go of everything nbtui holds; a kernel it started goes too unless kept."""
     await client.close()
     if tunnel is not None:
@@ -324,9 +420,14 @@ async def _run(args: argparse.Namespace) -> int:
                 os.close(tty)
         show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
         app = NbtuiApp(
-            client, own_kernel=own, scrollback=args.scrollback, observe=args.observe,
-            show_others=show_others[args.hide_others], usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn, output_limit=args.output_limit,
+            client,
+            own_kernel=own,
+            scrollback=args.scrollback,
+            observe=args.observe,
+            show_others=show_others[args.hide_others],
+            usage_interval=args.usage_interval,
+            memory_threshold=args.memory_warn,
+            output_limit=args.output_limit,
             line_limit=args.line_limit,
         )
         app.freeze_gc = True
@@ -339,13 +440,11 @@ async def _run(args: argparse.Namespace) -> int:
 
         async def hung_up() -> None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(_release(client, tunnel, own, keep=args.keep_kernel),
-                                       10)
+                await asyncio.wait_for(_release(client, tunnel, own, keep=args.keep_kernel), 10)
             os._exit(128 + signal.SIGHUP)
 
         leaving: list[asyncio.Task[None]] = []  # the loop keeps only a weak reference
-        loop.add_signal_handler(signal.SIGHUP,
-                                lambda: leaving.append(loop.create_task(hung_up())))
+        loop.add_signal_handler(signal.SIGHUP, lambda: leaving.append(loop.create_task(hung_up())))
         try:
             await app.run_async()
         finally:

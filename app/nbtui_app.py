@@ -120,8 +120,13 @@ class NbtuiApp(App[None]):
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
         Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
-        Binding("f8", "copy_join", "Copy join", show=False,
-                tooltip="Copy the command others run to join (OSC 52: works over SSH)"),
+        Binding(
+            "f8",
+            "copy_join",
+            "Copy join",
+            show=False,
+            tooltip="Copy the command others run to join (OSC 52: works over SSH)",
+        ),
         Binding("f9", "restart", "Restart", show=False),
         Binding("f10", "open_output", "Full output", show=False),
     ]
@@ -146,12 +151,19 @@ class NbtuiApp(App[None]):
     QUIET_PROBE = 30.0
     """Seconds between control and usage probes while no cell runs (else 5 s)."""
 
-    def __init__(self, client: KernelClient, *,
-                 own_kernel: OwnKernel | ServerOwnKernel | None = None,
-                 scrollback: int = 50_000, observe: bool = False,
-                 show_others: tuple[bool, bool] = (True, True), usage_interval: float = 5.0,
-                 memory_threshold: float = 0.8, output_limit: int = 2000,
-                 line_limit: int = 10_000) -> None:
+    def __init__(
+        self,
+        client: KernelClient,
+        *,
+        own_kernel: OwnKernel | ServerOwnKernel | None = None,
+        scrollback: int = 50_000,
+        observe: bool = False,
+        show_others: tuple[bool, bool] = (True, True),
+        usage_interval: float = 5.0,
+        memory_threshold: float = 0.8,
+        output_limit: int = 2000,
+        line_limit: int = 10_000,
+    ) -> None:
         super().__init__()
         if self.driver_class.__name__ == "LinuxDriver":
             # Idle CPU: Textual's stock input thread wakes ten times a second (quiet_driver.py).
@@ -272,9 +284,12 @@ class NbtuiApp(App[None]):
         self.transcript.language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
-            sanitize_line(str(value)) for value in (
-                language_info.get("name", "?"), language_info.get("version", ""),
-                info.get("implementation", ""), info.get("implementation_version", ""),
+            sanitize_line(str(value))
+            for value in (
+                language_info.get("name", "?"),
+                language_info.get("version", ""),
+                info.get("implementation", ""),
+                info.get("implementation_version", ""),
             )
         )
         self._base_count = len(self.editor.cell_history)
@@ -311,16 +326,22 @@ class NbtuiApp(App[None]):
         self.run_worker(self._load_history(), group="history")
         # Two answered beats are enough to call a kernel healthy: settling later kept a
         # fresh wide nbtui at the full pace (and its pane redraws) for its first seconds.
-        self._monitor = LivenessMonitor(client, on_change=self._liveness_changed,
-                                        quiet_interval=self.QUIET_BEAT,
-                                        quiet_control_interval=self.QUIET_PROBE,
-                                        settle_after=2)
+        self._monitor = LivenessMonitor(
+            client,
+            on_change=self._liveness_changed,
+            quiet_interval=self.QUIET_BEAT,
+            quiet_control_interval=self.QUIET_PROBE,
+            settle_after=2,
+        )
         client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
-        self._poller = UsagePoller(client, interval=self.usage_interval,
-                                   on_update=self._usage_changed,
-                                   memory_threshold=self.memory_threshold,
-                                   quiet_interval=max(self.usage_interval, self.QUIET_PROBE))
+        self._poller = UsagePoller(
+            client,
+            interval=self.usage_interval,
+            on_update=self._usage_changed,
+            memory_threshold=self.memory_threshold,
+            quiet_interval=max(self.usage_interval, self.QUIET_PROBE),
+        )
         self._poller.start()
 
     @staticmethod
@@ -418,11 +439,14 @@ class NbtuiApp(App[None]):
         for msg in messages:
             if msg.channel == "stdin" and msg.msg_type == "input_request":
                 self._ask_input(msg)
-            elif (msg.channel == "iopub" and msg.msg_type == "status"
-                  and msg.content.get("execution_state") == "starting"
-                  # A kernel's own start may publish "starting" just after our attach
-                  # (iopub and control are not ordered): only later is it a restart.
-                  and msg.received > self.client.attached_at + STARTUP_GRACE):
+            elif (
+                msg.channel == "iopub"
+                and msg.msg_type == "status"
+                and msg.content.get("execution_state") == "starting"
+                # A kernel's own start may publish "starting" just after our attach
+                # (iopub and control are not ordered): only later is it a restart.
+                and msg.received > self.client.attached_at + STARTUP_GRACE
+            ):
                 self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
         if len(self.transcript.peer_colours) != len(self.model.peers):
@@ -438,7 +462,8 @@ class NbtuiApp(App[None]):
 
     def _update_prompt(self) -> None:
         counts = [
-            cell.execution_count for cell in self.model.cells.values()
+            cell.execution_count
+            for cell in self.model.cells.values()
             if cell.execution_count is not None
         ]
         following = max(counts, default=self._base_count) + 1
@@ -503,12 +528,14 @@ class NbtuiApp(App[None]):
                 if snapshot.restarting:
                     self.model.add_notice(
                         "the kernel is restarting (its server says so): whatever ran was "
-                        "stopped and its variables will be gone", "warning",
+                        "stopped and its variables will be gone",
+                        "warning",
                     )
                 else:
                     self.model.add_notice(
                         f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
-                        "(the transcript stays readable)", "error",
+                        "(the transcript stays readable)",
+                        "error",
                     )
             elif state == "unresponsive":
                 self.model.add_notice(
@@ -543,8 +570,9 @@ class NbtuiApp(App[None]):
         half of a wide idle nbtui's CPU. The pane catches up with the next control probe."""
         if old is None or self._monitor is None or not self._monitor.settled:
             return True
-        return (dataclasses.replace(old, hb_rtt=None, hb_history=())
-                != dataclasses.replace(new, hb_rtt=None, hb_history=()))
+        return dataclasses.replace(old, hb_rtt=None, hb_history=()) != dataclasses.replace(
+            new, hb_rtt=None, hb_history=()
+        )
 
     def _acknowledge_restart(self) -> None:
         if self._monitor is not None:
@@ -564,7 +592,8 @@ class NbtuiApp(App[None]):
             share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
             self.model.add_notice(
                 f"the kernel uses {share} of the memory it can get: the out-of-memory "
-                "killer may strike soon", "warning",
+                "killer may strike soon",
+                "warning",
             )
             self._schedule_frame()
         self._update_summary()
@@ -579,8 +608,15 @@ class NbtuiApp(App[None]):
             # Coarse on purpose: a figure that changes with every beat redraws with every
             # beat. The median of the last few, in steps, keeps jitter from flapping it.
             rtt = sorted(history)[len(history) // 2]
-            parts.append("hb <1 ms" if rtt < 0.001 else "hb <10 ms" if rtt < 0.01
-                         else "hb <100 ms" if rtt < 0.1 else f"hb {rtt:.1f} s")
+            parts.append(
+                "hb <1 ms"
+                if rtt < 0.001
+                else "hb <10 ms"
+                if rtt < 0.01
+                else "hb <100 ms"
+                if rtt < 0.1
+                else f"hb {rtt:.1f} s"
+            )
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")
@@ -641,8 +677,9 @@ class NbtuiApp(App[None]):
 
     @on(CellEditor.CompletionRequested)
     def _completion_requested(self, event: CellEditor.CompletionRequested) -> None:
-        self.run_worker(self._complete(event.code, event.cursor_offset), group="complete",
-                        exclusive=True)
+        self.run_worker(
+            self._complete(event.code, event.cursor_offset), group="complete", exclusive=True
+        )
 
     async def _complete(self, code: str, offset: int) -> None:
         result = await self.client.complete(code, offset)
@@ -802,11 +839,13 @@ class NbtuiApp(App[None]):
             self.notify(
                 "this kernel was not started by nbtui: restarting it would wipe everyone's "
                 "state, so only its owner can",
-                severity="warning", timeout=5,
+                severity="warning",
+                timeout=5,
             )
             return
-        self.push_screen(ConfirmScreen("Restart the kernel? All its state is lost."),
-                         self._restart_confirmed)
+        self.push_screen(
+            ConfirmScreen("Restart the kernel? All its state is lost."), self._restart_confirmed
+        )
 
     async def _restart_confirmed(self, confirmed: bool | None) -> None:
         if confirmed and self.own_kernel is not None:

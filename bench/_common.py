@@ -29,8 +29,9 @@ def settle(kc: Any, quiet: float = 0.2) -> None:
 def client_command(client: str, conn: str) -> tuple[str, str, str]:
     """The shell command that runs `client` on connection file `conn` in a pane, the text
     that shows when it is ready, and a word that finds its process under the pane."""
-    passed = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                      for name in PASSED_ENV if name in os.environ)
+    passed = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
+    )
     conn = shlex.quote(conn)
     if client == "tail":
         script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tail_client.py")

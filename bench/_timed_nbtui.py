@@ -42,8 +42,8 @@ def _timed(cls: type, name: str, event: str) -> None:
     setattr(cls, name, timed)
 
 
-_timed(nbtui_app.NbtuiApp, "_apply_inbox", "frame")          # the inbox into the model and view
-_timed(Screen, "_compositor_refresh", "compose")             # Textual draws what changed
+_timed(nbtui_app.NbtuiApp, "_apply_inbox", "frame")  # the inbox into the model and view
+_timed(Screen, "_compositor_refresh", "compose")  # Textual draws what changed
 _timed(client.KernelClient, "execute", "execute")
 
 _deliver = client.KernelClient._deliver

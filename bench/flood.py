@@ -140,15 +140,29 @@ class Tmux:
     def run(self, *args: str) -> str:
         result = subprocess.run(
             ["tmux", "-L", self.socket, *args],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
         )
         if result.returncode != 0:
             raise RuntimeError(f"tmux {args[0]} failed: {result.stderr.strip()}")
         return result.stdout
 
     def start(self, command: str) -> None:
-        self.run("-u", "new-session", "-d", "-s", "bench",
-                 "-x", str(self.width), "-y", str(self.height), command)
+        self.run(
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            "bench",
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            command,
+        )
 
     def screen(self) -> str:
         return self.run("capture-pane", "-p", "-t", "bench")
@@ -157,8 +171,13 @@ class Tmux:
         return int(self.run("display-message", "-p", "-t", "bench", "#{pane_pid}").strip())
 
     def kill(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"],
-                       capture_output=True, stdin=subprocess.DEVNULL, timeout=10, check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
         # A new server on the same socket right away can meet the old one still exiting.
         time.sleep(0.2)
 
@@ -276,12 +295,21 @@ def fmt_median(values: list[float | None]) -> tuple[str, float | None]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--lines", type=int, nargs="+", default=[100_000, 500_000],
-                        help="values of N (lines printed by the cell)")
+    parser.add_argument(
+        "--lines",
+        type=int,
+        nargs="+",
+        default=[100_000, 500_000],
+        help="values of N (lines printed by the cell)",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per N and client (median)")
     parser.add_argument("--smoke", action="store_true", help="quick check: N=10000, one run")
-    parser.add_argument("--timeout", type=float, default=300.0,
-                        help="seconds one measurement may take before it counts as timed out")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        help="seconds one measurement may take before it counts as timed out",
+    )
     parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
     args = parser.parse_args(argv)
     if args.smoke:
@@ -304,8 +332,11 @@ def main(argv: list[str] | None = None) -> int:
                         result = Result(None, notes=[f"{client}: {exc}"])
                     results[client].append(result)
                     shown = "timeout" if result.seconds is None else f"{result.seconds:.3f} s"
-                    print(f"# N={n} run {run + 1}/{args.runs} {client}: {shown}",
-                          file=sys.stderr, flush=True)
+                    print(
+                        f"# N={n} run {run + 1}/{args.runs} {client}: {shown}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     notes.extend(f"N={n} run {run + 1}: {note}" for note in result.notes)
                     if result.lines is not None and result.lines != n:
                         notes.append(f"N={n} run {run + 1}: raw received {result.lines}/{n} lines")

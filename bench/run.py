@@ -68,10 +68,28 @@ class Config:
     timeout: float
 
 
-FULL = Config(runs=3, flood_lines=[100_000, 500_000, 1_000_000], small=20_000, pause=5.0,
-              idle=30.0, traffic_lines=500_000, busy_lines=3_000_000, samples=10, timeout=300)
-SMOKE = Config(runs=1, flood_lines=[10_000], small=2_000, pause=1.0, idle=5.0,
-               traffic_lines=20_000, busy_lines=1_000_000, samples=3, timeout=60)
+FULL = Config(
+    runs=3,
+    flood_lines=[100_000, 500_000, 1_000_000],
+    small=20_000,
+    pause=5.0,
+    idle=30.0,
+    traffic_lines=500_000,
+    busy_lines=3_000_000,
+    samples=10,
+    timeout=300,
+)
+SMOKE = Config(
+    runs=1,
+    flood_lines=[10_000],
+    small=2_000,
+    pause=1.0,
+    idle=5.0,
+    traffic_lines=20_000,
+    busy_lines=1_000_000,
+    samples=3,
+    timeout=60,
+)
 
 
 @dataclass
@@ -92,6 +110,7 @@ def log(text: str) -> None:
 
 
 # -- many small messages ---------------------------------------------------------------------
+
 
 def small_code(n: int) -> str:
     return f"for i in range({n}): print(i, flush=True)"
@@ -133,6 +152,7 @@ def raw_small(kernel: Kernel, n: int, pause: float | None) -> tuple[int, bool]:
 
 def nbtui_small(kernel: Kernel, n: int) -> tuple[int, bool]:
     """nbtui's kernel layer and model, headless, drained at 30 Hz like the app's frames."""
+
     async def go() -> tuple[int, bool]:
         client = KernelClient(load_connection_file(Path(kernel.connection_file)))
         try:
@@ -150,8 +170,11 @@ def nbtui_small(kernel: Kernel, n: int) -> tuple[int, bool]:
                 if messages:
                     last = time.monotonic()
                 model.apply_all(messages)
-            received = sum(out.received for out in cell.outputs
-                           if isinstance(out, StreamOutput) and out.name == "stdout")
+            received = sum(
+                out.received
+                for out in cell.outputs
+                if isinstance(out, StreamOutput) and out.name == "stdout"
+            )
             return received, cell.finished is not None
         finally:
             await client.close()
@@ -167,20 +190,23 @@ def bench_small(cfg: Config, rows: Rows) -> None:
                     if client == "nbtui":
                         got, idle = nbtui_small(kernel, cfg.small)
                     else:
-                        got, idle = raw_small(kernel, cfg.small,
-                                              cfg.pause if client == "slow raw" else None)
+                        got, idle = raw_small(
+                            kernel, cfg.small, cfg.pause if client == "slow raw" else None
+                        )
             except Exception as exc:  # noqa: BLE001 -- report, keep benchmarking
                 rows.notes.append(f"small messages, {client}: {exc}")
                 rows.failures += 1
                 got, idle = None, False
             rows.add("small", client, got)
             if not idle:
-                rows.notes.append(f"small messages run {run + 1}, {client}: never saw the "
-                                  "cell's final idle")
+                rows.notes.append(
+                    f"small messages run {run + 1}, {client}: never saw the cell's final idle"
+                )
             log(f"small messages run {run + 1} {client}: {got}/{cfg.small}")
 
 
 # -- a client in tmux: startup, idle, traffic, keystrokes -------------------------------------
+
 
 def wait_quiet(tmux: Tmux, seconds: float = 0.5, timeout: float = 10.0) -> None:
     """Until the screen has not changed for `seconds`."""
@@ -322,9 +348,11 @@ def keystrokes(tmux: Tmux, client: str, cfg: Config, rows: Rows) -> list[float] 
             return None
         if str(cfg.busy_lines - 1) in screen:
             # Shown only once the flood was over: typed ahead, not echoed while busy.
-            rows.notes.append(f"keystrokes, {client}: token {k + 1} showed only after the "
-                              f"flood ended ({seen - start:.1f} s)"
-                              + ("" if samples else ": input blocked while busy"))
+            rows.notes.append(
+                f"keystrokes, {client}: token {k + 1} showed only after the "
+                f"flood ended ({seen - start:.1f} s)"
+                + ("" if samples else ": input blocked while busy")
+            )
             return samples if samples and client != "jupyter-console" else None
         samples.append(seen - start)
         time.sleep(0.2)
@@ -337,7 +365,8 @@ def keystrokes(tmux: Tmux, client: str, cfg: Config, rows: Rows) -> list[float] 
             rows.notes.append(
                 f"keystrokes, {client}: the keys showed only as the terminal's own echo inside "
                 f"the output (p50 {percentile(samples, 0.5) * 1000:.0f} ms) and reached its "
-                "prompt after the cell ended: input blocked while busy")
+                "prompt after the cell ended: input blocked while busy"
+            )
             return None
     return samples
 
@@ -357,6 +386,7 @@ def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> No
 
 # -- flood to screen (bench/flood.py) ---------------------------------------------------------
 
+
 def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
     for n in cfg.flood_lines:
         for run in range(cfg.runs):
@@ -372,13 +402,15 @@ def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
                     rows.add(f"rss {n}", client, result.peak_rss)
                 rows.notes.extend(f"flood N={n} run {run + 1}: {note}" for note in result.notes)
                 if result.lines is not None and result.lines != n:
-                    rows.notes.append(f"flood N={n} run {run + 1}: raw received "
-                                      f"{result.lines}/{n} lines")
+                    rows.notes.append(
+                        f"flood N={n} run {run + 1}: raw received {result.lines}/{n} lines"
+                    )
                 shown = "timeout" if result.seconds is None else f"{result.seconds:.3f} s"
                 log(f"flood N={n} run {run + 1} {client}: {shown}")
 
 
 # -- the table ---------------------------------------------------------------------------------
+
 
 def median(values: list[Any] | None) -> float | None:
     done = [v for v in values or [] if v is not None]
@@ -393,9 +425,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
     cols = ["nbtui", "raw", "jupyter-console"]
-    out = [f"medians of {cfg.runs} run(s); ratios are to raw where raw applies\n",
-           "| metric | nbtui | raw client | jupyter console |",
-           "|---|---:|---:|---:|"]
+    out = [
+        f"medians of {cfg.runs} run(s); ratios are to raw where raw applies\n",
+        "| metric | nbtui | raw client | jupyter console |",
+        "|---|---:|---:|---:|",
+    ]
 
     def cell(metric: str, client: str, fmt: str, ratio: bool = True) -> str:
         values = rows.data.get(metric, {}).get(client)
@@ -414,21 +448,32 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
         return text
 
     for n in cfg.flood_lines:
-        out.append(f"| flood to screen, {n:,} lines (s) | "
-                   + " | ".join(cell(f"flood {n}", c, "{:.3f}") for c in cols) + " |")
+        out.append(
+            f"| flood to screen, {n:,} lines (s) | "
+            + " | ".join(cell(f"flood {n}", c, "{:.3f}") for c in cols)
+            + " |"
+        )
     floor = [cell(f"flood {n}", "tail", "{:.3f}") for n in cfg.flood_lines]
     if any(value != "-" for value in floor):
         sizes = " / ".join(f"{n:,}" for n in cfg.flood_lines)
-        out.append(f"| the method's floor: tail-only client in tmux, {sizes} lines (s) | - | "
-                   + " / ".join(floor) + " | - |")
+        out.append(
+            f"| the method's floor: tail-only client in tmux, {sizes} lines (s) | - | "
+            + " / ".join(floor)
+            + " | - |"
+        )
     n = max(cfg.flood_lines)
     rss = rows.data.get(f"rss {n}", {})
-    out.append(f"| peak RSS at {n:,} lines (MiB, max of runs) | "
-               + " | ".join(f"{max(rss[c]) / 2**20:.0f}" if rss.get(c) else "-"
-                            for c in cols) + " |")
+    out.append(
+        f"| peak RSS at {n:,} lines (MiB, max of runs) | "
+        + " | ".join(f"{max(rss[c]) / 2**20:.0f}" if rss.get(c) else "-" for c in cols)
+        + " |"
+    )
     small = rows.data.get("small", {})
-    out.append(f"| {cfg.small:,} flushed prints: lines received | "
-               + " | ".join(cell("small", c, "{:,.0f}", ratio=False) for c in cols) + " |")
+    out.append(
+        f"| {cfg.small:,} flushed prints: lines received | "
+        + " | ".join(cell("small", c, "{:,.0f}", ratio=False) for c in cols)
+        + " |"
+    )
     slow = small.get("slow raw")
     if slow is not None:
         med = median(slow)
@@ -452,19 +497,28 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
 
     out.append("| startup to ready prompt (s) | " + tui("startup", "{:.2f}") + " |")
     out.append(f"| idle CPU over {cfg.idle:g} s, 200x50 (CPU s) | " + tui("idle", "{:.3f}") + " |")
-    out.append(f"| idle CPU over {cfg.idle:g} s, 80x24 (CPU s) | "
-               + tui("idle 80x24", "{:.3f}") + " |")
+    out.append(
+        f"| idle CPU over {cfg.idle:g} s, 80x24 (CPU s) | " + tui("idle 80x24", "{:.3f}") + " |"
+    )
     peer = rows.data.get("peer", {}).get("nbtui", [])
     runs = [v for v in peer if v]
     if runs:
         p50 = statistics.median(percentile(v, 0.5) * 1000 for v in runs)
         top = statistics.median(max(v) * 1000 for v in runs)
-        out.append(f"| another client's output to screen, p50 / max (ms) | {p50:.0f} / {top:.0f}"
-                   " | - | n/a: off by default |")
-    out.append(f"| terminal bytes/s, {cfg.traffic_lines:,}-line flood (MB/s) | "
-               + tui("traffic", "{:.2f}", lambda v: v[0] / 1e6) + " |")
-    out.append(f"| terminal bytes total, {cfg.traffic_lines:,}-line flood (MB) | "
-               + tui("traffic", "{:.2f}", lambda v: v[1] / 1e6) + " |")
+        out.append(
+            f"| another client's output to screen, p50 / max (ms) | {p50:.0f} / {top:.0f}"
+            " | - | n/a: off by default |"
+        )
+    out.append(
+        f"| terminal bytes/s, {cfg.traffic_lines:,}-line flood (MB/s) | "
+        + tui("traffic", "{:.2f}", lambda v: v[0] / 1e6)
+        + " |"
+    )
+    out.append(
+        f"| terminal bytes total, {cfg.traffic_lines:,}-line flood (MB) | "
+        + tui("traffic", "{:.2f}", lambda v: v[1] / 1e6)
+        + " |"
+    )
     for name, q in (("p50", 0.5), ("p95", 0.95)):
         keys = rows.data.get("keys", {})
         parts = []
@@ -479,8 +533,9 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
                 parts.append("n/a: input blocked while busy")
             else:
                 parts.append("failed")
-        out.append(f"| keystroke to screen during a flood, {name} (ms) | "
-                   + " | ".join(parts) + " |")
+        out.append(
+            f"| keystroke to screen during a flood, {name} (ms) | " + " | ".join(parts) + " |"
+        )
     if rows.notes:
         out.append("\nNotes:")
         out.extend(f"- {note}" for note in rows.notes)
@@ -489,13 +544,24 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="CI check: small sizes, one run, under a minute")
+    parser.add_argument(
+        "--smoke", action="store_true", help="CI check: small sizes, one run, under a minute"
+    )
     parser.add_argument("--runs", type=int, help="runs per measurement (median)")
-    parser.add_argument("--only", nargs="+", choices=("flood", "small", "session"),
-                        default=["flood", "small", "session"], help="sections to run")
-    parser.add_argument("--clients", nargs="+", choices=TUI_CLIENTS, default=list(TUI_CLIENTS),
-                        help="terminal clients to run (raw always runs)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("flood", "small", "session"),
+        default=["flood", "small", "session"],
+        help="sections to run",
+    )
+    parser.add_argument(
+        "--clients",
+        nargs="+",
+        choices=TUI_CLIENTS,
+        default=list(TUI_CLIENTS),
+        help="terminal clients to run (raw always runs)",
+    )
     args = parser.parse_args(argv)
     cfg = SMOKE if args.smoke else FULL
     if args.runs:

@@ -32,19 +32,30 @@ from nbtui.app.nbtui_app import NbtuiApp
 
 CASES = {
     "{n} lines of 1 MB, flushed: a message each": (
-        "line = 'x' * 1_000_000\nfor _ in range({n}):\n    print(line, flush=True)", 100, 10),
+        "line = 'x' * 1_000_000\nfor _ in range({n}):\n    print(line, flush=True)",
+        100,
+        10,
+    ),
     "{n} lines of 1 MB, unflushed: the kernel sends tens of MB a message": (
-        "line = 'x' * 1_000_000\nfor _ in range({n}):\n    print(line)", 100, 10),
+        "line = 'x' * 1_000_000\nfor _ in range({n}):\n    print(line)",
+        100,
+        10,
+    ),
     "markdown, {n} list items": (
         "from IPython.display import Markdown, display\n"
         "display(Markdown('\\n'.join(f'- item {{i}} *em* **b**' for i in range({n}))))",
-        20_000, 2_000),
+        20_000,
+        2_000,
+    ),
     "{n} plots, 1600x1200 PNG": (
         "import io\nfrom PIL import Image as P\nfrom IPython.display import Image, display\n"
         "buffer = io.BytesIO()\n"
         "P.effect_mandelbrot((1600, 1200), (-2, -1.5, 1, 1.5), 100).convert('RGB')"
         ".save(buffer, 'PNG')\n"
-        "for _ in range({n}):\n    display(Image(data=buffer.getvalue()))", 100, 10),
+        "for _ in range({n}):\n    display(Image(data=buffer.getvalue()))",
+        100,
+        10,
+    ),
 }
 """Name, code and N (full, smoke) of each heavy cell."""
 
@@ -104,8 +115,7 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
             final = psutil.Process().memory_info().rss
     finally:
         await client.close()
-    return {"stall": stall * 1000, "took": took, "peak": peak.peak / 2**20,
-            "final": final / 2**20}
+    return {"stall": stall * 1000, "took": took, "peak": peak.peak / 2**20, "final": final / 2**20}
 
 
 def raw_run(km: KernelManager, code: str) -> float:
@@ -117,9 +127,11 @@ def raw_run(km: KernelManager, code: str) -> float:
         msg_id = kc.execute(code)
         while True:
             msg = kc.get_iopub_msg(timeout=120)
-            if (msg["parent_header"].get("msg_id") == msg_id
-                    and msg["msg_type"] == "status"
-                    and msg["content"]["execution_state"] == "idle"):
+            if (
+                msg["parent_header"].get("msg_id") == msg_id
+                and msg["msg_type"] == "status"
+                and msg["content"]["execution_state"] == "idle"
+            ):
                 return time.monotonic() - start
     finally:
         kc.stop_channels()
@@ -129,8 +141,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--smoke", action="store_true", help="CI check: small N, one run")
     parser.add_argument("--runs", type=int, default=None, help="runs per case (median)")
-    parser.add_argument("--child", nargs=2, metavar=("CONNECTION_FILE", "CODE"),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--child", nargs=2, metavar=("CONNECTION_FILE", "CODE"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.child:
         _return_freed_memory()  # as the nbtui command does first
@@ -152,25 +165,35 @@ def main(argv: list[str] | None = None) -> int:
                 # Its own process, so that RSS is this run's alone.
                 child = subprocess.run(
                     [sys.executable, __file__, "--child", km.connection_file, code],
-                    capture_output=True, text=True, check=True, timeout=600)
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                    timeout=600,
+                )
                 nbtui.append(json.loads(child.stdout.strip().splitlines()[-1]))
             finally:
                 km.shutdown_kernel(now=True)
-            print(f"# {name.format(n=n)} run {run + 1}: raw {raw[-1]:.2f} s, "
-                  f"nbtui {nbtui[-1]}", file=sys.stderr)
+            print(
+                f"# {name.format(n=n)} run {run + 1}: raw {raw[-1]:.2f} s, nbtui {nbtui[-1]}",
+                file=sys.stderr,
+            )
         took = statistics.median(r["took"] for r in nbtui)
         raw_took = statistics.median(raw)
-        rows.append((
-            name.format(n=f"{n:,}"),
-            statistics.median(r["stall"] for r in nbtui),
-            f"{took:.2f} ({took / raw_took:.2f}x)",
-            f"{raw_took:.2f}",
-            max(r["peak"] for r in nbtui),
-            statistics.median(r["final"] for r in nbtui),
-        ))
+        rows.append(
+            (
+                name.format(n=f"{n:,}"),
+                statistics.median(r["stall"] for r in nbtui),
+                f"{took:.2f} ({took / raw_took:.2f}x)",
+                f"{raw_took:.2f}",
+                max(r["peak"] for r in nbtui),
+                statistics.median(r["final"] for r in nbtui),
+            )
+        )
     print(f"medians of {runs} run(s); nbtui in Textual's headless driver at 200x50\n")
-    print("| cell | longest stall of nbtui's event loop (ms) | nbtui: cell to idle (s) "
-          "| raw client: to idle (s) | nbtui peak RSS (MiB, max) | nbtui RSS after (MiB) |")
+    print(
+        "| cell | longest stall of nbtui's event loop (ms) | nbtui: cell to idle (s) "
+        "| raw client: to idle (s) | nbtui peak RSS (MiB, max) | nbtui RSS after (MiB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
     for name, stall, took, raw_took, peak, final in rows:
         print(f"| {name} | {stall:.0f} | {took} | {raw_took} | {peak:.0f} | {final:.0f} |")

@@ -43,7 +43,7 @@ def main(connection_file: str) -> int:
                     text = tail + msg["content"]["text"]
                     lines = text.split("\n")
                     tail = lines[-1]
-                    out.write("\n".join(lines[-ROWS - 1:-1]) + "\n")
+                    out.write("\n".join(lines[-ROWS - 1 : -1]) + "\n")
                     out.flush()
                 elif kind == "status" and msg["content"]["execution_state"] == "idle":
                     break

@@ -45,8 +45,7 @@ class IopubTimes(threading.Thread):
     def __init__(self, connection_file: str) -> None:
         super().__init__(daemon=True)
         info = json.loads(Path(connection_file).read_text())
-        self.session = Session(key=info["key"].encode(),
-                               signature_scheme=info["signature_scheme"])
+        self.session = Session(key=info["key"].encode(), signature_scheme=info["signature_scheme"])
         self.context = zmq.Context()
         self.socket = self.context.socket(zmq.SUB)
         self.socket.setsockopt(zmq.SUBSCRIBE, b"")
@@ -109,8 +108,11 @@ def one_run(client: str, n: int, tmp: Path, timeout: float) -> None:
             wrapper = Path(__file__).with_name("_timed_nbtui.py")
             script = command.split(" --existing ")[0].rsplit(" ", 1)[-1]
             command = command.replace(
-                script, f"NBTUI_TIMELINE={shlex.quote(str(log))} "
-                        f"{shlex.quote(sys.executable)} {shlex.quote(str(wrapper))}", 1)
+                script,
+                f"NBTUI_TIMELINE={shlex.quote(str(log))} "
+                f"{shlex.quote(sys.executable)} {shlex.quote(str(wrapper))}",
+                1,
+            )
         iopub = IopubTimes(kernel.connection_file)
         iopub.start()
         tmux = flood.Tmux()

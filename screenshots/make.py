@@ -53,12 +53,14 @@ class Peer:
 
 
 PEER = Peer(
-    "analyst", "91c0a7e2-0000-4000-8000-000000000000",
+    "analyst",
+    "91c0a7e2-0000-4000-8000-000000000000",
     "import time\nfor epoch in range(1, 4):\n    print(f'epoch {epoch}/3  loss {1/epoch:.3f}')",
 )
 GALLERY_PEER = Peer(
     # Pair debugging: alice, in her own client, looks at the function that failed.
-    "alice", "3f2a6c01-0000-4000-8000-000000000000",
+    "alice",
+    "3f2a6c01-0000-4000-8000-000000000000",
     "import inspect\nprint(inspect.getsource(check), end='')",
 )
 
@@ -71,8 +73,13 @@ async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: floa
         await pilot.pause(0.02)
 
 
-async def shoot(km: KernelManager, size: tuple[int, int], name: str,
-                cells: tuple[str, ...] = CELLS, peer: Peer | None = PEER) -> None:
+async def shoot(
+    km: KernelManager,
+    size: tuple[int, int],
+    name: str,
+    cells: tuple[str, ...] = CELLS,
+    peer: Peer | None = PEER,
+) -> None:
     client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
     await client.attach()
     app = NbtuiApp(client)
@@ -90,8 +97,13 @@ async def shoot(km: KernelManager, size: tuple[int, int], name: str,
                 other.start_channels()
                 try:
                     msg_id = other.execute(peer.code)
-                    await until(pilot, lambda: msg_id in app.model.cells
-                                and app.model.cells[msg_id].finished is not None)
+                    await until(
+                        pilot,
+                        lambda: (
+                            msg_id in app.model.cells
+                            and app.model.cells[msg_id].finished is not None
+                        ),
+                    )
                 finally:
                     other.stop_channels()
             app.editor.load_text("df.describe()")

@@ -22,8 +22,9 @@ from nbtui.app.kernel.connection import load_connection_file
 
 
 @pytest.fixture(autouse=True)
-def isolated_jupyter(tmp_path_factory: pytest.TempPathFactory,
-                     monkeypatch: pytest.MonkeyPatch) -> Path:
+def isolated_jupyter(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     """Each test gets its own runtime dir and IPython profile: the host's kernels,
     history and config never leak in, and tests never leave files behind."""
     root = tmp_path_factory.mktemp("jupyter")
@@ -122,11 +123,22 @@ class JupyterServerProcess:
         self.log = root / "server.log"
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-                 "--ip=127.0.0.1", f"--port={self.port}", "--ServerApp.port_retries=0",
-                 f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-                 *extra],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_server",
+                    "--no-browser",
+                    "--allow-root",
+                    "--ip=127.0.0.1",
+                    f"--port={self.port}",
+                    "--ServerApp.port_retries=0",
+                    f"--IdentityProvider.token={token}",
+                    f"--ServerApp.root_dir={root}",
+                    *extra,
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
             )
         deadline = time.monotonic() + 60
         while True:
@@ -145,9 +157,10 @@ class JupyterServerProcess:
         """One REST call with the token; the decoded JSON answer (None for none)."""
         data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
         request = urllib.request.Request(
-            f"{self.url}{path}", data=data, method=method,
-            headers={"Authorization": f"token {self.token}",
-                     "Content-Type": "application/json"},
+            f"{self.url}{path}",
+            data=data,
+            method=method,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
         )
         with urllib.request.urlopen(request, timeout=30) as response:
             raw = response.read()
@@ -179,7 +192,8 @@ class JupyterServerProcess:
 
 @pytest.fixture
 def jupyter_server_factory(
-    isolated_jupyter: Path, tmp_path: Path,
+    isolated_jupyter: Path,
+    tmp_path: Path,
 ) -> Iterator[Callable[..., JupyterServerProcess]]:
     """Start real Jupyter Servers (extra command-line options allowed); all stop after."""
     started: list[JupyterServerProcess] = []

@@ -26,11 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = ["ConnectionPane"]
 
+
 def _short_path(path: Path) -> str:
     home = str(Path.home())
     text = str(path)
     if home not in ("", "/") and text.startswith(home + "/"):
-        return "~" + text[len(home):]
+        return "~" + text[len(home) :]
     return text
 
 
@@ -40,8 +41,7 @@ def kernel_summary(kernel_info: Mapping[str, Any]) -> str:
     implementation = kernel_info.get("implementation")
     if isinstance(implementation, str) and implementation:
         version = kernel_info.get("implementation_version")
-        parts.append(f"{implementation} {version}" if isinstance(version, str) else
-                     implementation)
+        parts.append(f"{implementation} {version}" if isinstance(version, str) else implementation)
     language = kernel_info.get("language_info")
     if isinstance(language, Mapping):
         name = language.get("name")
@@ -85,8 +85,9 @@ class ConnectionPane(Widget, can_focus=True):
             super().__init__()
             self.command = command
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._info: ConnectionInfo | ServerKernel | None = None
         self._transport = ""
@@ -97,9 +98,13 @@ class ConnectionPane(Widget, can_focus=True):
     def join_command(self) -> str:
         return self._info.join_command() if self._info is not None else ""
 
-    def update(self, info: ConnectionInfo | ServerKernel,
-               kernel_info: Mapping[str, Any] | None = None,
-               session_id: str = "", transport: str = "") -> None:
+    def update(
+        self,
+        info: ConnectionInfo | ServerKernel,
+        kernel_info: Mapping[str, Any] | None = None,
+        session_id: str = "",
+        transport: str = "",
+    ) -> None:
         """Show a connection.
 
         Args:
@@ -110,8 +115,12 @@ class ConnectionPane(Widget, can_focus=True):
             transport: How messages travel ("websocket v1", ...), when it matters.
         """
         kernel = dict(kernel_info or {})
-        if (info is self._info and kernel == self._kernel_info
-                and session_id == self._session_id and transport == self._transport):
+        if (
+            info is self._info
+            and kernel == self._kernel_info
+            and session_id == self._session_id
+            and transport == self._transport
+        ):
             return
         self._info = info
         self._transport = transport
@@ -134,26 +143,44 @@ class ConnectionPane(Widget, can_focus=True):
         value = self.get_component_rich_style("pane--value", partial=True)
         # A grid keeps wrapped values under their column instead of under the labels.
         grid = Table.grid(padding=(0, 1))
-        grid.add_column(style=self.get_component_rich_style("pane--label", partial=True),
-                        no_wrap=True)
+        grid.add_column(
+            style=self.get_component_rich_style("pane--label", partial=True), no_wrap=True
+        )
         grid.add_column(overflow="fold")
         if not isinstance(info, ConnectionInfo):
             return self._server_rows(grid, info, value, muted)
         where = _short_path(info.path) if info.path is not None else "(no file: given inline)"
         grid.add_row("file", Text(where, style=value))
-        grid.add_row("", Text.assemble(
-            (f"{info.transport} {info.ip}", value), " · ",
-            (info.signature_scheme, value), " · key ", (info.masked_key, value),
-            " · curve ", ("on" if info.curve else "off", value),
-        ))
+        grid.add_row(
+            "",
+            Text.assemble(
+                (f"{info.transport} {info.ip}", value),
+                " · ",
+                (info.signature_scheme, value),
+                " · key ",
+                (info.masked_key, value),
+                " · curve ",
+                ("on" if info.curve else "off", value),
+            ),
+        )
         if info.tunnel:
             grid.add_row("tunnel", Text(info.tunnel, style=value))
         ports = info.ports
-        grid.add_row("ports", Text.assemble(
-            "shell ", (str(ports["shell"]), value), "  iopub ", (str(ports["iopub"]), value),
-            "  stdin ", (str(ports["stdin"]), value), "  control ",
-            (str(ports["control"]), value), "  hb ", (str(ports["hb"]), value),
-        ))
+        grid.add_row(
+            "ports",
+            Text.assemble(
+                "shell ",
+                (str(ports["shell"]), value),
+                "  iopub ",
+                (str(ports["iopub"]), value),
+                "  stdin ",
+                (str(ports["stdin"]), value),
+                "  control ",
+                (str(ports["control"]), value),
+                "  hb ",
+                (str(ports["hb"]), value),
+            ),
+        )
         self._common_rows(grid, value, muted, info.join_command())
         if not info.group_readable:
             return grid
@@ -164,23 +191,34 @@ class ConnectionPane(Widget, can_focus=True):
         )
         return Group(grid, warning)
 
-    def _server_rows(self, grid: Table, info: ServerKernel, value: Style,
-                     muted: Style) -> Table:
+    def _server_rows(self, grid: Table, info: ServerKernel, value: Style, muted: Style) -> Table:
         grid.add_row("server", Text(info.base_url, style=value))
-        grid.add_row("", Text.assemble(
-            (self._transport or "websocket", value), " · token ", (info.masked_token, value),
-        ))
-        grid.add_row("id", Text.assemble(
-            (info.kernel_id, value), " · ", (info.kernel_name or "?", value),
-            (" · started by nbtui" if info.created else "", muted),
-        ))
+        grid.add_row(
+            "",
+            Text.assemble(
+                (self._transport or "websocket", value),
+                " · token ",
+                (info.masked_token, value),
+            ),
+        )
+        grid.add_row(
+            "id",
+            Text.assemble(
+                (info.kernel_id, value),
+                " · ",
+                (info.kernel_name or "?", value),
+                (" · started by nbtui" if info.created else "", muted),
+            ),
+        )
         self._common_rows(grid, value, muted, info.join_command())
         return grid
 
     def _common_rows(self, grid: Table, value: Style, muted: Style, command: str) -> None:
         summary = kernel_summary(self._kernel_info)
-        grid.add_row("kernel", Text(summary, style=value) if summary
-                     else Text("no kernel_info yet", style=muted))
+        grid.add_row(
+            "kernel",
+            Text(summary, style=value) if summary else Text("no kernel_info yet", style=muted),
+        )
         if self._session_id:
             grid.add_row("session", Text(self._session_id, style=value))
         join = Text(command, style=value)

@@ -64,8 +64,9 @@ class LivenessPane(Widget):
     }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self, *, name: str | None = None, id: str | None = None, classes: str | None = None
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._snapshot: LivenessSnapshot | None = None
         self._busy: str | None = None
@@ -82,8 +83,14 @@ class LivenessPane(Widget):
             return "busy"
         return snapshot.state
 
-    def update(self, snapshot: LivenessSnapshot, *, busy: str | None = None,
-               last_iopub: float | None = None, now: float | None = None) -> None:
+    def update(
+        self,
+        snapshot: LivenessSnapshot,
+        *,
+        busy: str | None = None,
+        last_iopub: float | None = None,
+        now: float | None = None,
+    ) -> None:
         """Show the latest liveness.
 
         Args:
@@ -122,14 +129,17 @@ class LivenessPane(Widget):
         room = max(0, min(24, width - 3 - len(figures)))
         heartbeat = Text.assemble(
             ("hb ", label),
-            (sparkline(snapshot.hb_history, room, floor=0.0),
-             self.get_component_rich_style("pane--spark", partial=True)),
+            (
+                sparkline(snapshot.hb_history, room, floor=0.0),
+                self.get_component_rich_style("pane--spark", partial=True),
+            ),
             figures,
         )
         control = Text.assemble(("control ", label), format_seconds(snapshot.control_latency))
         if snapshot.restarts:
             control.append(f" · restarts {snapshot.restarts}", style=muted)
         if self._last_iopub is not None:
-            control.append(f" · iopub {format_duration(self._now - self._last_iopub)} ago",
-                           style=muted)
+            control.append(
+                f" · iopub {format_duration(self._now - self._last_iopub)} ago", style=muted
+            )
         return Text("\n").join([headline, heartbeat, control])

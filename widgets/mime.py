@@ -161,8 +161,13 @@ def _decode_image(value: Any) -> PILImage | None:
             if picture.size != size:
                 picture = picture.resize(size, Image.Resampling.LANCZOS)
             return picture
-    except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
-            Image.DecompressionBombError):
+    except (
+        binascii.Error,
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        Image.DecompressionBombError,
+    ):
         return None
 
 
@@ -197,8 +202,13 @@ class HalfBlockImage:
             raw = base64.b64decode(_as_str(value).strip(), validate=False)
             with Image.open(io.BytesIO(raw)) as opened:
                 size = opened.size
-        except (binascii.Error, UnidentifiedImageError, OSError, ValueError,
-                Image.DecompressionBombError):
+        except (
+            binascii.Error,
+            UnidentifiedImageError,
+            OSError,
+            ValueError,
+            Image.DecompressionBombError,
+        ):
             return None
         return cls(value, size, width)
 
@@ -418,7 +428,7 @@ def render_traceback(lines: list[str], folded: bool, keep: int = 3) -> Renderabl
     header: list[str] = []
     while len(header) < len(entries) - 1 and _is_header(entries[len(header)]):
         header.append(entries[len(header)])
-    frames = entries[len(header):-1]
+    frames = entries[len(header) : -1]
     final = entries[-1]
     hidden = len(frames) - max(0, keep) if folded else 0
     shown: list[Text] = [Text.from_ansi(entry) for entry in header]
@@ -442,7 +452,7 @@ def clip_output(text: str, max_lines: int) -> tuple[str, int]:
         (the kept lines joined, the number of lines left out); (text, 0) when it fits.
     """
     ending = "\n" if text.endswith("\n") else ""
-    body = text[: -1] if ending else text
+    body = text[:-1] if ending else text
     lines = body.split("\n")
     if len(lines) <= max_lines:
         return text, 0

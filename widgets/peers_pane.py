@@ -76,15 +76,20 @@ class PeersPane(Widget):
             if peer.running:
                 state = Text("running", style=self._style("peers--running"))
             elif peer.last_activity:
-                state = Text(_ago(time.monotonic() - peer.last_activity),
-                             style=self._style("peers--muted"))
+                state = Text(
+                    _ago(time.monotonic() - peer.last_activity), style=self._style("peers--muted")
+                )
             else:
                 state = Text("")
-            lines.append(Text.assemble(
-                ("● ", name_style), (f"{name[:12]:<12} ", name_style),
-                (f"{short_session(peer.session)}  ", self._style("peers--muted")),
-                f"{cells:<9} ", state,
-            ))
+            lines.append(
+                Text.assemble(
+                    ("● ", name_style),
+                    (f"{name[:12]:<12} ", name_style),
+                    (f"{short_session(peer.session)}  ", self._style("peers--muted")),
+                    f"{cells:<9} ",
+                    state,
+                )
+            )
         return Text("\n").join(lines)
 
     def _style(self, component: str) -> str:

@@ -69,8 +69,9 @@ class KernelPicker(Screen[Path | None]):
 
     COMPONENT_CLASSES = {"picker--alive", "picker--stale", "picker--no-reply", "picker--busy"}
 
-    def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
-                 interval: float = 2.0) -> None:
+    def __init__(
+        self, dirs: Sequence[Path], only: Sequence[Path] | None = None, interval: float = 2.0
+    ) -> None:
         super().__init__()
         self.dirs = list(dirs)
         self.only = list(only) if only is not None else None
@@ -123,7 +124,8 @@ class KernelPicker(Screen[Path | None]):
         else:
             entries = [
                 replace(entry, execution_state=self._activity.get(str(entry.path)))
-                if entry.alive else entry
+                if entry.alive
+                else entry
                 for entry in entries
             ]
         self._show(entries)
@@ -134,11 +136,13 @@ class KernelPicker(Screen[Path | None]):
         cells: list[str | Text] = list(discovery.row(entry, now))
         state_class = _STATE_CLASSES.get(entry.state)
         if state_class is not None:
-            cells[2] = Text(str(cells[2]),
-                            style=self.get_component_rich_style(state_class, partial=True))
+            cells[2] = Text(
+                str(cells[2]), style=self.get_component_rich_style(state_class, partial=True)
+            )
         if entry.execution_state == "busy":
-            cells[3] = Text("busy",
-                            style=self.get_component_rich_style("picker--busy", partial=True))
+            cells[3] = Text(
+                "busy", style=self.get_component_rich_style("picker--busy", partial=True)
+            )
         return cells
 
     def _show(self, entries: Sequence[KernelEntry]) -> None:
@@ -171,8 +175,9 @@ class KernelPicker(Screen[Path | None]):
         if not entries:
             status.update("no kernel connection files yet: waiting for one to appear")
         else:
-            status.update(f"{alive} alive, {stale} stale · Enter attaches · r refreshes · "
-                          "Esc cancels")
+            status.update(
+                f"{alive} alive, {stale} stale · Enter attaches · r refreshes · Esc cancels"
+            )
 
     def _selected_key(self) -> str | None:
         table: DataTable[str | Text] = self.query_one(DataTable)
@@ -187,8 +192,9 @@ class KernelPicker(Screen[Path | None]):
         if entry is None:
             return
         if not entry.alive:
-            self.notify(f"{entry.path.name} is {entry.state}: no kernel to attach to",
-                        severity="warning")
+            self.notify(
+                f"{entry.path.name} is {entry.state}: no kernel to attach to", severity="warning"
+            )
             return
         self.dismiss(entry.path)
 
@@ -206,8 +212,9 @@ class KernelPickerApp(App[Path | None]):
     TITLE = "nbtui: pick a kernel"
     CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
 
-    def __init__(self, dirs: Sequence[Path], only: Sequence[Path] | None = None,
-                 interval: float = 2.0) -> None:
+    def __init__(
+        self, dirs: Sequence[Path], only: Sequence[Path] | None = None, interval: float = 2.0
+    ) -> None:
         super().__init__()
         self._picker = KernelPicker(dirs, only, interval)
 

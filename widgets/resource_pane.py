@@ -53,8 +53,14 @@ class ResourcePane(Widget):
     }
     """
 
-    def __init__(self, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None, threshold: float = 0.8) -> None:
+    def __init__(
+        self,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+        threshold: float = 0.8,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._snapshot: UsageSnapshot | None = None
         self.threshold = threshold
@@ -75,8 +81,9 @@ class ResourcePane(Widget):
         spark = self.get_component_rich_style("pane--spark", partial=True)
         if snap is None:
             return Text("waiting for the first reading", style=muted)
-        if snap.source == "none" or (snap.kernel_memory is None and snap.kernel_cpu is None
-                                     and snap.host_memory is None):
+        if snap.source == "none" or (
+            snap.kernel_memory is None and snap.kernel_cpu is None and snap.host_memory is None
+        ):
             return Text(snap.note or NOT_REPORTED, style=muted)
         room = max(0, min(16, (self.size.width - 24) // 2))
         cpu = Text.assemble(
@@ -108,9 +115,11 @@ class ResourcePane(Widget):
         if snap.note:
             rows.append(Text(snap.note, style=muted))
         if snap.memory_warning and snap.memory_share is not None:
-            rows.append(Text(
-                f"⚠ kernel memory at {snap.memory_share:.0%} of what the host can give it "
-                f"(warns above {self.threshold:.0%})",
-                style=self.get_component_rich_style("pane--warning", partial=True),
-            ))
+            rows.append(
+                Text(
+                    f"⚠ kernel memory at {snap.memory_share:.0%} of what the host can give it "
+                    f"(warns above {self.threshold:.0%})",
+                    style=self.get_component_rich_style("pane--warning", partial=True),
+                )
+            )
         return Text("\n").join(rows)

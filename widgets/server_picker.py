@@ -67,9 +67,14 @@ class ServerPickerApp(App[ServerKernelModel | None]):
         self.kernels = kernels
         table.clear()
         for kernel in kernels:
-            table.add_row(kernel.id, kernel.name, kernel.execution_state,
-                          str(kernel.connections), server_age(kernel.last_activity),
-                          key=kernel.id)
+            table.add_row(
+                kernel.id,
+                kernel.name,
+                kernel.execution_state,
+                str(kernel.connections),
+                server_age(kernel.last_activity),
+                key=kernel.id,
+            )
         ids = [kernel.id for kernel in kernels]
         if chosen in ids:
             table.move_cursor(row=ids.index(chosen))
@@ -80,8 +85,11 @@ class ServerPickerApp(App[ServerKernelModel | None]):
             self.exit(self.kernels[table.cursor_row])
 
     def action_new(self) -> None:
-        self.exit(ServerKernelModel(id="", name="python3", execution_state="",
-                                    connections=0, last_activity=""))
+        self.exit(
+            ServerKernelModel(
+                id="", name="python3", execution_state="", connections=0, last_activity=""
+            )
+        )
 
     def action_quit_picker(self) -> None:
         self.exit(None)

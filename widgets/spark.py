@@ -9,8 +9,9 @@ __all__ = ["BLOCKS", "sparkline"]
 BLOCKS = "▁▂▃▄▅▆▇█"
 
 
-def sparkline(values: Sequence[float], width: int, floor: float | None = None,
-              ceiling: float | None = None) -> str:
+def sparkline(
+    values: Sequence[float], width: int, floor: float | None = None, ceiling: float | None = None
+) -> str:
     """The last `width` values as block characters, lowest to highest.
 
     Args:
@@ -31,6 +32,4 @@ def sparkline(values: Sequence[float], width: int, floor: float | None = None,
     top = len(BLOCKS) - 1
     if span <= 0:
         return BLOCKS[0] * len(shown)
-    return "".join(
-        BLOCKS[max(0, min(top, round((value - low) / span * top)))] for value in shown
-    )
+    return "".join(BLOCKS[max(0, min(top, round((value - low) / span * top)))] for value in shown)

@@ -62,12 +62,18 @@ class StatusBar(Widget):
             self.source,
         )
         right = Text.assemble(
-            ("● " + _WORDS.get(self.state, self.state),
-             self.get_component_rich_style(f"status--{self.state}", partial=True)),
-            (f" {self.detail}" if self.detail else "",
-             self.get_component_rich_style("status--detail")),
-            (f" · {self.summary}" if self.summary else "",
-             self.get_component_rich_style("status--detail")),
+            (
+                "● " + _WORDS.get(self.state, self.state),
+                self.get_component_rich_style(f"status--{self.state}", partial=True),
+            ),
+            (
+                f" {self.detail}" if self.detail else "",
+                self.get_component_rich_style("status--detail"),
+            ),
+            (
+                f" · {self.summary}" if self.summary else "",
+                self.get_component_rich_style("status--detail"),
+            ),
             " ",
         )
         width = self.size.width

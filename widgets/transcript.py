@@ -59,8 +59,11 @@ def _without_background(style: str | Style) -> Style:
     if parsed.bgcolor is None:
         return parsed
     return Style(
-        color=parsed.color, bold=parsed.bold, italic=parsed.italic,
-        underline=parsed.underline, dim=parsed.dim,
+        color=parsed.color,
+        bold=parsed.bold,
+        italic=parsed.italic,
+        underline=parsed.underline,
+        dim=parsed.dim,
     )
 
 
@@ -115,8 +118,9 @@ class _Part:
 class _RenderedPart(_Part):
     """A small renderable drawn whole and cached per width (prompts, results, errors)."""
 
-    def __init__(self, view: TranscriptView, make: Callable[[int], RenderableType],
-                 key: object = None) -> None:
+    def __init__(
+        self, view: TranscriptView, make: Callable[[int], RenderableType], key: object = None
+    ) -> None:
         self._view = view
         self._make = make
         self.key = key
@@ -143,8 +147,9 @@ class _ImagePart(_RenderedPart):
     """A picture and its Out[n] prompt, laid out from the image's header and decoded only
     when a row of it is drawn: a burst of plots decodes only those scrolled to."""
 
-    def __init__(self, view: TranscriptView, image: HalfBlockImage, prompt: Text | None,
-                 key: object) -> None:
+    def __init__(
+        self, view: TranscriptView, image: HalfBlockImage, prompt: Text | None, key: object
+    ) -> None:
         super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
         self._image = image
         self._prompt = prompt
@@ -190,8 +195,11 @@ class _StreamPart(_Part):
         counting one row each is what keeps a 100k-line chunk from costing a Python call
         per line on the thread that draws.
         """
-        if (lines and max(map(len, lines)) <= min(width, self._view.line_limit)
-                and _is_plain("".join(lines))):
+        if (
+            lines
+            and max(map(len, lines)) <= min(width, self._view.line_limit)
+            and _is_plain("".join(lines))
+        ):
             return range(end + 1, end + 1 + len(lines))
         ends = accumulate(
             (self._rows(first + offset, line, width) for offset, line in enumerate(lines)),
@@ -255,7 +263,7 @@ class _StreamPart(_Part):
                 # A flood's every frame brings a screenful of new plain lines: cut them
                 # into rows here, as Rich would, without Rich's general machinery.
                 style = self._style or None
-                rows = [line[start:start + width] for start in range(0, len(line), width)]
+                rows = [line[start : start + width] for start in range(0, len(line), width)]
                 strips = [Strip([Segment(row, style)], len(row)) for row in rows]
                 strips = strips or [Strip([Segment("")], 0)]
             else:
@@ -321,8 +329,14 @@ class TranscriptView(ScrollView, can_focus=True):
         ("end", "scroll_end", "Bottom"),
     ]
 
-    def __init__(self, *, language: str = "python", name: str | None = None,
-                 id: str | None = None, classes: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        language: str = "python",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.language = language
         self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(2048)
@@ -378,11 +392,16 @@ class TranscriptView(ScrollView, can_focus=True):
         parts: list[_Part] = []
         if cell.is_self or self.show_peer_inputs:
             # A running cell changes with every frame of output; its header rarely does.
-            shown: object = ("header", cell.state, cell.execution_count, cell.code is None,
-                             self.peer_colours.get(cell.session))
-            parts.append(kept.get(shown) or _RenderedPart(
-                self, partial(self._cell_header, cell), shown
-            ))
+            shown: object = (
+                "header",
+                cell.state,
+                cell.execution_count,
+                cell.code is None,
+                self.peer_colours.get(cell.session),
+            )
+            parts.append(
+                kept.get(shown) or _RenderedPart(self, partial(self._cell_header, cell), shown)
+            )
         if not cell.is_self and not self.show_peer_outputs:
             return parts
         for output in cell.outputs:
@@ -402,14 +421,17 @@ class TranscriptView(ScrollView, can_focus=True):
                 if part is None:
                     # Never wider than its kept pixels: the view's width bounds it further.
                     image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
-                    part = (_ImagePart(self, image, self._out_prompt(output), shown) if image
-                            else _RenderedPart(self, partial(self._data, cell, output), shown))
+                    part = (
+                        _ImagePart(self, image, self._out_prompt(output), shown)
+                        if image
+                        else _RenderedPart(self, partial(self._data, cell, output), shown)
+                    )
                 parts.append(part)
             elif isinstance(output, ErrorOutput):
                 shown = ("error", id(output))
-                parts.append(kept.get(shown) or _RenderedPart(
-                    self, partial(self._error, output), shown
-                ))
+                parts.append(
+                    kept.get(shown) or _RenderedPart(self, partial(self._error, output), shown)
+                )
         return parts
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
@@ -476,8 +498,7 @@ class TranscriptView(ScrollView, can_focus=True):
     def _out_prompt(self, output: DataOutput) -> Text | None:
         if output.execution_count is None:
             return None
-        return Text(f"Out[{output.execution_count}]: ",
-                    style=self._style("transcript--prompt-out"))
+        return Text(f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out"))
 
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than
@@ -508,8 +529,9 @@ class TranscriptView(ScrollView, can_focus=True):
             *self._clipped_lines(lines[-tail:]),
         )
 
-    def _clipped_markdown(self, output: DataOutput, markdown: str,
-                          width: int) -> RenderableType | None:
+    def _clipped_markdown(
+        self, output: DataOutput, markdown: str, width: int
+    ) -> RenderableType | None:
         """Markdown longer than a quarter of `output_limit` source lines, as its ends:
         laying it out costs tens of times what plain text does."""
         clip = clip_markdown(markdown, max(1, self.output_limit // 4))
@@ -549,7 +571,8 @@ class TranscriptView(ScrollView, can_focus=True):
         last = bisect_right(self._offsets, top + self.size.height)
         shown = {
             id(output)
-            for entry in self._entries[first:last] if isinstance(entry, Cell)
+            for entry in self._entries[first:last]
+            if isinstance(entry, Cell)
             for output in entry.outputs
         }
         for output in reversed(self.long_outputs):
@@ -619,8 +642,9 @@ class TranscriptView(ScrollView, can_focus=True):
 
     # -- updates -------------------------------------------------------------------------
 
-    def update_entries(self, all_entries: list[Entry], removed: Iterable[Entry],
-                       changed: Iterable[Entry]) -> None:
+    def update_entries(
+        self, all_entries: list[Entry], removed: Iterable[Entry], changed: Iterable[Entry]
+    ) -> None:
         """Bring the view up to date with the model after a batch of messages.
 
         Args:
@@ -740,4 +764,3 @@ class TranscriptView(ScrollView, can_focus=True):
                 for row in range(part.height(width)):
                     rows.append("".join(s.text for s in part.strip(row, width)).rstrip())
         return "\n".join(rows)
-

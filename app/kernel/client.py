@@ -37,16 +37,22 @@ def _is_quiet(msg: Msg) -> bool:
     every other client's), completions, history. Each probe makes the kernel publish two,
     and the transcript shows nothing of them: waking a frame for them was most of an idle
     nbtui's CPU. They still reach the model with the next frame."""
-    return (msg.channel == "iopub" and msg.msg_type == "status"
-            and msg.parent_msg_type != "execute_request"
-            and msg.content.get("execution_state") in ("busy", "idle"))
+    return (
+        msg.channel == "iopub"
+        and msg.msg_type == "status"
+        and msg.parent_msg_type != "execute_request"
+        and msg.content.get("execution_state") in ("busy", "idle")
+    )
 
 
 def _ends_cell(msg: Msg) -> bool:
     """The kernel going idle after a cell: the last of that cell's output has arrived."""
-    return (msg.channel == "iopub" and msg.msg_type == "status"
-            and msg.parent_msg_type == "execute_request"
-            and msg.content.get("execution_state") == "idle")
+    return (
+        msg.channel == "iopub"
+        and msg.msg_type == "status"
+        and msg.parent_msg_type == "execute_request"
+        and msg.content.get("execution_state") == "idle"
+    )
 
 
 def _username() -> str:
@@ -66,8 +72,12 @@ class KernelClient:
         transport: How to reach it; by default the one `info` calls for.
     """
 
-    def __init__(self, info: ConnectionInfo | ServerKernel, username: str | None = None,
-                 transport: Transport | None = None) -> None:
+    def __init__(
+        self,
+        info: ConnectionInfo | ServerKernel,
+        username: str | None = None,
+        transport: Transport | None = None,
+    ) -> None:
         self.info = info
         if transport is None:
             if not isinstance(info, ConnectionInfo):
@@ -257,8 +267,13 @@ class KernelClient:
 
     # -- sending ---------------------------------------------------------------------------
 
-    def send(self, channel: str, msg_type: str, content: dict[str, Any],
-             parent: dict[str, Any] | None = None) -> str:
+    def send(
+        self,
+        channel: str,
+        msg_type: str,
+        content: dict[str, Any],
+        parent: dict[str, Any] | None = None,
+    ) -> str:
         """Sign and send a message; returns its msg_id."""
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
@@ -266,8 +281,9 @@ class KernelClient:
         self.transport.send(channel, msg)
         return str(msg["header"]["msg_id"])
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None:
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None:
         """Send a request and wait for its reply, or None after `timeout` seconds."""
         msg = self.session.msg(msg_type, content)
         msg_id = str(msg["header"]["msg_id"])
@@ -281,16 +297,27 @@ class KernelClient:
         finally:
             self._pending.pop(msg_id, None)
 
-    def execute(self, code: str, *, silent: bool = False, store_history: bool = True,
-                allow_stdin: bool = True, stop_on_error: bool = True) -> str:
-        return self.send("shell", "execute_request", {
-            "code": code,
-            "silent": silent,
-            "store_history": store_history,
-            "user_expressions": {},
-            "allow_stdin": allow_stdin,
-            "stop_on_error": stop_on_error,
-        })
+    def execute(
+        self,
+        code: str,
+        *,
+        silent: bool = False,
+        store_history: bool = True,
+        allow_stdin: bool = True,
+        stop_on_error: bool = True,
+    ) -> str:
+        return self.send(
+            "shell",
+            "execute_request",
+            {
+                "code": code,
+                "silent": silent,
+                "store_history": store_history,
+                "user_expressions": {},
+                "allow_stdin": allow_stdin,
+                "stop_on_error": stop_on_error,
+            },
+        )
 
     async def is_complete(self, code: str, timeout: float = 0.5) -> str | None:
         """The kernel's verdict ("complete", "incomplete", "invalid", "unknown") or None."""
@@ -300,8 +327,9 @@ class KernelClient:
         status = reply.content.get("status")
         return status if isinstance(status, str) else None
 
-    async def complete(self, code: str, cursor_pos: int,
-                       timeout: float = 2.0) -> tuple[list[str], int, int] | None:
+    async def complete(
+        self, code: str, cursor_pos: int, timeout: float = 2.0
+    ) -> tuple[list[str], int, int] | None:
         """Completions at `cursor_pos`: (matches, cursor_start, cursor_end), or None."""
         reply = await self.request(
             "shell", "complete_request", {"code": code, "cursor_pos": cursor_pos}, timeout
@@ -329,10 +357,19 @@ class KernelClient:
         `range` over session 0 is this kernel's own history; `tail` would also mix in
         other kernels that share the IPython profile.
         """
-        reply = await self.request("shell", "history_request", {
-            "output": False, "raw": True, "hist_access_type": "range",
-            "session": 0, "start": 1, "stop": None,
-        }, timeout)
+        reply = await self.request(
+            "shell",
+            "history_request",
+            {
+                "output": False,
+                "raw": True,
+                "hist_access_type": "range",
+                "session": 0,
+                "start": 1,
+                "stop": None,
+            },
+            timeout,
+        )
         if reply is None:
             return []
         entries = reply.content.get("history")
@@ -340,8 +377,12 @@ class KernelClient:
             return []
         inputs: list[tuple[int, str]] = []
         for entry in entries:
-            if (isinstance(entry, (list, tuple)) and len(entry) >= 3
-                    and isinstance(entry[1], int) and isinstance(entry[2], str)):
+            if (
+                isinstance(entry, (list, tuple))
+                and len(entry) >= 3
+                and isinstance(entry[1], int)
+                and isinstance(entry[2], str)
+            ):
                 inputs.append((entry[1], entry[2]))
         return inputs
 
@@ -387,7 +428,7 @@ class KernelClient:
 
 
 def _kernel_event(msg: Msg) -> str:
-    """"restarting" or "dead" when this iopub message says the kernel is going away."""
+    """ "restarting" or "dead" when this iopub message says the kernel is going away."""
     if msg.msg_type == "status":
         state = msg.content.get("execution_state")
         if state in ("restarting", "autorestarting", "dead"):

@@ -29,8 +29,14 @@ __all__ = [
 ]
 
 CHANNELS = ("shell", "iopub", "stdin", "control", "hb")
-SIGNATURE_SCHEMES = ("hmac-md5", "hmac-sha1", "hmac-sha224", "hmac-sha256", "hmac-sha384",
-                     "hmac-sha512")
+SIGNATURE_SCHEMES = (
+    "hmac-md5",
+    "hmac-sha1",
+    "hmac-sha224",
+    "hmac-sha256",
+    "hmac-sha384",
+    "hmac-sha512",
+)
 TRANSPORTS = ("tcp", "ipc")
 
 

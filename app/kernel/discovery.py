@@ -261,8 +261,9 @@ class _Probe:
         self.sockets.append(sock)
         return sock
 
-    async def requests(self, sock: zmq.asyncio.Socket, msg_types: Sequence[str],
-                       timeout: float) -> dict[str, dict[str, Any]]:
+    async def requests(
+        self, sock: zmq.asyncio.Socket, msg_types: Sequence[str], timeout: float
+    ) -> dict[str, dict[str, Any]]:
         """Send each request, then collect replies by parent msg_id until all or timeout."""
         wanted: dict[str, str] = {}
         for msg_type in msg_types:
@@ -294,8 +295,15 @@ def _number(value: object) -> float | None:
     return float(value)
 
 
-async def _probe(entry: KernelEntry, context: zmq.asyncio.Context, *, details: bool,
-                 activity: bool, hb_timeout: float, reply_timeout: float) -> KernelEntry:
+async def _probe(
+    entry: KernelEntry,
+    context: zmq.asyncio.Context,
+    *,
+    details: bool,
+    activity: bool,
+    hb_timeout: float,
+    reply_timeout: float,
+) -> KernelEntry:
     assert entry.info is not None
     probe = _Probe(entry.info, context)
     if not _is_local(entry.info.ip):
@@ -349,16 +357,30 @@ def _load(path: Path) -> KernelEntry:
     return KernelEntry(path=path, mtime=mtime, info=info)
 
 
-async def probe_file(path: Path, *, activity: bool = True, hb_timeout: float = HB_TIMEOUT,
-                     reply_timeout: float = REPLY_TIMEOUT) -> KernelEntry:
+async def probe_file(
+    path: Path,
+    *,
+    activity: bool = True,
+    hb_timeout: float = HB_TIMEOUT,
+    reply_timeout: float = REPLY_TIMEOUT,
+) -> KernelEntry:
     """Probe one connection file; see `probe_all`."""
-    return (await probe_all([path], activity=activity, hb_timeout=hb_timeout,
-                            reply_timeout=reply_timeout))[0]
+    return (
+        await probe_all(
+            [path], activity=activity, hb_timeout=hb_timeout, reply_timeout=reply_timeout
+        )
+    )[0]
 
 
-async def probe_all(paths: Sequence[Path], *, details: bool = True, activity: bool = True,
-                    usage: bool = True, hb_timeout: float = HB_TIMEOUT,
-                    reply_timeout: float = REPLY_TIMEOUT) -> list[KernelEntry]:
+async def probe_all(
+    paths: Sequence[Path],
+    *,
+    details: bool = True,
+    activity: bool = True,
+    usage: bool = True,
+    hb_timeout: float = HB_TIMEOUT,
+    reply_timeout: float = REPLY_TIMEOUT,
+) -> list[KernelEntry]:
     """Probe every connection file concurrently, with short timeouts.
 
     Args:
@@ -383,8 +405,14 @@ async def probe_all(paths: Sequence[Path], *, details: bool = True, activity: bo
         if entry.info is None:
             return entry
         async with limit:
-            return await _probe(entry, context, details=details, activity=activity,
-                                hb_timeout=hb_timeout, reply_timeout=reply_timeout)
+            return await _probe(
+                entry,
+                context,
+                details=details,
+                activity=activity,
+                hb_timeout=hb_timeout,
+                reply_timeout=reply_timeout,
+            )
 
     try:
         entries = list(await asyncio.gather(*(one(entry) for entry in entries)))
@@ -428,8 +456,12 @@ def listening_pids(ports: Iterable[int]) -> dict[int, int]:
     except (psutil.Error, OSError):
         return found
     for conn in connections:
-        if (conn.status == psutil.CONN_LISTEN and conn.pid is not None and conn.laddr
-                and conn.laddr.port in wanted):
+        if (
+            conn.status == psutil.CONN_LISTEN
+            and conn.pid is not None
+            and conn.laddr
+            and conn.laddr.port in wanted
+        ):
             found.setdefault(conn.laddr.port, conn.pid)
     return found
 
@@ -438,8 +470,11 @@ def _fill_from_psutil(entries: list[KernelEntry]) -> list[KernelEntry]:
     """pid, memory and CPU from the local process, where the kernel did not say."""
     hostname = socket.gethostname()
     local = [
-        entry for entry in entries
-        if entry.alive and entry.info is not None and entry.info.transport == "tcp"
+        entry
+        for entry in entries
+        if entry.alive
+        and entry.info is not None
+        and entry.info.transport == "tcp"
         and (entry.pid is None or entry.memory is None)
         and (entry.hostname == hostname if entry.hostname else _is_local(entry.info.ip))
     ]
@@ -536,8 +571,9 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
     suspended during the listing), or when a local process listens on one of its ports.
     """
     stale = [entry for entry in entries if entry.stale]
-    again = await probe_all([entry.path for entry in stale], details=False, usage=False,
-                            hb_timeout=max(HB_TIMEOUT, 0.5))
+    again = await probe_all(
+        [entry.path for entry in stale], details=False, usage=False, hb_timeout=max(HB_TIMEOUT, 0.5)
+    )
     local_ports = {
         port
         for entry in again
@@ -556,8 +592,9 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
             continue
         busy_ports = [port for port in entry.info.ports.values() if port in listeners]
         if busy_ports and _is_local(entry.info.ip):
-            kept.append((entry.path, f"process {listeners[busy_ports[0]]} listens on port "
-                                     f"{busy_ports[0]}"))
+            kept.append(
+                (entry.path, f"process {listeners[busy_ports[0]]} listens on port {busy_ports[0]}")
+            )
             continue
         try:
             entry.path.unlink()
@@ -624,8 +661,12 @@ def row(entry: KernelEntry, now: float, runtime: Path | None = None) -> tuple[st
 HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
 
 
-def format_table(entries: Sequence[KernelEntry], now: float | None = None,
-                 runtime: Path | None = None, summary: bool = True) -> str:
+def format_table(
+    entries: Sequence[KernelEntry],
+    now: float | None = None,
+    runtime: Path | None = None,
+    summary: bool = True,
+) -> str:
     """The `nbtui --list` table, newest first, with a summary line unless told not to."""
     now = time.time() if now is None else now
     rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
@@ -652,8 +693,10 @@ def format_table(entries: Sequence[KernelEntry], now: float | None = None,
         if entry.error:
             lines.append(f"{display_name(entry.path, runtime)}: {entry.error}")
         elif entry.alive and not entry.responsive:
-            lines.append(f"{display_name(entry.path, runtime)}: the heartbeat answers but "
-                         "requests get no reply: the key is probably wrong")
+            lines.append(
+                f"{display_name(entry.path, runtime)}: the heartbeat answers but "
+                "requests get no reply: the key is probably wrong"
+            )
     return "\n".join(lines)
 
 

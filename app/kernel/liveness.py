@@ -56,8 +56,9 @@ class ProbedClient(Protocol):
 
     async def ping(self, timeout: float) -> float | None: ...
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None: ...
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None: ...
 
     def hb_monitor(self) -> zmq.asyncio.Socket | None: ...
 
@@ -145,7 +146,8 @@ class LivenessMonitor:
         """Pings answered in a row while alive: `settle_after` of them make it settled."""
         self._history: deque[float] = deque(maxlen=history)
         self._snapshot = LivenessSnapshot(
-            state="alive", since=time.monotonic(),
+            state="alive",
+            since=time.monotonic(),
             kernel_info=MappingProxyType(dict(client.kernel_info)),
         )
         self._consecutive = 0
@@ -221,8 +223,9 @@ class LivenessMonitor:
             asyncio.create_task(self._control_loop(), name="nbtui-control-probe"),
         ]
         if self._monitor is not None:
-            self._tasks.append(asyncio.create_task(self._watch(self._monitor),
-                                                   name="nbtui-hb-monitor"))
+            self._tasks.append(
+                asyncio.create_task(self._watch(self._monitor), name="nbtui-hb-monitor")
+            )
 
     async def stop(self) -> None:
         """Stop every probe; never touches the kernel."""
@@ -239,13 +242,13 @@ class LivenessMonitor:
         Over a server these are the only word on the kernel's life: the WebSocket's
         ping proves the server, not the kernel."""
         if event == "dead":
-            self._update(state="dead", control_latency=None,
-                         detail="its manager gave up restarting it")
+            self._update(
+                state="dead", control_latency=None, detail="its manager gave up restarting it"
+            )
             return
         self._leaving = self._kernel_session or str(getattr(self.client, "kernel_session", ""))
         if self._snapshot.state != "dead":
-            self._update(state="dead", control_latency=None, detail="restarting",
-                         restarting=True)
+            self._update(state="dead", control_latency=None, detail="restarting", restarting=True)
         self._wake.set()
 
     def acknowledge(self) -> None:
@@ -322,17 +325,20 @@ class LivenessMonitor:
             self._update(hb_rtt=None, misses=self._snapshot.misses + 1)
             if suspect or self._consecutive >= self.dead_after:
                 problem = str(getattr(self.client, "link_problem", ""))
-                self._update(state="dead", control_latency=None,
-                             detail=problem or ("connection lost" if suspect
-                                                else "no heartbeat"))
+                self._update(
+                    state="dead",
+                    control_latency=None,
+                    detail=problem or ("connection lost" if suspect else "no heartbeat"),
+                )
             return
         self._consecutive = 0
         self._history.append(rtt)
         self._update(hb_rtt=rtt, hb_history=tuple(self._history))
         if state == "dead":
             await self._came_back()
-        elif (state == "restarted"
-              and time.monotonic() - self._snapshot.since >= self.restarted_hold):
+        elif (
+            state == "restarted" and time.monotonic() - self._snapshot.since >= self.restarted_hold
+        ):
             self._update(state="alive", detail="")
 
     async def _came_back(self) -> None:
@@ -379,7 +385,8 @@ class LivenessMonitor:
             "state": "restarted",
             "restarts": self._snapshot.restarts + 1,
             "control_latency": latency,
-            "detail": "kernel_info reloaded" if info is not None
+            "detail": "kernel_info reloaded"
+            if info is not None
             else "kernel_info not answered yet",
         }
         if info is not None:
@@ -434,8 +441,9 @@ class LivenessMonitor:
             The latency in seconds, or None when it timed out.
         """
         started = time.perf_counter()
-        reply = await self.client.request("control", "kernel_info_request", {},
-                                          self.control_timeout)
+        reply = await self.client.request(
+            "control", "kernel_info_request", {}, self.control_timeout
+        )
         state = self._snapshot.state
         if state == "dead":
             return None
@@ -456,4 +464,3 @@ class LivenessMonitor:
             changes.update(state="alive", detail="")
         self._update(**changes)
         return latency
-

@@ -295,8 +295,9 @@ class Transcript:
             for each line of `max_lines`.
     """
 
-    def __init__(self, own_session: str, max_lines: int = 50_000,
-                 max_chars: int | None = None) -> None:
+    def __init__(
+        self, own_session: str, max_lines: int = 50_000, max_chars: int | None = None
+    ) -> None:
         self.own_session = own_session
         self.max_lines = max_lines
         self.max_chars = max_lines * CHARS_PER_LINE if max_chars is None else max_chars

@@ -84,11 +84,12 @@ def normalise_url(url: str) -> tuple[str, str]:
     parts = urllib.parse.urlsplit(url)
     shown = urllib.parse.urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise NbtuiError(f"--server wants an http(s) URL like http://host:8888, "
-                         f"not {shown!r}")
+        raise NbtuiError(f"--server wants an http(s) URL like http://host:8888, not {shown!r}")
     if parts.username is not None or parts.password is not None:
-        raise NbtuiError("--server takes no user:password@ in the URL: a Jupyter Server "
-                         "logs in with a token (--token, or JUPYTER_TOKEN)")
+        raise NbtuiError(
+            "--server takes no user:password@ in the URL: a Jupyter Server "
+            "logs in with a token (--token, or JUPYTER_TOKEN)"
+        )
     token = urllib.parse.parse_qs(parts.query).get("token", [""])[0]
     path = parts.path.rstrip("/")
     for suffix in ("/lab", "/tree", "/notebooks"):
@@ -167,8 +168,15 @@ def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None 
     """The `--server URL --list` table: id, name, state, connections, last activity."""
     rows = [("ID", "NAME", "STATE", "CONN", "LAST ACTIVITY")]
     for kernel in kernels:
-        rows.append((kernel.id, kernel.name, kernel.execution_state, str(kernel.connections),
-                     server_age(kernel.last_activity, now)))
+        rows.append(
+            (
+                kernel.id,
+                kernel.name,
+                kernel.execution_state,
+                str(kernel.connections),
+                server_age(kernel.last_activity, now),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
@@ -177,7 +185,7 @@ def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None 
 
 
 def server_age(stamp: str, now: float | None = None) -> str:
-    """"12 s ago" from the server's ISO time; the stamp itself if it cannot be read."""
+    """ "12 s ago" from the server's ISO time; the stamp itself if it cannot be read."""
     try:
         then = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
@@ -217,9 +225,12 @@ class JupyterServer:
     async def _fetch(self, method: str, path: str, body: object = None) -> object:
         url = f"{self.base_url}{path}"
         request = tornado.httpclient.HTTPRequest(
-            url, method=method, headers={**self.headers, "Content-Type": "application/json"},
+            url,
+            method=method,
+            headers={**self.headers, "Content-Type": "application/json"},
             body=None if body is None and method == "GET" else json.dumps(body or {}),
-            connect_timeout=_HTTP_TIMEOUT, request_timeout=_HTTP_TIMEOUT,
+            connect_timeout=_HTTP_TIMEOUT,
+            request_timeout=_HTTP_TIMEOUT,
             allow_nonstandard_methods=True,
         )
         try:
@@ -227,20 +238,25 @@ class JupyterServer:
         except tornado.httpclient.HTTPClientError as error:
             raise NbtuiError(self._refusal(error.code, path)) from None
         except (OSError, asyncio.TimeoutError) as error:
-            raise NbtuiError(f"cannot reach the Jupyter Server at {self.base_url}: "
-                             f"{_reason(error)}") from None
+            raise NbtuiError(
+                f"cannot reach the Jupyter Server at {self.base_url}: {_reason(error)}"
+            ) from None
         if not response.body:
             return None
         try:
             return cast(object, json.loads(response.body))
         except ValueError:
-            raise NbtuiError(f"{self.base_url} does not look like a Jupyter Server: "
-                             f"{path} did not answer JSON") from None
+            raise NbtuiError(
+                f"{self.base_url} does not look like a Jupyter Server: {path} did not answer JSON"
+            ) from None
 
     def _refusal(self, code: int, path: str) -> str:
         if code in (401, 403):
-            how = (f"the token from {self.token_source} was refused" if self.token
-                   else "it needs a token: give --token or set JUPYTER_TOKEN")
+            how = (
+                f"the token from {self.token_source} was refused"
+                if self.token
+                else "it needs a token: give --token or set JUPYTER_TOKEN"
+            )
             return f"the Jupyter Server at {self.base_url} said {code}: {how}"
         if code == 404 and path.startswith("/api/kernels/"):
             kernel = path.split("/")[3]
@@ -254,8 +270,9 @@ class JupyterServer:
     async def kernels(self) -> list[ServerKernelModel]:
         raw = await self._fetch("GET", "/api/kernels")
         if not isinstance(raw, list):
-            raise NbtuiError(f"{self.base_url} does not look like a Jupyter Server: "
-                             "/api/kernels is not a list")
+            raise NbtuiError(
+                f"{self.base_url} does not look like a Jupyter Server: /api/kernels is not a list"
+            )
         return [ServerKernelModel.from_json(entry) for entry in raw]
 
     async def kernel(self, kernel_id: str) -> ServerKernelModel:
@@ -275,16 +292,17 @@ class JupyterServer:
             have = ", ".join(kernel.id[:8] for kernel in kernels) or "none"
             raise NbtuiError(f"no kernel {prefix!r} on {self.base_url} (it has: {have})")
         names = ", ".join(kernel.id for kernel in matches)
-        raise NbtuiError(f"{prefix!r} matches {len(matches)} kernels on {self.base_url} "
-                         f"({names}): give more of the id")
+        raise NbtuiError(
+            f"{prefix!r} matches {len(matches)} kernels on {self.base_url} "
+            f"({names}): give more of the id"
+        )
 
     async def kernelspecs(self) -> list[str]:
         raw = await self._fetch("GET", "/api/kernelspecs")
         specs = raw.get("kernelspecs") if isinstance(raw, dict) else None
         return sorted(specs) if isinstance(specs, dict) else []
 
-    async def start(self, name: str,
-                    check: Callable[[], None] | None = None) -> ServerKernelModel:
+    async def start(self, name: str, check: Callable[[], None] | None = None) -> ServerKernelModel:
         """Ask the server for a new kernel of kernelspec `name`.
 
         Args:
@@ -293,8 +311,9 @@ class JupyterServer:
         """
         names = [_safe(spec) for spec in await self.kernelspecs()]
         if names and name not in names:
-            raise NbtuiError(f"no kernel named {name!r} on {self.base_url} "
-                             f"(it has: {', '.join(names)})")
+            raise NbtuiError(
+                f"no kernel named {name!r} on {self.base_url} (it has: {', '.join(names)})"
+            )
         if check is not None:
             check()
         return ServerKernelModel.from_json(
@@ -311,8 +330,9 @@ class JupyterServer:
         await self._fetch("DELETE", f"/api/kernels/{kernel_id}")
 
     def locate(self, model: ServerKernelModel, *, created: bool = False) -> ServerKernel:
-        return ServerKernel(self.base_url, model.id, model.name, self.token,
-                            self.token_source, created)
+        return ServerKernel(
+            self.base_url, model.id, model.name, self.token, self.token_source, created
+        )
 
 
 class ServerOwnKernel:
@@ -323,8 +343,9 @@ class ServerOwnKernel:
         self.kernel = kernel
 
     @classmethod
-    async def start(cls, server: JupyterServer, name: str,
-                    check: Callable[[], None] | None = None) -> ServerOwnKernel:
+    async def start(
+        cls, server: JupyterServer, name: str, check: Callable[[], None] | None = None
+    ) -> ServerOwnKernel:
         """Ask `server` for a new kernel of kernelspec `name` (see `JupyterServer.start`)."""
         return cls(server, server.locate(await server.start(name, check), created=True))
 
@@ -349,6 +370,7 @@ def _reason(error: BaseException) -> str:
 
 # -- the v1 kernel WebSocket protocol ------------------------------------------------------
 
+
 def encode_v1(channel: str, parts: Sequence[bytes]) -> bytes:
     """One v1 frame: the number of offsets, the offsets (little-endian u64), the channel,
     then the parts (header, parent header, metadata, content, buffers...)."""
@@ -372,13 +394,15 @@ def decode_v1(frame: bytes) -> tuple[str, list[bytes]]:
     count = int.from_bytes(frame[:8], "little")
     if count < 2 or 8 * (count + 1) > len(frame):
         raise ValueError("bad offset count")
-    offsets = [int.from_bytes(frame[8 * (i + 1): 8 * (i + 2)], "little") for i in range(count)]
-    if offsets[0] < 8 * (count + 1) or offsets[-1] > len(frame) or any(
-        later < earlier for earlier, later in itertools.pairwise(offsets)
+    offsets = [int.from_bytes(frame[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
+    if (
+        offsets[0] < 8 * (count + 1)
+        or offsets[-1] > len(frame)
+        or any(later < earlier for earlier, later in itertools.pairwise(offsets))
     ):
         raise ValueError("bad offsets")
-    channel = frame[offsets[0]:offsets[1]].decode()
-    return channel, [frame[offsets[i]:offsets[i + 1]] for i in range(1, count - 1)]
+    channel = frame[offsets[0] : offsets[1]].decode()
+    return channel, [frame[offsets[i] : offsets[i + 1]] for i in range(1, count - 1)]
 
 
 class _Connection(tornado.websocket.WebSocketClientConnection):
@@ -399,8 +423,9 @@ class WebSocketTransport:
     it. The WebSocket's own ping stands in for the heartbeat, which the server keeps.
     """
 
-    def __init__(self, kernel: ServerKernel, connect_timeout: float = _HTTP_TIMEOUT, *,
-                 v1: bool = True) -> None:
+    def __init__(
+        self, kernel: ServerKernel, connect_timeout: float = _HTTP_TIMEOUT, *, v1: bool = True
+    ) -> None:
         self.kernel = kernel
         self._offer_v1 = v1
         """False asks for the legacy JSON frames, as a server without v1 would give."""
@@ -439,14 +464,20 @@ class WebSocketTransport:
     async def _open(self) -> None:
         url = self.kernel.ws_url(self._session.session)
         request = tornado.httpclient.HTTPRequest(
-            url, headers=tornado.httputil.HTTPHeaders(self._headers()),
-            connect_timeout=self.connect_timeout, request_timeout=self.connect_timeout,
+            url,
+            headers=tornado.httputil.HTTPHeaders(self._headers()),
+            connect_timeout=self.connect_timeout,
+            request_timeout=self.connect_timeout,
         )
         # What tornado's websocket_connect does before building its own connection class.
-        request = cast(tornado.httpclient.HTTPRequest, tornado.httpclient._RequestProxy(
-            request, tornado.httpclient.HTTPRequest._DEFAULTS))
+        request = cast(
+            tornado.httpclient.HTTPRequest,
+            tornado.httpclient._RequestProxy(request, tornado.httpclient.HTTPRequest._DEFAULTS),
+        )
         conn = _Connection(
-            request, on_message_callback=self._on_message, max_message_size=_NO_CAP,
+            request,
+            on_message_callback=self._on_message,
+            max_message_size=_NO_CAP,
             subprotocols=[V1_PROTOCOL] if self._offer_v1 else None,
         )
         where = f"kernel {self.kernel.kernel_id} on {self.kernel.base_url}"
@@ -454,8 +485,10 @@ class WebSocketTransport:
             await asyncio.wait_for(conn.connect_future, self.connect_timeout)
         except tornado.httpclient.HTTPClientError as error:
             if error.code in (401, 403):
-                raise NbtuiError(f"the Jupyter Server refused the WebSocket of {where} "
-                                 f"({error.code}): check the token") from None
+                raise NbtuiError(
+                    f"the Jupyter Server refused the WebSocket of {where} "
+                    f"({error.code}): check the token"
+                ) from None
             if error.code == 404:
                 raise NbtuiError(f"no {where} (404)") from None
             raise NbtuiError(f"the WebSocket of {where} failed: HTTP {error.code}") from None
@@ -474,7 +507,8 @@ class WebSocketTransport:
             if conn is not None:
                 # The server's words reach the liveness pane: made safe first.
                 said = _safe(conn.close_reason or "") or (
-                    f"code {conn.close_code}" if conn.close_code else "")
+                    f"code {conn.close_code}" if conn.close_code else ""
+                )
                 self.problem = f"the server closed the WebSocket{f' ({said})' if said else ''}"
             self._conn = None
             return
@@ -503,10 +537,9 @@ class WebSocketTransport:
 
     def _legacy_binary(self, message: bytes) -> tuple[str, dict[str, Any]]:
         count = int.from_bytes(message[:4], "big")
-        offsets = [int.from_bytes(message[4 * (i + 1): 4 * (i + 2)], "big")
-                   for i in range(count)]
+        offsets = [int.from_bytes(message[4 * (i + 1) : 4 * (i + 2)], "big") for i in range(count)]
         end = offsets[1] if count > 1 else len(message)
-        data = json.loads(message[offsets[0]:end])
+        data = json.loads(message[offsets[0] : end])
         if not isinstance(data, dict):
             raise ValueError("not an object")
         return str(data.get("channel", "")), data
@@ -521,9 +554,13 @@ class WebSocketTransport:
             return
         session = self._session
         if self._v1:
-            parts = [session.pack(msg["header"]), session.pack(msg["parent_header"]),
-                     session.pack(msg["metadata"]), session.pack(msg["content"]),
-                     *msg.get("buffers", [])]
+            parts = [
+                session.pack(msg["header"]),
+                session.pack(msg["parent_header"]),
+                session.pack(msg["metadata"]),
+                session.pack(msg["content"]),
+                *msg.get("buffers", []),
+            ]
             frame: str | bytes = encode_v1(channel, parts)
         else:
             frame = session.pack({**msg, "channel": channel}).decode()

@@ -178,8 +178,7 @@ class ZmqTransport:
         if self._hb is None:
             # Each missed ping replaces the socket: forget the closed ones, or a kernel
             # that stays dead for days would grow this list by one a second.
-            self._all_sockets[:] = [socket for socket in self._all_sockets
-                                    if not socket.closed]
+            self._all_sockets[:] = [socket for socket in self._all_sockets if not socket.closed]
             self._hb = cast(zmq.asyncio.Socket, self._jc.connect_hb())
             self._all_sockets.append(self._hb)
         return self._hb

@@ -37,12 +37,18 @@ SSH_OPTIONS_ENV = "NBTUI_SSH_OPTIONS"
 """Extra ssh arguments, split like a shell would (e.g. "-o StrictHostKeyChecking=no")."""
 
 _BASE_OPTIONS = (
-    "-o", "BatchMode=yes",
-    "-o", "ConnectTimeout=5",
-    "-o", "ExitOnForwardFailure=yes",
-    "-o", "ServerAliveInterval=15",
-    "-o", "ServerAliveCountMax=3",
-    "-S", "none",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "ExitOnForwardFailure=yes",
+    "-o",
+    "ServerAliveInterval=15",
+    "-o",
+    "ServerAliveCountMax=3",
+    "-S",
+    "none",
 )
 
 
@@ -93,7 +99,7 @@ def _ssh_failure(stderr: str, server: str, code: int | None) -> str:
     reasons = [line for line in lines if not line.startswith("Warning:")]
     reason = reasons[-1] if reasons else f"ssh exited with status {code}"
     if reason.startswith("ssh: "):
-        reason = reason[len("ssh: "):]
+        reason = reason[len("ssh: ") :]
     if "Host key verification failed" in reason:
         reason += " (connect once with plain ssh to check and accept the host's key)"
     elif "Permission denied" in reason:
@@ -134,8 +140,9 @@ class SshTunnel:
             self._stderr = None
 
 
-def ssh_command(info: ConnectionInfo, server: str, local: dict[str, int],
-                keyfile: str | None = None) -> list[str]:
+def ssh_command(
+    info: ConnectionInfo, server: str, local: dict[str, int], keyfile: str | None = None
+) -> list[str]:
     """The ssh command line forwarding each of `local` to the kernel's port."""
     destination, port = parse_server(server)
     command = ["ssh", *_BASE_OPTIONS]
@@ -153,8 +160,9 @@ def ssh_command(info: ConnectionInfo, server: str, local: dict[str, int],
     return command
 
 
-def open_tunnel(info: ConnectionInfo, server: str, keyfile: str | None = None,
-                timeout: float = 12.0) -> SshTunnel:
+def open_tunnel(
+    info: ConnectionInfo, server: str, keyfile: str | None = None, timeout: float = 12.0
+) -> SshTunnel:
     """Forward the kernel's ports over ssh and wait until its heartbeat answers.
 
     Args:
@@ -178,7 +186,10 @@ def open_tunnel(info: ConnectionInfo, server: str, keyfile: str | None = None,
     stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the tunnel
     try:
         process = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
             start_new_session=True,
         )
     except FileNotFoundError:
@@ -200,7 +211,8 @@ def open_tunnel(info: ConnectionInfo, server: str, keyfile: str | None = None,
                 raise NbtuiError(
                     f"ssh to {server}: the kernel's heartbeat did not answer through the "
                     f"tunnel within {timeout:g} s (is the kernel at {info.ip}:"
-                    f"{info.ports['hb']} as seen from {parse_server(server)[0]}?)")
+                    f"{info.ports['hb']} as seen from {parse_server(server)[0]}?)"
+                )
             if _ping(tunnelled.url("hb"), min(0.5, left)):
                 return tunnel
     except BaseException:

@@ -54,8 +54,9 @@ class UsageClient(Protocol):
 
     info: ConnectionInfo | ServerKernel
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None: ...
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None: ...
 
 
 @dataclass(frozen=True)
@@ -190,15 +191,18 @@ class _LocalProbe:
                 return psutil.Process(pid)
         with contextlib.suppress(psutil.Error, OSError):
             for conn in psutil.net_connections(kind="tcp"):
-                if (conn.status == psutil.CONN_LISTEN and conn.pid is not None
-                        and conn.laddr and conn.laddr.port == self.port):
+                if (
+                    conn.status == psutil.CONN_LISTEN
+                    and conn.pid is not None
+                    and conn.laddr
+                    and conn.laddr.port == self.port
+                ):
                     return psutil.Process(conn.pid)
         return None
 
     def measure(self, pid: int | None = None) -> UsageSnapshot:
         process = self.process
-        if process is None or not process.is_running() or (pid is not None
-                                                             and process.pid != pid):
+        if process is None or not process.is_running() or (pid is not None and process.pid != pid):
             process = self.process = self._find(pid)
         cpu: float | None = None
         rss: int | None = None
@@ -228,8 +232,12 @@ class _LocalProbe:
             kernel_memory=rss,
             host_cpu_percent=host_cpu_value,
             cpu_count=psutil.cpu_count(),
-            host_memory=HostMemory(total=int(vm.total), available=int(vm.available),
-                                   used=int(vm.used), percent=float(vm.percent)),
+            host_memory=HostMemory(
+                total=int(vm.total),
+                available=int(vm.available),
+                used=int(vm.used),
+                percent=float(vm.percent),
+            ),
             note="" if process is not None else "kernel process not found",
         )
 
@@ -380,10 +388,10 @@ def _merge(reported: UsageSnapshot, measured: UsageSnapshot) -> UsageSnapshot:
         reported,
         source="kernel" if measured.kernel_memory is None else "psutil",
         pid=reported.pid if reported.pid is not None else measured.pid,
-        kernel_cpu=reported.kernel_cpu if reported.kernel_cpu is not None
-        else measured.kernel_cpu,
+        kernel_cpu=reported.kernel_cpu if reported.kernel_cpu is not None else measured.kernel_cpu,
         kernel_memory=measured.kernel_memory,
-        host_cpu_percent=reported.host_cpu_percent if reported.host_cpu_percent is not None
+        host_cpu_percent=reported.host_cpu_percent
+        if reported.host_cpu_percent is not None
         else measured.host_cpu_percent,
         host_memory=reported.host_memory or measured.host_memory,
     )

@@ -61,8 +61,18 @@ HOSTILE: dict[str, str] = {
 PAYLOADS = (b"aGVsbG8=", b"PWNED-TITLE", b"HALF-TITLE", b"DCS-BODY")
 """Text that only the hostile sequences carry: it must appear nowhere, drawn or raw."""
 
-ROUTES = ("stdout", "stderr", "display_data", "execute_result", "markdown", "json", "latex",
-          "html", "error", "code")
+ROUTES = (
+    "stdout",
+    "stderr",
+    "display_data",
+    "execute_result",
+    "markdown",
+    "json",
+    "latex",
+    "html",
+    "error",
+    "code",
+)
 """The ways kernel text reaches the screen."""
 
 
@@ -85,14 +95,21 @@ def _code(route: str, begin: str, payload: str, end: str) -> str:
     if route == "execute_result":
         return f"type('Hostile', (), {{'__repr__': lambda self: {text}}})()"
     if route == "markdown":
-        return ("from IPython.display import display; "
-                f"display({{'text/markdown': {text}, 'text/plain': {text}}}, raw=True)")
+        return (
+            "from IPython.display import display; "
+            f"display({{'text/markdown': {text}, 'text/plain': {text}}}, raw=True)"
+        )
     if route in ("json", "latex", "html"):
         # Each with the same text/plain: shown whether or not the rich type is rendered.
-        kind, value = {"json": ("application/json", f"{{'k': {text}}}"),
-                       "latex": ("text/latex", text), "html": ("text/html", text)}[route]
-        return ("from IPython.display import display; "
-                f"display({{{kind!r}: {value}, 'text/plain': {text}}}, raw=True)")
+        kind, value = {
+            "json": ("application/json", f"{{'k': {text}}}"),
+            "latex": ("text/latex", text),
+            "html": ("text/html", text),
+        }[route]
+        return (
+            "from IPython.display import display; "
+            f"display({{{kind!r}: {value}, 'text/plain': {text}}}, raw=True)"
+        )
     if route == "error":
         return f"raise ValueError({text})"
     if route == "code":
@@ -150,13 +167,25 @@ class Pty:
 def start_nbtui(kernel: KernelManager) -> Pty:
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = {name: value for name, value in os.environ.items()
-           if name.startswith(("JUPYTER", "IPYTHON", "PYDEVD")) or name in ("PATH", "HOME")}
-    env.update(TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8",
-               COLUMNS=str(COLUMNS), LINES=str(ROWS))
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name.startswith(("JUPYTER", "IPYTHON", "PYDEVD")) or name in ("PATH", "HOME")
+    }
+    env.update(
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        LANG="C.UTF-8",
+        COLUMNS=str(COLUMNS),
+        LINES=str(ROWS),
+    )
     process = subprocess.Popen(
         [nbtui_script(), "--existing", kernel.connection_file],
-        stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
         close_fds=True,
     )
     os.close(slave)
@@ -214,9 +243,7 @@ def test_no_hostile_sequence_reaches_the_terminal(
     start = len(nbtui.received)
 
     cases: list[tuple[str, str, int, int]] = []
-    for index, (route, name) in enumerate(
-        (route, name) for route in ROUTES for name in HOSTILE
-    ):
+    for index, (route, name) in enumerate((route, name) for route in ROUTES for name in HOSTILE):
         begin, end = f"BEGIN-{index:02d}", f"END-{index:02d}"
         before = len(nbtui.received)
         run(peer, _code(route, begin, HOSTILE[name], end))
@@ -233,8 +260,9 @@ def test_no_hostile_sequence_reaches_the_terminal(
     for payload in PAYLOADS:
         if payload in everything:
             at = everything.find(payload)
-            problems.append(f"payload {payload!r} reached the pty: "
-                            f"{everything[max(0, at - 80):at + 40]!r}")
+            problems.append(
+                f"payload {payload!r} reached the pty: {everything[max(0, at - 80) : at + 40]!r}"
+            )
     # Never written by Textual, so never allowed at all: the one-byte C1 CSI (U+009B, in
     # UTF-8 C2 9B), a cursor position report request, a DCS introducer.
     for sequence in (b"\xc2\x9b", b"\x9b6n", b"\x1b[6n", b"\x1bP"):
@@ -244,10 +272,17 @@ def test_no_hostile_sequence_reaches_the_terminal(
     for sequence in (b"\x1bc", b"\x1b]0;", b"\x1b]52", b"\x1b[?1049h", b"\x1b[?1049l"):
         if sequence in after:
             # A leak is redrawn with every later frame: name the first case it shows in.
-            culprit = next((f"{name} by {route}" for route, name, first, last in cases
-                            if sequence in everything[first:last]), "no case")
-            problems.append(f"{sequence!r} reached the pty while output was shown, "
-                            f"first in the case {culprit}")
+            culprit = next(
+                (
+                    f"{name} by {route}"
+                    for route, name, first, last in cases
+                    if sequence in everything[first:last]
+                ),
+                "no case",
+            )
+            problems.append(
+                f"{sequence!r} reached the pty while output was shown, first in the case {culprit}"
+            )
     # The alternate screen is entered once (Textual's own, at start).
     if count(everything, b"\x1b[?1049h") != 1:
         problems.append(f"ESC[?1049h sent {count(everything, b'[?1049h')} times, not once")
@@ -259,8 +294,9 @@ def test_no_hostile_sequence_reaches_the_terminal(
     assert not problems, "\n".join(problems)
 
 
-def run_until_shown(nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager,
-                    code: str, shown: bytes) -> bytes:
+def run_until_shown(
+    nbtui: Pty, peer: BlockingKernelClient, kernel: KernelManager, code: str, shown: bytes
+) -> bytes:
     """Run `code` as the peer once nbtui is attached, wait until `shown` is drawn, quit;
     return every byte the pty received."""
     nbtui.read_until(b"idle")
@@ -282,8 +318,10 @@ def test_text_after_a_bel_terminated_osc_is_shown(
     run_until_shown(nbtui, peer, kernel, code, b"SHOWN-MIDDLE-TAIL")
 
 
-INVISIBLE = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c" \
+INVISIBLE = (
+    "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
     "\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff"
+)
 """Bidi controls and zero-width characters: they reorder or hide text (Trojan Source)."""
 
 
@@ -294,9 +332,11 @@ def test_invisible_characters_never_reach_the_terminal(
     # A bidi-aware terminal would show the comment where the string's end is: the reader
     # would think the check compares with "user". Its output carries every one too.
     hidden = "".join(f"\\u{ord(char):04x}" for char in INVISIBLE)
-    code = ('level = "user"\n'
-            'if level != "user\u202e \u2066# admin\u2069 \u2066": pass\n'
-            f'print("TROJAN-" + "{hidden}" + "OUTPUT-END")')
+    code = (
+        'level = "user"\n'
+        'if level != "user\u202e \u2066# admin\u2069 \u2066": pass\n'
+        f'print("TROJAN-" + "{hidden}" + "OUTPUT-END")'
+    )
     everything = run_until_shown(nbtui, peer, kernel, code, b"TROJAN-OUTPUT-END")
     leaked = [f"U+{ord(char):04X}" for char in INVISIBLE if char.encode() in everything]
     assert not leaked, f"reached the pty: {leaked}"

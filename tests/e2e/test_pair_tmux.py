@@ -32,17 +32,21 @@ def two_terminals() -> Iterator[tuple[Terminal, Terminal]]:
 
 
 def _start(terminal: Terminal, kernel: KernelManager, username: str) -> None:
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                   for name in PASSED_ENV if name in os.environ)
-    command = (f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-               f" --username {username}")
+    env = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
+    )
+    command = (
+        f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
+        f" --username {username}"
+    )
     terminal.start(f"env {env} {command}; echo NBTUI-EXIT=$?; sleep 600")
     terminal.wait_for(r"\A.*nbtui.*idle")
 
 
 @pytest.mark.timeout(240)
-def test_two_people_one_kernel(two_terminals: tuple[Terminal, Terminal],
-                               kernel: KernelManager) -> None:
+def test_two_people_one_kernel(
+    two_terminals: tuple[Terminal, Terminal], kernel: KernelManager
+) -> None:
     alice, bob = two_terminals
     _start(alice, kernel, "alice")
     _start(bob, kernel, "bob")

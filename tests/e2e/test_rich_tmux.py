@@ -58,22 +58,29 @@ def until_shown(terminal: Terminal, pattern: str) -> str:
 
 @pytest.mark.timeout(240)
 def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                   for name in PASSED_ENV if name in os.environ)
+    env = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
+    )
     nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
     terminal = Terminal(200, 50)
     try:
         terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
         terminal.wait_for(r"\A.*nbtui.*idle")
 
-        run(terminal, "from IPython.display import Markdown, display\n"
-                      "display(Markdown('# Quarterly *report*\\n\\n- **first** point'))")
+        run(
+            terminal,
+            "from IPython.display import Markdown, display\n"
+            "display(Markdown('# Quarterly *report*\\n\\n- **first** point'))",
+        )
         # Rendered: the heading's words without its marks, the item with a bullet.
         until_shown(terminal, r"^\s+Quarterly report\s*$")
         until_shown(terminal, r"^\s+•\s+first point\s*$")
 
-        run(terminal, "from IPython.display import JSON, display\n"
-                      "display(JSON({'alpha': [1, 2], 'beta': {'gamma': None}}))")
+        run(
+            terminal,
+            "from IPython.display import JSON, display\n"
+            "display(JSON({'alpha': [1, 2], 'beta': {'gamma': None}}))",
+        )
         text = until_shown(terminal, r'"gamma": null')
         assert re.search(r'"alpha": \[', text)
 
@@ -82,15 +89,21 @@ def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
         # Half blocks: the red top and blue bottom meet in one row of ▀/▄ cells.
         assert re.search(r"[▀▄]{20,}", text)
 
-        run(terminal, "import time\nfor i in range(101):\n"
-                      "    print(f'\\rprogress {i:3d}%', end='', flush=True); time.sleep(0.003)\n"
-                      "print()")
+        run(
+            terminal,
+            "import time\nfor i in range(101):\n"
+            "    print(f'\\rprogress {i:3d}%', end='', flush=True); time.sleep(0.003)\n"
+            "print()",
+        )
         text = until_shown(terminal, r"^\s*progress 100%\s*$")
         assert len(re.findall(r"^\s*progress\s+\d+%", text, re.MULTILINE)) == 1
 
-        run(terminal, "from IPython.display import display\n"
-                      "handle = display('value: old', display_id=True)\n"
-                      "print('display shown')")
+        run(
+            terminal,
+            "from IPython.display import display\n"
+            "handle = display('value: old', display_id=True)\n"
+            "print('display shown')",
+        )
         until_shown(terminal, r"^\s+'value: old'\s*$")
         run(terminal, "handle.update('value: new')")
         text = until_shown(terminal, r"^\s+'value: new'\s*$")

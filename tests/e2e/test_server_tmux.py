@@ -51,8 +51,7 @@ def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
 
 def _start(terminal: Terminal, server: JupyterServerProcess, *args: str) -> None:
     """nbtui --server in `terminal`, the token in its environment; wait until attached."""
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV
-           if name in os.environ]
+    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
     env.append(f"JUPYTER_TOKEN={shlex.quote(server.token)}")
     command = shlex.join([nbtui_script(), "--server", server.url, *args])
     # The pane lives on after nbtui so that its exit status and last words can be read.
@@ -95,7 +94,8 @@ def _history(terminal: Terminal) -> str:
 
 @pytest.mark.timeout(300)
 def test_server_kernel_shared_with_another_client(
-    terminals: list[Terminal], jupyter_server: JupyterServerProcess,
+    terminals: list[Terminal],
+    jupyter_server: JupyterServerProcess,
 ) -> None:
     server = jupyter_server
     kernel_id = server.start_kernel("python3")
@@ -125,11 +125,13 @@ def test_server_kernel_shared_with_another_client(
     bob.start_channels()
     try:
         bob.wait_for_ready(timeout=DEADLINE)
-        reply = bob.execute_interactive("print('hello from bob')", timeout=DEADLINE,
-                                        output_hook=lambda msg: None)
+        reply = bob.execute_interactive(
+            "print('hello from bob')", timeout=DEADLINE, output_hook=lambda msg: None
+        )
         assert reply["content"]["status"] == "ok"
-        _wait_column(alice, r"^\s*In \[\d+\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)$",
-                     "transcript")
+        _wait_column(
+            alice, r"^\s*In \[\d+\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)$", "transcript"
+        )
         _wait_column(alice, r"^\s*hello from bob$", "transcript")
         _wait_column(alice, r"^● bob\s+\S+\s+1 cell\b", "side")
 
@@ -142,8 +144,7 @@ def test_server_kernel_shared_with_another_client(
         while True:
             assert time.monotonic() < deadline, "bob never saw alice's cell on iopub"
             msg = bob.get_iopub_msg(timeout=DEADLINE)
-            if (msg["msg_type"] == "execute_input"
-                    and msg["content"]["code"] == "print(6*7)"):
+            if msg["msg_type"] == "execute_input" and msg["content"]["code"] == "print(6*7)":
                 break
         assert msg["parent_header"]["username"] == "alice"
     finally:
@@ -157,8 +158,9 @@ def test_server_kernel_shared_with_another_client(
     carol.type("print('carol was here')")
     carol.keys("Enter")
     carol.wait_for(r"^\s*carol was here\s*$")
-    _wait_column(alice, r"^\s*In \[\d+\] carol@[0-9a-f]{4}\s+print\('carol was here'\)$",
-                 "transcript")
+    _wait_column(
+        alice, r"^\s*In \[\d+\] carol@[0-9a-f]{4}\s+print\('carol was here'\)$", "transcript"
+    )
     _wait_column(alice, r"^\s*carol was here$", "transcript")
     alice.type("print('alice again')")
     alice.keys("Enter")
@@ -181,7 +183,9 @@ def test_server_kernel_shared_with_another_client(
 @pytest.mark.timeout(240)
 @pytest.mark.parametrize("keep", [False, True], ids=["deleted", "keep-kernel"])
 def test_kernel_started_on_the_server(
-    terminals: list[Terminal], jupyter_server: JupyterServerProcess, keep: bool,
+    terminals: list[Terminal],
+    jupyter_server: JupyterServerProcess,
+    keep: bool,
 ) -> None:
     server = jupyter_server
     assert server.kernel_ids() == []
@@ -208,7 +212,8 @@ def test_kernel_started_on_the_server(
 
 @pytest.mark.timeout(240)
 def test_a_closed_terminal_still_deletes_the_kernel_nbtui_asked_for(
-    terminals: list[Terminal], jupyter_server: JupyterServerProcess,
+    terminals: list[Terminal],
+    jupyter_server: JupyterServerProcess,
 ) -> None:
     """Closing the terminal (SIGHUP) ends nbtui as ctrl+q does: its server kernel goes."""
     server = jupyter_server
@@ -216,12 +221,17 @@ def test_a_closed_terminal_still_deletes_the_kernel_nbtui_asked_for(
     _start(terminal, server, "--kernel", "python3")
     terminal.wait_for(r"started kernel")
     [kernel_id] = server.kernel_ids()
-    mine = [process for process in psutil.process_iter(["cmdline"])
-            if server.url in " ".join(process.info["cmdline"] or [])
-            and "--kernel" in (process.info["cmdline"] or [])]
+    mine = [
+        process
+        for process in psutil.process_iter(["cmdline"])
+        if server.url in " ".join(process.info["cmdline"] or [])
+        and "--kernel" in (process.info["cmdline"] or [])
+    ]
     assert len(mine) == 1
     terminal.kill()
     wait_for(lambda: kernel_id not in server.kernel_ids(), timeout=DEADLINE)
     # And nbtui itself is gone: Textual's own shutdown could hang on the dead terminal.
-    wait_for(lambda: not mine[0].is_running() or mine[0].status() == psutil.STATUS_ZOMBIE,
-             timeout=DEADLINE)
+    wait_for(
+        lambda: not mine[0].is_running() or mine[0].status() == psutil.STATUS_ZOMBIE,
+        timeout=DEADLINE,
+    )

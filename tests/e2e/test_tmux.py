@@ -30,10 +30,14 @@ pytestmark = [
 DEADLINE = 30.0
 """Seconds any one thing may take to show on screen."""
 
-PASSED_ENV = ("JUPYTER_RUNTIME_DIR", "IPYTHONDIR", "JUPYTER_PLATFORM_DIRS",
-              "PYDEVD_DISABLE_FILE_VALIDATION", "PATH", "HOME")
-
-
+PASSED_ENV = (
+    "JUPYTER_RUNTIME_DIR",
+    "IPYTHONDIR",
+    "JUPYTER_PLATFORM_DIRS",
+    "PYDEVD_DISABLE_FILE_VALIDATION",
+    "PATH",
+    "HOME",
+)
 
 
 class Terminal:
@@ -49,7 +53,11 @@ class Terminal:
     def tmux(self, *args: str) -> str:
         result = subprocess.run(
             ["tmux", "-L", self.socket, *args],
-            capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
         )
         assert result.returncode == 0, f"tmux {args} failed: {result.stderr}"
         return result.stdout
@@ -58,11 +66,21 @@ class Terminal:
         # Textual takes COLUMNS and LINES over the terminal's real size, and the test
         # process has them (80x24) from its plugins: the pane must not inherit them.
         command = f"unset COLUMNS LINES; {command}"
-        self.tmux("-u", "new-session", "-d", "-s", self.target,
-                  "-x", str(self.width), "-y", str(self.height), command)
+        self.tmux(
+            "-u",
+            "new-session",
+            "-d",
+            "-s",
+            self.target,
+            "-x",
+            str(self.width),
+            "-y",
+            str(self.height),
+            command,
+        )
         shown = "#{pane_width}x#{pane_height} #{socket_path}"
-        size, path = self.tmux("display-message", "-p", "-t", self.target, shown).strip().split(
-            " ", 1
+        size, path = (
+            self.tmux("display-message", "-p", "-t", self.target, shown).strip().split(" ", 1)
         )
         self.socket_path = Path(path)
         assert size == f"{self.width}x{self.height}"
@@ -98,8 +116,13 @@ class Terminal:
 
     def kill(self) -> None:
         """Stop the server and everything in it; tmux leaves its socket file behind."""
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"],
-                       capture_output=True, stdin=subprocess.DEVNULL, timeout=10, check=False)
+        subprocess.run(
+            ["tmux", "-L", self.socket, "kill-server"],
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+            timeout=10,
+            check=False,
+        )
         if self.socket_path is not None:
             self.socket_path.unlink(missing_ok=True)
 
@@ -115,11 +138,11 @@ def terminal(request: pytest.FixtureRequest) -> Iterator[Terminal]:
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.parametrize("terminal", [(80, 24), (200, 50)], indirect=True,
-                         ids=["80x24", "200x50"])
+@pytest.mark.parametrize("terminal", [(80, 24), (200, 50)], indirect=True, ids=["80x24", "200x50"])
 def test_attach_run_history_complete_quit(terminal: Terminal, kernel: KernelManager) -> None:
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}"
-                   for name in PASSED_ENV if name in os.environ)
+    env = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
+    )
     nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
     # Textual draws on stderr: it must stay on the terminal. The pane lives on after
     # nbtui so that the exit status can be read.

@@ -21,8 +21,9 @@ from nbtui.app import __version__
 from tests.conftest import nbtui_script
 
 
-def run_nbtui(*args: str, cwd: Path, stdin_text: str | None = None,
-              deadline: float = 30.0) -> subprocess.CompletedProcess[str]:
+def run_nbtui(
+    *args: str, cwd: Path, stdin_text: str | None = None, deadline: float = 30.0
+) -> subprocess.CompletedProcess[str]:
     """Run nbtui with the test's environment; `deadline` seconds at most."""
     return subprocess.run(
         [nbtui_script(), *args],
@@ -117,19 +118,27 @@ def _set(key: str, value: object) -> Callable[[dict[str, Any]], None]:
     return lambda data: data.update({key: value})
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    pytest.param(_drop("key"), "has no key", id="no-key"),
-    pytest.param(_drop("hb_port"), "has no hb_port", id="no-hb-port"),
-    pytest.param(_drop("ip"), "has no ip", id="no-ip"),
-    pytest.param(_set("shell_port", "abc"), "shell_port is not an integer: 'abc'",
-                 id="port-not-integer"),
-    pytest.param(_set("iopub_port", 70000), "iopub_port is out of range", id="port-range"),
-    pytest.param(_set("transport", "udp"), "unknown transport 'udp'", id="transport"),
-    pytest.param(_set("signature_scheme", "hmac-md4"), "unknown signature scheme 'hmac-md4'",
-                 id="signature-scheme"),
-])
-def test_invalid_connection_file(tmp_path: Path, change: Callable[[dict[str, Any]], None],
-                                 expected: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param(_drop("key"), "has no key", id="no-key"),
+        pytest.param(_drop("hb_port"), "has no hb_port", id="no-hb-port"),
+        pytest.param(_drop("ip"), "has no ip", id="no-ip"),
+        pytest.param(
+            _set("shell_port", "abc"), "shell_port is not an integer: 'abc'", id="port-not-integer"
+        ),
+        pytest.param(_set("iopub_port", 70000), "iopub_port is out of range", id="port-range"),
+        pytest.param(_set("transport", "udp"), "unknown transport 'udp'", id="transport"),
+        pytest.param(
+            _set("signature_scheme", "hmac-md4"),
+            "unknown signature scheme 'hmac-md4'",
+            id="signature-scheme",
+        ),
+    ],
+)
+def test_invalid_connection_file(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
     data = dead_connection()
     change(data)
     path = write_json(tmp_path / "kernel-bad.json", data)
@@ -138,10 +147,13 @@ def test_invalid_connection_file(tmp_path: Path, change: Callable[[dict[str, Any
     assert str(path) in line
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    pytest.param('{"shell_port": 1,', "is not valid JSON", id="not-json"),
-    pytest.param("[1, 2]", "is not a connection file", id="not-an-object"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param('{"shell_port": 1,', "is not valid JSON", id="not-json"),
+        pytest.param("[1, 2]", "is not a connection file", id="not-an-object"),
+    ],
+)
 def test_connection_file_is_not_a_json_object(tmp_path: Path, text: str, expected: str) -> None:
     path = tmp_path / "kernel-bad.json"
     path.write_text(text, encoding="utf-8")

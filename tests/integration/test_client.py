@@ -20,8 +20,9 @@ from nbtui.app.kernel.messages import Msg
 DEADLINE = 30.0
 
 
-async def collect(client: KernelClient, done: Callable[[Msg], bool],
-                  deadline: float = DEADLINE) -> list[Msg]:
+async def collect(
+    client: KernelClient, done: Callable[[Msg], bool], deadline: float = DEADLINE
+) -> list[Msg]:
     """Drain the inbox until a message satisfies `done`; every drained message is kept,
     those drained with it after it too (an execute_reply often comes in the same batch
     as the cell's idle, and a loop that stopped at the idle lost it)."""
@@ -38,9 +39,13 @@ async def collect(client: KernelClient, done: Callable[[Msg], bool],
 
 def idle_of(msg_id: str) -> Callable[[Msg], bool]:
     def done(msg: Msg) -> bool:
-        return (msg.channel == "iopub" and msg.msg_type == "status"
-                and msg.parent_id == msg_id
-                and msg.content.get("execution_state") == "idle")
+        return (
+            msg.channel == "iopub"
+            and msg.msg_type == "status"
+            and msg.parent_id == msg_id
+            and msg.content.get("execution_state") == "idle"
+        )
+
     return done
 
 
@@ -54,7 +59,8 @@ def stdout_of(messages: list[Msg], msg_id: str | None = None) -> str:
     return "".join(
         str(msg.content.get("text", ""))
         for msg in messages
-        if msg.msg_type == "stream" and msg.content.get("name") == "stdout"
+        if msg.msg_type == "stream"
+        and msg.content.get("name") == "stdout"
         and (msg_id is None or msg.parent_id == msg_id)
     )
 
@@ -110,9 +116,13 @@ async def test_execute_shows_stream_output(client: KernelClient) -> None:
     # Nobody awaits the execute_reply, so it reaches the inbox too (maybe after idle).
     replies = [msg for msg in mine if msg.msg_type == "execute_reply"]
     if not replies:
-        replies = [msg for msg in await collect(
-            client, lambda m: m.msg_type == "execute_reply" and m.parent_id == msg_id)
-            if msg.msg_type == "execute_reply"]
+        replies = [
+            msg
+            for msg in await collect(
+                client, lambda m: m.msg_type == "execute_reply" and m.parent_id == msg_id
+            )
+            if msg.msg_type == "execute_reply"
+        ]
     assert replies[0].channel == "shell"
     assert replies[0].content["status"] == "ok"
 
@@ -150,8 +160,9 @@ async def test_history_contains_an_earlier_cell(client: KernelClient) -> None:
     assert inputs.index("history_marker = 12345") < inputs.index("history_marker += 1")
 
 
-async def test_flood_loses_no_line_when_the_reader_stalls(client: KernelClient,
-                                                         tmp_path: Path) -> None:
+async def test_flood_loses_no_line_when_the_reader_stalls(
+    client: KernelClient, tmp_path: Path
+) -> None:
     total = 20_000
     finished_marker = tmp_path / "flood-finished"
     msg_id = client.execute(
@@ -194,8 +205,9 @@ async def test_flood_loses_no_line_when_the_reader_stalls(client: KernelClient,
     assert received == [str(i) for i in range(total)]
 
 
-async def test_other_clients_cell_reaches_our_inbox(client: KernelClient,
-                                                    kernel: KernelManager) -> None:
+async def test_other_clients_cell_reaches_our_inbox(
+    client: KernelClient, kernel: KernelManager
+) -> None:
     other = kernel.client()
     other.start_channels()
     try:
@@ -284,7 +296,8 @@ async def test_send_after_close_raises(client: KernelClient) -> None:
 
 
 async def test_busy_idle_of_probes_reach_the_inbox_without_waking_the_ui(
-        client: KernelClient) -> None:
+    client: KernelClient,
+) -> None:
     woken: list[int] = []
     client.on_message = lambda: woken.append(len(client.inbox))
     client.drain()
@@ -292,8 +305,9 @@ async def test_busy_idle_of_probes_reach_the_inbox_without_waking_the_ui(
     reply = await client.request("control", "kernel_info_request", {}, timeout=DEADLINE)
     assert reply is not None
     probe = reply.parent_id
-    await collect_until_inbox(client, lambda msg: msg.parent_id == probe
-                              and msg.content.get("execution_state") == "idle")
+    await collect_until_inbox(
+        client, lambda msg: msg.parent_id == probe and msg.content.get("execution_state") == "idle"
+    )
     assert woken == [], "a probe's busy/idle woke the UI"
     assert client.last_iopub is not None and client.last_iopub != before
     msg_id = client.execute("print('wake')")
@@ -311,16 +325,16 @@ async def collect_until_inbox(client: KernelClient, done: Callable[[Msg], bool])
         await asyncio.sleep(0.01)
 
 
-async def test_a_cells_idle_is_announced_with_its_output_in_the_inbox(
-        client: KernelClient) -> None:
+async def test_a_cells_idle_is_announced_with_its_output_in_the_inbox(client: KernelClient) -> None:
     woken: list[str] = []
     ended: list[list[str]] = []
     client.on_message = lambda: woken.append("message")
     client.on_cell_end = lambda: ended.append([msg.msg_type for msg in client.inbox])
     client.drain()
     msg_id = client.execute("print('done')")
-    await collect_until_inbox(client, lambda msg: msg.parent_id == msg_id
-                              and msg.content.get("execution_state") == "idle")
+    await collect_until_inbox(
+        client, lambda msg: msg.parent_id == msg_id and msg.content.get("execution_state") == "idle"
+    )
     # Once, with the stream already there: the UI can show the whole cell at once.
     assert len(ended) == 1
     assert "stream" in ended[0] and ended[0][-1] == "status"

@@ -167,12 +167,19 @@ def test_prune_yes_removes_only_stale(fleet: Fleet, tmp_path: Path) -> None:
     assert "no stale connection files (3 checked)" in again.stdout
 
 
-def run_on_terminal(args: list[str], answer: str, cwd: Path,
-                    deadline: float = 30.0) -> tuple[int, str]:
+def run_on_terminal(
+    args: list[str], answer: str, cwd: Path, deadline: float = 30.0
+) -> tuple[int, str]:
     """Run nbtui on a pseudo-terminal, typing `answer` at its y/N prompt."""
     master, slave = pty.openpty()
-    process = subprocess.Popen([nbtui_script(), *args], stdin=slave, stdout=slave,
-                               stderr=slave, cwd=cwd, env=dict(os.environ))
+    process = subprocess.Popen(
+        [nbtui_script(), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=cwd,
+        env=dict(os.environ),
+    )
     os.close(slave)
     output = b""
     answered = False
@@ -227,13 +234,13 @@ def test_prune_without_a_terminal_refuses(isolated_jupyter: Path, tmp_path: Path
     assert stale.exists()
 
 
-async def test_prune_keeps_a_file_whose_kernel_answers(kernel: KernelManager,
-                                                     isolated_jupyter: Path) -> None:
+async def test_prune_keeps_a_file_whose_kernel_answers(
+    kernel: KernelManager, isolated_jupyter: Path
+) -> None:
     """A file listed as stale whose kernel answers by prune time (say it was
     suspended) is kept: prune checks each file again just before removing it."""
     path = Path(kernel.connection_file)
-    entry = discovery.KernelEntry(path=path, mtime=0.0,
-                                  info=load_connection_file(path))
+    entry = discovery.KernelEntry(path=path, mtime=0.0, info=load_connection_file(path))
     assert entry.stale  # as a listing would have reported it
     result = await discovery.prune([entry])
     assert result.removed == []
@@ -242,9 +249,12 @@ async def test_prune_keeps_a_file_whose_kernel_answers(kernel: KernelManager,
 
 
 async def test_bare_existing_skips_newer_stale_file(
-        isolated_jupyter: Path, kernel_pair: tuple[KernelManager, Path],
-        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
-        tmp_path: Path) -> None:
+    isolated_jupyter: Path,
+    kernel_pair: tuple[KernelManager, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     live, stale = kernel_pair
     live_path = Path(live.connection_file).resolve()
     set_age(live_path, 600)
@@ -263,8 +273,7 @@ async def test_bare_existing_skips_newer_stale_file(
     assert live_path.name in err[0]
 
 
-async def test_bare_existing_with_only_dead_kernels(isolated_jupyter: Path,
-                                                    tmp_path: Path) -> None:
+async def test_bare_existing_with_only_dead_kernels(isolated_jupyter: Path, tmp_path: Path) -> None:
     for name in ("kernel-a1.json", "kernel-b2.json"):
         (isolated_jupyter / name).write_text(json.dumps(dead_connection()), encoding="utf-8")
     line = one_line_error(run_nbtui("--existing", cwd=tmp_path, deadline=LIST_DEADLINE))
@@ -284,7 +293,8 @@ def kernel_pair(isolated_jupyter: Path) -> Iterator[tuple[KernelManager, Path]]:
 
 
 def test_partial_name_matching_several_files_without_a_terminal(
-        isolated_jupyter: Path, tmp_path: Path) -> None:
+    isolated_jupyter: Path, tmp_path: Path
+) -> None:
     for name in ("kernel-abc111.json", "kernel-abc222.json", "kernel-zzz333.json"):
         (isolated_jupyter / name).write_text(json.dumps(dead_connection()), encoding="utf-8")
     line = one_line_error(run_nbtui("--existing", "abc", cwd=tmp_path))
@@ -305,7 +315,8 @@ def _connect_info_text(km: KernelManager) -> str:
     try:
         chunks: list[str] = []
         reply = client.execute_interactive(
-            "%connect_info", timeout=30,
+            "%connect_info",
+            timeout=30,
             output_hook=lambda msg: chunks.append(msg["content"].get("text", "")),
         )
         assert reply["content"]["status"] == "ok"
@@ -333,24 +344,29 @@ def test_connection_text_shapes() -> None:
     data = dead_connection()
     plain = discovery.connection_from_text(json.dumps(data), "standard input")
     assert plain.ports["hb"] == data["hb_port"]
-    pasted = ("In [3]: %connect_info\n" + json.dumps(data, indent=1)
-              + "\n\nPaste the above JSON into a file, and connect with:\n"
-              "    $> jupyter <app> --existing <file>\n")
+    pasted = (
+        "In [3]: %connect_info\n"
+        + json.dumps(data, indent=1)
+        + "\n\nPaste the above JSON into a file, and connect with:\n"
+        "    $> jupyter <app> --existing <file>\n"
+    )
     assert discovery.connection_from_text(pasted, "standard input").ports == plain.ports
     with pytest.raises(NbtuiError, match="standard input is not valid JSON"):
         discovery.connection_from_text("nope", "standard input")
     with pytest.raises(NbtuiError, match="standard input has no key"):
         discovery.connection_from_text(
             "text {" + json.dumps({k: v for k, v in data.items() if k != "key"})[1:],
-            "standard input")
+            "standard input",
+        )
 
 
 def test_connect_info_text_on_stdin_for_a_dead_kernel_is_one_line(tmp_path: Path) -> None:
-    text = (json.dumps(dead_connection(), indent=2)
-            + "\n\nPaste the above JSON into a file, and connect with:\n"
-            "    $> jupyter <app> --existing <file>\n")
-    line = one_line_error(run_nbtui("--existing", "-", cwd=tmp_path, stdin_text=text,
-                                    deadline=20))
+    text = (
+        json.dumps(dead_connection(), indent=2)
+        + "\n\nPaste the above JSON into a file, and connect with:\n"
+        "    $> jupyter <app> --existing <file>\n"
+    )
+    line = one_line_error(run_nbtui("--existing", "-", cwd=tmp_path, stdin_text=text, deadline=20))
     assert "does not answer" in line
 
 
@@ -359,11 +375,11 @@ def test_local_listener_is_the_kernel(kernel: KernelManager) -> None:
     assert found == {kernel.shell_port: kernel.provisioner.process.pid}  # type: ignore[union-attr]
 
 
-def test_many_dead_files_are_probed_concurrently(isolated_jupyter: Path,
-                                                 tmp_path: Path) -> None:
+def test_many_dead_files_are_probed_concurrently(isolated_jupyter: Path, tmp_path: Path) -> None:
     for number in range(40):
         (isolated_jupyter / f"kernel-dead{number:02}.json").write_text(
-            json.dumps(dead_connection()), encoding="utf-8")
+            json.dumps(dead_connection()), encoding="utf-8"
+        )
     started = time.monotonic()
     # One at a time, 40 heartbeat timeouts would be 12 s: the deadline is below that.
     result = run_nbtui("--list", cwd=tmp_path, deadline=10)
@@ -388,12 +404,15 @@ def test_list_with_no_files(tmp_path: Path, isolated_jupyter: Path) -> None:
     assert json.loads(run_nbtui("--list", "--json", cwd=tmp_path).stdout) == []
 
 
-@pytest.mark.parametrize("argv", [
-    pytest.param(["--json"], id="json-without-list"),
-    pytest.param(["--yes"], id="yes-without-prune"),
-    pytest.param(["--list", "--prune"], id="list-and-prune"),
-    pytest.param(["somedir"], id="dir-without-list"),
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--json"], id="json-without-list"),
+        pytest.param(["--yes"], id="yes-without-prune"),
+        pytest.param(["--list", "--prune"], id="list-and-prune"),
+        pytest.param(["somedir"], id="dir-without-list"),
+    ],
+)
 def test_option_combinations_that_make_no_sense(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as raised:
         cli.parse_args(argv)
@@ -414,8 +433,9 @@ def test_probe_does_not_hang_on_a_wrong_key(kernel: KernelManager, tmp_path: Pat
     assert "key is probably wrong" in result.stdout
 
 
-def test_a_remote_kernel_gets_a_longer_heartbeat_wait(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_remote_kernel_gets_a_longer_heartbeat_wait(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A kernel on another host is not called stale after a local kernel's 0.3 s."""
     waits: dict[str, float] = {}
     real_ping = discovery._Probe.ping

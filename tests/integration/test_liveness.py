@@ -35,16 +35,17 @@ def kill_9(km: KernelManager) -> None:
     process.wait()
 
 
-
-
 async def test_alive_with_round_trips_and_control_latency(client: KernelClient) -> None:
     seen: list[LivenessSnapshot] = []
-    monitor = LivenessMonitor(client, interval=0.05, control_interval=0.1,
-                              on_change=seen.append)
+    monitor = LivenessMonitor(client, interval=0.05, control_interval=0.1, on_change=seen.append)
     monitor.start()
     try:
-        await until(lambda: len(monitor.snapshot.hb_history) >= 3
-                    and monitor.snapshot.control_latency is not None)
+        await until(
+            lambda: (
+                len(monitor.snapshot.hb_history) >= 3
+                and monitor.snapshot.control_latency is not None
+            )
+        )
         snap = monitor.snapshot
         assert snap.state == "alive"
         assert snap.misses == 0
@@ -56,8 +57,9 @@ async def test_alive_with_round_trips_and_control_latency(client: KernelClient) 
     assert not monitor.running
 
 
-async def test_kill_9_is_seen_by_the_socket_monitor(kernel: KernelManager,
-                                                    client: KernelClient) -> None:
+async def test_kill_9_is_seen_by_the_socket_monitor(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     # A long interval: only the socket monitor can see the death quickly.
     monitor = LivenessMonitor(client, interval=30.0, control_interval=60.0)
     monitor.start()
@@ -68,8 +70,10 @@ async def test_kill_9_is_seen_by_the_socket_monitor(kernel: KernelManager,
         await until(lambda: monitor.snapshot.state == "dead")
         detected = monitor.snapshot.since - killed
         seen = (monitor.disconnected_at or killed) - killed
-        print(f"\nkill -9: disconnect seen after {seen * 1000:.1f} ms, "
-              f"dead reported after {detected * 1000:.1f} ms")
+        print(
+            f"\nkill -9: disconnect seen after {seen * 1000:.1f} ms, "
+            f"dead reported after {detected * 1000:.1f} ms"
+        )
         assert monitor.snapshot.detail == "connection lost"
         assert monitor.snapshot.hb_rtt is None
     finally:
@@ -88,8 +92,10 @@ async def test_kill_9_is_seen_by_pings_alone(kernel: KernelManager) -> None:
             killed = time.monotonic()
             kill_9(kernel)
             await until(lambda: monitor.snapshot.state == "dead")
-            print(f"\nkill -9 without a monitor: dead after "
-                  f"{(monitor.snapshot.since - killed) * 1000:.0f} ms")
+            print(
+                f"\nkill -9 without a monitor: dead after "
+                f"{(monitor.snapshot.since - killed) * 1000:.0f} ms"
+            )
             assert monitor.snapshot.detail == "no heartbeat"
             assert monitor.snapshot.misses >= 2
         finally:
@@ -116,8 +122,10 @@ async def test_restart_on_the_same_ports(kernel: KernelManager, client: KernelCl
         assert load_connection_file(Path(kernel.connection_file)).ports == client.info.ports
         await until(lambda: monitor.snapshot.state == "restarted", deadline=30.0)
         snap = monitor.snapshot
-        print(f"\nrestart: 'restarted' reported {snap.since - restarted:.2f} s after "
-              "restart_kernel began")
+        print(
+            f"\nrestart: 'restarted' reported {snap.since - restarted:.2f} s after "
+            "restart_kernel began"
+        )
         assert snap.restarts == 1
         assert snap.kernel_info["implementation"] == "ipython"
         assert snap.kernel_info is not old_info
@@ -127,10 +135,19 @@ async def test_restart_on_the_same_ports(kernel: KernelManager, client: KernelCl
         await until(lambda: monitor.snapshot.state == "alive", deadline=10.0)
         assert states[-3:] == ["dead", "restarted", "alive"]
         # And the kernel runs cells again through the same client.
-        reply = await client.request("shell", "execute_request", {
-            "code": "1 + 1", "silent": False, "store_history": True,
-            "user_expressions": {}, "allow_stdin": False, "stop_on_error": True,
-        }, timeout=20.0)
+        reply = await client.request(
+            "shell",
+            "execute_request",
+            {
+                "code": "1 + 1",
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            timeout=20.0,
+        )
         assert reply is not None
         assert reply.content["status"] == "ok"
     finally:

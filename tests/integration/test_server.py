@@ -46,8 +46,11 @@ class Seat:
         return [entry for entry in self.transcript.entries if isinstance(entry, Cell)]
 
     def text_of(self, cell: Cell) -> str:
-        return "".join("".join(f"{line}\n" for line in output.lines) + output.partial
-                       for output in cell.outputs if isinstance(output, StreamOutput))
+        return "".join(
+            "".join(f"{line}\n" for line in output.lines) + output.partial
+            for output in cell.outputs
+            if isinstance(output, StreamOutput)
+        )
 
     def notices(self) -> list[Notice]:
         self.pump()
@@ -65,8 +68,9 @@ class Seat:
         return self.transcript.cells[msg_id]
 
 
-async def server_client(server: JupyterServerProcess, kernel_id: str, username: str,
-                        *, v1: bool = True) -> KernelClient:
+async def server_client(
+    server: JupyterServerProcess, kernel_id: str, username: str, *, v1: bool = True
+) -> KernelClient:
     rest = JupyterServer(server.url, server.token)
     info = rest.locate(await rest.kernel(kernel_id))
     client = KernelClient(info, username=username, transport=WebSocketTransport(info, v1=v1))
@@ -81,12 +85,14 @@ async def server_kernel(jupyter_server: JupyterServerProcess) -> AsyncIterator[s
 
 
 async def test_websocket_and_zmq_clients_share_one_kernel_attributed(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     alice = Seat(await server_client(jupyter_server, server_kernel, "alice"))
     bob = Seat(await server_client(jupyter_server, server_kernel, "bob"))
-    carol_client = KernelClient(load_connection_file(jupyter_server.connection_file(server_kernel)),
-                                username="carol")
+    carol_client = KernelClient(
+        load_connection_file(jupyter_server.connection_file(server_kernel)), username="carol"
+    )
     await carol_client.attach()
     carol = Seat(carol_client)
     seats = (alice, bob, carol)
@@ -110,8 +116,9 @@ async def test_websocket_and_zmq_clients_share_one_kernel_attributed(
     assert server_kernel in jupyter_server.kernel_ids()
 
 
-async def test_legacy_json_frames_work_too(jupyter_server: JupyterServerProcess,
-                                           server_kernel: str) -> None:
+async def test_legacy_json_frames_work_too(
+    jupyter_server: JupyterServerProcess, server_kernel: str
+) -> None:
     seat = Seat(await server_client(jupyter_server, server_kernel, "old", v1=False))
     try:
         assert seat.client.transport.kind == "websocket (JSON frames)"
@@ -122,19 +129,26 @@ async def test_legacy_json_frames_work_too(jupyter_server: JupyterServerProcess,
 
 
 async def test_interrupt_another_clients_cell_through_the_server(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     alice = Seat(await server_client(jupyter_server, server_kernel, "alice"))
     bob = Seat(await server_client(jupyter_server, server_kernel, "bob"))
     try:
         msg_id = bob.client.execute("import time; time.sleep(60)")
-        await until(lambda: any(cell.key == msg_id and cell.state == "running"
-                                for cell in alice.cells()))
+        await until(
+            lambda: any(cell.key == msg_id and cell.state == "running" for cell in alice.cells())
+        )
         await alice.client.interrupt()
-        await until(lambda: any(cell.key == msg_id and cell.state == "error"
-                                for cell in bob.cells()), deadline=10)
-        errors = [output for output in bob.transcript.cells[msg_id].outputs
-                  if not isinstance(output, StreamOutput)]
+        await until(
+            lambda: any(cell.key == msg_id and cell.state == "error" for cell in bob.cells()),
+            deadline=10,
+        )
+        errors = [
+            output
+            for output in bob.transcript.cells[msg_id].outputs
+            if not isinstance(output, StreamOutput)
+        ]
         assert "KeyboardInterrupt" in repr(errors)
     finally:
         await alice.client.close()
@@ -142,12 +156,17 @@ async def test_interrupt_another_clients_cell_through_the_server(
 
 
 @contextlib.asynccontextmanager
-async def watched(server: JupyterServerProcess, kernel_id: str,
-                  states: list[str]) -> AsyncIterator[tuple[Seat, LivenessMonitor]]:
+async def watched(
+    server: JupyterServerProcess, kernel_id: str, states: list[str]
+) -> AsyncIterator[tuple[Seat, LivenessMonitor]]:
     """A client with a liveness monitor wired as the app wires it; every state seen."""
     seat = Seat(await server_client(server, kernel_id, "alice"))
-    monitor = LivenessMonitor(seat.client, interval=0.2, control_interval=0.5,
-                              on_change=lambda snapshot: states.append(snapshot.state))
+    monitor = LivenessMonitor(
+        seat.client,
+        interval=0.2,
+        control_interval=0.5,
+        on_change=lambda snapshot: states.append(snapshot.state),
+    )
     seat.client.on_kernel_event = monitor.kernel_event
     monitor.start()
     try:
@@ -158,12 +177,12 @@ async def watched(server: JupyterServerProcess, kernel_id: str,
 
 
 async def test_restart_through_the_rest_api_is_noticed(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     async with watched(jupyter_server, server_kernel, []) as (seat, monitor):
         await seat.run("x = 1")
-        await asyncio.to_thread(jupyter_server.api, "POST",
-                                f"/api/kernels/{server_kernel}/restart")
+        await asyncio.to_thread(jupyter_server.api, "POST", f"/api/kernels/{server_kernel}/restart")
         await until(lambda: monitor.snapshot.state == "restarted")
         assert monitor.snapshot.restarts == 1
         assert monitor.snapshot.kernel_info["implementation"] == "ipython"
@@ -172,7 +191,8 @@ async def test_restart_through_the_rest_api_is_noticed(
 
 
 async def test_kill_9_under_the_server_is_seen_and_the_restart_too(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     states: list[str] = []
     async with watched(jupyter_server, server_kernel, states) as (seat, monitor):
@@ -202,12 +222,15 @@ async def test_an_output_bigger_than_tornados_default_cap_arrives_whole(
 async def test_the_servers_rate_limit_is_shown_as_what_it_is(
     jupyter_server_factory: Callable[..., JupyterServerProcess],
 ) -> None:
-    server = jupyter_server_factory("--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=20000",
-                                    "--ZMQChannelsWebsocketConnection.rate_limit_window=0.5")
+    server = jupyter_server_factory(
+        "--ZMQChannelsWebsocketConnection.iopub_data_rate_limit=20000",
+        "--ZMQChannelsWebsocketConnection.rate_limit_window=0.5",
+    )
     seat = Seat(await server_client(server, server.start_kernel(), "alice"))
     try:
-        cell = await seat.run("import time\nfor i in range(60):\n"
-                              "    print('y' * 2000, flush=True); time.sleep(0.01)")
+        cell = await seat.run(
+            "import time\nfor i in range(60):\n    print('y' * 2000, flush=True); time.sleep(0.01)"
+        )
         notices = [notice for notice in seat.notices() if "rate exceeded" in notice.text]
         # Once per time the server stops forwarding (it resumes below 80% of the limit).
         assert notices
@@ -218,8 +241,9 @@ async def test_the_servers_rate_limit_is_shown_as_what_it_is(
         await seat.client.close()
 
 
-async def test_refusals_are_one_sentence(jupyter_server: JupyterServerProcess,
-                                         server_kernel: str) -> None:
+async def test_refusals_are_one_sentence(
+    jupyter_server: JupyterServerProcess, server_kernel: str
+) -> None:
     wrong = ServerKernel(jupyter_server.url, server_kernel, "python3", "not-the-token")
     with pytest.raises(NbtuiError, match=r"refused the WebSocket.*403.*token"):
         await KernelClient(wrong).attach()
@@ -237,7 +261,8 @@ async def test_refusals_are_one_sentence(jupyter_server: JupyterServerProcess,
 
 
 async def test_a_dropped_websocket_comes_back_with_the_same_kernel(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     states: list[str] = []
     async with watched(jupyter_server, server_kernel, states) as (seat, monitor):
@@ -245,9 +270,12 @@ async def test_a_dropped_websocket_comes_back_with_the_same_kernel(
         assert isinstance(transport, WebSocketTransport)
         await seat.run("x = 41")
         # Another socket with our session id makes the server close ours.
-        intruder = await tornado.websocket.websocket_connect(tornado.httpclient.HTTPRequest(
-            seat.client.info.ws_url(seat.client.session_id),  # type: ignore[union-attr]
-            headers={"Authorization": f"token {jupyter_server.token}"}))
+        intruder = await tornado.websocket.websocket_connect(
+            tornado.httpclient.HTTPRequest(
+                seat.client.info.ws_url(seat.client.session_id),  # type: ignore[union-attr]
+                headers={"Authorization": f"token {jupyter_server.token}"},
+            )
+        )
         await until(lambda: transport.problem != "")
         intruder.close()
         await until(lambda: transport.problem == "" and monitor.snapshot.state == "alive")
@@ -258,7 +286,8 @@ async def test_a_dropped_websocket_comes_back_with_the_same_kernel(
 
 
 async def test_a_server_that_goes_away_is_named_in_the_liveness_detail(
-    jupyter_server: JupyterServerProcess, server_kernel: str,
+    jupyter_server: JupyterServerProcess,
+    server_kernel: str,
 ) -> None:
     async with watched(jupyter_server, server_kernel, []) as (_, monitor):
         await asyncio.to_thread(jupyter_server.stop)

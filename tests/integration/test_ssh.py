@@ -45,10 +45,14 @@ ERROR_DEADLINE = 15.0
 """Seconds a failed login or an unreachable host may take to become an error line."""
 
 pytestmark = [
-    pytest.mark.skipif(not os.path.exists(SSHD),
-                       reason="OpenSSH server not installed (apt-get install openssh-server)"),
-    pytest.mark.skipif(shutil.which("ssh") is None,
-                       reason="OpenSSH client not installed (apt-get install openssh-client)"),
+    pytest.mark.skipif(
+        not os.path.exists(SSHD),
+        reason="OpenSSH server not installed (apt-get install openssh-server)",
+    ),
+    pytest.mark.skipif(
+        shutil.which("ssh") is None,
+        reason="OpenSSH client not installed (apt-get install openssh-client)",
+    ),
     pytest.mark.timeout(120),
 ]
 
@@ -68,8 +72,13 @@ class SshServer:
 
 
 def _keygen(path: Path, kind: str = "ed25519") -> Path:
-    subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)],
-                   check=True, stdin=subprocess.DEVNULL, capture_output=True, timeout=30)
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=30,
+    )
     return path
 
 
@@ -107,8 +116,9 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
     )
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
     log = (root / "sshd.log").open("wb")
-    server = subprocess.Popen([SSHD, "-D", "-e", "-f", str(config)],
-                              stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+    server = subprocess.Popen(
+        [SSHD, "-D", "-e", "-f", str(config)], stdin=subprocess.DEVNULL, stdout=log, stderr=log
+    )
     try:
         wait_for(lambda: _listening(port) or server.poll() is not None, timeout=15)
         if server.poll() is not None:
@@ -165,12 +175,18 @@ async def test_cell_runs_through_the_tunnel(sshd: SshServer, kernel: KernelManag
     assert tunnel.process.returncode is not None
 
 
-def test_a_failed_login_is_one_line(sshd: SshServer, kernel: KernelManager,
-                                    tmp_path: Path) -> None:
+def test_a_failed_login_is_one_line(sshd: SshServer, kernel: KernelManager, tmp_path: Path) -> None:
     start = time.monotonic()
-    result = run_nbtui("--existing", kernel.connection_file, "--ssh", sshd.address,
-                       "--sshkey", str(sshd.stranger_key), cwd=tmp_path,
-                       deadline=ERROR_DEADLINE + 15)
+    result = run_nbtui(
+        "--existing",
+        kernel.connection_file,
+        "--ssh",
+        sshd.address,
+        "--sshkey",
+        str(sshd.stranger_key),
+        cwd=tmp_path,
+        deadline=ERROR_DEADLINE + 15,
+    )
     took = time.monotonic() - start
     print(f"failed login reported in {took:.2f} s")
     line = one_line_error(result)
@@ -178,13 +194,21 @@ def test_a_failed_login_is_one_line(sshd: SshServer, kernel: KernelManager,
     assert took < ERROR_DEADLINE
 
 
-def test_an_unreachable_host_is_one_line(sshd: SshServer, kernel: KernelManager,
-                                         tmp_path: Path) -> None:
+def test_an_unreachable_host_is_one_line(
+    sshd: SshServer, kernel: KernelManager, tmp_path: Path
+) -> None:
     (closed,) = free_ports(1)
     start = time.monotonic()
-    result = run_nbtui("--existing", kernel.connection_file, "--ssh",
-                       f"{sshd.user}@127.0.0.1:{closed}", "--sshkey", str(sshd.key),
-                       cwd=tmp_path, deadline=ERROR_DEADLINE + 15)
+    result = run_nbtui(
+        "--existing",
+        kernel.connection_file,
+        "--ssh",
+        f"{sshd.user}@127.0.0.1:{closed}",
+        "--sshkey",
+        str(sshd.key),
+        cwd=tmp_path,
+        deadline=ERROR_DEADLINE + 15,
+    )
     took = time.monotonic() - start
     print(f"unreachable host reported in {took:.2f} s")
     line = one_line_error(result)
@@ -193,13 +217,19 @@ def test_an_unreachable_host_is_one_line(sshd: SshServer, kernel: KernelManager,
 
 
 def test_a_missing_key_file_is_one_line(kernel: KernelManager, tmp_path: Path) -> None:
-    result = run_nbtui("--existing", kernel.connection_file, "--ssh", "root@127.0.0.1:1",
-                       "--sshkey", str(tmp_path / "nope"), cwd=tmp_path)
+    result = run_nbtui(
+        "--existing",
+        kernel.connection_file,
+        "--ssh",
+        "root@127.0.0.1:1",
+        "--sshkey",
+        str(tmp_path / "nope"),
+        cwd=tmp_path,
+    )
     assert "--sshkey" in one_line_error(result)
 
 
-def test_a_dead_kernel_behind_a_live_tunnel_is_an_error(sshd: SshServer,
-                                                        tmp_path: Path) -> None:
+def test_a_dead_kernel_behind_a_live_tunnel_is_an_error(sshd: SshServer, tmp_path: Path) -> None:
     """The server answers but nothing listens on the kernel's ports: no hang."""
     info = load_connection_file(write_json(tmp_path / "kernel-dead.json", dead_connection()))
     start = time.monotonic()
@@ -223,7 +253,11 @@ def test_the_tunnel_ends_when_nbtui_is_killed(sshd: SshServer, kernel: KernelMan
     )
     result = subprocess.run(
         [sys.executable, "-c", script, kernel.connection_file, sshd.address, str(sshd.key)],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
     )
     assert result.returncode == -signal.SIGKILL, result.stderr
     ssh_pid = int(result.stdout.strip())
@@ -256,10 +290,13 @@ def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
     """The installed nbtui in tmux, through --ssh: a colleague's cell on the same kernel
     shows attributed, the panes tell the tunnel, a cell runs, quit; the tunnel goes."""
     names = (*PASSED_ENV, SSH_OPTIONS_ENV)
-    env = " ".join(f"{name}={shlex.quote(os.environ[name])}" for name in names
-                   if name in os.environ)
-    nbtui = (f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-             f" --ssh {sshd.address} --sshkey {shlex.quote(str(sshd.key))}")
+    env = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in names if name in os.environ
+    )
+    nbtui = (
+        f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
+        f" --ssh {sshd.address} --sshkey {shlex.quote(str(sshd.key))}"
+    )
     terminal = Terminal(200, 50)
     bob = kernel.blocking_client()
     bob.session.username = "bob"
@@ -287,13 +324,16 @@ def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
         terminal.kill()
 
 
-@pytest.mark.parametrize(("server", "expected"), [
-    ("root@gpu", ("root@gpu", None)),
-    ("root@gpu:2222", ("root@gpu", 2222)),
-    ("alias", ("alias", None)),
-    ("me@[::1]:2222", ("me@::1", 2222)),
-    ("me@::1", ("me@::1", None)),
-])
+@pytest.mark.parametrize(
+    ("server", "expected"),
+    [
+        ("root@gpu", ("root@gpu", None)),
+        ("root@gpu:2222", ("root@gpu", 2222)),
+        ("alias", ("alias", None)),
+        ("me@[::1]:2222", ("me@::1", 2222)),
+        ("me@::1", ("me@::1", None)),
+    ],
+)
 def test_parse_server(server: str, expected: tuple[str, int | None]) -> None:
     assert parse_server(server) == expected
 

@@ -23,8 +23,9 @@ class SilentKernel:
         self.info = info
         self.asked: list[str] = []
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None:
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None:
         self.asked.append(f"{channel}:{msg_type}")
         return None
 
@@ -33,8 +34,7 @@ def kernel_pid(km: KernelManager) -> int:
     return int(km.provisioner.process.pid)  # type: ignore[union-attr]
 
 
-async def test_usage_reply_fields_and_history(kernel: KernelManager,
-                                              client: KernelClient) -> None:
+async def test_usage_reply_fields_and_history(kernel: KernelManager, client: KernelClient) -> None:
     seen: list[UsageSnapshot] = []
     poller = UsagePoller(client, on_update=seen.append)
     first = await poller.poll()
@@ -100,8 +100,9 @@ async def test_silent_local_kernel_falls_back_to_psutil(kernel: KernelManager) -
 
 
 async def test_silent_remote_kernel_is_not_reported(kernel: KernelManager) -> None:
-    info = dataclasses.replace(load_connection_file(Path(kernel.connection_file)),
-                               ip="192.0.2.7")  # TEST-NET-1: never this host
+    info = dataclasses.replace(
+        load_connection_file(Path(kernel.connection_file)), ip="192.0.2.7"
+    )  # TEST-NET-1: never this host
     poller = UsagePoller(SilentKernel(info), timeout=0.1)
     assert not poller.local
     snapshot = await poller.poll()

@@ -59,11 +59,17 @@ def _source_modules() -> list[str]:
     return sorted(modules)
 
 
-def _run(command: list[str | Path], cwd: Path | None = None,
-         env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    command: list[str | Path], cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [str(part) for part in command], cwd=cwd, env=env,
-        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        [str(part) for part in command],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        check=False,
     )
     assert result.returncode == 0, (
         f"{command} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
@@ -76,10 +82,23 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built from a copy of the tree so the build leaves nothing in it."""
     root = tmp_path_factory.mktemp("wheel")
     source = root / "source"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
-        ".git", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".venv", "venv",
-        "tests", "bench", "screenshots",
-    ))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git",
+            "build",
+            "dist",
+            "*.egg-info",
+            "__pycache__",
+            ".*_cache",
+            ".venv",
+            "venv",
+            "tests",
+            "bench",
+            "screenshots",
+        ),
+    )
     dist = root / "dist"
     _run([sys.executable, "-m", "build", "--wheel", "--outdir", dist, source])
     (built,) = dist.glob("nbtui-*.whl")
@@ -91,8 +110,19 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A venv with the wheel installed (dependencies come from the system site-packages)."""
     path = tmp_path_factory.mktemp("venv") / "venv"
     _run([sys.executable, "-m", "venv", "--system-site-packages", path])
-    _run([path / "bin" / "python", "-m", "pip", "install", "--quiet", "--no-deps",
-          "--force-reinstall", "--disable-pip-version-check", wheel])
+    _run(
+        [
+            path / "bin" / "python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--force-reinstall",
+            "--disable-pip-version-check",
+            wheel,
+        ]
+    )
     return path
 
 
@@ -107,7 +137,8 @@ def _clean_env() -> dict[str, str]:
 def test_wheel_holds_every_module_and_the_stylesheet(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = [
-        module for module in _source_modules()
+        module
+        for module in _source_modules()
         if f"{module.replace('.', '/')}.py" not in names
         and f"{module.replace('.', '/')}/__init__.py" not in names
     ]
@@ -121,8 +152,7 @@ def test_wheel_holds_every_module_and_the_stylesheet(wheel: Path) -> None:
 def test_installed_wheel_imports_every_module_from_the_venv(venv: Path, tmp_path: Path) -> None:
     modules = _source_modules()
     assert "nbtui.app.main" in modules and "nbtui.app.kernel.client" in modules
-    result = _run([venv / "bin" / "python", "-c", PROBE, *modules],
-                  cwd=tmp_path, env=_clean_env())
+    result = _run([venv / "bin" / "python", "-c", PROBE, *modules], cwd=tmp_path, env=_clean_env())
     report = json.loads(result.stdout)
     purelib = Path(report["purelib"]).resolve()
     assert purelib.is_relative_to(venv.resolve())

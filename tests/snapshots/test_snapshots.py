@@ -35,10 +35,17 @@ PEER_SESSION = "91c0a7e2-0000-4000-8000-000000000000"
 SNAPSHOT_KEY = b"2298c0ffee2298c0ffee2298c0ffee22"
 GIB = 2**30
 FIXED_USAGE = UsageSnapshot(
-    source="kernel", at=0.0, hostname="gpu-box-3", pid=4242, kernel_cpu=98.0,
-    kernel_memory=int(1.2 * GIB), host_cpu_percent=51.0, cpu_count=2,
-    host_memory=HostMemory(total=int(23.5 * GIB), available=int(17.4 * GIB),
-                           used=int(6.1 * GIB), percent=26.0),
+    source="kernel",
+    at=0.0,
+    hostname="gpu-box-3",
+    pid=4242,
+    kernel_cpu=98.0,
+    kernel_memory=int(1.2 * GIB),
+    host_cpu_percent=51.0,
+    cpu_count=2,
+    host_memory=HostMemory(
+        total=int(23.5 * GIB), available=int(17.4 * GIB), used=int(6.1 * GIB), percent=26.0
+    ),
     cpu_history=(3.0, 40.0, 85.0, 98.0, 97.0, 98.0),
     memory_history=tuple(int(x * GIB) for x in (0.4, 0.6, 0.8, 1.0, 1.1, 1.2)),
     memory_share=0.065,
@@ -51,10 +58,16 @@ class SnapshotApp(NbtuiApp):
     trips, resource figures and clocks."""
 
     def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
-        super()._liveness_changed(dataclasses.replace(
-            snapshot, hb_rtt=0.00012, hb_history=FIXED_HB, control_latency=0.0014,
-            since=0.0, misses=0,
-        ))
+        super()._liveness_changed(
+            dataclasses.replace(
+                snapshot,
+                hb_rtt=0.00012,
+                hb_history=FIXED_HB,
+                control_latency=0.0014,
+                since=0.0,
+                misses=0,
+            )
+        )
 
     def _show_liveness(self) -> None:
         if self._liveness is not None:
@@ -99,7 +112,11 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     km.ip = "127.0.0.1"
     km.cache_ports = False  # else the provisioner picks fresh ports
     km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = (
-        58645, 47422, 60550, 39092, 49409
+        58645,
+        47422,
+        60550,
+        39092,
+        49409,
     )
     km.session.key = SNAPSHOT_KEY
     km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -132,8 +149,9 @@ async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
         before = len(app.model.cells)
         app.run_cell(code)
         await until(pilot, lambda b=before: len(app.model.cells) > b)
-        await until(pilot, lambda: not app.model.busy and all(
-            c.finished for c in app.model.cells.values()))
+        await until(
+            pilot, lambda: not app.model.busy and all(c.finished for c in app.model.cells.values())
+        )
     if peer:
         other = km.blocking_client()
         other.session.username = "analyst"
@@ -181,25 +199,24 @@ def test_panes_overlay_80x24(snap_compare: Any, named_kernel: KernelManager) -> 
 
 MIMETYPES = {
     "markdown": "from IPython.display import Markdown\n"
-                "Markdown('## Run 17\\n- **accuracy** 0.93\\n- `loss` 0.21, [report](http://x.example)')",
+    "Markdown('## Run 17\\n- **accuracy** 0.93\\n- `loss` 0.21, [report](http://x.example)')",
     "json": "from IPython.display import JSON\n"
-            "JSON({'model': 'resnet50', 'layers': [64, 128], 'pretrained': True, 'lr': None})",
+    "JSON({'model': 'resnet50', 'layers': [64, 128], 'pretrained': True, 'lr': None})",
     "image": "import io\nfrom PIL import Image as Picture\nfrom IPython.display import Image\n"
-             "picture = Picture.linear_gradient('L').resize((40, 12)).convert('RGB')\n"
-             "buffer = io.BytesIO(); picture.save(buffer, 'png'); Image(buffer.getvalue())",
-    "latex": "from IPython.display import Latex\n"
-             "Latex(r'$\\sum_{i=1}^{n} x_i^2 \\leq \\alpha$')",
+    "picture = Picture.linear_gradient('L').resize((40, 12)).convert('RGB')\n"
+    "buffer = io.BytesIO(); picture.save(buffer, 'png'); Image(buffer.getvalue())",
+    "latex": "from IPython.display import Latex\nLatex(r'$\\sum_{i=1}^{n} x_i^2 \\leq \\alpha$')",
     "html": "from IPython.display import HTML\nHTML('<table><tr><td>1</td></tr></table>')",
     "unknown": "from IPython.display import display\n"
-               "display({'application/vnd.custom+json': {'a': 1}, 'image/svg+xml': '<svg/>'}, "
-               "raw=True)",
+    "display({'application/vnd.custom+json': {'a': 1}, 'image/svg+xml': '<svg/>'}, "
+    "raw=True)",
     # Plain: IPython's default (Context) mode sometimes shows a window of lines around
     # each frame and sometimes only the frame's own line (stack_data finding the scope or
     # not), which made this snapshot flaky between otherwise identical runs.
     "traceback": "%xmode Plain\n"
-                 "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
-                 "def check(path): raise ValueError(f'bad header in {path}')\n"
-                 "load('runs.parquet')",
+    "def load(path): return parse(path)\ndef parse(path): return check(path)\n"
+    "def check(path): raise ValueError(f'bad header in {path}')\n"
+    "load('runs.parquet')",
 }
 """One cell per kind of rich output, each shown as the transcript draws it."""
 
@@ -223,12 +240,12 @@ def test_rich_output(snap_compare: Any, own_ports_kernel: KernelManager, kind: s
         await until(pilot, lambda: app.kernel_state == "idle")
         app.run_cell(MIMETYPES[kind])
         await until(pilot, lambda: len(app.model.cells) == 1)
-        await until(pilot, lambda: not app.model.busy and all(
-            c.finished for c in app.model.cells.values()))
+        await until(
+            pilot, lambda: not app.model.busy and all(c.finished for c in app.model.cells.values())
+        )
         await settle(pilot, app, "")
 
-    assert snap_compare(make_app(own_ports_kernel), terminal_size=(90, 28),
-                        run_before=run_before)
+    assert snap_compare(make_app(own_ports_kernel), terminal_size=(90, 28), run_before=run_before)
 
 
 def test_the_key_is_in_no_svg() -> None:

@@ -15,8 +15,9 @@ from nbtui.app.nbtui_app import NbtuiApp
 
 
 @contextmanager
-def peer(kernel: KernelManager, username: str = "analyst",
-         session: str | None = None) -> Iterator[BlockingKernelClient]:
+def peer(
+    kernel: KernelManager, username: str = "analyst", session: str | None = None
+) -> Iterator[BlockingKernelClient]:
     """Another client on the same kernel: a raw jupyter_client, as a colleague would be."""
     other = kernel.blocking_client()
     other.session.username = username
@@ -43,8 +44,9 @@ def screen_text(app: App[object]) -> str:
     return app.export_screenshot().replace("&#160;", " ")
 
 
-async def until_shown(pilot: Pilot[None], app: App[object], *texts: str,
-                      timeout: float = 15.0) -> str:
+async def until_shown(
+    pilot: Pilot[None], app: App[object], *texts: str, timeout: float = 15.0
+) -> str:
     """Let the app run until every text is on the screen; returns the screen's text.
 
     A screenshot taken as soon as the model holds the data can predate the repaint that
@@ -66,6 +68,12 @@ async def run_and_wait(pilot: Pilot[None], app: NbtuiApp, code: str) -> None:
     await pilot.press(*code.replace("\n", ""))
     await pilot.press("enter")
     await until(pilot, lambda: len(app.model.cells) > before)
-    await until(pilot, lambda: not app.model.busy and app.kernel_state == "idle"
-                and all(c.state != "queued" for c in app.model.cells.values()))
+    await until(
+        pilot,
+        lambda: (
+            not app.model.busy
+            and app.kernel_state == "idle"
+            and all(c.state != "queued" for c in app.model.cells.values())
+        ),
+    )
     await asyncio.sleep(0)

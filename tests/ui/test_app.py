@@ -69,8 +69,9 @@ async def test_history_walks_earlier_inputs(kernel: KernelManager, client: Kerne
         assert app.editor.text == ""
 
 
-async def test_history_loaded_from_kernel_at_attach(kernel: KernelManager,
-                                                    client: KernelClient) -> None:
+async def test_history_loaded_from_kernel_at_attach(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     other = kernel.blocking_client()
     other.start_channels()
     try:
@@ -129,7 +130,8 @@ async def test_ctrl_r_runs_even_an_incomplete_cell(client: KernelClient) -> None
 
 
 async def test_exit_typed_as_a_cell_leaves_the_kernel_running(
-        kernel: KernelManager, client: KernelClient) -> None:
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"exit", "enter")
@@ -139,7 +141,8 @@ async def test_exit_typed_as_a_cell_leaves_the_kernel_running(
 
 
 async def test_ctrl_q_quits_and_leaves_the_kernel_running(
-        kernel: KernelManager, client: KernelClient) -> None:
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+q")
@@ -164,8 +167,9 @@ async def test_input_and_getpass(client: KernelClient) -> None:
         assert "s3cret" not in app.transcript.plain_text()
 
 
-async def test_another_clients_cell_is_attributed(kernel: KernelManager,
-                                                  client: KernelClient) -> None:
+async def test_another_clients_cell_is_attributed(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
         with peer(kernel, "analyst") as other:
@@ -185,8 +189,9 @@ async def test_settled_liveness_pane_skips_round_trip_wiggles(client: KernelClie
         shown, before = app._liveness, pane._snapshot
         assert shown is not None and before is not None
         # Only the round trip moved: not news while settled.
-        app._liveness_changed(dataclasses.replace(
-            shown, hb_rtt=0.5, hb_history=(*shown.hb_history, 0.5)))
+        app._liveness_changed(
+            dataclasses.replace(shown, hb_rtt=0.5, hb_history=(*shown.hb_history, 0.5))
+        )
         assert pane._snapshot is before
         # A control probe's answer is news: the pane catches up, round trip included.
         moved = dataclasses.replace(shown, hb_rtt=0.5, control_latency=0.25)

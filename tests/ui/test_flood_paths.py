@@ -19,23 +19,26 @@ from nbtui.widgets.transcript import _StreamPart, _wrap
 from tests.ui.conftest import run_and_wait, until
 
 
-@pytest.mark.parametrize(("code", "plain"), [
-    ("print(6*7)", True),
-    ("x = 1; y = 2", True),
-    ("for i in range(3): print(i)", True),
-    ('exec("for i in range(9): print(i)\\nprint(1)")', True),
-    ("if x:", False),          # a block to come
-    ("print(", False),         # an open bracket
-    ("try: x", False),         # IPython: incomplete
-    ("@decorator", False),
-    ("x = 1 \\", False),       # a continuation
-    ("%time x", False),        # IPython's own syntax: the kernel judges
-    ("x?", False),
-    ("await x", False),        # top-level await: IPython's, not plain Python
-    ("  x = 1", False),        # IPython dedents; Python would not compile it
-    ("a b", False),            # invalid: the kernel says so, in its own words
-    ("print(1)\nprint(2)", False),
-])
+@pytest.mark.parametrize(
+    ("code", "plain"),
+    [
+        ("print(6*7)", True),
+        ("x = 1; y = 2", True),
+        ("for i in range(3): print(i)", True),
+        ('exec("for i in range(9): print(i)\\nprint(1)")', True),
+        ("if x:", False),  # a block to come
+        ("print(", False),  # an open bracket
+        ("try: x", False),  # IPython: incomplete
+        ("@decorator", False),
+        ("x = 1 \\", False),  # a continuation
+        ("%time x", False),  # IPython's own syntax: the kernel judges
+        ("x?", False),
+        ("await x", False),  # top-level await: IPython's, not plain Python
+        ("  x = 1", False),  # IPython dedents; Python would not compile it
+        ("a b", False),  # invalid: the kernel says so, in its own words
+        ("print(1)\nprint(2)", False),
+    ],
+)
 def test_which_lines_skip_is_complete(code: str, plain: bool) -> None:
     assert _plainly_complete(code, "python") is plain
     # Other languages are always asked.
@@ -74,8 +77,12 @@ async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> N
         await pilot.press("enter")
 
         def stream_parts() -> list[Any]:
-            return [part for parts in app.transcript._parts.values() for part in parts
-                    if isinstance(part, _StreamPart)]
+            return [
+                part
+                for parts in app.transcript._parts.values()
+                for part in parts
+                if isinstance(part, _StreamPart)
+            ]
 
         await until(pilot, lambda: "row 0" in app.transcript.plain_text())
         first = stream_parts()
@@ -83,8 +90,9 @@ async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> N
         await until(pilot, lambda: "row 3" in app.transcript.plain_text())
         # The same part measured every line once, frame after frame.
         assert stream_parts() == first
-        rows = [line for line in app.transcript.plain_text().splitlines()
-                if line.startswith("row ")]
+        rows = [
+            line for line in app.transcript.plain_text().splitlines() if line.startswith("row ")
+        ]
         assert rows == ["row 0", "row 1", "row 2", "row 3"]
 
 
@@ -93,32 +101,34 @@ async def test_a_batch_is_measured_as_line_by_line(client: KernelClient) -> None
     async with app.run_test(size=(80, 24)):
         part = _StreamPart(app.transcript, StreamOutput("stdout"), app.transcript.rich_style)
         batches = [
-            [str(i) for i in range(1000)],                     # the flood: one row each
-            ["", "x" * 40, "y" * 41, "z" * 40],                # empty and exact-width lines
-            ["short", "w" * 95],                               # wraps, under the limit
-            ["long " * 30],                                    # over line_limit: clipped
-            ["日本語" * 10, "a\tb", "\x1b[31mred\x1b[0m"],      # wide, tab, colour
+            [str(i) for i in range(1000)],  # the flood: one row each
+            ["", "x" * 40, "y" * 41, "z" * 40],  # empty and exact-width lines
+            ["short", "w" * 95],  # wraps, under the limit
+            ["long " * 30],  # over line_limit: clipped
+            ["日本語" * 10, "a\tb", "\x1b[31mred\x1b[0m"],  # wide, tab, colour
         ]
         for width in (40, 80):
             for batch in batches:
                 fast = list(part._ends(0, batch, width, 7))
-                slow = list(accumulate(
-                    (part._rows(index, line, width) for index, line in enumerate(batch)),
-                    initial=7,
-                ))[1:]
+                slow = list(
+                    accumulate(
+                        (part._rows(index, line, width) for index, line in enumerate(batch)),
+                        initial=7,
+                    )
+                )[1:]
                 assert fast == slow, (width, batch[:3])
 
 
 async def test_output_that_first_overflows_is_followed_in_the_same_frame(
-        client: KernelClient) -> None:
+    client: KernelClient,
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         view = app.transcript
         stream = StreamOutput("stdout")
         stream.append("".join(f"{i}\n" for i in range(200)))
-        cell = Cell(key="k", session="s", username="u", is_self=True, code="x",
-                    outputs=[stream])
+        cell = Cell(key="k", session="s", username="u", is_self=True, code="x", outputs=[stream])
         # No scrollbar yet (nothing overflowed), and no layout in between: the view must
         # still be at the end when update_entries returns, not one refresh later.
         view.update_entries([cell], [], [cell])
@@ -140,8 +150,7 @@ async def test_plain_lines_are_cut_into_rows_as_rich_would(client: KernelClient)
                     assert [s.cell_length for s in fast] == [s.cell_length for s in slow]
 
 
-async def test_keys_typed_before_the_kernel_answers_apply_after_it(
-        client: KernelClient) -> None:
+async def test_keys_typed_before_the_kernel_answers_apply_after_it(client: KernelClient) -> None:
     # Type-ahead: keys that arrive while Enter is still being decided (a fast typist, or
     # an SSH session delivering several keys in one packet) land after the decision.
     original = client.is_complete

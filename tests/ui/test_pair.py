@@ -86,8 +86,9 @@ async def test_observe_mode_sends_nothing(client: KernelClient) -> None:
         assert not app.model.cells
 
 
-async def test_restart_refused_for_an_attached_kernel(kernel: KernelManager,
-                                                      client: KernelClient) -> None:
+async def test_restart_refused_for_an_attached_kernel(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
@@ -99,23 +100,35 @@ async def test_restart_refused_for_an_attached_kernel(kernel: KernelManager,
 
 
 @pytest.mark.skipif(shutil.which("jupyter-console") is None, reason="jupyter console missing")
-async def test_jupyter_console_as_a_foreign_client(kernel: KernelManager,
-                                                   client: KernelClient) -> None:
+async def test_jupyter_console_as_a_foreign_client(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         console = subprocess.Popen(
-            [sys.executable, "-m", "jupyter_console", "--existing", kernel.connection_file,
-             "--simple-prompt"],
-            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "jupyter_console",
+                "--existing",
+                kernel.connection_file,
+                "--simple-prompt",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
             text=True,
         )
         try:
             assert console.stdin is not None
             console.stdin.write("print('hello from jupyter console')\n")
             console.stdin.flush()
-            await until(pilot, lambda: "hello from jupyter console"
-                        in app.transcript.plain_text(), timeout=30)
+            await until(
+                pilot,
+                lambda: "hello from jupyter console" in app.transcript.plain_text(),
+                timeout=30,
+            )
             cell = next(c for c in app.model.cells.values() if not c.is_self)
             assert cell.code == "print('hello from jupyter console')"
         finally:
@@ -150,8 +163,9 @@ async def test_panes_fold_away_at_80x24_and_open_as_an_overlay(client: KernelCli
         assert not side.has_class("-shown")
 
 
-async def test_kill_9_shows_dead_and_the_app_stays_up(kernel: KernelManager,
-                                                     client: KernelClient) -> None:
+async def test_kill_9_shows_dead_and_the_app_stays_up(
+    kernel: KernelManager, client: KernelClient
+) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "print('still readable')")
@@ -164,15 +178,15 @@ async def test_kill_9_shows_dead_and_the_app_stays_up(kernel: KernelManager,
         assert app.is_running
 
 
-async def test_restart_by_the_owner_is_noticed(kernel: KernelManager,
-                                               client: KernelClient) -> None:
+async def test_restart_by_the_owner_is_noticed(kernel: KernelManager, client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "x = 41")
         await until(pilot, lambda: app._liveness is not None)
         kernel.restart_kernel(now=True)
-        await until(pilot, lambda: "restarted on the same ports" in app.transcript.plain_text(),
-                    timeout=30)
+        await until(
+            pilot, lambda: "restarted on the same ports" in app.transcript.plain_text(), timeout=30
+        )
         await run_and_wait(pilot, app, "print('x' in globals())")
         assert app.transcript.plain_text().splitlines()[-1] == "False"
 

@@ -21,7 +21,9 @@ from tests.ui.conftest import screen_text
 KEY = "2298c0ffee5eed1dea5f00d4b1ab2c3d4e5f60718293a4b5c6d7e8f901234567"
 SESSION = "3f2a9c1e-0b7d4e8f9a6c5b4d3e2f1a0b"
 KERNEL_INFO = {
-    "status": "ok", "implementation": "ipython", "implementation_version": "9.1.0",
+    "status": "ok",
+    "implementation": "ipython",
+    "implementation_version": "9.1.0",
     "protocol_version": "5.3",
     "language_info": {"name": "python", "version": "3.11.7"},
 }
@@ -30,20 +32,34 @@ GIB = 1 << 30
 
 def write_connection_file(folder: Path, mode: int) -> ConnectionInfo:
     path = folder / "kernel-4342f625.json"
-    path.write_text(json.dumps({
-        "transport": "tcp", "ip": "127.0.0.1", "key": KEY, "signature_scheme": "hmac-sha256",
-        "shell_port": 58645, "iopub_port": 47422, "stdin_port": 60550,
-        "control_port": 39092, "hb_port": 49409, "kernel_name": "python3",
-    }))
+    path.write_text(
+        json.dumps(
+            {
+                "transport": "tcp",
+                "ip": "127.0.0.1",
+                "key": KEY,
+                "signature_scheme": "hmac-sha256",
+                "shell_port": 58645,
+                "iopub_port": 47422,
+                "stdin_port": 60550,
+                "control_port": 39092,
+                "hb_port": 49409,
+                "kernel_name": "python3",
+            }
+        )
+    )
     os.chmod(path, mode)
     return load_connection_file(path)
 
 
 def liveness(state: str = "alive", **changes: object) -> LivenessSnapshot:
     fields: dict[str, object] = {
-        "state": state, "since": 100.0, "hb_rtt": 0.00012,
+        "state": state,
+        "since": 100.0,
+        "hb_rtt": 0.00012,
         "hb_history": (0.0001, 0.00012, 0.0002, 0.0001, 0.0003),
-        "control_latency": 0.0014, "kernel_info": KERNEL_INFO,
+        "control_latency": 0.0014,
+        "kernel_info": KERNEL_INFO,
     }
     fields.update(changes)
     return LivenessSnapshot(**fields)  # type: ignore[arg-type]
@@ -51,11 +67,17 @@ def liveness(state: str = "alive", **changes: object) -> LivenessSnapshot:
 
 def usage(**changes: object) -> UsageSnapshot:
     fields: dict[str, object] = {
-        "source": "kernel", "at": 100.0, "hostname": "box", "pid": 4242,
-        "kernel_cpu": 98.0, "kernel_memory": int(1.2 * GIB), "host_cpu_percent": 26.0,
+        "source": "kernel",
+        "at": 100.0,
+        "hostname": "box",
+        "pid": 4242,
+        "kernel_cpu": 98.0,
+        "kernel_memory": int(1.2 * GIB),
+        "host_cpu_percent": 26.0,
         "cpu_count": 8,
-        "host_memory": HostMemory(total=int(23.5 * GIB), available=int(17.4 * GIB),
-                                  used=int(6.1 * GIB), percent=26.0),
+        "host_memory": HostMemory(
+            total=int(23.5 * GIB), available=int(17.4 * GIB), used=int(6.1 * GIB), percent=26.0
+        ),
         "cpu_history": (10.0, 50.0, 90.0, 98.0),
         "memory_history": (GIB, int(1.1 * GIB), int(1.2 * GIB)),
         "memory_share": 0.06,
@@ -73,8 +95,7 @@ class PanesApp(App[None]):
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 50)])
-async def test_panes_show_figures_and_never_the_key(tmp_path: Path,
-                                                    size: tuple[int, int]) -> None:
+async def test_panes_show_figures_and_never_the_key(tmp_path: Path, size: tuple[int, int]) -> None:
     info = write_connection_file(tmp_path, 0o644)
     assert info.group_readable
     app = PanesApp()
@@ -106,9 +127,12 @@ async def test_private_file_has_no_warning_and_join_copies(tmp_path: Path) -> No
     info = write_connection_file(tmp_path, 0o600)
     app = PanesApp()
     copied: list[str] = []
-    async with app.run_test(size=(100, 30),
-                            message_hook=lambda m: copied.append(m.command)
-                            if isinstance(m, ConnectionPane.JoinCopied) else None) as pilot:
+    async with app.run_test(
+        size=(100, 30),
+        message_hook=lambda m: (
+            copied.append(m.command) if isinstance(m, ConnectionPane.JoinCopied) else None
+        ),
+    ) as pilot:
         pane = app.query_one(ConnectionPane)
         pane.update(info, None, SESSION)
         await pilot.pause()

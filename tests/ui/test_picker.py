@@ -36,7 +36,8 @@ def two_live_one_stale(isolated_jupyter: Path) -> Iterator[tuple[list[Path], Pat
 
 
 async def test_picker_lists_kernels_and_enter_returns_the_chosen_path(
-        two_live_one_stale: tuple[list[Path], Path], isolated_jupyter: Path) -> None:
+    two_live_one_stale: tuple[list[Path], Path], isolated_jupyter: Path
+) -> None:
     live, stale = two_live_one_stale
     app = KernelPickerApp(dirs=[isolated_jupyter], interval=0.2)
     async with app.run_test(size=(160, 30)) as pilot:
@@ -47,8 +48,11 @@ async def test_picker_lists_kernels_and_enter_returns_the_chosen_path(
         assert all(picker.entries[str(path)].alive for path in live)
         # Newest first: the stale file (a dead kernel cannot tell its language).
         assert [str(cell) for cell in table.get_row_at(0)][:3] == [stale.name, "python3", "STALE"]
-        assert [str(cell) for cell in table.get_row_at(1)][:3] == [live[1].name,
-                                                                   "python3 (python)", "alive"]
+        assert [str(cell) for cell in table.get_row_at(1)][:3] == [
+            live[1].name,
+            "python3 (python)",
+            "alive",
+        ]
 
         # Enter on the stale row attaches to nothing.
         table.move_cursor(row=table.get_row_index(str(stale)))
@@ -76,8 +80,9 @@ async def test_picker_lists_kernels_and_enter_returns_the_chosen_path(
 
 
 async def test_picker_escape_returns_nothing(isolated_jupyter: Path) -> None:
-    (isolated_jupyter / "kernel-dead.json").write_text(json.dumps(dead_connection()),
-                                                        encoding="utf-8")
+    (isolated_jupyter / "kernel-dead.json").write_text(
+        json.dumps(dead_connection()), encoding="utf-8"
+    )
     app = KernelPickerApp(dirs=[isolated_jupyter], interval=0.2)
     async with app.run_test() as pilot:
         await until(pilot, lambda: app.picker.probes >= 1)
@@ -86,8 +91,9 @@ async def test_picker_escape_returns_nothing(isolated_jupyter: Path) -> None:
     assert app.return_value is None
 
 
-async def test_picker_restricted_to_given_files(kernel: KernelManager,
-                                                isolated_jupyter: Path) -> None:
+async def test_picker_restricted_to_given_files(
+    kernel: KernelManager, isolated_jupyter: Path
+) -> None:
     """`--existing PARTIAL` with several matches shows only those matches."""
     other = isolated_jupyter / "kernel-other.json"
     other.write_text(json.dumps(dead_connection()), encoding="utf-8")
@@ -103,7 +109,8 @@ async def test_picker_restricted_to_given_files(kernel: KernelManager,
 
 
 async def test_picker_asks_shell_for_activity_once_and_on_refresh(
-        kernel: KernelManager, isolated_jupyter: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kernel: KernelManager, isolated_jupyter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Shell's kernel_info shows as a busy/idle blip on every client: a picker left open
     must not send one every refresh, yet keep showing what it learnt."""
     asked: list[bool] = []

@@ -59,10 +59,12 @@ async def test_update_display_replaces_the_value_on_screen(client: KernelClient)
 async def test_clear_output_wait_clears_on_the_next_output(client: KernelClient) -> None:
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        code = ("from IPython.display import clear_output\n"
-                "for step in range(5):\n"
-                "    clear_output(wait=True)\n"
-                "    print(f'step {step}')")
+        code = (
+            "from IPython.display import clear_output\n"
+            "for step in range(5):\n"
+            "    clear_output(wait=True)\n"
+            "    print(f'step {step}')"
+        )
         app.editor.load_text(code)
         await pilot.press("ctrl+r")
         await run_and_wait(pilot, app, "print('after')")
@@ -132,8 +134,9 @@ CLIPPED: dict[str, tuple[dict[str, Any], str, str, list[str], list[str]]] = {
 
 
 @pytest.mark.parametrize("case", list(CLIPPED))
-async def test_a_clipped_output_opens_in_full(client: KernelClient, tmp_path: Path,
-                                              case: str) -> None:
+async def test_a_clipped_output_opens_in_full(
+    client: KernelClient, tmp_path: Path, case: str
+) -> None:
     limits, code, note, shown, hidden = CLIPPED[case]
     app = NbtuiApp(client, **limits)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -174,7 +177,8 @@ async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> Non
         # Words that do not fill a row evenly: word wrapping would need more rows than a
         # terminal does, and the last of them went missing.
         await run_and_wait(
-            pilot, app,
+            pilot,
+            app,
             "for n in (3, 5, 7, 11): print(' '.join(['w' * n] * 40) + f' LAST{n}')",
         )
         joined = "".join(app.transcript.plain_text().splitlines())
@@ -183,7 +187,9 @@ async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> Non
         # Wide characters, and tabs after colour codes, wrap where they are measured.
         await run_and_wait(pilot, app, "print('漢字' * 130 + 'END1')")
         await run_and_wait(
-            pilot, app, "print(('\\x1b[31mred\\x1b[0m\\tcell\\t' * 20) + 'END2')",
+            pilot,
+            app,
+            "print(('\\x1b[31mred\\x1b[0m\\tcell\\t' * 20) + 'END2')",
         )
         joined = "".join(app.transcript.plain_text().splitlines())
         assert "漢字" * 130 + "END1" in joined
@@ -213,14 +219,16 @@ async def test_a_clipped_output_let_go_by_scrollback_is_not_kept(client: KernelC
         assert len(app.transcript.long_outputs) == 1
         first = app.transcript.long_outputs[0]
         app.run_cell("print('\\n'.join(map(str, range(500))))")
-        await until(pilot, lambda: not any(
-            first in cell.outputs for cell in app.model.cells.values()))
+        await until(
+            pilot, lambda: not any(first in cell.outputs for cell in app.model.cells.values())
+        )
         await until(pilot, lambda: app.transcript.long_outputs == [])
         assert app.transcript.output_to_open() is None
 
 
 async def test_a_burst_of_pictures_decodes_only_those_on_screen(
-        client: KernelClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    client: KernelClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A loop showing plots must not stall the screen decoding every one: each is laid
     # out from its header and decoded once it is drawn.
     decoded: list[object] = []
@@ -233,15 +241,20 @@ async def test_a_burst_of_pictures_decodes_only_those_on_screen(
     monkeypatch.setattr(mime, "_decode_image", counting)
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        await run_block(pilot, app, (
-            "import io\n"
-            "from PIL import Image as P\n"
-            "from IPython.display import Image, display\n"
-            "for shade in range(30):\n"
-            "    buffer = io.BytesIO()\n"
-            "    P.new('RGB', (200, 100), (shade * 8, 0, 0)).save(buffer, 'PNG')\n"
-            "    display(Image(data=buffer.getvalue()))\n"
-        ), text=False)
+        await run_block(
+            pilot,
+            app,
+            (
+                "import io\n"
+                "from PIL import Image as P\n"
+                "from IPython.display import Image, display\n"
+                "for shade in range(30):\n"
+                "    buffer = io.BytesIO()\n"
+                "    P.new('RGB', (200, 100), (shade * 8, 0, 0)).save(buffer, 'PNG')\n"
+                "    display(Image(data=buffer.getvalue()))\n"
+            ),
+            text=False,
+        )
         await pilot.pause(0.1)
         # 30 pictures laid out whole; only the last few are drawn (and the cell after).
         assert app.transcript.virtual_size.height > 300

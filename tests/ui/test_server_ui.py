@@ -27,10 +27,16 @@ async def test_a_server_kernel_shows_like_any_other(jupyter_server: JupyterServe
         async with app.run_test(size=(200, 50)) as pilot:
             await run_and_wait(pilot, app, "print(6*7)")
             bob.execute("print('hello from bob')")
-            await until(pilot, lambda: any(cell.username == "bob" and cell.state == "ok"
-                                           for cell in app.model.cells.values()))
-            text = await until_shown(pilot, app, "hello from bob", jupyter_server.url,
-                                     "websocket v1", kernel_id, "alive")
+            await until(
+                pilot,
+                lambda: any(
+                    cell.username == "bob" and cell.state == "ok"
+                    for cell in app.model.cells.values()
+                ),
+            )
+            text = await until_shown(
+                pilot, app, "hello from bob", jupyter_server.url, "websocket v1", kernel_id, "alive"
+            )
             assert jupyter_server.token not in text
             # Interrupt goes through the server's REST API.
             await pilot.press(*"import time; time.sleep(30)")

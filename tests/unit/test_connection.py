@@ -69,7 +69,11 @@ def test_valid_file(tmp_path: Path) -> None:
     assert info.signature_scheme == "hmac-sha256"
     assert info.kernel_name == "python3"
     assert info.ports == {
-        "shell": 50001, "iopub": 50002, "stdin": 50003, "control": 50004, "hb": 50005,
+        "shell": 50001,
+        "iopub": 50002,
+        "stdin": 50003,
+        "control": 50004,
+        "hb": 50005,
     }
     assert info.path == path
     assert info.url("shell") == "tcp://127.0.0.1:50001"

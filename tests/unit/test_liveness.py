@@ -18,10 +18,15 @@ INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
 
 def reply(content: dict[str, Any]) -> Msg:
-    return Msg.from_dict("control", {
-        "header": {"msg_id": "r", "msg_type": "kernel_info_reply"},
-        "parent_header": {}, "metadata": {}, "content": content,
-    })
+    return Msg.from_dict(
+        "control",
+        {
+            "header": {"msg_id": "r", "msg_type": "kernel_info_reply"},
+            "parent_header": {},
+            "metadata": {},
+            "content": content,
+        },
+    )
 
 
 class ScriptedClient:
@@ -39,8 +44,9 @@ class ScriptedClient:
         await asyncio.sleep(0)
         return 0.0001 if self.hb_answers else None
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None:
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None:
         self.requests.append(f"{channel}:{msg_type}")
         await asyncio.sleep(0)
         return None if self.control_answers is None else reply(self.control_answers)
@@ -67,8 +73,14 @@ def states(seen: list[LivenessSnapshot]) -> list[str]:
 async def test_alive_then_dead_after_misses_then_restarted_then_alive() -> None:
     client = ScriptedClient()
     seen: list[LivenessSnapshot] = []
-    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02,
-                              on_change=seen.append, restarted_hold=0.1, dead_after=2)
+    monitor = LivenessMonitor(
+        client,
+        interval=0.01,
+        control_interval=0.02,
+        on_change=seen.append,
+        restarted_hold=0.1,
+        dead_after=2,
+    )
     monitor.start()
     try:
         await until(lambda: len(monitor.snapshot.hb_history) >= 2)
@@ -96,8 +108,7 @@ async def test_alive_then_dead_after_misses_then_restarted_then_alive() -> None:
 
 async def test_unresponsive_when_control_is_silent_but_heartbeat_answers() -> None:
     client = ScriptedClient()
-    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01,
-                              control_timeout=0.01)
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01, control_timeout=0.01)
     monitor.start()
     try:
         await until(lambda: monitor.snapshot.control_latency is not None)
@@ -130,8 +141,7 @@ async def test_no_control_probes_while_dead() -> None:
 async def test_acknowledge_and_quiet_callbacks() -> None:
     client = ScriptedClient()
     seen: list[LivenessSnapshot] = []
-    monitor = LivenessMonitor(client, interval=0.01, control_interval=10.0,
-                              on_change=seen.append)
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=10.0, on_change=seen.append)
     monitor.acknowledge()  # nothing to acknowledge
     assert seen == []
     assert monitor.snapshot.state == "alive"
@@ -171,9 +181,14 @@ async def test_unresponsive_with_bad_signatures_suggests_a_wrong_key() -> None:
 
 async def test_settles_to_the_quiet_pace_and_busy_or_a_miss_restores_the_full_one() -> None:
     client = ScriptedClient()
-    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01,
-                              quiet_interval=3600.0, quiet_control_interval=3600.0,
-                              settle_after=3)
+    monitor = LivenessMonitor(
+        client,
+        interval=0.01,
+        control_interval=0.01,
+        quiet_interval=3600.0,
+        quiet_control_interval=3600.0,
+        settle_after=3,
+    )
     assert monitor.pace == 0.01 and not monitor.settled
     monitor.start()
     try:

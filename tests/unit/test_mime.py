@@ -47,8 +47,9 @@ _C1 = re.compile(r"[\x80-\x9f]")
 
 def show(renderable: RenderableType, width: int = 80) -> tuple[str, str]:
     """(plain text, text with styles) of a renderable on an 80-column truecolor console."""
-    console = Console(record=True, width=width, force_terminal=True,
-                      color_system="truecolor", file=io.StringIO())
+    console = Console(
+        record=True, width=width, force_terminal=True, color_system="truecolor", file=io.StringIO()
+    )
     console.print(renderable)
     styled = console.export_text(styles=True, clear=False)
     return console.export_text(styles=False), styled
@@ -78,9 +79,17 @@ def png(width: int, height: int, colour: tuple[int, int, int], kind: str = "PNG"
 
 
 def test_markdown_is_rendered_without_links() -> None:
-    plain, styled = show(render_data(
-        {"text/markdown": "# Title\n\nSome **bold** and [a link](https://example.com).\n\n"
-                          "- one\n- two\n", "text/plain": "<Markdown>"}, {}, 80))
+    plain, styled = show(
+        render_data(
+            {
+                "text/markdown": "# Title\n\nSome **bold** and [a link](https://example.com).\n\n"
+                "- one\n- two\n",
+                "text/plain": "<Markdown>",
+            },
+            {},
+            80,
+        )
+    )
     assert "Title" in plain
     assert "**" not in plain  # rendered, not shown as source
     assert "• one" in plain
@@ -95,8 +104,16 @@ def test_markdown_markup_is_not_interpreted() -> None:
 
 
 def test_json_is_pretty_printed() -> None:
-    plain, _ = show(render_data({"application/json": {"name": "nbtui", "n": [1, 2]},
-                                 "text/plain": "<IPython.core.display.JSON object>"}, {}, 80))
+    plain, _ = show(
+        render_data(
+            {
+                "application/json": {"name": "nbtui", "n": [1, 2]},
+                "text/plain": "<IPython.core.display.JSON object>",
+            },
+            {},
+            80,
+        )
+    )
     assert '"name": "nbtui"' in plain
     assert plain.splitlines()[0] == "{"
     assert "IPython" not in plain
@@ -120,8 +137,11 @@ def test_long_json_is_folded() -> None:
 
 def test_folded_json_head_and_count_match_the_whole_dump() -> None:
     # Nested and empty containers: the count is made without dumping the document.
-    document = {"rows": [{"id": i, "tags": [], "meta": {"a": [i, {}]}} for i in range(50)],
-                "empty": {}, "last": [[]]}
+    document = {
+        "rows": [{"id": i, "tags": [], "meta": {"a": [i, {}]}} for i in range(50)],
+        "empty": {},
+        "last": [[]],
+    }
     plain, _ = show(render_data({"application/json": document}, {}, 80))
     whole = json.dumps(document, indent=2).splitlines()
     lines = plain.rstrip("\n").splitlines()
@@ -143,9 +163,16 @@ def test_deeply_nested_json_is_folded_not_a_recursion_error() -> None:
 
 
 def test_latex_source_is_set_apart() -> None:
-    plain, styled = show(render_data({"text/latex": r"$$\int_0^1 x\,dx$$",
-                                      "text/plain": "<IPython.core.display.Math object>"},
-                                     {}, 80))
+    plain, styled = show(
+        render_data(
+            {
+                "text/latex": r"$$\int_0^1 x\,dx$$",
+                "text/plain": "<IPython.core.display.Math object>",
+            },
+            {},
+            80,
+        )
+    )
     assert "LaTeX" in plain
     assert r"$$\int_0^1 x\,dx$$" in plain
     assert "\x1b[2m" in styled  # dim
@@ -153,8 +180,11 @@ def test_latex_source_is_set_apart() -> None:
 
 
 def test_html_shows_plain_text_with_a_note() -> None:
-    plain, _ = show(render_data({"text/html": "<table><tr><td>1</td></tr></table>",
-                                 "text/plain": "   a\n0  1"}, {}, 80))
+    plain, _ = show(
+        render_data(
+            {"text/html": "<table><tr><td>1</td></tr></table>", "text/plain": "   a\n0  1"}, {}, 80
+        )
+    )
     assert "   a\n0  1" in plain
     assert "(HTML output; showing text/plain)" in plain
     assert "<table>" not in plain
@@ -177,8 +207,10 @@ def test_plain_text_as_a_list_of_lines() -> None:
 
 
 def test_widget_shows_its_plain_text() -> None:
-    bundle = {"application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
-              "text/plain": "IntSlider(value=3)"}
+    bundle = {
+        "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+        "text/plain": "IntSlider(value=3)",
+    }
     plain, _ = show(render_data(bundle, {}, 80))
     assert plain.strip() == "IntSlider(value=3)"
 
@@ -239,8 +271,9 @@ def test_an_image_knows_its_rows_before_it_is_decoded(size: tuple[int, int], wid
 
 
 def test_broken_image_falls_back_to_plain_text() -> None:
-    plain, _ = show(render_data({"image/png": "bm90IGFuIGltYWdl", "text/plain": "<Figure>"},
-                                {}, 80))
+    plain, _ = show(
+        render_data({"image/png": "bm90IGFuIGltYWdl", "text/plain": "<Figure>"}, {}, 80)
+    )
     assert plain.strip() == "<Figure>"
 
 
@@ -254,8 +287,10 @@ def test_broken_image_alone_is_a_placeholder() -> None:
 
 def _bundles(payload: str) -> list[dict[str, Any]]:
     return [
-        {"text/markdown": f"# Head {payload}\n\ntext {payload} `code {payload}`\n\n"
-                          f"```python\nx = '{payload}'\n```\n"},
+        {
+            "text/markdown": f"# Head {payload}\n\ntext {payload} `code {payload}`\n\n"
+            f"```python\nx = '{payload}'\n```\n"
+        },
         {"application/json": {f"key{payload}": [payload, {"deep": payload}]}},
         {"application/json": json.dumps({"k": payload})},
         {"text/latex": f"$$x {payload}$$"},
@@ -290,8 +325,7 @@ def test_traceback_with_escapes_keeps_only_sgr() -> None:
 
 IPYTHON_TRACEBACK = [
     "\x1b[0;31m" + "-" * 75 + "\x1b[0m",
-    "\x1b[0;31mZeroDivisionError\x1b[0m                         "
-    "Traceback (most recent call last)",
+    "\x1b[0;31mZeroDivisionError\x1b[0m                         Traceback (most recent call last)",
     *(f"Cell \x1b[0;32mIn[1], line {i}\x1b[0m\n      1 frame body {i}" for i in range(1, 7)),
     "\x1b[0;31mZeroDivisionError\x1b[0m: division by zero",
 ]
@@ -358,7 +392,10 @@ def test_clip_markdown_without_blank_lines_cuts_at_the_limit() -> None:
     source = "\n".join(f"- {i}" for i in range(100))
     head, held, tail = clip_markdown(source, 10) or ("", 0, "")
     assert (head.split("\n"), held, tail.split("\n")) == (
-        ["- 0", "- 1", "- 2", "- 3", "- 4"], 90, ["- 95", "- 96", "- 97", "- 98", "- 99"])
+        ["- 0", "- 1", "- 2", "- 3", "- 4"],
+        90,
+        ["- 95", "- 96", "- 97", "- 98", "- 99"],
+    )
 
 
 def test_clip_markdown_cuts_between_blocks_and_never_inside_a_fence() -> None:

@@ -71,9 +71,14 @@ class Request:
         return self.iopub("stream", {"name": name, "text": text})
 
     def result(self, text: str, count: int = 1) -> Msg:
-        return self.iopub("execute_result", {
-            "data": {"text/plain": text}, "metadata": {}, "execution_count": count,
-        })
+        return self.iopub(
+            "execute_result",
+            {
+                "data": {"text/plain": text},
+                "metadata": {},
+                "execution_count": count,
+            },
+        )
 
     def display(self, text: str, display_id: str | None = None) -> Msg:
         content: dict[str, Any] = {"data": {"text/plain": text}, "metadata": {}}
@@ -82,16 +87,24 @@ class Request:
         return self.iopub("display_data", content)
 
     def update(self, text: str, display_id: str) -> Msg:
-        return self.iopub("update_display_data", {
-            "data": {"text/plain": text}, "metadata": {},
-            "transient": {"display_id": display_id},
-        })
+        return self.iopub(
+            "update_display_data",
+            {
+                "data": {"text/plain": text},
+                "metadata": {},
+                "transient": {"display_id": display_id},
+            },
+        )
 
     def error(self, ename: str = "ZeroDivisionError", evalue: str = "division by zero") -> Msg:
-        return self.iopub("error", {
-            "ename": ename, "evalue": evalue,
-            "traceback": [f"\x1b[31m{ename}\x1b[0m", "\x1b]0;title\x07Traceback line"],
-        })
+        return self.iopub(
+            "error",
+            {
+                "ename": ename,
+                "evalue": evalue,
+                "traceback": [f"\x1b[31m{ename}\x1b[0m", "\x1b]0;title\x07Traceback line"],
+            },
+        )
 
     def clear(self, wait: bool) -> Msg:
         return self.iopub("clear_output", {"wait": wait})
@@ -122,14 +135,20 @@ def stream_outputs(cell: Cell) -> list[StreamOutput]:
 
 
 def kept_outputs(transcript: Transcript) -> list[StreamOutput | DataOutput | ErrorOutput]:
-    return [output for entry in transcript.entries if isinstance(entry, Cell)
-            for output in entry.outputs]
+    return [
+        output
+        for entry in transcript.entries
+        if isinstance(entry, Cell)
+        for output in entry.outputs
+    ]
 
 
 def kept_lines(transcript: Transcript) -> int:
     """Every output line the transcript holds, counted from the outputs themselves."""
-    return sum(len(output.lines) if isinstance(output, StreamOutput) else output.line_count
-               for output in kept_outputs(transcript))
+    return sum(
+        len(output.lines) if isinstance(output, StreamOutput) else output.line_count
+        for output in kept_outputs(transcript)
+    )
 
 
 # -- who ran what --------------------------------------------------------------------------
@@ -148,8 +167,12 @@ def test_own_cell_lifecycle() -> None:
     assert transcript.busy
     assert transcript.oldest_running() is cell
 
-    feed(transcript, request.input("print(1); 1 + 1", 7), request.stream("1\n"),
-         request.result("2", 7))
+    feed(
+        transcript,
+        request.input("print(1); 1 + 1", 7),
+        request.stream("1\n"),
+        request.result("2", 7),
+    )
     assert cell.execution_count == 7
     assert cell.state == "running"
 
@@ -313,8 +336,14 @@ def test_late_joiner_output_is_attributed() -> None:
 def test_consecutive_chunks_of_one_stream_merge() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "code",
-                    request.stream("a\n"), request.stream("b\n"), request.stream("c\n"))
+    cell = run_cell(
+        transcript,
+        request,
+        "code",
+        request.stream("a\n"),
+        request.stream("b\n"),
+        request.stream("c\n"),
+    )
     assert len(cell.outputs) == 1
     assert stream_outputs(cell)[0].lines == ["a", "b", "c"]
 
@@ -323,9 +352,13 @@ def test_stdout_and_stderr_are_separate() -> None:
     transcript = Transcript(OWN)
     request = own()
     cell = run_cell(
-        transcript, request, "code",
-        request.stream("out 1\n"), request.stream("err 1\n", "stderr"),
-        request.stream("err 2\n", "stderr"), request.stream("out 2\n"),
+        transcript,
+        request,
+        "code",
+        request.stream("out 1\n"),
+        request.stream("err 1\n", "stderr"),
+        request.stream("err 2\n", "stderr"),
+        request.stream("out 2\n"),
     )
     streams = stream_outputs(cell)
     assert [(s.name, s.lines) for s in streams] == [
@@ -379,8 +412,7 @@ def test_carriage_return_progress_across_chunks_is_one_line() -> None:
 def test_progress_bar_in_one_chunk_then_text() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "code",
-                    request.stream("\r 10%\r 20%\r100%\ndone\n"))
+    cell = run_cell(transcript, request, "code", request.stream("\r 10%\r 20%\r100%\ndone\n"))
     assert stream_outputs(cell)[0].lines == ["100%", "done"]
 
 
@@ -394,16 +426,21 @@ def test_backspace_in_stream() -> None:
 def test_stream_escapes_are_removed_but_colours_kept() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "code",
-                    request.stream("\x1b]52;c;aGVsbG8=\x07\x1b[31mred\x1b[0m\x1b[6n\n"))
+    cell = run_cell(
+        transcript,
+        request,
+        "code",
+        request.stream("\x1b]52;c;aGVsbG8=\x07\x1b[31mred\x1b[0m\x1b[6n\n"),
+    )
     assert stream_outputs(cell)[0].lines == ["\x1b[31mred\x1b[0m"]
 
 
 def test_escape_split_across_chunks_never_reaches_a_line() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "code",
-                    request.stream("a\x1b]0;ti"), request.stream("tle\x07b\n"))
+    cell = run_cell(
+        transcript, request, "code", request.stream("a\x1b]0;ti"), request.stream("tle\x07b\n")
+    )
     (line,) = stream_outputs(cell)[0].lines
     assert "\x1b" not in SGR.sub("", line)
 
@@ -447,9 +484,16 @@ def test_a_long_line_in_small_chunks_is_kept_whole() -> None:
 def test_a_carriage_return_after_a_grown_line_replaces_it() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "code", request.stream("loading"),
-                    request.stream("..."), request.stream("\r"), request.stream("done"),
-                    request.stream("!\n"))
+    cell = run_cell(
+        transcript,
+        request,
+        "code",
+        request.stream("loading"),
+        request.stream("..."),
+        request.stream("\r"),
+        request.stream("done"),
+        request.stream("!\n"),
+    )
     assert stream_outputs(cell)[0].lines == ["done!"]
 
 
@@ -548,8 +592,13 @@ def test_clear_output_wait_clears_at_next_output() -> None:
 def test_clear_output_now_clears_immediately() -> None:
     transcript = Transcript(OWN)
     request = own()
-    feed(transcript, request.busy(), request.stream("old\n"), request.display("pic"),
-         request.clear(False))
+    feed(
+        transcript,
+        request.busy(),
+        request.stream("old\n"),
+        request.display("pic"),
+        request.clear(False),
+    )
     cell = transcript.cells[request.msg_id]
     assert cell.outputs == []
     assert transcript.stored_lines == 0
@@ -560,8 +609,13 @@ def test_clear_output_now_clears_immediately() -> None:
 def test_update_display_data_replaces_by_display_id() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "h = display('v1', display_id=True)",
-                    request.display("v1", "d1"), request.display("plain"))
+    cell = run_cell(
+        transcript,
+        request,
+        "h = display('v1', display_id=True)",
+        request.display("v1", "d1"),
+        request.display("plain"),
+    )
     transcript.take_changes()
     feed(transcript, request.update("v2", "d1"))
     tracked, plain = cell.outputs
@@ -577,8 +631,9 @@ def test_update_display_data_replaces_by_display_id() -> None:
 def test_update_display_data_across_cells() -> None:
     transcript = Transcript(OWN)
     first = own()
-    first_cell = run_cell(transcript, first, "h = display('v1', display_id='d')",
-                          first.display("v1", "d"))
+    first_cell = run_cell(
+        transcript, first, "h = display('v1', display_id='d')", first.display("v1", "d")
+    )
     second = other()
     second_cell = run_cell(transcript, second, "h.update('v2')", second.update("v2", "d"))
     (tracked,) = first_cell.outputs
@@ -602,8 +657,9 @@ def test_update_display_data_updates_every_output_with_the_id() -> None:
 def test_update_of_unknown_display_id_is_ignored() -> None:
     transcript = Transcript(OWN)
     request = own()
-    cell = run_cell(transcript, request, "d", request.display("v1", "known"),
-                    request.update("v2", "unknown"))
+    cell = run_cell(
+        transcript, request, "d", request.display("v1", "known"), request.update("v2", "unknown")
+    )
     (output,) = cell.outputs
     assert isinstance(output, DataOutput)
     assert output.text == "v1"
@@ -680,7 +736,7 @@ def test_oldest_finished_cells_are_removed_and_reported() -> None:
     assert transcript.stored_lines == kept_lines(transcript)
     assert removed
     assert removed == cells[: len(removed)]
-    assert transcript.entries == cells[len(removed):]
+    assert transcript.entries == cells[len(removed) :]
     assert transcript.dropped_entries == len(removed)
     for cell in removed:
         assert cell.key not in transcript.cells
@@ -706,8 +762,9 @@ def test_cells_trimmed_to_nothing_are_removed() -> None:
     cells = []
     for index in range(100):
         request = own()
-        cells.append(run_cell(transcript, request, f"cell {index}",
-                              request.stream(_chunk(index * 100))))
+        cells.append(
+            run_cell(transcript, request, f"cell {index}", request.stream(_chunk(index * 100)))
+        )
     removed, _ = transcript.take_changes()
     assert kept_lines(transcript) <= 1000
     streams = [stream for cell in cells for stream in stream_outputs(cell)]
@@ -721,8 +778,10 @@ def test_cells_trimmed_to_nothing_are_removed() -> None:
 
 def kept_chars(transcript: Transcript) -> int:
     """Every output character the budget counts, from the outputs themselves."""
-    return sum(sum(map(len, output.lines)) if isinstance(output, StreamOutput) else output.chars
-               for output in kept_outputs(transcript))
+    return sum(
+        sum(map(len, output.lines)) if isinstance(output, StreamOutput) else output.chars
+        for output in kept_outputs(transcript)
+    )
 
 
 def test_a_few_huge_lines_are_bounded_by_characters_with_exact_counts() -> None:
@@ -764,8 +823,15 @@ def test_an_old_huge_rich_output_goes_for_the_character_budget() -> None:
 def test_the_character_count_follows_clears_updates_and_errors() -> None:
     transcript = Transcript(OWN)
     first, second = own(), own()
-    feed(transcript, first.busy(), first.stream("abc\n"), first.display("v1", "d"),
-         first.clear(False), first.stream("de\n"), first.idle())
+    feed(
+        transcript,
+        first.busy(),
+        first.stream("abc\n"),
+        first.display("v1", "d"),
+        first.clear(False),
+        first.stream("de\n"),
+        first.idle(),
+    )
     assert transcript.stored_chars == kept_chars(transcript) == 2
     run_cell(transcript, second, "h.update", second.update("v22", "d"), second.error())
     assert transcript.stored_chars == kept_chars(transcript)
@@ -775,8 +841,9 @@ def test_the_character_count_follows_clears_updates_and_errors() -> None:
 def test_newest_output_is_kept_over_an_old_rich_output() -> None:
     transcript = Transcript(OWN, max_lines=1000)
     old, new = own(), own()
-    old_cell = run_cell(transcript, old, "big",
-                        old.result("\n".join(str(row) for row in range(1000))))
+    old_cell = run_cell(
+        transcript, old, "big", old.result("\n".join(str(row) for row in range(1000)))
+    )
     new_cell = run_cell(transcript, new, "print", new.stream(_chunk(0, 500)))
     assert kept_lines(transcript) <= 1000
     assert stream_outputs(new_cell)[0].lines == [f"line {index}" for index in range(500)]
@@ -789,8 +856,9 @@ def test_flood_across_cells_keeps_the_budget_and_counts() -> None:
     cells = []
     for index in range(100):
         request = own()
-        cells.append(run_cell(transcript, request, f"cell {index}",
-                              request.stream(_chunk(index * 100))))
+        cells.append(
+            run_cell(transcript, request, f"cell {index}", request.stream(_chunk(index * 100)))
+        )
     removed, _ = transcript.take_changes()
     assert kept_lines(transcript) <= 1000
     assert transcript.stored_lines == kept_lines(transcript)
@@ -826,9 +894,12 @@ def test_removed_outputs_are_freed() -> None:
 def test_shutdown_reply_from_a_peer_adds_a_notice(restart: bool, verb: str) -> None:
     transcript = Transcript(OWN)
     request = Request(_msg_id(), OTHER, "bob", "shutdown_request")
-    feed(transcript, request.busy(),
-         request.iopub("shutdown_reply", {"status": "ok", "restart": restart}),
-         request.idle())
+    feed(
+        transcript,
+        request.busy(),
+        request.iopub("shutdown_reply", {"status": "ok", "restart": restart}),
+        request.idle(),
+    )
     notices = [entry for entry in transcript.entries if isinstance(entry, Notice)]
     assert len(notices) == 1
     assert "bob@b0b5" in notices[0].text
@@ -902,8 +973,12 @@ def _malformed() -> list[Msg]:
         {},
         {
             "header": {"msg_type": "stream", "msg_id": "m1"},
-            "parent_header": {"msg_id": request.msg_id, "session": OTHER,
-                              "username": None, "msg_type": "execute_request"},
+            "parent_header": {
+                "msg_id": request.msg_id,
+                "session": OTHER,
+                "username": None,
+                "msg_type": "execute_request",
+            },
             "content": "a string, not a dict",
         },
     ]
@@ -954,8 +1029,10 @@ def test_take_changes_returns_each_entry_once() -> None:
     assert removed == []
     assert len(changed) == 2
     assert len({id(entry) for entry in changed}) == 2
-    assert set(map(id, changed)) == {id(transcript.cells[first.msg_id]),
-                                     id(transcript.cells[second.msg_id])}
+    assert set(map(id, changed)) == {
+        id(transcript.cells[first.msg_id]),
+        id(transcript.cells[second.msg_id]),
+    }
     assert transcript.take_changes() == ([], [])
 
     feed(transcript, first.update("nothing", "none"))
@@ -985,6 +1062,6 @@ def test_a_held_joiner_goes_when_no_emoji_follows() -> None:
     stream = StreamOutput("stdout")
     stream.append("👩\u200d")
     stream.append("admin\n")
-    stream.append("ad\u200d")    # not after an emoji: never held
+    stream.append("ad\u200d")  # not after an emoji: never held
     stream.append("💻\n")
     assert stream.lines == ["👩admin", "ad💻"]

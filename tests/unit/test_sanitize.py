@@ -220,8 +220,14 @@ def test_trojan_source_output_reads_in_logical_order() -> None:
 
 
 def test_emoji_keep_their_joiners() -> None:
-    for emoji in ("👩\u200d💻", "🏳️\u200d🌈", "👩🏽\u200d🔬", "👨\u200d👩\u200d👧",
-                  "❤️\u200d🔥", "🐻\u200d❄️"):
+    for emoji in (
+        "👩\u200d💻",
+        "🏳️\u200d🌈",
+        "👩🏽\u200d🔬",
+        "👨\u200d👩\u200d👧",
+        "❤️\u200d🔥",
+        "🐻\u200d❄️",
+    ):
         assert sanitize(f"a {emoji} b") == f"a {emoji} b"
         assert sanitize_code(f"a {emoji} b") == f"a {emoji} b"
 
@@ -313,9 +319,37 @@ def _random_text(rng: random.Random) -> str:
 
 
 _TOKENS = [
-    "\x1b", "[", "]", "P", "\\", "\x07", "\x9b", "\x9c", "\x9d", ";", "0", "1", "52", "6n",
-    "m", "H", "?1049h", "\x1b[31m", "\x1b[0m", "\x1b]0;", "\x1b]52;c;", "\x1bP", "\x1b\\",
-    "\x1bc", "\r", "\n", "\t", "text", " ", "\x00", "\x7f",
+    "\x1b",
+    "[",
+    "]",
+    "P",
+    "\\",
+    "\x07",
+    "\x9b",
+    "\x9c",
+    "\x9d",
+    ";",
+    "0",
+    "1",
+    "52",
+    "6n",
+    "m",
+    "H",
+    "?1049h",
+    "\x1b[31m",
+    "\x1b[0m",
+    "\x1b]0;",
+    "\x1b]52;c;",
+    "\x1bP",
+    "\x1b\\",
+    "\x1bc",
+    "\r",
+    "\n",
+    "\t",
+    "text",
+    " ",
+    "\x00",
+    "\x7f",
 ]
 
 

@@ -22,18 +22,34 @@ GIB = 1 << 30
 
 
 def info(ip: str, transport: str = "tcp") -> ConnectionInfo:
-    return ConnectionInfo(transport=transport, ip=ip,
-                          ports=dict.fromkeys(("shell", "iopub", "stdin", "control", "hb"), 1),
-                          key="k" * 32, signature_scheme="hmac-sha256")
+    return ConnectionInfo(
+        transport=transport,
+        ip=ip,
+        ports=dict.fromkeys(("shell", "iopub", "stdin", "control", "hb"), 1),
+        key="k" * 32,
+        signature_scheme="hmac-sha256",
+    )
 
 
 def test_parse_full_reply() -> None:
-    snap = parse_usage({
-        "hostname": "box", "pid": 42, "kernel_cpu": 12.5, "kernel_memory": 3 * GIB,
-        "host_cpu_percent": 30.0, "cpu_count": 8,
-        "host_virtual_memory": {"total": 16 * GIB, "available": 5 * GIB,
-                                "used": 11 * GIB, "percent": 68.7, "free": 1},
-    }, at=1.0)
+    snap = parse_usage(
+        {
+            "hostname": "box",
+            "pid": 42,
+            "kernel_cpu": 12.5,
+            "kernel_memory": 3 * GIB,
+            "host_cpu_percent": 30.0,
+            "cpu_count": 8,
+            "host_virtual_memory": {
+                "total": 16 * GIB,
+                "available": 5 * GIB,
+                "used": 11 * GIB,
+                "percent": 68.7,
+                "free": 1,
+            },
+        },
+        at=1.0,
+    )
     assert snap.source == "kernel"
     assert (snap.hostname, snap.pid, snap.cpu_count) == ("box", 42, 8)
     assert snap.kernel_cpu == 12.5
@@ -45,8 +61,9 @@ def test_parse_minimal_and_malformed_reply() -> None:
     # ipykernel without psutil: hostname, pid, cpu_count only.
     snap = parse_usage({"hostname": "box", "pid": 42, "cpu_count": 4})
     assert snap.kernel_cpu is None and snap.kernel_memory is None and snap.host_memory is None
-    bad = parse_usage({"pid": "42", "kernel_cpu": True, "hostname": 3,
-                       "host_virtual_memory": [1, 2]})
+    bad = parse_usage(
+        {"pid": "42", "kernel_cpu": True, "hostname": 3, "host_virtual_memory": [1, 2]}
+    )
     assert bad.pid is None and bad.kernel_cpu is None and bad.hostname is None
     assert bad.host_memory is None
 
@@ -82,13 +99,18 @@ class MinimalKernel:
     def __init__(self) -> None:
         self.info = info("127.0.0.1")
 
-    async def request(self, channel: str, msg_type: str, content: dict[str, Any],
-                      timeout: float) -> Msg | None:
-        return Msg.from_dict("control", {
-            "header": {"msg_id": "r", "msg_type": "usage_reply"}, "parent_header": {},
-            "metadata": {},
-            "content": {"hostname": "box", "pid": os.getpid(), "cpu_count": 2},
-        })
+    async def request(
+        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
+    ) -> Msg | None:
+        return Msg.from_dict(
+            "control",
+            {
+                "header": {"msg_id": "r", "msg_type": "usage_reply"},
+                "parent_header": {},
+                "metadata": {},
+                "content": {"hostname": "box", "pid": os.getpid(), "cpu_count": 2},
+            },
+        )
 
 
 async def test_minimal_reply_is_completed_by_psutil_for_a_local_kernel() -> None:

@@ -26,6 +26,7 @@ from nbtui.app.kernel.connection import (
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
+from nbtui.app.present import display_name, entries_json, format_table
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel, ServerOwnKernel
@@ -208,11 +209,11 @@ def _search_dirs(args: argparse.Namespace) -> list[Path]:
 async def _list(args: argparse.Namespace) -> int:
     entries = await discovery.probe_all(discovery.connection_files(_search_dirs(args)))
     if args.json:
-        print(discovery.entries_json(entries))
+        print(entries_json(entries))
     elif not entries:
         print(f"no kernel connection files in {discovery.runtime_dir()}")
     else:
-        print(discovery.format_table(entries))
+        print(format_table(entries))
     return 0
 
 
@@ -229,7 +230,7 @@ async def _prune(args: argparse.Namespace) -> int:
     if not stale:
         print(f"no stale connection files ({len(entries)} checked)")
         return 0
-    print(discovery.format_table(stale, summary=False))
+    print(format_table(stale, summary=False))
     if not args.yes:
         try:
             noun = "file" if len(stale) == 1 else f"{len(stale)} files"
@@ -275,17 +276,17 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
     if not existing:
         path, skipped = await discovery.newest_alive(dirs)
         if skipped:
-            names = ", ".join(discovery.display_name(skip) for skip in skipped)
+            names = ", ".join(display_name(skip) for skip in skipped)
             print(
                 f"nbtui: skipped {len(skipped)} newer stale connection file(s) ({names}); "
-                f"attaching to {discovery.display_name(path)}",
+                f"attaching to {display_name(path)}",
                 file=sys.stderr,
             )
         return load_connection_file(path)
     matches = discovery.match_connection_files(existing, dirs)
     if len(matches) > 1:
         if not discovery.stdin_is_tty():
-            names = ", ".join(discovery.display_name(match) for match in matches)
+            names = ", ".join(display_name(match) for match in matches)
             raise NbtuiError(
                 f"{existing!r} matches {len(matches)} connection files ({names}): "
                 "give more of the name, or run on a terminal to pick one"
@@ -314,8 +315,8 @@ async def _server_kernel(
     from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
         JupyterServer,
         ServerOwnKernel,
-        format_server_table,
     )
+    from nbtui.app.present import format_server_table  # noqa: PLC0415
 
     server = JupyterServer(args.server, args.token)
     if args.list:

@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.discovery import KernelEntry
+from nbtui.app.present import HEADERS, row
 
 __all__ = ["KernelPicker", "KernelPickerApp"]
 
@@ -98,7 +99,7 @@ class KernelPicker(Screen[Path | None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        for label in discovery.HEADERS:
+        for label in HEADERS:
             table.add_column(label, key=label)
         table.focus()
         self.probe()
@@ -133,7 +134,7 @@ class KernelPicker(Screen[Path | None]):
         self._next = self.set_timer(self.interval, self.probe)
 
     def _cells(self, entry: KernelEntry, now: float) -> list[str | Text]:
-        cells: list[str | Text] = list(discovery.row(entry, now))
+        cells: list[str | Text] = list(row(entry, now))
         state_class = _STATE_CLASSES.get(entry.state)
         if state_class is not None:
             cells[2] = Text(
@@ -166,7 +167,7 @@ class KernelPicker(Screen[Path | None]):
                 table.move_cursor(row=attachable[0] if attachable else 0)
         else:
             for key, entry in zip(order, entries, strict=True):
-                for label, cell in zip(discovery.HEADERS, self._cells(entry, now), strict=True):
+                for label, cell in zip(HEADERS, self._cells(entry, now), strict=True):
                     if table.get_cell(key, label) != cell:
                         table.update_cell(key, label, cell)
         alive = sum(1 for entry in entries if entry.alive)

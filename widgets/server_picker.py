@@ -12,7 +12,8 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Static
 
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.server import JupyterServer, ServerKernelModel, server_age
+from nbtui.app.kernel.server import JupyterServer, ServerKernelModel
+from nbtui.app.present import server_age
 
 __all__ = ["ServerPickerApp"]
 

@@ -59,8 +59,6 @@ __all__ = [
     "KernelEntry",
     "connection_files",
     "connection_from_text",
-    "entries_json",
-    "format_table",
     "listening_pids",
     "match_connection_files",
     "newest_alive",
@@ -607,102 +605,7 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
     return PruneResult(removed, kept)
 
 
-# -- output ----------------------------------------------------------------------------------
-
-
-def format_age(seconds: float) -> str:
-    seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def format_bytes(count: int | None) -> str:
-    if count is None:
-        return "-"
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"  # pragma: no cover
-
-
-def display_name(path: Path, runtime: Path | None = None) -> str:
-    """The file name for files in the runtime dir, else the full path."""
-    runtime = runtime_dir() if runtime is None else runtime
-    with contextlib.suppress(OSError):
-        if path.parent.resolve() == runtime.resolve():
-            return path.name
-    return str(path)
-
-
-def row(entry: KernelEntry, now: float, runtime: Path | None = None) -> tuple[str, ...]:
-    """One table row: file, kernel, state, activity, pid, memory, cpu, age."""
-    kernel = entry.kernel_name or "?"
-    if entry.language and entry.language != entry.kernel_name:
-        kernel = f"{kernel} ({entry.language})"
-    if entry.info is None:
-        kernel = "-"
-    state = entry.state.upper() if entry.state in ("stale", "invalid") else entry.state
-    return (
-        display_name(entry.path, runtime),
-        kernel,
-        state,
-        entry.execution_state or "-",
-        str(entry.pid) if entry.pid is not None else "-",
-        format_bytes(entry.memory),
-        f"{entry.cpu:.0f}%" if entry.cpu is not None else "-",
-        format_age(now - entry.mtime),
-    )
-
-
-HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
-
-
-def format_table(
-    entries: Sequence[KernelEntry],
-    now: float | None = None,
-    runtime: Path | None = None,
-    summary: bool = True,
-) -> str:
-    """The `nbtui --list` table, newest first, with a summary line unless told not to."""
-    now = time.time() if now is None else now
-    rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
-    widths = [max(len(cells[column]) for cells in rows) for column in range(len(HEADERS))]
-    right = {4, 5, 6, 7}
-    lines = [
-        "  ".join(
-            cell.rjust(width) if column in right else cell.ljust(width)
-            for column, (cell, width) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-        for cells in rows
-    ]
-    if summary:
-        alive = sum(1 for entry in entries if entry.alive)
-        stale = sum(1 for entry in entries if entry.stale)
-        invalid = sum(1 for entry in entries if entry.info is None)
-        counts = f"{alive} alive, {stale} stale"
-        if invalid:
-            counts += f", {invalid} invalid"
-        if stale:
-            counts += " (nbtui --prune removes the stale files)"
-        lines.append(counts)
-    for entry in entries:
-        if entry.error:
-            lines.append(f"{display_name(entry.path, runtime)}: {entry.error}")
-        elif entry.alive and not entry.responsive:
-            lines.append(
-                f"{display_name(entry.path, runtime)}: the heartbeat answers but "
-                "requests get no reply: the key is probably wrong"
-            )
-    return "\n".join(lines)
-
-
-def entries_json(entries: Sequence[KernelEntry], now: float | None = None) -> str:
-    now = time.time() if now is None else now
-    return json.dumps([entry.as_json(now) for entry in entries], indent=2)
+# -- the terminal ----------------------------------------------------------------------------
 
 
 def stdin_is_tty() -> bool:

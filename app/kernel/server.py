@@ -22,7 +22,6 @@ import time
 import urllib.parse
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, cast
 
 import tornado.httpclient
@@ -44,8 +43,6 @@ __all__ = [
     "WebSocketTransport",
     "decode_v1",
     "encode_v1",
-    "format_server_table",
-    "server_age",
     "server_token",
 ]
 
@@ -162,42 +159,6 @@ class ServerKernel:
     def join_command(self) -> str:
         """How another user joins; they bring their own token."""
         return f"nbtui --server {self.base_url} --kernel-id {self.kernel_id}"
-
-
-def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None = None) -> str:
-    """The `--server URL --list` table: id, name, state, connections, last activity."""
-    rows = [("ID", "NAME", "STATE", "CONN", "LAST ACTIVITY")]
-    for kernel in kernels:
-        rows.append(
-            (
-                kernel.id,
-                kernel.name,
-                kernel.execution_state,
-                str(kernel.connections),
-                server_age(kernel.last_activity, now),
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    )
-
-
-def server_age(stamp: str, now: float | None = None) -> str:
-    """ "12 s ago" from the server's ISO time; the stamp itself if it cannot be read."""
-    try:
-        then = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return stamp or "-"
-    seconds = max(0.0, (time.time() if now is None else now) - then)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 129600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
 
 
 class JupyterServer:

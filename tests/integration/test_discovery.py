@@ -28,6 +28,7 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.present import HEADERS
 from tests.conftest import nbtui_script, start_kernel
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
 
@@ -137,7 +138,7 @@ def test_list_marks_live_and_stale(fleet: Fleet, tmp_path: Path) -> None:
         table = run_nbtui("--list", cwd=tmp_path, deadline=LIST_DEADLINE)
         assert table.returncode == 0, table.stderr
         lines = table.stdout.splitlines()
-        assert lines[0].split() == list(discovery.HEADERS)
+        assert lines[0].split() == list(HEADERS)
         for path in fleet.stale:
             line = next(line for line in lines if line.startswith(path.name))
             assert " STALE " in line

@@ -15,11 +15,10 @@ from nbtui.app.kernel.server import (
     ServerKernelModel,
     decode_v1,
     encode_v1,
-    format_server_table,
     normalise_url,
-    server_age,
     server_token,
 )
+from nbtui.app.present import format_server_table, server_age
 from tests.unit.test_model import other, run_cell
 
 

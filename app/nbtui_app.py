@@ -31,6 +31,7 @@ from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
 from nbtui.app.kernel.sanitize import sanitize, sanitize_line
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
+from nbtui.app.present import format_bytes
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.confirm import ConfirmScreen
 from nbtui.widgets.connection_pane import ConnectionPane
@@ -38,7 +39,7 @@ from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.pager import PagerScreen
 from nbtui.widgets.peers_pane import PeersPane
-from nbtui.widgets.resource_pane import ResourcePane, format_bytes
+from nbtui.widgets.resource_pane import ResourcePane
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 

@@ -53,23 +53,27 @@ def format_age(seconds: float) -> str:
     return f"{int(seconds)}s"
 
 
-def format_bytes(count: int | None) -> str:
-    """A size in bytes, for the `--list` table.
+def format_bytes(count: float | None) -> str:
+    """A size in binary units, the one way nbtui writes any size.
+
+    Whole numbers up to MiB: a kernel's memory is read again every few seconds, and a
+    figure whose decimals change at every reading redraws at every reading.
 
     Args:
         count: Bytes, or None when unknown.
 
     Returns:
-        For example `512 B`, `12 KB`, `52.7 MB`; `-` when unknown.
+        For example `512 B`, `12 KiB`, `512 MiB`, `1.2 GiB`; `-` when unknown.
     """
     if count is None:
         return "-"
-    size = float(count)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit in ("B", "KB") else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"  # pragma: no cover
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        shown = f"{value:.1f}" if unit == "GiB" else f"{value:.0f}"
+        if abs(float(shown)) < 1024:  # 1023.7 KiB is "1 MiB", not "1024 KiB"
+            return f"{shown} {unit}"
+        value /= 1024
+    return f"{value:.1f} TiB"
 
 
 def display_name(path: Path, runtime: Path | None = None) -> str:

@@ -30,6 +30,7 @@ from rich.style import Style
 from rich.text import Text
 
 from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.present import format_bytes
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
@@ -106,17 +107,6 @@ def _size(value: Any) -> int:
         return len(str(value).encode("utf-8", "replace"))
 
 
-def _human_size(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    amount = float(size)
-    for unit in ("KiB", "MiB", "GiB"):
-        amount /= 1024
-        if amount < 1024 or unit == "GiB":
-            break
-    return f"{amount:.1f} {unit}"
-
-
 def placeholder(mimetypes: Iterable[tuple[str, Any]]) -> Text:
     """One dim line naming each type and the size of its data.
 
@@ -124,9 +114,9 @@ def placeholder(mimetypes: Iterable[tuple[str, Any]]) -> Text:
         mimetypes: (mimetype, data) pairs.
 
     Returns:
-        For example `<image/svg+xml, 12.3 KiB>`.
+        For example `<image/svg+xml, 12 KiB>`.
     """
-    parts = [f"{_clean(kind)}, {_human_size(_size(value))}" for kind, value in mimetypes]
+    parts = [f"{_clean(kind)}, {format_bytes(_size(value))}" for kind, value in mimetypes]
     return Text(f"<{'; '.join(parts) or 'empty output'}>", style=_DIM, no_wrap=False)
 
 

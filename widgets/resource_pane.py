@@ -11,25 +11,12 @@ from rich.text import Text
 from textual.widget import Widget
 
 from nbtui.app.kernel.usage import NOT_REPORTED, UsageSnapshot
+from nbtui.app.present import format_bytes
 from nbtui.widgets.spark import sparkline
 
-__all__ = ["ResourcePane", "format_bytes"]
+__all__ = ["ResourcePane"]
 
 _SOURCES = {"kernel": "usage_request", "psutil": "psutil (kernel silent)", "none": ""}
-
-
-def format_bytes(count: float | None) -> str:
-    """`512 MiB`, `1.2 GiB`; `-` when unknown."""
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            if unit in ("B", "KiB", "MiB"):
-                return f"{value:.0f} {unit}"
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"  # pragma: no cover
 
 
 def _percent(value: float | None) -> str:

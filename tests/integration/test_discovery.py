@@ -145,6 +145,7 @@ def test_list_marks_live_and_stale(fleet: Fleet, tmp_path: Path) -> None:
         for path in fleet.live_paths:
             line = next(line for line in lines if line.startswith(path.name))
             assert " alive " in line and "STALE" not in line
+            assert " MiB " in line or " GiB " in line, line  # binary units, as the panes
         assert "3 alive, 2 stale" in table.stdout
     finally:
         busy_km.interrupt_kernel()

@@ -192,7 +192,7 @@ def test_html_shows_plain_text_with_a_note() -> None:
 
 def test_html_alone_is_a_placeholder() -> None:
     plain, _ = show(render_data({"text/html": "<b>x</b>" * 128}, {}, 80))
-    assert plain.strip() == "<text/html, 1.0 KiB>"
+    assert plain.strip() == "<text/html, 1 KiB>"
 
 
 def test_plain_text_keeps_colours() -> None:
@@ -223,7 +223,7 @@ def test_widget_without_plain_text_is_a_placeholder() -> None:
 
 def test_unknown_type_is_one_placeholder_line() -> None:
     plain, _ = show(render_data({"image/svg+xml": "x" * 12595}, {}, 80))
-    assert plain == "<image/svg+xml, 12.3 KiB>\n"
+    assert plain == "<image/svg+xml, 12 KiB>\n"
 
 
 def test_unknown_type_with_plain_text_shows_it() -> None:

@@ -121,3 +121,24 @@ def test_server_table() -> None:
     lines = table.splitlines()
     assert lines[0].split() == ["ID", "NAME", "STATE", "CONN", "LAST", "ACTIVITY"]
     assert lines[1].split() == ["abc", "python3", "idle", "2", "30", "s", "ago"]
+
+
+def test_bytes_in_binary_units() -> None:
+    assert present.format_bytes(None) == "-"
+    assert present.format_bytes(0) == "0 B"
+    assert present.format_bytes(1023) == "1023 B"
+    assert present.format_bytes(12595) == "12 KiB"
+    assert present.format_bytes(512 * MIB) == "512 MiB"
+    assert present.format_bytes(1.2 * GIB) == "1.2 GiB"
+    assert present.format_bytes(23.5 * GIB) == "23.5 GiB"
+    assert present.format_bytes(3 * 1024 * GIB) == "3.0 TiB"
+
+
+def test_bytes_never_show_1024_of_a_unit() -> None:
+    assert present.format_bytes(1023.7 * 1024) == "1 MiB"
+    assert present.format_bytes(1023.96 * GIB) == "1.0 TiB"
+
+
+def test_list_table_shows_memory_in_binary_units(tmp_path: Path) -> None:
+    cells = present.row(alive(tmp_path, memory=int(52.7 * MIB)), NOW, tmp_path)
+    assert cells[present.HEADERS.index("MEMORY")] == "53 MiB"

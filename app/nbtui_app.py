@@ -31,7 +31,7 @@ from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
 from nbtui.app.kernel.sanitize import sanitize, sanitize_line
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
-from nbtui.app.present import format_bytes
+from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.confirm import ConfirmScreen
 from nbtui.widgets.connection_pane import ConnectionPane
@@ -502,11 +502,13 @@ class NbtuiApp(App[None]):
         elapsed = now - (cell.started or now)
         who = "you" if cell.is_self else cell.username
         count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
-        detail = f"{elapsed:.1f} s · {who}{count}"
+        detail = f"{format_elapsed(elapsed)} · {who}{count}"
         silent = now - (cell.last_output or cell.started or now)
         if not cell.is_self and silent > self.SILENT_HINT:
             # Other clients' input prompts are invisible to us (stdin goes only to them).
-            detail += f" · no output for {silent:.0f} s: may be waiting for {who}'s input"
+            detail += (
+                f" · no output for {format_duration(silent)}: may be waiting for {who}'s input"
+            )
         return detail
 
     def _panes_shown(self) -> bool:
@@ -609,15 +611,7 @@ class NbtuiApp(App[None]):
             # Coarse on purpose: a figure that changes with every beat redraws with every
             # beat. The median of the last few, in steps, keeps jitter from flapping it.
             rtt = sorted(history)[len(history) // 2]
-            parts.append(
-                "hb <1 ms"
-                if rtt < 0.001
-                else "hb <10 ms"
-                if rtt < 0.01
-                else "hb <100 ms"
-                if rtt < 0.1
-                else f"hb {rtt:.1f} s"
-            )
+            parts.append(f"hb {format_latency(rtt, coarse=True)}")
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")

@@ -25,32 +25,106 @@ __all__ = [
     "HEADERS",
     "display_name",
     "entries_json",
-    "format_age",
+    "format_ago",
     "format_bytes",
+    "format_duration",
+    "format_elapsed",
+    "format_latency",
     "format_server_table",
     "format_table",
+    "format_timestamp_ago",
     "row",
-    "server_age",
 ]
 
 HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
 """The columns of the `nbtui --list` table and of the kernel picker."""
 
 
-def format_age(seconds: float) -> str:
-    """A compact age, in its largest whole unit.
+def format_duration(seconds: float) -> str:
+    """A span of time, in whole units: the one way nbtui writes an age or a duration.
+
+    At most two units, the larger first, each rounded down: what is shown has always
+    been reached, and it changes at most once a minute past the first minute.
+
+    Args:
+        seconds: The span; negative counts as 0.
+
+    Returns:
+        For example `12 s`, `4 min`, `3 h 5 min`, `3 h`, `2 d 7 h`.
+    """
+    whole = int(max(0.0, seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes = whole // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def format_ago(seconds: float, *, now_below: float = 0.0) -> str:
+    """How long ago something happened (see `format_duration`).
 
     Args:
         seconds: How long ago; negative counts as 0.
+        now_below: Under this many seconds say `now`: for a view redrawn too rarely
+            for its seconds to be true.
 
     Returns:
-        For example `12s`, `5m`, `3h`, `2d`.
+        For example `12 s ago`, `3 h 5 min ago`, or `now`.
+    """
+    if seconds < now_below:
+        return "now"
+    return f"{format_duration(seconds)} ago"
+
+
+def format_elapsed(seconds: float) -> str:
+    """How long something has been running, for a clock that ticks every second.
+
+    Tenths under a minute, then seconds always: a running clock has to be seen to move.
+
+    Args:
+        seconds: Since the start; negative counts as 0.
+
+    Returns:
+        For example `4.2 s`, `2 min 5 s`, `1 h 2 min 5 s`.
     """
     seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min {rest} s"
+
+
+def format_latency(seconds: float | None, *, coarse: bool = False) -> str:
+    """A round trip (heartbeat, control request): milliseconds, unlike an age.
+
+    Args:
+        seconds: The round trip, or None when unknown.
+        coarse: In steps (`<1 ms`, `<10 ms`, `<100 ms`, then tenths of a second), for a
+            one-line summary that must not redraw with every beat's jitter.
+
+    Returns:
+        For example `0.1 ms`, `12 ms`, `1.4 s`; `-` when unknown.
+    """
+    if seconds is None:
+        return "-"
+    if coarse:
+        for step in (0.001, 0.01, 0.1):
+            if seconds < step:
+                return f"<{step * 1000:.0f} ms"
+        return f"{seconds:.1f} s"
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f} ms"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    return f"{seconds:.1f} s"
 
 
 def format_bytes(count: float | None) -> str:
@@ -118,7 +192,7 @@ def row(entry: KernelEntry, now: float, runtime: Path | None = None) -> tuple[st
         str(entry.pid) if entry.pid is not None else "-",
         format_bytes(entry.memory),
         f"{entry.cpu:.0f}%" if entry.cpu is not None else "-",
-        format_age(now - entry.mtime),
+        format_duration(now - entry.mtime),
     )
 
 
@@ -203,7 +277,7 @@ def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None 
                 kernel.name,
                 kernel.execution_state,
                 str(kernel.connections),
-                server_age(kernel.last_activity, now),
+                format_timestamp_ago(kernel.last_activity, now),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
@@ -213,8 +287,8 @@ def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None 
     )
 
 
-def server_age(stamp: str, now: float | None = None) -> str:
-    """How long ago a Jupyter Server's time stamp was.
+def format_timestamp_ago(stamp: str, now: float | None = None) -> str:
+    """How long ago a Jupyter Server's time stamp was (see `format_ago`).
 
     Args:
         stamp: An ISO 8601 time as the server writes it (`2026-01-01T00:00:00.000000Z`).
@@ -227,11 +301,4 @@ def server_age(stamp: str, now: float | None = None) -> str:
         then = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return stamp or "-"
-    seconds = max(0.0, (time.time() if now is None else now) - then)
-    if seconds < 90:
-        return f"{seconds:.0f} s ago"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min ago"
-    if seconds < 129600:
-        return f"{seconds / 3600:.0f} h ago"
-    return f"{seconds / 86400:.0f} days ago"
+    return format_ago((time.time() if now is None else now) - then)

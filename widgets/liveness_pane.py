@@ -13,34 +13,12 @@ from rich.text import Text
 from textual.widget import Widget
 
 from nbtui.app.kernel.liveness import LivenessSnapshot
+from nbtui.app.present import format_ago, format_duration, format_latency
 from nbtui.widgets.spark import sparkline
 
-__all__ = ["LivenessPane", "format_duration", "format_seconds"]
+__all__ = ["LivenessPane"]
 
 STATES = ("alive", "busy", "unresponsive", "dead", "restarted")
-
-
-def format_seconds(seconds: float | None) -> str:
-    """A latency: `0.1 ms`, `12 ms`, `1.4 s`; `-` when unknown."""
-    if seconds is None:
-        return "-"
-    if seconds < 0.01:
-        return f"{seconds * 1000:.1f} ms"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    return f"{seconds:.1f} s"
-
-
-def format_duration(seconds: float) -> str:
-    """A span of time: `12 s`, `4 min`, `3 h 5 min`."""
-    seconds = max(0.0, seconds)
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 class LivenessPane(Widget):
@@ -125,7 +103,7 @@ class LivenessPane(Widget):
             if snapshot.detail:
                 headline.append(f" · {snapshot.detail}", style=muted)
         width = max(0, self.size.width)
-        figures = f" {format_seconds(snapshot.hb_rtt)} · misses {snapshot.misses}"
+        figures = f" {format_latency(snapshot.hb_rtt)} · misses {snapshot.misses}"
         room = max(0, min(24, width - 3 - len(figures)))
         heartbeat = Text.assemble(
             ("hb ", label),
@@ -135,11 +113,9 @@ class LivenessPane(Widget):
             ),
             figures,
         )
-        control = Text.assemble(("control ", label), format_seconds(snapshot.control_latency))
+        control = Text.assemble(("control ", label), format_latency(snapshot.control_latency))
         if snapshot.restarts:
             control.append(f" · restarts {snapshot.restarts}", style=muted)
         if self._last_iopub is not None:
-            control.append(
-                f" · iopub {format_duration(self._now - self._last_iopub)} ago", style=muted
-            )
+            control.append(f" · iopub {format_ago(self._now - self._last_iopub)}", style=muted)
         return Text("\n").join([headline, heartbeat, control])

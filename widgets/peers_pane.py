@@ -10,18 +10,11 @@ from textual.widget import Widget
 
 from nbtui.app.kernel.messages import short_session
 from nbtui.app.kernel.model import Peer
+from nbtui.app.present import format_ago
 
 __all__ = ["PeersPane"]
 
 PEER_COLOURS = 6
-
-
-def _ago(seconds: float) -> str:
-    if seconds < 60:
-        return "now"
-    if seconds < 3600:
-        return f"{seconds // 60:.0f} min ago"
-    return f"{seconds // 3600:.0f} h ago"
 
 
 class PeersPane(Widget):
@@ -77,7 +70,8 @@ class PeersPane(Widget):
                 state = Text("running", style=self._style("peers--running"))
             elif peer.last_activity:
                 state = Text(
-                    _ago(time.monotonic() - peer.last_activity), style=self._style("peers--muted")
+                    format_ago(time.monotonic() - peer.last_activity, now_below=60),
+                    style=self._style("peers--muted"),
                 )
             else:
                 state = Text("")

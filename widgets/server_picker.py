@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.server import JupyterServer, ServerKernelModel
-from nbtui.app.present import server_age
+from nbtui.app.present import format_timestamp_ago
 
 __all__ = ["ServerPickerApp"]
 
@@ -73,7 +73,7 @@ class ServerPickerApp(App[ServerKernelModel | None]):
                 kernel.name,
                 kernel.execution_state,
                 str(kernel.connections),
-                server_age(kernel.last_activity),
+                format_timestamp_ago(kernel.last_activity),
                 key=kernel.id,
             )
         ids = [kernel.id for kernel in kernels]

@@ -142,3 +142,54 @@ def test_bytes_never_show_1024_of_a_unit() -> None:
 def test_list_table_shows_memory_in_binary_units(tmp_path: Path) -> None:
     cells = present.row(alive(tmp_path, memory=int(52.7 * MIB)), NOW, tmp_path)
     assert cells[present.HEADERS.index("MEMORY")] == "53 MiB"
+
+
+def test_duration_in_at_most_two_whole_units() -> None:
+    assert present.format_duration(-3) == "0 s"
+    assert present.format_duration(59.9) == "59 s"
+    assert present.format_duration(60) == "1 min"
+    assert present.format_duration(3599) == "59 min"
+    assert present.format_duration(3600) == "1 h"
+    assert present.format_duration(3 * 3600 + 5 * 60 + 59) == "3 h 5 min"
+    assert present.format_duration(86400) == "1 d"
+    assert present.format_duration(2 * 86400 + 7 * 3600 + 1800) == "2 d 7 h"
+
+
+def test_ago() -> None:
+    assert present.format_ago(2) == "2 s ago"
+    assert present.format_ago(3 * 3600 + 300) == "3 h 5 min ago"
+    assert present.format_ago(59, now_below=60) == "now"
+    assert present.format_ago(61, now_below=60) == "1 min ago"
+
+
+def test_elapsed_clock_keeps_its_seconds() -> None:
+    assert present.format_elapsed(4.24) == "4.2 s"
+    assert present.format_elapsed(125.3) == "2 min 5 s"
+    assert present.format_elapsed(3725) == "1 h 2 min 5 s"
+
+
+def test_latency_in_milliseconds() -> None:
+    assert present.format_latency(None) == "-"
+    assert present.format_latency(0.0001) == "0.1 ms"
+    assert present.format_latency(0.0123) == "12 ms"
+    assert present.format_latency(1.43) == "1.4 s"
+
+
+def test_coarse_latency_moves_in_steps() -> None:
+    assert present.format_latency(0.0002, coarse=True) == "<1 ms"
+    assert present.format_latency(0.004, coarse=True) == "<10 ms"
+    assert present.format_latency(0.04, coarse=True) == "<100 ms"
+    assert present.format_latency(0.34, coarse=True) == "0.3 s"
+
+
+def test_list_and_server_ages_are_written_alike(tmp_path: Path) -> None:
+    entry = alive(tmp_path, mtime=NOW - (2 * 3600 + 13 * 60))
+    assert present.row(entry, NOW, tmp_path)[present.HEADERS.index("AGE")] == "2 h 13 min"
+    stamp = "2026-01-01T00:00:00.000000Z"
+    assert present.format_timestamp_ago(stamp, 1767225600.0 + 75) == "1 min ago"
+    assert present.format_timestamp_ago(stamp, 1767225600.0 + 3 * 86400) == "3 d ago"
+
+
+def test_unreadable_server_time_is_shown_as_is() -> None:
+    assert present.format_timestamp_ago("not a time") == "not a time"
+    assert present.format_timestamp_ago("") == "-"

@@ -18,7 +18,7 @@ from nbtui.app.kernel.server import (
     normalise_url,
     server_token,
 )
-from nbtui.app.present import format_server_table, server_age
+from nbtui.app.present import format_server_table, format_timestamp_ago
 from tests.unit.test_model import other, run_cell
 
 
@@ -106,7 +106,7 @@ def test_server_table_and_ages() -> None:
     table = format_server_table([kernel], now=kernel_time(kernel) + 30)
     assert table.splitlines()[0].split() == ["ID", "NAME", "STATE", "CONN", "LAST", "ACTIVITY"]
     assert table.splitlines()[1].split() == ["abc", "python3", "idle", "2", "30", "s", "ago"]
-    assert server_age("not a time") == "not a time"
+    assert format_timestamp_ago("not a time") == "not a time"
     assert ServerKernelModel.from_json("junk").connections == 0
 
 

@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import ipaddress
 import json
 import os
 import socket
@@ -53,6 +51,7 @@ from nbtui.app.kernel.connection import (
     parse_connection_text,
 )
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.usage import is_local, parse_usage
 
 __all__ = [
     "HB_TIMEOUT",
@@ -287,12 +286,6 @@ class _Probe:
         return replies
 
 
-def _number(value: object) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
 async def _probe(
     entry: KernelEntry,
     context: zmq.asyncio.Context,
@@ -304,7 +297,7 @@ async def _probe(
 ) -> KernelEntry:
     assert entry.info is not None
     probe = _Probe(entry.info, context)
-    if not _is_local(entry.info.ip):
+    if not is_local(entry.info):
         hb_timeout = max(hb_timeout, REMOTE_HB_TIMEOUT)
     try:
         rtt = await probe.ping(hb_timeout)
@@ -318,24 +311,22 @@ async def _probe(
             control, ("kernel_info_request", "usage_request"), reply_timeout
         )
         info = replies.get("kernel_info_request")
-        usage = replies.get("usage_request", {})
-        if info is None and not usage:
+        reply = replies.get("usage_request")
+        if info is None and not reply:
             return entry
         language_info = info.get("language_info", {}) if info else {}
         language = language_info.get("name", "") if isinstance(language_info, dict) else ""
         implementation = info.get("implementation", "") if info else ""
-        pid = usage.get("pid")
-        hostname = usage.get("hostname")
-        memory = _number(usage.get("kernel_memory"))
+        usage = parse_usage(reply or {})
         entry = replace(
             entry,
             responsive=True,
             language=language if isinstance(language, str) else "",
             implementation=implementation if isinstance(implementation, str) else "",
-            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-            hostname=hostname if isinstance(hostname, str) else None,
-            memory=int(memory) if memory is not None else None,
-            cpu=_number(usage.get("kernel_cpu")),
+            pid=usage.pid,
+            hostname=usage.hostname,
+            memory=usage.kernel_memory,
+            cpu=usage.kernel_cpu,
         )
         if activity:
             shell = probe.channel("shell")
@@ -424,22 +415,6 @@ async def probe_all(
 # -- local processes -------------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=64)
-def _is_local(ip: str) -> bool:
-    if ip in ("localhost", "0.0.0.0", "*"):
-        return True
-    try:
-        if ipaddress.ip_address(ip).is_loopback:
-            return True
-    except ValueError:
-        return False
-    with contextlib.suppress(psutil.Error, OSError):
-        for addresses in psutil.net_if_addrs().values():
-            if any(address.address == ip for address in addresses):
-                return True
-    return False
-
-
 def listening_pids(ports: Iterable[int]) -> dict[int, int]:
     """The pid of the local process listening on each of `ports` (TCP), where visible.
 
@@ -474,7 +449,7 @@ def _fill_from_psutil(entries: list[KernelEntry]) -> list[KernelEntry]:
         and entry.info is not None
         and entry.info.transport == "tcp"
         and (entry.pid is None or entry.memory is None)
-        and (entry.hostname == hostname if entry.hostname else _is_local(entry.info.ip))
+        and (entry.hostname == hostname if entry.hostname else is_local(entry.info))
     ]
     if not local:
         return entries
@@ -575,7 +550,7 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
     local_ports = {
         port
         for entry in again
-        if entry.info is not None and entry.info.transport == "tcp" and _is_local(entry.info.ip)
+        if entry.info is not None and entry.info.transport == "tcp" and is_local(entry.info)
         for port in entry.info.ports.values()
     }
     listeners = await asyncio.to_thread(listening_pids, local_ports)
@@ -589,7 +564,7 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
             kept.append((entry.path, "its kernel answers again"))
             continue
         busy_ports = [port for port in entry.info.ports.values() if port in listeners]
-        if busy_ports and _is_local(entry.info.ip):
+        if busy_ports and is_local(entry.info):
             kept.append(
                 (entry.path, f"process {listeners[busy_ports[0]]} listens on port {busy_ports[0]}")
             )

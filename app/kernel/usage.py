@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import socket
 import time
@@ -154,7 +155,15 @@ def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | 
 
 
 def is_local(info: ConnectionInfo | ServerKernel) -> bool:
-    """Whether the kernel runs on this machine, so that psutil can see it."""
+    """Whether the kernel runs on this machine: psutil can see its process, and a
+    heartbeat need not wait for a network.
+
+    The one rule for the resource pane and for discovery (`--list`, the picker, prune),
+    which had its own on the ip alone. This one won because the connection decides, not
+    only its ip: a tunnel's 127.0.0.1 is ssh's end of a remote kernel, an ipc kernel is
+    always here, and `::` listens here as `0.0.0.0` does. Discovery's rule gave it `*`
+    and the cache of this host's addresses, which a probe of many files asks per file.
+    """
     if not isinstance(info, ConnectionInfo):
         # A server's kernel: even on this machine, we do not know its ports or process.
         return False
@@ -163,15 +172,22 @@ def is_local(info: ConnectionInfo | ServerKernel) -> bool:
         return False
     if info.transport == "ipc":
         return True
+    return _is_local_address(info.ip)
+
+
+@functools.lru_cache(maxsize=64)
+def _is_local_address(ip: str) -> bool:
+    if ip in ("localhost", "*"):
+        return True
     try:
-        address = ipaddress.ip_address(info.ip)
+        address = ipaddress.ip_address(ip)
     except ValueError:
-        return info.ip == "localhost"
+        return False  # a host name: resolving it could wait on DNS
     if address.is_loopback or address.is_unspecified:
         return True
-    with contextlib.suppress(OSError, RuntimeError):
+    with contextlib.suppress(psutil.Error, OSError, RuntimeError):
         for addresses in psutil.net_if_addrs().values():
-            if any(entry.address == info.ip for entry in addresses):
+            if any(entry.address == ip for entry in addresses):
                 return True
     return False
 

@@ -86,6 +86,8 @@ def test_is_local() -> None:
     assert is_local(info("127.0.0.1"))
     assert is_local(info("::1"))
     assert is_local(info("0.0.0.0"))
+    assert is_local(info("::"))
+    assert is_local(info("*"))  # ipykernel --ip='*' listens on every interface
     assert is_local(info("localhost"))
     assert is_local(info("/tmp/kernel", transport="ipc"))
     assert not is_local(info("192.0.2.7"))

@@ -26,7 +26,13 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+from nbtui.app.kernel.liveness import (
+    TROUBLE,
+    LivenessMonitor,
+    LivenessSnapshot,
+    LocalProcess,
+    local_process,
+)
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
 from nbtui.app.kernel.sanitize import sanitize, sanitize_line
@@ -333,6 +339,7 @@ class NbtuiApp(App[None]):
             quiet_interval=self.QUIET_BEAT,
             quiet_control_interval=self.QUIET_PROBE,
             settle_after=2,
+            process=local_process(client.info),
         )
         client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
@@ -475,7 +482,7 @@ class NbtuiApp(App[None]):
             self.query_one("#prompt", Label).update(Text(prompt))
 
     def _update_status(self) -> None:
-        if self.kernel_state in ("dead", "unresponsive"):
+        if self.kernel_state in TROUBLE:
             return
         cell = self.model.oldest_running()
         if self._monitor is not None and self._poller is not None:
@@ -528,22 +535,37 @@ class NbtuiApp(App[None]):
         if state != previous:
             if state == "dead":
                 self.model.mark_all_stopped()
-                if snapshot.restarting:
-                    self.model.add_notice(
-                        "the kernel is restarting (its server says so): whatever ran was "
-                        "stopped and its variables will be gone",
-                        "warning",
-                    )
-                else:
-                    self.model.add_notice(
-                        f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
-                        "(the transcript stays readable)",
-                        "error",
-                    )
-            elif state == "unresponsive":
                 self.model.add_notice(
-                    f"the kernel is alive but not answering requests ({snapshot.detail})",
+                    f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
+                    "(the transcript stays readable)",
+                    "error",
+                )
+            elif state == "restarting":
+                self.model.mark_all_stopped()
+                # A server says so on its own; a kernel on ZeroMQ ports is restarted by
+                # whoever started it (its KernelManager), never by a client like us.
+                who = (
+                    "its owner restarts it"
+                    if isinstance(self.client.info, ConnectionInfo)
+                    else "its server says so"
+                )
+                self.model.add_notice(
+                    f"the kernel is restarting ({who}): whatever ran was stopped and its "
+                    "variables will be gone",
                     "warning",
+                )
+            elif state == "lost":
+                self.model.add_notice(
+                    f"the kernel is lost: {snapshot.detail} (it may yet answer again)", "error"
+                )
+            elif state == "stopped":
+                self.model.add_notice(
+                    f"the kernel is stopped, not dead: {snapshot.detail}", "warning"
+                )
+            elif state == "unresponsive":
+                alive = "alive but " if snapshot.hb_rtt is not None else ""
+                self.model.add_notice(
+                    f"the kernel is {alive}not answering ({snapshot.detail})", "warning"
                 )
             elif state == "restarted":
                 self.model.mark_all_stopped()
@@ -553,10 +575,10 @@ class NbtuiApp(App[None]):
                 )
                 self._attached_kernel_info()
                 self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)
-            elif previous in ("dead", "unresponsive"):
+            elif previous in TROUBLE:
                 self.model.add_notice("the kernel answers again")
             self._schedule_frame()
-        if state == "alive" and self.kernel_state in ("dead", "unresponsive", "restarted"):
+        if state == "alive" and (self.kernel_state in TROUBLE or self.kernel_state == "restarted"):
             self.kernel_state = "idle"
         elif state != "alive":
             self._set_state(state)
@@ -591,6 +613,9 @@ class NbtuiApp(App[None]):
     def _usage_changed(self, snapshot: UsageSnapshot) -> None:
         warned = self._usage is not None and self._usage.memory_warning
         self._usage = snapshot
+        process = self._monitor.process if self._monitor is not None else None
+        if isinstance(process, LocalProcess):
+            process.learn(snapshot.pid, snapshot.hostname)
         if snapshot.memory_warning and not warned:
             share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
             self.model.add_notice(

@@ -31,6 +31,8 @@ _STATE_CLASSES = {
     "stale": "picker--stale",
     "invalid": "picker--stale",
     "no reply": "picker--no-reply",
+    "no answer": "picker--no-reply",
+    "stopped": "picker--stopped",
 }
 
 
@@ -68,7 +70,13 @@ class KernelPicker(Screen[Path | None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
-    COMPONENT_CLASSES = {"picker--alive", "picker--stale", "picker--no-reply", "picker--busy"}
+    COMPONENT_CLASSES = {
+        "picker--alive",
+        "picker--stale",
+        "picker--no-reply",
+        "picker--stopped",
+        "picker--busy",
+    }
 
     def __init__(
         self, dirs: Sequence[Path], only: Sequence[Path] | None = None, interval: float = 2.0
@@ -90,8 +98,12 @@ class KernelPicker(Screen[Path | None]):
         self._activity: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
-        where = "the given files" if self.only is not None else ", ".join(map(str, self.dirs))
-        yield Static(f"Pick a kernel (connection files in {where})", id="picker-title")
+        where = (
+            "the given connection files"
+            if self.only is not None
+            else "connection files in " + ", ".join(map(str, self.dirs))
+        )
+        yield Static(f"Pick a kernel: {where}", id="picker-title")
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("probing…", id="picker-status")

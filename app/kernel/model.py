@@ -417,10 +417,14 @@ class Transcript:
             self._apply_status(msg)
             return
         if kind == "shutdown_reply":
-            who = self.peer(msg.parent_session, msg.parent_username)
-            restart = bool(content.get("restart"))
-            verb = "restart" if restart else "shut down"
-            self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
+            verb = "restart" if content.get("restart") else "shut down"
+            # Only a client seen here has a name worth showing. A session that ran nothing
+            # is the kernel's owner (its KernelManager, a server), not a peer to list.
+            who = self.peers.get(msg.parent_session)
+            if who is not None and (who.is_self or who.cells):
+                self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
+            else:
+                self.add_notice(f"the kernel's owner asked it to {verb}", "warning")
             return
         if not self._is_cell_message(msg):
             return

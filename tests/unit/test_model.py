@@ -893,6 +893,7 @@ def test_removed_outputs_are_freed() -> None:
 @pytest.mark.parametrize(("restart", "verb"), [(False, "shut down"), (True, "restart")])
 def test_shutdown_reply_from_a_peer_adds_a_notice(restart: bool, verb: str) -> None:
     transcript = Transcript(OWN)
+    run_cell(transcript, Request(_msg_id(), OTHER, "bob"), "x = 1")
     request = Request(_msg_id(), OTHER, "bob", "shutdown_request")
     feed(
         transcript,
@@ -906,6 +907,24 @@ def test_shutdown_reply_from_a_peer_adds_a_notice(restart: bool, verb: str) -> N
     assert verb in notices[0].text
     assert notices[0].level == "warning"
     assert not transcript.busy
+
+
+@pytest.mark.parametrize(("restart", "verb"), [(False, "shut down"), (True, "restart")])
+def test_shutdown_reply_from_a_session_seen_nowhere_is_the_owners(restart: bool, verb: str) -> None:
+    # The kernel's KernelManager (or a server) asks from its own session, which runs no
+    # cells: it is named as the owner, not as a made-up peer "user@b0b5".
+    transcript = Transcript(OWN)
+    request = Request(_msg_id(), OTHER, "owner", "shutdown_request")
+    feed(
+        transcript,
+        request.busy(),
+        request.iopub("shutdown_reply", {"status": "ok", "restart": restart}),
+        request.idle(),
+    )
+    notices = [entry for entry in transcript.entries if isinstance(entry, Notice)]
+    assert [notice.text for notice in notices] == [f"the kernel's owner asked it to {verb}"]
+    assert "b0b5" not in notices[0].text
+    assert OTHER not in transcript.peers
     assert [entry for entry in transcript.entries if isinstance(entry, Cell)] == []
 
 

@@ -33,7 +33,19 @@ __all__ = [
     "Peer",
     "StreamOutput",
     "Transcript",
+    "is_default_repr",
 ]
+
+_DEFAULT_REPR = re.compile(r"<[\w.<>]+ (?:object(?: at 0x[0-9a-fA-F]+)?|at 0x[0-9a-fA-F]+)>")
+
+
+def is_default_repr(plain: str) -> bool:
+    """Whether a bundle's text/plain only names the object (`<IPython.core.display.HTML
+    object>`, `<pandas.io.formats.style.Styler at 0x7f...>`) or is empty: then another
+    of its types is the output itself."""
+    text = plain.strip()
+    return not text or _DEFAULT_REPR.fullmatch(text) is not None
+
 
 CellState = Literal["queued", "running", "ok", "error", "aborted"]
 
@@ -151,13 +163,15 @@ class DataOutput:
     display_id: str | None = None
     version: int = 0
 
-    @property
-    def text(self) -> str:
+    def _plain(self) -> str:
         plain = self.data.get("text/plain", "")
         if isinstance(plain, list):  # nbformat allows a list of lines
             plain = "".join(str(part) for part in plain)
-        if not isinstance(plain, str):
-            plain = str(plain)
+        return plain if isinstance(plain, str) else str(plain)
+
+    @property
+    def text(self) -> str:
+        plain = self._plain()
         if not plain and self.data:
             kinds = ", ".join(sorted(self.data))
             return f"<{kinds}>"
@@ -166,9 +180,19 @@ class DataOutput:
     @property
     def source(self) -> str:
         """The output whole, as the pager shows and saves it: markdown as its source
-        (its text/plain is only a repr), anything else as `text`."""
+        (its text/plain is only a repr), HTML too when its text/plain is only a default
+        repr, anything else as `text`."""
         markdown = self.data.get("text/markdown")
-        return sanitize(markdown) if isinstance(markdown, str) else self.text
+        if isinstance(markdown, str):
+            return sanitize(markdown)
+        html = self.data.get("text/html")
+        if (
+            isinstance(html, str)
+            and is_default_repr(self._plain())
+            and not any(kind in self.data for kind in ("application/json", "text/latex"))
+        ):
+            return sanitize(html)
+        return self.text
 
     @property
     def line_count(self) -> int:

@@ -31,6 +31,7 @@ from nbtui.app.kernel.model import (
     DataOutput,
     Entry,
     ErrorOutput,
+    InputOutput,
     Notice,
     StreamOutput,
 )
@@ -434,7 +435,17 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(
                     kept.get(shown) or _RenderedPart(self, partial(self._error, output), shown)
                 )
+            else:
+                shown = ("input", id(output))
+                parts.append(
+                    kept.get(shown) or _RenderedPart(self, partial(self._input, output), shown)
+                )
         return parts
+
+    def _input(self, output: InputOutput, width: int) -> RenderableType:
+        """`prompt answer`, the answer in the colour of what you typed."""
+        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
+        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(

@@ -28,8 +28,10 @@ __all__ = [
     "Cell",
     "DataOutput",
     "ErrorOutput",
+    "InputOutput",
     "Notice",
     "Output",
+    "PageOutput",
     "Peer",
     "StreamOutput",
     "Transcript",
@@ -225,7 +227,43 @@ class ErrorOutput:
         return len(self.ename) + len(self.evalue) + sum(map(len, self.traceback))
 
 
-Output = StreamOutput | DataOutput | ErrorOutput
+@dataclass(eq=False)
+class PageOutput(DataOutput):
+    """Help (`len?`, `Counter??`) that came as a `page` payload of the cell's execute_reply.
+
+    jupyter console prints it, and it is how most users read help; only the client that
+    ran the cell receives it (shell replies go to the asker alone)."""
+
+
+PASSWORD_MASK = "••••••••"
+"""Stands for a password's answer in the transcript: always as long, so it tells nothing."""
+
+
+@dataclass(eq=False)
+class InputOutput:
+    """A prompt of `input()` or `getpass()` and the answer sent to it, kept as a line of
+    the cell's output: the kernel echoes neither, and the prompt row closes once answered.
+    """
+
+    prompt: str
+    answer: str
+    """What was sent, or `PASSWORD_MASK` for a password: the password itself is never kept."""
+    password: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.answer
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+
+Output = StreamOutput | DataOutput | ErrorOutput | InputOutput
 
 
 CHARS_PER_LINE = 320
@@ -617,7 +655,39 @@ class Transcript:
             cell.state = "aborted"
         elif status == "error":
             cell.state = "error"
+        payload = msg.content.get("payload")
+        for item in payload if isinstance(payload, list) else []:
+            page = _page(item)
+            if page is not None:
+                cell.outputs.append(page)
+                self._account(page)
         self._touch(cell)
+
+    def add_input(self, request: Msg, answer: str) -> InputOutput | None:
+        """Keep an answered `input_request` as a line of its cell's output: the prompt
+        and the answer, masked when the kernel asked for a password.
+
+        Args:
+            request: The kernel's input_request (its parent is the cell's execute_request).
+            answer: What the user typed and we sent.
+
+        Returns:
+            The new output; None when the cell is no longer in the transcript.
+        """
+        cell = self.cells.get(request.parent_id)
+        if cell is None:
+            return None
+        prompt = request.content.get("prompt")
+        password = bool(request.content.get("password"))
+        output = InputOutput(
+            sanitize(prompt) if isinstance(prompt, str) else "",
+            PASSWORD_MASK if password else sanitize_line(answer),
+            password,
+        )
+        cell.outputs.append(output)
+        self._account(output)
+        self._touch(cell)
+        return output
 
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
         """The kernel died or restarted: nothing is running any more."""
@@ -687,6 +757,18 @@ class Transcript:
                 holders.remove(output)
             if not holders:
                 self._displays.pop(output.display_id, None)
+
+
+def _page(item: object) -> PageOutput | None:
+    """A payload item that pages help, as an output; None for any other payload."""
+    if not isinstance(item, dict) or item.get("source") != "page":
+        return None
+    data = item.get("data")
+    if not isinstance(data, dict):
+        # IPython before 3.0 sent the text alone.
+        text = item.get("text")
+        data = {"text/plain": text} if isinstance(text, str) else {}
+    return PageOutput(data, {}) if data else None
 
 
 def _stored(output: Output) -> int:

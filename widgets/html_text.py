@@ -662,7 +662,9 @@ class _TableView:
             caption = self.caption.copy()
             caption.no_wrap = True
             caption.overflow = "ellipsis"
-            yield caption.align("center", total) if caption.cell_len < total else caption
+            if caption.cell_len < total:
+                caption.align("center", total)
+            yield caption
 
         def line(cells: list[Text], style: Style | None = None) -> Text:
             out = Text(no_wrap=True, overflow="crop", end="\n")

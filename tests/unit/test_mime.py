@@ -572,6 +572,17 @@ def test_an_html_table_is_a_table() -> None:
     assert lines[2].index("1 ") + 1 == lines[3].index("22.5") + 4
 
 
+@pytest.mark.parametrize("cell", ["1", "one<br>two"])  # drawn directly, and by Rich
+def test_an_html_tables_caption_is_its_title(cell: str) -> None:
+    plain = _html(
+        f"<table><caption>K &amp; V</caption><tr><th>k</th><th>v</th></tr>"
+        f"<tr><td>a</td><td>{cell}</td></tr></table>"
+    )
+    rows = _rows(plain)
+    assert rows[0] == "K & V"
+    assert re.fullmatch(r"k\s+v", rows[1])
+
+
 def test_an_html_table_honours_spans() -> None:
     # A pandas MultiIndex: the outer label spans rows, a group header spans columns.
     plain = _html(

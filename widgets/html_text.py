@@ -42,6 +42,11 @@ _SPACE = re.compile(r"[ \t\n\r\f\v]+")
 _NUMBER = re.compile(r"[-+]?(?:[\d,_ ]*\.?\d[\d,_]*(?:[eE][-+]?\d+)?%?|nan|NaN|inf|-inf|<NA>|NaT)")
 _BOUNDARY = re.compile(r"<(?:tr|li|p|div|br|h[1-6]|dt|dd|pre|blockquote|table|hr)[\s/>]")
 """Where a block or a table row starts (in lower case): where a long document may be cut."""
+_TAG = re.compile(r"<[A-Za-z]")
+
+TAGS_PER_BLOCK = 50
+"""A document with few blocks is cut at any tag once it has this many tags per block it
+may keep (parsing costs per tag, inline ones too); `max_blocks` tags are kept then."""
 
 _DIM = Style(dim=True)
 _INLINE = {
@@ -97,20 +102,30 @@ def clip_points(source: str, max_blocks: int) -> tuple[int, int, int, str] | Non
 
     Returns:
         (where the head ends, where the tail starts, how many blocks lie between, their
-        unit: "table rows" or "blocks"); None when it fits.
+        unit: "table rows", "blocks" or "tags"); None when it fits.
     """
-    if source.count("<") <= max_blocks:
+    tags = source.count("<")
+    if tags <= max_blocks:
         return None
     lowered = source.lower()
     marks = [mark.start() for mark in _BOUNDARY.finditer(lowered)]
+    unit = "blocks"
     if len(marks) <= max_blocks:
-        return None
+        # Few blocks, but maybe a flood of inline tags (a coloured log as spans in one
+        # <pre>): past TAGS_PER_BLOCK times the limit, cut at any tag.
+        if tags <= max_blocks * TAGS_PER_BLOCK:
+            return None
+        marks = [mark.start() for mark in _TAG.finditer(source)]
+        unit = "tags"
+        if len(marks) <= max_blocks * TAGS_PER_BLOCK:
+            return None
     head = (max_blocks + 1) // 2
     resume = len(marks) - (max_blocks - head)
     held = resume - head
     start = marks[head]
     end = marks[resume] if resume < len(marks) else len(source)
-    unit = "table rows" if lowered.count("<tr", start, end) == held else "blocks"
+    if unit == "blocks" and lowered.count("<tr", start, end) == held:
+        unit = "table rows"
     return start, end, held, unit
 
 

@@ -677,3 +677,17 @@ def test_long_html_paragraphs_and_pre_blocks_are_clipped() -> None:
     assert "line 4\n" in plain
     assert "line 995\n" in plain
     assert "line 500\n" not in plain
+
+
+def test_a_flood_of_inline_tags_is_cut_too() -> None:
+    # A coloured log converted to HTML: one <pre>, a span per line, no block to cut at.
+    spans = "".join(f"<span style='color: red'>line {i}</span>\n" for i in range(30_000))
+    shown, clipped = render_html_bundle({"text/html": f"<pre>{spans}</pre>"}, max_blocks=20)
+    assert clipped
+    plain, _ = show(shown)
+    # 20 of the <pre> and its 30,000 spans are kept: the <pre>, 9 spans, and 10.
+    assert _rows(plain) == [
+        *(f"line {i}" for i in range(9)),
+        "… 29,981 tags held back",
+        *(f"line {i}" for i in range(29_990, 30_000)),
+    ]

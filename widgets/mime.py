@@ -31,11 +31,12 @@ from rich.text import Text
 
 from nbtui.app.kernel.model import is_default_repr
 from nbtui.app.kernel.sanitize import sanitize
-from nbtui.widgets.html_text import HeldNote, render_html
 
 if TYPE_CHECKING:
     from PIL.Image import Image as PILImage
     from rich.console import Console, ConsoleOptions, RenderResult
+
+    from nbtui.widgets.html_text import HeldNote
 
 __all__ = [
     "HalfBlockImage",
@@ -380,6 +381,9 @@ def render_html_bundle(
     Returns:
         (the renderable, whether part of it was held back).
     """
+    # Deferred, as markdown is: html.parser and Rich's table are 30 ms of a startup.
+    from nbtui.widgets.html_text import render_html  # noqa: PLC0415
+
     source = _as_str(data["text/html"])
     blocks, clipped = render_html(source, max_blocks, max_chars, note)
     if not blocks:

@@ -773,6 +773,9 @@ class NbtuiApp(App[None]):
         self.editor.focus()
         if request is not None:
             self.client.input_reply(event.value, request)
+            # The kernel echoes neither prompt nor answer: keep them in the cell's output.
+            self.model.add_input(request, event.value)
+            self._schedule_frame()
 
     # -- other actions -------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from nbtui.app.kernel.model import (
     DataOutput,
     Entry,
     ErrorOutput,
+    InputOutput,
     Notice,
     StreamOutput,
 )
@@ -41,7 +42,9 @@ from nbtui.widgets.mime import (
     clip_markdown,
     picture_of,
     render_data,
+    render_html_bundle,
     render_traceback,
+    shows_html,
 )
 
 __all__ = ["TranscriptView"]
@@ -432,7 +435,17 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(
                     kept.get(shown) or _RenderedPart(self, partial(self._error, output), shown)
                 )
+            else:
+                shown = ("input", id(output))
+                parts.append(
+                    kept.get(shown) or _RenderedPart(self, partial(self._input, output), shown)
+                )
         return parts
+
+    def _input(self, output: InputOutput, width: int) -> RenderableType:
+        """`prompt answer`, the answer in the colour of what you typed."""
+        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
+        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(
@@ -503,10 +516,20 @@ class TranscriptView(ScrollView, can_focus=True):
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than
         `line_limit` characters, or a long markdown document, as head and tail; None when
-        it fits."""
+        it fits. HTML shown as text is returned whole or clipped, never None: it is
+        clipped before it is parsed."""
         markdown = output.data.get("text/markdown")
         if isinstance(markdown, str):
             return self._clipped_markdown(output, markdown, width)
+        if shows_html(output.data):
+            # A tenth, not markdown's quarter: each table row is laid out against every
+            # other (column widths), and help or a report rarely has 200 blocks.
+            shown, clipped = render_html_bundle(
+                output.data, max(1, self.output_limit // 10), self.line_limit, self.held_note
+            )
+            if clipped:
+                self.held_back(output)
+            return shown
         plain = output.data.get("text/plain")
         if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):
             return None

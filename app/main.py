@@ -258,7 +258,7 @@ async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
             "the kernel picker needs a terminal: nbtui --list shows the kernels, "
             "nbtui --existing FILE attaches to one"
         )
-    from nbtui.widgets.picker import KernelPickerApp  # noqa: PLC0415
+    from nbtui.app.screens.picker import KernelPickerApp  # noqa: PLC0415
 
     picker = KernelPickerApp(dirs=dirs, only=paths)
     return await picker.run_async()
@@ -352,15 +352,15 @@ async def _server_kernel(
             f"{server.base_url} has {len(kernels)} kernels: choose one with "
             "--kernel-id (--list shows them), or start one with --kernel NAME"
         )
-    from nbtui.widgets.server_picker import ServerPickerApp  # noqa: PLC0415
+    from nbtui.app.screens.server_picker import ServerPickerApp, StartNew  # noqa: PLC0415
 
     picked = await ServerPickerApp(server).run_async()
     if picked is None:
         return None
-    if picked.id == "":
-        own = await ServerOwnKernel.start(server, picked.name)
+    if isinstance(picked, StartNew):
+        own = await ServerOwnKernel.start(server, picked.kernel_name)
         return own.kernel, own
-    return server.locate(picked), None
+    return server.locate(picked.kernel), None
 
 
 async def _release(
@@ -390,7 +390,7 @@ async def _run(args: argparse.Namespace) -> int:
     if args.prune:
         return await _prune(args)
     # Textual loads only once the arguments are good: bad input fails fast.
-    from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
+    from nbtui.app.nbtui_app import NbtuiApp, create_app  # noqa: PLC0415
 
     own: OwnKernel | ServerOwnKernel | None = None
     tunnel: SshTunnel | None = None
@@ -420,7 +420,7 @@ async def _run(args: argparse.Namespace) -> int:
                 os.dup2(tty, 0)
                 os.close(tty)
         show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
-        app = NbtuiApp(
+        app = create_app(
             client,
             own_kernel=own,
             scrollback=args.scrollback,

@@ -1,356 +1,106 @@
-"""The nbtui application: one screen around one kernel."""
+"""The nbtui application: the console screen around one kernel session, and the app
+factory the CLI and the tests share."""
 
 from __future__ import annotations
 
-import codeop
-import dataclasses
 import gc
-import time
-import warnings
-from collections.abc import Callable
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING
 
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-from rich.text import Text
-from textual import on
-from textual.app import App, ComposeResult
+from textual.app import App
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.css.query import NoMatches
-from textual.widgets import Footer, Input, Label
 
-from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.connection import ConnectionInfo
-from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.kernel.liveness import (
-    TROUBLE,
-    LivenessMonitor,
-    LivenessSnapshot,
-    LocalProcess,
-    local_process,
-)
-from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.model import StreamOutput, Transcript
-from nbtui.app.kernel.sanitize import sanitize, sanitize_line
-from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
-from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
-from nbtui.widgets.completions import CompletionMenu
-from nbtui.widgets.confirm import ConfirmScreen
-from nbtui.widgets.connection_pane import ConnectionPane
-from nbtui.widgets.editor import CellEditor
-from nbtui.widgets.liveness_pane import LivenessPane
-from nbtui.widgets.pager import PagerScreen
-from nbtui.widgets.peers_pane import PeersPane
-from nbtui.widgets.resource_pane import ResourcePane
-from nbtui.widgets.status import StatusBar
-from nbtui.widgets.transcript import TranscriptView
+from nbtui.app.kernel.session import KernelSession
+from nbtui.app.screens.console import ConsoleScreen
 
 if TYPE_CHECKING:
-    from textual.timer import Timer
-
+    from nbtui.app.kernel.client import KernelClient
+    from nbtui.app.kernel.launcher import OwnKernel
+    from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.widgets.editor import CellEditor
+    from nbtui.widgets.status import StatusBar
+    from nbtui.widgets.transcript import TranscriptView
 
-__all__ = ["NbtuiApp"]
-
-FRAME = 1 / 30
-"""Output is drawn at most this often, however fast it arrives."""
-STARTUP_GRACE = 3.0
-EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
-
-
-# IPython's lexers come through a Pygments plugin that imports all of IPython (0.23 s of
-# startup, measured in bench/); Pygments' own Python lexer colours the same code.
-_PLAIN_LEXERS = {"ipython3": "python3", "ipython": "python3", "ipython2": "python2"}
-
-
-def _lexer_name(language_info: dict[str, Any]) -> str:
-    for given in (language_info.get("pygments_lexer"), language_info.get("name")):
-        if isinstance(given, str) and given:
-            name = _PLAIN_LEXERS.get(given, given)
-            try:
-                get_lexer_by_name(name)
-            except ClassNotFound:
-                continue
-            return name
-    return "text"
-
-
-def _python_verdict(code: str) -> bool | None:
-    """Whether `code` is a whole Python cell: True, False (more to come), or None (it
-    does not compile: invalid, or IPython's own syntax)."""
-    if code.rstrip().endswith(("\\", ":")):
-        return False
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return codeop.compile_command(code + "\n", symbol="exec") is not None
-    except (SyntaxError, ValueError, OverflowError):
-        return None
-
-
-def _plainly_complete(code: str, language: str) -> bool:
-    """One short line of Python that compiles: the kernel's is_complete would say
-    "complete", so Enter runs it without that round trip (a few milliseconds, most of
-    what a short cell waits for). Anything else, IPython's `%magic` and `x?` included,
-    is the kernel's to judge."""
-    if not language.startswith("python") or "\n" in code or len(code) > 2000:
-        return False
-    return not code[:1].isspace() and _python_verdict(code) is True
-
-
-def _locally_complete(code: str, language: str) -> bool:
-    """A fallback when the kernel does not answer is_complete in time."""
-    if not language.startswith("python") and language != "ipython3":
-        return True
-    # Code that does not compile runs anyway: the kernel reports the error.
-    return _python_verdict(code) is not False
+__all__ = ["NbtuiApp", "create_app"]
 
 
 class NbtuiApp(App[None]):
-    """A console on one Jupyter kernel, shared with whoever else is attached."""
+    """A console on one Jupyter kernel, shared with whoever else is attached.
+
+    Args:
+        session: The kernel session the console shows.
+        console_screen: The console screen; by default one on `session` with its defaults.
+    """
 
     CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
     TITLE = "nbtui"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
-        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
-        Binding("pagedown", "page_down", "", show=False, priority=True),
-        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
-        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
-        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
-        Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
-        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
-        Binding(
-            "f8",
-            "copy_join",
-            "Copy join",
-            show=False,
-            tooltip="Copy the command others run to join (OSC 52: works over SSH)",
-        ),
-        Binding("f9", "restart", "Restart", show=False),
-        Binding("f10", "open_output", "Full output", show=False),
-    ]
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
-    OTHERS_MODES = (
-        (True, True, "showing other clients' inputs and outputs"),
-        (True, False, "showing other clients' inputs only"),
-        (False, False, "hiding other clients' work"),
-    )
-    WIDE = 140
-    """From this many columns the panes stand beside the transcript; below, an overlay."""
-    RESTARTED_SHOWN = 10.0
-    """Seconds the status says "restarted" before it goes back to idle or busy."""
-    INTERRUPT_GRACE = 3.0
-    """Seconds after an interrupt before saying the kernel ignored it."""
-    SILENT_HINT = 10.0
-    """Seconds without output before suggesting another client's cell waits for input."""
-    QUIET_BEAT = 5.0
-    """Seconds between heartbeats while no cell runs and the kernel answers (1 s while one
-    runs): an idle nbtui should cost no more CPU than jupyter console, and each probe costs
-    a millisecond or two; a kill -9 shows at once anyway (the socket monitor)."""
-    QUIET_PROBE = 30.0
-    """Seconds between control and usage probes while no cell runs (else 5 s)."""
-
-    def __init__(
-        self,
-        client: KernelClient,
-        *,
-        own_kernel: OwnKernel | ServerOwnKernel | None = None,
-        scrollback: int = 50_000,
-        observe: bool = False,
-        show_others: tuple[bool, bool] = (True, True),
-        usage_interval: float = 5.0,
-        memory_threshold: float = 0.8,
-        output_limit: int = 2000,
-        line_limit: int = 10_000,
-    ) -> None:
+    def __init__(self, session: KernelSession, console_screen: ConsoleScreen | None = None) -> None:
         super().__init__()
         if self.driver_class.__name__ == "LinuxDriver":
             # Idle CPU: Textual's stock input thread wakes ten times a second (quiet_driver.py).
             from nbtui.app.quiet_driver import QuietLinuxDriver  # noqa: PLC0415
 
             self.driver_class = QuietLinuxDriver
-        self.client = client
-        self.own_kernel = own_kernel
-        self._panes_wanted: bool | None = None
-        """None: panes follow the terminal's width; else the user's F2 choice."""
-        self.observe = observe
-        """Read-only: never sends execute or stdin messages (watching, teaching)."""
-        self.usage_interval = usage_interval
-        self.memory_threshold = memory_threshold
+        self.session = session
+        self.console_screen = console_screen or ConsoleScreen(session)
         self.freeze_gc = False
         """Once attached, move everything alive out of the collector's reach (`gc.freeze`):
         right for the one app of a process, not for a test process running hundreds."""
-        self._others_mode = next(
-            (index for index, mode in enumerate(self.OTHERS_MODES) if mode[:2] == show_others),
-            0,
-        )
-        self.model = Transcript(client.session_id, max_lines=scrollback)
-        self.output_limit = output_limit
-        self.line_limit = line_limit
-        self.language = "python"
-        self._frame_pending = False
-        self._frame_timer: Timer | None = None
-        self._frame_at = 0.0
-        self._last_frame = 0.0
-        self._monitor: LivenessMonitor | None = None
-        self._poller: UsagePoller | None = None
-        self._liveness: LivenessSnapshot | None = None
-        self._usage: UsageSnapshot | None = None
-        self._busy_timer: Any = None
-        self._pending_input: Msg | None = None
-        self.kernel_state = "starting"
-        self._base_count = 0
-        self._leaving = False
-        self._prompt = ""
         self.error: str | None = None
         """Set when the app exits because the kernel could not be reached."""
 
-    # -- layout --------------------------------------------------------------------------
+    def get_default_screen(self) -> ConsoleScreen:
+        """The console is the app's first screen."""
+        return self.console_screen
 
-    def compose(self) -> ComposeResult:
-        yield StatusBar(id="status")
-        with Horizontal(id="main"):
-            yield TranscriptView(id="transcript")
-            with Vertical(id="side"):
-                yield Label("connection", classes="pane-title")
-                yield ConnectionPane(id="connection")
-                yield Label("liveness", classes="pane-title")
-                yield LivenessPane(id="liveness")
-                yield Label("resources", classes="pane-title")
-                yield ResourcePane(id="resources")
-                yield Label("peers", classes="pane-title")
-                yield PeersPane(id="peers")
-        yield CompletionMenu(id="completions")
-        with Horizontal(id="stdin-row"):
-            yield Label("", id="stdin-prompt")
-            yield Input(id="stdin-input")
-        with Horizontal(id="input-row"):
-            yield Label("In [ ]:", id="prompt")
-            yield CellEditor(id="editor")
-        yield Footer()
+    # What the CLI and the tests look at: the session's and the console's own.
+
+    @property
+    def client(self) -> KernelClient:
+        """The kernel's client."""
+        return self.session.client
+
+    @property
+    def model(self) -> Transcript:
+        """The transcript model."""
+        return self.session.model
+
+    @property
+    def kernel_state(self) -> str:
+        """idle, busy, restarted, or the kernel's trouble."""
+        return self.session.state
 
     @property
     def transcript(self) -> TranscriptView:
-        return self.query_one(TranscriptView)
+        """The console's transcript view."""
+        return self.console_screen.transcript
 
     @property
     def editor(self) -> CellEditor:
-        return self.query_one(CellEditor)
+        """The console's cell editor."""
+        return self.console_screen.editor
 
     @property
     def status(self) -> StatusBar:
-        return self.query_one(StatusBar)
+        """The console's status line."""
+        return self.console_screen.status
 
-    # -- start and stop ------------------------------------------------------------------
+    def run_cell(self, code: str) -> str:
+        """Send a cell to the kernel and show it at once; returns its msg_id."""
+        return self.console_screen.run_cell(code)
 
-    async def on_mount(self) -> None:
-        self.transcript.output_limit = self.output_limit
-        self.transcript.line_limit = self.line_limit
-        self.editor.focus()
-        self._layout_panes()
-        if not self.client.kernel_info:
-            try:
-                await self.client.attach()
-            except NbtuiError as error:
-                self.error = str(error)
-                self.exit(return_code=2)
-                return
-        self._attached()
-
-    def _attached(self) -> None:
-        client = self.client
-        kernel = self._attached_kernel_info()
-        path = client.info.path
-        join = client.info.join_command()
-        if self.own_kernel is not None:
-            self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
-        else:
-            self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
-        if client.info.group_readable:
-            self.model.add_notice(
-                f"{path} can be read by other users: whoever reads its key can run code as "
-                "the kernel's user (chmod 600 it)",
-                "warning",
-            )
-        self._finish_attach()
-
-    def _attached_kernel_info(self) -> str:
-        """Show what kernel_info says (at attach, and again after a restart)."""
-        client = self.client
-        info = client.kernel_info
-        language_info = info.get("language_info") or {}
-        self.language = _lexer_name(language_info)
-        self.transcript.language = self.language
-        # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
-        name, version, implementation, impl_version = (
-            sanitize_line(str(value))
-            for value in (
-                language_info.get("name", "?"),
-                language_info.get("version", ""),
-                info.get("implementation", ""),
-                info.get("implementation_version", ""),
-            )
-        )
-        self._base_count = len(self.editor.cell_history)
-        kernel = f"{name} {version}".strip()
-        if implementation:
-            kernel += f" ({implementation} {impl_version})".rstrip()
-        where = client.info
-        spec = where.kernel_name
-        self.status.kernel = f"{spec} · {kernel}" if spec else kernel
-        if isinstance(where, ConnectionInfo):
-            self.status.source = where.path.name if where.path else "stdin"
-            transport = client.transport.kind if where.tunnel else ""
-        else:
-            self.status.source = f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
-            transport = client.transport.kind
-        self.query_one(ConnectionPane).update(where, info, client.session_id, transport)
-        return kernel
-
-    def _finish_attach(self) -> None:
-        client = self.client
-        self._set_state("idle")
-        if self._others_mode:
-            self._apply_others_mode()
-        if self.observe:
-            self.editor.read_only = True
-            self.query_one("#prompt", Label).update("observing")
-        client.on_message = self._schedule_frame
-        client.on_cell_end = self._cell_ended
-        if client.inbox:
-            self._schedule_frame()
-        self._draw_frame()
+    def on_console_screen_attached(self) -> None:
         if self.freeze_gc:
             self.call_after_refresh(self._freeze_startup_objects)
-        self.run_worker(self._load_history(), group="history")
-        # Two answered beats are enough to call a kernel healthy: settling later kept a
-        # fresh wide nbtui at the full pace (and its pane redraws) for its first seconds.
-        self._monitor = LivenessMonitor(
-            client,
-            on_change=self._liveness_changed,
-            quiet_interval=self.QUIET_BEAT,
-            quiet_control_interval=self.QUIET_PROBE,
-            settle_after=2,
-            process=local_process(client.info),
-        )
-        client.on_kernel_event = self._monitor.kernel_event
-        self._monitor.start()
-        self._poller = UsagePoller(
-            client,
-            interval=self.usage_interval,
-            on_update=self._usage_changed,
-            memory_threshold=self.memory_threshold,
-            quiet_interval=max(self.usage_interval, self.QUIET_PROBE),
-        )
-        self._poller.start()
+
+    def on_console_screen_attach_failed(self, event: ConsoleScreen.AttachFailed) -> None:
+        self.error = event.error
+        self.exit(return_code=2)
 
     @staticmethod
     def _freeze_startup_objects() -> None:
@@ -360,531 +110,55 @@ class NbtuiApp(App[None]):
         gc.collect()
         gc.freeze()
 
-    async def _load_history(self) -> None:
-        numbered = await self.client.numbered_history()
-        seen = {cell.execution_count for cell in self.model.cells.values()}
-        earlier = [(count, code) for count, code in numbered if count not in seen]
-        entries = [code for _, code in numbered]
-        session_cells = self.editor.cell_history
-        self.editor.set_history(entries)
-        if self.model.add_catchup(earlier) is not None:
-            self._schedule_frame()
-        self._base_count = max(self._base_count, max((c for c, _ in numbered), default=0))
-        self._update_prompt()
-        for code in session_cells:
-            self.editor.remember(code)
-
     async def on_unmount(self) -> None:
-        self._leaving = True
-        if self._monitor is not None:
-            await self._monitor.stop()
-        if self._poller is not None:
-            await self._poller.stop()
+        await self.session.close()
 
     async def action_quit(self) -> None:
+        """Leave nbtui."""
         # Quitting closes our sockets only; an attached kernel is never shut down here.
-        self._leaving = True
+        self.session.closing = True
         self.exit()
 
-    # -- output, coalesced to the frame rate ---------------------------------------------
 
-    def _schedule_frame(self) -> None:
-        """Called by the readers when output arrives; draws at most once per FRAME."""
-        if self._frame_pending:
-            return
-        self._frame_pending = True
-        # Readers may run outside the app's context (they can start before it), so the
-        # timer is set from a message the app itself handles.
-        self.call_next(self._frame_due, FRAME)
+def create_app(
+    client: KernelClient,
+    *,
+    own_kernel: OwnKernel | ServerOwnKernel | None = None,
+    scrollback: int = 50_000,
+    observe: bool = False,
+    show_others: tuple[bool, bool] = (True, True),
+    usage_interval: float = 5.0,
+    memory_threshold: float = 0.8,
+    output_limit: int = 2000,
+    line_limit: int = 10_000,
+    session_class: type[KernelSession] = KernelSession,
+) -> NbtuiApp:
+    """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
-    def _cell_ended(self) -> None:
-        """A cell's output is complete: show it after half a frame at most, not a whole
-        one. A quick cell's output (ours or a colleague's) comes a few milliseconds after
-        the frame that showed it start, and would otherwise wait out the rest of that
-        frame; cells ending faster than that still cost no more than 2 frames per FRAME."""
-        self._frame_pending = True
-        self.call_next(self._frame_due, FRAME / 2)
-
-    def _frame_due(self, interval: float) -> None:
-        at = self._last_frame + interval
-        if self._frame_timer is not None:
-            if at >= self._frame_at:
-                return
-            self._frame_timer.stop()
-            self._frame_timer = None
-        delay = at - time.monotonic()
-        if delay > 0.001:
-            self._frame_at = at
-            self._frame_timer = self.set_timer(delay, self._timed_frame)
-        else:
-            self._draw_frame()
-
-    def _timed_frame(self) -> None:
-        self._frame_timer = None
-        self._draw_frame()
-
-    def _draw_frame(self) -> None:
-        self._unless_leaving(self._apply_inbox)
-
-    def _tick(self) -> None:
-        self._unless_leaving(self._update_status)
-
-    def _unless_leaving(self, update: Callable[[], None]) -> None:
-        try:
-            update()
-        except NoMatches:
-            # A frame or tick that fires while the app is closing finds no widgets left.
-            if self.is_running and self.screen_stack and not self._leaving:
-                raise
-
-    def _apply_inbox(self) -> None:
-        if self._frame_timer is not None:
-            self._frame_timer.stop()
-            self._frame_timer = None
-        self._frame_pending = False
-        self._last_frame = time.monotonic()
-        messages = self.client.drain()
-        for msg in messages:
-            if msg.channel == "stdin" and msg.msg_type == "input_request":
-                self._ask_input(msg)
-            elif (
-                msg.channel == "iopub"
-                and msg.msg_type == "status"
-                and msg.content.get("execution_state") == "starting"
-                # A kernel's own start may publish "starting" just after our attach
-                # (iopub and control are not ordered): only later is it a restart.
-                and msg.received > self.client.attached_at + STARTUP_GRACE
-            ):
-                self.model.add_notice("the kernel (re)started", "warning")
-        self.model.apply_all(messages)
-        if len(self.transcript.peer_colours) != len(self.model.peers):
-            self.transcript.peer_colours = {
-                session: peer.colour for session, peer in self.model.peers.items()
-            }
-        self.query_one(PeersPane).update_peers(self.model.peers.values())
-        removed, changed = self.model.take_changes()
-        if removed or changed:
-            self.transcript.update_entries(self.model.entries, removed, changed)
-        self._update_status()
-        self._update_prompt()
-
-    def _update_prompt(self) -> None:
-        counts = [
-            cell.execution_count
-            for cell in self.model.cells.values()
-            if cell.execution_count is not None
-        ]
-        following = max(counts, default=self._base_count) + 1
-        prompt = f"In [{following}]:"
-        if prompt != self._prompt:
-            # Every frame calls this; an unchanged prompt must cost nothing.
-            self._prompt = prompt
-            self.query_one("#prompt", Label).update(Text(prompt))
-
-    def _update_status(self) -> None:
-        if self.kernel_state in TROUBLE:
-            return
-        cell = self.model.oldest_running()
-        if self._monitor is not None and self._poller is not None:
-            self._monitor.busy = self._poller.busy = cell is not None
-        if cell is None:
-            self._set_state("idle")
-            self.status.detail = ""
-            if self._busy_timer is not None:
-                self._busy_timer.stop()
-                self._busy_timer = None
-            return
-        self._set_state("busy")
-        self.status.detail = self._busy_text() or ""
-        if self._busy_timer is None:
-            # Ticks only while something runs: an idle nbtui draws nothing.
-            self._busy_timer = self.set_interval(1.0, self._tick)
-
-    def _busy_text(self) -> str | None:
-        """`4.2 s · trainer In [17]` for the oldest running cell, or None when idle."""
-        cell = self.model.oldest_running()
-        if cell is None:
-            return None
-        now = time.monotonic()
-        elapsed = now - (cell.started or now)
-        who = "you" if cell.is_self else cell.username
-        count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
-        detail = f"{format_elapsed(elapsed)} · {who}{count}"
-        silent = now - (cell.last_output or cell.started or now)
-        if not cell.is_self and silent > self.SILENT_HINT:
-            # Other clients' input prompts are invisible to us (stdin goes only to them).
-            detail += (
-                f" · no output for {format_duration(silent)}: may be waiting for {who}'s input"
-            )
-        return detail
-
-    def _panes_shown(self) -> bool:
-        return self.query_one("#side").has_class("-shown")
-
-    def _set_state(self, state: str) -> None:
-        self.kernel_state = state
-        self.status.state = state
-
-    # -- liveness and resources ----------------------------------------------------------
-
-    def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
-        old = self._liveness
-        previous = old.state if old else "alive"
-        self._liveness = snapshot
-        state = snapshot.state
-        if state != previous:
-            if state == "dead":
-                self.model.mark_all_stopped()
-                self.model.add_notice(
-                    f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
-                    "(the transcript stays readable)",
-                    "error",
-                )
-            elif state == "restarting":
-                self.model.mark_all_stopped()
-                # A server says so on its own; a kernel on ZeroMQ ports is restarted by
-                # whoever started it (its KernelManager), never by a client like us.
-                who = (
-                    "its owner restarts it"
-                    if isinstance(self.client.info, ConnectionInfo)
-                    else "its server says so"
-                )
-                self.model.add_notice(
-                    f"the kernel is restarting ({who}): whatever ran was stopped and its "
-                    "variables will be gone",
-                    "warning",
-                )
-            elif state == "lost":
-                self.model.add_notice(
-                    f"the kernel is lost: {snapshot.detail} (it may yet answer again)", "error"
-                )
-            elif state == "stopped":
-                self.model.add_notice(
-                    f"the kernel is stopped, not dead: {snapshot.detail}", "warning"
-                )
-            elif state == "unresponsive":
-                alive = "alive but " if snapshot.hb_rtt is not None else ""
-                self.model.add_notice(
-                    f"the kernel is {alive}not answering ({snapshot.detail})", "warning"
-                )
-            elif state == "restarted":
-                self.model.mark_all_stopped()
-                where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
-                self.model.add_notice(
-                    f"the kernel restarted{where}: its variables are gone", "warning"
-                )
-                self._attached_kernel_info()
-                self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)
-            elif previous in TROUBLE:
-                self.model.add_notice("the kernel answers again")
-            self._schedule_frame()
-        if state == "alive" and (self.kernel_state in TROUBLE or self.kernel_state == "restarted"):
-            self.kernel_state = "idle"
-        elif state != "alive":
-            self._set_state(state)
-            self.status.detail = snapshot.detail
-        self._update_status()
-        self._update_summary()
-        if self._panes_shown() and self._liveness_news(old, snapshot):
-            self._show_liveness()
-
-    def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
-        """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
-        runs, the kernel answers), a round trip that moved a little is not news: a redraw
-        of the pane costs the compositor 2-3 ms, more than the heartbeat itself, and was
-        half of a wide idle nbtui's CPU. The pane catches up with the next control probe."""
-        if old is None or self._monitor is None or not self._monitor.settled:
-            return True
-        return dataclasses.replace(old, hb_rtt=None, hb_history=()) != dataclasses.replace(
-            new, hb_rtt=None, hb_history=()
-        )
-
-    def _acknowledge_restart(self) -> None:
-        if self._monitor is not None:
-            self._monitor.acknowledge()
-
-    def _show_liveness(self) -> None:
-        if self._liveness is None:
-            return
-        self.query_one(LivenessPane).update(
-            self._liveness, busy=self._busy_text(), last_iopub=self.client.last_iopub
-        )
-
-    def _usage_changed(self, snapshot: UsageSnapshot) -> None:
-        warned = self._usage is not None and self._usage.memory_warning
-        self._usage = snapshot
-        process = self._monitor.process if self._monitor is not None else None
-        if isinstance(process, LocalProcess):
-            process.learn(snapshot.pid, snapshot.hostname)
-        if snapshot.memory_warning and not warned:
-            share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
-            self.model.add_notice(
-                f"the kernel uses {share} of the memory it can get: the out-of-memory "
-                "killer may strike soon",
-                "warning",
-            )
-            self._schedule_frame()
-        self._update_summary()
-        if self._panes_shown():
-            self.query_one(ResourcePane).update(snapshot)
-
-    def _update_summary(self) -> None:
-        """The narrow terminal's one line of pane facts, in the status bar."""
-        parts = []
-        history = self._liveness.hb_history[-5:] if self._liveness else ()
-        if history and self._liveness and self._liveness.hb_rtt is not None:
-            # Coarse on purpose: a figure that changes with every beat redraws with every
-            # beat. The median of the last few, in steps, keeps jitter from flapping it.
-            rtt = sorted(history)[len(history) // 2]
-            parts.append(f"hb {format_latency(rtt, coarse=True)}")
-        memory = self._usage.kernel_memory if self._usage else None
-        if memory is not None:
-            parts.append(f"mem {format_bytes(memory)}")
-        self.status.summary = " · ".join(parts)
-
-    # -- running cells -------------------------------------------------------------------
-
-    @on(CellEditor.RunRequested)
-    def _run_requested(self, event: CellEditor.RunRequested) -> None:
-        self._hide_completions()
-        if self.observe:
-            self.editor.decided()
-            if event.code.strip() in EXIT_WORDS:
-                self.exit()
-            else:
-                self.notify("observing: read-only, cells are not sent", timeout=2)
-            return
-        self.run_worker(self._submit(event.code, event.force), group="submit")
-
-    async def _submit(self, code: str, force: bool) -> None:
-        # Whatever happens, the editor gets the keys typed since Enter back.
-        try:
-            await self._decide(code, force)
-        finally:
-            self.editor.decided()
-
-    async def _decide(self, code: str, force: bool) -> None:
-        stripped = code.strip()
-        if not stripped:
-            return
-        if stripped in EXIT_WORDS:
-            # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
-            self.exit()
-            return
-        if not force and not _plainly_complete(code, self.language):
-            verdict = await self.client.is_complete(code)
-            if verdict is None:
-                complete = _locally_complete(code, self.language)
-            else:
-                complete = verdict != "incomplete"
-            if not complete:
-                self.editor.insert_newline()
-                return
-        self.run_cell(code)
-
-    def run_cell(self, code: str) -> str:
-        """Send a cell to the kernel and show it at once."""
-        msg_id = self.client.execute(code)
-        self.model.add_own_cell(msg_id, code, self.client.username)
-        # Running a cell asks to see it: back to the end, even from far back in scrollback.
-        self.transcript.follow = True
-        self.editor.remember(code)
-        self.editor.load_text("")
-        self._schedule_frame()
-        return msg_id
-
-    # -- completion ----------------------------------------------------------------------
-
-    @on(CellEditor.CompletionRequested)
-    def _completion_requested(self, event: CellEditor.CompletionRequested) -> None:
-        self.run_worker(
-            self._complete(event.code, event.cursor_offset), group="complete", exclusive=True
-        )
-
-    async def _complete(self, code: str, offset: int) -> None:
-        result = await self.client.complete(code, offset)
-        if self._leaving or result is None or self.editor.text != code:
-            return
-        matches, start, end = result
-        matches = list(dict.fromkeys(matches))
-        if not matches:
-            self.notify("no completions", timeout=1.5)
-            return
-        if len(matches) == 1:
-            self._apply_completion(matches[0], start, end)
-            return
-        menu = self.query_one(CompletionMenu)
-        menu.show(matches, start, end)
-        self.editor.menu_open = True
-
-    def _apply_completion(self, text: str, start: int, end: int) -> None:
-        editor = self.editor
-        code = editor.text
-        new = code[:start] + text + code[end:]
-        editor.load_text(new)
-        cursor = start + len(text)
-        before = new[:cursor]
-        row = before.count("\n")
-        column = len(before) - (before.rfind("\n") + 1)
-        editor.move_cursor((row, column))
-
-    def _hide_completions(self) -> None:
-        self.query_one(CompletionMenu).hide()
-        self.editor.menu_open = False
-
-    @on(CellEditor.MenuKey)
-    def _menu_key(self, event: CellEditor.MenuKey) -> None:
-        menu = self.query_one(CompletionMenu)
-        key = event.key
-        if key in ("enter", "tab"):
-            menu.choose()
-        elif key == "up":
-            menu.action_cursor_up()
-        elif key == "down":
-            menu.action_cursor_down()
-        else:
-            self._hide_completions()
-
-    @on(CompletionMenu.Chosen)
-    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self.editor.menu_open = False
-        self._apply_completion(event.text, event.menu.start, event.menu.end)
-
-    # -- stdin ---------------------------------------------------------------------------
-
-    def _ask_input(self, msg: Msg) -> None:
-        if self.observe:
-            return
-        self._pending_input = msg
-        prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
-        row = self.query_one("#stdin-row")
-        self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
-        field = self.query_one("#stdin-input", Input)
-        field.password = bool(msg.content.get("password"))
-        field.value = ""
-        row.add_class("-active")
-        field.focus()
-
-    @on(Input.Submitted, "#stdin-input")
-    def _input_submitted(self, event: Input.Submitted) -> None:
-        request = self._pending_input
-        self._pending_input = None
-        self.query_one("#stdin-row").remove_class("-active")
-        self.editor.focus()
-        if request is not None:
-            self.client.input_reply(event.value, request)
-            # The kernel echoes neither prompt nor answer: keep them in the cell's output.
-            self.model.add_input(request, event.value)
-            self._schedule_frame()
-
-    # -- other actions -------------------------------------------------------------------
-
-    async def action_interrupt(self) -> None:
-        if not self.model.busy:
-            self.notify("nothing is running", timeout=1.5)
-            return
-        running = set(self.model.running)
-        if self.own_kernel is not None:
-            await self.own_kernel.interrupt()
-        else:
-            self.run_worker(self.client.interrupt(), group="interrupt")
-        self.notify("interrupt sent", timeout=2)
-        self.set_timer(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
-
-    def _check_interrupted(self, running: set[str]) -> None:
-        still = running & set(self.model.running)
-        if still:
-            self.model.add_notice(
-                f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
-                "(it may be in C code that ignores SIGINT, or not support interrupts)",
-                "warning",
-            )
-            self._schedule_frame()
-
-    def on_resize(self) -> None:
-        self._layout_panes()
-
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
-        shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one("#side")
-        side.set_class(shown, "-shown")
-        side.set_class(shown and not wide, "-overlay")
-        if shown:
-            # Panes are not fed while hidden: bring them up to date on showing.
-            self._show_liveness()
-            if self._usage is not None:
-                self.query_one(ResourcePane).update(self._usage)
-
-    def action_toggle_panes(self) -> None:
-        self._panes_wanted = not self.query_one("#side").has_class("-shown")
-        self._layout_panes()
-
-    def action_cycle_others(self) -> None:
-        self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)
-        self._apply_others_mode()
-        self.notify(self.OTHERS_MODES[self._others_mode][2], timeout=2)
-
-    def _apply_others_mode(self) -> None:
-        inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
-        self.transcript.set_peer_visibility(inputs, outputs)
-
-    def action_open_output(self) -> None:
-        output = self.transcript.output_to_open()
-        if output is None:
-            self.notify("no output was held back", timeout=2)
-            return
-        if isinstance(output, StreamOutput):
-            title, text = output.name, output.text
-        else:
-            title = f"Out[{output.execution_count}]" if output.execution_count else "output"
-            text = output.source
-        self.push_screen(PagerScreen(title, text))
-
-    def action_copy_join(self) -> None:
-        self.query_one(ConnectionPane).action_copy_join()
-
-    @on(ConnectionPane.JoinCopied)
-    def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
-        self.notify(f"copied: {event.command}", timeout=3)
-
-    def action_toggle_tracebacks(self) -> None:
-        self.transcript.toggle_tracebacks()
-
-    def action_toggle_catchup(self) -> None:
-        if self.model.toggle_catchup():
-            self._schedule_frame()
-        else:
-            self.notify("nothing ran here before you joined", timeout=2)
-
-    async def action_restart(self) -> None:
-        if self.own_kernel is None:
-            self.notify(
-                "this kernel was not started by nbtui: restarting it would wipe everyone's "
-                "state, so only its owner can",
-                severity="warning",
-                timeout=5,
-            )
-            return
-        self.push_screen(
-            ConfirmScreen("Restart the kernel? All its state is lost."), self._restart_confirmed
-        )
-
-    async def _restart_confirmed(self, confirmed: bool | None) -> None:
-        if confirmed and self.own_kernel is not None:
-            self.model.add_notice("restarting the kernel (you asked)", "warning")
-            self.model.mark_all_stopped()
-            self._schedule_frame()
-            await self.own_kernel.restart()
-
-    def action_page_up(self) -> None:
-        self.transcript.scroll_page_up(animate=False)
-
-    def action_page_down(self) -> None:
-        self.transcript.scroll_page_down(animate=False)
-
-    def action_toggle_focus(self) -> None:
-        if self.editor.has_focus:
-            self.transcript.focus()
-        else:
-            self.editor.focus()
+    Args:
+        client: The kernel's client, attached or not (the console attaches it).
+        own_kernel: The kernel nbtui started, which it may interrupt and restart.
+        scrollback: Lines the transcript keeps.
+        observe: Read-only: no cell and no input answer is ever sent.
+        show_others: Other clients' (inputs, outputs) shown at first.
+        usage_interval: Seconds between usage probes while a cell runs.
+        memory_threshold: Share of its memory limit at which the kernel is warned about.
+        output_limit: Lines of one output shown before the rest is held back.
+        line_limit: Characters of one line shown before it is cut.
+        session_class: The kernel session's class (tests fix its figures).
+    """
+    session = session_class(
+        client,
+        own_kernel=own_kernel,
+        scrollback=scrollback,
+        usage_interval=usage_interval,
+        memory_threshold=memory_threshold,
+    )
+    console = ConsoleScreen(
+        session,
+        observe=observe,
+        show_others=show_others,
+        output_limit=output_limit,
+        line_limit=line_limit,
+    )
+    return NbtuiApp(session, console)

@@ -22,9 +22,9 @@ from textual.pilot import Pilot
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.liveness import LivenessSnapshot
+from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.usage import HostMemory, UsageSnapshot
-from nbtui.app.nbtui_app import NbtuiApp
-from nbtui.widgets.liveness_pane import LivenessPane
+from nbtui.app.nbtui_app import NbtuiApp, create_app
 from tests.conftest import start_kernel
 from tests.ui.conftest import until
 
@@ -53,12 +53,25 @@ FIXED_USAGE = UsageSnapshot(
 FIXED_HB = (0.00011, 0.00012, 0.0001, 0.00013, 0.00011, 0.00012, 0.0001)
 
 
-class SnapshotApp(NbtuiApp):
-    """The real app with what differs between machines and runs fixed: versions, round
-    trips, resource figures and clocks."""
+class FixedSession(KernelSession):
+    """The real session with what differs between machines and runs fixed: versions,
+    round trips, resource figures and clocks."""
 
-    def _liveness_changed(self, snapshot: LivenessSnapshot) -> None:
-        super()._liveness_changed(
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs, clock=lambda: 42.0)
+
+    @property
+    def last_iopub(self) -> float:
+        return 40.0
+
+    def read_kernel_info(self) -> None:
+        info = self.client.kernel_info
+        info["implementation_version"] = "8.0.0"
+        info.setdefault("language_info", {})["version"] = "3.11.0"
+        super().read_kernel_info()
+
+    def liveness_changed(self, snapshot: LivenessSnapshot) -> None:
+        super().liveness_changed(
             dataclasses.replace(
                 snapshot,
                 hb_rtt=0.00012,
@@ -69,21 +82,11 @@ class SnapshotApp(NbtuiApp):
             )
         )
 
-    def _show_liveness(self) -> None:
-        if self._liveness is not None:
-            self.query_one(LivenessPane).update(self._liveness, last_iopub=40.0, now=42.0)
+    def usage_changed(self, snapshot: UsageSnapshot) -> None:
+        super().usage_changed(FIXED_USAGE)
 
-    def _usage_changed(self, snapshot: UsageSnapshot) -> None:
-        super()._usage_changed(FIXED_USAGE)
-
-    def _attached(self) -> None:
-        info = self.client.kernel_info
-        info["implementation_version"] = "8.0.0"
-        info.setdefault("language_info", {})["version"] = "3.11.0"
-        super()._attached()
-
-    async def on_unmount(self) -> None:
-        await super().on_unmount()
+    async def close(self) -> None:
+        await super().close()
         await self.client.close()
 
 
@@ -133,16 +136,16 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
         km.shutdown_kernel(now=True)
 
 
-def make_app(km: KernelManager) -> SnapshotApp:
+def make_app(km: KernelManager) -> NbtuiApp:
     info = load_connection_file(Path(km.connection_file))
     client = KernelClient(info, username="you")
     client.session.session = OWN_SESSION
-    return SnapshotApp(client)
+    return create_app(client, session_class=FixedSession)
 
 
 async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
     app = pilot.app
-    assert isinstance(app, SnapshotApp)
+    assert isinstance(app, NbtuiApp)
     await until(pilot, lambda: app.kernel_state == "idle")
     await until(pilot, lambda: bool(app.editor.cell_history) or True)
     for code in ("print(6*7)", "{'rows': 1_200_000, 'cols': 12}", "1/0"):
@@ -166,11 +169,12 @@ async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
     await settle(pilot, app, "df.describe()")
 
 
-async def settle(pilot: Pilot[Any], app: SnapshotApp, editor_text: str) -> None:
+async def settle(pilot: Pilot[Any], app: NbtuiApp, editor_text: str) -> None:
     """Leave `editor_text` in the editor and let the fixed figures reach the screen."""
     app.editor.load_text(editor_text)
-    await until(pilot, lambda: app._usage is not None and app._liveness is not None)
-    app._show_liveness()
+    session = app.session
+    await until(pilot, lambda: session.usage is not None and session.liveness is not None)
+    await until(pilot, lambda: not session.undrawn)
     await pilot.pause(0.1)
 
 
@@ -240,7 +244,7 @@ def own_ports_kernel(isolated_jupyter: Path) -> Iterator[KernelManager]:
 def test_rich_output(snap_compare: Any, own_ports_kernel: KernelManager, kind: str) -> None:
     async def run_before(pilot: Pilot[Any]) -> None:
         app = pilot.app
-        assert isinstance(app, SnapshotApp)
+        assert isinstance(app, NbtuiApp)
         await until(pilot, lambda: app.kernel_state == "idle")
         app.run_cell(MIMETYPES[kind])
         await until(pilot, lambda: len(app.model.cells) == 1)

@@ -7,14 +7,14 @@ import dataclasses
 from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import create_app
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.status import StatusBar
 from tests.ui.conftest import peer, run_and_wait, until
 
 
 async def test_run_a_cell_and_see_its_output(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await run_and_wait(pilot, app, "print(6*7)")
         text = app.transcript.plain_text()
@@ -23,7 +23,7 @@ async def test_run_a_cell_and_see_its_output(client: KernelClient) -> None:
 
 
 async def test_running_a_cell_goes_back_to_the_end(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await run_and_wait(pilot, app, "print('\\n'.join(map(str, range(200))))")
         view = app.transcript
@@ -38,7 +38,7 @@ async def test_running_a_cell_goes_back_to_the_end(client: KernelClient) -> None
 
 async def test_busy_then_idle(client: KernelClient) -> None:
     states: list[str] = []
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         status = app.query_one(StatusBar)
         app.watch(status, "state", lambda state: states.append(state), init=False)  # noqa: PLW0108
@@ -48,7 +48,7 @@ async def test_busy_then_idle(client: KernelClient) -> None:
 
 
 async def test_error_traceback_is_shown(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "1/0")
         assert "ZeroDivisionError" in app.transcript.plain_text()
@@ -57,7 +57,7 @@ async def test_error_traceback_is_shown(client: KernelClient) -> None:
 
 
 async def test_history_walks_earlier_inputs(kernel: KernelManager, client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await run_and_wait(pilot, app, "a = 1")
         await run_and_wait(pilot, app, "b = 2")
@@ -78,7 +78,7 @@ async def test_history_loaded_from_kernel_at_attach(
         other.execute_interactive("earlier = 'before nbtui'", timeout=30)
     finally:
         other.stop_channels()
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "earlier = 'before nbtui'" in app.editor.cell_history)
         await pilot.press("up")
@@ -86,14 +86,14 @@ async def test_history_loaded_from_kernel_at_attach(
 
 
 async def test_tab_completes_from_the_kernel(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"imp", "tab")
         await until(pilot, lambda: app.editor.text.startswith("import"))
 
 
 async def test_tab_with_several_matches_offers_a_list(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await run_and_wait(pilot, app, "alpha_one = 1; alpha_two = 2")
         await pilot.press(*"alpha_", "tab")
@@ -104,7 +104,7 @@ async def test_tab_with_several_matches_offers_a_list(client: KernelClient) -> N
 
 
 async def test_multi_line_entry(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"for i in range(3):", "enter")
         await until(pilot, lambda: "\n" in app.editor.text)
@@ -121,7 +121,7 @@ async def test_multi_line_entry(client: KernelClient) -> None:
 
 
 async def test_ctrl_r_runs_even_an_incomplete_cell(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"x = (1,")
         await pilot.press("ctrl+r")
@@ -132,7 +132,7 @@ async def test_ctrl_r_runs_even_an_incomplete_cell(client: KernelClient) -> None
 async def test_exit_typed_as_a_cell_leaves_the_kernel_running(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"exit", "enter")
         await until(pilot, lambda: not app.is_running)
@@ -143,7 +143,7 @@ async def test_exit_typed_as_a_cell_leaves_the_kernel_running(
 async def test_ctrl_q_quits_and_leaves_the_kernel_running(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+q")
         await until(pilot, lambda: not app.is_running)
@@ -151,7 +151,7 @@ async def test_ctrl_q_quits_and_leaves_the_kernel_running(
 
 
 async def test_input_and_getpass(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"name = input('name? ')", "enter")
         await until(pilot, lambda: app.query_one("#stdin-row").has_class("-active"))
@@ -170,7 +170,7 @@ async def test_input_and_getpass(client: KernelClient) -> None:
 async def test_another_clients_cell_is_attributed(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         with peer(kernel, "analyst") as other:
             other.execute("print('from the other side')")
@@ -180,20 +180,21 @@ async def test_another_clients_cell_is_attributed(
 
 
 async def test_settled_liveness_pane_skips_round_trip_wiggles(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
-        monitor = app._monitor
+        monitor = app.session.monitor
         assert monitor is not None
         await until(pilot, lambda: monitor.settled, timeout=30.0)
         pane = app.query_one(LivenessPane)
-        shown, before = app._liveness, pane._snapshot
+        shown, before = app.session.liveness, pane._snapshot
         assert shown is not None and before is not None
         # Only the round trip moved: not news while settled.
-        app._liveness_changed(
+        app.session.liveness_changed(
             dataclasses.replace(shown, hb_rtt=0.5, hb_history=(*shown.hb_history, 0.5))
         )
+        await until(pilot, lambda: not app.session.undrawn)
         assert pane._snapshot is before
         # A control probe's answer is news: the pane catches up, round trip included.
         moved = dataclasses.replace(shown, hb_rtt=0.5, control_latency=0.25)
-        app._liveness_changed(moved)
-        assert pane._snapshot is moved
+        app.session.liveness_changed(moved)
+        await until(pilot, lambda: pane._snapshot is moved)

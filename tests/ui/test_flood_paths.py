@@ -11,9 +11,10 @@ import pytest
 from rich.style import Style
 from textual.app import App, ComposeResult
 
+from nbtui.app.kernel.cells import plainly_complete
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.model import Cell, StreamOutput
-from nbtui.app.nbtui_app import NbtuiApp, _plainly_complete
+from nbtui.app.nbtui_app import create_app
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.transcript import _StreamPart, _wrap
 from tests.ui.conftest import run_and_wait, until
@@ -40,9 +41,9 @@ from tests.ui.conftest import run_and_wait, until
     ],
 )
 def test_which_lines_skip_is_complete(code: str, plain: bool) -> None:
-    assert _plainly_complete(code, "python") is plain
+    assert plainly_complete(code, "python") is plain
     # Other languages are always asked.
-    assert _plainly_complete(code, "R") is False
+    assert plainly_complete(code, "R") is False
 
 
 async def test_a_plain_line_runs_without_asking_the_kernel(client: KernelClient) -> None:
@@ -54,7 +55,7 @@ async def test_a_plain_line_runs_without_asking_the_kernel(client: KernelClient)
         return await original(code, timeout)
 
     client.is_complete = is_complete  # type: ignore[method-assign]
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await run_and_wait(pilot, app, "print(6*7)")
         assert asked == []
@@ -67,7 +68,7 @@ async def test_a_plain_line_runs_without_asking_the_kernel(client: KernelClient)
 
 
 async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         code = "import time\nfor i in range(4): print('row', i, flush=True); time.sleep(0.3)"
         await pilot.press(*"import time")
@@ -97,7 +98,7 @@ async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> N
 
 
 async def test_a_batch_is_measured_as_line_by_line(client: KernelClient) -> None:
-    app = NbtuiApp(client, line_limit=100)
+    app = create_app(client, line_limit=100)
     async with app.run_test(size=(80, 24)):
         part = _StreamPart(app.transcript, StreamOutput("stdout"), app.transcript.rich_style)
         batches = [
@@ -122,7 +123,7 @@ async def test_a_batch_is_measured_as_line_by_line(client: KernelClient) -> None
 async def test_output_that_first_overflows_is_followed_in_the_same_frame(
     client: KernelClient,
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         view = app.transcript
@@ -137,7 +138,7 @@ async def test_output_that_first_overflows_is_followed_in_the_same_frame(
 
 
 async def test_plain_lines_are_cut_into_rows_as_rich_would(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)):
         view = app.transcript
         for style in (Style(), view.get_component_rich_style("transcript--stderr")):
@@ -160,7 +161,7 @@ async def test_keys_typed_before_the_kernel_answers_apply_after_it(client: Kerne
         return await original(code, timeout)
 
     client.is_complete = slow  # type: ignore[method-assign]
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"if True:", "enter", *"print('ahead')", "enter", "enter")
         await until(pilot, lambda: "ahead" in app.transcript.plain_text().splitlines())

@@ -12,13 +12,13 @@ from pathlib import Path
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.model import PASSWORD_MASK, InputOutput, PageOutput
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import create_app
 from tests.ui.conftest import run_and_wait, until, until_shown
 from tests.ui.test_rich_output import open_pager, run_block, save
 
 
 async def test_help_is_shown_under_the_cell(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "len?")
         await until(
@@ -37,7 +37,7 @@ async def test_help_is_shown_under_the_cell(client: KernelClient) -> None:
 
 
 async def test_long_help_is_clipped_and_opens_whole(client: KernelClient, tmp_path: Path) -> None:
-    app = NbtuiApp(client, output_limit=20)
+    app = create_app(client, output_limit=20)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "import collections")
         await run_and_wait(pilot, app, "collections.Counter??")
@@ -53,7 +53,7 @@ async def test_long_help_is_clipped_and_opens_whole(client: KernelClient, tmp_pa
 
 
 async def test_input_prompt_and_answer_stay_in_the_transcript(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press(*"name = input('name? ')", "enter")
         await until(pilot, lambda: app.query_one("#stdin-row").has_class("-active"))
@@ -89,7 +89,7 @@ HTML_CELL = (
 
 
 async def test_an_html_object_is_shown_as_text(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         text = await run_block(pilot, app, HTML_CELL)
         assert "<IPython.core.display.HTML object>" not in text
@@ -103,7 +103,7 @@ async def test_an_html_object_is_shown_as_text(client: KernelClient) -> None:
 
 
 async def test_a_huge_html_table_is_clipped_and_opens_whole(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         text = await run_block(
             pilot,

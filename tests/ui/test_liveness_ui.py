@@ -14,10 +14,9 @@ from jupyter_client import KernelManager
 from textual.widgets import Static
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.liveness import LivenessSnapshot
 from nbtui.app.kernel.messages import short_session
-from nbtui.app.nbtui_app import NbtuiApp
-from nbtui.widgets.picker import KernelPickerApp
+from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.app.screens.picker import KernelPickerApp
 from tests.ui.conftest import run_and_wait, until
 
 
@@ -33,27 +32,23 @@ def sigstopped(kernel: KernelManager) -> Iterator[int]:
 
 
 def record_status(app: NbtuiApp) -> list[tuple[str, str]]:
-    """Every (state word, detail) the status line shows after each liveness change."""
+    """Every (state word, detail) the status line shows, from now on."""
     seen: list[tuple[str, str]] = []
-    monitor = app._monitor
-    assert monitor is not None and monitor.on_change is not None
-    original = monitor.on_change
-
-    def spy(snapshot: LivenessSnapshot) -> None:
-        original(snapshot)
-        seen.append((app.status.state, app.status.detail))
-
-    monitor.on_change = spy
+    app.watch(
+        app.status, "state", lambda state: seen.append((state, app.status.detail)), init=False
+    )
     return seen
 
 
 async def test_a_stopped_kernel_is_shown_stopped_not_dead_and_answers_again(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "print('before the stop')")
-        await until(pilot, lambda: app._monitor is not None and app._liveness is not None)
+        await until(
+            pilot, lambda: app.session.monitor is not None and app.session.liveness is not None
+        )
         seen = record_status(app)
         with sigstopped(kernel) as pid:
             await until(pilot, lambda: app.status.state == "stopped", timeout=30)
@@ -67,7 +62,7 @@ async def test_a_stopped_kernel_is_shown_stopped_not_dead_and_answers_again(
         )
         await until(pilot, lambda: app.kernel_state == "idle", timeout=30)
         assert all(state != "dead" for state, _ in seen), seen
-        assert app._liveness is not None and app._liveness.restarts == 0
+        assert app.session.liveness is not None and app.session.liveness.restarts == 0
         await run_and_wait(pilot, app, "print('after the stop')")
         assert app.transcript.plain_text().splitlines()[-1] == "after the stop"
 
@@ -75,10 +70,12 @@ async def test_a_stopped_kernel_is_shown_stopped_not_dead_and_answers_again(
 async def test_a_restart_by_the_kernels_owner_is_restarting_and_worded_plainly(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "x = 41")
-        await until(pilot, lambda: app._monitor is not None and app._liveness is not None)
+        await until(
+            pilot, lambda: app.session.monitor is not None and app.session.liveness is not None
+        )
         seen = record_status(app)
         # A graceful restart: the owner's KernelManager sends shutdown_request(restart=True)
         # from its own session, and the kernel publishes the reply on iopub.

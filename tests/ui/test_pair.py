@@ -14,7 +14,7 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import create_app
 from nbtui.widgets.connection_pane import kernel_summary
 from tests.ui.conftest import peer, run_and_wait, until, until_shown
 
@@ -29,7 +29,7 @@ async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) 
         other.stop_channels()
     # Attach only now: what ran before is history, not live output.
     client = KernelClient(load_connection_file(Path(kernel.connection_file)))
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: "before you joined: 2 inputs" in app.transcript.plain_text())
         assert "beta = alpha + 1" not in app.transcript.plain_text()
@@ -41,7 +41,7 @@ async def test_catch_up_shows_inputs_from_before_joining(kernel: KernelManager) 
 
 
 async def test_others_outputs_can_be_hidden(kernel: KernelManager, client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         with peer(kernel, "analyst") as other:
             other.execute("print('peer output')")
@@ -60,7 +60,7 @@ async def test_others_outputs_can_be_hidden(kernel: KernelManager, client: Kerne
 
 
 async def test_interrupt_another_clients_cell(kernel: KernelManager, client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         with peer(kernel, "trainer") as other:
             other.execute("import time; time.sleep(60)")
@@ -76,7 +76,7 @@ async def test_interrupt_another_clients_cell(kernel: KernelManager, client: Ker
 
 
 async def test_observe_mode_sends_nothing(client: KernelClient) -> None:
-    app = NbtuiApp(client, observe=True)
+    app = create_app(client, observe=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         app.editor.read_only = False  # even if text got in, Enter must not send it
@@ -89,7 +89,7 @@ async def test_observe_mode_sends_nothing(client: KernelClient) -> None:
 async def test_restart_refused_for_an_attached_kernel(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         pid_before = kernel.provisioner.process.pid  # type: ignore[union-attr]
@@ -103,7 +103,7 @@ async def test_restart_refused_for_an_attached_kernel(
 async def test_jupyter_console_as_a_foreign_client(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         console = subprocess.Popen(
@@ -138,7 +138,7 @@ async def test_jupyter_console_as_a_foreign_client(
 
 
 async def test_peers_pane_lists_each_client(kernel: KernelManager, client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
         assert app.query_one("#side").has_class("-shown"), "wide terminals show the panes"
         await run_and_wait(pilot, app, "x = 1")
@@ -153,7 +153,7 @@ async def test_peers_pane_lists_each_client(kernel: KernelManager, client: Kerne
 
 
 async def test_panes_fold_away_at_80x24_and_open_as_an_overlay(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         side = app.query_one("#side")
         assert not side.has_class("-shown")
@@ -166,10 +166,10 @@ async def test_panes_fold_away_at_80x24_and_open_as_an_overlay(client: KernelCli
 async def test_kill_9_shows_dead_and_the_app_stays_up(
     kernel: KernelManager, client: KernelClient
 ) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "print('still readable')")
-        await until(pilot, lambda: app._liveness is not None)
+        await until(pilot, lambda: app.session.liveness is not None)
         os.kill(kernel.provisioner.process.pid, signal.SIGKILL)  # type: ignore[union-attr]
         await until(pilot, lambda: app.kernel_state == "dead", timeout=10)
         assert app.status.state == "dead"
@@ -179,10 +179,10 @@ async def test_kill_9_shows_dead_and_the_app_stays_up(
 
 
 async def test_restart_by_the_owner_is_noticed(kernel: KernelManager, client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(200, 50)) as pilot:
         await run_and_wait(pilot, app, "x = 41")
-        await until(pilot, lambda: app._liveness is not None)
+        await until(pilot, lambda: app.session.liveness is not None)
         kernel.restart_kernel(now=True)
         await until(
             pilot, lambda: "restarted on the same ports" in app.transcript.plain_text(), timeout=30
@@ -192,7 +192,7 @@ async def test_restart_by_the_owner_is_noticed(kernel: KernelManager, client: Ke
 
 
 async def test_f8_copies_the_join_command(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         await pilot.press("f8")
@@ -210,7 +210,7 @@ async def test_a_rewritten_kernel_info_cannot_reach_the_terminal(kernel: KernelM
             timeout=30,
         )
     client = KernelClient(load_connection_file(Path(kernel.connection_file)))
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: "ipython" in app.status.kernel)
         # The status line and the connection pane's kernel row.

@@ -14,7 +14,7 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.discovery import KernelEntry
-from nbtui.widgets.picker import KernelPickerApp
+from nbtui.app.screens.picker import KernelPickerApp
 from tests.integration.test_cli_errors import dead_connection
 from tests.integration.test_discovery import make_stale, set_age, start_live
 from tests.ui.conftest import until

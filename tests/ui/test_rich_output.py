@@ -9,9 +9,9 @@ import pytest
 from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.app.screens.pager import PagerScreen
 from nbtui.widgets import mime
-from nbtui.widgets.pager import PagerScreen
 from tests.ui.conftest import run_and_wait, until
 
 
@@ -46,7 +46,7 @@ async def save(pilot: Pilot[None], pager: PagerScreen, directory: Path) -> str:
 
 
 async def test_update_display_replaces_the_value_on_screen(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "handle = display('first value', display_id=True)")
         assert "'first value'" in app.transcript.plain_text()
@@ -57,7 +57,7 @@ async def test_update_display_replaces_the_value_on_screen(client: KernelClient)
 
 
 async def test_clear_output_wait_clears_on_the_next_output(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         code = (
             "from IPython.display import clear_output\n"
@@ -74,7 +74,7 @@ async def test_clear_output_wait_clears_on_the_next_output(client: KernelClient)
 
 
 async def test_a_carriage_return_progress_bar_is_one_line(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         app.editor.load_text(
             "import sys, time\n"
@@ -138,7 +138,7 @@ async def test_a_clipped_output_opens_in_full(
     client: KernelClient, tmp_path: Path, case: str
 ) -> None:
     limits, code, note, shown, hidden = CLIPPED[case]
-    app = NbtuiApp(client, **limits)
+    app = create_app(client, **limits)
     async with app.run_test(size=(100, 30)) as pilot:
         text, pager = await run_and_open(pilot, app, code)
         assert note in text
@@ -152,7 +152,7 @@ async def test_a_clipped_output_opens_in_full(
 
 
 async def test_a_stream_opens_whole_in_the_pager(client: KernelClient) -> None:
-    app = NbtuiApp(client, line_limit=1000)
+    app = create_app(client, line_limit=1000)
     async with app.run_test(size=(100, 30)) as pilot:
         _, pager = await run_and_open(pilot, app, CLIPPED["one huge line"][1])
         assert pager.title_text == "stdout"
@@ -160,7 +160,7 @@ async def test_a_stream_opens_whole_in_the_pager(client: KernelClient) -> None:
 
 
 async def test_a_one_line_result_is_clipped(client: KernelClient) -> None:
-    app = NbtuiApp(client, line_limit=1000)
+    app = create_app(client, line_limit=1000)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "'y' * 50_000 + 'z'")
         text = app.transcript.plain_text()
@@ -172,7 +172,7 @@ async def test_a_one_line_result_is_clipped(client: KernelClient) -> None:
 
 
 async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> None:
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         # Words that do not fill a row evenly: word wrapping would need more rows than a
         # terminal does, and the last of them went missing.
@@ -198,7 +198,7 @@ async def test_long_lines_wrap_without_losing_a_row(client: KernelClient) -> Non
 
 
 async def test_f10_opens_the_clipped_output_on_screen(client: KernelClient) -> None:
-    app = NbtuiApp(client, line_limit=1000)
+    app = create_app(client, line_limit=1000)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "print('A' * 5000)")
         await run_and_wait(pilot, app, "print('\\n'.join(map(str, range(100))))")
@@ -213,7 +213,7 @@ async def test_f10_opens_the_clipped_output_on_screen(client: KernelClient) -> N
 
 
 async def test_a_clipped_output_let_go_by_scrollback_is_not_kept(client: KernelClient) -> None:
-    app = NbtuiApp(client, line_limit=1000, scrollback=100)
+    app = create_app(client, line_limit=1000, scrollback=100)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_and_wait(pilot, app, "print('A' * 5000)")
         assert len(app.transcript.long_outputs) == 1
@@ -239,7 +239,7 @@ async def test_a_burst_of_pictures_decodes_only_those_on_screen(
         return real_decode(value)
 
     monkeypatch.setattr(mime, "_decode_image", counting)
-    app = NbtuiApp(client)
+    app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_block(
             pilot,

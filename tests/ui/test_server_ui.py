@@ -6,9 +6,9 @@ from __future__ import annotations
 from jupyter_client import BlockingKernelClient
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.server import JupyterServer, ServerKernelModel, ServerOwnKernel
-from nbtui.app.nbtui_app import NbtuiApp
-from nbtui.widgets.server_picker import ServerPickerApp
+from nbtui.app.kernel.server import JupyterServer, ServerOwnKernel
+from nbtui.app.nbtui_app import create_app
+from nbtui.app.screens.server_picker import AttachTo, ServerPickerApp
 from tests.conftest import JupyterServerProcess
 from tests.ui.conftest import run_and_wait, until, until_shown
 
@@ -22,7 +22,7 @@ async def test_a_server_kernel_shows_like_any_other(jupyter_server: JupyterServe
     bob.load_connection_file()
     bob.session.username = "bob"
     bob.start_channels()
-    app = NbtuiApp(client)
+    app = create_app(client)
     try:
         async with app.run_test(size=(200, 50)) as pilot:
             await run_and_wait(pilot, app, "print(6*7)")
@@ -60,8 +60,8 @@ async def test_the_picker_lists_the_servers_kernels(jupyter_server: JupyterServe
         assert jupyter_server.token not in text
         await pilot.press("down", "enter")
     chosen = picker.return_value
-    assert isinstance(chosen, ServerKernelModel)
-    assert chosen.id == picker.kernels[1].id
+    assert isinstance(chosen, AttachTo)
+    assert chosen.kernel.id == picker.kernels[1].id
 
 
 async def test_a_kernel_nbtui_asked_for_is_deleted_by_its_owner_only(

@@ -6,6 +6,8 @@ from its own records: refreshing it never sends the kernels anything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
@@ -15,12 +17,29 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.server import JupyterServer, ServerKernelModel
 from nbtui.app.present import format_timestamp_ago
 
-__all__ = ["ServerPickerApp"]
+__all__ = ["AttachTo", "ServerChoice", "ServerPickerApp", "StartNew"]
 
 
-class ServerPickerApp(App[ServerKernelModel | None]):
-    """Exits with the chosen kernel; one with an empty id means "start a new one of
-    this kernelspec"; None when closed without a choice."""
+@dataclass(frozen=True)
+class AttachTo:
+    """Attach to this kernel on the server."""
+
+    kernel: ServerKernelModel
+
+
+@dataclass(frozen=True)
+class StartNew:
+    """Have the server start a new kernel of this kernelspec."""
+
+    kernel_name: str
+
+
+ServerChoice = AttachTo | StartNew
+"""What the server picker was asked to do."""
+
+
+class ServerPickerApp(App[ServerChoice | None]):
+    """Exits with the user's choice, or None when closed without one."""
 
     CSS = """
     #picker-title { height: 1; padding: 0 1; text-style: bold; }
@@ -83,14 +102,10 @@ class ServerPickerApp(App[ServerKernelModel | None]):
     def action_choose(self) -> None:
         table = self.query_one(DataTable)
         if self.kernels and 0 <= table.cursor_row < len(self.kernels):
-            self.exit(self.kernels[table.cursor_row])
+            self.exit(AttachTo(self.kernels[table.cursor_row]))
 
     def action_new(self) -> None:
-        self.exit(
-            ServerKernelModel(
-                id="", name="python3", execution_state="", connections=0, last_activity=""
-            )
-        )
+        self.exit(StartNew("python3"))
 
     def action_quit_picker(self) -> None:
         self.exit(None)

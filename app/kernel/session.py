@@ -1,0 +1,498 @@
+"""One console's session on one kernel, without a UI: the client, the transcript model,
+liveness and usage, and the notices and state they make.
+
+The UI asks `drain()` what changed since its last frame and draws that; the session never
+calls into it except through `on_change` ("something changed: draw a frame soon"). Time
+comes from `clock`, and what must happen later (say the interrupt was ignored, stop
+saying "restarted") is kept as deadlines the UI runs with `run_due()` at `next_due()`:
+so every decision here is testable with a scripted client and a fake clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from nbtui.app.kernel.cells import EXIT_WORDS, lexer_name, locally_complete, plainly_complete
+from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.liveness import (
+    TROUBLE,
+    LivenessMonitor,
+    LivenessSnapshot,
+    LocalProcess,
+    local_process,
+)
+from nbtui.app.kernel.model import Entry, Transcript
+from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.client import KernelClient
+    from nbtui.app.kernel.launcher import OwnKernel
+    from nbtui.app.kernel.messages import Msg
+    from nbtui.app.kernel.server import ServerOwnKernel
+
+__all__ = ["KernelSession", "SessionChanges", "Verdict"]
+
+Verdict = Literal["empty", "exit", "more", "run"]
+"""What Enter does with a cell: nothing, leave nbtui, a new line (more to come), run it."""
+
+
+@dataclass
+class SessionChanges:
+    """What changed since the previous `KernelSession.drain()`: what a frame redraws."""
+
+    removed: list[Entry] = field(default_factory=list)
+    """Transcript entries gone (scrollback trimmed)."""
+    changed: list[Entry] = field(default_factory=list)
+    """Transcript entries new or changed."""
+    input_requests: list[Msg] = field(default_factory=list)
+    """`input()` prompts from the kernel for our cells, oldest first."""
+    kernel_info: bool = False
+    """kernel_info was (re)read: the kernel's name, language and connection to redraw."""
+    liveness: bool = False
+    """The liveness snapshot changed (the status line and summary follow it)."""
+    liveness_news: bool = False
+    """The liveness pane should redraw (not for a mere round-trip wiggle while settled)."""
+    usage: bool = False
+    """A new usage snapshot."""
+    peers: bool = False
+    """Messages were applied: the peers may have changed."""
+
+    def __bool__(self) -> bool:
+        return any(dataclasses.astuple(self))
+
+
+def _nothing() -> None:
+    pass
+
+
+class KernelSession:
+    """A console's session on one kernel: what nbtui knows and says about it.
+
+    Args:
+        client: The kernel's client (attached or not yet).
+        own_kernel: The kernel nbtui started (it may interrupt and restart it), if any.
+        scrollback: Lines the transcript keeps.
+        usage_interval: Seconds between usage probes while a cell runs.
+        memory_threshold: Share of its memory limit at which the kernel is warned about.
+        clock: `time.monotonic` or a test's fake clock.
+    """
+
+    STARTUP_GRACE = 3.0
+    """Seconds after attach in which a "starting" status is the kernel's own start."""
+    RESTARTED_SHOWN = 10.0
+    """Seconds the status says "restarted" before it goes back to idle or busy."""
+    INTERRUPT_GRACE = 3.0
+    """Seconds after an interrupt before saying the kernel ignored it."""
+    QUIET_BEAT = 5.0
+    """Seconds between heartbeats while no cell runs and the kernel answers (1 s while one
+    runs): an idle nbtui should cost no more CPU than jupyter console, and each probe costs
+    a millisecond or two; a kill -9 shows at once anyway (the socket monitor)."""
+    QUIET_PROBE = 30.0
+    """Seconds between control and usage probes while no cell runs (else 5 s)."""
+
+    def __init__(
+        self,
+        client: KernelClient,
+        *,
+        own_kernel: OwnKernel | ServerOwnKernel | None = None,
+        scrollback: int = 50_000,
+        usage_interval: float = 5.0,
+        memory_threshold: float = 0.8,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.own_kernel = own_kernel
+        self.model = Transcript(client.session_id, max_lines=scrollback)
+        """Everything the transcript shows."""
+        self.usage_interval = usage_interval
+        self.memory_threshold = memory_threshold
+        self.clock = clock
+        self.on_change: Callable[[], None] = _nothing
+        """Called when something changed outside a drain (liveness, usage, a deadline):
+        the UI draws a frame soon."""
+        self.state = "starting"
+        """idle, busy, restarted, or a liveness trouble (see `liveness.TROUBLE`)."""
+        self.language = "python"
+        """The Pygments lexer for the kernel's language."""
+        self.kernel = ""
+        """The kernel as kernel_info tells it: `python 3.11.0 (ipython 8.0.0)`."""
+        self.base_count = 0
+        """Execution counts up to this one are history: the prompt counts on from it."""
+        self.liveness: LivenessSnapshot | None = None
+        self.usage: UsageSnapshot | None = None
+        self.monitor: LivenessMonitor | None = None
+        self.poller: UsagePoller | None = None
+        self.closing = False
+        """Set when the console leaves: late answers are dropped."""
+        self._changes = SessionChanges()
+        self._deadlines: list[tuple[float, Callable[[], None]]] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- attach and detach ---------------------------------------------------------------
+
+    async def attach(self) -> None:
+        """Attach the client unless it is already: raises NbtuiError when it cannot."""
+        if not self.client.kernel_info:
+            await self.client.attach()
+
+    def attached(self) -> None:
+        """The client is attached: say where we are, and read what kernel_info says."""
+        client = self.client
+        self.read_kernel_info()
+        join = client.info.join_command()
+        if self.own_kernel is not None:
+            self.model.add_notice(f"started kernel {self.kernel}; others join with:  {join}")
+        else:
+            self.model.add_notice(f"attached to {self.kernel} as {client.username}; join: {join}")
+        if client.info.group_readable:
+            self.model.add_notice(
+                f"{client.info.path} can be read by other users: whoever reads its key can "
+                "run code as the kernel's user (chmod 600 it)",
+                "warning",
+            )
+        self.state = "idle"
+
+    def read_kernel_info(self) -> None:
+        """Take in what kernel_info says (at attach, and again after a restart)."""
+        info = self.client.kernel_info
+        language_info = info.get("language_info") or {}
+        self.language = lexer_name(language_info)
+        # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
+        name, version, implementation, impl_version = (
+            sanitize_line(str(value))
+            for value in (
+                language_info.get("name", "?"),
+                language_info.get("version", ""),
+                info.get("implementation", ""),
+                info.get("implementation_version", ""),
+            )
+        )
+        kernel = f"{name} {version}".strip()
+        if implementation:
+            kernel += f" ({implementation} {impl_version})".rstrip()
+        self.kernel = kernel
+        self._changes.kernel_info = True
+
+    @property
+    def title(self) -> str:
+        """The kernel spec and the kernel, for the status line."""
+        spec = self.client.info.kernel_name
+        return f"{spec} · {self.kernel}" if spec else self.kernel
+
+    @property
+    def source(self) -> str:
+        """Where the kernel is, in a few words: its connection file, or server and id."""
+        where = self.client.info
+        if isinstance(where, ConnectionInfo):
+            return where.path.name if where.path else "stdin"
+        return f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
+
+    @property
+    def transport(self) -> str:
+        """How the kernel is reached when that is worth saying (a tunnel, a server)."""
+        where = self.client.info
+        if isinstance(where, ConnectionInfo) and not where.tunnel:
+            return ""
+        return self.client.transport.kind
+
+    def watch(
+        self,
+        monitor: Callable[[KernelSession], LivenessMonitor] | None = None,
+        poller: Callable[[KernelSession], UsagePoller] | None = None,
+    ) -> None:
+        """Start the liveness monitor and the usage poller (made by the given factories,
+        or the usual ones)."""
+        self.monitor = (monitor or _monitor)(self)
+        self.client.on_kernel_event = self.monitor.kernel_event
+        self.monitor.start()
+        self.poller = (poller or _poller)(self)
+        self.poller.start()
+
+    async def close(self) -> None:
+        """Stop watching the kernel (the client's sockets are its owner's to close)."""
+        self.closing = True
+        for task in self._tasks:
+            task.cancel()
+        if self.monitor is not None:
+            await self.monitor.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+
+    async def load_history(self) -> list[str]:
+        """The kernel's input history, oldest first; cells from before we came become the
+        transcript's catch-up."""
+        numbered = await self.client.numbered_history()
+        seen = {cell.execution_count for cell in self.model.cells.values()}
+        earlier = [(count, code) for count, code in numbered if count not in seen]
+        if self.model.add_catchup(earlier) is not None:
+            self.on_change()
+        self.base_count = max(self.base_count, max((c for c, _ in numbered), default=0))
+        return [code for _, code in numbered]
+
+    # -- what changed ----------------------------------------------------------------------
+
+    @property
+    def undrawn(self) -> bool:
+        """Whether news of liveness, usage or kernel_info waits for the next `drain()`."""
+        return bool(self._changes)
+
+    def drain(self) -> SessionChanges:
+        """Apply what the kernel sent since the last call; return everything that changed."""
+        messages = self.client.drain()
+        changes, self._changes = self._changes, SessionChanges()
+        for msg in messages:
+            if msg.channel == "stdin" and msg.msg_type == "input_request":
+                changes.input_requests.append(msg)
+            elif (
+                msg.channel == "iopub"
+                and msg.msg_type == "status"
+                and msg.content.get("execution_state") == "starting"
+                # A kernel's own start may publish "starting" just after our attach
+                # (iopub and control are not ordered): only later is it a restart.
+                and msg.received > self.client.attached_at + self.STARTUP_GRACE
+            ):
+                self.model.add_notice("the kernel (re)started", "warning")
+        self.model.apply_all(messages)
+        changes.peers = True
+        changes.removed, changes.changed = self.model.take_changes()
+        self._follow_cells()
+        return changes
+
+    def _follow_cells(self) -> None:
+        """Idle or busy from the cells, unless the kernel is in trouble."""
+        if self.state in TROUBLE:
+            return
+        cell = self.model.oldest_running()
+        if self.monitor is not None and self.poller is not None:
+            self.monitor.busy = self.poller.busy = cell is not None
+        self.state = "busy" if cell is not None else "idle"
+
+    @property
+    def trouble(self) -> str | None:
+        """What is wrong with the kernel, when something is (else None)."""
+        if self.state not in TROUBLE:
+            return None
+        return self.liveness.detail if self.liveness else ""
+
+    def next_count(self) -> int:
+        """The execution count the next cell will probably get."""
+        counts = [
+            cell.execution_count
+            for cell in self.model.cells.values()
+            if cell.execution_count is not None
+        ]
+        return max(counts, default=self.base_count) + 1
+
+    @property
+    def last_iopub(self) -> float | None:
+        """When the kernel last published anything (`clock` time)."""
+        return self.client.last_iopub
+
+    # -- deadlines -------------------------------------------------------------------------
+
+    def after(self, delay: float, then: Callable[[], None]) -> None:
+        """Call `then` from `run_due()` once `delay` seconds have passed."""
+        self._deadlines.append((self.clock() + delay, then))
+        self._deadlines.sort(key=lambda deadline: deadline[0])
+
+    def next_due(self) -> float | None:
+        """When `run_due()` next has something to do (`clock` time), if ever."""
+        return self._deadlines[0][0] if self._deadlines else None
+
+    def run_due(self) -> None:
+        """Run what is due."""
+        now = self.clock()
+        while self._deadlines and self._deadlines[0][0] <= now:
+            _, then = self._deadlines.pop(0)
+            then()
+
+    # -- liveness and usage ----------------------------------------------------------------
+
+    def liveness_changed(self, snapshot: LivenessSnapshot) -> None:
+        """The liveness monitor's news: notices on every change of state."""
+        old = self.liveness
+        previous = old.state if old else "alive"
+        self.liveness = snapshot
+        state = snapshot.state
+        if state != previous:
+            self._liveness_notice(snapshot, previous)
+        if state == "alive" and (self.state in TROUBLE or self.state == "restarted"):
+            self.state = "idle"
+        elif state != "alive":
+            self.state = state
+        self._follow_cells()
+        self._changes.liveness = True
+        if self._liveness_news(old, snapshot):
+            self._changes.liveness_news = True
+        self.on_change()
+
+    def _liveness_notice(self, snapshot: LivenessSnapshot, previous: str) -> None:
+        state = snapshot.state
+        model = self.model
+        if state == "dead":
+            model.mark_all_stopped()
+            model.add_notice(
+                f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
+                "(the transcript stays readable)",
+                "error",
+            )
+        elif state == "restarting":
+            model.mark_all_stopped()
+            # A server says so on its own; a kernel on ZeroMQ ports is restarted by
+            # whoever started it (its KernelManager), never by a client like us.
+            who = (
+                "its owner restarts it"
+                if isinstance(self.client.info, ConnectionInfo)
+                else "its server says so"
+            )
+            model.add_notice(
+                f"the kernel is restarting ({who}): whatever ran was stopped and its "
+                "variables will be gone",
+                "warning",
+            )
+        elif state == "lost":
+            model.add_notice(
+                f"the kernel is lost: {snapshot.detail} (it may yet answer again)", "error"
+            )
+        elif state == "stopped":
+            model.add_notice(f"the kernel is stopped, not dead: {snapshot.detail}", "warning")
+        elif state == "unresponsive":
+            alive = "alive but " if snapshot.hb_rtt is not None else ""
+            model.add_notice(f"the kernel is {alive}not answering ({snapshot.detail})", "warning")
+        elif state == "restarted":
+            model.mark_all_stopped()
+            where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
+            model.add_notice(f"the kernel restarted{where}: its variables are gone", "warning")
+            self.read_kernel_info()
+            self.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
+        elif previous in TROUBLE:
+            model.add_notice("the kernel answers again")
+
+    def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
+        """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
+        runs, the kernel answers), a round trip that moved a little is not news: a redraw
+        of the pane costs the compositor 2-3 ms, more than the heartbeat itself, and was
+        half of a wide idle nbtui's CPU. The pane catches up with the next control probe."""
+        if old is None or self.monitor is None or not self.monitor.settled:
+            return True
+        return dataclasses.replace(old, hb_rtt=None, hb_history=()) != dataclasses.replace(
+            new, hb_rtt=None, hb_history=()
+        )
+
+    def _acknowledge_restart(self) -> None:
+        if self.monitor is not None:
+            self.monitor.acknowledge()
+
+    def usage_changed(self, snapshot: UsageSnapshot) -> None:
+        """The usage poller's news: warn once when memory runs short."""
+        warned = self.usage is not None and self.usage.memory_warning
+        self.usage = snapshot
+        process = self.monitor.process if self.monitor is not None else None
+        if isinstance(process, LocalProcess):
+            process.learn(snapshot.pid, snapshot.hostname)
+        if snapshot.memory_warning and not warned:
+            share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
+            self.model.add_notice(
+                f"the kernel uses {share} of the memory it can get: the out-of-memory "
+                "killer may strike soon",
+                "warning",
+            )
+        self._changes.usage = True
+        self.on_change()
+
+    # -- cells -----------------------------------------------------------------------------
+
+    async def judge(self, code: str, force: bool) -> Verdict:
+        """What Enter does with `code` (`force`: run it even if incomplete)."""
+        stripped = code.strip()
+        if not stripped:
+            return "empty"
+        if stripped in EXIT_WORDS:
+            # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
+            return "exit"
+        if not force and not plainly_complete(code, self.language):
+            verdict = await self.client.is_complete(code)
+            if verdict is None:
+                complete = locally_complete(code, self.language)
+            else:
+                complete = verdict != "incomplete"
+            if not complete:
+                return "more"
+        return "run"
+
+    def execute(self, code: str) -> str:
+        """Send a cell to the kernel and put it in the transcript; returns its msg_id."""
+        msg_id = self.client.execute(code)
+        self.model.add_own_cell(msg_id, code, self.client.username)
+        return msg_id
+
+    def answer_input(self, request: Msg, value: str) -> None:
+        """Answer the kernel's `input()`, and keep prompt and answer in the cell's output
+        (the kernel echoes neither)."""
+        self.client.input_reply(value, request)
+        self.model.add_input(request, value)
+
+    async def interrupt(self) -> bool:
+        """Interrupt what runs (False: nothing does); says so if the kernel ignores it."""
+        if not self.model.busy:
+            return False
+        running = set(self.model.running)
+        if self.own_kernel is not None:
+            await self.own_kernel.interrupt()
+        else:
+            self._spawn(self.client.interrupt())
+        self.after(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
+        return True
+
+    def _check_interrupted(self, running: set[str]) -> None:
+        if running & set(self.model.running):
+            self.model.add_notice(
+                f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
+                "(it may be in C code that ignores SIGINT, or not support interrupts)",
+                "warning",
+            )
+            self.on_change()
+
+    async def restart(self) -> None:
+        """Restart the kernel nbtui started (the user confirmed it)."""
+        if self.own_kernel is None:
+            return
+        self.model.add_notice("restarting the kernel (you asked)", "warning")
+        self.model.mark_all_stopped()
+        self.on_change()
+        await self.own_kernel.restart()
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+def _monitor(session: KernelSession) -> LivenessMonitor:
+    # Two answered beats are enough to call a kernel healthy: settling later kept a
+    # fresh wide nbtui at the full pace (and its pane redraws) for its first seconds.
+    return LivenessMonitor(
+        session.client,
+        on_change=session.liveness_changed,
+        quiet_interval=session.QUIET_BEAT,
+        quiet_control_interval=session.QUIET_PROBE,
+        settle_after=2,
+        process=local_process(session.client.info),
+    )
+
+
+def _poller(session: KernelSession) -> UsagePoller:
+    return UsagePoller(
+        session.client,
+        interval=session.usage_interval,
+        on_update=session.usage_changed,
+        memory_threshold=session.memory_threshold,
+        quiet_interval=max(session.usage_interval, session.QUIET_PROBE),
+    )

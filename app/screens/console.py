@@ -1,0 +1,548 @@
+"""The console: the transcript, the editor and the panes, fed from one kernel session."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label
+
+from nbtui.app.kernel.cells import EXIT_WORDS
+from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.model import StreamOutput
+from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
+from nbtui.app.screens.confirm import ConfirmScreen
+from nbtui.app.screens.frames import FramePump
+from nbtui.app.screens.pager import PagerScreen
+from nbtui.widgets.completions import CompletionMenu
+from nbtui.widgets.connection_pane import ConnectionPane
+from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.liveness_pane import LivenessPane
+from nbtui.widgets.peers_pane import PeersPane
+from nbtui.widgets.resource_pane import ResourcePane
+from nbtui.widgets.status import StatusBar
+from nbtui.widgets.transcript import TranscriptView
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from textual.timer import Timer
+
+    from nbtui.app.kernel.messages import Msg
+    from nbtui.app.kernel.session import KernelSession
+
+__all__ = ["ConsoleScreen"]
+
+
+class ConsoleScreen(Screen[None]):
+    """A console on one Jupyter kernel, shared with whoever else is attached.
+
+    Args:
+        session: The kernel session it shows and sends cells through.
+        observe: Read-only: never sends execute or stdin messages.
+        show_others: Other clients' (inputs, outputs) shown at first.
+        output_limit: Lines of one output shown before the rest is held back.
+        line_limit: Characters of one line shown before it is cut.
+    """
+
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
+        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
+        Binding("pagedown", "page_down", "", show=False, priority=True),
+        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
+        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
+        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
+        Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
+        Binding(
+            "f8",
+            "copy_join",
+            "Copy join",
+            show=False,
+            tooltip="Copy the command others run to join (OSC 52: works over SSH)",
+        ),
+        Binding("f9", "restart", "Restart", show=False),
+        Binding("f10", "open_output", "Full output", show=False),
+    ]
+
+    OTHERS_MODES = (
+        (True, True, "showing other clients' inputs and outputs"),
+        (True, False, "showing other clients' inputs only"),
+        (False, False, "hiding other clients' work"),
+    )
+    WIDE = 140
+    """From this many columns the panes stand beside the transcript; below, an overlay."""
+    SILENT_HINT = 10.0
+    """Seconds without output before suggesting another client's cell waits for input."""
+
+    class Attached(Message):
+        """The session is attached and the console shows it."""
+
+    class AttachFailed(Message):
+        """The kernel could not be reached: the app leaves with `error`."""
+
+        def __init__(self, error: str) -> None:
+            super().__init__()
+            self.error = error
+
+    def __init__(
+        self,
+        session: KernelSession,
+        *,
+        observe: bool = False,
+        show_others: tuple[bool, bool] = (True, True),
+        output_limit: int = 2000,
+        line_limit: int = 10_000,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.observe = observe
+        """Read-only: never sends execute or stdin messages (watching, teaching)."""
+        self.output_limit = output_limit
+        self.line_limit = line_limit
+        self._others_mode = next(
+            (index for index, mode in enumerate(self.OTHERS_MODES) if mode[:2] == show_others),
+            0,
+        )
+        self._panes_wanted: bool | None = None
+        """None: panes follow the terminal's width; else the user's F2 choice."""
+        self._frames = FramePump(self, self._draw_frame)
+        self._busy_timer: Timer | None = None
+        self._due_timer: Timer | None = None
+        self._pending_input: Msg | None = None
+        self._prompt = ""
+
+    def compose(self) -> ComposeResult:
+        """The status line, the transcript beside its panes, the prompts and the footer."""
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            yield TranscriptView(id="transcript")
+            with Vertical(id="side"):
+                yield Label("connection", classes="pane-title")
+                yield ConnectionPane(id="connection")
+                yield Label("liveness", classes="pane-title")
+                yield LivenessPane(id="liveness")
+                yield Label("resources", classes="pane-title")
+                yield ResourcePane(id="resources")
+                yield Label("peers", classes="pane-title")
+                yield PeersPane(id="peers")
+        yield CompletionMenu(id="completions")
+        with Horizontal(id="stdin-row"):
+            yield Label("", id="stdin-prompt")
+            yield Input(id="stdin-input")
+        with Horizontal(id="input-row"):
+            yield Label("In [ ]:", id="prompt")
+            yield CellEditor(id="editor")
+        yield Footer()
+
+    @property
+    def transcript(self) -> TranscriptView:
+        """The transcript view."""
+        return self.query_one(TranscriptView)
+
+    @property
+    def editor(self) -> CellEditor:
+        """The cell editor."""
+        return self.query_one(CellEditor)
+
+    @property
+    def status(self) -> StatusBar:
+        """The status line."""
+        return self.query_one(StatusBar)
+
+    # -- start and stop ------------------------------------------------------------------
+
+    async def on_mount(self) -> None:
+        self.transcript.output_limit = self.output_limit
+        self.transcript.line_limit = self.line_limit
+        self.editor.focus()
+        self._layout_panes()
+        try:
+            await self.session.attach()
+        except NbtuiError as error:
+            self.post_message(self.AttachFailed(str(error)))
+            return
+        session = self.session
+        session.attached()
+        if self._others_mode:
+            self._apply_others_mode()
+        if self.observe:
+            self.editor.read_only = True
+            self.query_one("#prompt", Label).update("observing")
+        session.on_change = self._frames.schedule
+        session.client.on_message = self._frames.schedule
+        session.client.on_cell_end = self._frames.cell_ended
+        self._draw_frame()
+        self.post_message(self.Attached())
+        self.run_worker(self._load_history(), group="history")
+        session.watch()
+
+    async def _load_history(self) -> None:
+        entries = await self.session.load_history()
+        session_cells = self.editor.cell_history
+        self.editor.set_history(entries)
+        self._update_prompt()
+        for code in session_cells:
+            self.editor.remember(code)
+
+    # -- frames ----------------------------------------------------------------------------
+
+    def _draw_frame(self) -> None:
+        self._unless_leaving(self._apply_changes)
+
+    def _tick(self) -> None:
+        self._unless_leaving(self._update_status)
+
+    def _unless_leaving(self, update: Callable[[], None]) -> None:
+        try:
+            update()
+        except NoMatches:
+            # A frame or tick that fires while the app is closing finds no widgets left.
+            if self.app.is_running and self.is_attached and not self.session.closing:
+                raise
+
+    def _apply_changes(self) -> None:
+        self._frames.drawing()
+        session = self.session
+        changes = session.drain()
+        for request in changes.input_requests:
+            self._ask_input(request)
+        model = session.model
+        if changes.kernel_info:
+            self._show_kernel()
+        if len(self.transcript.peer_colours) != len(model.peers):
+            self.transcript.peer_colours = {key: peer.colour for key, peer in model.peers.items()}
+        self.query_one(PeersPane).update_peers(model.peers.values())
+        if changes.removed or changes.changed:
+            self.transcript.update_entries(model.entries, changes.removed, changes.changed)
+        if changes.liveness or changes.usage:
+            self._update_summary()
+        if self._panes_shown():
+            if changes.liveness_news:
+                self._show_liveness()
+            if changes.usage and session.usage is not None:
+                self.query_one(ResourcePane).update(session.usage)
+        self._update_status()
+        self._update_prompt()
+        self._arm_deadline()
+
+    def _arm_deadline(self) -> None:
+        """Wake when the session has something due (an interrupt to check, say)."""
+        due = self.session.next_due()
+        if due is None or self._due_timer is not None:
+            return
+
+        def run_due() -> None:
+            self._due_timer = None
+            self.session.run_due()
+            self._frames.schedule()
+
+        self._due_timer = self.set_timer(max(due - self.session.clock(), 0.0), run_due)
+
+    def _show_kernel(self) -> None:
+        session = self.session
+        self.transcript.language = session.language
+        self.session.base_count = len(self.editor.cell_history)
+        self.status.kernel = session.title
+        self.status.source = session.source
+        client = session.client
+        self.query_one(ConnectionPane).update(
+            client.info, client.kernel_info, client.session_id, session.transport
+        )
+
+    def _update_prompt(self) -> None:
+        prompt = f"In [{self.session.next_count()}]:"
+        if prompt != self._prompt:
+            # Every frame calls this; an unchanged prompt must cost nothing.
+            self._prompt = prompt
+            self.query_one("#prompt", Label).update(Text(prompt))
+
+    def _update_status(self) -> None:
+        session = self.session
+        trouble = session.trouble
+        # The detail first: whoever watches the state word sees the detail that goes with it.
+        self.status.detail = self._busy_text() or "" if trouble is None else trouble
+        self.status.state = session.state
+        if session.state != "busy":
+            if self._busy_timer is not None:
+                self._busy_timer.stop()
+                self._busy_timer = None
+        elif self._busy_timer is None:
+            # Ticks only while something runs: an idle nbtui draws nothing.
+            self._busy_timer = self.set_interval(1.0, self._tick)
+
+    def _busy_text(self) -> str | None:
+        """`4.2 s · trainer In [17]` for the oldest running cell, or None when idle."""
+        cell = self.session.model.oldest_running()
+        if cell is None:
+            return None
+        now = time.monotonic()
+        elapsed = now - (cell.started or now)
+        who = "you" if cell.is_self else cell.username
+        count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
+        detail = f"{format_elapsed(elapsed)} · {who}{count}"
+        silent = now - (cell.last_output or cell.started or now)
+        if not cell.is_self and silent > self.SILENT_HINT:
+            # Other clients' input prompts are invisible to us (stdin goes only to them).
+            detail += (
+                f" · no output for {format_duration(silent)}: may be waiting for {who}'s input"
+            )
+        return detail
+
+    def _update_summary(self) -> None:
+        """The narrow terminal's one line of pane facts, in the status bar."""
+        parts = []
+        liveness, usage = self.session.liveness, self.session.usage
+        history = liveness.hb_history[-5:] if liveness else ()
+        if history and liveness and liveness.hb_rtt is not None:
+            # Coarse on purpose: a figure that changes with every beat redraws with every
+            # beat. The median of the last few, in steps, keeps jitter from flapping it.
+            rtt = sorted(history)[len(history) // 2]
+            parts.append(f"hb {format_latency(rtt, coarse=True)}")
+        memory = usage.kernel_memory if usage else None
+        if memory is not None:
+            parts.append(f"mem {format_bytes(memory)}")
+        self.status.summary = " · ".join(parts)
+
+    def _show_liveness(self) -> None:
+        session = self.session
+        if session.liveness is None:
+            return
+        self.query_one(LivenessPane).update(
+            session.liveness,
+            busy=self._busy_text(),
+            last_iopub=session.last_iopub,
+            now=session.clock(),
+        )
+
+    # -- running cells -------------------------------------------------------------------
+
+    @on(CellEditor.RunRequested)
+    def _run_requested(self, event: CellEditor.RunRequested) -> None:
+        self._hide_completions()
+        if self.observe:
+            self.editor.decided()
+            if event.code.strip() in EXIT_WORDS:
+                self.app.exit()
+            else:
+                self.notify("observing: read-only, cells are not sent", timeout=2)
+            return
+        self.run_worker(self._submit(event.code, event.force), group="submit")
+
+    async def _submit(self, code: str, force: bool) -> None:
+        # Whatever happens, the editor gets the keys typed since Enter back.
+        try:
+            verdict = await self.session.judge(code, force)
+            if verdict == "exit":
+                self.app.exit()
+            elif verdict == "more":
+                self.editor.insert_newline()
+            elif verdict == "run":
+                self.run_cell(code)
+        finally:
+            self.editor.decided()
+
+    def run_cell(self, code: str) -> str:
+        """Send a cell to the kernel and show it at once."""
+        msg_id = self.session.execute(code)
+        # Running a cell asks to see it: back to the end, even from far back in scrollback.
+        self.transcript.follow = True
+        self.editor.remember(code)
+        self.editor.load_text("")
+        self._frames.schedule()
+        return msg_id
+
+    # -- completion ----------------------------------------------------------------------
+
+    @on(CellEditor.CompletionRequested)
+    def _completion_requested(self, event: CellEditor.CompletionRequested) -> None:
+        self.run_worker(
+            self._complete(event.code, event.cursor_offset), group="complete", exclusive=True
+        )
+
+    async def _complete(self, code: str, offset: int) -> None:
+        result = await self.session.client.complete(code, offset)
+        if self.session.closing or result is None or self.editor.text != code:
+            return
+        matches, start, end = result
+        matches = list(dict.fromkeys(matches))
+        if not matches:
+            self.notify("no completions", timeout=1.5)
+            return
+        if len(matches) == 1:
+            self._apply_completion(matches[0], start, end)
+            return
+        self.query_one(CompletionMenu).show(matches, start, end)
+        self.editor.menu_open = True
+
+    def _apply_completion(self, text: str, start: int, end: int) -> None:
+        editor = self.editor
+        code = editor.text
+        new = code[:start] + text + code[end:]
+        editor.load_text(new)
+        before = new[: start + len(text)]
+        editor.move_cursor((before.count("\n"), len(before) - (before.rfind("\n") + 1)))
+
+    def _hide_completions(self) -> None:
+        self.query_one(CompletionMenu).hide()
+        self.editor.menu_open = False
+
+    @on(CellEditor.MenuKey)
+    def _menu_key(self, event: CellEditor.MenuKey) -> None:
+        menu = self.query_one(CompletionMenu)
+        key = event.key
+        if key in ("enter", "tab"):
+            menu.choose()
+        elif key == "up":
+            menu.action_cursor_up()
+        elif key == "down":
+            menu.action_cursor_down()
+        else:
+            self._hide_completions()
+
+    @on(CompletionMenu.Chosen)
+    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
+        self.editor.menu_open = False
+        self._apply_completion(event.text, event.menu.start, event.menu.end)
+
+    # -- stdin ---------------------------------------------------------------------------
+
+    def _ask_input(self, msg: Msg) -> None:
+        if self.observe:
+            return
+        self._pending_input = msg
+        prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
+        row = self.query_one("#stdin-row")
+        self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
+        field = self.query_one("#stdin-input", Input)
+        field.password = bool(msg.content.get("password"))
+        field.value = ""
+        row.add_class("-active")
+        field.focus()
+
+    @on(Input.Submitted, "#stdin-input")
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        request = self._pending_input
+        self._pending_input = None
+        self.query_one("#stdin-row").remove_class("-active")
+        self.editor.focus()
+        if request is not None:
+            self.session.answer_input(request, event.value)
+            self._frames.schedule()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    async def action_interrupt(self) -> None:
+        """Interrupt what runs (ctrl+c)."""
+        if not await self.session.interrupt():
+            self.notify("nothing is running", timeout=1.5)
+            return
+        self.notify("interrupt sent", timeout=2)
+        self._arm_deadline()
+
+    def on_resize(self) -> None:
+        self._layout_panes()
+
+    def _layout_panes(self) -> None:
+        wide = self.size.width >= self.WIDE
+        shown = wide if self._panes_wanted is None else self._panes_wanted
+        side = self.query_one("#side")
+        side.set_class(shown, "-shown")
+        side.set_class(shown and not wide, "-overlay")
+        if shown:
+            # Panes are not fed while hidden: bring them up to date on showing.
+            self._show_liveness()
+            if self.session.usage is not None:
+                self.query_one(ResourcePane).update(self.session.usage)
+
+    def _panes_shown(self) -> bool:
+        return self.query_one("#side").has_class("-shown")
+
+    def action_toggle_panes(self) -> None:
+        """Show or hide the side panes (F2)."""
+        self._panes_wanted = not self.query_one("#side").has_class("-shown")
+        self._layout_panes()
+
+    def action_cycle_others(self) -> None:
+        """Show other clients' work, their inputs only, or nothing of it (F4)."""
+        self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)
+        self._apply_others_mode()
+        self.notify(self.OTHERS_MODES[self._others_mode][2], timeout=2)
+
+    def _apply_others_mode(self) -> None:
+        inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
+        self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_open_output(self) -> None:
+        """Open the output held back in the pager (F10)."""
+        output = self.transcript.output_to_open()
+        if output is None:
+            self.notify("no output was held back", timeout=2)
+            return
+        if isinstance(output, StreamOutput):
+            title, text = output.name, output.text
+        else:
+            title = f"Out[{output.execution_count}]" if output.execution_count else "output"
+            text = output.source
+        self.app.push_screen(PagerScreen(title, text))
+
+    def action_copy_join(self) -> None:
+        """Copy the command others run to join (F8)."""
+        self.query_one(ConnectionPane).action_copy_join()
+
+    @on(ConnectionPane.JoinCopied)
+    def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
+        self.notify(f"copied: {event.command}", timeout=3)
+
+    def action_toggle_tracebacks(self) -> None:
+        """Show tracebacks whole or folded (F7)."""
+        self.transcript.toggle_tracebacks()
+
+    def action_toggle_catchup(self) -> None:
+        """Show or hide the inputs from before we joined (F5)."""
+        if self.session.model.toggle_catchup():
+            self._frames.schedule()
+        else:
+            self.notify("nothing ran here before you joined", timeout=2)
+
+    async def action_restart(self) -> None:
+        """Restart the kernel, if nbtui started it (F9)."""
+        if self.session.own_kernel is None:
+            self.notify(
+                "this kernel was not started by nbtui: restarting it would wipe everyone's "
+                "state, so only its owner can",
+                severity="warning",
+                timeout=5,
+            )
+            return
+        self.app.push_screen(
+            ConfirmScreen("Restart the kernel? All its state is lost."), self._restart_confirmed
+        )
+
+    async def _restart_confirmed(self, confirmed: bool | None) -> None:
+        if confirmed:
+            await self.session.restart()
+
+    def action_page_up(self) -> None:
+        """Scroll the transcript up a page."""
+        self.transcript.scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        """Scroll the transcript down a page."""
+        self.transcript.scroll_page_down(animate=False)
+
+    def action_toggle_focus(self) -> None:
+        """Move between the editor and the transcript (F6)."""
+        if self.editor.has_focus:
+            self.transcript.focus()
+        else:
+            self.editor.focus()

@@ -1,0 +1,76 @@
+"""Output drawn at the frame rate, however fast it arrives."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from textual.dom import DOMNode
+    from textual.timer import Timer
+
+__all__ = ["FRAME", "FramePump"]
+
+FRAME = 1 / 30
+"""Output is drawn at most this often, however fast it arrives."""
+
+
+class FramePump:
+    """Coalesces "something changed" into at most one `draw` per FRAME.
+
+    Args:
+        owner: The node whose timers and message queue the pump uses.
+        draw: Draws a frame.
+    """
+
+    def __init__(self, owner: DOMNode, draw: Callable[[], None]) -> None:
+        self._owner = owner
+        self._draw = draw
+        self._pending = False
+        self._timer: Timer | None = None
+        self._at = 0.0
+        self._last = 0.0
+
+    def schedule(self) -> None:
+        """Something changed: draw within a frame."""
+        if self._pending:
+            return
+        self._pending = True
+        # Readers may run outside the app's context (they can start before it), so the
+        # timer is set from a message the owner itself handles.
+        self._owner.call_next(self._due, FRAME)
+
+    def cell_ended(self) -> None:
+        """A cell's output is complete: show it after half a frame at most, not a whole
+        one. A quick cell's output (ours or a colleague's) comes a few milliseconds after
+        the frame that showed it start, and would otherwise wait out the rest of that
+        frame; cells ending faster than that still cost no more than 2 frames per FRAME."""
+        self._pending = True
+        self._owner.call_next(self._due, FRAME / 2)
+
+    def _due(self, interval: float) -> None:
+        at = self._last + interval
+        if self._timer is not None:
+            if at >= self._at:
+                return
+            self._timer.stop()
+            self._timer = None
+        delay = at - time.monotonic()
+        if delay > 0.001:
+            self._at = at
+            self._timer = self._owner.set_timer(delay, self._timed)
+        else:
+            self._draw()
+
+    def _timed(self) -> None:
+        self._timer = None
+        self._draw()
+
+    def drawing(self) -> None:
+        """A frame is being drawn now: what was pending is in it."""
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        self._pending = False
+        self._last = time.monotonic()

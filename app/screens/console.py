@@ -55,6 +55,8 @@ class ConsoleScreen(Screen[None]):
     """
 
     BINDINGS = [
+        # The app's own, first again: the footer shows keys in the order it meets them.
+        Binding("ctrl+q", "app.quit", "Quit", priority=True),
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -778,11 +778,13 @@ class NbtuiApp(App[None]):
             )
             self._schedule_frame()
 
-    def on_resize(self) -> None:
-        self._layout_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App._on_resize records the new size (a subclass's
+        # handler comes first in the MRO), so `self.size` still holds the previous one.
+        self._layout_panes(event.size.width)
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
         side = self.query_one("#side")
         side.set_class(shown, "-shown")

@@ -6,6 +6,7 @@ import time
 from collections.abc import Iterable
 
 from rich.text import Text
+from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.messages import short_session
@@ -43,6 +44,9 @@ class PeersPane(Widget):
     PeersPane { height: auto; }
     """
 
+    class Changed(Message):
+        """Someone joined, ran a cell or finished one: the list differs from the last."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._peers: list[Peer] = []
@@ -60,6 +64,7 @@ class PeersPane(Widget):
             self._signature = signature
             self._peers = ordered
             self.refresh(layout=True)
+            self.post_message(self.Changed())
 
     def render(self) -> Text:
         if not self._peers:

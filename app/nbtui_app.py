@@ -38,6 +38,7 @@ from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.pager import PagerScreen
+from nbtui.widgets.palette import peer_variables
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane, format_bytes
 from nbtui.widgets.side_panes import SidePanes
@@ -211,6 +212,10 @@ class NbtuiApp(App[None]):
         """Set when the app exits because the kernel could not be reached."""
 
     # -- layout --------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette, `$peer-0` ..., made for the current theme's background."""
+        return peer_variables(self.current_theme)
 
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
@@ -631,7 +636,7 @@ class NbtuiApp(App[None]):
 
     @on(PeersPane.Changed)
     def _peers_changed(self) -> None:
-        self._update_summary()
+        self._unless_leaving(self._update_summary)
 
     # -- running cells -------------------------------------------------------------------
 

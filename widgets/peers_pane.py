@@ -5,16 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from rich.style import Style
 from rich.text import Text
 from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.messages import short_session
 from nbtui.app.kernel.model import Peer
+from nbtui.widgets.palette import PEER_CLASSES, peer_class
 
 __all__ = ["PeersPane"]
-
-PEER_COLOURS = 6
 
 
 def _ago(seconds: float) -> str:
@@ -37,7 +37,8 @@ class PeersPane(Widget):
         "peers--self",
         "peers--running",
         "peers--muted",
-        *(f"peers--peer-{index}" for index in range(PEER_COLOURS)),
+        "peers--peer",
+        *PEER_CLASSES,
     }
 
     DEFAULT_CSS = """
@@ -74,7 +75,7 @@ class PeersPane(Widget):
             name_style = (
                 self._style("peers--self")
                 if peer.is_self
-                else self._style(f"peers--peer-{peer.colour % PEER_COLOURS}")
+                else self._style("peers--peer") + self._style(peer_class(peer.colour))
             )
             name = "you" if peer.is_self else peer.username
             cells = f"{peer.cells} cell" + ("" if peer.cells == 1 else "s")
@@ -97,5 +98,5 @@ class PeersPane(Widget):
             )
         return Text("\n").join(lines)
 
-    def _style(self, component: str) -> str:
-        return str(self.get_component_rich_style(component, partial=True))
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True)

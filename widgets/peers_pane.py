@@ -57,6 +57,8 @@ class PeersPane(Widget):
         self.set_interval(30, self.refresh)
 
     def update_peers(self, peers: Iterable[Peer]) -> None:
+        """Show `peers` (every frame gives them): redraws, and posts Changed, only when
+        what is shown differs."""
         ordered = sorted(peers, key=lambda peer: (not peer.is_self, -peer.last_activity))
         signature = tuple(
             (p.session, p.username, p.cells, p.running, p.last_activity) for p in ordered

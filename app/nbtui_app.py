@@ -15,11 +15,12 @@ from urllib.parse import urlsplit
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
@@ -44,8 +45,10 @@ from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.pager import PagerScreen
+from nbtui.widgets.palette import peer_variables
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane
+from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
@@ -181,6 +184,8 @@ class NbtuiApp(App[None]):
         self.own_kernel = own_kernel
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
+        self._focus_before_panes: Widget | None = None
+        """Where the focus was when the narrow overlay took it, to give it back."""
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self.usage_interval = usage_interval
@@ -215,11 +220,15 @@ class NbtuiApp(App[None]):
 
     # -- layout --------------------------------------------------------------------------
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette, `$peer-0` ..., made for the current theme's background."""
+        return peer_variables(self.current_theme)
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            with Vertical(id="side"):
+            with SidePanes(id="side"):
                 yield Label("connection", classes="pane-title")
                 yield ConnectionPane(id="connection")
                 yield Label("liveness", classes="pane-title")
@@ -640,7 +649,14 @@ class NbtuiApp(App[None]):
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")
+        others = sum(1 for peer in self.model.peers.values() if not peer.is_self)
+        if others:
+            parts.append(f"{others} peer" + ("" if others == 1 else "s"))
         self.status.summary = " · ".join(parts)
+
+    @on(PeersPane.Changed)
+    def _peers_changed(self) -> None:
+        self._unless_leaving(self._update_summary)
 
     # -- running cells -------------------------------------------------------------------
 
@@ -801,15 +817,30 @@ class NbtuiApp(App[None]):
             )
             self._schedule_frame()
 
-    def on_resize(self) -> None:
-        self._layout_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App._on_resize records the new size (a subclass's
+        # handler comes first in the MRO), so `self.size` still holds the previous one.
+        self._layout_panes(event.size.width)
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one("#side")
+        side = self.query_one(SidePanes)
+        overlay = shown and not wide
+        was_overlay = side.has_class("-overlay")
         side.set_class(shown, "-shown")
-        side.set_class(shown and not wide, "-overlay")
+        side.set_class(overlay, "-overlay")
+        if overlay and not was_overlay:
+            # The overlay hides the editor and is taller than an 80x24 screen: it takes
+            # the keys that scroll it until it closes, then gives them back.
+            self._focus_before_panes = self.focused
+            side.focus()
+        elif side.has_focus_within and (was_overlay or not shown):
+            before, self._focus_before_panes = self._focus_before_panes, None
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
+            else:
+                self.editor.focus()
         if shown:
             # Panes are not fed while hidden: bring them up to date on showing.
             self._show_liveness()
@@ -878,10 +909,16 @@ class NbtuiApp(App[None]):
             await self.own_kernel.restart()
 
     def action_page_up(self) -> None:
-        self.transcript.scroll_page_up(animate=False)
+        self._paged().scroll_page_up(animate=False)
 
     def action_page_down(self) -> None:
-        self.transcript.scroll_page_down(animate=False)
+        self._paged().scroll_page_down(animate=False)
+
+    def _paged(self) -> Widget:
+        """What PageUp and PageDown scroll: the side panes while they have the focus (the
+        narrow overlay), else the transcript, wherever the focus is."""
+        side = self.query_one(SidePanes)
+        return side if side.has_focus_within else self.transcript
 
     def action_toggle_focus(self) -> None:
         if self.editor.has_focus:

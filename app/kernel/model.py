@@ -6,9 +6,10 @@ clocks or UI. The view asks it what changed since the last frame.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from nbtui.app.kernel.sanitize import (
 )
 
 __all__ = [
+    "PEER_COLOURS",
     "Catchup",
     "Cell",
     "DataOutput",
@@ -36,6 +38,7 @@ __all__ = [
     "StreamOutput",
     "Transcript",
     "is_default_repr",
+    "peer_colour",
 ]
 
 _DEFAULT_REPR = re.compile(r"<[\w.<>]+ (?:object(?: at 0x[0-9a-fA-F]+)?|at 0x[0-9a-fA-F]+)>")
@@ -50,6 +53,23 @@ def is_default_repr(plain: str) -> bool:
 
 
 CellState = Literal["queued", "running", "ok", "error", "aborted"]
+
+PEER_COLOURS = 6
+"""Colours in the peer palette (nbtui.widgets.palette makes them): more would be
+closer to each other than a glance tells apart, on a light background."""
+
+
+def peer_colour(username: str, session: str, taken: Collection[int] = ()) -> int:
+    """The palette index of a client: from a hash of its name and session, so every nbtui
+    on the kernel shows it in the same colour, whoever it saw first. Only when another
+    client seen here already holds that colour does it take the next free one."""
+    digest = hashlib.blake2s(f"{username}\0{session}".encode(), digest_size=4).digest()
+    first = int.from_bytes(digest, "big") % PEER_COLOURS
+    for step in range(PEER_COLOURS):
+        index = (first + step) % PEER_COLOURS
+        if index not in taken:
+            return index
+    return first
 
 
 @dataclass(eq=False)
@@ -328,7 +348,7 @@ class Peer:
     last_activity: float = 0.0
     running: int = 0
     colour: int = 0
-    """A stable index into the peer palette, in order of first appearance."""
+    """Its index in the peer palette: `peer_colour` at first sight, then kept."""
 
     @property
     def label(self) -> str:
@@ -438,8 +458,10 @@ class Transcript:
         username = sanitize_line(username)
         peer = self.peers.get(session)
         if peer is None:
-            others = sum(1 for known in self.peers.values() if not known.is_self)
-            peer = Peer(session, username or "?", session == self.own_session, colour=others)
+            username = username or "?"
+            taken = {known.colour for known in self.peers.values() if not known.is_self}
+            colour = peer_colour(username, session, taken)
+            peer = Peer(session, username, session == self.own_session, colour=colour)
             self.peers[session] = peer
         elif username and peer.username != username:
             peer.username = username

@@ -172,7 +172,7 @@ class KernelClient:
             if rtt is None:
                 raise NbtuiError(
                     f"the kernel of {where} does not answer: no heartbeat from "
-                    f"{info.ip}:{info.ports['hb']} in {hb_timeout:g} s "
+                    f"{info.endpoint('hb')} in {hb_timeout:g} s "
                     "(it may have died; its connection file can outlive it)"
                 )
         reply = await self.request("control", "kernel_info_request", {}, timeout=reply_timeout)

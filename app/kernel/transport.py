@@ -86,12 +86,14 @@ def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) ->
     """Close every socket, then the context.
 
     Runs from `close()` or, for a transport that was never closed, when it is collected:
-    a context collected with sockets still open waits for them forever.
+    a context collected with sockets still open waits for them forever. `destroy` also
+    closes sockets this list never saw: jupyter_client's `connect_*` makes its socket
+    before connecting it, and a refused address leaves that socket open, unreturned.
     """
     for socket in sockets:
         if not socket.closed:
             socket.close(linger=0)
-    context.term()
+    context.destroy(linger=0)
 
 
 class ZmqTransport:
@@ -126,15 +128,33 @@ class ZmqTransport:
     async def connect(self, deliver: Deliver) -> None:
         if self._sockets:
             return
+        if self._closed:
+            raise NbtuiError("the connection to the kernel is closed")
         identity = self._session.bsession
-        # The client was built on an asyncio context, so these are asyncio sockets.
-        self._sockets = {
-            "shell": cast(zmq.asyncio.Socket, self._jc.connect_shell(identity=identity)),
-            "iopub": cast(zmq.asyncio.Socket, self._jc.connect_iopub()),
-            "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
-            "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
+        jc = self._jc
+        opens: dict[str, Callable[[], zmq.Socket[Any]]] = {
+            "shell": lambda: jc.connect_shell(identity=identity),
+            "iopub": jc.connect_iopub,
+            "stdin": lambda: jc.connect_stdin(identity=identity),
+            "control": lambda: jc.connect_control(identity=identity),
         }
-        self._all_sockets.extend(self._sockets.values())
+        sockets: dict[str, zmq.asyncio.Socket] = {}
+        for channel, open_socket in opens.items():
+            try:
+                # The client was built on an asyncio context, so these are asyncio sockets.
+                sockets[channel] = cast(zmq.asyncio.Socket, open_socket())
+            except zmq.ZMQError as error:
+                # Nothing is usable without every channel: let go of all of it now, so
+                # that no half-made socket can keep the context's term() waiting.
+                self._all_sockets.extend(sockets.values())
+                self._closed = True
+                self._finalizer()
+                raise NbtuiError(
+                    f"cannot connect to the kernel's {channel} port at "
+                    f"{self.info.endpoint(channel)!r}: {error.strerror}"
+                ) from None
+        self._sockets = sockets
+        self._all_sockets.extend(sockets.values())
         for channel, socket in self._sockets.items():
             self._tasks.append(asyncio.create_task(self._read(channel, socket, deliver)))
 
@@ -190,7 +210,10 @@ class ZmqTransport:
     async def ping(self, timeout: float) -> float | None:
         """Safe to cancel: the socket is then replaced like after a miss."""
         async with self._hb_lock:
-            socket = self._hb_socket()
+            try:
+                socket = self._hb_socket()
+            except zmq.ZMQError:
+                return None
             started = time.perf_counter()
             answered = False
             try:
@@ -240,7 +263,12 @@ class ZmqTransport:
         self._all_sockets.append(monitor)
         # Connect only once the monitor listens: on loopback the first handshake can
         # finish before a monitor started afterwards would be there to see it.
-        watch.connect(self.info.url("hb"))
+        try:
+            watch.connect(self.info.url("hb"))
+        except zmq.ZMQError:
+            monitor.close(linger=0)
+            watch.close(linger=0)
+            return None
         return monitor
 
     async def close(self) -> None:

@@ -24,6 +24,7 @@ from nbtui.app.kernel.sanitize import (
 )
 
 __all__ = [
+    "MAX_EXECUTION_COUNT",
     "Catchup",
     "Cell",
     "DataOutput",
@@ -33,6 +34,7 @@ __all__ = [
     "Peer",
     "StreamOutput",
     "Transcript",
+    "execution_count",
 ]
 
 CellState = Literal["queued", "running", "ok", "error", "aborted"]
@@ -204,6 +206,19 @@ class ErrorOutput:
 Output = StreamOutput | DataOutput | ErrorOutput
 
 
+MAX_EXECUTION_COUNT = 999_999_999
+"""The largest execution count shown (nine digits, a billion cells): a larger one, a
+negative one or a bool is a kernel's nonsense, and shown as unknown, not as a prompt
+as wide as the screen."""
+
+
+def execution_count(value: object) -> int | None:
+    """`value` as an execution count, or None when it is not a plausible one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_EXECUTION_COUNT else None
+
+
 CHARS_PER_LINE = 320
 """The scrollback's character budget per line of its line budget: far above an average
 line, so that only unusually long lines make the character budget the one that binds."""
@@ -348,6 +363,8 @@ class Transcript:
 
     def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
+        # The counts come from the kernel like any output: implausible ones go.
+        inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
         if not inputs:
             return None
         catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
@@ -430,8 +447,8 @@ class Transcript:
             code = content.get("code")
             if isinstance(code, str) and cell.code is None:
                 cell.code = sanitize_code(code)
-            count = content.get("execution_count")
-            if isinstance(count, int):
+            count = execution_count(content.get("execution_count"))
+            if count is not None:
                 cell.execution_count = count
             if cell.state == "queued":
                 cell.state = "running"
@@ -470,8 +487,7 @@ class Transcript:
         elif kind in ("display_data", "execute_result"):
             output = self._data_output(content)
             if kind == "execute_result":
-                count = content.get("execution_count")
-                output.execution_count = count if isinstance(count, int) else None
+                output.execution_count = execution_count(content.get("execution_count"))
                 if output.execution_count is not None:
                     cell.execution_count = output.execution_count
             cell.outputs.append(output)
@@ -585,8 +601,8 @@ class Transcript:
         if cell is None:
             return
         status = msg.content.get("status")
-        count = msg.content.get("execution_count")
-        if isinstance(count, int) and cell.execution_count is None:
+        count = execution_count(msg.content.get("execution_count"))
+        if count is not None and cell.execution_count is None:
             cell.execution_count = count
         # bash_kernel answers an interrupted cell with the non-standard "abort".
         if status in ("abort", "aborted"):

@@ -1065,3 +1065,37 @@ def test_a_held_joiner_goes_when_no_emoji_follows() -> None:
     stream.append("ad\u200d")  # not after an emoji: never held
     stream.append("💻\n")
     assert stream.lines == ["👩admin", "ad💻"]
+
+
+# -- absurd execution counts (issue 13, item 26e) ----------------------------------------
+
+
+@pytest.mark.parametrize("count", [10**30, 10**9, -1, True])
+def test_an_absurd_execution_count_is_unknown(count: int) -> None:
+    """A 31-digit count made a 31-digit prompt: a count no kernel reaches is unknown."""
+    transcript = Transcript(OWN)
+    request = other()
+    feed(
+        transcript,
+        request.busy(),
+        request.input("x", count=count),
+        request.result("1", count=count),
+        request.idle(),
+        request.reply("ok", count),
+    )
+    cell = transcript.cells[request.msg_id]
+    assert cell.execution_count is None
+    (output,) = cell.outputs
+    assert isinstance(output, DataOutput)
+    assert output.execution_count is None
+    catchup = transcript.add_catchup([(count, "a"), (7, "b")])
+    assert catchup is not None
+    assert catchup.inputs == [(7, "b")]
+
+
+@pytest.mark.parametrize("count", [0, 1, 999_999_999])
+def test_a_plausible_execution_count_is_kept(count: int) -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    cell = run_cell(transcript, request, "x", request.result("1", count=count))
+    assert cell.execution_count == count

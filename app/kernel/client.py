@@ -111,6 +111,8 @@ class KernelClient:
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._bad_signatures_seen = 0
+        """The transport's bad-signature count when the latest good message came."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
@@ -121,6 +123,15 @@ class KernelClient:
     @property
     def bad_signatures(self) -> int:
         return self.transport.bad_signatures
+
+    @property
+    def key_suspect(self) -> bool:
+        """Messages failed the signature check since the last one that passed.
+
+        Only then is a wrong key worth naming when a request goes unanswered: a bad
+        message long before, followed by good ones, says nothing about a slow reply now.
+        """
+        return self.transport.bad_signatures > self._bad_signatures_seen
 
     @property
     def malformed(self) -> int:
@@ -227,6 +238,7 @@ class KernelClient:
 
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
+        self._bad_signatures_seen = self.transport.bad_signatures
         msg = Msg.from_dict(channel, raw)
         if channel == "iopub":
             self.last_iopub = msg.received

@@ -255,6 +255,9 @@ class Cell:
     clear_on_next_output: bool = False
     last_output: float | None = None
     """When output last arrived: a long silence may mean the cell waits for input."""
+    dropped_outputs: int = 0
+    """Whole outputs (displays, results, errors) removed from the front to bound
+    scrollback while the cell could not go whole (running, or the newest): exact."""
 
     @property
     def line_count(self) -> int:
@@ -554,6 +557,7 @@ class Transcript:
 
     def _clear(self, cell: Cell) -> None:
         cell.clear_on_next_output = False
+        cell.dropped_outputs = 0
         for output in cell.outputs:
             self._account(output, -1)
             if isinstance(output, DataOutput) and output.display_id:
@@ -631,35 +635,60 @@ class Transcript:
         return self.stored_lines > self.max_lines or self.stored_chars > self.max_chars
 
     def enforce_budget(self) -> None:
-        """Oldest entry first: trim its stream lines, and remove it whole (unless it is
-        running or the newest) while still over budget or once trimmed to nothing.
+        """Oldest entry first: trim its outputs from the front, and remove it whole
+        (unless it is running or the newest) while still over budget or once trimmed to
+        nothing.
+
+        A cell that cannot go whole gives up its oldest outputs one by one, displays and
+        errors included: room is always made for what is new, or a running cell holding
+        more than the budget would have every later output trimmed away on arrival. Only
+        the newest output of all is kept whole, even when it alone is over budget.
 
         Lines bound what is drawn and scrolled; characters bound memory, which a few
         huge lines (a big array's repr, minified JSON) would take at any line count."""
         index = 0
         while self._over_budget() and index < len(self.entries):
             entry = self.entries[index]
-            trimmed_any = False
-            if isinstance(entry, Cell):
-                for output in entry.outputs:
-                    excess = self.stored_lines - self.max_lines
-                    excess_chars = self.stored_chars - self.max_chars
-                    if excess <= 0 and excess_chars <= 0:
-                        break
-                    if isinstance(output, StreamOutput):
-                        lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
-                        self.stored_lines -= lines
-                        self.stored_chars -= chars
-                        trimmed_any = trimmed_any or lines > 0
-                if trimmed_any:
-                    self._touch(entry)
             running = isinstance(entry, Cell) and entry.key in self.running
             newest = index == len(self.entries) - 1
+            trimmed_any = False
+            if isinstance(entry, Cell):
+                trimmed_any = self._trim_cell(entry, whole_outputs=running or newest, newest=newest)
             empty = isinstance(entry, Cell) and not any(_stored(o) for o in entry.outputs)
             if not running and not newest and (self._over_budget() or (trimmed_any and empty)):
                 self._remove_entry(index)
             else:
                 index += 1
+
+    def _trim_cell(self, cell: Cell, *, whole_outputs: bool, newest: bool) -> bool:
+        """Trim `cell`'s outputs oldest first until the budget holds: stream lines, and,
+        when `whole_outputs`, whole displays and errors. True if anything went."""
+        trimmed_any = False
+        position = 0
+        outputs = cell.outputs
+        while position < len(outputs):
+            excess = self.stored_lines - self.max_lines
+            excess_chars = self.stored_chars - self.max_chars
+            if excess <= 0 and excess_chars <= 0:
+                break
+            output = outputs[position]
+            if isinstance(output, StreamOutput):
+                lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
+                self.stored_lines -= lines
+                self.stored_chars -= chars
+                trimmed_any = trimmed_any or lines > 0
+                position += 1
+            elif whole_outputs and not (newest and position == len(outputs) - 1):
+                del outputs[position]
+                self._account(output, -1)
+                self._forget_display(output)
+                cell.dropped_outputs += 1
+                trimmed_any = True
+            else:
+                position += 1
+        if trimmed_any:
+            self._touch(cell)
+        return trimmed_any
 
     def _remove_entry(self, index: int) -> None:
         entry = self.entries.pop(index)

@@ -238,7 +238,8 @@ class KernelClient:
 
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
-        self._bad_signatures_seen = self.transport.bad_signatures
+        if channel != "nbtui":  # the transport's own reports are not signed messages
+            self._bad_signatures_seen = self.transport.bad_signatures
         msg = Msg.from_dict(channel, raw)
         if channel == "iopub":
             self.last_iopub = msg.received

@@ -328,6 +328,10 @@ class Transcript:
         self.changed: dict[int, Entry] = {}
         self.removed: list[Entry] = []
         self.dropped_entries = 0
+        self.dropped_messages = 0
+        """iopub messages the transport dropped because nbtui could not keep up: exact."""
+        self._dropped_notice: Notice | None = None
+        self._dropped_run = 0
         self.stored_lines = 0
         self.stored_chars = 0
         self._displays: dict[str, list[DataOutput]] = {}
@@ -426,6 +430,28 @@ class Transcript:
             self._apply_iopub(msg)
         elif msg.channel == "shell" and msg.msg_type == "execute_reply":
             self._apply_execute_reply(msg)
+        elif msg.channel == "nbtui" and msg.msg_type == "dropped":
+            count = msg.content.get("count")
+            if isinstance(count, int) and count > 0:
+                self._note_dropped(count)
+
+    def _note_dropped(self, count: int) -> None:
+        """The transport dropped `count` iopub messages: say so, in one notice per run of
+        drops (the latest notice grows while nothing else came after it)."""
+        self.dropped_messages += count
+        notice = self._dropped_notice
+        if notice is None or not self.entries or self.entries[-1] is not notice:
+            notice = self.add_notice("", "warning")
+            notice.key = "dropped"
+            self._dropped_notice = notice
+            self._dropped_run = 0
+        self._dropped_run += count
+        noun = "message" if self._dropped_run == 1 else "messages"
+        notice.text = (
+            f"{self._dropped_run:,} {noun} dropped: the kernel sent faster than nbtui "
+            "could read (outputs may be missing from here)"
+        )
+        self._touch(notice)
 
     def _is_cell_message(self, msg: Msg) -> bool:
         return msg.parent_msg_type == "execute_request" and bool(msg.parent_id)

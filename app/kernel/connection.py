@@ -13,6 +13,7 @@ import json
 import os
 import re
 import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,20 @@ def _shown(value: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "…" + text[-3:]
 
 
-def _ip_problem(transport: str, ip: str) -> str | None:
+_IPC_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
+"""Bytes of a unix socket's path (sun_path, less its terminating NUL); zmq refuses longer."""
+
+
+def _ip_problem(transport: str, ip: str, ports: dict[str, int]) -> str | None:
     if transport == "ipc":
         if _CONTROL.search(ip):
             return f"the ipc path has a control character: {_shown(ip)}"
+        longest = max(len(os.fsencode(f"{ip}-{port}")) for port in ports.values())
+        if longest > _IPC_PATH_MAX:
+            return (
+                f"the ipc socket paths are too long ({longest} bytes, at most "
+                f"{_IPC_PATH_MAX}): {_shown(ip)}"
+            )
         return None
     if not _is_tcp_host(ip):
         return f"ip is not an address or host name to connect to: {_shown(ip)}"
@@ -247,9 +258,6 @@ def parse_connection_info(data: object, where: str, path: Path | None = None) ->
     ip = data["ip"]
     if not isinstance(ip, str) or not ip:
         raise NbtuiError(f"{where}: ip is not a string: {ip!r}")
-    problem = _ip_problem(transport, ip)
-    if problem:
-        raise NbtuiError(f"{where}: {problem}")
     if "key" not in data:
         raise NbtuiError(f"{where} has no key")
     key = data["key"]
@@ -259,6 +267,9 @@ def parse_connection_info(data: object, where: str, path: Path | None = None) ->
     if scheme not in SIGNATURE_SCHEMES:
         raise NbtuiError(f"{where}: unknown signature scheme {scheme!r}")
     ports = {channel: _port(data, channel, where) for channel in CHANNELS}
+    problem = _ip_problem(transport, ip, ports)
+    if problem:
+        raise NbtuiError(f"{where}: {problem}")
     group_readable = False
     if path is not None:
         try:

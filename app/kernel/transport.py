@@ -284,7 +284,7 @@ class ZmqTransport:
                 self._finalizer()
                 raise NbtuiError(
                     f"cannot connect to the kernel's {channel} port at "
-                    f"{self.info.endpoint(channel)!r}: {error.strerror}"
+                    f"{self.info.endpoint(channel)!r}: {zmq.strerror(error.errno)}"
                 ) from None
         self._sockets = sockets
         self._all_sockets.extend(sockets.values())

@@ -435,6 +435,13 @@ def test_ipc_path_with_a_control_character_is_refused() -> None:
     assert "ip" in error_of(data)
 
 
+def test_ipc_path_too_long_for_a_socket_is_refused() -> None:
+    data = valid()
+    data["transport"] = "ipc"
+    data["ip"] = "/tmp/" + "x" * 200
+    assert "ipc socket paths are too long" in error_of(data)
+
+
 def test_star_connects_to_this_host() -> None:
     """jupyter_client turns a "*" ip into 0.0.0.0; zmq cannot connect to "*" itself."""
     data = valid()

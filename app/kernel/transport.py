@@ -18,6 +18,7 @@ last line should the thread ever fall that far behind.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import threading
 import time
@@ -113,6 +114,9 @@ class _IopubPump:
         self._size = 0
         self._lock = threading.Lock()
         self._stopping = threading.Event()
+        # stop() writes here to end the thread's wait: it can then wait without a timeout,
+        # and an idle nbtui does not wake ten times a second for nothing.
+        self._wake_read, self._wake_write = os.pipe()
         self._thread = threading.Thread(target=self._run, name="nbtui-iopub", daemon=True)
         self._thread.start()
 
@@ -128,9 +132,12 @@ class _IopubPump:
 
     def _run(self) -> None:
         socket = self._socket
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(self._wake_read, zmq.POLLIN)
         while not self._stopping.is_set():
             try:
-                if not socket.poll(100):
+                if socket not in dict(poller.poll()):
                     continue
                 while not self._stopping.is_set():
                     self._keep(socket.recv_multipart(zmq.NOBLOCK))
@@ -157,9 +164,14 @@ class _IopubPump:
 
     def stop(self) -> None:
         """End the thread; afterwards the socket is the caller's to close."""
+        if self._stopping.is_set():
+            return
         self._stopping.set()
+        os.write(self._wake_write, b"x")
         if self._thread is not threading.current_thread():
             self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
 
 class Transport(Protocol):

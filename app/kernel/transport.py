@@ -294,9 +294,10 @@ class ZmqTransport:
                 self._all_sockets.extend(sockets.values())
                 self._closed = True
                 self._finalizer()
+                reason = zmq.strerror(error.errno) if error.errno else str(error)
                 raise NbtuiError(
                     f"cannot connect to the kernel's {channel} port at "
-                    f"{self.info.endpoint(channel)!r}: {zmq.strerror(error.errno)}"
+                    f"{self.info.endpoint(channel)!r}: {reason}"
                 ) from None
         self._sockets = sockets
         self._all_sockets.extend(sockets.values())

@@ -190,6 +190,14 @@ class KernelClient:
         if reply is None:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
+        signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
+        if reply is None and isinstance(info, ConnectionInfo) and signed and not self.key_suspect:
+            # Messages signed with this key came (someone else's output): the key is right.
+            where = str(info.path) if info.path else "the connection info"
+            raise NbtuiError(
+                f"the kernel of {where} answers its heartbeat and signs with this key, but "
+                f"did not answer kernel_info within {reply_timeout + 1:g} s (it may be stuck)"
+            )
         if reply is None and isinstance(info, ConnectionInfo):
             where = str(info.path) if info.path else "the connection info"
             detail = (

@@ -10,6 +10,7 @@ from jupyter_client.session import Session
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.transport import Deliver
 
 PORTS = {"shell": 50001, "iopub": 50002, "stdin": 50003, "control": 50004, "hb": 50005}
@@ -74,3 +75,38 @@ async def test_only_a_bad_signature_since_the_last_good_message_is_evidence() ->
     assert not client.key_suspect
     transport.bad()
     assert client.key_suspect
+
+
+class SilentKernel(ScriptedTransport):
+    """Answers the heartbeat, never a request; its iopub may carry others' messages."""
+
+    def __init__(self, good: int = 0, bad: int = 0) -> None:
+        super().__init__()
+        self._good, self._bad = good, bad
+
+    async def connect(self, deliver: Deliver) -> None:
+        await super().connect(deliver)
+        for _ in range(self._good):
+            self.good()
+        for _ in range(self._bad):
+            self.bad()
+
+
+async def attach_error(transport: ScriptedTransport) -> str:
+    info = ConnectionInfo("tcp", "127.0.0.1", dict(PORTS), "k", "hmac-sha256", path=Path("k"))
+    client = KernelClient(info, transport=transport)
+    try:
+        await client.attach(hb_timeout=1.0, reply_timeout=0.05)
+    except NbtuiError as error:
+        return str(error)
+    finally:
+        await client.close()
+    raise AssertionError("attach succeeded")
+
+
+async def test_attach_blames_the_key_only_without_a_good_message() -> None:
+    assert "key is probably wrong" in await attach_error(SilentKernel())
+    assert "key is probably wrong" in await attach_error(SilentKernel(bad=2))
+    stuck = await attach_error(SilentKernel(good=2))
+    assert "key" not in stuck.replace("signs with this key", "")
+    assert "may be stuck" in stuck

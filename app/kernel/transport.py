@@ -415,7 +415,9 @@ class ZmqTransport:
             try:
                 socket = self._hb_socket()
             except zmq.ZMQError:
-                return None
+                if self._closed:
+                    raise  # ends the probes' loops, as send() does
+                return None  # an address zmq refuses: no heartbeat, not a crash
             started = time.perf_counter()
             answered = False
             try:

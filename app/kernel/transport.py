@@ -42,7 +42,8 @@ CHANNELS = ("shell", "iopub", "stdin", "control")
 """The message channels; the heartbeat is the transport's own business."""
 
 Deliver = Callable[[str, dict[str, Any]], None]
-"""Called with (channel, message dict as `Session.deserialize` returns it)."""
+"""Called with (channel, message dict as `Session.deserialize` returns it). Channel "nbtui"
+carries the transport's own reports, unsigned: `dropped(count)`."""
 
 # A reader yields to the event loop after this many messages or bytes, so a flood cannot
 # starve the UI: awaiting a message that is already queued does not yield by itself, and

@@ -12,6 +12,7 @@ from textual.binding import Binding
 
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
+from nbtui.widgets.palette import peer_variables
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.client import KernelClient
@@ -53,6 +54,10 @@ class NbtuiApp(App[None]):
         right for the one app of a process, not for a test process running hundreds."""
         self.error: str | None = None
         """Set when the app exits because the kernel could not be reached."""
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette, `$peer-0` ..., made for the current theme's background."""
+        return peer_variables(self.current_theme)
 
     def get_default_screen(self) -> ConsoleScreen:
         """The console is the app's first screen."""

@@ -46,6 +46,7 @@ from nbtui.widgets.mime import (
     render_traceback,
     shows_html,
 )
+from nbtui.widgets.palette import PEER_CLASSES, peer_class
 
 __all__ = ["TranscriptView"]
 
@@ -310,14 +311,8 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--dropped",
         "transcript--running",
         "transcript--catchup",
-        "transcript--peer-0",
-        "transcript--peer-1",
-        "transcript--peer-2",
-        "transcript--peer-3",
-        "transcript--peer-4",
-        "transcript--peer-5",
+        *PEER_CLASSES,
     }
-    PEER_COLOURS = 6
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -407,6 +402,8 @@ class TranscriptView(ScrollView, can_focus=True):
             )
         if not cell.is_self and not self.show_peer_outputs:
             return parts
+        if cell.dropped_outputs:
+            parts.append(_RenderedPart(self, partial(self._dropped_outputs_line, cell)))
         for output in cell.outputs:
             # Parts hold their outputs, so an id in a key cannot be reused by another.
             if isinstance(output, StreamOutput):
@@ -453,11 +450,18 @@ class TranscriptView(ScrollView, can_focus=True):
             style=self._style("transcript--dropped"),
         )
 
+    def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
+        noun = "output" if cell.dropped_outputs == 1 else "outputs"
+        return Text(
+            f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
     def _who(self, cell: Cell) -> Text:
         if cell.is_self:
             return Text("you ", style=self._style("transcript--self"))
-        colour = self.peer_colours.get(cell.session, 0) % self.PEER_COLOURS
-        style = self._style("transcript--peer") + self._style(f"transcript--peer-{colour}")
+        colour = peer_class(self.peer_colours.get(cell.session, 0))
+        style = self._style("transcript--peer") + self._style(colour)
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _cell_header(self, cell: Cell, width: int) -> RenderableType:
@@ -748,6 +752,11 @@ class TranscriptView(ScrollView, can_focus=True):
             self._parts[id(entry)] = self._parts_for(entry)
         if self._all_entries:
             self._relayout()
+
+    def on_mount(self) -> None:
+        # A new theme updates the component styles (prompts, the peer palette) only after
+        # notify_style_update has run with the old ones: rebuild once more when it is done.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.notify_style_update())
 
     # -- drawing -------------------------------------------------------------------------
 

@@ -111,6 +111,8 @@ class KernelClient:
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._bad_signatures_seen = 0
+        """The transport's bad-signature count when the latest good message came."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
@@ -121,6 +123,15 @@ class KernelClient:
     @property
     def bad_signatures(self) -> int:
         return self.transport.bad_signatures
+
+    @property
+    def key_suspect(self) -> bool:
+        """Messages failed the signature check since the last one that passed.
+
+        Only then is a wrong key worth naming when a request goes unanswered: a bad
+        message long before, followed by good ones, says nothing about a slow reply now.
+        """
+        return self.transport.bad_signatures > self._bad_signatures_seen
 
     @property
     def malformed(self) -> int:
@@ -172,13 +183,21 @@ class KernelClient:
             if rtt is None:
                 raise NbtuiError(
                     f"the kernel of {where} does not answer: no heartbeat from "
-                    f"{info.ip}:{info.ports['hb']} in {hb_timeout:g} s "
+                    f"{info.endpoint('hb')} in {hb_timeout:g} s "
                     "(it may have died; its connection file can outlive it)"
                 )
         reply = await self.request("control", "kernel_info_request", {}, timeout=reply_timeout)
         if reply is None:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
+        signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
+        if reply is None and isinstance(info, ConnectionInfo) and signed and not self.key_suspect:
+            # Messages signed with this key came (someone else's output): the key is right.
+            where = str(info.path) if info.path else "the connection info"
+            raise NbtuiError(
+                f"the kernel of {where} answers its heartbeat and signs with this key, but "
+                f"did not answer kernel_info within {reply_timeout + 1:g} s (it may be stuck)"
+            )
         if reply is None and isinstance(info, ConnectionInfo):
             where = str(info.path) if info.path else "the connection info"
             detail = (
@@ -227,6 +246,8 @@ class KernelClient:
 
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
+        if channel != "nbtui":  # the transport's own reports are not signed messages
+            self._bad_signatures_seen = self.transport.bad_signatures
         msg = Msg.from_dict(channel, raw)
         if channel == "iopub":
             self.last_iopub = msg.received

@@ -6,16 +6,24 @@ and `nbtui.app.kernel.server.WebSocketTransport` (a Jupyter Server's kernel chan
 Nothing above `KernelClient` knows which one it talks through.
 
 iopub drops messages silently for a subscriber that falls behind (libzmq's default
-high-water mark is 1000). The receive high-water mark is lifted here so that libzmq's
-I/O thread keeps pulling from the network even while the UI is busy drawing a frame:
-a slow frame then costs memory for a moment, never output.
+high-water mark is 1000). So iopub is read by a thread of its own (`_IopubPump`) into a
+buffer the event loop decodes from: a slow frame costs memory for a moment, never
+output. The buffer is bounded (`BACKLOG`): a kernel that sends faster than nbtui can
+decode for long (hundreds of thousands of messages in seconds) has the excess dropped,
+counted, and reported in-band as a `dropped` message on the `nbtui` channel, where the
+transcript shows it. libzmq's own queue behind it is bounded too (`IOPUB_HWM`), as the
+last line should the thread ever fall that far behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import re
+import threading
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol, cast
 
@@ -28,19 +36,143 @@ from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.pacing import stop_tasks
 
-__all__ = ["CHANNELS", "Deliver", "Transport", "ZmqTransport"]
+__all__ = ["BACKLOG", "CHANNELS", "IOPUB_HWM", "Deliver", "Transport", "ZmqTransport", "dropped"]
 
 CHANNELS = ("shell", "iopub", "stdin", "control")
 """The message channels; the heartbeat is the transport's own business."""
 
 Deliver = Callable[[str, dict[str, Any]], None]
-"""Called with (channel, message dict as `Session.deserialize` returns it)."""
+"""Called with (channel, message dict as `Session.deserialize` returns it). Channel "nbtui"
+carries the transport's own reports, unsigned: `dropped(count)`."""
 
 # A reader yields to the event loop after this many messages or bytes, so a flood cannot
 # starve the UI: awaiting a message that is already queued does not yield by itself, and
 # decoding a few megabytes of big messages takes tens of milliseconds.
 _BATCH = 200
 _BATCH_BYTES = 1 << 20
+
+BACKLOG = 50_000
+"""iopub messages read off the socket but not yet decoded, at most. A flushed-print flood
+(ipykernel's ~3,000 messages a second) never comes near it; past it, new messages are
+dropped and counted (status messages last: a lost "idle" would show a cell busy forever)."""
+BACKLOG_BYTES = 256 << 20
+"""The same bound in bytes, for a flood of big messages."""
+IOPUB_HWM = 100_000
+"""libzmq's receive queue on iopub behind the pump thread: a backstop. The thread keeps it
+near empty; were it ever full, the kernel's PUB socket would drop silently."""
+
+_STATUS = re.compile(rb'"msg_type"\s*:\s*"status"')
+_DELIMITER = b"<IDS|MSG>"
+
+
+def dropped(count: int) -> dict[str, Any]:
+    """The in-band report, on channel "nbtui", of `count` iopub messages the pump dropped."""
+    return {
+        "header": {"msg_type": "dropped", "msg_id": ""},
+        "parent_header": {},
+        "metadata": {},
+        "content": {"count": count},
+    }
+
+
+def _is_status(frames: list[bytes]) -> bool:
+    """Cheaply, without decoding: is this a status message (busy/idle)?"""
+    try:
+        header = frames[frames.index(_DELIMITER) + 2]
+    except (ValueError, IndexError):
+        return False
+    return _STATUS.search(header) is not None
+
+
+class _IopubPump:
+    """Reads iopub in a thread of its own into a bounded buffer.
+
+    The event loop cannot read while a frame is drawn, and libzmq would queue everything
+    meanwhile, without bound: 317k tiny messages in 5 s took nbtui from 155 to 857 MiB,
+    and the memory stayed. This thread only receives (no decoding: the GIL is the
+    event loop's), so it keeps libzmq's queue near empty; what the loop has not decoded
+    yet waits here, up to `limit` messages or `limit_bytes`.
+
+    The socket is used only by this thread until `stop()` has joined it.
+    """
+
+    def __init__(
+        self,
+        socket: zmq.asyncio.Socket,
+        loop: asyncio.AbstractEventLoop,
+        limit: int,
+        limit_bytes: int,
+    ) -> None:
+        self._socket: zmq.Socket[bytes] = zmq.Socket.shadow(socket.underlying)
+        self._loop = loop
+        self._limit = limit
+        self._limit_bytes = limit_bytes
+        self.buffer: deque[list[bytes]] = deque()
+        self.dropped = 0
+        """Messages dropped because the buffer was full: exact, written by the thread only."""
+        self.ready = asyncio.Event()
+        """Set (on the loop) when the buffer stops being empty."""
+        self._size = 0
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        # stop() writes here to end the thread's wait: it can then wait without a timeout,
+        # and an idle nbtui does not wake ten times a second for nothing.
+        self._wake_read, self._wake_write = os.pipe()
+        self._thread = threading.Thread(target=self._run, name="nbtui-iopub", daemon=True)
+        self._thread.start()
+
+    def take(self) -> list[bytes] | None:
+        """The oldest buffered message's frames, or None when the buffer is empty."""
+        try:
+            frames = self.buffer.popleft()
+        except IndexError:
+            return None
+        with self._lock:
+            self._size -= sum(map(len, frames))
+        return frames
+
+    def _run(self) -> None:
+        socket = self._socket
+        poller = zmq.Poller()
+        poller.register(socket, zmq.POLLIN)
+        poller.register(self._wake_read, zmq.POLLIN)
+        while not self._stopping.is_set():
+            try:
+                if socket not in dict(poller.poll()):
+                    continue
+                while not self._stopping.is_set():
+                    self._keep(socket.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                continue
+            except (zmq.ZMQError, RuntimeError):
+                return  # the context is gone, or the loop is closed
+
+    def _keep(self, frames: list[bytes]) -> None:
+        size = sum(map(len, frames))
+        count = len(self.buffer)
+        with self._lock:
+            full = count >= self._limit or self._size + size > self._limit_bytes
+            # Status messages may take up to twice the room: a lost idle leaves a cell
+            # "running" forever, but a flood of them must be bounded too.
+            if full and (count >= 2 * self._limit or not _is_status(frames)):
+                self.dropped += 1
+                return
+            self._size += size
+        was_empty = not self.buffer
+        self.buffer.append(frames)
+        if was_empty:
+            self._loop.call_soon_threadsafe(self.ready.set)
+
+    def stop(self) -> None:
+        """End the thread; afterwards the socket is the caller's to close."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        os.write(self._wake_write, b"x")
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
 
 
 class Transport(Protocol):
@@ -82,16 +214,22 @@ class Transport(Protocol):
         """Stop the readers and release the connection; never touches the kernel."""
 
 
-def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) -> None:
-    """Close every socket, then the context.
+def _release(
+    sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context, pumps: list[_IopubPump]
+) -> None:
+    """Stop the pump threads, close every socket, then the context.
 
     Runs from `close()` or, for a transport that was never closed, when it is collected:
-    a context collected with sockets still open waits for them forever.
+    a context collected with sockets still open waits for them forever. `destroy` also
+    closes sockets this list never saw: jupyter_client's `connect_*` makes its socket
+    before connecting it, and a refused address leaves that socket open, unreturned.
     """
+    for pump in pumps:
+        pump.stop()
     for socket in sockets:
         if not socket.closed:
             socket.close(linger=0)
-    context.term()
+    context.destroy(linger=0)
 
 
 class ZmqTransport:
@@ -115,8 +253,18 @@ class ZmqTransport:
         self._tasks: list[asyncio.Task[None]] = []
         self._all_sockets: list[zmq.asyncio.Socket] = []
         """Every socket ever opened, so that none can outlive the context."""
-        self._finalizer = weakref.finalize(self, _release, self._all_sockets, self._context)
+        self._pumps: list[_IopubPump] = []
+        self._finalizer = weakref.finalize(
+            self, _release, self._all_sockets, self._context, self._pumps
+        )
         self._closed = False
+        self.backlog = BACKLOG
+        """Bound of the iopub buffer (`_IopubPump`), in messages; set before `connect`."""
+
+    @property
+    def dropped(self) -> int:
+        """iopub messages dropped because nbtui could not keep up: exact."""
+        return sum(pump.dropped for pump in self._pumps)
 
     @property
     def session(self) -> Session:
@@ -126,20 +274,73 @@ class ZmqTransport:
     async def connect(self, deliver: Deliver) -> None:
         if self._sockets:
             return
+        if self._closed:
+            raise NbtuiError("the connection to the kernel is closed")
         identity = self._session.bsession
-        # The client was built on an asyncio context, so these are asyncio sockets.
-        self._sockets = {
-            "shell": cast(zmq.asyncio.Socket, self._jc.connect_shell(identity=identity)),
-            "iopub": cast(zmq.asyncio.Socket, self._jc.connect_iopub()),
-            "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
-            "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
+        jc = self._jc
+        opens: dict[str, Callable[[], zmq.Socket[Any]]] = {
+            "shell": lambda: jc.connect_shell(identity=identity),
+            "iopub": self._connect_iopub,
+            "stdin": lambda: jc.connect_stdin(identity=identity),
+            "control": lambda: jc.connect_control(identity=identity),
         }
-        self._all_sockets.extend(self._sockets.values())
+        sockets: dict[str, zmq.asyncio.Socket] = {}
+        for channel, open_socket in opens.items():
+            try:
+                # The client was built on an asyncio context, so these are asyncio sockets.
+                sockets[channel] = cast(zmq.asyncio.Socket, open_socket())
+            except zmq.ZMQError as error:
+                # Nothing is usable without every channel: let go of all of it now, so
+                # that no half-made socket can keep the context's term() waiting.
+                self._all_sockets.extend(sockets.values())
+                self._closed = True
+                self._finalizer()
+                reason = zmq.strerror(error.errno) if error.errno else str(error)
+                raise NbtuiError(
+                    f"cannot connect to the kernel's {channel} port at "
+                    f"{self.info.endpoint(channel)!r}: {reason}"
+                ) from None
+        self._sockets = sockets
+        self._all_sockets.extend(sockets.values())
         for channel, socket in self._sockets.items():
-            self._tasks.append(asyncio.create_task(self._read(channel, socket, deliver)))
+            if channel == "iopub":
+                pump = _IopubPump(
+                    socket,
+                    asyncio.get_running_loop(),
+                    self.backlog,
+                    max(BACKLOG_BYTES, self.backlog * 1024),
+                )
+                self._pumps.append(pump)
+                reader = self._read_pump(pump, deliver)
+            else:
+                reader = self._read(channel, socket, deliver)
+            self._tasks.append(asyncio.create_task(reader))
+
+    def _connect_iopub(self) -> zmq.Socket[Any]:
+        # The context's options apply to sockets made after they are set, and a queue's
+        # bound is fixed when it is connected: so set it around this one socket.
+        self._context.setsockopt(zmq.RCVHWM, IOPUB_HWM)
+        try:
+            return self._jc.connect_iopub()
+        finally:
+            self._context.setsockopt(zmq.RCVHWM, 0)
+
+    def _decode(self, frames: list[bytes]) -> dict[str, Any] | None:
+        """Check the signature and decode; None (counted) for a bad or malformed message."""
+        session = self._session
+        try:
+            _, parts = session.feed_identities(frames)
+            return session.deserialize(parts)
+        except ValueError as error:
+            if "Signature" in str(error):
+                self.bad_signatures += 1
+            else:
+                self.malformed += 1
+        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
+            self.malformed += 1
+        return None
 
     async def _read(self, channel: str, socket: zmq.asyncio.Socket, deliver: Deliver) -> None:
-        session = self._session
         received = size = 0
         while not self._closed:
             try:
@@ -151,19 +352,41 @@ class ZmqTransport:
             if received >= _BATCH or size >= _BATCH_BYTES:
                 received = size = 0
                 await asyncio.sleep(0)
+            raw = self._decode(frames)
+            if raw is not None:
+                deliver(channel, raw)
+
+    async def _read_pump(self, pump: _IopubPump, deliver: Deliver) -> None:
+        """Decode what the iopub pump buffered, yielding as `_read` does; say where
+        messages were dropped, once per run of drops."""
+        reported = 0
+        while not self._closed:
             try:
-                _, parts = session.feed_identities(frames)
-                raw = session.deserialize(parts)
-            except ValueError as error:
-                if "Signature" in str(error):
-                    self.bad_signatures += 1
-                else:
-                    self.malformed += 1
-                continue
-            except Exception:  # noqa: BLE001 - hostile input must never kill the reader
-                self.malformed += 1
-                continue
-            deliver(channel, raw)
+                await pump.ready.wait()
+            except asyncio.CancelledError:
+                return
+            pump.ready.clear()
+            received = size = 0
+            while not self._closed:
+                frames = pump.take()
+                if (received == 0 or frames is None) and pump.dropped != reported:
+                    # Once a batch at most: a flood drops with nearly every message.
+                    count = pump.dropped
+                    deliver("nbtui", dropped(count - reported))
+                    reported = count
+                if frames is None:
+                    break
+                received += 1
+                size += sum(map(len, frames))
+                if received >= _BATCH or size >= _BATCH_BYTES:
+                    received = size = 0
+                    try:
+                        await asyncio.sleep(0)
+                    except asyncio.CancelledError:
+                        return
+                raw = self._decode(frames)
+                if raw is not None:
+                    deliver("iopub", raw)
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
         # After close this raises zmq.ZMQError, which ends the probes' loops.
@@ -190,7 +413,12 @@ class ZmqTransport:
     async def ping(self, timeout: float) -> float | None:
         """Safe to cancel: the socket is then replaced like after a miss."""
         async with self._hb_lock:
-            socket = self._hb_socket()
+            try:
+                socket = self._hb_socket()
+            except zmq.ZMQError:
+                if self._closed:
+                    raise  # ends the probes' loops, as send() does
+                return None  # an address zmq refuses: no heartbeat, not a crash
             started = time.perf_counter()
             answered = False
             try:
@@ -240,7 +468,12 @@ class ZmqTransport:
         self._all_sockets.append(monitor)
         # Connect only once the monitor listens: on loopback the first handshake can
         # finish before a monitor started afterwards would be there to see it.
-        watch.connect(self.info.url("hb"))
+        try:
+            watch.connect(self.info.url("hb"))
+        except zmq.ZMQError:
+            monitor.close(linger=0)
+            watch.close(linger=0)
+            return None
         return monitor
 
     async def close(self) -> None:

@@ -6,13 +6,14 @@ import time
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.cells import EXIT_WORDS
@@ -29,6 +30,7 @@ from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane
+from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
@@ -117,6 +119,8 @@ class ConsoleScreen(Screen[None]):
         )
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
+        self._focus_before_panes: Widget | None = None
+        """Where the focus was when the narrow overlay took it, to give it back."""
         self._frames = FramePump(self, self._draw_frame)
         self._busy_timer: Timer | None = None
         self._due_timer: Timer | None = None
@@ -128,7 +132,7 @@ class ConsoleScreen(Screen[None]):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            with Vertical(id="side"):
+            with SidePanes(id="side"):
                 yield Label("connection", classes="pane-title")
                 yield ConnectionPane(id="connection")
                 yield Label("liveness", classes="pane-title")
@@ -313,7 +317,14 @@ class ConsoleScreen(Screen[None]):
         memory = usage.kernel_memory if usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")
+        others = sum(1 for peer in self.session.model.peers.values() if not peer.is_self)
+        if others:
+            parts.append(f"{others} peer" + ("" if others == 1 else "s"))
         self.status.summary = " · ".join(parts)
+
+    @on(PeersPane.Changed)
+    def _peers_changed(self) -> None:
+        self._unless_leaving(self._update_summary)
 
     def _show_liveness(self) -> None:
         session = self.session
@@ -451,15 +462,29 @@ class ConsoleScreen(Screen[None]):
         self.notify("interrupt sent", timeout=2)
         self._arm_deadline()
 
-    def on_resize(self) -> None:
-        self._layout_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # Lay out the event's size: what `self.size` holds may not be the new one yet.
+        self._layout_panes(event.size.width)
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one("#side")
+        side = self.query_one(SidePanes)
+        overlay = shown and not wide
+        was_overlay = side.has_class("-overlay")
         side.set_class(shown, "-shown")
-        side.set_class(shown and not wide, "-overlay")
+        side.set_class(overlay, "-overlay")
+        if overlay and not was_overlay:
+            # The overlay hides the editor and is taller than an 80x24 screen: it takes
+            # the keys that scroll it until it closes, then gives them back.
+            self._focus_before_panes = self.focused
+            side.focus()
+        elif side.has_focus_within and (was_overlay or not shown):
+            before, self._focus_before_panes = self._focus_before_panes, None
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
+            else:
+                self.editor.focus()
         if shown:
             # Panes are not fed while hidden: bring them up to date on showing.
             self._show_liveness()
@@ -535,12 +560,18 @@ class ConsoleScreen(Screen[None]):
             await self.session.restart()
 
     def action_page_up(self) -> None:
-        """Scroll the transcript up a page."""
-        self.transcript.scroll_page_up(animate=False)
+        """Scroll the transcript (or the overlaid panes) up a page."""
+        self._paged().scroll_page_up(animate=False)
 
     def action_page_down(self) -> None:
-        """Scroll the transcript down a page."""
-        self.transcript.scroll_page_down(animate=False)
+        """Scroll the transcript (or the overlaid panes) down a page."""
+        self._paged().scroll_page_down(animate=False)
+
+    def _paged(self) -> Widget:
+        """What PageUp and PageDown scroll: the side panes while they have the focus (the
+        narrow overlay), else the transcript, wherever the focus is."""
+        side = self.query_one(SidePanes)
+        return side if side.has_focus_within else self.transcript
 
     def action_toggle_focus(self) -> None:
         """Move between the editor and the transcript (F6)."""

@@ -16,7 +16,7 @@ class SidePanes(VerticalScroll):
     peers) with no mouse. Escape closes it, as F2 does.
     """
 
-    BINDINGS = [Binding("escape", "app.toggle_panes", "Close", show=False)]
+    BINDINGS = [Binding("escape", "screen.toggle_panes", "Close", show=False)]
 
     HINT = "↑↓ PgUp PgDn scroll · Esc close"
     """Shown in the overlay's lower border (the side-by-side panes have none)."""

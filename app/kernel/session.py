@@ -4,7 +4,7 @@ liveness and usage, and the notices and state they make.
 The UI asks `drain()` what changed since its last frame and draws that; the session never
 calls into it except through `on_change` ("something changed: draw a frame soon"). Time
 comes from `clock`, and what must happen later (say the interrupt was ignored, stop
-saying "restarted") is kept as deadlines the UI runs with `run_due()` at `next_due()`:
+saying "restarted") is kept in `deadlines`, which the UI runs when they are due:
 so every decision here is testable with a scripted client and a fake clock.
 """
 
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from nbtui.app.kernel.cells import EXIT_WORDS, lexer_name, locally_complete, plainly_complete
 from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.deadlines import Deadlines
 from nbtui.app.kernel.liveness import (
     TROUBLE,
     LivenessMonitor,
@@ -28,6 +29,7 @@ from nbtui.app.kernel.liveness import (
     local_process,
 )
 from nbtui.app.kernel.model import Entry, Transcript
+from nbtui.app.kernel.notices import interrupt_ignored, liveness_notice, memory_short
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 
@@ -132,7 +134,8 @@ class KernelSession:
         self.closing = False
         """Set when the console leaves: late answers are dropped."""
         self._changes = SessionChanges()
-        self._deadlines: list[tuple[float, Callable[[], None]]] = []
+        self.deadlines = Deadlines(clock)
+        """What is to happen later: the UI runs `run_due()` at `next_due()`."""
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- attach and detach ---------------------------------------------------------------
@@ -295,24 +298,6 @@ class KernelSession:
         """When the kernel last published anything (`clock` time)."""
         return self.client.last_iopub
 
-    # -- deadlines -------------------------------------------------------------------------
-
-    def after(self, delay: float, then: Callable[[], None]) -> None:
-        """Call `then` from `run_due()` once `delay` seconds have passed."""
-        self._deadlines.append((self.clock() + delay, then))
-        self._deadlines.sort(key=lambda deadline: deadline[0])
-
-    def next_due(self) -> float | None:
-        """When `run_due()` next has something to do (`clock` time), if ever."""
-        return self._deadlines[0][0] if self._deadlines else None
-
-    def run_due(self) -> None:
-        """Run what is due."""
-        now = self.clock()
-        while self._deadlines and self._deadlines[0][0] <= now:
-            _, then = self._deadlines.pop(0)
-            then()
-
     # -- liveness and usage ----------------------------------------------------------------
 
     def liveness_changed(self, snapshot: LivenessSnapshot) -> None:
@@ -335,45 +320,14 @@ class KernelSession:
 
     def _liveness_notice(self, snapshot: LivenessSnapshot, previous: str) -> None:
         state = snapshot.state
-        model = self.model
-        if state == "dead":
-            model.mark_all_stopped()
-            model.add_notice(
-                f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
-                "(the transcript stays readable)",
-                "error",
-            )
-        elif state == "restarting":
-            model.mark_all_stopped()
-            # A server says so on its own; a kernel on ZeroMQ ports is restarted by
-            # whoever started it (its KernelManager), never by a client like us.
-            who = (
-                "its owner restarts it"
-                if isinstance(self.client.info, ConnectionInfo)
-                else "its server says so"
-            )
-            model.add_notice(
-                f"the kernel is restarting ({who}): whatever ran was stopped and its "
-                "variables will be gone",
-                "warning",
-            )
-        elif state == "lost":
-            model.add_notice(
-                f"the kernel is lost: {snapshot.detail} (it may yet answer again)", "error"
-            )
-        elif state == "stopped":
-            model.add_notice(f"the kernel is stopped, not dead: {snapshot.detail}", "warning")
-        elif state == "unresponsive":
-            alive = "alive but " if snapshot.hb_rtt is not None else ""
-            model.add_notice(f"the kernel is {alive}not answering ({snapshot.detail})", "warning")
-        elif state == "restarted":
-            model.mark_all_stopped()
-            where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
-            model.add_notice(f"the kernel restarted{where}: its variables are gone", "warning")
+        if state in ("dead", "restarting", "restarted"):
+            self.model.mark_all_stopped()
+        notice = liveness_notice(snapshot, previous, self.client.info)
+        if notice is not None:
+            self.model.add_notice(*notice)
+        if state == "restarted":
             self.read_kernel_info()
-            self.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
-        elif previous in TROUBLE:
-            model.add_notice("the kernel answers again")
+            self.deadlines.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
 
     def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
         """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
@@ -398,12 +352,7 @@ class KernelSession:
         if isinstance(process, LocalProcess):
             process.learn(snapshot.pid, snapshot.hostname)
         if snapshot.memory_warning and not warned:
-            share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
-            self.model.add_notice(
-                f"the kernel uses {share} of the memory it can get: the out-of-memory "
-                "killer may strike soon",
-                "warning",
-            )
+            self.model.add_notice(*memory_short(snapshot.memory_share))
         self._changes.usage = True
         self.on_change()
 
@@ -448,16 +397,12 @@ class KernelSession:
             await self.own_kernel.interrupt()
         else:
             self._spawn(self.client.interrupt())
-        self.after(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
+        self.deadlines.after(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
         return True
 
     def _check_interrupted(self, running: set[str]) -> None:
         if running & set(self.model.running):
-            self.model.add_notice(
-                f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
-                "(it may be in C code that ignores SIGINT, or not support interrupts)",
-                "warning",
-            )
+            self.model.add_notice(*interrupt_ignored(self.INTERRUPT_GRACE))
             self.on_change()
 
     async def restart(self) -> None:

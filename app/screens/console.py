@@ -124,6 +124,7 @@ class ConsoleScreen(Screen[None]):
         self._frames = FramePump(self, self._draw_frame)
         self._busy_timer: Timer | None = None
         self._due_timer: Timer | None = None
+        self._due_at = 0.0
         self._pending_input: Msg | None = None
         self._prompt = ""
 
@@ -243,16 +244,19 @@ class ConsoleScreen(Screen[None]):
 
     def _arm_deadline(self) -> None:
         """Wake when the session has something due (an interrupt to check, say)."""
-        due = self.session.next_due()
-        if due is None or self._due_timer is not None:
+        due = self.session.deadlines.next_due()
+        if due is None or (self._due_timer is not None and due >= self._due_at):
             return
+        if self._due_timer is not None:
+            self._due_timer.stop()
+        self._due_at = due
+        self._due_timer = self.set_timer(max(due - self.session.clock(), 0.0), self._run_due)
 
-        def run_due() -> None:
-            self._due_timer = None
-            self.session.run_due()
-            self._frames.schedule()
-
-        self._due_timer = self.set_timer(max(due - self.session.clock(), 0.0), run_due)
+    def _run_due(self) -> None:
+        self._due_timer = None
+        self.session.deadlines.run_due()
+        self._frames.schedule()
+        self._arm_deadline()
 
     def _show_kernel(self) -> None:
         session = self.session

@@ -202,14 +202,14 @@ async def test_restarted_rereads_kernel_info_and_is_acknowledged_later() -> None
     assert "the kernel restarted on the same ports: its variables are gone" in notices(session)
     assert session.drain().kernel_info
     assert session.kernel.endswith("(ipython 9.0.0)")
-    assert session.next_due() == clock.now + session.RESTARTED_SHOWN
+    assert session.deadlines.next_due() == clock.now + session.RESTARTED_SHOWN
     clock.advance(session.RESTARTED_SHOWN - 1)
-    session.run_due()
+    session.deadlines.run_due()
     assert monitor.acknowledged == 0
     clock.advance(1)
-    session.run_due()
+    session.deadlines.run_due()
     assert monitor.acknowledged == 1
-    assert session.next_due() is None
+    assert session.deadlines.next_due() is None
 
 
 async def test_a_settled_monitor_skips_round_trip_wiggles() -> None:
@@ -240,10 +240,10 @@ async def test_an_ignored_interrupt_is_reported_after_the_grace() -> None:
     await settle(session)
     assert transport.sent_types("control")[-1] == "interrupt_request"
     clock.advance(session.INTERRUPT_GRACE - 0.5)
-    session.run_due()
+    session.deadlines.run_due()
     assert not any("interrupt" in text for text in notices(session))
     clock.advance(0.5)
-    session.run_due()
+    session.deadlines.run_due()
     assert "did not respond to the interrupt within 3 s" in notices(session)[-1]
 
 
@@ -261,7 +261,7 @@ async def test_a_heeded_interrupt_says_nothing_more() -> None:
     transport.finish()
     await settle(session)
     clock.advance(session.INTERRUPT_GRACE)
-    session.run_due()
+    session.deadlines.run_due()
     assert not any("interrupt" in text for text in notices(session))
 
 

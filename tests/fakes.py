@@ -46,7 +46,8 @@ class FakeClock:
 def connection_info() -> ConnectionInfo:
     """Connection info for a kernel nobody listens for (the transport is scripted)."""
     ports = dict(shell_port=1, iopub_port=2, stdin_port=3, control_port=4, hb_port=5)
-    data = {"ip": "127.0.0.1", "transport": "tcp", "key": "k", **ports}
+    # Not this host: no process here for the liveness monitor to look for.
+    data = {"ip": "192.0.2.1", "transport": "tcp", "key": "k", **ports}
     return parse_connection_info(data, "the scripted kernel")
 
 

@@ -14,24 +14,23 @@ from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Label
 
 from nbtui.app.kernel.cells import EXIT_WORDS
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.model import StreamOutput
-from nbtui.app.kernel.sanitize import sanitize
-from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
+from nbtui.app.screens.completion import Completion
 from nbtui.app.screens.confirm import ConfirmScreen
 from nbtui.app.screens.frames import FramePump
 from nbtui.app.screens.pager import PagerScreen
+from nbtui.app.screens.status_line import busy_text, summary
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
-from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.peers_pane import PeersPane
-from nbtui.widgets.resource_pane import ResourcePane
 from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
+from nbtui.widgets.stdin_prompt import StdinPrompt
 from nbtui.widgets.transcript import TranscriptView
 
 if TYPE_CHECKING:
@@ -119,13 +118,9 @@ class ConsoleScreen(Screen[None]):
         )
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
-        self._focus_before_panes: Widget | None = None
-        """Where the focus was when the narrow overlay took it, to give it back."""
         self._frames = FramePump(self, self._draw_frame)
+        self._completion = Completion(self, session)
         self._busy_timer: Timer | None = None
-        self._due_timer: Timer | None = None
-        self._due_at = 0.0
-        self._pending_input: Msg | None = None
         self._prompt = ""
 
     def compose(self) -> ComposeResult:
@@ -133,19 +128,9 @@ class ConsoleScreen(Screen[None]):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            with SidePanes(id="side"):
-                yield Label("connection", classes="pane-title")
-                yield ConnectionPane(id="connection")
-                yield Label("liveness", classes="pane-title")
-                yield LivenessPane(id="liveness")
-                yield Label("resources", classes="pane-title")
-                yield ResourcePane(id="resources")
-                yield Label("peers", classes="pane-title")
-                yield PeersPane(id="peers")
+            yield SidePanes(id="side")
         yield CompletionMenu(id="completions")
-        with Horizontal(id="stdin-row"):
-            yield Label("", id="stdin-prompt")
-            yield Input(id="stdin-input")
+        yield StdinPrompt(id="stdin-row")
         with Horizontal(id="input-row"):
             yield Label("In [ ]:", id="prompt")
             yield CellEditor(id="editor")
@@ -228,35 +213,17 @@ class ConsoleScreen(Screen[None]):
             self._show_kernel()
         if len(self.transcript.peer_colours) != len(model.peers):
             self.transcript.peer_colours = {key: peer.colour for key, peer in model.peers.items()}
-        self.query_one(PeersPane).update_peers(model.peers.values())
+        side = self.query_one(SidePanes)
+        side.show_peers(session)
         if changes.removed or changes.changed:
             self.transcript.update_entries(model.entries, changes.removed, changes.changed)
         if changes.liveness or changes.usage:
             self._update_summary()
-        if self._panes_shown():
-            if changes.liveness_news:
-                self._show_liveness()
-            if changes.usage and session.usage is not None:
-                self.query_one(ResourcePane).update(session.usage)
+        if changes.liveness_news or changes.usage:
+            side.show_health(session, self._busy_text(), changes.liveness_news, changes.usage)
         self._update_status()
         self._update_prompt()
-        self._arm_deadline()
-
-    def _arm_deadline(self) -> None:
-        """Wake when the session has something due (an interrupt to check, say)."""
-        due = self.session.deadlines.next_due()
-        if due is None or (self._due_timer is not None and due >= self._due_at):
-            return
-        if self._due_timer is not None:
-            self._due_timer.stop()
-        self._due_at = due
-        self._due_timer = self.set_timer(max(due - self.session.clock(), 0.0), self._run_due)
-
-    def _run_due(self) -> None:
-        self._due_timer = None
-        self.session.deadlines.run_due()
-        self._frames.schedule()
-        self._arm_deadline()
+        self._frames.wake_for(self.session.deadlines)
 
     def _show_kernel(self) -> None:
         session = self.session
@@ -264,10 +231,7 @@ class ConsoleScreen(Screen[None]):
         self.session.base_count = len(self.editor.cell_history)
         self.status.kernel = session.title
         self.status.source = session.source
-        client = session.client
-        self.query_one(ConnectionPane).update(
-            client.info, client.kernel_info, client.session_id, session.transport
-        )
+        self.query_one(SidePanes).show_kernel(session)
 
     def _update_prompt(self) -> None:
         prompt = f"In [{self.session.next_count()}]:"
@@ -291,61 +255,21 @@ class ConsoleScreen(Screen[None]):
             self._busy_timer = self.set_interval(1.0, self._tick)
 
     def _busy_text(self) -> str | None:
-        """`4.2 s · trainer In [17]` for the oldest running cell, or None when idle."""
-        cell = self.session.model.oldest_running()
-        if cell is None:
-            return None
-        now = time.monotonic()
-        elapsed = now - (cell.started or now)
-        who = "you" if cell.is_self else cell.username
-        count = f" In [{cell.execution_count}]" if cell.execution_count is not None else ""
-        detail = f"{format_elapsed(elapsed)} · {who}{count}"
-        silent = now - (cell.last_output or cell.started or now)
-        if not cell.is_self and silent > self.SILENT_HINT:
-            # Other clients' input prompts are invisible to us (stdin goes only to them).
-            detail += (
-                f" · no output for {format_duration(silent)}: may be waiting for {who}'s input"
-            )
-        return detail
+        return busy_text(self.session.model, time.monotonic(), self.SILENT_HINT)
 
     def _update_summary(self) -> None:
         """The narrow terminal's one line of pane facts, in the status bar."""
-        parts = []
-        liveness, usage = self.session.liveness, self.session.usage
-        history = liveness.hb_history[-5:] if liveness else ()
-        if history and liveness and liveness.hb_rtt is not None:
-            # Coarse on purpose: a figure that changes with every beat redraws with every
-            # beat. The median of the last few, in steps, keeps jitter from flapping it.
-            rtt = sorted(history)[len(history) // 2]
-            parts.append(f"hb {format_latency(rtt, coarse=True)}")
-        memory = usage.kernel_memory if usage else None
-        if memory is not None:
-            parts.append(f"mem {format_bytes(memory)}")
-        others = sum(1 for peer in self.session.model.peers.values() if not peer.is_self)
-        if others:
-            parts.append(f"{others} peer" + ("" if others == 1 else "s"))
-        self.status.summary = " · ".join(parts)
+        self.status.summary = summary(self.session)
 
     @on(PeersPane.Changed)
     def _peers_changed(self) -> None:
         self._unless_leaving(self._update_summary)
 
-    def _show_liveness(self) -> None:
-        session = self.session
-        if session.liveness is None:
-            return
-        self.query_one(LivenessPane).update(
-            session.liveness,
-            busy=self._busy_text(),
-            last_iopub=session.last_iopub,
-            now=session.clock(),
-        )
-
     # -- running cells -------------------------------------------------------------------
 
     @on(CellEditor.RunRequested)
     def _run_requested(self, event: CellEditor.RunRequested) -> None:
-        self._hide_completions()
+        self._completion.hide()
         if self.observe:
             self.editor.decided()
             if event.code.strip() in EXIT_WORDS:
@@ -383,78 +307,30 @@ class ConsoleScreen(Screen[None]):
     @on(CellEditor.CompletionRequested)
     def _completion_requested(self, event: CellEditor.CompletionRequested) -> None:
         self.run_worker(
-            self._complete(event.code, event.cursor_offset), group="complete", exclusive=True
+            self._completion.complete(event.code, event.cursor_offset),
+            group="complete",
+            exclusive=True,
         )
-
-    async def _complete(self, code: str, offset: int) -> None:
-        result = await self.session.client.complete(code, offset)
-        if self.session.closing or result is None or self.editor.text != code:
-            return
-        matches, start, end = result
-        matches = list(dict.fromkeys(matches))
-        if not matches:
-            self.notify("no completions", timeout=1.5)
-            return
-        if len(matches) == 1:
-            self._apply_completion(matches[0], start, end)
-            return
-        self.query_one(CompletionMenu).show(matches, start, end)
-        self.editor.menu_open = True
-
-    def _apply_completion(self, text: str, start: int, end: int) -> None:
-        editor = self.editor
-        code = editor.text
-        new = code[:start] + text + code[end:]
-        editor.load_text(new)
-        before = new[: start + len(text)]
-        editor.move_cursor((before.count("\n"), len(before) - (before.rfind("\n") + 1)))
-
-    def _hide_completions(self) -> None:
-        self.query_one(CompletionMenu).hide()
-        self.editor.menu_open = False
 
     @on(CellEditor.MenuKey)
     def _menu_key(self, event: CellEditor.MenuKey) -> None:
-        menu = self.query_one(CompletionMenu)
-        key = event.key
-        if key in ("enter", "tab"):
-            menu.choose()
-        elif key == "up":
-            menu.action_cursor_up()
-        elif key == "down":
-            menu.action_cursor_down()
-        else:
-            self._hide_completions()
+        self._completion.menu_key(event.key)
 
     @on(CompletionMenu.Chosen)
     def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self.editor.menu_open = False
-        self._apply_completion(event.text, event.menu.start, event.menu.end)
+        self._completion.chosen(event.text, event.menu.start, event.menu.end)
 
     # -- stdin ---------------------------------------------------------------------------
 
     def _ask_input(self, msg: Msg) -> None:
-        if self.observe:
-            return
-        self._pending_input = msg
-        prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
-        row = self.query_one("#stdin-row")
-        self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
-        field = self.query_one("#stdin-input", Input)
-        field.password = bool(msg.content.get("password"))
-        field.value = ""
-        row.add_class("-active")
-        field.focus()
+        if not self.observe:
+            self.query_one(StdinPrompt).ask(msg)
 
-    @on(Input.Submitted, "#stdin-input")
-    def _input_submitted(self, event: Input.Submitted) -> None:
-        request = self._pending_input
-        self._pending_input = None
-        self.query_one("#stdin-row").remove_class("-active")
+    @on(StdinPrompt.Answered)
+    def _input_answered(self, event: StdinPrompt.Answered) -> None:
         self.editor.focus()
-        if request is not None:
-            self.session.answer_input(request, event.value)
-            self._frames.schedule()
+        self.session.answer_input(event.request, event.value)
+        self._frames.schedule()
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -464,7 +340,7 @@ class ConsoleScreen(Screen[None]):
             self.notify("nothing is running", timeout=1.5)
             return
         self.notify("interrupt sent", timeout=2)
-        self._arm_deadline()
+        self._frames.wake_for(self.session.deadlines)
 
     def on_resize(self, event: events.Resize) -> None:
         # Lay out the event's size: what `self.size` holds may not be the new one yet.
@@ -474,33 +350,12 @@ class ConsoleScreen(Screen[None]):
         wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
         side = self.query_one(SidePanes)
-        overlay = shown and not wide
-        was_overlay = side.has_class("-overlay")
-        side.set_class(shown, "-shown")
-        side.set_class(overlay, "-overlay")
-        if overlay and not was_overlay:
-            # The overlay hides the editor and is taller than an 80x24 screen: it takes
-            # the keys that scroll it until it closes, then gives them back.
-            self._focus_before_panes = self.focused
-            side.focus()
-        elif side.has_focus_within and (was_overlay or not shown):
-            before, self._focus_before_panes = self._focus_before_panes, None
-            if before is not None and before.is_attached and before.focusable:
-                before.focus()
-            else:
-                self.editor.focus()
-        if shown:
-            # Panes are not fed while hidden: bring them up to date on showing.
-            self._show_liveness()
-            if self.session.usage is not None:
-                self.query_one(ResourcePane).update(self.session.usage)
-
-    def _panes_shown(self) -> bool:
-        return self.query_one("#side").has_class("-shown")
+        side.place(shown, overlay=shown and not wide, fallback=self.editor)
+        side.show_health(self.session, self._busy_text())
 
     def action_toggle_panes(self) -> None:
         """Show or hide the side panes (F2)."""
-        self._panes_wanted = not self.query_one("#side").has_class("-shown")
+        self._panes_wanted = not self.query_one(SidePanes).shown
         self._layout_panes()
 
     def action_cycle_others(self) -> None:

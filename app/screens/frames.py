@@ -10,6 +10,8 @@ if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.timer import Timer
 
+    from nbtui.app.kernel.deadlines import Deadlines
+
 __all__ = ["FRAME", "FramePump"]
 
 FRAME = 1 / 30
@@ -31,6 +33,8 @@ class FramePump:
         self._timer: Timer | None = None
         self._at = 0.0
         self._last = 0.0
+        self._wake: Timer | None = None
+        self._wake_at = 0.0
 
     def schedule(self) -> None:
         """Something changed: draw within a frame."""
@@ -74,3 +78,20 @@ class FramePump:
             self._timer = None
         self._pending = False
         self._last = time.monotonic()
+
+    def wake_for(self, deadlines: Deadlines) -> None:
+        """Run `deadlines` when the next is due (an interrupt to check, say), then draw."""
+        due = deadlines.next_due()
+        if due is None or (self._wake is not None and due >= self._wake_at):
+            return
+        if self._wake is not None:
+            self._wake.stop()
+
+        def run_due() -> None:
+            self._wake = None
+            deadlines.run_due()
+            self.schedule()
+            self.wake_for(deadlines)
+
+        self._wake_at = due
+        self._wake = self._owner.set_timer(max(due - deadlines.clock(), 0.0), run_due)

@@ -872,9 +872,9 @@ class NbtuiApp(App[None]):
             return
         # Reading the code could not see it coming (`eval("exit()")`): say what happened.
         cell = self.model.cells.get(msg_id)
-        count = f"In [{cell.execution_count}]" if cell and cell.execution_count else "a cell"
+        label = f" In [{cell.execution_count}]" if cell and cell.execution_count else ""
         self.model.add_notice(
-            f"your cell {count} called exit(): ipykernel shut itself down, for everyone "
+            f"your cell{label} called exit(): ipykernel shut itself down, for everyone "
             "attached (nbtui could not tell from the code beforehand)",
             "error",
         )
@@ -887,9 +887,23 @@ class NbtuiApp(App[None]):
 
     def _kernel_state_changed(self, state: str) -> None:
         """A dead or restarted kernel answers nothing we sent before: stop waiting."""
-        if state in ("dead", "restarted"):
-            self.client.abandon_replies()
-            self._close_input()
+        if state not in ("dead", "restarted"):
+            return
+        given_up = self.client.abandon_replies()
+        self._close_input()
+        cells = [self.model.cells.get(key) for key in given_up]
+        started = [cell for cell in cells if cell is not None and cell.started is not None]
+        if state == "dead" and started:
+            count = started[0].execution_count
+            label = f" In [{count}]" if count else ""
+            # Whatever the cause, it happened while this ran: the reader's first clue.
+            self.model.add_notice(
+                f"the kernel died while your cell{label} ran "
+                "(a cell can end the kernel's process, with os._exit() for one; so can a "
+                "crash or the out-of-memory killer)",
+                "error",
+            )
+            self._schedule_frame()
 
     # -- completion ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
+from textual.widgets import Label
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
@@ -170,7 +171,7 @@ async def test_observer_ctrl_c_sends_no_interrupt(
 ) -> None:
     app = NbtuiApp(client, observe=True)
     async with app.run_test(size=(100, 30)) as pilot:
-        await until_shown(pilot, app, "observing · read-only")
+        await until(pilot, lambda: app.kernel_state == "idle")
         with peer(kernel, "trainer") as other:
             sent = _record_sends(client)
             other.execute("import time; time.sleep(30)")
@@ -179,11 +180,54 @@ async def test_observer_ctrl_c_sends_no_interrupt(
             await until(pilot, lambda: any("read-only" in n.message for n in app._notifications))
             assert "interrupt_request" not in sent
             assert app.model.busy
-            # Still read-only on the screen long after the start, not only in a toast.
-            await until_shown(pilot, app, "observing · read-only")
             _interrupt_from(other)
             await until(pilot, lambda: not app.model.busy)
         assert not {"execute_request", "input_reply", "interrupt_request"} & set(sent)
+
+
+async def test_observer_says_read_only_on_the_screen(
+    kernel: KernelManager, client: KernelClient
+) -> None:
+    app = NbtuiApp(client, observe=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until_shown(pilot, app, "observing · read-only")
+        with peer(kernel) as other:
+            other.execute_interactive("print('a colleague ran this')", timeout=20)
+        # Long after the start and after others' cells, not only in a toast.
+        text = await until_shown(pilot, app, "a colleague ran this")
+        assert "observing · read-only" in text
+        assert "In [" not in app.query_one("#prompt", Label).content
+
+
+class _OwnKernelSpy:
+    """Stands in for a kernel nbtui started: records what would change it."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    async def interrupt(self) -> None:
+        self.calls.append("interrupt")
+
+    async def restart(self) -> None:
+        self.calls.append("restart")
+
+
+async def test_observer_restarts_and_interrupts_not_even_its_own_kernel(
+    kernel: KernelManager, client: KernelClient
+) -> None:
+    own = _OwnKernelSpy()
+    app = NbtuiApp(client, observe=True, own_kernel=own)  # type: ignore[arg-type]
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        with peer(kernel) as other:
+            other.execute("import time; time.sleep(30)")
+            await until(pilot, lambda: app.model.busy)
+            await pilot.press("ctrl+c", "f9")
+            await until(pilot, lambda: len(app._notifications) >= 2)
+            assert len(app.screen_stack) == 1, "no restart confirmation"
+            assert own.calls == []
+            _interrupt_from(other)
+            await until(pilot, lambda: not app.model.busy)
 
 
 # -- input() (defect 11) -----------------------------------------------------------------------
@@ -274,3 +318,15 @@ async def run_and_wait_sent(pilot: Any, app: NbtuiApp, code: str) -> None:
     before = len(_own_cells(app))
     await pilot.press(*code, "enter")
     await until(pilot, lambda: len(_own_cells(app)) > before)
+
+
+async def test_os_exit_is_reported_as_a_death(kernel: KernelManager, client: KernelClient) -> None:
+    """Nothing stops os._exit(): the user's explicit choice, reported, not prevented."""
+    app = NbtuiApp(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        await pilot.press(*"import os; os._exit(0)", "enter")
+        await until(pilot, lambda: app.kernel_state == "dead")
+        cell = _own_cells(app)[0]
+        await until(pilot, lambda: cell.state not in ("queued", "running"))
+        await until_shown(pilot, app, "the kernel died while your cell In [1] ran")

@@ -122,13 +122,18 @@ async def test_a_cell_that_calls_exit_is_not_sent(
     assert kernel.is_alive()
 
 
+@pytest.mark.parametrize(
+    ("code", "raised"),
+    [("import sys; sys.exit()", "SystemExit"), ("sys.exit()", "NameError")],
+)
 async def test_sys_exit_runs_and_the_kernel_survives(
-    kernel: KernelManager, client: KernelClient
+    kernel: KernelManager, client: KernelClient, code: str, raised: str
 ) -> None:
+    """IPython catches SystemExit: the cell is sent, as typed, and fails harmlessly."""
     app = NbtuiApp(client)
     async with app.run_test(size=(100, 30)) as pilot:
-        await run_and_wait(pilot, app, "import sys; sys.exit()")
-        assert "SystemExit" in app.transcript.plain_text()
+        await run_and_wait(pilot, app, code)
+        assert raised in app.transcript.plain_text()
         assert app.is_running
         with peer(kernel) as other:
             assert _answers(other)

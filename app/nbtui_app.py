@@ -854,7 +854,7 @@ class NbtuiApp(App[None]):
         """One of our cells ended (its execute_reply): close its input prompt if one is
         open, and act on the kernel's `ask_exit` payload."""
         reply = await self.client.execute_reply(msg_id)
-        self._close_input(msg_id)
+        self._unless_leaving(lambda: self._close_input(msg_id))
         if reply is None or self._leaving:
             return
         payloads = reply.content.get("payload")
@@ -1013,9 +1013,7 @@ class NbtuiApp(App[None]):
             self.notify("nothing is running", timeout=1.5)
             return
         running = set(self.model.running)
-        self._interrupted_cells = {
-            key for key, cell in self.model.cells.items() if cell.is_self and key in running
-        }
+        self._interrupted_cells = {key for key, cell in self.model.running.items() if cell.is_self}
         if self.own_kernel is not None:
             await self.own_kernel.interrupt()
         else:

@@ -256,6 +256,30 @@ async def test_ctrl_c_at_an_input_prompt_closes_it(client: KernelClient) -> None
         assert "KeyboardInterrupt" in app.transcript.plain_text()
 
 
+async def test_input_prompt_comes_back_when_the_interrupt_does_not_take(
+    client: KernelClient,
+) -> None:
+    """A kernel that ignores interrupts still waits in input(): it gets its prompt back."""
+
+    async def ignored(timeout: float = 2.0) -> None:
+        return None
+
+    client.interrupt = ignored  # type: ignore[assignment]
+    app = NbtuiApp(client)
+    app.INTERRUPT_GRACE = 0.3
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _ask(pilot, app)
+        await pilot.press("ctrl+c")
+        assert not app.query_one("#stdin-row").has_class("-active")
+        await until(pilot, lambda: app.query_one("#stdin-row").has_class("-active"))
+        assert any("did not respond" in text for text in _notices(app))
+        await until(pilot, lambda: app.query_one("#stdin-input").has_focus)
+        await pilot.press(*"bob", "enter")
+        await until(pilot, lambda: not app.model.busy)
+        await run_and_wait(pilot, app, "print(name)")
+        assert "bob" in app.transcript.plain_text().splitlines()
+
+
 async def test_input_prompt_closes_when_another_client_interrupts(
     kernel: KernelManager, client: KernelClient
 ) -> None:

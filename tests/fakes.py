@@ -72,6 +72,8 @@ class ScriptedTransport:
         self.on_execute: Callable[[str], list[Output]] = lambda code: []
         """What a cell publishes between its execute_input and its idle."""
         self.complete_reply: dict[str, Any] = {"status": "complete"}
+        self.payload: list[dict[str, Any]] = []
+        """The execute_reply's payload (ipykernel's `ask_exit` for one)."""
         self.count = 0
         self.hold = False
         """True: cells stay busy until `finish()`."""
@@ -140,7 +142,7 @@ class ScriptedTransport:
             self._send(channel, reply_type, {"status": "ok"}, header)
 
     def _end(self, header: dict[str, Any]) -> None:
-        reply = {"status": "ok", "execution_count": self.count, "payload": []}
+        reply = {"status": "ok", "execution_count": self.count, "payload": self.payload}
         self._send("shell", "execute_reply", reply, header)
         self.publish("status", {"execution_state": "idle"}, header)
 

@@ -53,9 +53,14 @@ class StdinPrompt(Horizontal):
         self.add_class("-active")
         field.focus()
 
-    def close(self) -> Msg | None:
-        """Close the prompt; returns the request it was open for."""
-        request, self.request = self.request, None
+    def close(self, cell: str | None = None) -> Msg | None:
+        """Close the prompt (only if it is `cell`'s, when given); returns the request it
+        was open for, None if it was not open."""
+        request = self.request
+        if request is None or (cell is not None and request.parent_id != cell):
+            return None
+        self.request = None
+        self.query_one(Input).value = ""
         self.remove_class("-active")
         return request
 

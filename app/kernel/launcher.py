@@ -62,7 +62,15 @@ class OwnKernel:
         await self.manager.interrupt_kernel()
 
     async def restart(self) -> None:
-        await self.manager.restart_kernel(now=False)
+        # The log file given at start was closed once the kernel had it: the manager
+        # would launch the new process with that closed file (ValueError). A fresh one.
+        log = self.log_path.open("ab")
+        try:
+            await self.manager.restart_kernel(
+                now=False, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        finally:
+            log.close()
 
     async def shutdown(self) -> None:
         if await self.manager.is_alive():

@@ -12,7 +12,17 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.liveness import LivenessSnapshot
     from nbtui.app.kernel.server import ServerKernel
 
-__all__ = ["Level", "Notice", "interrupt_ignored", "liveness_notice", "memory_short"]
+__all__ = [
+    "Level",
+    "Notice",
+    "asked_exit",
+    "died_under",
+    "exit_refused",
+    "interrupt_ignored",
+    "liveness_notice",
+    "memory_short",
+    "not_sent_while",
+]
 
 Level = Literal["info", "warning", "error"]
 """How loud a notice is."""
@@ -68,4 +78,53 @@ def memory_short(share: float | None) -> Notice:
         f"the kernel uses {held} of the memory it can get: the out-of-memory killer may "
         "strike soon",
         "warning",
+    )
+
+
+def _cell(count: int | None) -> str:
+    return f" In [{count}]" if count else ""
+
+
+def died_under(count: int | None) -> Notice:
+    """The kernel died while our cell (execution `count`) ran."""
+    return (
+        f"the kernel died while your cell{_cell(count)} ran "
+        "(a cell can end the kernel's process, with os._exit() for one; so can a "
+        "crash or the out-of-memory killer)",
+        "error",
+    )
+
+
+def asked_exit(count: int | None) -> Notice:
+    """Our cell called exit() in a way reading could not see: the kernel is going."""
+    return (
+        f"your cell{_cell(count)} called exit(): ipykernel shut itself down, for everyone "
+        "attached (nbtui could not tell from the code beforehand)",
+        "error",
+    )
+
+
+def exit_refused(own: bool) -> str:
+    """Why a cell that calls exit() is not sent (`own`: nbtui started the kernel)."""
+    return (
+        "this cell calls exit(), and ipykernel answers that by shutting itself "
+        "down, for everyone attached; take the exit() out to run the rest. "
+        "ctrl+q leaves nbtui" + (" (and stops the kernel it started)" if own else "")
+    )
+
+
+def not_sent_while(state: str, own: bool, join: str) -> str:
+    """Why a cell is not sent to a dead or restarting kernel, and what to do (`own`:
+    nbtui started it; `join`: the command that attaches again)."""
+    if state == "restarting":
+        return (
+            "the kernel is restarting; the cell stays in the "
+            "editor: run it when the kernel is back (its variables will be gone)"
+        )
+    if own:
+        return "the kernel is dead; F9 restarts it (nbtui started it), then run the cell"
+    return (
+        "the kernel is dead, and only whoever started it can restart it; once it is "
+        f"back (or for another kernel), ctrl+q and attach again: "
+        f"{join}"
     )

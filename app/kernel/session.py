@@ -14,11 +14,11 @@ import asyncio
 import dataclasses
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from nbtui.app.kernel.cells import EXIT_WORDS, lexer_name, locally_complete, plainly_complete
+from nbtui.app.kernel.cells import lexer_name
+from nbtui.app.kernel.changes import SessionChanges
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.deadlines import Deadlines
 from nbtui.app.kernel.liveness import (
@@ -28,9 +28,10 @@ from nbtui.app.kernel.liveness import (
     LocalProcess,
     local_process,
 )
-from nbtui.app.kernel.model import Entry, Transcript
-from nbtui.app.kernel.notices import interrupt_ignored, liveness_notice, memory_short
+from nbtui.app.kernel.model import Transcript
+from nbtui.app.kernel.notices import died_under, liveness_notice, memory_short
 from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.submit import CellSubmission, Verdict
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -41,40 +42,12 @@ if TYPE_CHECKING:
 
 __all__ = ["KernelSession", "SessionChanges", "Verdict"]
 
-Verdict = Literal["empty", "exit", "more", "run"]
-"""What Enter does with a cell: nothing, leave nbtui, a new line (more to come), run it."""
-
-
-@dataclass
-class SessionChanges:
-    """What changed since the previous `KernelSession.drain()`: what a frame redraws."""
-
-    removed: list[Entry] = field(default_factory=list)
-    """Transcript entries gone (scrollback trimmed)."""
-    changed: list[Entry] = field(default_factory=list)
-    """Transcript entries new or changed."""
-    input_requests: list[Msg] = field(default_factory=list)
-    """`input()` prompts from the kernel for our cells, oldest first."""
-    kernel_info: bool = False
-    """kernel_info was (re)read: the kernel's name, language and connection to redraw."""
-    liveness: bool = False
-    """The liveness snapshot changed (the status line and summary follow it)."""
-    liveness_news: bool = False
-    """The liveness pane should redraw (not for a mere round-trip wiggle while settled)."""
-    usage: bool = False
-    """A new usage snapshot."""
-    peers: bool = False
-    """Messages were applied: the peers may have changed."""
-
-    def __bool__(self) -> bool:
-        return any(dataclasses.astuple(self))
-
 
 def _nothing() -> None:
     pass
 
 
-class KernelSession:
+class KernelSession(CellSubmission):
     """A console's session on one kernel: what nbtui knows and says about it.
 
     Args:
@@ -90,8 +63,6 @@ class KernelSession:
     """Seconds after attach in which a "starting" status is the kernel's own start."""
     RESTARTED_SHOWN = 10.0
     """Seconds the status says "restarted" before it goes back to idle or busy."""
-    INTERRUPT_GRACE = 3.0
-    """Seconds after an interrupt before saying the kernel ignored it."""
     QUIET_BEAT = 5.0
     """Seconds between heartbeats while no cell runs and the kernel answers (1 s while one
     runs): an idle nbtui should cost no more CPU than jupyter console, and each probe costs
@@ -137,6 +108,10 @@ class KernelSession:
         self.deadlines = Deadlines(clock)
         """What is to happen later: the UI runs `run_due()` at `next_due()`."""
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._interrupted_cells: set[str] = set()
+        """Our cells running when ctrl+c was pressed, until the interrupt is seen to take."""
+        self._interrupted_input: Msg | None = None
+        """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
 
     # -- attach and detach ---------------------------------------------------------------
 
@@ -252,7 +227,11 @@ class KernelSession:
         changes, self._changes = self._changes, SessionChanges()
         for msg in messages:
             if msg.channel == "stdin" and msg.msg_type == "input_request":
-                changes.input_requests.append(msg)
+                # A request that came in the same frame as its cell's end (an interrupt) is
+                # already answered by the KeyboardInterrupt.
+                if not self.client.replied(msg.parent_id):
+                    changes.input_requests.append(msg)
+                    self._interrupted_input = None
             elif (
                 msg.channel == "iopub"
                 and msg.msg_type == "status"
@@ -308,6 +287,8 @@ class KernelSession:
         state = snapshot.state
         if state != previous:
             self._liveness_notice(snapshot, previous)
+        if state != previous and state in ("dead", "restarted"):
+            self._gone()
         if state == "alive" and (self.state in TROUBLE or self.state == "restarted"):
             self.state = "idle"
         elif state != "alive":
@@ -328,6 +309,16 @@ class KernelSession:
         if state == "restarted":
             self.read_kernel_info()
             self.deadlines.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
+
+    def _gone(self) -> None:
+        """A dead or restarted kernel answers nothing we sent before: stop waiting."""
+        given_up = self.client.abandon_replies()
+        self._changes.close_input = True
+        cells = [self.model.cells.get(key) for key in given_up]
+        started = [cell for cell in cells if cell is not None and cell.started is not None]
+        if self.liveness is not None and self.liveness.state == "dead" and started:
+            # Whatever the cause, it happened while this ran: the reader's first clue.
+            self.model.add_notice(*died_under(started[0].execution_count))
 
     def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
         """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
@@ -355,55 +346,6 @@ class KernelSession:
             self.model.add_notice(*memory_short(snapshot.memory_share))
         self._changes.usage = True
         self.on_change()
-
-    # -- cells -----------------------------------------------------------------------------
-
-    async def judge(self, code: str, force: bool) -> Verdict:
-        """What Enter does with `code` (`force`: run it even if incomplete)."""
-        stripped = code.strip()
-        if not stripped:
-            return "empty"
-        if stripped in EXIT_WORDS:
-            # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
-            return "exit"
-        if not force and not plainly_complete(code, self.language):
-            verdict = await self.client.is_complete(code)
-            if verdict is None:
-                complete = locally_complete(code, self.language)
-            else:
-                complete = verdict != "incomplete"
-            if not complete:
-                return "more"
-        return "run"
-
-    def execute(self, code: str) -> str:
-        """Send a cell to the kernel and put it in the transcript; returns its msg_id."""
-        msg_id = self.client.execute(code)
-        self.model.add_own_cell(msg_id, code, self.client.username)
-        return msg_id
-
-    def answer_input(self, request: Msg, value: str) -> None:
-        """Answer the kernel's `input()`, and keep prompt and answer in the cell's output
-        (the kernel echoes neither)."""
-        self.client.input_reply(value, request)
-        self.model.add_input(request, value)
-
-    async def interrupt(self) -> bool:
-        """Interrupt what runs (False: nothing does); says so if the kernel ignores it."""
-        if not self.model.busy:
-            return False
-        running = set(self.model.running)
-        if self.own_kernel is not None:
-            await self.own_kernel.interrupt()
-        else:
-            self._spawn(self.client.interrupt())
-        self.deadlines.after(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
-        return True
-
-    def _check_interrupted(self, running: set[str]) -> None:
-        if running & set(self.model.running):
-            self.model.add_notice(*interrupt_ignored(self.INTERRUPT_GRACE))
-            self.on_change()
 
     async def restart(self) -> None:
         """Restart the kernel nbtui started (the user confirmed it)."""

@@ -12,17 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.screen import Screen
-from textual.widget import Widget
 from textual.widgets import Footer, Label
 
-from nbtui.app.kernel.cells import EXIT_WORDS
+from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.model import StreamOutput
 from nbtui.app.screens.completion import Completion
 from nbtui.app.screens.confirm import ConfirmScreen
+from nbtui.app.screens.console_actions import ConsoleActions
 from nbtui.app.screens.frames import FramePump
-from nbtui.app.screens.pager import PagerScreen
 from nbtui.app.screens.status_line import busy_text, summary
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.connection_pane import ConnectionPane
@@ -44,7 +41,7 @@ if TYPE_CHECKING:
 __all__ = ["ConsoleScreen"]
 
 
-class ConsoleScreen(Screen[None]):
+class ConsoleScreen(ConsoleActions):
     """A console on one Jupyter kernel, shared with whoever else is attached.
 
     Args:
@@ -77,11 +74,6 @@ class ConsoleScreen(Screen[None]):
         Binding("f10", "open_output", "Full output", show=False),
     ]
 
-    OTHERS_MODES = (
-        (True, True, "showing other clients' inputs and outputs"),
-        (True, False, "showing other clients' inputs only"),
-        (False, False, "hiding other clients' work"),
-    )
     WIDE = 140
     """From this many columns the panes stand beside the transcript; below, an overlay."""
     SILENT_HINT = 10.0
@@ -169,7 +161,7 @@ class ConsoleScreen(Screen[None]):
             self._apply_others_mode()
         if self.observe:
             self.editor.read_only = True
-            self.query_one("#prompt", Label).update("observing")
+            self.status.mode = "observing · read-only"
         session.on_change = self._frames.schedule
         session.client.on_message = self._frames.schedule
         session.client.on_cell_end = self._frames.cell_ended
@@ -194,7 +186,7 @@ class ConsoleScreen(Screen[None]):
     def _tick(self) -> None:
         self._unless_leaving(self._update_status)
 
-    def _unless_leaving(self, update: Callable[[], None]) -> None:
+    def _unless_leaving(self, update: Callable[[], object]) -> None:
         try:
             update()
         except NoMatches:
@@ -206,8 +198,12 @@ class ConsoleScreen(Screen[None]):
         self._frames.drawing()
         session = self.session
         changes = session.drain()
+        if changes.close_input:
+            self._close_input()
         for request in changes.input_requests:
             self._ask_input(request)
+        if changes.ask_again is not None and self.query_one(StdinPrompt).request is None:
+            self._ask_input(changes.ask_again)
         model = session.model
         if changes.kernel_info:
             self._show_kernel()
@@ -234,7 +230,7 @@ class ConsoleScreen(Screen[None]):
         self.query_one(SidePanes).show_kernel(session)
 
     def _update_prompt(self) -> None:
-        prompt = f"In [{self.session.next_count()}]:"
+        prompt = "observing:" if self.observe else f"In [{self.session.next_count()}]:"
         if prompt != self._prompt:
             # Every frame calls this; an unchanged prompt must cost nothing.
             self._prompt = prompt
@@ -272,7 +268,7 @@ class ConsoleScreen(Screen[None]):
         self._completion.hide()
         if self.observe:
             self.editor.decided()
-            if event.code.strip() in EXIT_WORDS:
+            if only_exit(event.code, self.session.language):
                 self.app.exit()
             else:
                 self.notify("observing: read-only, cells are not sent", timeout=2)
@@ -287,6 +283,9 @@ class ConsoleScreen(Screen[None]):
                 self.app.exit()
             elif verdict == "more":
                 self.editor.insert_newline()
+            elif verdict == "refused":
+                self.transcript.follow = True
+                self._frames.schedule()
             elif verdict == "run":
                 self.run_cell(code)
         finally:
@@ -300,7 +299,16 @@ class ConsoleScreen(Screen[None]):
         self.editor.remember(code)
         self.editor.load_text("")
         self._frames.schedule()
+        self.run_worker(self._cell_replied(msg_id), group="replies")
         return msg_id
+
+    async def _cell_replied(self, msg_id: str) -> None:
+        """One of our cells ended: close its input prompt if one is open; leave if the
+        kernel asked us to (`exit(keep_kernel=True)`)."""
+        leave = await self.session.await_reply(msg_id)
+        self._unless_leaving(lambda: self._close_input(msg_id))
+        if leave:
+            self.app.exit()
 
     # -- completion ----------------------------------------------------------------------
 
@@ -326,19 +334,35 @@ class ConsoleScreen(Screen[None]):
         if not self.observe:
             self.query_one(StdinPrompt).ask(msg)
 
+    def _close_input(self, cell: str | None = None) -> Msg | None:
+        """Close the input prompt (only if it is `cell`'s, when given): the cell that
+        asked ended, was interrupted, or the kernel is gone. Focus goes back to the editor
+        if it was on the prompt."""
+        prompt = self.query_one(StdinPrompt)
+        had_focus = prompt.has_focus_within
+        request = prompt.close(cell)
+        if request is not None and had_focus:
+            self.editor.focus()
+        return request
+
     @on(StdinPrompt.Answered)
     def _input_answered(self, event: StdinPrompt.Answered) -> None:
         self.editor.focus()
-        self.session.answer_input(event.request, event.value)
-        self._frames.schedule()
+        if not self.observe:
+            self.session.answer_input(event.request, event.value)
+            self._frames.schedule()
 
     # -- actions ---------------------------------------------------------------------------
 
     async def action_interrupt(self) -> None:
-        """Interrupt what runs (ctrl+c)."""
-        if not await self.session.interrupt():
+        """Interrupt what runs (ctrl+c), and close the input() prompt it may wait at."""
+        if self.observe:
+            self.notify("observing: read-only, ctrl+c interrupts nothing", timeout=2)
+            return
+        if not await self.session.interrupt(self.query_one(StdinPrompt).request):
             self.notify("nothing is running", timeout=1.5)
             return
+        self._close_input()
         self.notify("interrupt sent", timeout=2)
         self._frames.wake_for(self.session.deadlines)
 
@@ -358,50 +382,15 @@ class ConsoleScreen(Screen[None]):
         self._panes_wanted = not self.query_one(SidePanes).shown
         self._layout_panes()
 
-    def action_cycle_others(self) -> None:
-        """Show other clients' work, their inputs only, or nothing of it (F4)."""
-        self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)
-        self._apply_others_mode()
-        self.notify(self.OTHERS_MODES[self._others_mode][2], timeout=2)
-
-    def _apply_others_mode(self) -> None:
-        inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
-        self.transcript.set_peer_visibility(inputs, outputs)
-
-    def action_open_output(self) -> None:
-        """Open the output held back in the pager (F10)."""
-        output = self.transcript.output_to_open()
-        if output is None:
-            self.notify("no output was held back", timeout=2)
-            return
-        if isinstance(output, StreamOutput):
-            title, text = output.name, output.text
-        else:
-            title = f"Out[{output.execution_count}]" if output.execution_count else "output"
-            text = output.source
-        self.app.push_screen(PagerScreen(title, text))
-
-    def action_copy_join(self) -> None:
-        """Copy the command others run to join (F8)."""
-        self.query_one(ConnectionPane).action_copy_join()
-
     @on(ConnectionPane.JoinCopied)
     def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
         self.notify(f"copied: {event.command}", timeout=3)
 
-    def action_toggle_tracebacks(self) -> None:
-        """Show tracebacks whole or folded (F7)."""
-        self.transcript.toggle_tracebacks()
-
-    def action_toggle_catchup(self) -> None:
-        """Show or hide the inputs from before we joined (F5)."""
-        if self.session.model.toggle_catchup():
-            self._frames.schedule()
-        else:
-            self.notify("nothing ran here before you joined", timeout=2)
-
     async def action_restart(self) -> None:
         """Restart the kernel, if nbtui started it (F9)."""
+        if self.observe:
+            self.notify("observing: read-only, F9 restarts nothing", timeout=2)
+            return
         if self.session.own_kernel is None:
             self.notify(
                 "this kernel was not started by nbtui: restarting it would wipe everyone's "
@@ -417,24 +406,3 @@ class ConsoleScreen(Screen[None]):
     async def _restart_confirmed(self, confirmed: bool | None) -> None:
         if confirmed:
             await self.session.restart()
-
-    def action_page_up(self) -> None:
-        """Scroll the transcript (or the overlaid panes) up a page."""
-        self._paged().scroll_page_up(animate=False)
-
-    def action_page_down(self) -> None:
-        """Scroll the transcript (or the overlaid panes) down a page."""
-        self._paged().scroll_page_down(animate=False)
-
-    def _paged(self) -> Widget:
-        """What PageUp and PageDown scroll: the side panes while they have the focus (the
-        narrow overlay), else the transcript, wherever the focus is."""
-        side = self.query_one(SidePanes)
-        return side if side.has_focus_within else self.transcript
-
-    def action_toggle_focus(self) -> None:
-        """Move between the editor and the transcript (F6)."""
-        if self.editor.has_focus:
-            self.transcript.focus()
-        else:
-            self.editor.focus()

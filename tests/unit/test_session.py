@@ -288,6 +288,71 @@ async def test_memory_short_is_warned_about_once() -> None:
     assert session.drain().usage
 
 
+async def test_no_cell_goes_to_a_dead_kernel_and_the_way_back_is_said() -> None:
+    session, transport, _ = await attached()
+    session.liveness_changed(alive())
+    session.liveness_changed(LivenessSnapshot(state="dead", since=0.0, detail="gone"))
+    assert await session.judge("print(1)", force=False) == "refused"
+    assert notices(session)[-1].startswith("not sent: the kernel is dead, and only whoever")
+    assert "nbtui --existing" in notices(session)[-1]
+    assert "execute_request" not in transport.sent_types()
+    # Leaving still works.
+    assert await session.judge("exit", force=False) == "exit"
+
+
+async def test_a_cell_that_would_shut_the_kernel_down_is_held_back() -> None:
+    session, _, _ = await attached()
+    assert await session.judge("x = 1\nexit()", force=False) == "refused"
+    assert "calls exit()" in notices(session)[-1]
+    assert await session.judge("exit(keep_kernel=True)", force=False) == "exit"
+
+
+async def test_a_death_under_our_cell_is_pinned_on_it() -> None:
+    transport = ScriptedTransport()
+    transport.hold = True
+    session, transport, _ = await attached(transport=transport)
+    msg_id = session.execute("import os; os._exit(1)")
+    await settle(session)
+    waiting = asyncio.ensure_future(session.await_reply(msg_id))
+    session.liveness_changed(alive())
+    session.liveness_changed(LivenessSnapshot(state="dead", since=0.0, detail="gone"))
+    assert notices(session)[-1].startswith("the kernel died while your cell In [1] ran")
+    assert session.drain().close_input
+    assert await waiting is False
+
+
+async def test_an_exit_the_code_hid_is_reported_from_the_reply() -> None:
+    transport = ScriptedTransport()
+    transport.hold = True
+    transport.payload = [{"source": "ask_exit", "keepkernel": False}]
+    session, transport, _ = await attached(transport=transport)
+    waiting = asyncio.ensure_future(session.await_reply(session.execute('eval("exit()")')))
+    await settle(session)
+    transport.finish()
+    assert await waiting is False
+    assert notices(session)[-1].startswith("your cell In [1] called exit()")
+    transport.payload = [{"source": "ask_exit", "keepkernel": True}]
+    waiting = asyncio.ensure_future(session.await_reply(session.execute("exit(True)")))
+    await settle(session)
+    transport.finish()
+    assert await waiting is True
+
+
+async def test_an_input_prompt_closed_by_ctrl_c_comes_back_if_the_interrupt_fails() -> None:
+    transport = ScriptedTransport()
+    transport.hold = True
+    session, transport, clock = await attached(transport=transport)
+    msg_id = session.execute("input()")
+    await settle(session)
+    parent = {"msg_id": msg_id, "session": session.client.session_id, "msg_type": "x"}
+    transport._send("stdin", "input_request", {"prompt": "", "password": False}, parent)
+    [request] = session.drain().input_requests
+    assert await session.interrupt(request)
+    clock.advance(session.INTERRUPT_GRACE)
+    session.deadlines.run_due()
+    assert session.drain().ask_again is request
+
+
 def test_the_session_does_not_need_textual() -> None:
     code = "import sys, nbtui.app.kernel.session; print('textual' in sys.modules)"
     found = subprocess.run(

@@ -1,0 +1,105 @@
+"""The console's keys that change only what is shown: the screen's views, not the kernel."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.screen import Screen
+from textual.widget import Widget
+
+from nbtui.app.kernel.model import StreamOutput
+from nbtui.app.screens.pager import PagerScreen
+from nbtui.widgets.connection_pane import ConnectionPane
+from nbtui.widgets.side_panes import SidePanes
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.session import KernelSession
+    from nbtui.app.screens.frames import FramePump
+    from nbtui.widgets.editor import CellEditor
+    from nbtui.widgets.transcript import TranscriptView
+
+__all__ = ["ConsoleActions"]
+
+
+class ConsoleActions(Screen[None]):
+    """The console screen's base: its keys that change only what is shown (F4, F5, F6,
+    F7, F8, F10 and the page keys). `ConsoleScreen` composes the widgets they act on."""
+
+    OTHERS_MODES = (
+        (True, True, "showing other clients' inputs and outputs"),
+        (True, False, "showing other clients' inputs only"),
+        (False, False, "hiding other clients' work"),
+    )
+    # The console's, declared for the type checker.
+    session: KernelSession
+    _frames: FramePump
+    _others_mode: int
+
+    @property
+    def transcript(self) -> TranscriptView:
+        """The transcript view."""
+        raise NotImplementedError
+
+    @property
+    def editor(self) -> CellEditor:
+        """The cell editor."""
+        raise NotImplementedError
+
+    def action_cycle_others(self) -> None:
+        """Show other clients' work, their inputs only, or nothing of it (F4)."""
+        self._others_mode = (self._others_mode + 1) % len(self.OTHERS_MODES)
+        self._apply_others_mode()
+        self.notify(self.OTHERS_MODES[self._others_mode][2], timeout=2)
+
+    def _apply_others_mode(self) -> None:
+        inputs, outputs, _ = self.OTHERS_MODES[self._others_mode]
+        self.transcript.set_peer_visibility(inputs, outputs)
+
+    def action_open_output(self) -> None:
+        """Open the output held back in the pager (F10)."""
+        output = self.transcript.output_to_open()
+        if output is None:
+            self.notify("no output was held back", timeout=2)
+            return
+        if isinstance(output, StreamOutput):
+            title, text = output.name, output.text
+        else:
+            title = f"Out[{output.execution_count}]" if output.execution_count else "output"
+            text = output.source
+        self.app.push_screen(PagerScreen(title, text))
+
+    def action_copy_join(self) -> None:
+        """Copy the command others run to join (F8)."""
+        self.query_one(ConnectionPane).action_copy_join()
+
+    def action_toggle_tracebacks(self) -> None:
+        """Show tracebacks whole or folded (F7)."""
+        self.transcript.toggle_tracebacks()
+
+    def action_toggle_catchup(self) -> None:
+        """Show or hide the inputs from before we joined (F5)."""
+        if self.session.model.toggle_catchup():
+            self._frames.schedule()
+        else:
+            self.notify("nothing ran here before you joined", timeout=2)
+
+    def action_page_up(self) -> None:
+        """Scroll the transcript (or the overlaid panes) up a page."""
+        self._paged().scroll_page_up(animate=False)
+
+    def action_page_down(self) -> None:
+        """Scroll the transcript (or the overlaid panes) down a page."""
+        self._paged().scroll_page_down(animate=False)
+
+    def _paged(self) -> Widget:
+        """What PageUp and PageDown scroll: the side panes while they have the focus (the
+        narrow overlay), else the transcript, wherever the focus is."""
+        side = self.query_one(SidePanes)
+        return side if side.has_focus_within else self.transcript
+
+    def action_toggle_focus(self) -> None:
+        """Move between the editor and the transcript (F6)."""
+        if self.editor.has_focus:
+            self.transcript.focus()
+        else:
+            self.editor.focus()

@@ -86,7 +86,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "with --server, start it on the server",
     )
     parser.add_argument(
-        "--keep-kernel", action="store_true", help="leave a kernel nbtui started running on quit"
+        "--keep-kernel",
+        action="store_true",
+        help="leave a kernel nbtui started running on quit (it outlives nbtui however it "
+        "ends; re-attach with a bare --existing)",
     )
     parser.add_argument(
         "--scrollback",
@@ -155,8 +158,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--server",
         default=None,
         metavar="URL",
-        help="a Jupyter Server (http://host:8888, or the URL it printed): "
-        "pick one of its kernels, or with --list list them",
+        help="a Jupyter Server (http://host:8888, or the URL it printed, though a "
+        "?token= in it shows in ps: better set JUPYTER_TOKEN): pick one of its "
+        "kernels, or with --list list them",
     )
     parser.add_argument(
         "--token",

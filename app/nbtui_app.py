@@ -1175,7 +1175,12 @@ class NbtuiApp(App[None]):
             self.model.add_notice("restarting the kernel (you asked)", "warning")
             self.model.mark_all_stopped()
             self._schedule_frame()
-            await self.own_kernel.restart()
+            try:
+                await self.own_kernel.restart()
+            except Exception as error:  # noqa: BLE001 - never a crash (its traceback shows locals)
+                reason = " ".join(str(error).split()) or type(error).__name__
+                self.model.add_notice(f"could not restart the kernel: {reason}", "error")
+                self._schedule_frame()
 
     def action_page_up(self) -> None:
         self._paged().scroll_page_up(animate=False)

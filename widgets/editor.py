@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from inspect import isawaitable
+from typing import ClassVar
 
 from textual import events
-from textual.binding import Binding
+from textual.actions import parse as parse_action
+from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.widgets import TextArea
 
 __all__ = ["CellEditor"]
 
 
-class CellEditor(TextArea):
+def _editor_bindings() -> list[BindingType]:
+    """TextArea's bindings without F6 (select line) and F7 (select all): those keys are
+    the app's (focus, tracebacks), and from the editor, where focus lives, TextArea's took
+    them (F7 then a letter replaced the whole cell)."""
+    return [
+        binding
+        for binding in TextArea.BINDINGS
+        if not (isinstance(binding, Binding) and binding.key in ("f6", "f7"))
+    ]
+
+
+class CellEditor(TextArea, inherit_bindings=False):
     """A TextArea that runs cells, walks history and asks for completions.
 
     Enter does not decide by itself whether a cell is finished: it posts `RunRequested`
@@ -22,10 +36,12 @@ class CellEditor(TextArea):
     Keys typed before that answer (type-ahead: a fast typist, or keys that an SSH
     session delivers in one packet) are held and applied after it, in order, as a
     console that waits for its answer would: typed into the editor at once, they would
-    be wiped with the cell that ran, or land in the wrong cell.
+    be wiped with the cell that ran, or land in the wrong cell. Keys the editor does not
+    act on (the app's F-keys, ctrl+c) act at once.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_editor_bindings(),
         Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is"),
         Binding("ctrl+j", "newline", "Newline", show=False),
     ]
@@ -71,7 +87,7 @@ class CellEditor(TextArea):
         """Set by the app while the completion menu is shown: Enter and arrows go there."""
         self.awaiting = False
         """A cell was submitted and the app has not yet `decided()` what it was."""
-        self._held: list[events.Key] = []
+        self._held: list[events.Key | events.Paste] = []
 
     # -- history -------------------------------------------------------------------------
 
@@ -123,28 +139,105 @@ class CellEditor(TextArea):
         self.awaiting = True
         self.post_message(self.RunRequested(self, self.text, force))
 
-    HELD_KEYS = ("enter", "backspace", "tab", "ctrl+r", "ctrl+j")
-    """Besides printable characters, the keys type-ahead is made of; any other key
-    (arrows, history, bindings) acts at once: unlikely within milliseconds of Enter."""
+    OWN_KEYS = frozenset({"enter", "tab", "escape", "up", "down"})
+    """Keys the editor handles itself besides printable ones and its bindings."""
+
+    def _for_editor(self, event: events.Key) -> bool:
+        """Whether the editor acts on `event`; other keys (the app's F-keys) go on to the
+        app, also while keys are held: what they do does not touch the cell."""
+        key = event.key
+        return event.is_printable or key in self.OWN_KEYS or key in self._bindings.key_to_bindings
 
     def decided(self) -> None:
         """The app has run the cell, continued it on a new line, or dropped it: apply the
-        keys typed meanwhile. An Enter among them submits again, and holds the rest."""
+        keys typed meanwhile, in order. An Enter among them submits again, and holds the
+        rest."""
         self.awaiting = False
         while self._held and not self.awaiting:
-            event = self._held.pop(0)
-            if event.key in ("enter", "ctrl+r"):
-                self.action_run(event.key == "ctrl+r")
-            elif event.key == "ctrl+j":
-                self.insert_newline()
-            elif event.key == "backspace":
-                self.action_delete_left()
-            elif event.key == "tab" and not self._complete_at_cursor():
-                # At the start of a line: to the next tab stop, as TextArea does a typed Tab.
+            held = self._held.pop(0)
+            if isinstance(held, events.Paste):
+                self._paste(held.text)
+            else:
+                self._apply_key(held)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.awaiting and self._for_editor(event):
+            event.stop()
+            event.prevent_default()
+            self._held.append(event)
+            return
+        if self._apply_key(event):
+            event.stop()
+            event.prevent_default()
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        if self.awaiting:
+            self._held.append(event)
+        else:
+            self._paste(event.text)
+
+    def _paste(self, text: str) -> None:
+        if self.read_only:
+            return
+        result = self.replace(text, *self.selection, maintain_selection_offset=False)
+        self.move_cursor(result.end_location)
+
+    def _apply_key(self, event: events.Key) -> bool:
+        """Act on one key, now; False for a key that is not the editor's (it goes on to the
+        app's bindings).
+
+        Every key the editor acts on is applied here, synchronously, bindings included.
+        TextArea inserts printable keys in `_on_key` but leaves bound keys (backspace,
+        ctrl+j, delete, arrows) to bubble through the message queue of every ancestor
+        up to the app, which only then runs the binding: keys that arrived after them
+        were typed first, and Enter could run a cell before its backspaces applied
+        (Textual #6605)."""
+        key = event.key
+        if self.menu_open:
+            self.post_message(self.MenuKey(self, key))
+            if key in ("enter", "tab", "up", "down", "escape"):
+                return True
+        if key == "escape":
+            # TextArea moves focus on (tab_behavior="indent"): what is typed next would
+            # go nowhere. Escape closes the menu (above), and otherwise does nothing.
+            return True
+        if key == "enter":
+            self.action_run(False)
+            return True
+        if key == "tab":
+            if not self._complete_at_cursor():
+                # At the start of a line: to the next tab stop, as TextArea does a Tab.
                 column = self.cursor_location[1]
                 self.insert(" " * (self.indent_width - column % self.indent_width))
-            elif event.character is not None:
-                self.insert(event.character)
+            return True
+        if key == "up" and self.cursor_at_first_line and self.history_previous():
+            return True
+        if key == "down" and self.cursor_at_last_line and self.history_next():
+            return True
+        if self._run_binding(key):
+            return True
+        if event.is_printable and event.character is not None and not self.read_only:
+            self.replace(event.character, *self.selection, maintain_selection_offset=False)
+            return True
+        return False
+
+    def _run_binding(self, key: str) -> bool:
+        """Run the editor's own binding for `key` at once, as the app would after the
+        key bubbled up to it."""
+        for binding in self._bindings.key_to_bindings.get(key, ()):
+            namespace, name, parameters = parse_action(binding.action)
+            method = getattr(self, f"action_{name}", None)
+            if namespace or method is None or not self.check_action(name, parameters):
+                continue
+            result = method(*parameters)
+            if isawaitable(result):
+                # No binding of the editor's is a coroutine today; one would still run,
+                # if no longer strictly in order.
+                self.run_worker(result, group="editor-action")
+            return True
+        return False
 
     def _complete_at_cursor(self) -> bool:
         """After text on the line, Tab asks for completions (True); at its start it
@@ -167,34 +260,42 @@ class CellEditor(TextArea):
             indent += "    "
         self.insert("\n" + indent)
 
-    async def _on_key(self, event: events.Key) -> None:
-        key = event.key
-        if self.awaiting and (event.is_printable or key in self.HELD_KEYS):
-            event.stop()
-            event.prevent_default()
-            self._held.append(event)
+    # -- readline's kills, on logical lines ----------------------------------------------
+    # TextArea's ctrl+u and ctrl+k stop at the edge of the visual row: on a soft-wrapped
+    # line they deleted a piece of it. readline (and every shell) kills to the start or
+    # end of the whole line.
+
+    def action_delete_to_start_of_line(self) -> None:
+        """Delete from the cursor to the start of its line (at the start, join the line
+        with the one before)."""
+        if self.read_only:
             return
-        if self.menu_open:
-            self.post_message(self.MenuKey(self, key))
-            if key in ("enter", "tab", "up", "down", "escape"):
-                event.stop()
-                event.prevent_default()
-                return
-        if key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.action_run(False)
+        start, end = self.selection
+        row, column = end
+        if column == 0:
+            if start == end:
+                start = self.get_cursor_left_location()
+            self.delete(start, end, maintain_selection_offset=False)
+        else:
+            self.delete((row, 0), end, maintain_selection_offset=False)
+
+    def action_delete_to_end_of_line(self) -> None:
+        """Delete from the cursor to the end of its line."""
+        if self.read_only:
             return
-        if key == "tab" and self._complete_at_cursor():
-            event.stop()
-            event.prevent_default()
-            return
-        if key == "up" and self.cursor_at_first_line and self.history_previous():
-            event.stop()
-            event.prevent_default()
-            return
-        if key == "down" and self.cursor_at_last_line and self.history_next():
-            event.stop()
-            event.prevent_default()
-            return
-        await super()._on_key(event)
+        row, column = self.selection.end
+        self.delete(
+            (row, column), (row, len(self.document.get_line(row))), maintain_selection_offset=False
+        )
+
+    def action_delete_to_end_of_line_or_delete_line(self) -> None:  # type: ignore[override]
+        """ctrl+k: delete to the end of the line; at its end, join the next line; on an
+        empty line, delete the line."""
+        row, column = self.selection.end
+        line = self.document.get_line(row)
+        if not line:
+            self.action_delete_line()
+        elif self.selection.is_empty and column == len(line):
+            self.action_delete_right()
+        else:
+            self.action_delete_to_end_of_line()

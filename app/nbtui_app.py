@@ -282,6 +282,7 @@ class NbtuiApp(App[None]):
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
         self.transcript.language = self.language
+        self.editor.highlight_language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
             sanitize_line(str(value))

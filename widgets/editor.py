@@ -1,18 +1,61 @@
-"""The cell editor: multi-line, with history and kernel completion."""
+"""The cell editor: multi-line, with history, kernel completion and syntax colours."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import ClassVar
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.token import Token, _TokenType
+from pygments.util import ClassNotFound
+from rich.style import Style
 from textual import events
 from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 __all__ = ["CellEditor"]
+
+
+SYNTAX: dict[_TokenType, str] = {
+    Token.Keyword: "keyword",
+    Token.Operator.Word: "keyword",
+    Token.Keyword.Constant: "constant",
+    Token.Name.Builtin: "builtin",
+    Token.Name.Exception: "builtin",
+    Token.Name.Function: "function",
+    Token.Name.Class: "class",
+    Token.Name.Decorator: "decorator",
+    Token.Literal.String: "string",
+    Token.Literal.Number: "number",
+    Token.Comment: "comment",
+}
+"""Pygments token types (and their subtypes) that get a colour: each name is a component
+class `cell-editor--NAME`, styled in nbtui.tcss with the theme's variables."""
+
+
+_SYNTAX_NAMES: dict[_TokenType, str | None] = {}
+
+
+def _syntax_name(token: _TokenType) -> str | None:
+    """The SYNTAX name of `token` or of its nearest ancestor type that has one."""
+    try:
+        return _SYNTAX_NAMES[token]
+    except KeyError:
+        pass
+    name = None
+    ancestor: _TokenType | None = token
+    while ancestor is not None and name is None:
+        name = SYNTAX.get(ancestor)
+        ancestor = ancestor.parent
+    _SYNTAX_NAMES[token] = name
+    return name
 
 
 def _editor_bindings() -> list[BindingType]:
@@ -45,6 +88,10 @@ class CellEditor(TextArea, inherit_bindings=False):
         Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is"),
         Binding("ctrl+j", "newline", "Newline", show=False),
     ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"cell-editor--{name}" for name in set(SYNTAX.values())
+    }
 
     @dataclass
     class RunRequested(Message):
@@ -88,6 +135,88 @@ class CellEditor(TextArea, inherit_bindings=False):
         self.awaiting = False
         """A cell was submitted and the app has not yet `decided()` what it was."""
         self._held: list[events.Key | events.Paste] = []
+        self._lexer: Lexer | None = None
+        self._lexed = False
+        self.highlight_language = "python3"
+
+    # -- syntax colours ------------------------------------------------------------------
+    # TextArea's own highlighting needs tree-sitter and a grammar per language (the
+    # textual[syntax] extra: native wheels), and colours from Textual's themes. Pygments is
+    # here already (Rich needs it; the transcript colours code with it) and knows every
+    # kernel's language: its tokens fill TextArea's highlight map, with nbtui.tcss colours.
+
+    @property
+    def highlight_language(self) -> str | None:
+        """The Pygments lexer that colours the cell (the kernel's language), or None."""
+        return None if self._lexer is None else self._lexer.name
+
+    @highlight_language.setter
+    def highlight_language(self, name: str | None) -> None:
+        try:
+            # Offsets must stay those of the text: no stripped or added newlines.
+            lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False) if name else None
+        except ClassNotFound:
+            lexer = None
+        self._lexer = None if lexer is None or lexer.name == "Text only" else lexer
+        self._build_highlight_map()
+        self.refresh()
+
+    HIGHLIGHT_LIMIT = 20_000
+    """Characters of a cell beyond which it stays plain: Pygments takes some 5 ms per
+    2,000 characters of Python, and a cell is lexed whole after each edit that shows."""
+
+    def _build_highlight_map(self) -> None:
+        # TextArea calls this after every edit. Lexing waits for the next render: a burst
+        # of keys (a 60-line paste typed key by key) is lexed once, when it is drawn.
+        self._line_cache.clear()
+        self._highlights.clear()
+        self._lexed = False
+
+    def _lex(self) -> None:
+        """Fill the highlight map (rows of UTF-8 byte ranges, as TextArea's renderer
+        reads it) from the lexer's tokens."""
+        self._lexed = True
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        lines = self.document.lines
+        if self._lexer is None or sum(map(len, lines)) > self.HIGHLIGHT_LIMIT:
+            return
+        starts = []
+        offset = 0
+        for line in lines:
+            starts.append(offset)
+            offset += len(line) + 1
+        for index, token, value in self._lexer.get_tokens_unprocessed("\n".join(lines)):
+            name = _syntax_name(token)
+            if name is None or not value.strip():
+                continue
+            end = index + len(value)
+            row = bisect_right(starts, index) - 1
+            while row < len(lines) and starts[row] < end:
+                line = lines[row]
+                first = max(index, starts[row]) - starts[row]
+                last = min(end - starts[row], len(line))
+                if last > first:
+                    if not line.isascii():
+                        first, last = len(line[:first].encode()), len(line[:last].encode())
+                    highlights[row].append((first, last, name))
+                row += 1
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if not self._lexed:
+            self._lex()
+        if self._theme is not None:
+            # TextArea's "css" theme carries fixed colours of its own for syntax.
+            self._theme.syntax_styles = self._syntax_styles()
+        return super().render_lines(crop)
+
+    def _syntax_styles(self) -> dict[str, Style]:
+        # Whole styles, not partial ones: a partial one drops what a colour like
+        # `$text-muted` (auto 60%) needs the background for.
+        return {
+            name: self.get_component_rich_style(f"cell-editor--{name}") for name in SYNTAX.values()
+        }
 
     # -- history -------------------------------------------------------------------------
 

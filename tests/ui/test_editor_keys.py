@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from rich.color import Color
 from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
@@ -263,3 +265,64 @@ async def test_ctrl_u_and_ctrl_k_kill_to_the_edge_of_the_logical_line() -> None:
         editor.move_cursor((0, 5))
         await pilot.press("ctrl+k")
         assert editor.text == "firstlast"
+
+
+# -- syntax colours ------------------------------------------------------------------------
+
+
+class StyledEditorApp(EditorApp):
+    CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
+
+
+def colours(editor: CellEditor, row: int) -> dict[str, set[Color | None]]:
+    """The colours each word of a line (split at spaces) is drawn in."""
+    chars = [
+        (char, segment.style.color if segment.style else None)
+        for segment in editor.render_line(row)
+        for char in segment.text
+    ]
+    words: dict[str, set[Color | None]] = {}
+    word, seen = "", set()
+    for char, colour in [*chars, (" ", None)]:
+        if char == " ":
+            if word:
+                words[word] = seen
+            word, seen = "", set()
+        else:
+            word += char
+            seen.add(colour)
+    return words
+
+
+async def test_code_is_coloured_while_typed() -> None:
+    app = StyledEditorApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        editor = app.query_one(CellEditor)
+        editor.load_text("if x:  # note\n    y = 'é' + len(x) + 15")
+        editor.move_cursor(editor.document.end)  # the cursor's cell has colours of its own
+        await pilot.pause()
+        first, second = colours(editor, 0), colours(editor, 1)
+
+        def component(name: str) -> set[Color | None]:
+            return {editor.get_component_rich_style(f"cell-editor--{name}").color}
+
+        plain = first["x:"]
+        assert len(plain) == 1
+        assert first["if"] == component("keyword") != plain
+        assert first["note"] == first["#"] == component("comment") != plain
+        assert second["y"] == plain
+        # After a non-ASCII character (TextArea's map is in UTF-8 bytes) the ranges hold.
+        assert second["'é'"] == component("string") != plain
+        assert second["len(x)"] == component("builtin") | plain
+        assert second["15"] == component("number") != plain
+
+
+async def test_a_text_kernel_leaves_code_plain() -> None:
+    app = StyledEditorApp()
+    async with app.run_test(size=(80, 10)) as pilot:
+        editor = app.query_one(CellEditor)
+        editor.highlight_language = "text"
+        editor.load_text("if x:  # note")
+        editor.move_cursor(editor.document.end)
+        await pilot.pause()
+        assert len(set().union(*colours(editor, 0).values())) == 1

@@ -336,7 +336,7 @@ class CellEditor(TextArea, inherit_bindings=False):
             self.action_run(False)
             return True
         if key == "tab":
-            if not self._complete_at_cursor():
+            if not self._complete_at_cursor() and not self.read_only:
                 # At the start of a line: to the next tab stop, as TextArea does a Tab.
                 column = self.cursor_location[1]
                 self.insert(" " * (self.indent_width - column % self.indent_width))
@@ -378,7 +378,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         return True
 
     def action_newline(self) -> None:
-        self.insert_newline()
+        if not self.read_only:  # observing: nothing is typed into the cell
+            self.insert_newline()
 
     def insert_newline(self) -> None:
         """Newline keeping the current indentation, one level more after a colon."""

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.color import Color
+from textual import events
 from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
@@ -326,3 +327,16 @@ async def test_a_text_kernel_leaves_code_plain() -> None:
         editor.move_cursor(editor.document.end)
         await pilot.pause()
         assert len(set().union(*colours(editor, 0).values())) == 1
+
+
+async def test_a_read_only_editor_takes_no_typing() -> None:
+    # --observe: the cell stays as it is, whatever is typed or pasted.
+    app = EditorApp()
+    async with app.run_test() as pilot:
+        editor = app.query_one(CellEditor)
+        editor.focus()
+        editor.read_only = True
+        await pilot.press("tab", "ctrl+j", "a", "backspace", "ctrl+u")
+        app.post_message(events.Paste("pasted"))
+        await pilot.pause()
+        assert editor.text == ""

@@ -131,6 +131,21 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             await until(pilot, lambda: editor.text.startswith("import"))
             editor.load_text("")
 
+        async def escape() -> None:
+            await pilot.press("a", "escape", "b")
+            assert editor.has_focus
+            assert editor.text == "ab"
+            editor.load_text("")
+
+        async def kills() -> None:
+            editor.load_text("first\nsecond\nthird")
+            editor.move_cursor((1, 3))
+            await pilot.press("ctrl+u")
+            assert editor.text == "first\nond\nthird"
+            await pilot.press("ctrl+k")
+            assert editor.text == "first\n\nthird"
+            editor.load_text("")
+
         async def ctrl_c() -> None:
             await noted("ctrl+c", "nothing is running")
             await pilot.press(*"import time; time.sleep(60)", "enter")
@@ -194,6 +209,9 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             "up": up_down,
             "down": up_down,
             "tab": tab,
+            "escape": escape,
+            "ctrl+u": kills,
+            "ctrl+k": kills,
             "ctrl+c": ctrl_c,
             "f2": f2,
             "f4": f4,

@@ -133,7 +133,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         self.menu_open = False
         """Set by the app while the completion menu is shown: Enter and arrows go there."""
         self.awaiting = False
-        """A cell was submitted and the app has not yet `decided()` what it was."""
+        """A cell was submitted (or a completion chosen) and the app has not yet
+        `decided()` what it was: keys for the editor are held."""
         self._held: list[events.Key | events.Paste] = []
         self._lexer: Lexer | None = None
         self._lexed = False
@@ -278,9 +279,9 @@ class CellEditor(TextArea, inherit_bindings=False):
         return event.is_printable or key in self.OWN_KEYS or key in self._bindings.key_to_bindings
 
     def decided(self) -> None:
-        """The app has run the cell, continued it on a new line, or dropped it: apply the
-        keys typed meanwhile, in order. An Enter among them submits again, and holds the
-        rest."""
+        """The app has run the cell, continued it on a new line, or dropped it (or applied
+        the chosen completion): apply the keys typed meanwhile, in order. An Enter among
+        them submits again, and holds the rest."""
         self.awaiting = False
         while self._held and not self.awaiting:
             held = self._held.pop(0)
@@ -326,7 +327,12 @@ class CellEditor(TextArea, inherit_bindings=False):
         key = event.key
         if self.menu_open:
             self.post_message(self.MenuKey(self, key))
-            if key in ("enter", "tab", "up", "down", "escape"):
+            if key in ("enter", "tab"):
+                # The app applies the match, then `decided()`: keys typed after the
+                # choice are held until then, to land after it.
+                self.awaiting = True
+                return True
+            if key in ("up", "down", "escape"):
                 return True
         if key == "escape":
             # TextArea moves focus on (tab_behavior="indent"): what is typed next would

@@ -358,3 +358,17 @@ async def test_a_read_only_editor_takes_no_typing() -> None:
         app.post_message(events.Paste("pasted"))
         await pilot.pause()
         assert editor.text == ""
+
+
+async def test_keys_after_choosing_a_completion_follow_it(client: KernelClient) -> None:
+    app = NbtuiApp(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        editor = app.editor
+        await run_and_wait(pilot, app, f"{NO_JEDI}; alpha_one = 1; alpha_two = 2")
+        burst(app, "alpha_\t")
+        await until(pilot, lambda: editor.menu_open)
+        # Enter takes the highlighted match; what follows in the same burst comes after it.
+        burst(app, "\r.real")
+        await until(pilot, lambda: editor.text.endswith("l") and not editor.menu_open)
+        assert editor.text == "alpha_one.real"
+        assert editor.cursor_location == (0, len("alpha_one.real"))

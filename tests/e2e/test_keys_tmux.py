@@ -47,7 +47,13 @@ class Watcher:
     subscriber that falls behind loses messages)."""
 
     def __init__(self, kernel: KernelManager) -> None:
-        self.socket = kernel.connect_iopub()
+        self.socket = zmq.Context.instance().socket(zmq.SUB)
+        # No receive limit: libzmq's default of 1000 drops messages if this thread is
+        # slow to be scheduled on a loaded machine, and a dropped execute_input would read
+        # as a cell not run.
+        self.socket.setsockopt(zmq.RCVHWM, 0)
+        self.socket.setsockopt(zmq.SUBSCRIBE, b"")
+        self.socket.connect(f"{kernel.transport}://{kernel.ip}:{kernel.iopub_port}")
         self.ran: list[str] = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, daemon=True)

@@ -83,8 +83,9 @@ class Watcher:
 
     def run(self, code: str) -> None:
         """Run `code` from the peer (the flood's start and stop), and forget it."""
+        count = len(self.ran) + 1  # before sending: the reader thread may be quick
         self.peer.execute(code)
-        self.wait_for_count(len(self.ran) + 1)
+        self.wait_for_count(count)
         assert self.ran[-1] == code
         self.ran.pop()
 

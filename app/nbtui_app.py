@@ -431,6 +431,7 @@ class NbtuiApp(App[None]):
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
         self.transcript.language = self.language
+        self.editor.highlight_language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
             sanitize_line(str(value))
@@ -985,18 +986,18 @@ class NbtuiApp(App[None]):
         menu = self.query_one(CompletionMenu)
         key = event.key
         if key in ("enter", "tab"):
-            menu.choose()
+            text = menu.take()
+            self.editor.menu_open = False
+            if text is not None:
+                self._apply_completion(text, menu.start, menu.end)
+            # The editor holds the keys typed after the choice until now: they follow it.
+            self.editor.decided()
         elif key == "up":
             menu.action_cursor_up()
         elif key == "down":
             menu.action_cursor_down()
         else:
             self._hide_completions()
-
-    @on(CompletionMenu.Chosen)
-    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self.editor.menu_open = False
-        self._apply_completion(event.text, event.menu.start, event.menu.end)
 
     # -- stdin ---------------------------------------------------------------------------
 

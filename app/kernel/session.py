@@ -354,7 +354,12 @@ class KernelSession(CellSubmission):
         self.model.add_notice("restarting the kernel (you asked)", "warning")
         self.model.mark_all_stopped()
         self.on_change()
-        await self.own_kernel.restart()
+        try:
+            await self.own_kernel.restart()
+        except Exception as error:  # noqa: BLE001 - never a crash (its traceback shows locals)
+            reason = " ".join(str(error).split()) or type(error).__name__
+            self.model.add_notice(f"could not restart the kernel: {reason}", "error")
+            self.on_change()
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.ensure_future(work)

@@ -68,15 +68,15 @@ class Completion:
         """A key the editor passed on while the menu is open."""
         menu = self._menu
         if key in ("enter", "tab"):
-            menu.choose()
+            text = menu.take()
+            self._editor.menu_open = False
+            if text is not None:
+                self._apply(text, menu.start, menu.end)
+            # The editor holds the keys typed after the choice until now: they follow it.
+            self._editor.decided()
         elif key == "up":
             menu.action_cursor_up()
         elif key == "down":
             menu.action_cursor_down()
         else:
             self.hide()
-
-    def chosen(self, text: str, start: int, end: int) -> None:
-        """The menu's choice: replace `start:end` of the cell with `text`."""
-        self._editor.menu_open = False
-        self._apply(text, start, end)

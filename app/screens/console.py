@@ -224,6 +224,7 @@ class ConsoleScreen(ConsoleActions):
     def _show_kernel(self) -> None:
         session = self.session
         self.transcript.language = session.language
+        self.editor.highlight_language = session.language
         self.session.base_count = len(self.editor.cell_history)
         self.status.kernel = session.title
         self.status.source = session.source
@@ -323,10 +324,6 @@ class ConsoleScreen(ConsoleActions):
     @on(CellEditor.MenuKey)
     def _menu_key(self, event: CellEditor.MenuKey) -> None:
         self._completion.menu_key(event.key)
-
-    @on(CompletionMenu.Chosen)
-    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self._completion.chosen(event.text, event.menu.start, event.menu.end)
 
     # -- stdin ---------------------------------------------------------------------------
 

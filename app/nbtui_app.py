@@ -100,10 +100,12 @@ class NbtuiApp(App[None]):
         return self.console_screen.run_cell(code)
 
     def on_console_screen_attached(self) -> None:
+        """Attached: with `freeze_gc`, keep what startup made out of the collector's reach."""
         if self.freeze_gc:
             self.call_after_refresh(self._freeze_startup_objects)
 
     def on_console_screen_attach_failed(self, event: ConsoleScreen.AttachFailed) -> None:
+        """The kernel could not be reached: leave with the reason (`error`) and status 2."""
         self.error = event.error
         self.exit(return_code=2)
 
@@ -116,6 +118,7 @@ class NbtuiApp(App[None]):
         gc.freeze()
 
     async def on_unmount(self) -> None:
+        """Stop watching the kernel (the CLI closes the client)."""
         await self.session.close()
 
     async def action_quit(self) -> None:

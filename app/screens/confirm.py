@@ -29,9 +29,11 @@ class ConfirmScreen(ModalScreen[bool]):
         self.question = question
 
     def compose(self) -> ComposeResult:
+        """The question and the keys that answer it."""
         with Vertical():
             yield Label(self.question)
             yield Label("y: yes   n: no")
 
     def action_answer(self, answer: bool) -> None:
+        """Dismiss with `answer`."""
         self.dismiss(answer)

@@ -146,6 +146,7 @@ class ConsoleScreen(ConsoleActions):
     # -- start and stop ------------------------------------------------------------------
 
     async def on_mount(self) -> None:
+        """Attach the session, then show it and start watching the kernel."""
         self.transcript.output_limit = self.output_limit
         self.transcript.line_limit = self.line_limit
         self.editor.focus()
@@ -365,6 +366,7 @@ class ConsoleScreen(ConsoleActions):
 
     def on_resize(self, event: events.Resize) -> None:
         # Lay out the event's size: what `self.size` holds may not be the new one yet.
+        """Lay the panes out for the new width."""
         self._layout_panes(event.size.width)
 
     def _layout_panes(self, width: int | None = None) -> None:

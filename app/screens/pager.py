@@ -38,20 +38,24 @@ class PagerScreen(ModalScreen[None]):
         self.saved: Path | None = None
 
     def compose(self) -> ComposeResult:
+        """The title, the output, and the footer."""
         lines = self.text.count("\n") + 1
         yield Label(f"{self.title_text} · {lines:,} lines · s saves · escape closes")
         yield Log(id="pager-log", highlight=False)
         yield Footer()
 
     def on_mount(self) -> None:
+        """Fill the log with the output."""
         log = self.query_one(Log)
         log.write_lines(self.text.split("\n"), scroll_end=False)
         log.focus()
 
     def action_close(self) -> None:
+        """Back to the console."""
         self.dismiss(None)
 
     def action_save(self) -> None:
+        """Save the output to a file."""
         stamp = time.strftime("%Y%m%d-%H%M%S")
         path = self.directory / f"nbtui-output-{stamp}.txt"
         try:

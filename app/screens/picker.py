@@ -99,6 +99,7 @@ class KernelPicker(Screen[Path | None]):
         self._activity: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
+        """The title, the kernels' table, a status line and the footer."""
         where = (
             "the given connection files"
             if self.only is not None
@@ -111,6 +112,7 @@ class KernelPicker(Screen[Path | None]):
         yield Footer()
 
     def on_mount(self) -> None:
+        """Start probing."""
         table = self.query_one(DataTable)
         for label in HEADERS:
             table.add_column(label, key=label)
@@ -200,6 +202,7 @@ class KernelPicker(Screen[Path | None]):
         return self._order[table.cursor_row]
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """A row chosen: attach to its kernel."""
         event.stop()
         key = event.row_key.value
         entry = self.entries.get(key) if key is not None else None
@@ -213,9 +216,11 @@ class KernelPicker(Screen[Path | None]):
         self.dismiss(entry.path)
 
     def action_cancel(self) -> None:
+        """Leave without a choice."""
         self.dismiss(None)
 
     def action_refresh(self) -> None:
+        """Probe again now."""
         self._activity_due = True
         self.probe()
 
@@ -238,7 +243,9 @@ class KernelPickerApp(App[Path | None]):
 
     @property
     def picker(self) -> KernelPicker:
+        """The picker screen."""
         return self._picker
 
     def on_mount(self) -> None:
+        """Start probing."""
         self.push_screen(self._picker, callback=self.exit)

@@ -59,18 +59,21 @@ class ServerPickerApp(App[ServerChoice | None]):
         self.kernels: list[ServerKernelModel] = []
 
     def compose(self) -> ComposeResult:
+        """The title, the kernels' table, a status line and the footer."""
         yield Static(f"kernels on {self.server.base_url}", id="picker-title")
         yield DataTable(cursor_type="row", zebra_stripes=True)
         yield Static("", id="picker-status")
         yield Footer()
 
     def on_mount(self) -> None:
+        """Set the table's columns and list the kernels."""
         table = self.query_one(DataTable)
         table.add_columns("id", "name", "state", "connections", "last activity")
         self.refresh_list()
 
     @work(exclusive=True, group="list")
     async def refresh_list(self) -> None:
+        """List the server's kernels again, then again after INTERVAL."""
         status = self.query_one("#picker-status", Static)
         try:
             kernels = await self.server.kernels()
@@ -100,12 +103,15 @@ class ServerPickerApp(App[ServerChoice | None]):
             table.move_cursor(row=ids.index(chosen))
 
     def action_choose(self) -> None:
+        """Attach to the kernel under the cursor (Enter)."""
         table = self.query_one(DataTable)
         if self.kernels and 0 <= table.cursor_row < len(self.kernels):
             self.exit(AttachTo(self.kernels[table.cursor_row]))
 
     def action_new(self) -> None:
+        """Have the server start a new python3 kernel (n)."""
         self.exit(StartNew("python3"))
 
     def action_quit_picker(self) -> None:
+        """Leave without a choice (Escape, q)."""
         self.exit(None)

@@ -16,7 +16,7 @@ import pytest
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.app.nbtui_app import create_app
 from tests.ui.conftest import run_and_wait, until, until_shown
 
 

@@ -223,14 +223,23 @@ class KernelSession(CellSubmission):
 
     def drain(self) -> SessionChanges:
         """Apply what the kernel sent since the last call; return everything that changed."""
-        messages = self.client.drain()
+        self._take_in()
         changes, self._changes = self._changes, SessionChanges()
+        changes.peers = True
+        changes.removed, changes.changed = self.model.take_changes()
+        self._follow_cells()
+        return changes
+
+    def _take_in(self) -> None:
+        """Apply the messages received so far to the model (input requests wait in the
+        changes for the UI)."""
+        messages = self.client.drain()
         for msg in messages:
             if msg.channel == "stdin" and msg.msg_type == "input_request":
                 # A request that came in the same frame as its cell's end (an interrupt) is
                 # already answered by the KeyboardInterrupt.
                 if not self.client.replied(msg.parent_id):
-                    changes.input_requests.append(msg)
+                    self._changes.input_requests.append(msg)
                     self._interrupted_input = None
             elif (
                 msg.channel == "iopub"
@@ -242,10 +251,6 @@ class KernelSession(CellSubmission):
             ):
                 self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
-        changes.peers = True
-        changes.removed, changes.changed = self.model.take_changes()
-        self._follow_cells()
-        return changes
 
     def _follow_cells(self) -> None:
         """Idle or busy from the cells, unless the kernel is in trouble."""
@@ -286,6 +291,9 @@ class KernelSession(CellSubmission):
         self.liveness = snapshot
         state = snapshot.state
         if state != previous:
+            # What the kernel said before this news comes first: a cell that started
+            # just before the kernel died is then known to have run.
+            self._take_in()
             self._liveness_notice(snapshot, previous)
         if state != previous and state in ("dead", "restarted"):
             self._gone()

@@ -69,7 +69,10 @@ async def test_a_dead_kernel_is_shown_dead_and_the_transcript_stays() -> None:
         await until(pilot, lambda: app.kernel_state == "idle")
         app.run_cell("print(1)")
         await until(pilot, lambda: not app.model.busy and bool(app.model.cells))
-        # What the liveness monitor reports when the heartbeat and the process are gone.
+        # What the liveness monitor reports when the heartbeat and the process are gone
+        # (the real one, on a scripted kernel that answers, would soon say otherwise).
+        assert app.session.monitor is not None
+        await app.session.monitor.stop()
         dead = LivenessSnapshot(state="dead", since=0.0, detail="process 4242 is gone")
         app.session.liveness_changed(dead)
         await until(pilot, lambda: app.status.state == "dead")

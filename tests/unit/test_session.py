@@ -312,7 +312,10 @@ async def test_a_death_under_our_cell_is_pinned_on_it() -> None:
     transport.hold = True
     session, transport, _ = await attached(transport=transport)
     msg_id = session.execute("import os; os._exit(1)")
-    await settle(session)
+    # Its busy and execute_input arrived, but no frame has drained them yet.
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert session.client.inbox
     waiting = asyncio.ensure_future(session.await_reply(msg_id))
     session.liveness_changed(alive())
     session.liveness_changed(LivenessSnapshot(state="dead", since=0.0, detail="gone"))

@@ -49,6 +49,7 @@ class QuietLinuxDriver(LinuxDriver):
         self.exit_event = _WakingEvent(self._wake_write)
 
     def close(self) -> None:
+        """Close the driver, then the wake-up pipe's two ends."""
         super().close()
         for fd in (self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):

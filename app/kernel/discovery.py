@@ -121,6 +121,7 @@ class KernelEntry:
 
     @property
     def kernel_name(self) -> str:
+        """The kernelspec name recorded in the connection file ("" when absent or invalid)."""
         return self.info.kernel_name if self.info is not None else ""
 
     @property
@@ -588,7 +589,10 @@ def _dirs_text(dirs: Sequence[Path]) -> str:
 
 @dataclass(frozen=True)
 class PruneResult:
+    """What `prune` did with each stale connection file."""
+
     removed: list[Path]
+    """Files deleted (or already gone when their turn came)."""
     kept: list[tuple[Path, str]]
     """Files left in place, with why."""
 
@@ -640,4 +644,5 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
 
 
 def stdin_is_tty() -> bool:
+    """Whether standard input is a terminal (False when it is closed, a pipe or a file)."""
     return sys.stdin is not None and sys.stdin.isatty()

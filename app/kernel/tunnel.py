@@ -119,6 +119,7 @@ class SshTunnel:
 
     @property
     def alive(self) -> bool:
+        """The ssh process is still running (it exits when a forward or the login fails)."""
         return self.process.poll() is None
 
     def close(self) -> None:

@@ -60,7 +60,7 @@ class QuietLinuxDriver(LinuxDriver):
             while os.read(self._wake_read, 512):
                 pass
         except OSError:
-            pass  # empty (BlockingIOError)
+            pass  # BlockingIOError: nothing (more) to drain
 
     def run_input_thread(self) -> None:
         """As `LinuxDriver.run_input_thread`, with a timeout only while the parser waits."""

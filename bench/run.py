@@ -313,7 +313,6 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
                 # include_other_output=True, which is off by default.
                 rows.add("peer", client, peer_output(kernel, tmux, cfg.samples))
 
-            # terminal traffic during a flood
             pipe = tmp / f"pipe-{client}-{run}.bin"
             pipe.touch()
             tmux.run("pipe-pane", "-o", "-t", "bench", f"cat >> {shlex.quote(str(pipe))}")
@@ -331,7 +330,6 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
             tmux.run("pipe-pane", "-t", "bench")
             wait_quiet(tmux)
 
-            # keystroke latency during a long flood
             keys = keystrokes(tmux, client, cfg, rows)
             rows.add("keys", client, keys)
             rows.failures += keys is None and client == "nbtui"

@@ -95,11 +95,13 @@ class KernelEntry:
     """What one probe of one connection file found."""
 
     path: Path
+    """The connection file probed."""
     mtime: float
     """When the file was last written: about when the kernel started."""
     info: ConnectionInfo | None = None
     """None when the file is not a valid connection file (see `error`)."""
     error: str | None = None
+    """Why the file is not a valid connection file, as one sentence; None when it is."""
     alive: bool = False
     """The heartbeat answered."""
     responsive: bool = False
@@ -107,14 +109,21 @@ class KernelEntry:
     execution_state: str | None = None
     """"busy" or "idle" when the activity was probed, else None."""
     language: str = ""
+    """The kernel's language (kernel_info's `language_info.name`), "" when not asked or
+    not answered."""
     implementation: str = ""
+    """The kernel's implementation (kernel_info's `implementation`, e.g. "ipython")."""
     pid: int | None = None
+    """The kernel's process id: from its usage reply, else the local process listening on
+    its shell port."""
     hostname: str | None = None
+    """The host the kernel says it runs on (usage reply), if it said."""
     memory: int | None = None
     """Bytes (PSS where the kernel's psutil has it, else RSS)."""
     cpu: float | None = None
     """Percent of one CPU since the previous usage request from any client."""
     hb_rtt: float | None = field(default=None, compare=False)
+    """Seconds the heartbeat took to echo, when it answered."""
     process: str | None = None
     """For a silent local kernel whose process still listens on its shell port: "stopped"
     (SIGSTOP, ctrl+z, a debugger) or "running"; None otherwise."""
@@ -571,7 +580,7 @@ async def newest_alive(dirs: Sequence[Path]) -> tuple[Path, list[Path]]:
         )
     entries = await probe_all(paths, details=False, usage=False)
     skipped: list[Path] = []
-    for entry in entries:  # newest first
+    for entry in entries:  # newest first, so the first alive is the newest live kernel
         if entry.alive:
             return entry.path, skipped
         skipped.append(entry.path)

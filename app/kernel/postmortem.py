@@ -27,6 +27,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nbtui.app.kernel.limits import CgroupRef, MemoryLimit, format_bytes, memory_cgroup
 from nbtui.app.kernel.limits import memory_limit as read_memory_limit
@@ -40,6 +41,7 @@ __all__ = [
     "Watch",
     "describe_exit",
     "oom_victims",
+    "process_exit_status",
 ]
 
 UNKNOWN = "cause unknown"
@@ -221,6 +223,20 @@ def _tail(log_path: Path | None, lines: int = 3, width: int = 160) -> str:
     return tail if len(tail) <= width else "…" + tail[-(width - 1) :]
 
 
+def process_exit_status(manager: Any) -> int | None:
+    """The exit status of a kernel nbtui started, from its jupyter_client manager
+    (`OwnKernel.manager`): negative for a signal, None while it runs or when unknown.
+
+    Ask before `OwnKernel.shutdown()`, which forgets the process. The provisioner's own
+    `poll()` says 0 when it has no process, which would read as a clean exit.
+    """
+    process = getattr(getattr(manager, "provisioner", None), "process", None)
+    if process is None:
+        return None
+    status = process.poll()
+    return status if isinstance(status, int) else None
+
+
 class Watch:
     """Watches one kernel's life so that its death can be explained.
 
@@ -319,13 +335,15 @@ class Watch:
         seen = self.last.describe()
         if not self.local:
             return f"{REMOTE_UNKNOWN} ({seen})" if seen else REMOTE_UNKNOWN
-        evidence = self._oom_evidence()
+        # The out-of-memory killer sends SIGKILL: any other end rules it out.
+        possible = exit_status is None or exit_status == -signal.SIGKILL
+        evidence = self._oom_evidence() if possible else None
         if evidence is not None:
-            held = f"held {format_bytes(self.last.memory)}" if self.last.memory else ""
-            limit = self.limit.describe() if self.limit is not None else ""
-            figures = " of ".join(part for part in (held, limit) if part)
-            figures = figures or "memory unknown"
-            return f"killed by the out-of-memory killer ({evidence}): {figures}"
+            limit = self.limit.describe() if self.limit is not None else "limit unknown"
+            line = f"killed by the out-of-memory killer ({evidence}): {limit}"
+            if self.last.memory is not None:
+                line += f"; last seen holding {format_bytes(self.last.memory)}"
+            return line
         if exit_status is not None:
             line = describe_exit(exit_status)
             if exit_status > 0:

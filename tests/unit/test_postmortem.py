@@ -56,8 +56,11 @@ def test_a_kill_counted_by_its_cgroup(tmp_path: Path) -> None:
     set_kills(cgroup, 3)
     assert watch.cause(exit_status=-signal.SIGKILL) == (
         "killed by the out-of-memory killer (its cgroup /nbtui-test counted a kill): "
-        "held 290 MiB of cgroup /nbtui-test limit 300 MiB"
+        "cgroup /nbtui-test limit 300 MiB; last seen holding 290 MiB"
     )
+    assert watch.cause() == watch.cause(exit_status=-signal.SIGKILL)
+    # Whoever was killed in its cgroup, a kernel that crashed was not: it is SIGKILL.
+    assert watch.cause(exit_status=-signal.SIGSEGV).startswith("killed by SIGSEGV")
 
 
 def test_a_kill_named_in_the_kernel_log(tmp_path: Path) -> None:
@@ -82,7 +85,7 @@ def test_a_kill_named_in_the_kernel_log(tmp_path: Path) -> None:
         )
     assert watch.cause() == (
         "killed by the out-of-memory killer (named in the kernel log): "
-        "held 60 GiB of host memory 64 GiB"
+        "host memory 64 GiB; last seen holding 60 GiB"
     )
 
 

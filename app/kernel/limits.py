@@ -182,19 +182,19 @@ def memory_cgroup(
         elif hierarchy == "0" and controllers == "":
             v2 = path
     mounts = _mounts(mountinfo if mountinfo is not None else proc / "self" / "mountinfo")
-    for version, path in ((1, v1), (2, v2)):
-        if path is None:
+    for version, named in ((1, v1), (2, v2)):
+        if named is None:
             continue
         for mount_version, root, point in mounts:
             if mount_version != version:
                 continue
-            relative = _relative(path, root)
+            relative = _relative(named, root)
             if relative is None:
                 continue
             directory = point / relative if relative else point
             if directory.is_dir():
                 return CgroupRef(
-                    version=1 if version == 1 else 2, path=path, directory=directory, mount=point
+                    version=1 if version == 1 else 2, path=named, directory=directory, mount=point
                 )
     return None
 

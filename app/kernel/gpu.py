@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import psutil
@@ -183,24 +183,48 @@ class GpuSampler:
             local: False for a remote kernel: this machine's GPUs are not its own, and
                 nothing is asked of NVML.
         """
-        now = time.monotonic()
         if not local:
-            return GpuSnapshot(at=now, note=REMOTE)
+            return GpuSnapshot(at=time.monotonic(), note=REMOTE)
+        return self.sample_many([pid])[pid]
+
+    def sample_many(self, pids: Iterable[int | None]) -> dict[int | None, GpuSnapshot]:
+        """One reading of every device, with the share of each of several local kernels
+        (`--list`): NVML is asked once for all of them. Blocking.
+
+        Args:
+            pids: The kernels' processes (None: a kernel whose pid is unknown).
+        """
+        wanted = list(dict.fromkeys(pids))
+        now = time.monotonic()
         with self._lock:
             if not self._init():
-                return GpuSnapshot(at=now, note=self.failure or NO_DRIVER)
+                note = self.failure or NO_DRIVER
+                return {pid: GpuSnapshot(at=now, note=note) for pid in wanted}
             try:
-                devices = self._devices(pid)
+                rows = self._read()
             except Exception as error:  # noqa: BLE001 - a driver that fails now: one line
-                return GpuSnapshot(at=now, note=_error_note(error))
-        if not devices:
-            return GpuSnapshot(at=now, note="no NVIDIA GPU: the driver sees no device")
-        return GpuSnapshot(at=now, devices=tuple(devices))
+                note = _error_note(error)
+                return {pid: GpuSnapshot(at=now, note=note) for pid in wanted}
+        if not rows:
+            note = "no NVIDIA GPU: the driver sees no device"
+            return {pid: GpuSnapshot(at=now, note=note) for pid in wanted}
+        result: dict[int | None, GpuSnapshot] = {}
+        for pid in wanted:
+            ours = kernel_pids(pid) if pid is not None else set()
+            devices = tuple(
+                replace(
+                    device,
+                    kernel_memory=self._held(processes, ours) if pid is not None else None,
+                )
+                for device, processes in rows
+            )
+            result[pid] = GpuSnapshot(at=now, devices=devices)
+        return result
 
-    def _devices(self, pid: int | None) -> list[GpuDevice]:
+    def _read(self) -> list[tuple[GpuDevice, list[Any]]]:
+        """Every device's figures, with the processes NVML lists on it."""
         nvml = self._nvml
-        ours = kernel_pids(pid) if pid is not None else set()
-        devices = []
+        rows = []
         for index in range(int(nvml.nvmlDeviceGetCount())):
             handle = nvml.nvmlDeviceGetHandleByIndex(index)
             name = _text(self._ask(nvml.nvmlDeviceGetName, handle) or "")
@@ -208,17 +232,15 @@ class GpuSampler:
             memory = self._ask(nvml.nvmlDeviceGetMemoryInfo, handle)
             processes = list(self._ask(nvml.nvmlDeviceGetComputeRunningProcesses, handle) or [])
             processes += list(self._ask(nvml.nvmlDeviceGetGraphicsRunningProcesses, handle) or [])
-            devices.append(
-                GpuDevice(
-                    index=index,
-                    name=name,
-                    utilisation=int(rates.gpu) if rates is not None else None,
-                    memory_used=int(memory.used) if memory is not None else None,
-                    memory_total=int(memory.total) if memory is not None else None,
-                    kernel_memory=self._held(processes, ours) if pid is not None else None,
-                )
+            device = GpuDevice(
+                index=index,
+                name=name,
+                utilisation=int(rates.gpu) if rates is not None else None,
+                memory_used=int(memory.used) if memory is not None else None,
+                memory_total=int(memory.total) if memory is not None else None,
             )
-        return devices
+            rows.append((device, processes))
+        return rows
 
     def _ask(self, call: Any, handle: Any) -> Any:
         """One per-device query; None where the device does not support it."""

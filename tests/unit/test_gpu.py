@@ -130,6 +130,19 @@ def test_the_kernel_and_its_children_hold_their_memory(child: subprocess.Popen[b
     assert snapshot.column() == "12 GiB"
 
 
+def test_several_kernels_for_the_list_ask_nvml_once(child: subprocess.Popen[bytes]) -> None:
+    # Two kernels: this process (with `child` as its worker) and one unrelated to it.
+    other = os.getppid()
+    nvml = FakeNvml(devices=[a100([(child.pid, 2 * GiB), (other, 5 * GiB)])])
+    snapshots = GpuSampler(nvml).sample_many([os.getpid(), child.pid, None, child.pid])
+    assert nvml.calls == ["init", "count"]
+    assert {pid: snapshot.column() for pid, snapshot in snapshots.items()} == {
+        os.getpid(): "2 GiB",
+        child.pid: "2 GiB",
+        None: "?",
+    }
+
+
 def test_a_kernel_holding_nothing_and_old_bindings_answering_bytes() -> None:
     nvml = FakeNvml(devices=[{**a100([(os.getppid(), GiB)]), "name": b"Tesla T4"}])
     snapshot = GpuSampler(nvml).sample(os.getpid())

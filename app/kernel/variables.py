@@ -392,6 +392,8 @@ class VariablesPoller:
             await stop_tasks([task])
 
     def _pace(self) -> float | None:
+        if self.probe.unsupported:
+            return None  # nothing will change: no timer, only an asked-for refresh
         return self.interval if self._busy and self.interval > 0 else None
 
     async def _run(self) -> None:

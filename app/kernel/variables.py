@@ -7,9 +7,14 @@ ipykernel (>= 6) answers a `debug_request` on the control channel. Read in ipyke
   `static_debug_msg_types`: they are answered with no prior `initialize` or `attach`,
   and `debugInfo` still says `isStarted: false` afterwards. So this probe never starts
   debugpy, never sets a breakpoint, and leaves nothing that changes how the kernel runs
-  for other clients. (JupyterLab's panel sends `initialize`/`attach` first because it
-  also offers breakpoints; `initialize` runs `debugpy.listen` on shell and, until a
-  `disconnect`, keeps blank leading lines in every client's cells.)
+  for other clients. JupyterLab's panel sends `initialize`/`attach` first because it
+  also offers breakpoints, and that is what this probe must not do. Seen on ipykernel
+  7.4: `initialize` makes the kernel run `debugpy.listen(...)` on its shell as an
+  execute_request, whose busy/idle (user "username") every client sees as a cell; it
+  publishes `debug_event`s to every client; from then on every cell of every client runs
+  under pydevd's trace function (`sys.gettrace()`), slower, and keeps blank leading
+  lines (traceback line numbers shift); a `disconnect` stops neither the listener nor
+  the trace function, which stay for the kernel's life.
 - `inspectVariables` is answered on the control thread while the shell thread runs a
   cell (a few ms, measured), from pydevd's reading of the user namespace: each name's
   type and a repr capped by pydevd. Functions and classes come grouped under "function

@@ -39,6 +39,7 @@ async def test_poller_reads_a_running_loop_from_another_client(
     peer = KernelClient(load_connection_file(Path(kernel.connection_file)), username="peer")
     await peer.attach()
     seen: list[VariablesSnapshot] = []
+    client.drain()
     poller = VariablesPoller(client, interval=0.2, on_update=seen.append)
     try:
         poller.start()
@@ -66,6 +67,15 @@ async def test_poller_reads_a_running_loop_from_another_client(
         assert reply.content["body"]["isStarted"] is False  # debugpy never started
         await client.interrupt()
         assert await peer.execute_reply(cell) is not None
+        # Every client sees the iopub: no cell but the peer's, and no debugger event.
+        seen_iopub = client.drain()
+        assert {m.parent_id for m in seen_iopub if m.parent_msg_type == "execute_request"} == {cell}
+        assert not [m for m in seen_iopub if m.msg_type == "debug_event"]
+        # And no trace function was left behind (what the debugger's `initialize` does).
+        peer.drain()
+        check = peer.execute("import sys; print('trace', sys.gettrace())")
+        assert await peer.execute_reply(check) is not None
+        await until(lambda: any("trace None" in m.content.get("text", "") for m in peer.drain()))
     finally:
         await poller.stop()
         await peer.close()

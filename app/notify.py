@@ -25,7 +25,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from nbtui.app.kernel.sanitize import sanitize_line
 
@@ -34,6 +34,7 @@ __all__ = [
     "Notifier",
     "NotifyPolicy",
     "TerminalProtocol",
+    "app_writer",
     "clean_text",
     "detect_protocol",
     "encode",
@@ -250,11 +251,36 @@ def _duration(seconds: float) -> str:
     return f"{hours} h {minutes} min"
 
 
+class _Driver(Protocol):
+    def write(self, data: str) -> None: ...
+
+
+class _App(Protocol):
+    @property
+    def is_headless(self) -> bool: ...
+
+    @property
+    def _driver(self) -> _Driver | None: ...
+
+
+def app_writer(app: _App) -> Callable[[str], None]:
+    """A `Notifier` writer for a Textual app: the driver's `write`, as `App.bell` does,
+    so the sequence goes out in order with the frames (never in the middle of one), and
+    nothing is written by a headless app (tests)."""
+
+    def write(sequence: str) -> None:
+        driver = app._driver
+        if driver is not None and not app.is_headless:
+            driver.write(sequence)
+
+    return write
+
+
 class Notifier:
     """Writes a policy's notices to the terminal.
 
     Args:
-        write: Writes raw text to the terminal (Textual: the driver's `write`).
+        write: Writes raw text to the terminal (`app_writer(app)`).
         env: The environment to detect the terminal from (`os.environ`).
         policy: What to announce.
     """

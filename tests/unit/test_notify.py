@@ -8,6 +8,7 @@ import pytest
 from nbtui.app.notify import (
     Notifier,
     NotifyPolicy,
+    app_writer,
     clean_text,
     detect_protocol,
     encode,
@@ -165,3 +166,27 @@ def test_notifier_writes_the_sequence() -> None:
     assert notifier.emit(notifier.policy.cell_ended("x", 30.0, who="bob\x1b[2J"))
     assert written == ["\x1b]777;notify;nbtui;cell (bob) finished in 30 s\x07"]
     assert notifier.protocol == "osc777"
+
+
+class FakeDriver:
+    def __init__(self) -> None:
+        self.out: list[str] = []
+
+    def write(self, data: str) -> None:
+        self.out.append(data)
+
+
+class FakeApp:
+    def __init__(self, headless: bool) -> None:
+        self.is_headless = headless
+        self._driver: FakeDriver | None = FakeDriver()
+
+
+def test_app_writer_uses_the_driver_unless_headless() -> None:
+    shown, headless = FakeApp(False), FakeApp(True)
+    app_writer(shown)("\x07")
+    app_writer(headless)("\x07")
+    assert shown._driver is not None and shown._driver.out == ["\x07"]
+    assert headless._driver is not None and headless._driver.out == []
+    shown._driver = None
+    app_writer(shown)("\x07")  # the app is gone: nothing, no error

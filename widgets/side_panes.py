@@ -36,7 +36,7 @@ class SidePanes(VerticalScroll):
     """Shown in the overlay's lower border (the side-by-side panes have none)."""
 
     def on_mount(self) -> None:
-        """Put the scrolling hint in the border."""
+        """Put the key hint in the border (only the overlay layout draws one)."""
         self.border_subtitle = self.HINT
 
     def __init__(self, *, id: str | None = None) -> None:

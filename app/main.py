@@ -29,7 +29,8 @@ from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.present import display_name, entries_json, format_table
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel, ServerOwnKernel
+    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
 __all__ = ["main", "parse_args"]
 
@@ -309,7 +310,7 @@ def _need_terminal(what: str) -> None:
 
 async def _server_kernel(
     args: argparse.Namespace,
-) -> tuple[ServerKernel, ServerOwnKernel | None] | None:
+) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice. Prints the server's kernels with --list."""
     from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
@@ -366,7 +367,7 @@ async def _server_kernel(
 async def _release(
     client: KernelClient,
     tunnel: SshTunnel | None,
-    own: OwnKernel | ServerOwnKernel | None,
+    own: OwnedKernel | None,
     *,
     keep: bool,
 ) -> None:
@@ -392,9 +393,9 @@ async def _run(args: argparse.Namespace) -> int:
     # Textual loads only once the arguments are good: bad input fails fast.
     from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
-    own: OwnKernel | ServerOwnKernel | None = None
+    own: OwnedKernel | None = None
     tunnel: SshTunnel | None = None
-    info: ConnectionInfo | ServerKernel
+    info: KernelTarget
     if found_server is not None:
         info, own = found_server
     elif args.existing is not None or args.pick:
@@ -403,12 +404,11 @@ async def _run(args: argparse.Namespace) -> int:
             return 1
         info = found
         if args.ssh is not None:
-            tunnel = await asyncio.to_thread(open_tunnel, info, args.ssh, args.sshkey)
+            tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
             info = tunnel.info
     else:
-        own_local = await OwnKernel.start(args.kernel or "python3")
-        own = own_local
-        info = load_connection_file(own_local.connection_file)
+        own = await OwnKernel.start(args.kernel or "python3")
+        info = own.target
     client = KernelClient(info, username=args.username)
     app: NbtuiApp | None = None
     try:

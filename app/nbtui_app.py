@@ -10,7 +10,6 @@ import warnings
 from collections.abc import Callable
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
@@ -23,9 +22,7 @@ from textual.css.query import NoMatches
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
@@ -46,7 +43,7 @@ from nbtui.widgets.transcript import TranscriptView
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.app.kernel.target import OwnedKernel
 
 __all__ = ["NbtuiApp"]
 
@@ -156,7 +153,7 @@ class NbtuiApp(App[None]):
         self,
         client: KernelClient,
         *,
-        own_kernel: OwnKernel | ServerOwnKernel | None = None,
+        own_kernel: OwnedKernel | None = None,
         scrollback: int = 50_000,
         observe: bool = False,
         show_others: tuple[bool, bool] = (True, True),
@@ -262,18 +259,13 @@ class NbtuiApp(App[None]):
     def _attached(self) -> None:
         client = self.client
         kernel = self._attached_kernel_info()
-        path = client.info.path
         join = client.info.join_command()
         if self.own_kernel is not None:
             self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
         else:
             self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
-        if client.info.group_readable:
-            self.model.add_notice(
-                f"{path} can be read by other users: whoever reads its key can run code as "
-                "the kernel's user (chmod 600 it)",
-                "warning",
-            )
+        if client.info.exposure_notice:
+            self.model.add_notice(client.info.exposure_notice, "warning")
         self._finish_attach()
 
     def _attached_kernel_info(self) -> str:
@@ -300,13 +292,8 @@ class NbtuiApp(App[None]):
         where = client.info
         spec = where.kernel_name
         self.status.kernel = f"{spec} · {kernel}" if spec else kernel
-        if isinstance(where, ConnectionInfo):
-            self.status.source = where.path.name if where.path else "stdin"
-            transport = client.transport.kind if where.tunnel else ""
-        else:
-            self.status.source = f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
-            transport = client.transport.kind
-        self.query_one(ConnectionPane).update(where, info, client.session_id, transport)
+        self.status.source = where.label
+        self.query_one(ConnectionPane).update(where, info, client.session_id, client.transport.kind)
         return kernel
 
     def _finish_attach(self) -> None:
@@ -547,9 +534,10 @@ class NbtuiApp(App[None]):
                 )
             elif state == "restarted":
                 self.model.mark_all_stopped()
-                where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
+                where = self.client.info.restart_detail
                 self.model.add_notice(
-                    f"the kernel restarted{where}: its variables are gone", "warning"
+                    f"the kernel restarted{' ' + where if where else ''}: its variables are gone",
+                    "warning",
                 )
                 self._attached_kernel_info()
                 self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)

@@ -10,22 +10,38 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
+from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 
 __all__ = ["OwnKernel"]
 
 
 class OwnKernel:
-    """A kernel nbtui started, with its manager (for shutdown, restart and signals)."""
+    """A kernel nbtui started, with its manager (for shutdown, restart and signals): an
+    `OwnedKernel` (`nbtui.app.kernel.target`)."""
 
     def __init__(self, manager: AsyncKernelManager, log_path: Path) -> None:
         self.manager = manager
+        """jupyter_client's manager of the kernel process."""
         self.log_path = log_path
         """The kernel's own stdout and stderr go here, never onto the full-screen UI."""
+        self._target: ConnectionInfo | None = None
 
     @property
     def connection_file(self) -> Path:
+        """The connection file the manager wrote, in the Jupyter runtime dir."""
         return Path(self.manager.connection_file)
+
+    @property
+    def target(self) -> ConnectionInfo:
+        """The connection file, read and validated once.
+
+        Raises:
+            NbtuiError: The file cannot be read or is not valid.
+        """
+        if self._target is None:
+            self._target = load_connection_file(self.connection_file)
+        return self._target
 
     @classmethod
     async def start(cls, kernel_name: str = "python3") -> OwnKernel:
@@ -59,12 +75,15 @@ class OwnKernel:
         return cls(manager, log_path)
 
     async def interrupt(self) -> None:
+        """By signal (or message, as the kernelspec says), through the manager."""
         await self.manager.interrupt_kernel()
 
     async def restart(self) -> None:
+        """On the same ports, through the manager."""
         await self.manager.restart_kernel(now=False)
 
     async def shutdown(self) -> None:
+        """Ask the kernel to shut down (or clean up after a dead one), and drop its log."""
         if await self.manager.is_alive():
             await self.manager.shutdown_kernel(now=False)
         else:

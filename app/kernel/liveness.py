@@ -4,9 +4,10 @@ Three probes, each answering a different question:
 
 - The heartbeat (a REQ echo served by its own thread in the kernel) proves the process
   is there, also while a cell runs; its round trip is kept as a short history.
-- A zmq socket monitor on a quiet heartbeat socket sees a `kill -9` within milliseconds
-  (the TCP connection drops); a ping with a 100 ms timeout then confirms it. Without the
-  monitor, only the periodic pings tell, after `dead_after` misses.
+- The transport's link watch (`LinkWatch`: over ZeroMQ, a socket monitor on a quiet
+  heartbeat socket) sees a `kill -9` within milliseconds (the TCP connection drops); a
+  ping with a 100 ms timeout then confirms it. Without a watch (a Jupyter Server's
+  WebSocket), only the periodic pings tell, after `dead_after` misses.
 - A periodic `kernel_info_request` on the control channel proves the kernel answers
   requests; its latency is responsiveness. Control answers in about a millisecond even
   while the shell runs a cell, so a slow answer means a stuck kernel, not a busy one.
@@ -14,12 +15,12 @@ Three probes, each answering a different question:
 Busy and idle are not this module's concern: the transcript model tracks them per
 execute request. The probes sent here are control requests, which the model ignores.
 
-Quiet when idle: between probes nothing runs; the monitor task sleeps in `recv`. With
+Quiet when idle: between probes nothing runs; the watch task sleeps in `next_event`. With
 `quiet_interval` (and `quiet_control_interval`), a kernel that has answered `settle_after`
 pings in a row while no cell runs is probed less often until something happens (a miss, a
 disconnect, a state change, `busy`): each probe costs the client one to two milliseconds of
 CPU (measured in bench/), and at one a second that alone was more than an idle `jupyter
-console` spends. A `kill -9` is seen by the socket monitor whatever the pace; a kernel
+console` spends. A `kill -9` is seen by the link watch whatever the pace; a kernel
 that stops answering without dropping its connections (SIGSTOP, a lost network) takes
 `dead_after` quiet intervals.
 """
@@ -28,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -36,11 +36,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Literal, Protocol
 
-import zmq
-import zmq.asyncio
-
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
+from nbtui.app.kernel.transports import LinkWatch, TransportClosed
 
 __all__ = ["LivenessMonitor", "LivenessSnapshot", "LivenessState", "ProbedClient"]
 
@@ -53,14 +51,18 @@ class ProbedClient(Protocol):
     """What the monitor needs of a client; `KernelClient` has it all."""
 
     kernel_info: dict[str, Any]
+    """The latest kernel_info_reply content; the monitor refreshes it."""
 
-    async def ping(self, timeout: float) -> float | None: ...
+    async def ping(self, timeout: float) -> float | None:
+        """One liveness round trip in seconds, or None after `timeout`."""
 
     async def request(
         self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None: ...
+    ) -> Msg | None:
+        """A request and its reply, or None after `timeout`."""
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None: ...
+    def watch_link(self) -> LinkWatch | None:
+        """The transport's connection events, or None when it has none."""
 
 
 @dataclass(frozen=True)
@@ -101,8 +103,8 @@ class LivenessMonitor:
         ping_timeout: How long a periodic ping waits for its echo.
         confirm_timeout: How long the ping that confirms a disconnect waits.
         control_timeout: How long the control probe waits before "unresponsive".
-        dead_after: Consecutive missed periodic pings that mean "dead" (when no socket
-            monitor saw the disconnect first).
+        dead_after: Consecutive missed periodic pings that mean "dead" (when no
+            link watch saw the disconnect first).
         restarted_hold: Seconds "restarted" stays before it becomes "alive" by itself.
         history: How many round trips the history keeps.
         quiet_interval: Seconds between pings once settled; None: always `interval`.
@@ -157,11 +159,11 @@ class LivenessMonitor:
         self._stopping = False
         self._ping_task: asyncio.Task[float | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._monitor: zmq.asyncio.Socket | None = None
+        self._watch_link: LinkWatch | None = None
         self.disconnected_at: float | None = None
-        """`time.monotonic()` of the last disconnect the socket monitor saw."""
+        """`time.monotonic()` of the last disconnect the link watch saw."""
         self.hb_connected = False
-        """The socket monitor's view: a connection to the heartbeat port is up."""
+        """The link watch's view: a connection to the heartbeat port is up."""
         self._kernel_session = str(getattr(client, "kernel_session", ""))
         """The header session of the kernel's last kernel_info_reply: a new process has
         a new one, which tells a restarted kernel from the one that is going away."""
@@ -208,6 +210,7 @@ class LivenessMonitor:
 
     @property
     def running(self) -> bool:
+        """Whether any probe still runs."""
         return any(not task.done() for task in self._tasks)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -217,14 +220,14 @@ class LivenessMonitor:
         if self._tasks:
             return
         self._stopping = False
-        self._monitor = self.client.hb_monitor()
+        self._watch_link = self.client.watch_link()
         self._tasks = [
             asyncio.create_task(self._ping_loop(), name="nbtui-heartbeat"),
             asyncio.create_task(self._control_loop(), name="nbtui-control-probe"),
         ]
-        if self._monitor is not None:
+        if self._watch_link is not None:
             self._tasks.append(
-                asyncio.create_task(self._watch(self._monitor), name="nbtui-hb-monitor")
+                asyncio.create_task(self._watch(self._watch_link), name="nbtui-hb-monitor")
             )
 
     async def stop(self) -> None:
@@ -232,9 +235,9 @@ class LivenessMonitor:
         tasks, self._tasks = self._tasks, []
         self._stopping = True
         await stop_tasks(tasks)
-        if self._monitor is not None and not self._monitor.closed:
-            self._monitor.close(linger=0)
-        self._monitor = None
+        if self._watch_link is not None:
+            self._watch_link.close()
+        self._watch_link = None
 
     def kernel_event(self, event: str) -> None:
         """Whoever manages the kernel says it is "restarting" or "dead": a Jupyter
@@ -277,10 +280,10 @@ class LivenessMonitor:
     # -- heartbeat -------------------------------------------------------------------------
 
     async def _ping(self, timeout: float) -> tuple[float | None, bool]:
-        """A ping that the socket monitor may cancel.
+        """A ping that the link watch may cancel.
 
         Returns:
-            The round trip (None for no answer) and whether the monitor cancelled it.
+            The round trip (None for no answer) and whether the link watch cancelled it.
         """
         task = asyncio.create_task(self.client.ping(timeout))
         self._ping_task = task
@@ -298,7 +301,7 @@ class LivenessMonitor:
         while not self._stopping:
             try:
                 await self._beat()
-            except zmq.ZMQError:
+            except TransportClosed:
                 return  # the client was closed under us
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.pace)
@@ -311,7 +314,7 @@ class LivenessMonitor:
         rtt, cancelled = await self._ping(timeout)
         if cancelled:
             self._answered = 0
-            return  # the monitor saw a disconnect and woke the loop to confirm it
+            return  # the link watch saw a disconnect and woke the loop to confirm it
         if suspect:
             self._suspect = False
         if rtt is None or suspect or state != "alive":
@@ -394,18 +397,14 @@ class LivenessMonitor:
             changes["kernel_info"] = MappingProxyType(dict(info))
         self._update(**changes)
 
-    # -- socket monitor --------------------------------------------------------------------
+    # -- link watch ------------------------------------------------------------------------
 
-    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
+    async def _watch(self, watch: LinkWatch) -> None:
         while not self._stopping:
-            try:
-                frames = await monitor.recv_multipart()
-            except (zmq.ContextTerminated, zmq.ZMQError):
+            event = await watch.next_event()
+            if event is None:
                 return
-            if len(frames) < 2 or len(frames[0]) < 6:
-                continue
-            event, _ = struct.unpack("=hi", frames[0][:6])
-            if event == zmq.EVENT_DISCONNECTED:
+            if event == "down":
                 self.hb_connected = False
                 self.disconnected_at = time.monotonic()
                 self._answered = 0
@@ -416,7 +415,7 @@ class LivenessMonitor:
                     if self._ping_task is not None:
                         self._ping_task.cancel()
                     self._wake.set()
-            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            elif event == "up":
                 self.hb_connected = True
                 if self._snapshot.state == "dead":
                     # Something listens on the heartbeat port again: ping it now.
@@ -431,7 +430,7 @@ class LivenessMonitor:
                 continue
             try:
                 await self.probe_control()
-            except zmq.ZMQError:
+            except TransportClosed:
                 return  # the client was closed under us
 
     async def probe_control(self) -> float | None:

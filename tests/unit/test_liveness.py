@@ -8,11 +8,10 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import zmq.asyncio
-
 from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.transports import LinkWatch
 
 INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
@@ -51,7 +50,7 @@ class ScriptedClient:
         await asyncio.sleep(0)
         return None if self.control_answers is None else reply(self.control_answers)
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+    def watch_link(self) -> LinkWatch | None:
         return None
 
 

@@ -1,9 +1,4 @@
-"""How messages reach a kernel: the one interface between `KernelClient` and the wire.
-
-`KernelClient` builds, routes and awaits messages; a transport only moves them. Two
-exist: `ZmqTransport` (the kernel's own five sockets, directly or through SSH tunnels)
-and `nbtui.app.kernel.server.WebSocketTransport` (a Jupyter Server's kernel channels).
-Nothing above `KernelClient` knows which one it talks through.
+"""The kernel's own ZeroMQ sockets, from a connection file (maybe through SSH tunnels).
 
 iopub drops messages silently for a subscriber that falls behind (libzmq's default
 high-water mark is 1000). The receive high-water mark is lifted here so that libzmq's
@@ -14,10 +9,10 @@ a slow frame then costs memory for a moment, never output.
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 import weakref
-from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -27,59 +22,15 @@ from jupyter_client.session import Session
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.transports import Deliver, LinkEvent, TransportClosed
 
-__all__ = ["CHANNELS", "Deliver", "Transport", "ZmqTransport"]
-
-CHANNELS = ("shell", "iopub", "stdin", "control")
-"""The message channels; the heartbeat is the transport's own business."""
-
-Deliver = Callable[[str, dict[str, Any]], None]
-"""Called with (channel, message dict as `Session.deserialize` returns it)."""
+__all__ = ["HeartbeatWatch", "ZmqTransport"]
 
 # A reader yields to the event loop after this many messages or bytes, so a flood cannot
 # starve the UI: awaiting a message that is already queued does not yield by itself, and
 # decoding a few megabytes of big messages takes tens of milliseconds.
 _BATCH = 200
 _BATCH_BYTES = 1 << 20
-
-
-class Transport(Protocol):
-    """Moves signed messages between a `KernelClient` and one kernel."""
-
-    kind: str
-    """Shown to the user: "zmq", "zmq over ssh", "websocket v1", ..."""
-    bad_signatures: int
-    """Messages dropped because their signature did not match (a wrong key)."""
-    malformed: int
-    """Messages dropped because they could not be decoded."""
-    problem: str
-    """Why the connection is down, when the transport knows better than "no heartbeat"."""
-
-    @property
-    def session(self) -> Session:
-        """Builds, signs and reads this transport's messages; the client uses it too."""
-
-    async def connect(self, deliver: Deliver) -> None:
-        """Open the channels and start the readers; each decoded message goes to `deliver`.
-
-        Raises:
-            NbtuiError: The channels cannot be opened at all.
-        """
-
-    def send(self, channel: str, msg: dict[str, Any]) -> None:
-        """Send a message built by `session.msg` without waiting for the network."""
-
-    async def ping(self, timeout: float) -> float | None:
-        """One liveness round trip in seconds, or None if none came within `timeout`."""
-
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """A zmq socket monitor on the heartbeat, when the transport has one."""
-
-    async def interrupt(self) -> bool:
-        """Interrupt out of band (a server's REST API); False: use interrupt_request."""
-
-    async def close(self) -> None:
-        """Stop the readers and release the connection; never touches the kernel."""
 
 
 def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) -> None:
@@ -95,10 +46,17 @@ def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) ->
 
 
 class ZmqTransport:
-    """The kernel's own ZeroMQ sockets, from a connection file (maybe through a tunnel)."""
+    """The kernel's own ZeroMQ sockets, from a connection file (maybe through a tunnel).
+
+    A `Transport` (`nbtui.app.kernel.transports`); nothing is opened before `connect`.
+
+    Args:
+        info: The validated connection info (a tunnel's copy when tunnelled).
+    """
 
     def __init__(self, info: ConnectionInfo) -> None:
         self.info = info
+        """Where the kernel's five ports are."""
         self.kind = "zmq over ssh" if info.tunnel else "zmq"
         self.bad_signatures = 0
         self.malformed = 0
@@ -124,6 +82,7 @@ class ZmqTransport:
         return self._session
 
     async def connect(self, deliver: Deliver) -> None:
+        """Connect the four channels' sockets and start one reader each."""
         if self._sockets:
             return
         identity = self._session.bsession
@@ -166,10 +125,18 @@ class ZmqTransport:
             deliver(channel, raw)
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
-        # After close this raises zmq.ZMQError, which ends the probes' loops.
-        self._session.send(self._sockets[channel], msg)
+        """Sign and queue `msg` on `channel`'s socket.
+
+        Raises:
+            TransportClosed: After `close()`; it ends the probes' loops.
+        """
+        try:
+            self._session.send(self._sockets[channel], msg)
+        except zmq.ZMQError as error:
+            raise TransportClosed(str(error)) from error
 
     async def interrupt(self) -> bool:
+        """Nothing out of band here: the client sends interrupt_request on control."""
         return False
 
     # -- heartbeat -------------------------------------------------------------------------
@@ -188,9 +155,18 @@ class ZmqTransport:
         await socket.recv()
 
     async def ping(self, timeout: float) -> float | None:
-        """Safe to cancel: the socket is then replaced like after a miss."""
+        """One heartbeat echo in seconds, or None after `timeout`.
+
+        Safe to cancel: the socket is then replaced like after a miss.
+
+        Raises:
+            TransportClosed: After `close()`.
+        """
         async with self._hb_lock:
-            socket = self._hb_socket()
+            try:
+                socket = self._hb_socket()
+            except zmq.ZMQError as error:
+                raise TransportClosed(str(error)) from error
             started = time.perf_counter()
             answered = False
             try:
@@ -209,17 +185,19 @@ class ZmqTransport:
                 return None
             return time.perf_counter() - started
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """Connection events of the heartbeat port, as a zmq monitor socket.
+    def watch_link(self) -> HeartbeatWatch | None:
+        """Connection events of the heartbeat port, from a zmq socket monitor.
 
         The monitored socket is a second heartbeat socket that never sends, so it stays
-        connected for the client's whole life: its monitor reports `EVENT_DISCONNECTED`
-        within milliseconds of a `kill -9`, and `EVENT_HANDSHAKE_SUCCEEDED` when something
-        listens on the port again. Read frames with `recv_multipart()`: the first is
-        `struct.pack("=hi", event, value)`, the second the endpoint. Closed with the client.
+        connected for the client's whole life: its monitor reports a disconnect within
+        milliseconds of a `kill -9`, and a handshake when something listens on the port
+        again. Closed with the transport.
 
         Returns:
-            The monitor socket, or None when this libzmq cannot monitor.
+            The watch, or None when this libzmq cannot monitor.
+
+        Raises:
+            NbtuiError: The transport is closed.
         """
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
@@ -241,11 +219,45 @@ class ZmqTransport:
         # Connect only once the monitor listens: on loopback the first handshake can
         # finish before a monitor started afterwards would be there to see it.
         watch.connect(self.info.url("hb"))
-        return monitor
+        return HeartbeatWatch(monitor)
 
     async def close(self) -> None:
+        """Stop the readers and close every socket and the context."""
         if self._closed:
             return
         self._closed = True
         await stop_tasks(self._tasks)
         self._finalizer()
+
+
+class HeartbeatWatch:
+    """A `LinkWatch` over a zmq socket monitor of the heartbeat port.
+
+    Args:
+        monitor: The monitor socket (`get_monitor_socket`), watching disconnects and
+            handshakes.
+    """
+
+    def __init__(self, monitor: zmq.asyncio.Socket) -> None:
+        self.monitor = monitor
+
+    async def next_event(self) -> LinkEvent | None:
+        """The next event: "down" on a disconnect, "up" on a handshake; None once closed."""
+        while True:
+            try:
+                frames = await self.monitor.recv_multipart()
+            except (zmq.ContextTerminated, zmq.ZMQError):
+                return None
+            # The first frame is struct.pack("=hi", event, value), the second the endpoint.
+            if len(frames) < 2 or len(frames[0]) < 6:
+                continue
+            event, _ = struct.unpack("=hi", frames[0][:6])
+            if event == zmq.EVENT_DISCONNECTED:
+                return "down"
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                return "up"
+
+    def close(self) -> None:
+        """Close the monitor socket; safe to call more than once."""
+        if not self.monitor.closed:
+            self.monitor.close(linger=0)

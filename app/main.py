@@ -55,7 +55,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--list",
         action="store_true",
         help="list the kernels of the connection files in the runtime dir "
-        "(and DIRs): alive or stale, busy or idle, pid, memory, cpu, age",
+        "(and DIRs): alive, stale or stopped, busy or idle, pid, memory, cpu, age",
     )
     mode.add_argument(
         "--prune",

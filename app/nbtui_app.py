@@ -14,16 +14,23 @@ from typing import TYPE_CHECKING, Any
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+from nbtui.app.kernel.liveness import (
+    TROUBLE,
+    LivenessMonitor,
+    LivenessSnapshot,
+    LocalProcess,
+    local_process,
+)
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import StreamOutput, Transcript
 from nbtui.app.kernel.sanitize import sanitize, sanitize_line
@@ -35,8 +42,10 @@ from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.pager import PagerScreen
+from nbtui.widgets.palette import peer_variables
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane
+from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
@@ -172,6 +181,8 @@ class NbtuiApp(App[None]):
         self.own_kernel = own_kernel
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
+        self._focus_before_panes: Widget | None = None
+        """Where the focus was when the narrow overlay took it, to give it back."""
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self.usage_interval = usage_interval
@@ -206,11 +217,15 @@ class NbtuiApp(App[None]):
 
     # -- layout --------------------------------------------------------------------------
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette, `$peer-0` ..., made for the current theme's background."""
+        return peer_variables(self.current_theme)
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            with Vertical(id="side"):
+            with SidePanes(id="side"):
                 yield Label("connection", classes="pane-title")
                 yield ConnectionPane(id="connection")
                 yield Label("liveness", classes="pane-title")
@@ -320,6 +335,7 @@ class NbtuiApp(App[None]):
             quiet_interval=self.QUIET_BEAT,
             quiet_control_interval=self.QUIET_PROBE,
             settle_after=2,
+            process=local_process(client.info),
         )
         client.on_kernel_event = self._monitor.kernel_event
         self._monitor.start()
@@ -462,7 +478,7 @@ class NbtuiApp(App[None]):
             self.query_one("#prompt", Label).update(Text(prompt))
 
     def _update_status(self) -> None:
-        if self.kernel_state in ("dead", "unresponsive"):
+        if self.kernel_state in TROUBLE:
             return
         cell = self.model.oldest_running()
         if self._monitor is not None and self._poller is not None:
@@ -515,22 +531,31 @@ class NbtuiApp(App[None]):
         if state != previous:
             if state == "dead":
                 self.model.mark_all_stopped()
-                if snapshot.restarting:
-                    self.model.add_notice(
-                        "the kernel is restarting (its server says so): whatever ran was "
-                        "stopped and its variables will be gone",
-                        "warning",
-                    )
-                else:
-                    self.model.add_notice(
-                        f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
-                        "(the transcript stays readable)",
-                        "error",
-                    )
-            elif state == "unresponsive":
                 self.model.add_notice(
-                    f"the kernel is alive but not answering requests ({snapshot.detail})",
+                    f"the kernel is dead: {snapshot.detail or 'no heartbeat'} "
+                    "(the transcript stays readable)",
+                    "error",
+                )
+            elif state == "restarting":
+                self.model.mark_all_stopped()
+                who = self.client.info.restarting_detail
+                self.model.add_notice(
+                    f"the kernel is restarting ({who}): whatever ran was stopped and its "
+                    "variables will be gone",
                     "warning",
+                )
+            elif state == "lost":
+                self.model.add_notice(
+                    f"the kernel is lost: {snapshot.detail} (it may yet answer again)", "error"
+                )
+            elif state == "stopped":
+                self.model.add_notice(
+                    f"the kernel is stopped, not dead: {snapshot.detail}", "warning"
+                )
+            elif state == "unresponsive":
+                alive = "alive but " if snapshot.hb_rtt is not None else ""
+                self.model.add_notice(
+                    f"the kernel is {alive}not answering ({snapshot.detail})", "warning"
                 )
             elif state == "restarted":
                 self.model.mark_all_stopped()
@@ -541,10 +566,10 @@ class NbtuiApp(App[None]):
                 )
                 self._attached_kernel_info()
                 self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)
-            elif previous in ("dead", "unresponsive"):
+            elif previous in TROUBLE:
                 self.model.add_notice("the kernel answers again")
             self._schedule_frame()
-        if state == "alive" and self.kernel_state in ("dead", "unresponsive", "restarted"):
+        if state == "alive" and (self.kernel_state in TROUBLE or self.kernel_state == "restarted"):
             self.kernel_state = "idle"
         elif state != "alive":
             self._set_state(state)
@@ -579,6 +604,9 @@ class NbtuiApp(App[None]):
     def _usage_changed(self, snapshot: UsageSnapshot) -> None:
         warned = self._usage is not None and self._usage.memory_warning
         self._usage = snapshot
+        process = self._monitor.process if self._monitor is not None else None
+        if isinstance(process, LocalProcess):
+            process.learn(snapshot.pid, snapshot.hostname)
         if snapshot.memory_warning and not warned:
             share = f"{snapshot.memory_share:.0%}" if snapshot.memory_share else "most"
             self.model.add_notice(
@@ -603,7 +631,14 @@ class NbtuiApp(App[None]):
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")
+        others = sum(1 for peer in self.model.peers.values() if not peer.is_self)
+        if others:
+            parts.append(f"{others} peer" + ("" if others == 1 else "s"))
         self.status.summary = " · ".join(parts)
+
+    @on(PeersPane.Changed)
+    def _peers_changed(self) -> None:
+        self._unless_leaving(self._update_summary)
 
     # -- running cells -------------------------------------------------------------------
 
@@ -736,6 +771,9 @@ class NbtuiApp(App[None]):
         self.editor.focus()
         if request is not None:
             self.client.input_reply(event.value, request)
+            # The kernel echoes neither prompt nor answer: keep them in the cell's output.
+            self.model.add_input(request, event.value)
+            self._schedule_frame()
 
     # -- other actions -------------------------------------------------------------------
 
@@ -761,15 +799,30 @@ class NbtuiApp(App[None]):
             )
             self._schedule_frame()
 
-    def on_resize(self) -> None:
-        self._layout_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App._on_resize records the new size (a subclass's
+        # handler comes first in the MRO), so `self.size` still holds the previous one.
+        self._layout_panes(event.size.width)
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one("#side")
+        side = self.query_one(SidePanes)
+        overlay = shown and not wide
+        was_overlay = side.has_class("-overlay")
         side.set_class(shown, "-shown")
-        side.set_class(shown and not wide, "-overlay")
+        side.set_class(overlay, "-overlay")
+        if overlay and not was_overlay:
+            # The overlay hides the editor and is taller than an 80x24 screen: it takes
+            # the keys that scroll it until it closes, then gives them back.
+            self._focus_before_panes = self.focused
+            side.focus()
+        elif side.has_focus_within and (was_overlay or not shown):
+            before, self._focus_before_panes = self._focus_before_panes, None
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
+            else:
+                self.editor.focus()
         if shown:
             # Panes are not fed while hidden: bring them up to date on showing.
             self._show_liveness()
@@ -838,10 +891,16 @@ class NbtuiApp(App[None]):
             await self.own_kernel.restart()
 
     def action_page_up(self) -> None:
-        self.transcript.scroll_page_up(animate=False)
+        self._paged().scroll_page_up(animate=False)
 
     def action_page_down(self) -> None:
-        self.transcript.scroll_page_down(animate=False)
+        self._paged().scroll_page_down(animate=False)
+
+    def _paged(self) -> Widget:
+        """What PageUp and PageDown scroll: the side panes while they have the focus (the
+        narrow overlay), else the transcript, wherever the focus is."""
+        side = self.query_one(SidePanes)
+        return side if side.has_focus_within else self.transcript
 
     def action_toggle_focus(self) -> None:
         if self.editor.has_focus:

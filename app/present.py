@@ -208,7 +208,7 @@ def format_table(
         entries: The probed connection files, in the order to show (newest first).
         now: The current `time.time()`; now by default.
         runtime: The Jupyter runtime dir (see `display_name`).
-        summary: Add the line that counts alive, stale and invalid files.
+        summary: Add the line that counts alive, stale, stopped and invalid files.
 
     Returns:
         The table, then the summary, then one line per file with a problem.
@@ -228,7 +228,13 @@ def format_table(
         alive = sum(1 for entry in entries if entry.alive)
         stale = sum(1 for entry in entries if entry.stale)
         invalid = sum(1 for entry in entries if entry.info is None)
+        stopped = sum(1 for entry in entries if entry.state == "stopped")
+        silent = sum(1 for entry in entries if entry.state == "no answer")
         counts = f"{alive} alive, {stale} stale"
+        if stopped:
+            counts += f", {stopped} stopped"
+        if silent:
+            counts += f", {silent} not answering"
         if invalid:
             counts += f", {invalid} invalid"
         if stale:
@@ -241,6 +247,16 @@ def format_table(
             lines.append(
                 f"{display_name(entry.path, runtime)}: the heartbeat answers but "
                 "requests get no reply: the key is probably wrong"
+            )
+        elif entry.state == "stopped":
+            lines.append(
+                f"{display_name(entry.path, runtime)}: process {entry.pid} is stopped "
+                f"(SIGSTOP), not dead: kill -CONT {entry.pid} resumes it"
+            )
+        elif entry.state == "no answer":
+            lines.append(
+                f"{display_name(entry.path, runtime)}: process {entry.pid} holds its ports "
+                "but the heartbeat does not answer"
             )
     return "\n".join(lines)
 

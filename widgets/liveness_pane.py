@@ -1,4 +1,5 @@
-"""The liveness pane: alive, busy, unresponsive, dead or restarted, and the evidence.
+"""The liveness pane: alive, busy, unresponsive, stopped, lost (presumed dead), dead,
+restarting or restarted, and the evidence.
 
 State is a word and a component class (`pane--dead`, ...), never colour alone; the
 colours live in styles/nbtui.tcss. The widget also carries the state as a CSS class
@@ -18,7 +19,7 @@ from nbtui.widgets.spark import sparkline
 
 __all__ = ["LivenessPane"]
 
-STATES = ("alive", "busy", "unresponsive", "dead", "restarted")
+STATES = ("alive", "busy", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted")
 
 
 class LivenessPane(Widget):
@@ -28,7 +29,10 @@ class LivenessPane(Widget):
         "pane--alive",
         "pane--busy",
         "pane--unresponsive",
+        "pane--stopped",
+        "pane--lost",
         "pane--dead",
+        "pane--restarting",
         "pane--restarted",
         "pane--label",
         "pane--muted",

@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Static
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.discovery import KernelEntry
 from nbtui.app.present import HEADERS, row
+from nbtui.widgets.palette import peer_variables
 
 __all__ = ["KernelPicker", "KernelPickerApp"]
 
@@ -31,6 +32,8 @@ _STATE_CLASSES = {
     "stale": "picker--stale",
     "invalid": "picker--stale",
     "no reply": "picker--no-reply",
+    "no answer": "picker--no-reply",
+    "stopped": "picker--stopped",
 }
 
 
@@ -68,7 +71,13 @@ class KernelPicker(Screen[Path | None]):
         Binding("r", "refresh", "Refresh"),
     ]
 
-    COMPONENT_CLASSES = {"picker--alive", "picker--stale", "picker--no-reply", "picker--busy"}
+    COMPONENT_CLASSES = {
+        "picker--alive",
+        "picker--stale",
+        "picker--no-reply",
+        "picker--stopped",
+        "picker--busy",
+    }
 
     def __init__(
         self, dirs: Sequence[Path], only: Sequence[Path] | None = None, interval: float = 2.0
@@ -90,8 +99,12 @@ class KernelPicker(Screen[Path | None]):
         self._activity: dict[str, str | None] = {}
 
     def compose(self) -> ComposeResult:
-        where = "the given files" if self.only is not None else ", ".join(map(str, self.dirs))
-        yield Static(f"Pick a kernel (connection files in {where})", id="picker-title")
+        where = (
+            "the given connection files"
+            if self.only is not None
+            else "connection files in " + ", ".join(map(str, self.dirs))
+        )
+        yield Static(f"Pick a kernel: {where}", id="picker-title")
         table: DataTable[str | Text] = DataTable(cursor_type="row", zebra_stripes=True)
         yield table
         yield Static("probing…", id="picker-status")
@@ -218,6 +231,10 @@ class KernelPickerApp(App[Path | None]):
     ) -> None:
         super().__init__()
         self._picker = KernelPicker(dirs, only, interval)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette's variables: nbtui.tcss, which this app shares, uses them."""
+        return peer_variables(self.current_theme)
 
     @property
     def picker(self) -> KernelPicker:

@@ -9,14 +9,18 @@ from textual.widget import Widget
 __all__ = ["KernelState", "StatusBar"]
 
 KernelState = str
-"""One of: starting, idle, busy, unresponsive, dead, restarted."""
+"""One of: starting, idle, busy, unresponsive, stopped, lost, dead, restarting,
+restarted."""
 
 _WORDS = {
     "starting": "starting",
     "idle": "idle",
     "busy": "busy",
     "unresponsive": "unresponsive",
+    "stopped": "stopped",
+    "lost": "lost",
     "dead": "dead",
+    "restarting": "restarting",
     "restarted": "restarted",
 }
 
@@ -34,7 +38,10 @@ class StatusBar(Widget):
         "status--busy",
         "status--starting",
         "status--unresponsive",
+        "status--stopped",
+        "status--lost",
         "status--dead",
+        "status--restarting",
         "status--restarted",
         "status--detail",
     }

@@ -31,6 +31,7 @@ from nbtui.app.kernel.model import (
     DataOutput,
     Entry,
     ErrorOutput,
+    InputOutput,
     Notice,
     StreamOutput,
 )
@@ -41,8 +42,11 @@ from nbtui.widgets.mime import (
     clip_markdown,
     picture_of,
     render_data,
+    render_html_bundle,
     render_traceback,
+    shows_html,
 )
+from nbtui.widgets.palette import PEER_CLASSES, peer_class
 
 __all__ = ["TranscriptView"]
 
@@ -307,14 +311,8 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--dropped",
         "transcript--running",
         "transcript--catchup",
-        "transcript--peer-0",
-        "transcript--peer-1",
-        "transcript--peer-2",
-        "transcript--peer-3",
-        "transcript--peer-4",
-        "transcript--peer-5",
+        *PEER_CLASSES,
     }
-    PEER_COLOURS = 6
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -432,7 +430,17 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(
                     kept.get(shown) or _RenderedPart(self, partial(self._error, output), shown)
                 )
+            else:
+                shown = ("input", id(output))
+                parts.append(
+                    kept.get(shown) or _RenderedPart(self, partial(self._input, output), shown)
+                )
         return parts
+
+    def _input(self, output: InputOutput, width: int) -> RenderableType:
+        """`prompt answer`, the answer in the colour of what you typed."""
+        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
+        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(
@@ -443,8 +451,8 @@ class TranscriptView(ScrollView, can_focus=True):
     def _who(self, cell: Cell) -> Text:
         if cell.is_self:
             return Text("you ", style=self._style("transcript--self"))
-        colour = self.peer_colours.get(cell.session, 0) % self.PEER_COLOURS
-        style = self._style("transcript--peer") + self._style(f"transcript--peer-{colour}")
+        colour = peer_class(self.peer_colours.get(cell.session, 0))
+        style = self._style("transcript--peer") + self._style(colour)
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _cell_header(self, cell: Cell, width: int) -> RenderableType:
@@ -503,10 +511,20 @@ class TranscriptView(ScrollView, can_focus=True):
     def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
         """A text result with more than `output_limit` lines, or a line longer than
         `line_limit` characters, or a long markdown document, as head and tail; None when
-        it fits."""
+        it fits. HTML shown as text is returned whole or clipped, never None: it is
+        clipped before it is parsed."""
         markdown = output.data.get("text/markdown")
         if isinstance(markdown, str):
             return self._clipped_markdown(output, markdown, width)
+        if shows_html(output.data):
+            # A tenth, not markdown's quarter: each table row is laid out against every
+            # other (column widths), and help or a report rarely has 200 blocks.
+            shown, clipped = render_html_bundle(
+                output.data, max(1, self.output_limit // 10), self.line_limit, self.held_note
+            )
+            if clipped:
+                self.held_back(output)
+            return shown
         plain = output.data.get("text/plain")
         if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):
             return None
@@ -725,6 +743,11 @@ class TranscriptView(ScrollView, can_focus=True):
             self._parts[id(entry)] = self._parts_for(entry)
         if self._all_entries:
             self._relayout()
+
+    def on_mount(self) -> None:
+        # A new theme updates the component styles (prompts, the peer palette) only after
+        # notify_style_update has run with the old ones: rebuild once more when it is done.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.notify_style_update())
 
     # -- drawing -------------------------------------------------------------------------
 

@@ -149,8 +149,9 @@ class ConnectionInfo:
 
     @property
     def pid_port(self) -> int | None:
-        """The shell port, which the kernel process itself listens on, when local."""
-        return self.ports["shell"] if self.is_local else None
+        """The shell port, which the kernel process itself listens on, when local and
+        on TCP (an ipc kernel's "ports" are file name suffixes)."""
+        return self.ports["shell"] if self.transport == "tcp" and self.is_local else None
 
     @property
     def pings_kernel(self) -> bool:
@@ -181,6 +182,12 @@ class ConnectionInfo:
     def restart_detail(self) -> str:
         """A kernel restarted by its manager keeps its connection file and ports."""
         return "on the same ports"
+
+    @property
+    def restarting_detail(self) -> str:
+        """A kernel on ZeroMQ ports is restarted by whoever started it (its
+        KernelManager), never by a client like us."""
+        return "its owner restarts it"
 
     def pane_rows(self, transport: str) -> tuple[PaneRow, ...]:
         """File, transport and ip, signature scheme, masked key, Curve, tunnel, ports.

@@ -19,6 +19,10 @@ When usage gives no pid (xeus-python never answers it; ipykernel without psutil 
 no memory), the process listening on the kernel's shell port is asked through psutil,
 for local kernels only.
 
+A local kernel whose heartbeat is silent is not stale while a process still listens on
+its shell port: it is "stopped" (SIGSTOP, ctrl+z) or gives "no answer" (hung), and
+comes back when that process does.
+
 Nothing here imports Textual: the CLI and the picker screen both build on it.
 """
 
@@ -110,6 +114,9 @@ class KernelEntry:
     cpu: float | None = None
     """Percent of one CPU since the previous usage request from any client."""
     hb_rtt: float | None = field(default=None, compare=False)
+    process: str | None = None
+    """For a silent local kernel whose process still listens on its shell port: "stopped"
+    (SIGSTOP, ctrl+z, a debugger) or "running"; None otherwise."""
 
     @property
     def kernel_name(self) -> str:
@@ -117,16 +124,20 @@ class KernelEntry:
 
     @property
     def stale(self) -> bool:
-        """A valid connection file with no kernel behind it."""
-        return self.info is not None and not self.alive
+        """A valid connection file with no kernel behind it: silent, and no local
+        process holds its shell port."""
+        return self.info is not None and not self.alive and self.process is None
 
     @property
     def state(self) -> str:
-        """One word: alive, stale, invalid, or "no reply" (heartbeat but no reply)."""
+        """One word: alive, stale, invalid, "no reply" (heartbeat but no reply), or for a
+        silent kernel whose process is there, stopped or "no answer"."""
         if self.info is None:
             return "invalid"
         if not self.alive:
-            return "stale"
+            if self.process == "stopped":
+                return "stopped"
+            return "no answer" if self.process is not None else "stale"
         if not self.responsive:
             return "no reply"
         return "alive"
@@ -144,6 +155,7 @@ class KernelEntry:
             "alive": self.alive,
             "stale": self.stale,
             "responsive": self.responsive,
+            "process_state": self.process,
             "execution_state": self.execution_state,
             "pid": self.pid,
             "hostname": self.hostname,
@@ -409,6 +421,8 @@ async def probe_all(
         context.destroy(linger=0)
     if usage:
         entries = await asyncio.to_thread(_fill_from_psutil, entries)
+    if any(not entry.alive and entry.info is not None for entry in entries):
+        entries = await asyncio.to_thread(_fill_silent, entries)
     return entries
 
 
@@ -493,6 +507,40 @@ def _fill_from_psutil(entries: list[KernelEntry]) -> list[KernelEntry]:
     return [filled.get(entry.path, entry) for entry in entries]
 
 
+def _fill_silent(entries: list[KernelEntry]) -> list[KernelEntry]:
+    """The process of each silent local kernel, where one still listens on its shell port:
+    a stopped or hung kernel is not a stale file."""
+    silent = [
+        entry
+        for entry in entries
+        if not entry.alive
+        and entry.info is not None
+        and entry.info.transport == "tcp"
+        and is_local(entry.info)
+    ]
+    listeners = listening_pids(
+        entry.info.ports["shell"] for entry in silent if entry.info is not None
+    )
+    found: dict[Path, KernelEntry] = {}
+    for entry in silent:
+        assert entry.info is not None
+        pid = listeners.get(entry.info.ports["shell"])
+        if pid is None:
+            continue
+        try:
+            process = psutil.Process(pid)
+            if process.name().startswith("ssh"):
+                continue  # a tunnel to a remote kernel, not the kernel
+            status = process.status()
+        except psutil.Error:
+            continue
+        if status in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            continue
+        stopped = status in (psutil.STATUS_STOPPED, psutil.STATUS_TRACING_STOP)
+        found[entry.path] = replace(entry, pid=pid, process="stopped" if stopped else "running")
+    return [found.get(entry.path, entry) for entry in entries]
+
+
 # -- choosing and pruning --------------------------------------------------------------------
 
 
@@ -520,9 +568,11 @@ async def newest_alive(dirs: Sequence[Path]) -> tuple[Path, list[Path]]:
         if entry.alive:
             return entry.path, skipped
         skipped.append(entry.path)
+    stopped = sum(1 for entry in entries if entry.state in ("stopped", "no answer"))
+    what = "stale or invalid" if not stopped else f"stale, invalid or not answering ({stopped})"
     raise NbtuiError(
         f"no live kernel: the {len(paths)} connection file(s) in {_dirs_text(dirs)} "
-        "are stale or invalid (nbtui --list shows them, nbtui --prune removes stale ones)"
+        f"are {what} (nbtui --list shows them, nbtui --prune removes stale ones)"
     )
 
 

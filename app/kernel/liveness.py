@@ -1,4 +1,4 @@
-"""Is the kernel alive, responsive, dead, or back after a restart?
+"""Is the kernel alive, responsive, stopped, dead, or back after a restart?
 
 Three probes, each answering a different question:
 
@@ -22,27 +22,59 @@ disconnect, a state change, `busy`): each probe costs the client one to two mill
 CPU (measured in bench/), and at one a second that alone was more than an idle `jupyter
 console` spends. A `kill -9` is seen by the link watch whatever the pace; a kernel
 that stops answering without dropping its connections (SIGSTOP, a lost network) takes
-`dead_after` quiet intervals.
+`dead_after` quiet intervals to be noticed.
+
+Silence is not death. A heartbeat that stops answering makes the kernel "unresponsive";
+only evidence makes it "dead": its connections dropped (the link watch), the way to
+it broke (the transport says why), or its local process is gone (`LocalProcess`). A local
+process that is stopped (SIGSTOP, ctrl+z, a debugger) is "stopped". Where nothing can be
+checked (a remote kernel), a silence of `presume_dead_after` seconds makes it "lost":
+presumed dead, and said so. Any of these returns to "alive" when the same kernel answers
+its heartbeat again.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import psutil
 
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
 from nbtui.app.kernel.transports import LinkWatch, TransportClosed
 
-__all__ = ["LivenessMonitor", "LivenessSnapshot", "LivenessState", "ProbedClient"]
+if TYPE_CHECKING:
+    from nbtui.app.kernel.target import KernelTarget
 
-LivenessState = Literal["alive", "unresponsive", "dead", "restarted"]
+__all__ = [
+    "TROUBLE",
+    "LivenessMonitor",
+    "LivenessSnapshot",
+    "LivenessState",
+    "LocalProcess",
+    "ProbedClient",
+    "ProcessCheck",
+    "ProcessWatch",
+    "local_process",
+]
+
+LivenessState = Literal[
+    "alive", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted"
+]
+
+TROUBLE: frozenset[str] = frozenset({"unresponsive", "stopped", "lost", "dead", "restarting"})
+"""States in which the kernel runs nothing for anyone: the status shows them, not busy."""
+
+ProcessState = Literal["running", "stopped", "gone", "unknown"]
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -66,11 +98,135 @@ class ProbedClient(Protocol):
 
 
 @dataclass(frozen=True)
+class ProcessCheck:
+    """What the operating system says about the kernel's process."""
+
+    state: ProcessState
+    """running, stopped (SIGSTOP, ctrl+z, a debugger), gone, or unknown (cannot tell)."""
+    pid: int | None = None
+    detail: str = ""
+    """The evidence in a few words ("process 4242 is gone", ...)."""
+
+
+class ProcessWatch(Protocol):
+    """Looks at the kernel's process; `LocalProcess` for a kernel on this machine."""
+
+    def check(self) -> ProcessCheck:
+        """Blocking (psutil): the monitor runs it in a thread."""
+        ...
+
+    def forget(self) -> None:
+        """The kernel restarted: the next check looks for its new process."""
+        ...
+
+
+_FOREIGN_LISTENERS = ("ssh", "docker-proxy", "rootlessport", "kubectl")
+"""Processes that listen on a kernel's port for a kernel elsewhere: their life says
+nothing about the kernel's."""
+
+
+class LocalProcess:
+    """The process of a kernel on this machine: the one listening on its shell port
+    (the pid is in no connection file, PROTOCOL.md), or the pid its `usage_reply` gave.
+
+    Args:
+        port: The kernel's shell port.
+    """
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._process: psutil.Process | None = None
+        self._hint: int | None = None
+
+    def learn(self, pid: int | None, hostname: str | None) -> None:
+        """A pid the kernel reported (`usage_reply`): used when it is this host's."""
+        if pid is not None and hostname == socket.gethostname():
+            self._hint = pid
+
+    def forget(self) -> None:
+        self._process = None
+        self._hint = None
+
+    def _listener(self) -> ProcessCheck | psutil.Process:
+        try:
+            connections = psutil.net_connections(kind="tcp")
+        except (psutil.Error, OSError):
+            return ProcessCheck("unknown")  # macOS without root, for one
+        listening = [
+            conn
+            for conn in connections
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == self.port
+        ]
+        if not listening:
+            # Every listening socket of every user is in that list (Linux's /proc/net):
+            # an empty one means no process holds the port any more.
+            return ProcessCheck("gone", detail=f"nothing listens on its shell port {self.port}")
+        pid = listening[0].pid
+        if pid is None:
+            return ProcessCheck("unknown")  # another user's process
+        try:
+            return psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            return ProcessCheck("gone", pid, f"process {pid} is gone")
+        except psutil.Error:
+            return ProcessCheck("unknown", pid)
+
+    def _find(self) -> ProcessCheck | psutil.Process:
+        if self._hint is not None:
+            with contextlib.suppress(psutil.Error):
+                return psutil.Process(self._hint)
+        return self._listener()
+
+    def check(self) -> ProcessCheck:
+        """What the process is doing now; "gone" once the process first seen has ended."""
+        process = self._process
+        if process is None:
+            found = self._find()
+            if isinstance(found, ProcessCheck):
+                return found
+            with contextlib.suppress(psutil.Error):
+                if found.name().startswith(_FOREIGN_LISTENERS):
+                    return ProcessCheck("unknown", found.pid)
+            self._process = process = found
+        pid = process.pid
+        try:
+            # is_running() compares the start time too: a reused pid is not our kernel.
+            if not process.is_running():
+                return ProcessCheck("gone", pid, f"process {pid} is gone")
+            status = process.status()
+        except psutil.NoSuchProcess:
+            return ProcessCheck("gone", pid, f"process {pid} is gone")
+        except psutil.Error:
+            return ProcessCheck("unknown", pid)
+        if status in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+            return ProcessCheck("gone", pid, f"process {pid} has exited")
+        if status == psutil.STATUS_STOPPED:
+            return ProcessCheck(
+                "stopped", pid, f"process {pid} is stopped (SIGSTOP): kill -CONT {pid} resumes it"
+            )
+        if status == psutil.STATUS_TRACING_STOP:
+            return ProcessCheck("stopped", pid, f"process {pid} is stopped by a debugger")
+        return ProcessCheck("running", pid)
+
+
+def local_process(info: KernelTarget) -> LocalProcess | None:
+    """A `LocalProcess` for a kernel on this machine reached over TCP (its `pid_port`);
+    None otherwise (a server's kernel, a tunnel, another host: no process here to look at)."""
+    port = info.pid_port
+    if port is None:
+        return None
+    if sys.platform == "win32":
+        return None  # no SIGSTOP, and a different way to list listeners
+    return LocalProcess(port)
+
+
+@dataclass(frozen=True)
 class LivenessSnapshot:
     """What is known about the kernel's life at one moment."""
 
     state: LivenessState
-    """One word: alive, unresponsive, dead or restarted."""
+    """One word: alive, unresponsive, stopped, lost (presumed dead), dead, restarting
+    or restarted."""
     since: float
     """`time.monotonic()` when this state began."""
     hb_rtt: float | None = None
@@ -87,8 +243,6 @@ class LivenessSnapshot:
     """How many times the kernel came back after being seen dead."""
     detail: str = ""
     """Why the state is what it is, in a few words ("no heartbeat", ...)."""
-    restarting: bool = False
-    """Dead because whoever manages the kernel is restarting it: expected back."""
 
 
 class LivenessMonitor:
@@ -103,14 +257,19 @@ class LivenessMonitor:
         ping_timeout: How long a periodic ping waits for its echo.
         confirm_timeout: How long the ping that confirms a disconnect waits.
         control_timeout: How long the control probe waits before "unresponsive".
-        dead_after: Consecutive missed periodic pings that mean "dead" (when no
-            link watch saw the disconnect first).
+        dead_after: Consecutive missed periodic pings after which the silence is judged:
+            "dead" with evidence, else "stopped" or "unresponsive" (when no link watch
+            saw the disconnect first).
         restarted_hold: Seconds "restarted" stays before it becomes "alive" by itself.
         history: How many round trips the history keeps.
         quiet_interval: Seconds between pings once settled; None: always `interval`.
         quiet_control_interval: Seconds between control probes once settled; None:
             always `control_interval`.
         settle_after: Answered pings in a row, while alive, that make the monitor settled.
+        process: Looks at the kernel's process (`local_process`): the evidence that tells
+            a stopped or hung kernel from a dead one. None: no process to look at.
+        presume_dead_after: Seconds of heartbeat silence after which a kernel whose
+            process cannot be looked at is "lost": presumed dead, not known to be.
     """
 
     def __init__(
@@ -129,6 +288,8 @@ class LivenessMonitor:
         quiet_interval: float | None = None,
         quiet_control_interval: float | None = None,
         settle_after: int = 5,
+        process: ProcessWatch | None = None,
+        presume_dead_after: float = 60.0,
     ) -> None:
         self.client = client
         self.interval = interval
@@ -142,6 +303,8 @@ class LivenessMonitor:
         self.quiet_interval = quiet_interval
         self.quiet_control_interval = quiet_control_interval
         self.settle_after = settle_after
+        self.process = process
+        self.presume_dead_after = presume_dead_after
         self._busy = False
         self._control_wake = asyncio.Event()
         self._answered = 0
@@ -169,6 +332,11 @@ class LivenessMonitor:
         a new one, which tells a restarted kernel from the one that is going away."""
         self._leaving = ""
         """The session of a kernel said to be restarting: its answers do not count."""
+        self._hb_silent = False
+        """The heartbeat went silent (or the kernel's manager said it is going away): the
+        state says why; an answer means the kernel is back, and the control probe rests."""
+        self._last_answer = time.monotonic()
+        """`time.monotonic()` of the last answered ping (the start before the first)."""
 
     @property
     def snapshot(self) -> LivenessSnapshot:
@@ -244,6 +412,7 @@ class LivenessMonitor:
         Server's status messages, or a restart another client asked the server for.
         Over a server these are the only word on the kernel's life: the WebSocket's
         ping proves the server, not the kernel."""
+        self._hb_silent = True
         if event == "dead":
             self._update(
                 state="dead", control_latency=None, detail="its manager gave up restarting it"
@@ -251,7 +420,7 @@ class LivenessMonitor:
             return
         self._leaving = self._kernel_session or str(getattr(self.client, "kernel_session", ""))
         if self._snapshot.state != "dead":
-            self._update(state="dead", control_latency=None, detail="restarting", restarting=True)
+            self._update(state="restarting", control_latency=None, detail="")
         self._wake.set()
 
     def acknowledge(self) -> None:
@@ -263,10 +432,6 @@ class LivenessMonitor:
 
     def _update(self, **changes: Any) -> None:
         old = self._snapshot
-        if "state" in changes:
-            # Only the manager's own word keeps "restarting": any other news on the
-            # kernel's state (a miss, an answer, giving up) replaces it.
-            changes.setdefault("restarting", False)
         if "state" in changes and changes["state"] == old.state:
             del changes["state"]
         if "state" in changes:
@@ -298,6 +463,10 @@ class LivenessMonitor:
         return task.result(), False
 
     async def _ping_loop(self) -> None:
+        if self.process is not None:
+            # Meet the process while the kernel answers: after a death, "process 4242 is
+            # gone" is the evidence, and a stranger who takes the port over is no kernel.
+            await asyncio.to_thread(self.process.check)
         while not self._stopping:
             try:
                 await self._beat()
@@ -323,29 +492,73 @@ class LivenessMonitor:
             self._answered += 1
         if rtt is None:
             self._consecutive += 1
-            if state == "dead":
-                return  # still dead: nothing new to say
+            if state in ("dead", "lost"):
+                return  # still gone: nothing new to say
+            if state == "restarting":
+                self._restart_overdue()
+                return
             self._update(hb_rtt=None, misses=self._snapshot.misses + 1)
-            if suspect or self._consecutive >= self.dead_after:
+            if suspect:
+                # The connection dropped and nothing answers on it: the kernel closed its
+                # sockets, which it does only by exiting.
                 problem = str(getattr(self.client, "link_problem", ""))
-                self._update(
-                    state="dead",
-                    control_latency=None,
-                    detail=problem or ("connection lost" if suspect else "no heartbeat"),
-                )
+                self._silent("dead", problem or "connection lost")
+            elif self._consecutive >= self.dead_after:
+                await self._judge_silence()
             return
         self._consecutive = 0
+        self._last_answer = time.monotonic()
         self._history.append(rtt)
         self._update(hb_rtt=rtt, hb_history=tuple(self._history))
-        if state == "dead":
-            await self._came_back()
+        if self._hb_silent:
+            await self._came_back(state)
         elif (
             state == "restarted" and time.monotonic() - self._snapshot.since >= self.restarted_hold
         ):
             self._update(state="alive", detail="")
 
-    async def _came_back(self) -> None:
-        """The heartbeat answers again after "dead": a restart on the same ports."""
+    def _silent(self, state: LivenessState, detail: str) -> None:
+        self._hb_silent = True
+        self._update(state=state, control_latency=None, detail=detail)
+
+    async def _judge_silence(self) -> None:
+        """The heartbeat has missed `dead_after` pings: say what is known, no more.
+
+        "dead" needs evidence (the way to the kernel broke, its process is gone); a
+        process that is there is "stopped" or "unresponsive"; with nothing to look at, a
+        long silence is "lost" (presumed dead)."""
+        problem = str(getattr(self.client, "link_problem", ""))
+        if problem:
+            self._silent("dead", problem)
+            return
+        check = ProcessCheck("unknown")
+        if self.process is not None:
+            check = await asyncio.to_thread(self.process.check)
+        if self._stopping:
+            return
+        if check.state == "gone":
+            self._silent("dead", f"no heartbeat: {check.detail}")
+        elif check.state == "stopped":
+            self._silent("stopped", check.detail)
+        elif check.state == "running":
+            self._silent("unresponsive", f"no heartbeat, though process {check.pid} runs")
+        elif time.monotonic() - self._last_answer >= self.presume_dead_after:
+            self._silent("lost", f"no heartbeat for {self.presume_dead_after:g} s: presumed dead")
+        else:
+            self._silent("unresponsive", "no heartbeat")
+
+    def _restart_overdue(self) -> None:
+        """Still silent after its manager said "restarting": after `presume_dead_after`
+        seconds, it is not coming back on its own."""
+        if time.monotonic() - self._snapshot.since >= self.presume_dead_after:
+            self._silent(
+                "lost",
+                f"not back {self.presume_dead_after:g} s after a restart: presumed dead",
+            )
+
+    async def _came_back(self, previous: LivenessState) -> None:
+        """The heartbeat answers again after a silence: the same kernel resumed (a stopped
+        process continued, a network came back), or a restart on the same ports."""
         info: Mapping[str, Any] | None = None
         latency: float | None = None
         old_answered = False
@@ -375,15 +588,28 @@ class LivenessMonitor:
             if old_answered:
                 # The same kernel answered throughout: nothing restarted after all.
                 self._leaving = ""
+                self._hb_silent = False
                 self._update(state="alive", detail="")
             # Else the new kernel is still starting: the next beat asks again.
             return
         self._leaving = ""
+        self._hb_silent = False
         if info is not None and known and self._kernel_session == known:
-            # The very process we knew answers: the way to it broke (a network blip, a
-            # tunnel or WebSocket that came back), the kernel did not restart.
+            # The very process we knew answers: it was stopped and continued, or the way
+            # to it broke (a network blip, a tunnel or WebSocket that came back).
             self._update(state="alive", detail="", control_latency=latency)
             return
+        if info is None and previous in ("unresponsive", "stopped", "lost"):
+            # Never seen dead: most likely the same process, slow to catch up on control.
+            # The control probe, running again, says "alive" when it answers.
+            self._update(
+                state="unresponsive",
+                control_latency=None,
+                detail="the heartbeat answers again, kernel_info does not yet",
+            )
+            return
+        if self.process is not None:
+            self.process.forget()
         changes: dict[str, Any] = {
             "state": "restarted",
             "restarts": self._snapshot.restarts + 1,
@@ -408,7 +634,7 @@ class LivenessMonitor:
                 self.hb_connected = False
                 self.disconnected_at = time.monotonic()
                 self._answered = 0
-                if self._snapshot.state != "dead":
+                if self._snapshot.state not in ("dead", "restarting"):
                     self._suspect = True
                     # A periodic ping in flight would hold the heartbeat for up to
                     # `ping_timeout`: cancel it and confirm with a short one at once.
@@ -417,7 +643,7 @@ class LivenessMonitor:
                     self._wake.set()
             elif event == "up":
                 self.hb_connected = True
-                if self._snapshot.state == "dead":
+                if self._hb_silent:
                     # Something listens on the heartbeat port again: ping it now.
                     self._wake.set()
 
@@ -426,8 +652,8 @@ class LivenessMonitor:
     async def _control_loop(self) -> None:
         while not self._stopping:
             await sleep_paced(self._control_wake, lambda: self.control_pace)
-            if self._snapshot.state == "dead":
-                continue
+            if self._hb_silent:
+                continue  # the heartbeat's silence is being judged: a timeout adds nothing
             try:
                 await self.probe_control()
             except TransportClosed:
@@ -444,7 +670,7 @@ class LivenessMonitor:
             "control", "kernel_info_request", {}, self.control_timeout
         )
         state = self._snapshot.state
-        if state == "dead":
+        if self._hb_silent:
             return None
         if reply is None:
             detail = f"no kernel_info on control in {self.control_timeout:g} s"

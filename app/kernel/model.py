@@ -6,9 +6,10 @@ clocks or UI. The view asks it what changed since the last frame.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,18 +25,51 @@ from nbtui.app.kernel.sanitize import (
 )
 
 __all__ = [
+    "PEER_COLOURS",
     "Catchup",
     "Cell",
     "DataOutput",
     "ErrorOutput",
+    "InputOutput",
     "Notice",
     "Output",
+    "PageOutput",
     "Peer",
     "StreamOutput",
     "Transcript",
+    "is_default_repr",
+    "peer_colour",
 ]
 
+_DEFAULT_REPR = re.compile(r"<[\w.<>]+ (?:object(?: at 0x[0-9a-fA-F]+)?|at 0x[0-9a-fA-F]+)>")
+
+
+def is_default_repr(plain: str) -> bool:
+    """Whether a bundle's text/plain only names the object (`<IPython.core.display.HTML
+    object>`, `<pandas.io.formats.style.Styler at 0x7f...>`) or is empty: then another
+    of its types is the output itself."""
+    text = plain.strip()
+    return not text or _DEFAULT_REPR.fullmatch(text) is not None
+
+
 CellState = Literal["queued", "running", "ok", "error", "aborted"]
+
+PEER_COLOURS = 6
+"""Colours in the peer palette (nbtui.widgets.palette makes them): more would be
+closer to each other than a glance tells apart, on a light background."""
+
+
+def peer_colour(username: str, session: str, taken: Collection[int] = ()) -> int:
+    """The palette index of a client: from a hash of its name and session, so every nbtui
+    on the kernel shows it in the same colour, whoever it saw first. Only when another
+    client seen here already holds that colour does it take the next free one."""
+    digest = hashlib.blake2s(f"{username}\0{session}".encode(), digest_size=4).digest()
+    first = int.from_bytes(digest, "big") % PEER_COLOURS
+    for step in range(PEER_COLOURS):
+        index = (first + step) % PEER_COLOURS
+        if index not in taken:
+            return index
+    return first
 
 
 @dataclass(eq=False)
@@ -151,13 +185,15 @@ class DataOutput:
     display_id: str | None = None
     version: int = 0
 
-    @property
-    def text(self) -> str:
+    def _plain(self) -> str:
         plain = self.data.get("text/plain", "")
         if isinstance(plain, list):  # nbformat allows a list of lines
             plain = "".join(str(part) for part in plain)
-        if not isinstance(plain, str):
-            plain = str(plain)
+        return plain if isinstance(plain, str) else str(plain)
+
+    @property
+    def text(self) -> str:
+        plain = self._plain()
         if not plain and self.data:
             kinds = ", ".join(sorted(self.data))
             return f"<{kinds}>"
@@ -166,9 +202,19 @@ class DataOutput:
     @property
     def source(self) -> str:
         """The output whole, as the pager shows and saves it: markdown as its source
-        (its text/plain is only a repr), anything else as `text`."""
+        (its text/plain is only a repr), HTML too when its text/plain is only a default
+        repr, anything else as `text`."""
         markdown = self.data.get("text/markdown")
-        return sanitize(markdown) if isinstance(markdown, str) else self.text
+        if isinstance(markdown, str):
+            return sanitize(markdown)
+        html = self.data.get("text/html")
+        if (
+            isinstance(html, str)
+            and is_default_repr(self._plain())
+            and not any(kind in self.data for kind in ("application/json", "text/latex"))
+        ):
+            return sanitize(html)
+        return self.text
 
     @property
     def line_count(self) -> int:
@@ -201,7 +247,43 @@ class ErrorOutput:
         return len(self.ename) + len(self.evalue) + sum(map(len, self.traceback))
 
 
-Output = StreamOutput | DataOutput | ErrorOutput
+@dataclass(eq=False)
+class PageOutput(DataOutput):
+    """Help (`len?`, `Counter??`) that came as a `page` payload of the cell's execute_reply.
+
+    jupyter console prints it, and it is how most users read help; only the client that
+    ran the cell receives it (shell replies go to the asker alone)."""
+
+
+PASSWORD_MASK = "••••••••"
+"""Stands for a password's answer in the transcript: always as long, so it tells nothing."""
+
+
+@dataclass(eq=False)
+class InputOutput:
+    """A prompt of `input()` or `getpass()` and the answer sent to it, kept as a line of
+    the cell's output: the kernel echoes neither, and the prompt row closes once answered.
+    """
+
+    prompt: str
+    answer: str
+    """What was sent, or `PASSWORD_MASK` for a password: the password itself is never kept."""
+    password: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.answer
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+
+Output = StreamOutput | DataOutput | ErrorOutput | InputOutput
 
 
 CHARS_PER_LINE = 320
@@ -266,7 +348,7 @@ class Peer:
     last_activity: float = 0.0
     running: int = 0
     colour: int = 0
-    """A stable index into the peer palette, in order of first appearance."""
+    """Its index in the peer palette: `peer_colour` at first sight, then kept."""
 
     @property
     def label(self) -> str:
@@ -376,8 +458,10 @@ class Transcript:
         username = sanitize_line(username)
         peer = self.peers.get(session)
         if peer is None:
-            others = sum(1 for known in self.peers.values() if not known.is_self)
-            peer = Peer(session, username or "?", session == self.own_session, colour=others)
+            username = username or "?"
+            taken = {known.colour for known in self.peers.values() if not known.is_self}
+            colour = peer_colour(username, session, taken)
+            peer = Peer(session, username, session == self.own_session, colour=colour)
             self.peers[session] = peer
         elif username and peer.username != username:
             peer.username = username
@@ -417,10 +501,14 @@ class Transcript:
             self._apply_status(msg)
             return
         if kind == "shutdown_reply":
-            who = self.peer(msg.parent_session, msg.parent_username)
-            restart = bool(content.get("restart"))
-            verb = "restart" if restart else "shut down"
-            self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
+            verb = "restart" if content.get("restart") else "shut down"
+            # Only a client seen here has a name worth showing. A session that ran nothing
+            # is the kernel's owner (its KernelManager, a server), not a peer to list.
+            who = self.peers.get(msg.parent_session)
+            if who is not None and (who.is_self or who.cells):
+                self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
+            else:
+                self.add_notice(f"the kernel's owner asked it to {verb}", "warning")
             return
         if not self._is_cell_message(msg):
             return
@@ -593,7 +681,39 @@ class Transcript:
             cell.state = "aborted"
         elif status == "error":
             cell.state = "error"
+        payload = msg.content.get("payload")
+        for item in payload if isinstance(payload, list) else []:
+            page = _page(item)
+            if page is not None:
+                cell.outputs.append(page)
+                self._account(page)
         self._touch(cell)
+
+    def add_input(self, request: Msg, answer: str) -> InputOutput | None:
+        """Keep an answered `input_request` as a line of its cell's output: the prompt
+        and the answer, masked when the kernel asked for a password.
+
+        Args:
+            request: The kernel's input_request (its parent is the cell's execute_request).
+            answer: What the user typed and we sent.
+
+        Returns:
+            The new output; None when the cell is no longer in the transcript.
+        """
+        cell = self.cells.get(request.parent_id)
+        if cell is None:
+            return None
+        prompt = request.content.get("prompt")
+        password = bool(request.content.get("password"))
+        output = InputOutput(
+            sanitize(prompt) if isinstance(prompt, str) else "",
+            PASSWORD_MASK if password else sanitize_line(answer),
+            password,
+        )
+        cell.outputs.append(output)
+        self._account(output)
+        self._touch(cell)
+        return output
 
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
         """The kernel died or restarted: nothing is running any more."""
@@ -663,6 +783,18 @@ class Transcript:
                 holders.remove(output)
             if not holders:
                 self._displays.pop(output.display_id, None)
+
+
+def _page(item: object) -> PageOutput | None:
+    """A payload item that pages help, as an output; None for any other payload."""
+    if not isinstance(item, dict) or item.get("source") != "page":
+        return None
+    data = item.get("data")
+    if not isinstance(data, dict):
+        # IPython before 3.0 sent the text alone.
+        text = item.get("text")
+        data = {"text/plain": text} if isinstance(text, str) else {}
+    return PageOutput(data, {}) if data else None
 
 
 def _stored(output: Output) -> int:

@@ -185,6 +185,11 @@ class ServerKernel:
         """Nothing to add: the server restarts it wherever it likes."""
         return ""
 
+    @property
+    def restarting_detail(self) -> str:
+        """A server says so on its own, on the kernel's iopub."""
+        return "its server says so"
+
     def pane_rows(self, transport: str) -> tuple[PaneRow, ...]:
         """The server, how messages travel, the masked token, and the kernel's id."""
         return (

@@ -94,6 +94,10 @@ class KernelTarget(Protocol):
     def restart_detail(self) -> str:
         """Words for "the kernel restarted ..." ("on the same ports"), or ""."""
 
+    @property
+    def restarting_detail(self) -> str:
+        """Who says the kernel is restarting, for "the kernel is restarting (...)"."""
+
     def join_command(self) -> str:
         """The command another person runs to attach to the same kernel."""
 

@@ -161,8 +161,10 @@ def is_local(target: KernelTarget) -> bool:
 class _LocalProbe:
     """psutil readings of a local kernel process; blocking, run in a thread."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int | None) -> None:
         self.port = port
+        """The TCP port the kernel listens on (`KernelTarget.pid_port`); None: the pid
+        the kernel reports is all there is to go by."""
         self.process: psutil.Process | None = None
         self._primed_host = False
         self._primed_pid: int | None = None
@@ -171,6 +173,8 @@ class _LocalProbe:
         if pid is not None:
             with contextlib.suppress(psutil.Error):
                 return psutil.Process(pid)
+        if self.port is None:
+            return None
         with contextlib.suppress(psutil.Error, OSError):
             for conn in psutil.net_connections(kind="tcp"):
                 if (
@@ -336,9 +340,7 @@ class UsagePoller:
 
     async def _measure(self, pid: int | None) -> UsageSnapshot:
         if self._probe is None:
-            port = self.client.info.pid_port
-            assert port is not None  # only local kernels get here
-            self._probe = _LocalProbe(port)
+            self._probe = _LocalProbe(self.client.info.pid_port)
         return await asyncio.to_thread(self._probe.measure, pid)
 
     def _record(self, reading: UsageSnapshot) -> UsageSnapshot:

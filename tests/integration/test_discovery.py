@@ -457,3 +457,38 @@ def test_a_remote_kernel_gets_a_longer_heartbeat_wait(
     entries = asyncio.run(discovery.probe_all(paths))
     assert [entry.state for entry in entries] == ["stale", "stale"]
     assert waits == {"192.0.2.1": discovery.REMOTE_HB_TIMEOUT, "127.0.0.1": discovery.HB_TIMEOUT}
+
+
+def test_list_shows_a_stopped_kernel_as_stopped_not_stale(
+    isolated_jupyter: Path, tmp_path: Path
+) -> None:
+    """`kill -STOP` silences a kernel, it does not kill it: its file is not stale, and
+    prune keeps it."""
+    kernel = start_kernel(kernel_path(isolated_jupyter))
+    path = Path(kernel.connection_file).resolve()
+    pid = kernel.provisioner.process.pid  # type: ignore[union-attr]
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        result = run_nbtui("--list", "--json", cwd=tmp_path, deadline=LIST_DEADLINE)
+        assert result.returncode == 0, result.stderr
+        row = by_file(json.loads(result.stdout))[str(path)]
+        assert row["state"] == "stopped", row
+        assert row["stale"] is False
+        assert row["alive"] is False
+        assert row["pid"] == pid
+
+        table = run_nbtui("--list", cwd=tmp_path, deadline=LIST_DEADLINE)
+        assert table.returncode == 0, table.stderr
+        line = next(line for line in table.stdout.splitlines() if line.startswith(path.name))
+        assert " stopped " in line and "STALE" not in line
+        assert "0 alive, 0 stale, 1 stopped" in table.stdout
+        assert f"process {pid} is stopped" in table.stdout
+
+        pruned = run_nbtui("--prune", "--yes", cwd=tmp_path, deadline=LIST_DEADLINE)
+        assert pruned.returncode == 0, pruned.stderr
+        assert path.exists()
+    finally:
+        os.kill(pid, signal.SIGCONT)
+        alive = kernel.is_alive()
+        kernel.shutdown_kernel(now=True)
+    assert alive

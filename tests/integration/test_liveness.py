@@ -1,4 +1,4 @@
-"""LivenessMonitor against a real ipykernel: kill -9, restart on the same ports."""
+"""LivenessMonitor against a real ipykernel: kill -9, SIGSTOP, restart on the same ports."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot, local_process
 
 DEADLINE = 5.0
 
@@ -85,7 +85,10 @@ async def test_kill_9_is_seen_by_pings_alone(kernel: KernelManager) -> None:
     kc.watch_link = lambda: None  # type: ignore[method-assign]
     try:
         await kc.attach()
-        monitor = LivenessMonitor(kc, interval=0.2, ping_timeout=0.1)
+        # Silence alone is no proof: the evidence is the process, gone.
+        monitor = LivenessMonitor(
+            kc, interval=0.2, ping_timeout=0.1, process=local_process(kc.info)
+        )
         monitor.start()
         try:
             await until(lambda: monitor.snapshot.hb_rtt is not None)
@@ -96,7 +99,8 @@ async def test_kill_9_is_seen_by_pings_alone(kernel: KernelManager) -> None:
                 f"\nkill -9 without a monitor: dead after "
                 f"{(monitor.snapshot.since - killed) * 1000:.0f} ms"
             )
-            assert monitor.snapshot.detail == "no heartbeat"
+            assert monitor.snapshot.detail.startswith("no heartbeat: ")
+            assert "gone" in monitor.snapshot.detail or "exited" in monitor.snapshot.detail
             assert monitor.snapshot.misses >= 2
         finally:
             await monitor.stop()
@@ -176,3 +180,67 @@ async def test_closing_the_client_ends_the_probes_quietly(kernel: KernelManager)
     await kc.close()
     await until(lambda: not monitor.running)
     await monitor.stop()
+
+
+async def test_sigstop_is_stopped_not_dead_and_sigcont_brings_it_back(
+    kernel: KernelManager, client: KernelClient
+) -> None:
+    states: list[str] = []
+
+    def record(snap: LivenessSnapshot) -> None:
+        if not states or states[-1] != snap.state:
+            states.append(snap.state)
+
+    pid = kernel.provisioner.process.pid  # type: ignore[union-attr]
+    monitor = LivenessMonitor(
+        client,
+        interval=0.1,
+        ping_timeout=0.1,
+        control_interval=0.2,
+        control_timeout=0.3,
+        on_change=record,
+        process=local_process(client.info),
+        presume_dead_after=0.5,
+    )
+    monitor.start()
+    try:
+        await until(lambda: monitor.hb_connected and monitor.snapshot.control_latency is not None)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await until(lambda: monitor.snapshot.state == "stopped", deadline=20.0)
+            assert monitor.snapshot.detail == (
+                f"process {pid} is stopped (SIGSTOP): kill -CONT {pid} resumes it"
+            )
+            # Well past presume_dead_after: a process that is there is not presumed dead.
+            misses = monitor.snapshot.misses
+            await until(lambda: monitor.snapshot.misses >= misses + 10, deadline=20.0)
+            assert monitor.snapshot.state == "stopped"
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        await until(lambda: monitor.snapshot.state == "alive", deadline=20.0)
+        assert monitor.snapshot.restarts == 0
+        assert "dead" not in states and "lost" not in states, states
+        # And the same kernel answers requests again.
+        await until(lambda: monitor.snapshot.control_latency is not None, deadline=20.0)
+    finally:
+        await monitor.stop()
+
+
+async def test_kill_9_of_a_stopped_kernel_is_dead(
+    kernel: KernelManager, client: KernelClient
+) -> None:
+    pid = kernel.provisioner.process.pid  # type: ignore[union-attr]
+    monitor = LivenessMonitor(
+        client, interval=0.1, ping_timeout=0.1, process=local_process(client.info)
+    )
+    monitor.start()
+    try:
+        await until(lambda: monitor.hb_connected)
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            await until(lambda: monitor.snapshot.state == "stopped", deadline=20.0)
+        finally:
+            kill_9(kernel)
+        await until(lambda: monitor.snapshot.state == "dead", deadline=20.0)
+    finally:
+        await monitor.stop()

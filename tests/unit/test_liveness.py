@@ -8,7 +8,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from nbtui.app.kernel.liveness import LivenessMonitor, LivenessSnapshot
+from nbtui.app.kernel.connection import CHANNELS, parse_connection_info
+from nbtui.app.kernel.liveness import (
+    LivenessMonitor,
+    LivenessSnapshot,
+    ProcessCheck,
+    local_process,
+)
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import stop_tasks
 from nbtui.app.kernel.transports import LinkWatch
@@ -16,11 +22,11 @@ from nbtui.app.kernel.transports import LinkWatch
 INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
 
-def reply(content: dict[str, Any]) -> Msg:
+def reply(content: dict[str, Any], session: str = "kernel-1") -> Msg:
     return Msg.from_dict(
         "control",
         {
-            "header": {"msg_id": "r", "msg_type": "kernel_info_reply"},
+            "header": {"msg_id": "r", "msg_type": "kernel_info_reply", "session": session},
             "parent_header": {},
             "metadata": {},
             "content": content,
@@ -37,6 +43,8 @@ class ScriptedClient:
         self.control_answers: dict[str, Any] | None = dict(INFO)
         self.pings = 0
         self.requests: deque[str] = deque()
+        self.kernel_session = "kernel-1"
+        """The session the kernel's replies carry: a restarted kernel has a new one."""
 
     async def ping(self, timeout: float) -> float | None:
         self.pings += 1
@@ -48,10 +56,33 @@ class ScriptedClient:
     ) -> Msg | None:
         self.requests.append(f"{channel}:{msg_type}")
         await asyncio.sleep(0)
-        return None if self.control_answers is None else reply(self.control_answers)
+        if self.control_answers is None:
+            return None
+        return reply(self.control_answers, self.kernel_session)
 
     def watch_link(self) -> LinkWatch | None:
         return None
+
+
+class ScriptedProcess:
+    """What the operating system says about the kernel's process, as the test says."""
+
+    def __init__(self, state: str = "running", pid: int = 4242) -> None:
+        self.state = state
+        self.pid = pid
+        self.checks = 0
+        self.forgotten = 0
+
+    def check(self) -> ProcessCheck:
+        self.checks += 1
+        details = {
+            "gone": f"process {self.pid} is gone",
+            "stopped": f"process {self.pid} is stopped (SIGSTOP): kill -CONT {self.pid} resumes it",
+        }
+        return ProcessCheck(self.state, self.pid, details.get(self.state, ""))  # type: ignore[arg-type]
+
+    def forget(self) -> None:
+        self.forgotten += 1
 
 
 async def until(predicate: Callable[[], bool], deadline: float = 5.0) -> None:
@@ -71,6 +102,7 @@ def states(seen: list[LivenessSnapshot]) -> list[str]:
 
 async def test_alive_then_dead_after_misses_then_restarted_then_alive() -> None:
     client = ScriptedClient()
+    process = ScriptedProcess("running")
     seen: list[LivenessSnapshot] = []
     monitor = LivenessMonitor(
         client,
@@ -79,23 +111,28 @@ async def test_alive_then_dead_after_misses_then_restarted_then_alive() -> None:
         on_change=seen.append,
         restarted_hold=0.1,
         dead_after=2,
+        process=process,
     )
     monitor.start()
     try:
         await until(lambda: len(monitor.snapshot.hb_history) >= 2)
         assert monitor.snapshot.state == "alive"
+        process.state = "gone"
         client.hb_answers = False
         await until(lambda: monitor.snapshot.state == "dead")
         dead = monitor.snapshot
-        assert dead.detail == "no heartbeat"
+        assert dead.detail == "no heartbeat: process 4242 is gone"
         assert dead.misses == 2
         assert dead.hb_rtt is None
         pings = client.pings
         await until(lambda: client.pings >= pings + 5)
         assert monitor.snapshot.misses == 2, "misses do not pile up while dead"
         client.control_answers = {**INFO, "implementation_version": "new"}
+        client.kernel_session = "kernel-2"
+        process.state = "running"
         client.hb_answers = True
         await until(lambda: monitor.snapshot.state == "restarted")
+        assert process.forgotten == 1, "the new kernel is a new process"
         assert monitor.snapshot.restarts == 1
         assert monitor.snapshot.kernel_info["implementation_version"] == "new"
         assert client.kernel_info["implementation_version"] == "new"
@@ -125,7 +162,9 @@ async def test_unresponsive_when_control_is_silent_but_heartbeat_answers() -> No
 async def test_no_control_probes_while_dead() -> None:
     client = ScriptedClient()
     client.hb_answers = False
-    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.01)
+    monitor = LivenessMonitor(
+        client, interval=0.01, control_interval=0.01, process=ScriptedProcess("gone")
+    )
     monitor.start()
     try:
         await until(lambda: monitor.snapshot.state == "dead")
@@ -231,13 +270,12 @@ async def test_a_restart_said_by_the_manager_is_a_death_expected_back() -> None:
     monitor.start()
     try:
         await until(lambda: len(monitor.snapshot.hb_history) >= 2)
-        assert not monitor.snapshot.restarting
         monitor.kernel_event("restarting")
-        assert monitor.snapshot.state == "dead"
-        assert monitor.snapshot.restarting
+        # Its own state, not "dead": the manager expects it back.
+        assert monitor.snapshot.state == "restarting"
+        assert monitor.snapshot.detail == ""
         monitor.kernel_event("dead")  # the manager gave up
         assert monitor.snapshot.state == "dead"
-        assert not monitor.snapshot.restarting
         assert "gave up" in monitor.snapshot.detail
     finally:
         await monitor.stop()
@@ -261,3 +299,121 @@ async def test_stopping_outlasts_a_swallowed_cancel() -> None:
     await asyncio.sleep(0)
     await asyncio.wait_for(stop_tasks([task]), 2)
     assert swallowed and task.cancelled()
+
+
+def silent_monitor(
+    client: ScriptedClient, process: ScriptedProcess | None, **options: Any
+) -> tuple[LivenessMonitor, list[LivenessSnapshot]]:
+    seen: list[LivenessSnapshot] = []
+    monitor = LivenessMonitor(
+        client,
+        interval=0.01,
+        control_interval=0.01,
+        control_timeout=0.01,
+        on_change=seen.append,
+        process=process,
+        **options,
+    )
+    return monitor, seen
+
+
+async def test_a_silent_heartbeat_without_evidence_is_unresponsive_then_lost() -> None:
+    # A remote kernel: nothing to look at but the heartbeat.
+    client = ScriptedClient()
+    monitor, seen = silent_monitor(client, None, presume_dead_after=0.2)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 2)
+        client.hb_answers = False
+        await until(lambda: monitor.snapshot.state == "unresponsive")
+        assert monitor.snapshot.detail == "no heartbeat"
+        await until(lambda: monitor.snapshot.state == "lost")
+        assert monitor.snapshot.detail == "no heartbeat for 0.2 s: presumed dead"
+    finally:
+        await monitor.stop()
+    assert "dead" not in states(seen)
+
+
+async def test_a_stopped_process_is_stopped_and_back_alive_when_it_answers() -> None:
+    client = ScriptedClient()
+    process = ScriptedProcess("running")
+    monitor, seen = silent_monitor(client, process, presume_dead_after=0.05)
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.control_latency is not None)
+        process.state = "stopped"
+        client.hb_answers = False
+        await until(lambda: monitor.snapshot.state == "stopped")
+        client.control_answers = None  # a stopped kernel answers nothing
+        assert monitor.snapshot.detail == (
+            "process 4242 is stopped (SIGSTOP): kill -CONT 4242 resumes it"
+        )
+        # Long past presume_dead_after: a process that is there is not presumed dead, and
+        # the control probe's timeouts do not turn "stopped" into "unresponsive".
+        checks = process.checks
+        await until(lambda: process.checks >= checks + 10)
+        assert monitor.snapshot.state == "stopped"
+        # SIGCONT: the same kernel (same session) answers again.
+        process.state = "running"
+        client.control_answers = dict(INFO)
+        client.hb_answers = True
+        await until(lambda: monitor.snapshot.state == "alive")
+        assert monitor.snapshot.restarts == 0
+        assert process.forgotten == 0
+    finally:
+        await monitor.stop()
+    assert states(seen) == ["alive", "stopped", "alive"]
+
+
+async def test_a_running_process_that_does_not_answer_is_unresponsive_not_lost() -> None:
+    client = ScriptedClient()
+    process = ScriptedProcess("running")
+    monitor, seen = silent_monitor(client, process, presume_dead_after=0.01)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 2)
+        client.hb_answers = False
+        await until(lambda: monitor.snapshot.state == "unresponsive")
+        assert monitor.snapshot.detail == "no heartbeat, though process 4242 runs"
+        checks = process.checks
+        await until(lambda: process.checks >= checks + 5)
+        assert monitor.snapshot.state == "unresponsive"
+        # Then it dies: evidence, so "dead".
+        process.state = "gone"
+        await until(lambda: monitor.snapshot.state == "dead")
+        assert monitor.snapshot.detail == "no heartbeat: process 4242 is gone"
+    finally:
+        await monitor.stop()
+    assert states(seen) == ["alive", "unresponsive", "dead"]
+
+
+async def test_a_restart_that_never_comes_back_is_presumed_dead() -> None:
+    client = ScriptedClient()
+    monitor, _ = silent_monitor(client, None, presume_dead_after=0.1)
+    monitor.start()
+    try:
+        await until(lambda: len(monitor.snapshot.hb_history) >= 2)
+        client.hb_answers = False
+        monitor.kernel_event("restarting")
+        assert monitor.snapshot.state == "restarting"
+        await until(lambda: monitor.snapshot.state == "lost")
+        assert "presumed dead" in monitor.snapshot.detail
+    finally:
+        await monitor.stop()
+
+
+def test_local_process_only_for_a_local_tcp_kernel() -> None:
+    def info(ip: str, **extra: Any) -> Any:
+        data = {
+            "ip": ip,
+            "transport": "tcp",
+            "key": "k",
+            "signature_scheme": "hmac-sha256",
+            **{f"{name}_port": 5000 + index for index, name in enumerate(CHANNELS)},
+            **extra,
+        }
+        return parse_connection_info(data, "test")
+
+    local = local_process(info("127.0.0.1"))
+    assert local is not None and local.port == 5000
+    assert local_process(info("203.0.113.9")) is None  # another host: nothing to look at

@@ -14,10 +14,13 @@ import pytest
 from nbtui.app.kernel.messages import Msg, short_session
 from nbtui.app.kernel.model import (
     CHARS_PER_LINE,
+    PASSWORD_MASK,
     Cell,
     DataOutput,
     ErrorOutput,
+    InputOutput,
     Notice,
+    PageOutput,
     StreamOutput,
     Transcript,
 )
@@ -556,6 +559,96 @@ def test_ok_reply_keeps_ok() -> None:
     assert transcript.cells[request.msg_id].state == "ok"
 
 
+HELP = (
+    "\x1b[0;31mSignature:\x1b[0m \x1b[0mlen\x1b[0m"
+    "\x1b[0;34m(\x1b[0m\x1b[0mobj\x1b[0m\x1b[0;34m)\x1b[0m\n"
+    "\x1b[0;31mDocstring:\x1b[0m Return the number of items in a container.\x1b]0;t\x07\n"
+    "\x1b[0;31mType:\x1b[0m      builtin_function_or_method"
+)
+"""ipykernel's `page` payload for `len?`, with a hostile title change added."""
+
+
+def _reply_with(request: Request, payload: list[Any]) -> Msg:
+    return request._make(
+        "shell",
+        "execute_reply",
+        {"status": "ok", "execution_count": 1, "payload": payload},
+    )
+
+
+def test_help_in_the_reply_is_kept_as_the_cells_output() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "len?", "me")
+    run_cell(transcript, request, "len?", request.stream("before\n"))
+    page = {"source": "page", "data": {"text/plain": HELP}, "start": 0}
+    feed(transcript, _reply_with(request, [{"source": "set_next_input", "text": "x"}, page]))
+    cell = transcript.cells[request.msg_id]
+    assert [type(output) for output in cell.outputs] == [StreamOutput, PageOutput]
+    shown = cell.outputs[1]
+    assert isinstance(shown, PageOutput)
+    assert "Return the number of items in a container." in shown.text
+    assert "\x1b[0;31mSignature:" in shown.text  # IPython's colours kept
+    assert "\x1b]" not in shown.text
+    assert shown.execution_count is None  # no Out[n] prompt
+    assert transcript.stored_lines == 1 + 3
+    assert transcript.changed  # the view hears of it
+
+
+def test_an_old_style_page_and_odd_payloads() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "len?", "me")
+    run_cell(transcript, request, "len?")
+    odd: list[Any] = ["page", None, {"source": "page"}, {"source": "page", "data": []}]
+    feed(transcript, _reply_with(request, [*odd, {"source": "page", "text": "old help"}]))
+    outputs = transcript.cells[request.msg_id].outputs
+    assert [output.text for output in outputs] == ["old help"]
+
+
+def _input_request(request: Request, prompt: Any, password: bool) -> Msg:
+    return request._make("stdin", "input_request", {"prompt": prompt, "password": password})
+
+
+def test_an_answered_input_stays_in_the_transcript() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "input()", "me")
+    feed(transcript, request.busy(), request.stream("hello\n"))
+    asked = _input_request(request, "name\x1b]0;t\x07? ", False)
+    feed(transcript, asked)  # the model keeps nothing of a question until it is answered
+    assert len(transcript.cells[request.msg_id].outputs) == 1
+    transcript.take_changes()
+    output = transcript.add_input(asked, "bob\x1bc")
+    assert isinstance(output, InputOutput)
+    assert output.text == "name? bob"
+    feed(transcript, request.stream("hi bob\n"), request.idle())
+    outputs = transcript.cells[request.msg_id].outputs
+    assert [output.text for output in outputs] == ["hello", "name? bob", "hi bob"]
+
+
+def test_a_password_answer_is_masked_and_never_kept() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "getpass()", "me")
+    feed(transcript, request.busy())
+    output = transcript.add_input(_input_request(request, "pw? ", True), "s3cret")
+    assert output is not None
+    assert output.text == "pw? " + PASSWORD_MASK
+    assert "s3cret" not in repr(transcript.cells[request.msg_id])
+    assert transcript.add_input(_input_request(own(), "gone? ", False), "x") is None
+
+
+def test_an_html_objects_source_is_its_html() -> None:
+    html = DataOutput(
+        {"text/html": "<b>x</b>", "text/plain": "<IPython.core.display.HTML object>"}, {}
+    )
+    assert html.source == "<b>x</b>"
+    assert DataOutput({"text/html": "<b>x</b>"}, {}).source == "<b>x</b>"
+    frame = DataOutput({"text/html": "<table/>", "text/plain": "   a\n0  1"}, {})
+    assert frame.source == "   a\n0  1"
+
+
 def test_reply_for_an_unknown_cell_is_ignored() -> None:
     transcript = Transcript(OWN)
     feed(transcript, own().reply("aborted"))
@@ -893,6 +986,7 @@ def test_removed_outputs_are_freed() -> None:
 @pytest.mark.parametrize(("restart", "verb"), [(False, "shut down"), (True, "restart")])
 def test_shutdown_reply_from_a_peer_adds_a_notice(restart: bool, verb: str) -> None:
     transcript = Transcript(OWN)
+    run_cell(transcript, Request(_msg_id(), OTHER, "bob"), "x = 1")
     request = Request(_msg_id(), OTHER, "bob", "shutdown_request")
     feed(
         transcript,
@@ -906,6 +1000,24 @@ def test_shutdown_reply_from_a_peer_adds_a_notice(restart: bool, verb: str) -> N
     assert verb in notices[0].text
     assert notices[0].level == "warning"
     assert not transcript.busy
+
+
+@pytest.mark.parametrize(("restart", "verb"), [(False, "shut down"), (True, "restart")])
+def test_shutdown_reply_from_a_session_seen_nowhere_is_the_owners(restart: bool, verb: str) -> None:
+    # The kernel's KernelManager (or a server) asks from its own session, which runs no
+    # cells: it is named as the owner, not as a made-up peer "user@b0b5".
+    transcript = Transcript(OWN)
+    request = Request(_msg_id(), OTHER, "owner", "shutdown_request")
+    feed(
+        transcript,
+        request.busy(),
+        request.iopub("shutdown_reply", {"status": "ok", "restart": restart}),
+        request.idle(),
+    )
+    notices = [entry for entry in transcript.entries if isinstance(entry, Notice)]
+    assert [notice.text for notice in notices] == [f"the kernel's owner asked it to {verb}"]
+    assert "b0b5" not in notices[0].text
+    assert OTHER not in transcript.peers
     assert [entry for entry in transcript.entries if isinstance(entry, Cell)] == []
 
 

@@ -140,6 +140,7 @@ class PigeonTarget:
     exposure_notice: str = ""
     pane_warning: str = ""
     restart_detail: str = ""
+    restarting_detail: str = "the pigeons say so"
 
     def join_command(self) -> str:
         return "nbtui --pigeon loft-1"

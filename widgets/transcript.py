@@ -402,6 +402,8 @@ class TranscriptView(ScrollView, can_focus=True):
             )
         if not cell.is_self and not self.show_peer_outputs:
             return parts
+        if cell.dropped_outputs:
+            parts.append(_RenderedPart(self, partial(self._dropped_outputs_line, cell)))
         for output in cell.outputs:
             # Parts hold their outputs, so an id in a key cannot be reused by another.
             if isinstance(output, StreamOutput):
@@ -445,6 +447,13 @@ class TranscriptView(ScrollView, can_focus=True):
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(
             f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
+        noun = "output" if cell.dropped_outputs == 1 else "outputs"
+        return Text(
+            f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
             style=self._style("transcript--dropped"),
         )
 

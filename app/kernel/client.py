@@ -102,6 +102,8 @@ class KernelClient:
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._bad_signatures_seen = 0
+        """The transport's bad-signature count when the latest good message came."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
@@ -113,6 +115,15 @@ class KernelClient:
     def bad_signatures(self) -> int:
         """Messages dropped for a wrong signature (a wrong key)."""
         return self.transport.bad_signatures
+
+    @property
+    def key_suspect(self) -> bool:
+        """Messages failed the signature check since the last one that passed.
+
+        Only then is a wrong key worth naming when a request goes unanswered: a bad
+        message long before, followed by good ones, says nothing about a slow reply now.
+        """
+        return self.transport.bad_signatures > self._bad_signatures_seen
 
     @property
     def malformed(self) -> int:
@@ -171,7 +182,15 @@ class KernelClient:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
         if reply is None:
-            raise NbtuiError(info.no_reply(reply_timeout + 1, self.bad_signatures))
+            # Messages signed with this key came (someone else's output): the key is right.
+            signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
+            raise NbtuiError(
+                info.no_reply(
+                    reply_timeout + 1,
+                    self.bad_signatures,
+                    key_proven=bool(signed) and not self.key_suspect,
+                )
+            )
         self.kernel_info = reply.content
         self.kernel_session = str(reply.header.get("session", ""))
         await self.iopub_ready(reply.parent_id)
@@ -203,6 +222,8 @@ class KernelClient:
 
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
+        if channel != "nbtui":  # the transport's own reports are not signed messages
+            self._bad_signatures_seen = self.transport.bad_signatures
         msg = Msg.from_dict(channel, raw)
         if channel == "iopub":
             self.last_iopub = msg.received

@@ -53,6 +53,7 @@ from nbtui.app.kernel.connection import (
     load_connection_file,
     parse_connection_info,
     parse_connection_text,
+    too_deep,
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.usage import is_local, parse_usage
@@ -219,6 +220,8 @@ def connection_from_text(text: str, where: str) -> ConnectionInfo:
         return parse_connection_info(json.loads(stripped), where)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise too_deep(where) from None
     decoder = json.JSONDecoder()
     start = text.find("{")
     while start != -1:
@@ -227,6 +230,9 @@ def connection_from_text(text: str, where: str) -> ConnectionInfo:
         except json.JSONDecodeError:
             start = text.find("{", start + 1)
             continue
+        except RecursionError:
+            # Every later "{" is nested as deep or nearly: trying each would take minutes.
+            raise too_deep(where) from None
         return parse_connection_info(data, where)
     # Nothing decodes: report the whole text's JSON error, with its line and column.
     return parse_connection_text(stripped, where)

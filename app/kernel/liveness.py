@@ -543,8 +543,9 @@ class LivenessMonitor:
             return None
         if reply is None:
             detail = f"no kernel_info on control in {self.control_timeout:g} s"
-            # Heartbeat alive, requests unanswered, signatures failing: a wrong key.
-            if getattr(self.client, "bad_signatures", 0):
+            # Heartbeat alive, requests unanswered, and signatures failing since the last
+            # good message (not merely some time ago): a wrong key.
+            if getattr(self.client, "key_suspect", False):
                 detail += " (messages fail the signature check: wrong key?)"
             self._update(state="unresponsive", control_latency=None, detail=detail)
             return None

@@ -25,6 +25,7 @@ from nbtui.app.kernel.sanitize import (
 )
 
 __all__ = [
+    "MAX_EXECUTION_COUNT",
     "PEER_COLOURS",
     "Catchup",
     "Cell",
@@ -37,6 +38,7 @@ __all__ = [
     "Peer",
     "StreamOutput",
     "Transcript",
+    "execution_count",
     "is_default_repr",
     "peer_colour",
 ]
@@ -286,6 +288,19 @@ class InputOutput:
 Output = StreamOutput | DataOutput | ErrorOutput | InputOutput
 
 
+MAX_EXECUTION_COUNT = 999_999_999
+"""The largest execution count shown (nine digits, a billion cells): a larger one, a
+negative one or a bool is a kernel's nonsense, and shown as unknown, not as a prompt
+as wide as the screen."""
+
+
+def execution_count(value: object) -> int | None:
+    """`value` as an execution count, or None when it is not a plausible one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_EXECUTION_COUNT else None
+
+
 CHARS_PER_LINE = 320
 """The scrollback's character budget per line of its line budget: far above an average
 line, so that only unusually long lines make the character budget the one that binds."""
@@ -322,6 +337,9 @@ class Cell:
     clear_on_next_output: bool = False
     last_output: float | None = None
     """When output last arrived: a long silence may mean the cell waits for input."""
+    dropped_outputs: int = 0
+    """Whole outputs (displays, results, errors) removed from the front to bound
+    scrollback while the cell could not go whole (running, or the newest): exact."""
 
     @property
     def line_count(self) -> int:
@@ -392,6 +410,10 @@ class Transcript:
         self.changed: dict[int, Entry] = {}
         self.removed: list[Entry] = []
         self.dropped_entries = 0
+        self.dropped_messages = 0
+        """iopub messages the transport dropped because nbtui could not keep up: exact."""
+        self._dropped_notice: Notice | None = None
+        self._dropped_run = 0
         self.stored_lines = 0
         self.stored_chars = 0
         self._displays: dict[str, list[DataOutput]] = {}
@@ -430,6 +452,8 @@ class Transcript:
 
     def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
+        # The counts come from the kernel like any output: implausible ones go.
+        inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
         if not inputs:
             return None
         catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
@@ -490,6 +514,28 @@ class Transcript:
             self._apply_iopub(msg)
         elif msg.channel == "shell" and msg.msg_type == "execute_reply":
             self._apply_execute_reply(msg)
+        elif msg.channel == "nbtui" and msg.msg_type == "dropped":
+            count = msg.content.get("count")
+            if isinstance(count, int) and count > 0:
+                self._note_dropped(count)
+
+    def _note_dropped(self, count: int) -> None:
+        """The transport dropped `count` iopub messages: say so, in one notice per run of
+        drops (the latest notice grows while nothing else came after it)."""
+        self.dropped_messages += count
+        notice = self._dropped_notice
+        if notice is None or not self.entries or self.entries[-1] is not notice:
+            notice = self.add_notice("", "warning")
+            notice.key = "dropped"
+            self._dropped_notice = notice
+            self._dropped_run = 0
+        self._dropped_run += count
+        noun = "message" if self._dropped_run == 1 else "messages"
+        notice.text = (
+            f"{self._dropped_run:,} {noun} dropped: the kernel sent faster than nbtui "
+            "could read (outputs may be missing from here)"
+        )
+        self._touch(notice)
 
     def _is_cell_message(self, msg: Msg) -> bool:
         return msg.parent_msg_type == "execute_request" and bool(msg.parent_id)
@@ -518,8 +564,8 @@ class Transcript:
             code = content.get("code")
             if isinstance(code, str) and cell.code is None:
                 cell.code = sanitize_code(code)
-            count = content.get("execution_count")
-            if isinstance(count, int):
+            count = execution_count(content.get("execution_count"))
+            if count is not None:
                 cell.execution_count = count
             if cell.state == "queued":
                 cell.state = "running"
@@ -558,8 +604,7 @@ class Transcript:
         elif kind in ("display_data", "execute_result"):
             output = self._data_output(content)
             if kind == "execute_result":
-                count = content.get("execution_count")
-                output.execution_count = count if isinstance(count, int) else None
+                output.execution_count = execution_count(content.get("execution_count"))
                 if output.execution_count is not None:
                     cell.execution_count = output.execution_count
             cell.outputs.append(output)
@@ -626,6 +671,7 @@ class Transcript:
 
     def _clear(self, cell: Cell) -> None:
         cell.clear_on_next_output = False
+        cell.dropped_outputs = 0
         for output in cell.outputs:
             self._account(output, -1)
             if isinstance(output, DataOutput) and output.display_id:
@@ -673,8 +719,8 @@ class Transcript:
         if cell is None:
             return
         status = msg.content.get("status")
-        count = msg.content.get("execution_count")
-        if isinstance(count, int) and cell.execution_count is None:
+        count = execution_count(msg.content.get("execution_count"))
+        if count is not None and cell.execution_count is None:
             cell.execution_count = count
         # bash_kernel answers an interrupted cell with the non-standard "abort".
         if status in ("abort", "aborted"):
@@ -735,35 +781,60 @@ class Transcript:
         return self.stored_lines > self.max_lines or self.stored_chars > self.max_chars
 
     def enforce_budget(self) -> None:
-        """Oldest entry first: trim its stream lines, and remove it whole (unless it is
-        running or the newest) while still over budget or once trimmed to nothing.
+        """Oldest entry first: trim its outputs from the front, and remove it whole
+        (unless it is running or the newest) while still over budget or once trimmed to
+        nothing.
+
+        A cell that cannot go whole gives up its oldest outputs one by one, displays and
+        errors included: room is always made for what is new, or a running cell holding
+        more than the budget would have every later output trimmed away on arrival. Only
+        the newest output of all is kept whole, even when it alone is over budget.
 
         Lines bound what is drawn and scrolled; characters bound memory, which a few
         huge lines (a big array's repr, minified JSON) would take at any line count."""
         index = 0
         while self._over_budget() and index < len(self.entries):
             entry = self.entries[index]
-            trimmed_any = False
-            if isinstance(entry, Cell):
-                for output in entry.outputs:
-                    excess = self.stored_lines - self.max_lines
-                    excess_chars = self.stored_chars - self.max_chars
-                    if excess <= 0 and excess_chars <= 0:
-                        break
-                    if isinstance(output, StreamOutput):
-                        lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
-                        self.stored_lines -= lines
-                        self.stored_chars -= chars
-                        trimmed_any = trimmed_any or lines > 0
-                if trimmed_any:
-                    self._touch(entry)
             running = isinstance(entry, Cell) and entry.key in self.running
             newest = index == len(self.entries) - 1
+            trimmed_any = False
+            if isinstance(entry, Cell):
+                trimmed_any = self._trim_cell(entry, whole_outputs=running or newest, newest=newest)
             empty = isinstance(entry, Cell) and not any(_stored(o) for o in entry.outputs)
             if not running and not newest and (self._over_budget() or (trimmed_any and empty)):
                 self._remove_entry(index)
             else:
                 index += 1
+
+    def _trim_cell(self, cell: Cell, *, whole_outputs: bool, newest: bool) -> bool:
+        """Trim `cell`'s outputs oldest first until the budget holds: stream lines, and,
+        when `whole_outputs`, whole displays and errors. True if anything went."""
+        trimmed_any = False
+        position = 0
+        outputs = cell.outputs
+        while position < len(outputs):
+            excess = self.stored_lines - self.max_lines
+            excess_chars = self.stored_chars - self.max_chars
+            if excess <= 0 and excess_chars <= 0:
+                break
+            output = outputs[position]
+            if isinstance(output, StreamOutput):
+                lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
+                self.stored_lines -= lines
+                self.stored_chars -= chars
+                trimmed_any = trimmed_any or lines > 0
+                position += 1
+            elif whole_outputs and not (newest and position == len(outputs) - 1):
+                del outputs[position]
+                self._account(output, -1)
+                self._forget_display(output)
+                cell.dropped_outputs += 1
+                trimmed_any = True
+            else:
+                position += 1
+        if trimmed_any:
+            self._touch(cell)
+        return trimmed_any
 
     def _remove_entry(self, index: int) -> None:
         entry = self.entries.pop(index)

@@ -213,7 +213,7 @@ class ServerKernel:
             f"kernel {self.kernel_id} within {timeout:g} s"
         )
 
-    def no_reply(self, timeout: float, bad_signatures: int) -> str:
+    def no_reply(self, timeout: float, bad_signatures: int, *, key_proven: bool) -> str:
         """The kernel does not answer through its server (the server signs: no key)."""
         return (
             f"kernel {self.kernel_id} on {self.base_url} does not answer requests "

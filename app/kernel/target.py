@@ -111,12 +111,14 @@ class KernelTarget(Protocol):
     def no_heartbeat(self, timeout: float) -> str:
         """Why attaching failed when no ping came back within `timeout` seconds."""
 
-    def no_reply(self, timeout: float, bad_signatures: int) -> str:
+    def no_reply(self, timeout: float, bad_signatures: int, *, key_proven: bool) -> str:
         """Why attaching failed when pings come back but requests are not answered.
 
         Args:
             timeout: Seconds the requests waited, together.
             bad_signatures: Messages dropped for a wrong signature meanwhile.
+            key_proven: Messages signed with our key came, and none failed since: the
+                key is right, the kernel may be stuck.
         """
 
 

@@ -1177,3 +1177,104 @@ def test_a_held_joiner_goes_when_no_emoji_follows() -> None:
     stream.append("ad\u200d")  # not after an emoji: never held
     stream.append("💻\n")
     assert stream.lines == ["👩admin", "ad💻"]
+
+
+# -- absurd execution counts (issue 13, item 26e) ----------------------------------------
+
+
+@pytest.mark.parametrize("count", [10**30, 10**9, -1, True])
+def test_an_absurd_execution_count_is_unknown(count: int) -> None:
+    """A 31-digit count made a 31-digit prompt: a count no kernel reaches is unknown."""
+    transcript = Transcript(OWN)
+    request = other()
+    feed(
+        transcript,
+        request.busy(),
+        request.input("x", count=count),
+        request.result("1", count=count),
+        request.idle(),
+        request.reply("ok", count),
+    )
+    cell = transcript.cells[request.msg_id]
+    assert cell.execution_count is None
+    (output,) = cell.outputs
+    assert isinstance(output, DataOutput)
+    assert output.execution_count is None
+    catchup = transcript.add_catchup([(count, "a"), (7, "b")])
+    assert catchup is not None
+    assert catchup.inputs == [(7, "b")]
+
+
+@pytest.mark.parametrize("count", [0, 1, 999_999_999])
+def test_a_plausible_execution_count_is_kept(count: int) -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    cell = run_cell(transcript, request, "x", request.result("1", count=count))
+    assert cell.execution_count == count
+
+
+# -- a running cell over budget (issue 13, item 24) ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["display", "error"])
+def test_a_running_cell_over_budget_in_rich_outputs_makes_room_for_new_ones(kind: str) -> None:
+    """A cell still running held more than the budget in displays (or errors); every later
+    output, ours too, was trimmed away on arrival because nothing of it could go."""
+    transcript = Transcript(OWN, max_lines=100)
+    running = other()
+    feed(transcript, running.busy(), running.input("flood()"))
+    body = "\n".join(f"row {row}" for row in range(20))
+    error = {"ename": "E", "evalue": "v", "traceback": body.split("\n")}
+    rich = [running.display(body) if kind == "display" else running.iopub("error", error)] * 8
+    feed(transcript, *rich)
+    hog = transcript.cells[running.msg_id]
+    assert transcript.busy
+    mine = own()
+    transcript.add_own_cell(mine.msg_id, "print", "me")
+    feed(transcript, mine.busy(), mine.input("print"), mine.stream(_chunk(0, 30)), mine.idle())
+    (stream,) = stream_outputs(transcript.cells[mine.msg_id])
+    assert stream.dropped == 0
+    assert stream.lines == [f"line {index}" for index in range(30)]
+    assert kept_lines(transcript) <= 100
+    assert transcript.stored_lines == kept_lines(transcript)
+    assert transcript.stored_chars == kept_chars(transcript)
+    # The oldest of the running cell's outputs went, counted exactly; it is still there.
+    assert hog in transcript.entries
+    assert hog.dropped_outputs + len(hog.outputs) == 8
+    assert hog.dropped_outputs >= 1
+
+
+def test_a_running_cell_keeps_trimming_its_own_oldest_rich_outputs() -> None:
+    transcript = Transcript(OWN, max_lines=100)
+    running = own()
+    feed(transcript, running.busy(), running.input("loop"))
+    body = "\n".join(str(row) for row in range(10))
+    for index in range(50):
+        feed(transcript, running.display(f"{index}\n{body}"))
+        assert transcript.stored_lines <= 100
+    cell = transcript.cells[running.msg_id]
+    assert cell.dropped_outputs + len(cell.outputs) == 50
+    last = cell.outputs[-1]
+    assert isinstance(last, DataOutput)
+    assert last.text.startswith("49\n")
+    assert transcript.stored_lines == kept_lines(transcript)
+
+
+def test_the_newest_rich_output_is_kept_whole_even_over_budget() -> None:
+    transcript = Transcript(OWN, max_lines=10)
+    running = own()
+    feed(transcript, running.busy(), running.display("\n".join(map(str, range(50)))))
+    cell = transcript.cells[running.msg_id]
+    assert len(cell.outputs) == 1
+    assert cell.dropped_outputs == 0
+
+
+def test_clear_output_forgets_the_dropped_output_count() -> None:
+    transcript = Transcript(OWN, max_lines=20)
+    running = own()
+    body = "\n".join(str(row) for row in range(10))
+    feed(transcript, running.busy(), *[running.display(body) for _ in range(5)])
+    cell = transcript.cells[running.msg_id]
+    assert cell.dropped_outputs
+    feed(transcript, running.clear(False))
+    assert cell.dropped_outputs == 0

@@ -151,7 +151,7 @@ class PigeonTarget:
     def no_heartbeat(self, timeout: float) -> str:
         return "no pigeon came back"
 
-    def no_reply(self, timeout: float, bad_signatures: int) -> str:
+    def no_reply(self, timeout: float, bad_signatures: int, *, key_proven: bool) -> str:
         return f"the pigeons carry no answers after {timeout:g} s"
 
 

@@ -39,7 +39,8 @@ CHANNELS = ("shell", "iopub", "stdin", "control")
 """The message channels; the heartbeat is the transport's own business."""
 
 Deliver = Callable[[str, dict[str, Any]], None]
-"""Called with (channel, message dict as `Session.deserialize` returns it)."""
+"""Called with (channel, message dict as `Session.deserialize` returns it). Channel "nbtui"
+carries the transport's own reports, unsigned (`zeromq.dropped(count)`)."""
 
 LinkEvent = Literal["up", "down"]
 """What a `LinkWatch` reports: the way to the kernel came up, or went down."""

@@ -1,9 +1,13 @@
 """The kernel's own ZeroMQ sockets, from a connection file (maybe through SSH tunnels).
 
 iopub drops messages silently for a subscriber that falls behind (libzmq's default
-high-water mark is 1000). The receive high-water mark is lifted here so that libzmq's
-I/O thread keeps pulling from the network even while the UI is busy drawing a frame:
-a slow frame then costs memory for a moment, never output.
+high-water mark is 1000). So iopub is read by a thread of its own (`IopubPump`) into a
+buffer the event loop decodes from: a slow frame costs memory for a moment, never
+output. The buffer is bounded (`BACKLOG`): a kernel that sends faster than nbtui can
+decode for long (hundreds of thousands of messages in seconds) has the excess dropped,
+counted, and reported in-band as a `dropped` message on the `nbtui` channel, where the
+transcript shows it. libzmq's own queue behind it is bounded too (`IOPUB_HWM`), as the
+last line should the thread ever fall that far behind.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import struct
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any, cast
 
 import zmq
@@ -23,8 +28,15 @@ from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.pacing import stop_tasks
 from nbtui.app.kernel.transports import Deliver, LinkEvent, TransportClosed
+from nbtui.app.kernel.transports.iopub_pump import (
+    BACKLOG,
+    BACKLOG_BYTES,
+    IOPUB_HWM,
+    IopubPump,
+    dropped,
+)
 
-__all__ = ["HeartbeatWatch", "ZmqTransport"]
+__all__ = ["BACKLOG", "IOPUB_HWM", "HeartbeatWatch", "ZmqTransport", "dropped"]
 
 # A reader yields to the event loop after this many messages or bytes, so a flood cannot
 # starve the UI: awaiting a message that is already queued does not yield by itself, and
@@ -33,16 +45,22 @@ _BATCH = 200
 _BATCH_BYTES = 1 << 20
 
 
-def _release(sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context) -> None:
-    """Close every socket, then the context.
+def _release(
+    sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context, pumps: list[IopubPump]
+) -> None:
+    """Stop the pump threads, close every socket, then the context.
 
     Runs from `close()` or, for a transport that was never closed, when it is collected:
-    a context collected with sockets still open waits for them forever.
+    a context collected with sockets still open waits for them forever. `destroy` also
+    closes sockets this list never saw: jupyter_client's `connect_*` makes its socket
+    before connecting it, and a refused address leaves that socket open, unreturned.
     """
+    for pump in pumps:
+        pump.stop()
     for socket in sockets:
         if not socket.closed:
             socket.close(linger=0)
-    context.term()
+    context.destroy(linger=0)
 
 
 class ZmqTransport:
@@ -73,8 +91,18 @@ class ZmqTransport:
         self._tasks: list[asyncio.Task[None]] = []
         self._all_sockets: list[zmq.asyncio.Socket] = []
         """Every socket ever opened, so that none can outlive the context."""
-        self._finalizer = weakref.finalize(self, _release, self._all_sockets, self._context)
+        self._pumps: list[IopubPump] = []
+        self._finalizer = weakref.finalize(
+            self, _release, self._all_sockets, self._context, self._pumps
+        )
         self._closed = False
+        self.backlog = BACKLOG
+        """Bound of the iopub buffer (`IopubPump`), in messages; set before `connect`."""
+
+    @property
+    def dropped(self) -> int:
+        """iopub messages dropped because nbtui could not keep up: exact."""
+        return sum(pump.dropped for pump in self._pumps)
 
     @property
     def session(self) -> Session:
@@ -85,20 +113,73 @@ class ZmqTransport:
         """Connect the four channels' sockets and start one reader each."""
         if self._sockets:
             return
+        if self._closed:
+            raise NbtuiError("the connection to the kernel is closed")
         identity = self._session.bsession
-        # The client was built on an asyncio context, so these are asyncio sockets.
-        self._sockets = {
-            "shell": cast(zmq.asyncio.Socket, self._jc.connect_shell(identity=identity)),
-            "iopub": cast(zmq.asyncio.Socket, self._jc.connect_iopub()),
-            "stdin": cast(zmq.asyncio.Socket, self._jc.connect_stdin(identity=identity)),
-            "control": cast(zmq.asyncio.Socket, self._jc.connect_control(identity=identity)),
+        jc = self._jc
+        opens: dict[str, Callable[[], zmq.Socket[Any]]] = {
+            "shell": lambda: jc.connect_shell(identity=identity),
+            "iopub": self._connect_iopub,
+            "stdin": lambda: jc.connect_stdin(identity=identity),
+            "control": lambda: jc.connect_control(identity=identity),
         }
-        self._all_sockets.extend(self._sockets.values())
+        sockets: dict[str, zmq.asyncio.Socket] = {}
+        for channel, open_socket in opens.items():
+            try:
+                # The client was built on an asyncio context, so these are asyncio sockets.
+                sockets[channel] = cast(zmq.asyncio.Socket, open_socket())
+            except zmq.ZMQError as error:
+                # Nothing is usable without every channel: let go of all of it now, so
+                # that no half-made socket can keep the context's term() waiting.
+                self._all_sockets.extend(sockets.values())
+                self._closed = True
+                self._finalizer()
+                reason = zmq.strerror(error.errno) if error.errno else str(error)
+                raise NbtuiError(
+                    f"cannot connect to the kernel's {channel} port at "
+                    f"{self.info.endpoint(channel)!r}: {reason}"
+                ) from None
+        self._sockets = sockets
+        self._all_sockets.extend(sockets.values())
         for channel, socket in self._sockets.items():
-            self._tasks.append(asyncio.create_task(self._read(channel, socket, deliver)))
+            if channel == "iopub":
+                pump = IopubPump(
+                    socket,
+                    asyncio.get_running_loop(),
+                    self.backlog,
+                    max(BACKLOG_BYTES, self.backlog * 1024),
+                )
+                self._pumps.append(pump)
+                reader = self._read_pump(pump, deliver)
+            else:
+                reader = self._read(channel, socket, deliver)
+            self._tasks.append(asyncio.create_task(reader))
+
+    def _connect_iopub(self) -> zmq.Socket[Any]:
+        # The context's options apply to sockets made after they are set, and a queue's
+        # bound is fixed when it is connected: so set it around this one socket.
+        self._context.setsockopt(zmq.RCVHWM, IOPUB_HWM)
+        try:
+            return self._jc.connect_iopub()
+        finally:
+            self._context.setsockopt(zmq.RCVHWM, 0)
+
+    def _decode(self, frames: list[bytes]) -> dict[str, Any] | None:
+        """Check the signature and decode; None (counted) for a bad or malformed message."""
+        session = self._session
+        try:
+            _, parts = session.feed_identities(frames)
+            return session.deserialize(parts)
+        except ValueError as error:
+            if "Signature" in str(error):
+                self.bad_signatures += 1
+            else:
+                self.malformed += 1
+        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
+            self.malformed += 1
+        return None
 
     async def _read(self, channel: str, socket: zmq.asyncio.Socket, deliver: Deliver) -> None:
-        session = self._session
         received = size = 0
         while not self._closed:
             try:
@@ -110,19 +191,41 @@ class ZmqTransport:
             if received >= _BATCH or size >= _BATCH_BYTES:
                 received = size = 0
                 await asyncio.sleep(0)
+            raw = self._decode(frames)
+            if raw is not None:
+                deliver(channel, raw)
+
+    async def _read_pump(self, pump: IopubPump, deliver: Deliver) -> None:
+        """Decode what the iopub pump buffered, yielding as `_read` does; say where
+        messages were dropped, once per run of drops."""
+        reported = 0
+        while not self._closed:
             try:
-                _, parts = session.feed_identities(frames)
-                raw = session.deserialize(parts)
-            except ValueError as error:
-                if "Signature" in str(error):
-                    self.bad_signatures += 1
-                else:
-                    self.malformed += 1
-                continue
-            except Exception:  # noqa: BLE001 - hostile input must never kill the reader
-                self.malformed += 1
-                continue
-            deliver(channel, raw)
+                await pump.ready.wait()
+            except asyncio.CancelledError:
+                return
+            pump.ready.clear()
+            received = size = 0
+            while not self._closed:
+                frames = pump.take()
+                if (received == 0 or frames is None) and pump.dropped != reported:
+                    # Once a batch at most: a flood drops with nearly every message.
+                    count = pump.dropped
+                    deliver("nbtui", dropped(count - reported))
+                    reported = count
+                if frames is None:
+                    break
+                received += 1
+                size += sum(map(len, frames))
+                if received >= _BATCH or size >= _BATCH_BYTES:
+                    received = size = 0
+                    try:
+                        await asyncio.sleep(0)
+                    except asyncio.CancelledError:
+                        return
+                raw = self._decode(frames)
+                if raw is not None:
+                    deliver("iopub", raw)
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
         """Sign and queue `msg` on `channel`'s socket.
@@ -166,7 +269,9 @@ class ZmqTransport:
             try:
                 socket = self._hb_socket()
             except zmq.ZMQError as error:
-                raise TransportClosed(str(error)) from error
+                if self._closed:
+                    raise TransportClosed(str(error)) from error  # ends the probes' loops
+                return None  # an address zmq refuses: no heartbeat, not a crash
             started = time.perf_counter()
             answered = False
             try:
@@ -218,7 +323,12 @@ class ZmqTransport:
         self._all_sockets.append(monitor)
         # Connect only once the monitor listens: on loopback the first handshake can
         # finish before a monitor started afterwards would be there to see it.
-        watch.connect(self.info.url("hb"))
+        try:
+            watch.connect(self.info.url("hb"))
+        except zmq.ZMQError:
+            monitor.close(linger=0)
+            watch.close(linger=0)
+            return None
         return HeartbeatWatch(monitor)
 
     async def close(self) -> None:

@@ -87,6 +87,7 @@ class ConnectionPane(Widget, can_focus=True):
 
     @property
     def join_command(self) -> str:
+        """The shown kernel's join command, or "" before `update`."""
         return self._info.join_command() if self._info is not None else ""
 
     def update(
@@ -121,6 +122,7 @@ class ConnectionPane(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def action_copy_join(self) -> None:
+        """Copy the join command to the clipboard and post `JoinCopied`."""
         command = self.join_command
         if command:
             self.app.copy_to_clipboard(command)

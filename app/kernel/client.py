@@ -303,6 +303,8 @@ class KernelClient:
         allow_stdin: bool = True,
         stop_on_error: bool = True,
     ) -> str:
+        """Run `code` on the kernel (execute_request on shell); returns its msg_id. The
+        outputs, and the reply, arrive in the inbox."""
         return self.send(
             "shell",
             "execute_request",
@@ -384,6 +386,7 @@ class KernelClient:
         return inputs
 
     def input_reply(self, value: str, request: Msg) -> None:
+        """Answer the kernel's `input()` (an input_request) with `value`."""
         self.send("stdin", "input_reply", {"value": value}, parent=request.header)
 
     async def interrupt(self, timeout: float = 2.0) -> Msg | None:

@@ -51,10 +51,12 @@ class UsageClient(Protocol):
     """What the poller needs of a client; `KernelClient` has it."""
 
     info: KernelTarget
+    """Where the kernel is: a local one (`is_local`) is measured with psutil too."""
 
     async def request(
         self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None: ...
+    ) -> Msg | None:
+        """A request and its reply, or None after `timeout`."""
 
 
 @dataclass(frozen=True)
@@ -276,6 +278,7 @@ class UsagePoller:
 
     @property
     def running(self) -> bool:
+        """Whether the poll loop runs."""
         return self._task is not None and not self._task.done()
 
     @property
@@ -303,6 +306,7 @@ class UsagePoller:
             self._task = asyncio.create_task(self._run(), name="nbtui-usage")
 
     async def stop(self) -> None:
+        """Stop polling; never touches the kernel."""
         task, self._task = self._task, None
         self._stopping = True
         if task is not None:

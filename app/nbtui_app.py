@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import codeop
+import contextlib
 import dataclasses
 import gc
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -60,6 +64,129 @@ FRAME = 1 / 30
 """Output is drawn at most this often, however fast it arrives."""
 STARTUP_GRACE = 3.0
 EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
+"""A cell of only these leaves nbtui, whatever the kernel's language."""
+
+# ipykernel answers `exit()` by stopping its own event loop 0.1 s after the cell (zmqshell's
+# ask_exit sets exit_now): the kernel process ends itself, for every client, before any
+# client could react to the `ask_exit` payload in the reply. So a cell that would call it
+# is never sent. `exit(keep_kernel=True)` only asks the client to leave; `sys.exit()` is a
+# SystemExit that IPython catches (the kernel lives on); `os._exit()` cannot be stopped.
+_EXIT_NAMES = frozenset({"exit", "quit"})
+"""IPython's exiter in the user namespace (`ns['exit'] = ns['quit'] = shell.exiter`)."""
+_EXIT_METHODS = frozenset({"ask_exit", "exiter"})
+"""`get_ipython().ask_exit()` and `get_ipython().exiter()` reach the same machinery."""
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
+"""Cell magics whose body IPython runs as Python."""
+_EXIT_WORD = re.compile(r"(?<![\w.'\"])(?:exit|quit)\b(?!\s*=[^=])")
+"""For code that does not parse as Python even after the magics are read: the word alone
+is enough to hold the cell back."""
+
+
+def _python_source(code: str) -> str | None:
+    """The Python IPython would run for `code`, as far as a quick reading can tell: a line
+    magic's arguments are kept (`%time exit()` runs `exit()`), shell escapes and help lines
+    are `pass`. None for a cell magic whose body is not Python (`%%bash`)."""
+    lines = code.splitlines()
+    first = lines[0].lstrip() if lines else ""
+    if first.startswith("%%"):
+        name = first[2:].split(maxsplit=1)
+        if not name or name[0] not in _PYTHON_CELL_MAGICS:
+            return None
+        lines = [first[2 + len(name[0]) :].strip() or "pass", *lines[1:]]
+    python = []
+    for line in lines:
+        text = line.lstrip()
+        indent = line[: len(line) - len(text)]
+        if text.startswith("%"):
+            words = text.lstrip("%").split(maxsplit=1)
+            text = words[1] if len(words) > 1 else "pass"
+        elif text.startswith("!") or text.rstrip().endswith("?"):
+            text = "pass"
+        python.append(indent + text)
+    return "\n".join(python)
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _is_exiter(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in _EXIT_NAMES
+    return isinstance(func, ast.Attribute) and func.attr in _EXIT_METHODS
+
+
+def _keeps_kernel(call: ast.Call) -> bool:
+    """`exit(keep_kernel=True)` (or `exit(1)`): the kernel stays, the client is asked to
+    leave. Only a literal can be told apart before running."""
+    given = [keyword.value for keyword in call.keywords if keyword.arg == "keep_kernel"]
+    given += call.args[:1]
+    return bool(given) and isinstance(given[0], ast.Constant) and bool(given[0].value)
+
+
+def _exit_calls(tree: ast.AST) -> list[ast.Call | ast.Name]:
+    """Every use of IPython's exiter in `tree`: calls, and a bare `exit` statement (an
+    autocall: IPython calls it for you)."""
+    found: list[ast.Call | ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_exiter(node.func):
+            found.append(node)
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in _EXIT_NAMES
+        ):
+            found.append(node.value)
+    return found
+
+
+def _calls_exit(code: str) -> bool:
+    """Whether running `code` in an IPython kernel would shut the kernel down through its
+    exit machinery (`exit()`, `quit`, `%time exit()`, `get_ipython().ask_exit()`). What is
+    hidden from reading (`eval("exit()")`, `f = exit; f()`) is caught afterwards, from the
+    `ask_exit` payload of the reply."""
+    source = _python_source(code)
+    if source is None:
+        return False
+    tree = _parse(source)
+    if tree is None:
+        return _EXIT_WORD.search(source) is not None
+    return any(not (isinstance(use, ast.Call) and _keeps_kernel(use)) for use in _exit_calls(tree))
+
+
+def _only_exit(code: str, language: str) -> bool:
+    """Whether the cell is nothing but a way of saying exit (`exit()  # bye`, `quit;`,
+    `exit 1`): nbtui leaves instead of sending it, as jupyter console leaves."""
+    if code.strip() in EXIT_WORDS:
+        return True
+    if not language.startswith("python"):
+        return False
+    tree = _parse(code)
+    if tree is None:
+        # IPython's autocall syntax: `exit 1` is `exit(1)`.
+        return re.fullmatch(r"\s*(?:exit|quit)\b[^;\n]*", code) is not None
+    return bool(tree.body) and all(_plain_exit(statement) for statement in tree.body)
+
+
+def _plain_exit(statement: ast.stmt) -> bool:
+    """`exit`, `quit()`, `exit(keep_kernel=True)`: a statement that only says exit."""
+    if not isinstance(statement, ast.Expr):
+        return False
+    value = statement.value
+    if isinstance(value, ast.Name):
+        return value.id in _EXIT_NAMES
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in _EXIT_NAMES
+        and all(isinstance(arg, ast.Constant) for arg in value.args)
+        and all(isinstance(keyword.value, ast.Constant) for keyword in value.keywords)
+    )
 
 
 # IPython's lexers come through a Pygments plugin that imports all of IPython (0.23 s of
@@ -208,6 +335,12 @@ class NbtuiApp(App[None]):
         self._usage: UsageSnapshot | None = None
         self._busy_timer: Any = None
         self._pending_input: Msg | None = None
+        """The input_request whose prompt is open."""
+        self._interrupted_input: Msg | None = None
+        """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
+        self._watching_state = False
+        self._interrupted_cells: set[str] = set()
+        """Our cells running when ctrl+c was pressed, until the interrupt is seen to take."""
         self.kernel_state = "starting"
         self._base_count = 0
         self._leaving = False
@@ -290,6 +423,7 @@ class NbtuiApp(App[None]):
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
         self.transcript.language = self.language
+        self.editor.highlight_language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
             sanitize_line(str(value))
@@ -318,7 +452,7 @@ class NbtuiApp(App[None]):
             self._apply_others_mode()
         if self.observe:
             self.editor.read_only = True
-            self.query_one("#prompt", Label).update("observing")
+            self.status.mode = "observing · read-only"
         client.on_message = self._schedule_frame
         client.on_cell_end = self._cell_ended
         if client.inbox:
@@ -471,7 +605,7 @@ class NbtuiApp(App[None]):
             if cell.execution_count is not None
         ]
         following = max(counts, default=self._base_count) + 1
-        prompt = f"In [{following}]:"
+        prompt = "observing:" if self.observe else f"In [{following}]:"
         if prompt != self._prompt:
             # Every frame calls this; an unchanged prompt must cost nothing.
             self._prompt = prompt
@@ -647,7 +781,7 @@ class NbtuiApp(App[None]):
         self._hide_completions()
         if self.observe:
             self.editor.decided()
-            if event.code.strip() in EXIT_WORDS:
+            if _only_exit(event.code, self.language):
                 self.exit()
             else:
                 self.notify("observing: read-only, cells are not sent", timeout=2)
@@ -665,9 +799,20 @@ class NbtuiApp(App[None]):
         stripped = code.strip()
         if not stripped:
             return
-        if stripped in EXIT_WORDS:
+        if _only_exit(code, self.language):
             # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
             self.exit()
+            return
+        if self.kernel_state in ("dead", "restarting"):
+            self._not_sent(self._dead_advice())
+            return
+        if self.language.startswith("python") and _calls_exit(code):
+            self._not_sent(
+                "this cell calls exit(), and ipykernel answers that by shutting itself "
+                "down, for everyone attached; take the exit() out to run the rest. "
+                "ctrl+q leaves nbtui"
+                + (" (and stops the kernel it started)" if self.own_kernel else "")
+            )
             return
         if not force and not _plainly_complete(code, self.language):
             verdict = await self.client.is_complete(code)
@@ -678,7 +823,38 @@ class NbtuiApp(App[None]):
             if not complete:
                 self.editor.insert_newline()
                 return
+        await self._interrupt_taken()
         self.run_cell(code)
+
+    async def _interrupt_taken(self) -> None:
+        """Wait (a little) for the cells ctrl+c interrupted to end: ipykernel aborts every
+        request queued behind a cell that fails, so a cell typed just after ctrl+c, sent
+        before the KeyboardInterrupt lands, would be aborted with it."""
+        waiting = [key for key in self._interrupted_cells if not self.client.replied(key)]
+        if waiting:
+            replies = asyncio.gather(*(self.client.execute_reply(key) for key in waiting))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(replies, self.INTERRUPT_GRACE)
+
+    def _not_sent(self, why: str) -> None:
+        """Say why the cell in the editor was not sent; it stays there, to edit or resend."""
+        self.model.add_notice(f"not sent: {why}", "warning")
+        self.transcript.follow = True
+        self._schedule_frame()
+
+    def _dead_advice(self) -> str:
+        if self.kernel_state == "restarting":
+            return (
+                "the kernel is restarting; the cell stays in the "
+                "editor: run it when the kernel is back (its variables will be gone)"
+            )
+        if self.own_kernel is not None:
+            return "the kernel is dead; F9 restarts it (nbtui started it), then run the cell"
+        return (
+            "the kernel is dead, and only whoever started it can restart it; once it is "
+            f"back (or for another kernel), ctrl+q and attach again: "
+            f"{self.client.info.join_command()}"
+        )
 
     def run_cell(self, code: str) -> str:
         """Send a cell to the kernel and show it at once."""
@@ -689,7 +865,64 @@ class NbtuiApp(App[None]):
         self.editor.remember(code)
         self.editor.load_text("")
         self._schedule_frame()
+        self._watch_kernel_state()
+        self.run_worker(self._cell_replied(msg_id), group="replies")
         return msg_id
+
+    async def _cell_replied(self, msg_id: str) -> None:
+        """One of our cells ended (its execute_reply): close its input prompt if one is
+        open, and act on the kernel's `ask_exit` payload."""
+        reply = await self.client.execute_reply(msg_id)
+        self._unless_leaving(lambda: self._close_input(msg_id))
+        if reply is None or self._leaving:
+            return
+        payloads = reply.content.get("payload")
+        asked = [
+            payload
+            for payload in (payloads if isinstance(payloads, list) else [])
+            if isinstance(payload, dict) and payload.get("source") == "ask_exit"
+        ]
+        if not asked:
+            return
+        if asked[0].get("keepkernel") or self.own_kernel is not None:
+            # `exit(keep_kernel=True)`: the kernel stays, the console leaves (as jupyter
+            # console does); our own kernel is going anyway, and so do we.
+            self.exit()
+            return
+        # Reading the code could not see it coming (`eval("exit()")`): say what happened.
+        cell = self.model.cells.get(msg_id)
+        label = f" In [{cell.execution_count}]" if cell and cell.execution_count else ""
+        self.model.add_notice(
+            f"your cell{label} called exit(): ipykernel shut itself down, for everyone "
+            "attached (nbtui could not tell from the code beforehand)",
+            "error",
+        )
+        self._schedule_frame()
+
+    def _watch_kernel_state(self) -> None:
+        if not self._watching_state:
+            self._watching_state = True
+            self.watch(self.status, "state", self._kernel_state_changed, init=False)
+
+    def _kernel_state_changed(self, state: str) -> None:
+        """A dead or restarted kernel answers nothing we sent before: stop waiting."""
+        if state not in ("dead", "restarted"):
+            return
+        given_up = self.client.abandon_replies()
+        self._close_input()
+        cells = [self.model.cells.get(key) for key in given_up]
+        started = [cell for cell in cells if cell is not None and cell.started is not None]
+        if state == "dead" and started:
+            count = started[0].execution_count
+            label = f" In [{count}]" if count else ""
+            # Whatever the cause, it happened while this ran: the reader's first clue.
+            self.model.add_notice(
+                f"the kernel died while your cell{label} ran "
+                "(a cell can end the kernel's process, with os._exit() for one; so can a "
+                "crash or the out-of-memory killer)",
+                "error",
+            )
+            self._schedule_frame()
 
     # -- completion ----------------------------------------------------------------------
 
@@ -735,7 +968,12 @@ class NbtuiApp(App[None]):
         menu = self.query_one(CompletionMenu)
         key = event.key
         if key in ("enter", "tab"):
-            menu.choose()
+            text = menu.take()
+            self.editor.menu_open = False
+            if text is not None:
+                self._apply_completion(text, menu.start, menu.end)
+            # The editor holds the keys typed after the choice until now: they follow it.
+            self.editor.decided()
         elif key == "up":
             menu.action_cursor_up()
         elif key == "down":
@@ -743,17 +981,15 @@ class NbtuiApp(App[None]):
         else:
             self._hide_completions()
 
-    @on(CompletionMenu.Chosen)
-    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self.editor.menu_open = False
-        self._apply_completion(event.text, event.menu.start, event.menu.end)
-
     # -- stdin ---------------------------------------------------------------------------
 
     def _ask_input(self, msg: Msg) -> None:
-        if self.observe:
+        if self.observe or self.client.replied(msg.parent_id):
+            # A request that came in the same frame as its cell's end (an interrupt) is
+            # already answered by the KeyboardInterrupt.
             return
         self._pending_input = msg
+        self._interrupted_input = None
         prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
         row = self.query_one("#stdin-row")
         self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
@@ -762,14 +998,28 @@ class NbtuiApp(App[None]):
         field.value = ""
         row.add_class("-active")
         field.focus()
+        self._watch_kernel_state()
+
+    def _close_input(self, cell: str | None = None) -> None:
+        """Close the input prompt (only if it is `cell`'s, when given): the cell that
+        asked ended, was interrupted, or the kernel is gone. Focus goes back to the editor
+        if it was on the prompt."""
+        request = self._pending_input
+        if request is None or (cell is not None and request.parent_id != cell):
+            return
+        self._pending_input = None
+        field = self.query_one("#stdin-input", Input)
+        if field.has_focus:
+            self.editor.focus()
+        field.value = ""
+        self.query_one("#stdin-row").remove_class("-active")
 
     @on(Input.Submitted, "#stdin-input")
     def _input_submitted(self, event: Input.Submitted) -> None:
         request = self._pending_input
-        self._pending_input = None
-        self.query_one("#stdin-row").remove_class("-active")
+        self._close_input()
         self.editor.focus()
-        if request is not None:
+        if request is not None and not self.observe and not self.client.replied(request.parent_id):
             self.client.input_reply(event.value, request)
             # The kernel echoes neither prompt nor answer: keep them in the cell's output.
             self.model.add_input(request, event.value)
@@ -778,19 +1028,29 @@ class NbtuiApp(App[None]):
     # -- other actions -------------------------------------------------------------------
 
     async def action_interrupt(self) -> None:
-        if not self.model.busy:
+        if self.observe:
+            self.notify("observing: read-only, ctrl+c interrupts nothing", timeout=2)
+            return
+        if not self.model.busy and self._pending_input is None:
             self.notify("nothing is running", timeout=1.5)
             return
         running = set(self.model.running)
+        self._interrupted_cells = {key for key, cell in self.model.running.items() if cell.is_self}
         if self.own_kernel is not None:
             await self.own_kernel.interrupt()
         else:
             self.run_worker(self.client.interrupt(), group="interrupt")
+        # The kernel raises KeyboardInterrupt in a pending input(): what is typed next is
+        # for the editor. Should the interrupt not take, the prompt comes back.
+        self._interrupted_input = self._pending_input
+        self._close_input()
         self.notify("interrupt sent", timeout=2)
         self.set_timer(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
 
     def _check_interrupted(self, running: set[str]) -> None:
         still = running & set(self.model.running)
+        asked, self._interrupted_input = self._interrupted_input, None
+        self._interrupted_cells = set()
         if still:
             self.model.add_notice(
                 f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
@@ -798,6 +1058,13 @@ class NbtuiApp(App[None]):
                 "warning",
             )
             self._schedule_frame()
+        if (
+            asked is not None
+            and self._pending_input is None
+            and not self.client.replied(asked.parent_id)
+            and self.kernel_state not in ("dead", "restarted")
+        ):
+            self._ask_input(asked)
 
     def on_resize(self, event: events.Resize) -> None:
         # This handler runs before App._on_resize records the new size (a subclass's
@@ -871,6 +1138,9 @@ class NbtuiApp(App[None]):
             self.notify("nothing ran here before you joined", timeout=2)
 
     async def action_restart(self) -> None:
+        if self.observe:
+            self.notify("observing: read-only, F9 restarts nothing", timeout=2)
+            return
         if self.own_kernel is None:
             self.notify(
                 "this kernel was not started by nbtui: restarting it would wipe everyone's "
@@ -888,7 +1158,12 @@ class NbtuiApp(App[None]):
             self.model.add_notice("restarting the kernel (you asked)", "warning")
             self.model.mark_all_stopped()
             self._schedule_frame()
-            await self.own_kernel.restart()
+            try:
+                await self.own_kernel.restart()
+            except Exception as error:  # noqa: BLE001 - never a crash (its traceback shows locals)
+                reason = " ".join(str(error).split()) or type(error).__name__
+                self.model.add_notice(f"could not restart the kernel: {reason}", "error")
+                self._schedule_frame()
 
     def action_page_up(self) -> None:
         self._paged().scroll_page_up(animate=False)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rich.text import Text
-from textual.message import Message
 from textual.widgets import OptionList
 
 from nbtui.app.kernel.sanitize import sanitize
@@ -15,11 +12,6 @@ __all__ = ["CompletionMenu"]
 
 class CompletionMenu(OptionList, can_focus=False):
     """Never takes focus: the editor keeps typing focus and forwards the menu keys."""
-
-    @dataclass
-    class Chosen(Message):
-        menu: CompletionMenu
-        text: str
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -38,8 +30,12 @@ class CompletionMenu(OptionList, can_focus=False):
         self.display = False
         self.clear_options()
 
-    def choose(self) -> None:
+    def take(self) -> str | None:
+        """The highlighted match (None for none), and hide: returned, not posted, so that
+        the app applies it before the keys typed after the choice."""
         index = self.highlighted
+        text = None
         if index is not None and 0 <= index < self.option_count:
-            self.post_message(self.Chosen(self, str(self.get_option_at_index(index).prompt)))
+            text = str(self.get_option_at_index(index).prompt)
         self.hide()
+        return text

@@ -44,6 +44,7 @@ class StatusBar(Widget):
         "status--restarting",
         "status--restarted",
         "status--detail",
+        "status--mode",
     }
 
     DEFAULT_CSS = """
@@ -59,6 +60,8 @@ class StatusBar(Widget):
     detail: reactive[str] = reactive("")
     summary: reactive[str] = reactive("")
     """Pane facts for narrow terminals: heartbeat round trip, kernel memory."""
+    mode: reactive[str] = reactive("")
+    """A standing marker before the state, such as `observing · read-only`."""
 
     def render(self) -> Text:
         left = Text.assemble(
@@ -69,6 +72,7 @@ class StatusBar(Widget):
             self.source,
         )
         right = Text.assemble(
+            (f"{self.mode} · " if self.mode else "", self.get_component_rich_style("status--mode")),
             (
                 "● " + _WORDS.get(self.state, self.state),
                 self.get_component_rich_style(f"status--{self.state}", partial=True),

@@ -104,6 +104,8 @@ class KernelClient:
         self._pending: dict[str, asyncio.Future[Msg]] = {}
         self._bad_signatures_seen = 0
         """The transport's bad-signature count when the latest good message came."""
+        self._execute_replies: dict[str, asyncio.Future[Msg]] = {}
+        """Our execute requests still waiting for their execute_reply, by msg_id."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
@@ -231,6 +233,11 @@ class KernelClient:
         if future is not None and not future.done():
             future.set_result(msg)
             return
+        if channel == "shell" and msg.msg_type == "execute_reply":
+            # Resolved for whoever waits on the cell, and still the model's to read.
+            replied = self._execute_replies.pop(msg.parent_id, None)
+            if replied is not None and not replied.done():
+                replied.set_result(msg)
         if channel == "iopub" and msg.msg_type == "status":
             self._iopub_parents.append(msg.parent_id)
         if channel == "iopub" and self.on_kernel_event is not None:
@@ -303,9 +310,8 @@ class KernelClient:
         allow_stdin: bool = True,
         stop_on_error: bool = True,
     ) -> str:
-        """Run `code` on the kernel (execute_request on shell); returns its msg_id. The
-        outputs, and the reply, arrive in the inbox."""
-        return self.send(
+        """Send a cell; returns its msg_id. `execute_reply(msg_id)` waits for its end."""
+        msg_id = self.send(
             "shell",
             "execute_request",
             {
@@ -317,6 +323,35 @@ class KernelClient:
                 "stop_on_error": stop_on_error,
             },
         )
+        self._execute_replies[msg_id] = asyncio.get_running_loop().create_future()
+        return msg_id
+
+    def replied(self, msg_id: str) -> bool:
+        """Whether our execute request `msg_id` has had its reply (or is not ours)."""
+        return msg_id not in self._execute_replies
+
+    async def execute_reply(self, msg_id: str) -> Msg | None:
+        """The execute_reply to our request `msg_id`: it comes after the cell ended, however
+        it ended (done, failed, interrupted from any client, aborted). None when it has
+        already come or was given up (`abandon_replies`, `close`)."""
+        future = self._execute_replies.get(msg_id)
+        if future is None:
+            return None
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                return None
+            raise
+
+    def abandon_replies(self) -> list[str]:
+        """The kernel died or restarted: no reply will come to what we sent. Whoever waits
+        gets None; returns the msg_ids given up."""
+        given_up = list(self._execute_replies)
+        for future in self._execute_replies.values():
+            future.cancel()
+        self._execute_replies.clear()
+        return given_up
 
     async def is_complete(self, code: str, timeout: float = 0.5) -> str | None:
         """The kernel's verdict ("complete", "incomplete", "invalid", "unknown") or None."""
@@ -429,6 +464,7 @@ class KernelClient:
         self._closed = True
         for future in self._pending.values():
             future.cancel()
+        self.abandon_replies()
         await self.transport.close()
 
 

@@ -762,9 +762,11 @@ class Transcript:
         return output
 
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
-        """The kernel died or restarted: nothing is running any more."""
+        """The kernel died or restarted: nothing is running any more, and nothing sent
+        and still waiting its turn will run either."""
         now = time.monotonic()
-        for cell in self.running.values():
+        waiting = [cell for cell in self.cells.values() if cell.state == "queued"]
+        for cell in [*self.running.values(), *waiting]:
             cell.state = state
             cell.finished = now
             self._touch(cell)

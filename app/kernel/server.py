@@ -384,6 +384,10 @@ class ServerOwnKernel:
         """Ask `server` for a new kernel of kernelspec `name` (see `JupyterServer.start`)."""
         return cls(server, server.locate(await server.start(name, check), created=True))
 
+    async def may_be_starting(self) -> bool:
+        """No: the server answers for a kernel once it has started it."""
+        return False
+
     async def interrupt(self) -> None:
         """Through the server's REST API."""
         await self.server.interrupt(self.kernel.kernel_id)

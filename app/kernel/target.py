@@ -130,6 +130,11 @@ class OwnedKernel(Protocol):
     def target(self) -> KernelTarget:
         """Where the kernel is, to attach to it."""
 
+    async def may_be_starting(self) -> bool:
+        """Whether an attach that failed is worth trying again: the kernel may still be
+        coming up (a local one whose process lives). A server's kernel: no, the server
+        answers for it once it has started it."""
+
     async def interrupt(self) -> None:
         """Interrupt what runs, through whoever runs the kernel."""
 

@@ -16,9 +16,19 @@ class CompletionMenu(OptionList, can_focus=False):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.start = 0
+        """Offset in the editor's text where the span a match replaces begins."""
         self.end = 0
+        """Offset where that span ends."""
 
     def show(self, matches: list[str], start: int, end: int) -> None:
+        """Replace the options with the kernel's matches and show the menu, first one highlighted.
+
+        Args:
+            matches: The `matches` of a complete_reply (sanitized here, shown as plain text).
+            start: Offset in the editor's text where the replaced span begins (`cursor_start`).
+            end: Offset where it ends (`cursor_end`); `start`/`end` are kept for the
+                caller that applies the chosen match.
+        """
         self.start, self.end = start, end
         self.clear_options()
         # Matches come from the kernel: plain text, never markup.
@@ -27,6 +37,7 @@ class CompletionMenu(OptionList, can_focus=False):
         self.display = True
 
     def hide(self) -> None:
+        """Hide the menu and drop its options."""
         self.display = False
         self.clear_options()
 

@@ -87,7 +87,7 @@ class ConnectionPane(Widget, can_focus=True):
 
     @property
     def join_command(self) -> str:
-        """The shown kernel's join command, or "" before `update`."""
+        """The command another user runs to attach to this kernel ("" before `update`)."""
         return self._info.join_command() if self._info is not None else ""
 
     def update(
@@ -122,13 +122,16 @@ class ConnectionPane(Widget, can_focus=True):
         self.refresh(layout=True)
 
     def action_copy_join(self) -> None:
-        """Copy the join command to the clipboard and post `JoinCopied`."""
+        """Copy the join command to the clipboard (OSC 52) and post `JoinCopied`; no-op when
+        not connected."""
         command = self.join_command
         if command:
             self.app.copy_to_clipboard(command)
             self.post_message(self.JoinCopied(command))
 
     def render(self) -> RenderableType:
+        """The connection as label/value rows, with a warning under them when the
+        connection file is readable by other users."""
         info = self._info
         muted = self.get_component_rich_style("pane--muted", partial=True)
         if info is None:
@@ -175,7 +178,9 @@ class ConnectionPane(Widget, can_focus=True):
         grid.add_row("join", join)
 
     def on_focus(self) -> None:
+        """Re-render to show the "c copies" hint while focused."""
         self.refresh()
 
     def on_blur(self) -> None:
+        """Re-render to drop the "c copies" hint."""
         self.refresh()

@@ -103,6 +103,9 @@ class CellEditor(TextArea, inherit_bindings=False):
 
     @dataclass
     class CompletionRequested(Message):
+        """Tab after text on the line: the app asks the kernel to complete `code` at
+        `cursor_offset` (a character offset into `code`)."""
+
         editor: CellEditor
         code: str
         cursor_offset: int
@@ -128,6 +131,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         # A blinking cursor redraws twice a second forever: bytes over SSH for nothing.
         self.cursor_blink = False
         self.cell_history: list[str] = []
+        """Cells walked by up/down at the edges of the cell, oldest first, no blanks and
+        no immediate repeats."""
         self._history_index: int | None = None
         self._draft = ""
         self.menu_open = False
@@ -205,6 +210,8 @@ class CellEditor(TextArea, inherit_bindings=False):
                 row += 1
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        """TextArea's lines, after lexing the cell if an edit since the last render
+        left it unlexed, with syntax styles from nbtui.tcss."""
         if not self._lexed:
             self._lex()
         if self._theme is not None:
@@ -227,6 +234,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         self._history_index = None
 
     def remember(self, code: str) -> None:
+        """Append a cell that was run to the history (blank ones and a repeat of the last
+        are skipped), and stop walking the history."""
         if code.strip() and (not self.cell_history or self.cell_history[-1] != code):
             self.cell_history.append(code)
         self._history_index = None
@@ -238,6 +247,11 @@ class CellEditor(TextArea, inherit_bindings=False):
         self.move_cursor(self.document.end)
 
     def history_previous(self) -> bool:
+        """Show the previous history entry, saving the unsent draft on the first step.
+
+        Returns:
+            False when the history is empty (the key then moves the cursor as usual).
+        """
         if not self.cell_history:
             return False
         if self._history_index is None:
@@ -248,6 +262,11 @@ class CellEditor(TextArea, inherit_bindings=False):
         return True
 
     def history_next(self) -> bool:
+        """Show the next history entry, or the saved draft after the newest.
+
+        Returns:
+            False when not walking the history (the key then moves the cursor as usual).
+        """
         if self._history_index is None:
             return False
         if self._history_index < len(self.cell_history) - 1:
@@ -259,11 +278,19 @@ class CellEditor(TextArea, inherit_bindings=False):
     # -- keys ----------------------------------------------------------------------------
 
     def cursor_offset(self) -> int:
+        """The cursor as a character offset into `text` (what complete_request's
+        `cursor_pos` expects)."""
         row, column = self.cursor_location
         lines = self.text.split("\n")
         return sum(len(line) + 1 for line in lines[:row]) + column
 
     def action_run(self, force: bool = True) -> None:
+        """Post `RunRequested` for the whole cell and hold further keys until `decided()`.
+
+        Args:
+            force: Run as it is (the run key); False for Enter, where the app may
+                continue an incomplete cell on a new line instead.
+        """
         if self.awaiting:
             return  # the run key pressed twice: the first is still being decided
         self.awaiting = True
@@ -384,6 +411,7 @@ class CellEditor(TextArea, inherit_bindings=False):
         return True
 
     def action_newline(self) -> None:
+        """Insert an indented newline without running the cell (ctrl+j)."""
         if not self.read_only:  # observing: nothing is typed into the cell
             self.insert_newline()
 

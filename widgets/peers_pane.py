@@ -47,6 +47,7 @@ class PeersPane(Widget):
         self._signature: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
+        """Redraw every 30 s so that the ages stay roughly true between updates."""
         self.set_interval(30, self.refresh)
 
     def update_peers(self, peers: Iterable[Peer]) -> None:
@@ -63,6 +64,7 @@ class PeersPane(Widget):
             self.post_message(self.Changed())
 
     def render(self) -> Text:
+        """One line per peer, yourself first, then by latest activity."""
         if not self._peers:
             return Text("nobody has run anything yet", style=self._style("peers--muted"))
         lines = []

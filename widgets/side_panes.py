@@ -22,4 +22,5 @@ class SidePanes(VerticalScroll):
     """Shown in the overlay's lower border (the side-by-side panes have none)."""
 
     def on_mount(self) -> None:
+        """Put the key hint in the border (only the overlay layout draws one)."""
         self.border_subtitle = self.HINT

@@ -16,6 +16,7 @@ from textual.command import CommandPalette
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp
 from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.palette import peer_variables
 from tests.ui.conftest import run_and_wait, until
 
 NO_JEDI = "get_ipython().Completer.use_jedi = False"
@@ -291,6 +292,10 @@ async def test_ctrl_u_and_ctrl_k_kill_to_the_edge_of_the_logical_line() -> None:
 
 class StyledEditorApp(EditorApp):
     CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette's variables, which nbtui.tcss uses."""
+        return peer_variables(self.current_theme)
 
 
 def colours(editor: CellEditor, row: int) -> dict[str, set[Color | None]]:

@@ -252,7 +252,14 @@ class NbtuiApp(App[None]):
         Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
-        Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+        # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
+        Binding(
+            "f6",
+            "toggle_focus",
+            "Focus",
+            show=False,
+            tooltip="Move between editor and transcript",
+        ),
         Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
         Binding(
             "f8",

@@ -4,6 +4,7 @@ which value wins (command line over file over default) as `--print-config` shows
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -327,3 +328,33 @@ def test_format_settings_is_an_aligned_table(tmp_path: Path) -> None:
 
 def test_every_public_name_has_a_docstring() -> None:
     assert missing_docstrings([ROOT / "app" / "config.py"]) == []
+
+
+def test_readme_example_is_a_valid_config(tmp_path: Path) -> None:
+    """The README's example file loads, and its sample errors are what nbtui says."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = load_config(_write(tmp_path, example))
+    assert config.options["usage_interval"] == 2.0
+    assert config.theme == "nord"
+    assert config.keys == {"interrupt": "ctrl+c", "toggle_panes": "f3,ctrl+o"}
+    after = section.split("```toml\n", 1)[1].split("```", 1)[1]
+    samples = after.split("```\n", 1)[1].split("```", 1)[0].splitlines()
+    shown = [line.split("config.toml", 1)[1] for line in samples if line]
+    assert shown[0] == str(caught(tmp_path, "scrolback = 1")).split("config.toml", 1)[1]
+    assert shown[1] == str(caught(tmp_path, 'usage-interval = "5s"')).split("config.toml", 1)[1]
+    bad = "scrollback = 1000\nobserve = true\nusername = \n"
+    assert shown[2] == str(caught(tmp_path, bad)).split("config.toml", 1)[1]
+    # Every action the README lists is one [keys] takes, and the other way round.
+    listed = section.split("for the actions", 1)[1].split("(Textual key", 1)[0]
+    assert sorted(re.findall(r"`([a-z-]+)`", listed)) == sorted(
+        action.replace("_", "-") for action in KEY_ACTIONS
+    )
+
+
+def caught(tmp_path: Path, text: str) -> ConfigError:
+    """The error loading `text` as a config file raises."""
+    with pytest.raises(ConfigError) as error:
+        load_config(_write(tmp_path, text))
+    return error.value

@@ -7,14 +7,20 @@ value of the wrong type or out of range) is a `ConfigError` whose text is one li
 the file and the key, or the line and column: the CLI prints it and exits 2, before any
 kernel is touched.
 
-The CLI wires it in three steps::
+The CLI wires it in like this::
 
-    config = load_config()                      # ConfigError: print it, exit 2
-    parser.set_defaults(**config.options)       # the command line still wins
+    try:
+        config = load_config()                  # missing file: an empty Config
+    except ConfigError as error:
+        sys.exit(f"nbtui: {error}")             # ... with exit status 2
+    defaults = default_settings(parser, NbtuiApp.BINDINGS, "textual-dark")
+    parser.set_defaults(**config.options)       # after default_settings: the command line wins
     args = parser.parse_args(argv)
-    ...
-    print(format_settings(effective_settings(args, config, defaults,
-                                             given=options_given(parser, argv))))
+    if args.print_config:
+        given = options_given(parser, argv)
+        print(format_settings(effective_settings(args, config, defaults, given=given)))
+    app.theme = config.theme or app.theme       # in the app factory
+    app.set_keymap(config.keymap())             # bindings need id=<action>
 
 Options that say what to do this time (`--existing`, `--list`, `--prune`, `--pick`,
 `--json`, `--yes`, `--version`) or which kernel to reach and how (`--ssh`, `--sshkey`,
@@ -35,6 +41,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Final
 
+from textual.binding import Binding
 from textual.theme import BUILTIN_THEMES
 
 if sys.version_info >= (3, 11):
@@ -50,6 +57,7 @@ __all__ = [
     "EffectiveSetting",
     "Setting",
     "config_path",
+    "default_settings",
     "effective_settings",
     "format_settings",
     "load_config",
@@ -332,6 +340,26 @@ def options_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[s
     )
     parser.parse_known_args(list(argv), namespace)
     return {dest for dest, value in vars(namespace).items() if value is not unset}
+
+
+def default_settings(
+    parser: argparse.ArgumentParser, bindings: Iterable[Binding], theme: str
+) -> dict[str, object]:
+    """The built-in value of every setting, by key as the file writes it.
+
+    Call it before `parser.set_defaults(**config.options)`, which replaces the parser's own.
+
+    Args:
+        parser: the CLI's parser, for the options' defaults.
+        bindings: the app's `BINDINGS`, for the default key of each action.
+        theme: the theme the app uses when none is set.
+    """
+    defaults: dict[str, object] = {s.key: parser.get_default(s.dest) for s in SETTINGS}
+    defaults["theme"] = theme
+    for binding in bindings:
+        if binding.action in KEY_ACTIONS:
+            defaults[f"keys.{binding.action.replace('_', '-')}"] = binding.key
+    return defaults
 
 
 def effective_settings(

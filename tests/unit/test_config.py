@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.theme import BUILTIN_THEMES
 
 from nbtui.app.config import (
@@ -17,6 +18,7 @@ from nbtui.app.config import (
     ConfigError,
     EffectiveSetting,
     config_path,
+    default_settings,
     effective_settings,
     format_settings,
     load_config,
@@ -62,10 +64,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _defaults(parser: argparse.ArgumentParser) -> dict[str, object]:
-    defaults: dict[str, object] = {s.key: parser.get_default(s.dest) for s in SETTINGS}
-    defaults["theme"] = "textual-dark"
-    defaults["keys.interrupt"] = "ctrl+c"
-    return defaults
+    return default_settings(parser, [Binding("ctrl+c", "interrupt", "Interrupt")], "textual-dark")
 
 
 def test_path_follows_xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -358,3 +357,20 @@ def caught(tmp_path: Path, text: str) -> ConfigError:
     with pytest.raises(ConfigError) as error:
         load_config(_write(tmp_path, text))
     return error.value
+
+
+def test_default_settings_from_the_parser_and_the_apps_bindings() -> None:
+    parser = _parser()
+    defaults = default_settings(parser, NbtuiApp.BINDINGS, "textual-dark")
+    assert defaults["scrollback"] == 50_000
+    assert defaults["usage-interval"] == 5.0
+    assert defaults["kernel"] is None
+    assert defaults["theme"] == "textual-dark"
+    assert defaults["keys.interrupt"] == "ctrl+c"
+    assert defaults["keys.toggle-panes"] == "f2"
+    assert {key for key in defaults if key.startswith("keys.")} == {
+        f"keys.{action.replace('_', '-')}" for action in KEY_ACTIONS
+    }
+    # Whatever the parser holds when called: so the CLI calls it before set_defaults.
+    parser.set_defaults(scrollback=1000)
+    assert default_settings(parser, (), "nord")["scrollback"] == 1000

@@ -12,7 +12,8 @@ The CLI wires it in like this::
     try:
         config = load_config()                  # missing file: an empty Config
     except ConfigError as error:
-        sys.exit(f"nbtui: {error}")             # ... with exit status 2
+        print(f"nbtui: {error}", file=sys.stderr)
+        return 2
     defaults = default_settings(parser, NbtuiApp.BINDINGS, "textual-dark")
     parser.set_defaults(**config.options)       # after default_settings: the command line wins
     args = parser.parse_args(argv)

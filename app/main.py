@@ -9,8 +9,10 @@ import ctypes
 import dataclasses
 import json
 import os
+import re
 import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +31,8 @@ from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.present import display_name, entries_json, format_table
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel, ServerOwnKernel
+    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
 __all__ = ["main", "parse_args"]
 
@@ -85,7 +88,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "with --server, start it on the server",
     )
     parser.add_argument(
-        "--keep-kernel", action="store_true", help="leave a kernel nbtui started running on quit"
+        "--keep-kernel",
+        action="store_true",
+        help="leave a kernel nbtui started running on quit (it outlives nbtui however it "
+        "ends; re-attach with a bare --existing)",
     )
     parser.add_argument(
         "--scrollback",
@@ -154,8 +160,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--server",
         default=None,
         metavar="URL",
-        help="a Jupyter Server (http://host:8888, or the URL it printed): "
-        "pick one of its kernels, or with --list list them",
+        help="a Jupyter Server (http://host:8888, or the URL it printed, though a "
+        "?token= in it shows in ps: better set JUPYTER_TOKEN): pick one of its "
+        "kernels, or with --list list them",
     )
     parser.add_argument(
         "--token",
@@ -271,6 +278,12 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
         return None if picked is None else load_connection_file(picked)
     existing: str = args.existing
     if existing == "-":
+        if discovery.stdin_is_tty():
+            # Otherwise the terminal just sits there, blank, waiting for input.
+            print(
+                "nbtui: paste the connection JSON (or what %connect_info prints), then ctrl+d",
+                file=sys.stderr,
+            )
         return discovery.connection_from_text(sys.stdin.read(), "standard input")
     dirs = [Path("."), discovery.runtime_dir()]
     if not existing:
@@ -309,7 +322,7 @@ def _need_terminal(what: str) -> None:
 
 async def _server_kernel(
     args: argparse.Namespace,
-) -> tuple[ServerKernel, ServerOwnKernel | None] | None:
+) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice. Prints the server's kernels with --list."""
     from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
@@ -366,7 +379,7 @@ async def _server_kernel(
 async def _release(
     client: KernelClient,
     tunnel: SshTunnel | None,
-    own: OwnKernel | ServerOwnKernel | None,
+    own: OwnedKernel | None,
     *,
     keep: bool,
 ) -> None:
@@ -377,6 +390,28 @@ async def _release(
     if own is not None and not keep:
         with contextlib.suppress(Exception):
             await own.shutdown()
+
+
+async def _attach(client: KernelClient, own: OwnedKernel | None) -> None:
+    """Attach; to a kernel nbtui has just started, giving it time to come up.
+
+    ipykernel binds its ports a second or so after it starts, and much later on a loaded
+    machine: attach's few seconds are for a kernel that is already running. One nbtui
+    started is waited for while it may still be starting (`OwnedKernel.may_be_starting`:
+    a local one while its process lives)."""
+    deadline = time.monotonic() + OWN_KERNEL_START
+    while True:
+        try:
+            await client.attach()
+        except NbtuiError:
+            if own is None or time.monotonic() > deadline or not await own.may_be_starting():
+                raise
+        else:
+            return
+
+
+OWN_KERNEL_START = 60.0
+"""Seconds a kernel nbtui started may take to answer, while its process lives."""
 
 
 async def _run(args: argparse.Namespace) -> int:
@@ -392,9 +427,9 @@ async def _run(args: argparse.Namespace) -> int:
     # Textual loads only once the arguments are good: bad input fails fast.
     from nbtui.app.nbtui_app import NbtuiApp  # noqa: PLC0415
 
-    own: OwnKernel | ServerOwnKernel | None = None
+    own: OwnedKernel | None = None
     tunnel: SshTunnel | None = None
-    info: ConnectionInfo | ServerKernel
+    info: KernelTarget
     if found_server is not None:
         info, own = found_server
     elif args.existing is not None or args.pick:
@@ -403,16 +438,15 @@ async def _run(args: argparse.Namespace) -> int:
             return 1
         info = found
         if args.ssh is not None:
-            tunnel = await asyncio.to_thread(open_tunnel, info, args.ssh, args.sshkey)
+            tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
             info = tunnel.info
     else:
-        own_local = await OwnKernel.start(args.kernel or "python3")
-        own = own_local
-        info = load_connection_file(own_local.connection_file)
+        own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
+        info = own.target
     client = KernelClient(info, username=args.username)
     app: NbtuiApp | None = None
     try:
-        await client.attach()
+        await _attach(client, own)
         if args.existing == "-" and not sys.stdin.isatty():
             # The JSON came down a pipe; the UI needs the terminal as its keyboard.
             with contextlib.suppress(OSError):
@@ -482,9 +516,79 @@ _M_MMAP_THRESHOLD = -3
 """mallopt's parameter number, from glibc's malloc.h."""
 
 
+_URL_TOKEN = re.compile(rb"([?&;]token=)([^&#;\x00]+)")
+"""A token in a pasted server URL's query, as the raw bytes of an argument."""
+
+
+def _masked_arguments(raw: bytes, token: str | None) -> bytes:
+    """`raw` (NUL-separated arguments) with every token on it turned into asterisks, each
+    argument its own length."""
+
+    def stars(match: re.Match[bytes]) -> bytes:
+        return match.group(1) + b"*" * len(match.group(2))
+
+    secret = os.fsencode(token) if token else None
+    masked = []
+    value_next = False
+    for argument in raw.split(b"\0"):
+        shown = argument
+        if value_next:
+            shown = b"*" * len(argument)
+        elif secret is not None and argument.startswith(b"--t") and argument.endswith(secret):
+            # --token=T, or an abbreviation argparse takes (--tok=T)
+            option = argument[: -len(secret)]
+            if option.endswith(b"=") and b"--token".startswith(option[:-1]):
+                shown = option + b"*" * len(secret)
+        value_next = secret is not None and len(argument) >= 3 and b"--token".startswith(argument)
+        masked.append(_URL_TOKEN.sub(stars, shown))
+    return b"\0".join(masked)
+
+
+def _hide_tokens_from_ps(token: str | None) -> bool:
+    """Overwrite the tokens in this process's arguments, where `ps` and /proc/PID/cmdline
+    read them (Linux). True when that worked.
+
+    The kernel shows the bytes between the process's arg_start and arg_end, on its
+    stack; writing them through /proc/self/mem changes what `ps` shows (as setproctitle
+    and MySQL's client do), never their length. Python copied its arguments at start
+    and never reads these bytes again."""
+    try:
+        stat = Path("/proc/self/stat").read_bytes()
+        fields = stat[stat.rindex(b")") + 2 :].split()
+        # Fields 48 and 49 of proc(5), counted from the state, which is field 3.
+        start, end = int(fields[48 - 3]), int(fields[49 - 3])
+        if not 0 < start < end:
+            return False
+        with open("/proc/self/mem", "r+b", buffering=0) as memory:
+            memory.seek(start)
+            raw = memory.read(end - start)
+            masked = _masked_arguments(raw, token)
+            if masked != raw and len(masked) == len(raw):
+                memory.seek(start)
+                memory.write(masked)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def _token_on_command_line(args: argparse.Namespace) -> None:
+    """Hide a token given on the command line from other users, and say it was seen."""
+    if args.server is None:
+        return
+    if args.token is None and not _URL_TOKEN.search(os.fsencode(args.server)):
+        return
+    # Hidden a moment after start: until then `ps` showed it.
+    could = "could" if _hide_tokens_from_ps(args.token) else "can"
+    print(
+        f"nbtui: other users {could} see the command line's token in ps; set JUPYTER_TOKEN instead",
+        file=sys.stderr,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `nbtui` and `jupyter nbtui`."""
     args = parse_args(argv)
+    _token_on_command_line(args)
     _return_freed_memory()
     try:
         return asyncio.run(_run(args))

@@ -2,30 +2,32 @@
 
 from __future__ import annotations
 
+import ast
+import asyncio
 import codeop
+import contextlib
 import dataclasses
 import gc
+import re
 import time
 import warnings
 from collections.abc import Callable
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Label
 
 from nbtui.app.kernel.client import KernelClient
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.liveness import (
     TROUBLE,
     LivenessMonitor,
@@ -44,15 +46,17 @@ from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.liveness_pane import LivenessPane
 from nbtui.widgets.pager import PagerScreen
+from nbtui.widgets.palette import peer_variables
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.resource_pane import ResourcePane
+from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.transcript import TranscriptView
 
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.app.kernel.target import OwnedKernel
 
 __all__ = ["NbtuiApp"]
 
@@ -60,6 +64,129 @@ FRAME = 1 / 30
 """Output is drawn at most this often, however fast it arrives."""
 STARTUP_GRACE = 3.0
 EXIT_WORDS = {"exit", "quit", "exit()", "quit()"}
+"""A cell of only these leaves nbtui, whatever the kernel's language."""
+
+# ipykernel answers `exit()` by stopping its own event loop 0.1 s after the cell (zmqshell's
+# ask_exit sets exit_now): the kernel process ends itself, for every client, before any
+# client could react to the `ask_exit` payload in the reply. So a cell that would call it
+# is never sent. `exit(keep_kernel=True)` only asks the client to leave; `sys.exit()` is a
+# SystemExit that IPython catches (the kernel lives on); `os._exit()` cannot be stopped.
+_EXIT_NAMES = frozenset({"exit", "quit"})
+"""IPython's exiter in the user namespace (`ns['exit'] = ns['quit'] = shell.exiter`)."""
+_EXIT_METHODS = frozenset({"ask_exit", "exiter"})
+"""`get_ipython().ask_exit()` and `get_ipython().exiter()` reach the same machinery."""
+_PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
+"""Cell magics whose body IPython runs as Python."""
+_EXIT_WORD = re.compile(r"(?<![\w.'\"])(?:exit|quit)\b(?!\s*=[^=])")
+"""For code that does not parse as Python even after the magics are read: the word alone
+is enough to hold the cell back."""
+
+
+def _python_source(code: str) -> str | None:
+    """The Python IPython would run for `code`, as far as a quick reading can tell: a line
+    magic's arguments are kept (`%time exit()` runs `exit()`), shell escapes and help lines
+    are `pass`. None for a cell magic whose body is not Python (`%%bash`)."""
+    lines = code.splitlines()
+    first = lines[0].lstrip() if lines else ""
+    if first.startswith("%%"):
+        name = first[2:].split(maxsplit=1)
+        if not name or name[0] not in _PYTHON_CELL_MAGICS:
+            return None
+        lines = [first[2 + len(name[0]) :].strip() or "pass", *lines[1:]]
+    python = []
+    for line in lines:
+        text = line.lstrip()
+        indent = line[: len(line) - len(text)]
+        if text.startswith("%"):
+            words = text.lstrip("%").split(maxsplit=1)
+            text = words[1] if len(words) > 1 else "pass"
+        elif text.startswith("!") or text.rstrip().endswith("?"):
+            text = "pass"
+        python.append(indent + text)
+    return "\n".join(python)
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+
+
+def _is_exiter(func: ast.expr) -> bool:
+    if isinstance(func, ast.Name):
+        return func.id in _EXIT_NAMES
+    return isinstance(func, ast.Attribute) and func.attr in _EXIT_METHODS
+
+
+def _keeps_kernel(call: ast.Call) -> bool:
+    """`exit(keep_kernel=True)` (or `exit(1)`): the kernel stays, the client is asked to
+    leave. Only a literal can be told apart before running."""
+    given = [keyword.value for keyword in call.keywords if keyword.arg == "keep_kernel"]
+    given += call.args[:1]
+    return bool(given) and isinstance(given[0], ast.Constant) and bool(given[0].value)
+
+
+def _exit_calls(tree: ast.AST) -> list[ast.Call | ast.Name]:
+    """Every use of IPython's exiter in `tree`: calls, and a bare `exit` statement (an
+    autocall: IPython calls it for you)."""
+    found: list[ast.Call | ast.Name] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _is_exiter(node.func):
+            found.append(node)
+        elif (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in _EXIT_NAMES
+        ):
+            found.append(node.value)
+    return found
+
+
+def _calls_exit(code: str) -> bool:
+    """Whether running `code` in an IPython kernel would shut the kernel down through its
+    exit machinery (`exit()`, `quit`, `%time exit()`, `get_ipython().ask_exit()`). What is
+    hidden from reading (`eval("exit()")`, `f = exit; f()`) is caught afterwards, from the
+    `ask_exit` payload of the reply."""
+    source = _python_source(code)
+    if source is None:
+        return False
+    tree = _parse(source)
+    if tree is None:
+        return _EXIT_WORD.search(source) is not None
+    return any(not (isinstance(use, ast.Call) and _keeps_kernel(use)) for use in _exit_calls(tree))
+
+
+def _only_exit(code: str, language: str) -> bool:
+    """Whether the cell is nothing but a way of saying exit (`exit()  # bye`, `quit;`,
+    `exit 1`): nbtui leaves instead of sending it, as jupyter console leaves."""
+    if code.strip() in EXIT_WORDS:
+        return True
+    if not language.startswith("python"):
+        return False
+    tree = _parse(code)
+    if tree is None:
+        # IPython's autocall syntax: `exit 1` is `exit(1)`.
+        return re.fullmatch(r"\s*(?:exit|quit)\b[^;\n]*", code) is not None
+    return bool(tree.body) and all(_plain_exit(statement) for statement in tree.body)
+
+
+def _plain_exit(statement: ast.stmt) -> bool:
+    """`exit`, `quit()`, `exit(keep_kernel=True)`: a statement that only says exit."""
+    if not isinstance(statement, ast.Expr):
+        return False
+    value = statement.value
+    if isinstance(value, ast.Name):
+        return value.id in _EXIT_NAMES
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name)
+        and value.func.id in _EXIT_NAMES
+        and all(isinstance(arg, ast.Constant) for arg in value.args)
+        and all(isinstance(keyword.value, ast.Constant) for keyword in value.keywords)
+    )
 
 
 # IPython's lexers come through a Pygments plugin that imports all of IPython (0.23 s of
@@ -125,7 +252,14 @@ class NbtuiApp(App[None]):
         Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
-        Binding("f6", "toggle_focus", "Focus", tooltip="Move between editor and transcript"),
+        # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
+        Binding(
+            "f6",
+            "toggle_focus",
+            "Focus",
+            show=False,
+            tooltip="Move between editor and transcript",
+        ),
         Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
         Binding(
             "f8",
@@ -162,7 +296,7 @@ class NbtuiApp(App[None]):
         self,
         client: KernelClient,
         *,
-        own_kernel: OwnKernel | ServerOwnKernel | None = None,
+        own_kernel: OwnedKernel | None = None,
         scrollback: int = 50_000,
         observe: bool = False,
         show_others: tuple[bool, bool] = (True, True),
@@ -181,6 +315,8 @@ class NbtuiApp(App[None]):
         self.own_kernel = own_kernel
         self._panes_wanted: bool | None = None
         """None: panes follow the terminal's width; else the user's F2 choice."""
+        self._focus_before_panes: Widget | None = None
+        """Where the focus was when the narrow overlay took it, to give it back."""
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
         self.usage_interval = usage_interval
@@ -206,6 +342,12 @@ class NbtuiApp(App[None]):
         self._usage: UsageSnapshot | None = None
         self._busy_timer: Any = None
         self._pending_input: Msg | None = None
+        """The input_request whose prompt is open."""
+        self._interrupted_input: Msg | None = None
+        """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
+        self._watching_state = False
+        self._interrupted_cells: set[str] = set()
+        """Our cells running when ctrl+c was pressed, until the interrupt is seen to take."""
         self.kernel_state = "starting"
         self._base_count = 0
         self._leaving = False
@@ -215,11 +357,15 @@ class NbtuiApp(App[None]):
 
     # -- layout --------------------------------------------------------------------------
 
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette, `$peer-0` ..., made for the current theme's background."""
+        return peer_variables(self.current_theme)
+
     def compose(self) -> ComposeResult:
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            with Vertical(id="side"):
+            with SidePanes(id="side"):
                 yield Label("connection", classes="pane-title")
                 yield ConnectionPane(id="connection")
                 yield Label("liveness", classes="pane-title")
@@ -268,18 +414,13 @@ class NbtuiApp(App[None]):
     def _attached(self) -> None:
         client = self.client
         kernel = self._attached_kernel_info()
-        path = client.info.path
         join = client.info.join_command()
         if self.own_kernel is not None:
             self.model.add_notice(f"started kernel {kernel}; others join with:  {join}")
         else:
             self.model.add_notice(f"attached to {kernel} as {client.username}; join: {join}")
-        if client.info.group_readable:
-            self.model.add_notice(
-                f"{path} can be read by other users: whoever reads its key can run code as "
-                "the kernel's user (chmod 600 it)",
-                "warning",
-            )
+        if client.info.exposure_notice:
+            self.model.add_notice(client.info.exposure_notice, "warning")
         self._finish_attach()
 
     def _attached_kernel_info(self) -> str:
@@ -289,6 +430,7 @@ class NbtuiApp(App[None]):
         language_info = info.get("language_info") or {}
         self.language = _lexer_name(language_info)
         self.transcript.language = self.language
+        self.editor.highlight_language = self.language
         # Code in the kernel can rewrite its own kernel_info: untrusted like any output.
         name, version, implementation, impl_version = (
             sanitize_line(str(value))
@@ -306,13 +448,8 @@ class NbtuiApp(App[None]):
         where = client.info
         spec = where.kernel_name
         self.status.kernel = f"{spec} · {kernel}" if spec else kernel
-        if isinstance(where, ConnectionInfo):
-            self.status.source = where.path.name if where.path else "stdin"
-            transport = client.transport.kind if where.tunnel else ""
-        else:
-            self.status.source = f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
-            transport = client.transport.kind
-        self.query_one(ConnectionPane).update(where, info, client.session_id, transport)
+        self.status.source = where.label
+        self.query_one(ConnectionPane).update(where, info, client.session_id, client.transport.kind)
         return kernel
 
     def _finish_attach(self) -> None:
@@ -322,7 +459,7 @@ class NbtuiApp(App[None]):
             self._apply_others_mode()
         if self.observe:
             self.editor.read_only = True
-            self.query_one("#prompt", Label).update("observing")
+            self.status.mode = "observing · read-only"
         client.on_message = self._schedule_frame
         client.on_cell_end = self._cell_ended
         if client.inbox:
@@ -475,7 +612,7 @@ class NbtuiApp(App[None]):
             if cell.execution_count is not None
         ]
         following = max(counts, default=self._base_count) + 1
-        prompt = f"In [{following}]:"
+        prompt = "observing:" if self.observe else f"In [{following}]:"
         if prompt != self._prompt:
             # Every frame calls this; an unchanged prompt must cost nothing.
             self._prompt = prompt
@@ -542,13 +679,7 @@ class NbtuiApp(App[None]):
                 )
             elif state == "restarting":
                 self.model.mark_all_stopped()
-                # A server says so on its own; a kernel on ZeroMQ ports is restarted by
-                # whoever started it (its KernelManager), never by a client like us.
-                who = (
-                    "its owner restarts it"
-                    if isinstance(self.client.info, ConnectionInfo)
-                    else "its server says so"
-                )
+                who = self.client.info.restarting_detail
                 self.model.add_notice(
                     f"the kernel is restarting ({who}): whatever ran was stopped and its "
                     "variables will be gone",
@@ -569,9 +700,10 @@ class NbtuiApp(App[None]):
                 )
             elif state == "restarted":
                 self.model.mark_all_stopped()
-                where = " on the same ports" if isinstance(self.client.info, ConnectionInfo) else ""
+                where = self.client.info.restart_detail
                 self.model.add_notice(
-                    f"the kernel restarted{where}: its variables are gone", "warning"
+                    f"the kernel restarted{' ' + where if where else ''}: its variables are gone",
+                    "warning",
                 )
                 self._attached_kernel_info()
                 self.set_timer(self.RESTARTED_SHOWN, self._acknowledge_restart)
@@ -640,7 +772,14 @@ class NbtuiApp(App[None]):
         memory = self._usage.kernel_memory if self._usage else None
         if memory is not None:
             parts.append(f"mem {format_bytes(memory)}")
+        others = sum(1 for peer in self.model.peers.values() if not peer.is_self)
+        if others:
+            parts.append(f"{others} peer" + ("" if others == 1 else "s"))
         self.status.summary = " · ".join(parts)
+
+    @on(PeersPane.Changed)
+    def _peers_changed(self) -> None:
+        self._unless_leaving(self._update_summary)
 
     # -- running cells -------------------------------------------------------------------
 
@@ -649,7 +788,7 @@ class NbtuiApp(App[None]):
         self._hide_completions()
         if self.observe:
             self.editor.decided()
-            if event.code.strip() in EXIT_WORDS:
+            if _only_exit(event.code, self.language):
                 self.exit()
             else:
                 self.notify("observing: read-only, cells are not sent", timeout=2)
@@ -667,9 +806,20 @@ class NbtuiApp(App[None]):
         stripped = code.strip()
         if not stripped:
             return
-        if stripped in EXIT_WORDS:
+        if _only_exit(code, self.language):
             # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
             self.exit()
+            return
+        if self.kernel_state in ("dead", "restarting"):
+            self._not_sent(self._dead_advice())
+            return
+        if self.language.startswith("python") and _calls_exit(code):
+            self._not_sent(
+                "this cell calls exit(), and ipykernel answers that by shutting itself "
+                "down, for everyone attached; take the exit() out to run the rest. "
+                "ctrl+q leaves nbtui"
+                + (" (and stops the kernel it started)" if self.own_kernel else "")
+            )
             return
         if not force and not _plainly_complete(code, self.language):
             verdict = await self.client.is_complete(code)
@@ -680,7 +830,38 @@ class NbtuiApp(App[None]):
             if not complete:
                 self.editor.insert_newline()
                 return
+        await self._interrupt_taken()
         self.run_cell(code)
+
+    async def _interrupt_taken(self) -> None:
+        """Wait (a little) for the cells ctrl+c interrupted to end: ipykernel aborts every
+        request queued behind a cell that fails, so a cell typed just after ctrl+c, sent
+        before the KeyboardInterrupt lands, would be aborted with it."""
+        waiting = [key for key in self._interrupted_cells if not self.client.replied(key)]
+        if waiting:
+            replies = asyncio.gather(*(self.client.execute_reply(key) for key in waiting))
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(replies, self.INTERRUPT_GRACE)
+
+    def _not_sent(self, why: str) -> None:
+        """Say why the cell in the editor was not sent; it stays there, to edit or resend."""
+        self.model.add_notice(f"not sent: {why}", "warning")
+        self.transcript.follow = True
+        self._schedule_frame()
+
+    def _dead_advice(self) -> str:
+        if self.kernel_state == "restarting":
+            return (
+                "the kernel is restarting; the cell stays in the "
+                "editor: run it when the kernel is back (its variables will be gone)"
+            )
+        if self.own_kernel is not None:
+            return "the kernel is dead; F9 restarts it (nbtui started it), then run the cell"
+        return (
+            "the kernel is dead, and only whoever started it can restart it; once it is "
+            f"back (or for another kernel), ctrl+q and attach again: "
+            f"{self.client.info.join_command()}"
+        )
 
     def run_cell(self, code: str) -> str:
         """Send a cell to the kernel and show it at once."""
@@ -691,7 +872,64 @@ class NbtuiApp(App[None]):
         self.editor.remember(code)
         self.editor.load_text("")
         self._schedule_frame()
+        self._watch_kernel_state()
+        self.run_worker(self._cell_replied(msg_id), group="replies")
         return msg_id
+
+    async def _cell_replied(self, msg_id: str) -> None:
+        """One of our cells ended (its execute_reply): close its input prompt if one is
+        open, and act on the kernel's `ask_exit` payload."""
+        reply = await self.client.execute_reply(msg_id)
+        self._unless_leaving(lambda: self._close_input(msg_id))
+        if reply is None or self._leaving:
+            return
+        payloads = reply.content.get("payload")
+        asked = [
+            payload
+            for payload in (payloads if isinstance(payloads, list) else [])
+            if isinstance(payload, dict) and payload.get("source") == "ask_exit"
+        ]
+        if not asked:
+            return
+        if asked[0].get("keepkernel") or self.own_kernel is not None:
+            # `exit(keep_kernel=True)`: the kernel stays, the console leaves (as jupyter
+            # console does); our own kernel is going anyway, and so do we.
+            self.exit()
+            return
+        # Reading the code could not see it coming (`eval("exit()")`): say what happened.
+        cell = self.model.cells.get(msg_id)
+        label = f" In [{cell.execution_count}]" if cell and cell.execution_count else ""
+        self.model.add_notice(
+            f"your cell{label} called exit(): ipykernel shut itself down, for everyone "
+            "attached (nbtui could not tell from the code beforehand)",
+            "error",
+        )
+        self._schedule_frame()
+
+    def _watch_kernel_state(self) -> None:
+        if not self._watching_state:
+            self._watching_state = True
+            self.watch(self.status, "state", self._kernel_state_changed, init=False)
+
+    def _kernel_state_changed(self, state: str) -> None:
+        """A dead or restarted kernel answers nothing we sent before: stop waiting."""
+        if state not in ("dead", "restarted"):
+            return
+        given_up = self.client.abandon_replies()
+        self._close_input()
+        cells = [self.model.cells.get(key) for key in given_up]
+        started = [cell for cell in cells if cell is not None and cell.started is not None]
+        if state == "dead" and started:
+            count = started[0].execution_count
+            label = f" In [{count}]" if count else ""
+            # Whatever the cause, it happened while this ran: the reader's first clue.
+            self.model.add_notice(
+                f"the kernel died while your cell{label} ran "
+                "(a cell can end the kernel's process, with os._exit() for one; so can a "
+                "crash or the out-of-memory killer)",
+                "error",
+            )
+            self._schedule_frame()
 
     # -- completion ----------------------------------------------------------------------
 
@@ -737,7 +975,12 @@ class NbtuiApp(App[None]):
         menu = self.query_one(CompletionMenu)
         key = event.key
         if key in ("enter", "tab"):
-            menu.choose()
+            text = menu.take()
+            self.editor.menu_open = False
+            if text is not None:
+                self._apply_completion(text, menu.start, menu.end)
+            # The editor holds the keys typed after the choice until now: they follow it.
+            self.editor.decided()
         elif key == "up":
             menu.action_cursor_up()
         elif key == "down":
@@ -745,17 +988,15 @@ class NbtuiApp(App[None]):
         else:
             self._hide_completions()
 
-    @on(CompletionMenu.Chosen)
-    def _completion_chosen(self, event: CompletionMenu.Chosen) -> None:
-        self.editor.menu_open = False
-        self._apply_completion(event.text, event.menu.start, event.menu.end)
-
     # -- stdin ---------------------------------------------------------------------------
 
     def _ask_input(self, msg: Msg) -> None:
-        if self.observe:
+        if self.observe or self.client.replied(msg.parent_id):
+            # A request that came in the same frame as its cell's end (an interrupt) is
+            # already answered by the KeyboardInterrupt.
             return
         self._pending_input = msg
+        self._interrupted_input = None
         prompt = sanitize(str(msg.content.get("prompt", ""))).strip()
         row = self.query_one("#stdin-row")
         self.query_one("#stdin-prompt", Label).update(Text(prompt or "input:"))
@@ -764,32 +1005,59 @@ class NbtuiApp(App[None]):
         field.value = ""
         row.add_class("-active")
         field.focus()
+        self._watch_kernel_state()
+
+    def _close_input(self, cell: str | None = None) -> None:
+        """Close the input prompt (only if it is `cell`'s, when given): the cell that
+        asked ended, was interrupted, or the kernel is gone. Focus goes back to the editor
+        if it was on the prompt."""
+        request = self._pending_input
+        if request is None or (cell is not None and request.parent_id != cell):
+            return
+        self._pending_input = None
+        field = self.query_one("#stdin-input", Input)
+        if field.has_focus:
+            self.editor.focus()
+        field.value = ""
+        self.query_one("#stdin-row").remove_class("-active")
 
     @on(Input.Submitted, "#stdin-input")
     def _input_submitted(self, event: Input.Submitted) -> None:
         request = self._pending_input
-        self._pending_input = None
-        self.query_one("#stdin-row").remove_class("-active")
+        self._close_input()
         self.editor.focus()
-        if request is not None:
+        if request is not None and not self.observe and not self.client.replied(request.parent_id):
             self.client.input_reply(event.value, request)
+            # The kernel echoes neither prompt nor answer: keep them in the cell's output.
+            self.model.add_input(request, event.value)
+            self._schedule_frame()
 
     # -- other actions -------------------------------------------------------------------
 
     async def action_interrupt(self) -> None:
-        if not self.model.busy:
+        if self.observe:
+            self.notify("observing: read-only, ctrl+c interrupts nothing", timeout=2)
+            return
+        if not self.model.busy and self._pending_input is None:
             self.notify("nothing is running", timeout=1.5)
             return
         running = set(self.model.running)
+        self._interrupted_cells = {key for key, cell in self.model.running.items() if cell.is_self}
         if self.own_kernel is not None:
             await self.own_kernel.interrupt()
         else:
             self.run_worker(self.client.interrupt(), group="interrupt")
+        # The kernel raises KeyboardInterrupt in a pending input(): what is typed next is
+        # for the editor. Should the interrupt not take, the prompt comes back.
+        self._interrupted_input = self._pending_input
+        self._close_input()
         self.notify("interrupt sent", timeout=2)
         self.set_timer(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
 
     def _check_interrupted(self, running: set[str]) -> None:
         still = running & set(self.model.running)
+        asked, self._interrupted_input = self._interrupted_input, None
+        self._interrupted_cells = set()
         if still:
             self.model.add_notice(
                 f"the kernel did not respond to the interrupt within {self.INTERRUPT_GRACE:g} s "
@@ -797,16 +1065,38 @@ class NbtuiApp(App[None]):
                 "warning",
             )
             self._schedule_frame()
+        if (
+            asked is not None
+            and self._pending_input is None
+            and not self.client.replied(asked.parent_id)
+            and self.kernel_state not in ("dead", "restarted")
+        ):
+            self._ask_input(asked)
 
-    def on_resize(self) -> None:
-        self._layout_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # This handler runs before App._on_resize records the new size (a subclass's
+        # handler comes first in the MRO), so `self.size` still holds the previous one.
+        self._layout_panes(event.size.width)
 
-    def _layout_panes(self) -> None:
-        wide = self.size.width >= self.WIDE
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
         shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one("#side")
+        side = self.query_one(SidePanes)
+        overlay = shown and not wide
+        was_overlay = side.has_class("-overlay")
         side.set_class(shown, "-shown")
-        side.set_class(shown and not wide, "-overlay")
+        side.set_class(overlay, "-overlay")
+        if overlay and not was_overlay:
+            # The overlay hides the editor and is taller than an 80x24 screen: it takes
+            # the keys that scroll it until it closes, then gives them back.
+            self._focus_before_panes = self.focused
+            side.focus()
+        elif side.has_focus_within and (was_overlay or not shown):
+            before, self._focus_before_panes = self._focus_before_panes, None
+            if before is not None and before.is_attached and before.focusable:
+                before.focus()
+            else:
+                self.editor.focus()
         if shown:
             # Panes are not fed while hidden: bring them up to date on showing.
             self._show_liveness()
@@ -855,6 +1145,9 @@ class NbtuiApp(App[None]):
             self.notify("nothing ran here before you joined", timeout=2)
 
     async def action_restart(self) -> None:
+        if self.observe:
+            self.notify("observing: read-only, F9 restarts nothing", timeout=2)
+            return
         if self.own_kernel is None:
             self.notify(
                 "this kernel was not started by nbtui: restarting it would wipe everyone's "
@@ -872,13 +1165,24 @@ class NbtuiApp(App[None]):
             self.model.add_notice("restarting the kernel (you asked)", "warning")
             self.model.mark_all_stopped()
             self._schedule_frame()
-            await self.own_kernel.restart()
+            try:
+                await self.own_kernel.restart()
+            except Exception as error:  # noqa: BLE001 - never a crash (its traceback shows locals)
+                reason = " ".join(str(error).split()) or type(error).__name__
+                self.model.add_notice(f"could not restart the kernel: {reason}", "error")
+                self._schedule_frame()
 
     def action_page_up(self) -> None:
-        self.transcript.scroll_page_up(animate=False)
+        self._paged().scroll_page_up(animate=False)
 
     def action_page_down(self) -> None:
-        self.transcript.scroll_page_down(animate=False)
+        self._paged().scroll_page_down(animate=False)
+
+    def _paged(self) -> Widget:
+        """What PageUp and PageDown scroll: the side panes while they have the focus (the
+        narrow overlay), else the transcript, wherever the focus is."""
+        side = self.query_one(SidePanes)
+        return side if side.has_focus_within else self.transcript
 
     def action_toggle_focus(self) -> None:
         if self.editor.has_focus:

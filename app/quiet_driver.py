@@ -49,6 +49,7 @@ class QuietLinuxDriver(LinuxDriver):
         self.exit_event = _WakingEvent(self._wake_write)
 
     def close(self) -> None:
+        """Close the driver, then the wake-up pipe's two ends."""
         super().close()
         for fd in (self._wake_read, self._wake_write):
             with contextlib.suppress(OSError):
@@ -59,7 +60,7 @@ class QuietLinuxDriver(LinuxDriver):
             while os.read(self._wake_read, 512):
                 pass
         except OSError:
-            pass  # empty (BlockingIOError)
+            pass  # BlockingIOError: nothing (more) to drain
 
     def run_input_thread(self) -> None:
         """As `LinuxDriver.run_input_thread`, with a timeout only while the parser waits."""

@@ -55,13 +55,17 @@ def cell_line(n: int) -> str:
 
 @dataclass
 class Result:
+    """One client's measurement of one flood."""
+
     seconds: float | None
-    """None when MARK-END never arrived before the timeout."""
+    """From Enter (raw: from execute()) until MARK-END arrived; None when it never did
+    before the timeout."""
     peak_rss: int | None = None
     """Bytes, for the clients drawn in tmux."""
     lines: int | None = None
     """How many numbered lines the raw client received (a check for lost output)."""
     notes: list[str] = field(default_factory=list)
+    """What went wrong or is worth knowing, one sentence each, for the table's notes."""
 
 
 class Kernel:
@@ -90,10 +94,22 @@ class Kernel:
 
     @property
     def connection_file(self) -> str:
+        """The kernel's connection file, as a path string for a client's command line."""
         return str(self.km.connection_file)
 
 
 def run_raw(kernel: Kernel, n: int, timeout: float) -> Result:
+    """Time a BlockingKernelClient that executes the N-line cell and drains iopub.
+
+    Args:
+        kernel: A started kernel (its iopub is settled first).
+        n: Lines the cell prints before MARK-END.
+        timeout: Seconds before the measurement counts as timed out.
+
+    Returns:
+        Seconds until the MARK-END line arrived, and how many numbered lines came first
+        (fewer than `n` means output was lost).
+    """
     kc = kernel.km.client()
     kc.start_channels()
     try:
@@ -138,6 +154,11 @@ class Tmux:
         self.height = height
 
     def run(self, *args: str) -> str:
+        """Run one tmux command on this server; its standard output.
+
+        Raises:
+            RuntimeError: tmux exited with an error (its stderr is in the message).
+        """
         result = subprocess.run(
             ["tmux", "-L", self.socket, *args],
             capture_output=True,
@@ -151,6 +172,7 @@ class Tmux:
         return result.stdout
 
     def start(self, command: str) -> None:
+        """Start the server with one detached session "bench" of this size running `command`."""
         self.run(
             "-u",
             "new-session",
@@ -165,12 +187,15 @@ class Tmux:
         )
 
     def screen(self) -> str:
+        """The visible text of the pane (capture-pane, no scrollback)."""
         return self.run("capture-pane", "-p", "-t", "bench")
 
     def pane_pid(self) -> int:
+        """The pid of the pane's shell (the client runs under it)."""
         return int(self.run("display-message", "-p", "-t", "bench", "#{pane_pid}").strip())
 
     def kill(self) -> None:
+        """Kill this tmux server and all it runs; no error when it is already gone."""
         subprocess.run(
             ["tmux", "-L", self.socket, "kill-server"],
             capture_output=True,
@@ -218,20 +243,24 @@ class PeakRss(threading.Thread):
         super().__init__(daemon=True)
         self.proc = proc
         self.peak = 0
+        """Largest RSS seen so far, in bytes."""
         self.done = threading.Event()
 
     def sample(self) -> None:
+        """Read the RSS once; a process that has gone ends the sampling."""
         try:
             self.peak = max(self.peak, self.proc.memory_info().rss)
         except psutil.Error:
             self.done.set()
 
     def run(self) -> None:
+        """Sample until `stop()` (the thread's body)."""
         while not self.done.is_set():
             self.sample()
             self.done.wait(RSS_EVERY)
 
     def stop(self) -> int:
+        """Take a last sample, end the thread, and return the peak RSS in bytes."""
         self.sample()
         self.done.set()
         self.join(timeout=5)
@@ -239,6 +268,12 @@ class PeakRss(threading.Thread):
 
 
 def run_tmux(kernel: Kernel, client: str, n: int, timeout: float) -> Result:
+    """Time a terminal client in a private tmux server: type the N-line cell, press Enter,
+    poll the pane until MARK-END shows; the client's peak RSS is sampled meanwhile.
+
+    Raises:
+        RuntimeError: The client never showed its ready text, or tmux failed.
+    """
     command, ready, needle = client_command(client, kernel.connection_file)
     tmux = Tmux()
     sampler: PeakRss | None = None
@@ -276,6 +311,7 @@ def run_tmux(kernel: Kernel, client: str, n: int, timeout: float) -> Result:
 
 
 def measure(client: str, n: int, timeout: float) -> Result:
+    """One measurement of `client` (one of CLIENTS) against a fresh kernel."""
     with Kernel() as kernel:
         if client == "raw":
             return run_raw(kernel, n, timeout)
@@ -283,6 +319,8 @@ def measure(client: str, n: int, timeout: float) -> Result:
 
 
 def fmt_median(values: list[float | None]) -> tuple[str, float | None]:
+    """The median of the runs that finished, as table text ("1.234 (1 timed out)") and
+    as a number; ("timeout", None) when none did."""
     done = [v for v in values if v is not None]
     if not done:
         return "timeout", None
@@ -294,6 +332,7 @@ def fmt_median(values: list[float | None]) -> tuple[str, float | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its markdown table; the exit status (0)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--lines",

@@ -57,15 +57,26 @@ TUI_CLIENTS = ("nbtui", "jupyter-console")
 
 @dataclass
 class Config:
+    """The sizes of one benchmark run: FULL, or SMOKE for CI."""
+
     runs: int
+    """Runs of each measurement; the table shows medians."""
     flood_lines: list[int]
+    """Values of N for the flood to screen."""
     small: int
+    """Flushed prints in the small-messages section."""
     pause: float
+    """Seconds the slow raw client stops reading mid-flood."""
     idle: float
+    """Seconds over which idle CPU is measured."""
     traffic_lines: int
+    """Lines of the flood during which terminal bytes are counted."""
     busy_lines: int
+    """Lines of the flood during which keystrokes are timed (long enough to outlast them)."""
     samples: int
+    """Keystrokes, and peer outputs, timed per run."""
     timeout: float
+    """Seconds one flood may take before it counts as failed."""
 
 
 FULL = Config(
@@ -102,10 +113,12 @@ class Rows:
     """Measurements that raised or timed out: the exit status says so (not slowness)."""
 
     def add(self, metric: str, client: str, value: Any) -> None:
+        """Record one run's value (None: failed) of `metric` for `client`."""
         self.data.setdefault(metric, {}).setdefault(client, []).append(value)
 
 
 def log(text: str) -> None:
+    """Progress on stderr, as a `# ` comment line, so that stdout stays the table."""
     print(f"# {text}", file=sys.stderr, flush=True)
 
 
@@ -113,10 +126,12 @@ def log(text: str) -> None:
 
 
 def small_code(n: int) -> str:
+    """The cell of the small-messages section: `n` prints, each flushed as its own message."""
     return f"for i in range({n}): print(i, flush=True)"
 
 
 def count_digits(text: str) -> int:
+    """How many whole numbered lines a stream text holds."""
     return sum(1 for line in text.split("\n") if line.isdigit())
 
 
@@ -183,6 +198,8 @@ def nbtui_small(kernel: Kernel, n: int) -> tuple[int, bool]:
 
 
 def bench_small(cfg: Config, rows: Rows) -> None:
+    """The small-messages section: lines received by nbtui's headless kernel layer, a raw
+    client, and a raw client that pauses; a failure is noted and counted, not raised."""
     for run in range(cfg.runs):
         for client in ("nbtui", "raw", "slow raw"):
             try:
@@ -236,6 +253,7 @@ def start_client(client: str, kernel: Kernel, tmux: Tmux) -> tuple[float, Any]:
 
 
 def idle_cpu(tmux: Tmux, proc: Any, seconds: float) -> float:
+    """CPU seconds `proc` spends over `seconds` (see `cpu_seconds`), once its screen is quiet."""
     wait_quiet(tmux)
     before = cpu_seconds(proc)
     time.sleep(seconds)
@@ -278,6 +296,12 @@ def idle_narrow(client: str, cfg: Config, rows: Rows) -> None:
 
 
 def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> None:
+    """One client in one tmux session at 200x50: startup, idle CPU, peer output (nbtui
+    only), terminal traffic during a flood, then keystrokes during a longer flood.
+
+    Raises:
+        RuntimeError: The client did not start, or a marker never showed.
+    """
     with Kernel() as kernel:
         tmux = Tmux()
         try:
@@ -289,7 +313,6 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
                 # include_other_output=True, which is off by default.
                 rows.add("peer", client, peer_output(kernel, tmux, cfg.samples))
 
-            # terminal traffic during a flood
             pipe = tmp / f"pipe-{client}-{run}.bin"
             pipe.touch()
             tmux.run("pipe-pane", "-o", "-t", "bench", f"cat >> {shlex.quote(str(pipe))}")
@@ -307,7 +330,6 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
             tmux.run("pipe-pane", "-t", "bench")
             wait_quiet(tmux)
 
-            # keystroke latency during a long flood
             keys = keystrokes(tmux, client, cfg, rows)
             rows.add("keys", client, keys)
             rows.failures += keys is None and client == "nbtui"
@@ -316,6 +338,8 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
 
 
 def keystrokes(tmux: Tmux, client: str, cfg: Config, rows: Rows) -> list[float] | None:
+    """Seconds from send-keys to screen for `cfg.samples` tokens typed while a long flood
+    runs; None (with a note) when the flood never showed or input was blocked while busy."""
     # One line that both editors run on Enter (a bare `for` waits for a blank line in one).
     code = f'exec("for i in range({cfg.busy_lines}): print(i)")'
     tmux.run("send-keys", "-t", "bench", "-l", code)
@@ -372,6 +396,8 @@ def keystrokes(tmux: Tmux, client: str, cfg: Config, rows: Rows) -> list[float] 
 
 
 def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> None:
+    """The tmux sections for each terminal client, at 200x50 then 80x24; a failure is
+    noted and counted, not raised."""
     for run in range(cfg.runs):
         for client in clients:
             try:
@@ -388,6 +414,8 @@ def bench_sessions(cfg: Config, rows: Rows, tmp: Path, clients: list[str]) -> No
 
 
 def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
+    """The flood to screen for raw, the terminal clients and the tail-only floor, with
+    peak RSS; a failure is noted and counted, not raised."""
     for n in cfg.flood_lines:
         for run in range(cfg.runs):
             # "tail" calibrates the method: the least any client drawn in tmux can add.
@@ -413,17 +441,21 @@ def bench_flood(cfg: Config, rows: Rows, clients: list[str]) -> None:
 
 
 def median(values: list[Any] | None) -> float | None:
+    """The median of the values that are not None; None when there are none."""
     done = [v for v in values or [] if v is not None]
     return statistics.median(done) if done else None
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The nearest-rank `q` quantile (0..1) of a non-empty list."""
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
     return ordered[index]
 
 
 def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
+    """The markdown table of every metric (nbtui, raw client, jupyter console), then the
+    notes."""
     cols = ["nbtui", "raw", "jupyter-console"]
     out = [
         f"medians of {cfg.runs} run(s); ratios are to raw where raw applies\n",
@@ -543,6 +575,8 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections and print the table; exit status 1 when a measurement
+    failed (not when one was slow)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument(
         "--smoke", action="store_true", help="CI check: small sizes, one run, under a minute"

@@ -84,6 +84,12 @@ class Peak:
 
 
 async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
+    """Run `code` in nbtui's app (headless, 200x50) attached to the kernel.
+
+    Returns:
+        "stall": the event loop's longest wait beyond a 5 ms sleep (ms); "took": Run to
+        the cell finished (s); "peak" and "final": this process's RSS (MiB).
+    """
     client = KernelClient(load_connection_file(Path(connection_file)), username="bench")
     await client.attach()
     app = NbtuiApp(client)
@@ -119,6 +125,7 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
 
 
 def raw_run(km: KernelManager, code: str) -> float:
+    """Seconds from a BlockingKernelClient's execute() until the cell's idle status."""
     kc = km.blocking_client()
     kc.start_channels()
     try:
@@ -138,6 +145,8 @@ def raw_run(km: KernelManager, code: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run every case against fresh kernels and print the markdown table; with --child,
+    run one nbtui measurement and print it as JSON (the parent starts one process per run)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--smoke", action="store_true", help="CI check: small N, one run")
     parser.add_argument("--runs", type=int, default=None, help="runs per case (median)")

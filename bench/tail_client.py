@@ -20,6 +20,8 @@ ROWS = 48
 
 
 def main(connection_file: str) -> int:
+    """Run cells read from stdin until end of file, writing each stream message's last
+    ROWS lines; the exit status (0)."""
     kc = BlockingKernelClient(connection_file=connection_file)
     kc.load_connection_file()
     kc.start_channels()

@@ -52,9 +52,11 @@ class IopubTimes(threading.Thread):
         self.socket.setsockopt(zmq.RCVHWM, 0)
         self.socket.connect(f"tcp://{info['ip']}:{info['iopub_port']}")
         self.events: list[tuple[float, str]] = []
+        """(`time.perf_counter()` on arrival, what it was), in arrival order."""
         self.done = threading.Event()
 
     def run(self) -> None:
+        """Receive and record messages until `stop()` (the thread's body)."""
         while not self.done.is_set():
             if not self.socket.poll(50):
                 continue
@@ -73,6 +75,7 @@ class IopubTimes(threading.Thread):
                 self.events.append((now, kind))
 
     def stop(self) -> None:
+        """End the thread and close the socket and its context."""
         self.done.set()
         self.join(2)
         self.socket.close(linger=0)
@@ -86,9 +89,12 @@ class PtyTimes(threading.Thread):
         super().__init__(daemon=True)
         self.fifo = fifo
         self.writes: list[tuple[float, int]] = []
+        """(`time.perf_counter()`, bytes) of each read from the FIFO."""
         self.mark: float | None = None
+        """When MARK-END first passed through, if it did."""
 
     def run(self) -> None:
+        """Read the FIFO until its writer closes it (the thread's body)."""
         tail = b""
         with open(self.fifo, "rb", buffering=0) as pipe:
             while data := pipe.read(65536):
@@ -100,6 +106,11 @@ class PtyTimes(threading.Thread):
 
 
 def one_run(client: str, n: int, tmp: Path, timeout: float) -> None:
+    """Run one flood of `n` lines in `client` and print its timeline.
+
+    Raises:
+        RuntimeError: The client never showed its ready text.
+    """
     log = tmp / "nbtui-timeline.log"
     log.write_text("")
     with flood.Kernel() as kernel:
@@ -165,6 +176,7 @@ def one_run(client: str, n: int, tmp: Path, timeout: float) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Print the timelines of --runs floods; the exit status (0)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)

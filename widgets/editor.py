@@ -1,18 +1,75 @@
-"""The cell editor: multi-line, with history and kernel completion."""
+"""The cell editor: multi-line, with history, kernel completion and syntax colours."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from inspect import isawaitable
+from typing import ClassVar
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.token import Token, _TokenType
+from pygments.util import ClassNotFound
+from rich.style import Style
 from textual import events
-from textual.binding import Binding
+from textual.actions import parse as parse_action
+from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 __all__ = ["CellEditor"]
 
 
-class CellEditor(TextArea):
+SYNTAX: dict[_TokenType, str] = {
+    Token.Keyword: "keyword",
+    Token.Operator.Word: "keyword",
+    Token.Keyword.Constant: "constant",
+    Token.Name.Builtin: "builtin",
+    Token.Name.Exception: "builtin",
+    Token.Name.Function: "function",
+    Token.Name.Class: "class",
+    Token.Name.Decorator: "decorator",
+    Token.Literal.String: "string",
+    Token.Literal.Number: "number",
+    Token.Comment: "comment",
+}
+"""Pygments token types (and their subtypes) that get a colour: each name is a component
+class `cell-editor--NAME`, styled in nbtui.tcss with the theme's variables."""
+
+
+_SYNTAX_NAMES: dict[_TokenType, str | None] = {}
+
+
+def _syntax_name(token: _TokenType) -> str | None:
+    """The SYNTAX name of `token` or of its nearest ancestor type that has one."""
+    try:
+        return _SYNTAX_NAMES[token]
+    except KeyError:
+        pass
+    name = None
+    ancestor: _TokenType | None = token
+    while ancestor is not None and name is None:
+        name = SYNTAX.get(ancestor)
+        ancestor = ancestor.parent
+    _SYNTAX_NAMES[token] = name
+    return name
+
+
+def _editor_bindings() -> list[BindingType]:
+    """TextArea's bindings without F6 (select line) and F7 (select all): those keys are
+    the app's (focus, tracebacks), and from the editor, where focus lives, TextArea's took
+    them (F7 then a letter replaced the whole cell)."""
+    return [
+        binding
+        for binding in TextArea.BINDINGS
+        if not (isinstance(binding, Binding) and binding.key in ("f6", "f7"))
+    ]
+
+
+class CellEditor(TextArea, inherit_bindings=False):
     """A TextArea that runs cells, walks history and asks for completions.
 
     Enter does not decide by itself whether a cell is finished: it posts `RunRequested`
@@ -22,13 +79,19 @@ class CellEditor(TextArea):
     Keys typed before that answer (type-ahead: a fast typist, or keys that an SSH
     session delivers in one packet) are held and applied after it, in order, as a
     console that waits for its answer would: typed into the editor at once, they would
-    be wiped with the cell that ran, or land in the wrong cell.
+    be wiped with the cell that ran, or land in the wrong cell. Keys the editor does not
+    act on (the app's F-keys, ctrl+c) act at once.
     """
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
+        *_editor_bindings(),
         Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is"),
         Binding("ctrl+j", "newline", "Newline", show=False),
     ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        f"cell-editor--{name}" for name in set(SYNTAX.values())
+    }
 
     @dataclass
     class RunRequested(Message):
@@ -40,6 +103,9 @@ class CellEditor(TextArea):
 
     @dataclass
     class CompletionRequested(Message):
+        """Tab after text on the line: the app asks the kernel to complete `code` at
+        `cursor_offset` (a character offset into `code`)."""
+
         editor: CellEditor
         code: str
         cursor_offset: int
@@ -65,13 +131,100 @@ class CellEditor(TextArea):
         # A blinking cursor redraws twice a second forever: bytes over SSH for nothing.
         self.cursor_blink = False
         self.cell_history: list[str] = []
+        """Cells walked by up/down at the edges of the cell, oldest first, no blanks and
+        no immediate repeats."""
         self._history_index: int | None = None
         self._draft = ""
         self.menu_open = False
         """Set by the app while the completion menu is shown: Enter and arrows go there."""
         self.awaiting = False
-        """A cell was submitted and the app has not yet `decided()` what it was."""
-        self._held: list[events.Key] = []
+        """A cell was submitted (or a completion chosen) and the app has not yet
+        `decided()` what it was: keys for the editor are held."""
+        self._held: list[events.Key | events.Paste] = []
+        self._lexer: Lexer | None = None
+        self._lexed = False
+        self.highlight_language = "python3"
+
+    # -- syntax colours ------------------------------------------------------------------
+    # TextArea's own highlighting needs tree-sitter and a grammar per language (the
+    # textual[syntax] extra: native wheels), and colours from Textual's themes. Pygments is
+    # here already (Rich needs it; the transcript colours code with it) and knows every
+    # kernel's language: its tokens fill TextArea's highlight map, with nbtui.tcss colours.
+
+    @property
+    def highlight_language(self) -> str | None:
+        """The Pygments lexer that colours the cell (the kernel's language), or None."""
+        return None if self._lexer is None else self._lexer.name
+
+    @highlight_language.setter
+    def highlight_language(self, name: str | None) -> None:
+        try:
+            # Offsets must stay those of the text: no stripped or added newlines.
+            lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False) if name else None
+        except ClassNotFound:
+            lexer = None
+        self._lexer = None if lexer is None or lexer.name == "Text only" else lexer
+        self._build_highlight_map()
+        self.refresh()
+
+    HIGHLIGHT_LIMIT = 20_000
+    """Characters of a cell beyond which it stays plain: Pygments takes some 5 ms per
+    2,000 characters of Python, and a cell is lexed whole after each edit that shows."""
+
+    def _build_highlight_map(self) -> None:
+        # TextArea calls this after every edit. Lexing waits for the next render: a burst
+        # of keys (a 60-line paste typed key by key) is lexed once, when it is drawn.
+        self._line_cache.clear()
+        self._highlights.clear()
+        self._lexed = False
+
+    def _lex(self) -> None:
+        """Fill the highlight map (rows of UTF-8 byte ranges, as TextArea's renderer
+        reads it) from the lexer's tokens."""
+        self._lexed = True
+        self._line_cache.clear()
+        highlights = self._highlights
+        highlights.clear()
+        lines = self.document.lines
+        if self._lexer is None or sum(map(len, lines)) > self.HIGHLIGHT_LIMIT:
+            return
+        starts = []
+        offset = 0
+        for line in lines:
+            starts.append(offset)
+            offset += len(line) + 1
+        for index, token, value in self._lexer.get_tokens_unprocessed("\n".join(lines)):
+            name = _syntax_name(token)
+            if name is None or not value.strip():
+                continue
+            end = index + len(value)
+            row = bisect_right(starts, index) - 1
+            while row < len(lines) and starts[row] < end:
+                line = lines[row]
+                first = max(index, starts[row]) - starts[row]
+                last = min(end - starts[row], len(line))
+                if last > first:
+                    if not line.isascii():
+                        first, last = len(line[:first].encode()), len(line[:last].encode())
+                    highlights[row].append((first, last, name))
+                row += 1
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """TextArea's lines, after lexing the cell if an edit since the last render
+        left it unlexed, with syntax styles from nbtui.tcss."""
+        if not self._lexed:
+            self._lex()
+        if self._theme is not None:
+            # TextArea's "css" theme carries fixed colours of its own for syntax.
+            self._theme.syntax_styles = self._syntax_styles()
+        return super().render_lines(crop)
+
+    def _syntax_styles(self) -> dict[str, Style]:
+        # Whole styles, not partial ones: a partial one drops what a colour like
+        # `$text-muted` (auto 60%) needs the background for.
+        return {
+            name: self.get_component_rich_style(f"cell-editor--{name}") for name in SYNTAX.values()
+        }
 
     # -- history -------------------------------------------------------------------------
 
@@ -81,6 +234,8 @@ class CellEditor(TextArea):
         self._history_index = None
 
     def remember(self, code: str) -> None:
+        """Append a cell that was run to the history (blank ones and a repeat of the last
+        are skipped), and stop walking the history."""
         if code.strip() and (not self.cell_history or self.cell_history[-1] != code):
             self.cell_history.append(code)
         self._history_index = None
@@ -92,6 +247,11 @@ class CellEditor(TextArea):
         self.move_cursor(self.document.end)
 
     def history_previous(self) -> bool:
+        """Show the previous history entry, saving the unsent draft on the first step.
+
+        Returns:
+            False when the history is empty (the key then moves the cursor as usual).
+        """
         if not self.cell_history:
             return False
         if self._history_index is None:
@@ -102,6 +262,11 @@ class CellEditor(TextArea):
         return True
 
     def history_next(self) -> bool:
+        """Show the next history entry, or the saved draft after the newest.
+
+        Returns:
+            False when not walking the history (the key then moves the cursor as usual).
+        """
         if self._history_index is None:
             return False
         if self._history_index < len(self.cell_history) - 1:
@@ -113,38 +278,128 @@ class CellEditor(TextArea):
     # -- keys ----------------------------------------------------------------------------
 
     def cursor_offset(self) -> int:
+        """The cursor as a character offset into `text` (what complete_request's
+        `cursor_pos` expects)."""
         row, column = self.cursor_location
         lines = self.text.split("\n")
         return sum(len(line) + 1 for line in lines[:row]) + column
 
     def action_run(self, force: bool = True) -> None:
+        """Post `RunRequested` for the whole cell and hold further keys until `decided()`.
+
+        Args:
+            force: Run as it is (the run key); False for Enter, where the app may
+                continue an incomplete cell on a new line instead.
+        """
         if self.awaiting:
             return  # the run key pressed twice: the first is still being decided
         self.awaiting = True
         self.post_message(self.RunRequested(self, self.text, force))
 
-    HELD_KEYS = ("enter", "backspace", "tab", "ctrl+r", "ctrl+j")
-    """Besides printable characters, the keys type-ahead is made of; any other key
-    (arrows, history, bindings) acts at once: unlikely within milliseconds of Enter."""
+    OWN_KEYS = frozenset({"enter", "tab", "escape", "up", "down"})
+    """Keys the editor handles itself besides printable ones and its bindings."""
+
+    def _for_editor(self, event: events.Key) -> bool:
+        """Whether the editor acts on `event`; other keys (the app's F-keys) go on to the
+        app, also while keys are held: what they do does not touch the cell."""
+        key = event.key
+        return event.is_printable or key in self.OWN_KEYS or key in self._bindings.key_to_bindings
 
     def decided(self) -> None:
-        """The app has run the cell, continued it on a new line, or dropped it: apply the
-        keys typed meanwhile. An Enter among them submits again, and holds the rest."""
+        """The app has run the cell, continued it on a new line, or dropped it (or applied
+        the chosen completion): apply the keys typed meanwhile, in order. An Enter among
+        them submits again, and holds the rest."""
         self.awaiting = False
         while self._held and not self.awaiting:
-            event = self._held.pop(0)
-            if event.key in ("enter", "ctrl+r"):
-                self.action_run(event.key == "ctrl+r")
-            elif event.key == "ctrl+j":
-                self.insert_newline()
-            elif event.key == "backspace":
-                self.action_delete_left()
-            elif event.key == "tab" and not self._complete_at_cursor():
-                # At the start of a line: to the next tab stop, as TextArea does a typed Tab.
+            held = self._held.pop(0)
+            if isinstance(held, events.Paste):
+                self._paste(held.text)
+            else:
+                self._apply_key(held)
+
+    async def _on_key(self, event: events.Key) -> None:
+        if self.awaiting and self._for_editor(event):
+            event.stop()
+            event.prevent_default()
+            self._held.append(event)
+            return
+        if self._apply_key(event):
+            event.stop()
+            event.prevent_default()
+
+    async def _on_paste(self, event: events.Paste) -> None:
+        event.stop()
+        event.prevent_default()
+        if self.awaiting:
+            self._held.append(event)
+        else:
+            self._paste(event.text)
+
+    def _paste(self, text: str) -> None:
+        if self.read_only:
+            return
+        result = self.replace(text, *self.selection, maintain_selection_offset=False)
+        self.move_cursor(result.end_location)
+
+    def _apply_key(self, event: events.Key) -> bool:
+        """Act on one key, now; False for a key that is not the editor's (it goes on to the
+        app's bindings).
+
+        Every key the editor acts on is applied here, synchronously, bindings included.
+        TextArea inserts printable keys in `_on_key` but leaves bound keys (backspace,
+        ctrl+j, delete, arrows) to bubble through the message queue of every ancestor
+        up to the app, which only then runs the binding: keys that arrived after them
+        were typed first, and Enter could run a cell before its backspaces applied
+        (Textual #6605)."""
+        key = event.key
+        if self.menu_open:
+            self.post_message(self.MenuKey(self, key))
+            if key in ("enter", "tab"):
+                # The app applies the match, then `decided()`: keys typed after the
+                # choice are held until then, to land after it.
+                self.awaiting = True
+                return True
+            if key in ("up", "down", "escape"):
+                return True
+        if key == "escape":
+            # TextArea moves focus on (tab_behavior="indent"): what is typed next would
+            # go nowhere. Escape closes the menu (above), and otherwise does nothing.
+            return True
+        if key == "enter":
+            self.action_run(False)
+            return True
+        if key == "tab":
+            if not self._complete_at_cursor() and not self.read_only:
+                # At the start of a line: to the next tab stop, as TextArea does a Tab.
                 column = self.cursor_location[1]
                 self.insert(" " * (self.indent_width - column % self.indent_width))
-            elif event.character is not None:
-                self.insert(event.character)
+            return True
+        if key == "up" and self.cursor_at_first_line and self.history_previous():
+            return True
+        if key == "down" and self.cursor_at_last_line and self.history_next():
+            return True
+        if self._run_binding(key):
+            return True
+        if event.is_printable and event.character is not None and not self.read_only:
+            self.replace(event.character, *self.selection, maintain_selection_offset=False)
+            return True
+        return False
+
+    def _run_binding(self, key: str) -> bool:
+        """Run the editor's own binding for `key` at once, as the app would after the
+        key bubbled up to it."""
+        for binding in self._bindings.key_to_bindings.get(key, ()):
+            namespace, name, parameters = parse_action(binding.action)
+            method = getattr(self, f"action_{name}", None)
+            if namespace or method is None or not self.check_action(name, parameters):
+                continue
+            result = method(*parameters)
+            if isawaitable(result):
+                # No binding of the editor's is a coroutine today; one would still run,
+                # if no longer strictly in order.
+                self.run_worker(result, group="editor-action")
+            return True
+        return False
 
     def _complete_at_cursor(self) -> bool:
         """After text on the line, Tab asks for completions (True); at its start it
@@ -156,7 +411,9 @@ class CellEditor(TextArea):
         return True
 
     def action_newline(self) -> None:
-        self.insert_newline()
+        """Insert an indented newline without running the cell (ctrl+j)."""
+        if not self.read_only:  # observing: nothing is typed into the cell
+            self.insert_newline()
 
     def insert_newline(self) -> None:
         """Newline keeping the current indentation, one level more after a colon."""
@@ -167,34 +424,42 @@ class CellEditor(TextArea):
             indent += "    "
         self.insert("\n" + indent)
 
-    async def _on_key(self, event: events.Key) -> None:
-        key = event.key
-        if self.awaiting and (event.is_printable or key in self.HELD_KEYS):
-            event.stop()
-            event.prevent_default()
-            self._held.append(event)
+    # -- readline's kills, on logical lines ----------------------------------------------
+    # TextArea's ctrl+u and ctrl+k stop at the edge of the visual row: on a soft-wrapped
+    # line they deleted a piece of it. readline (and every shell) kills to the start or
+    # end of the whole line.
+
+    def action_delete_to_start_of_line(self) -> None:
+        """Delete from the cursor to the start of its line (at the start, join the line
+        with the one before)."""
+        if self.read_only:
             return
-        if self.menu_open:
-            self.post_message(self.MenuKey(self, key))
-            if key in ("enter", "tab", "up", "down", "escape"):
-                event.stop()
-                event.prevent_default()
-                return
-        if key == "enter":
-            event.stop()
-            event.prevent_default()
-            self.action_run(False)
+        start, end = self.selection
+        row, column = end
+        if column == 0:
+            if start == end:
+                start = self.get_cursor_left_location()
+            self.delete(start, end, maintain_selection_offset=False)
+        else:
+            self.delete((row, 0), end, maintain_selection_offset=False)
+
+    def action_delete_to_end_of_line(self) -> None:
+        """Delete from the cursor to the end of its line."""
+        if self.read_only:
             return
-        if key == "tab" and self._complete_at_cursor():
-            event.stop()
-            event.prevent_default()
-            return
-        if key == "up" and self.cursor_at_first_line and self.history_previous():
-            event.stop()
-            event.prevent_default()
-            return
-        if key == "down" and self.cursor_at_last_line and self.history_next():
-            event.stop()
-            event.prevent_default()
-            return
-        await super()._on_key(event)
+        row, column = self.selection.end
+        self.delete(
+            (row, column), (row, len(self.document.get_line(row))), maintain_selection_offset=False
+        )
+
+    def action_delete_to_end_of_line_or_delete_line(self) -> None:  # type: ignore[override]
+        """ctrl+k: delete to the end of the line; at its end, join the next line; on an
+        empty line, delete the line."""
+        row, column = self.selection.end
+        line = self.document.get_line(row)
+        if not line:
+            self.action_delete_line()
+        elif self.selection.is_empty and column == len(line):
+            self.action_delete_right()
+        else:
+            self.action_delete_to_end_of_line()

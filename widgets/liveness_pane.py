@@ -91,6 +91,8 @@ class LivenessPane(Widget):
         self.refresh()  # always three lines: no layout needed
 
     def render(self) -> Text:
+        """Three lines: the state and for how long (or what runs), the heartbeat's
+        sparkline and round trip, the control channel's latency and iopub's last message."""
         snapshot = self._snapshot
         muted = self.get_component_rich_style("pane--muted", partial=True)
         label = self.get_component_rich_style("pane--label", partial=True)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import islice
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.highlighter import JSONHighlighter
@@ -23,9 +23,13 @@ from rich.panel import Panel
 from rich.style import Style
 from rich.text import Text
 
+from nbtui.app.kernel.model import is_default_repr
 from nbtui.app.kernel.sanitize import sanitize
 from nbtui.app.present import format_bytes
 from nbtui.widgets.images import HalfBlockImage
+
+if TYPE_CHECKING:
+    from nbtui.widgets.html_text import HeldNote
 
 __all__ = [
     "IMAGE_MIMES",
@@ -35,7 +39,9 @@ __all__ = [
     "picture_of",
     "placeholder",
     "render_data",
+    "render_html_bundle",
     "render_traceback",
+    "shows_html",
 ]
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -194,11 +200,48 @@ def _render_markdown(data: dict[str, Any], width: int) -> RenderableType:
     return Markdown(_clean(data["text/markdown"]), hyperlinks=False)
 
 
+def shows_html(data: dict[str, Any]) -> bool:
+    """Whether `render_data` draws the bundle's HTML: it has no type the registry prefers
+    (pictures aside: one that opens is drawn before this is asked), and its text/plain is
+    missing or only the object's default repr (`<IPython.core.display.HTML object>`). A
+    pandas frame's text/plain is the frame itself, and wins."""
+    if "text/html" not in data:
+        return False
+    for entry in REGISTRY:
+        if entry.mimetype == "text/html":
+            break
+        if not entry.picture and entry.mimetype in data:
+            return False
+    return "text/plain" not in data or is_default_repr(_as_str(data["text/plain"]))
+
+
+def render_html_bundle(
+    data: dict[str, Any],
+    max_blocks: int = 200,
+    max_chars: int = 10_000,
+    note: HeldNote | None = None,
+) -> tuple[RenderableType, bool]:
+    """A bundle's HTML as text (see `nbtui.widgets.html_text`), or one placeholder line
+    when nothing in it would show (a plot that only a script draws).
+
+    Returns:
+        (the renderable, whether part of it was held back).
+    """
+    # Deferred, as markdown is: html.parser and Rich's table are 30 ms of a startup.
+    from nbtui.widgets.html_text import render_html  # noqa: PLC0415
+
+    source = _as_str(data["text/html"])
+    blocks, clipped = render_html(source, max_blocks, max_chars, note)
+    if not blocks:
+        return placeholder([("text/html", data["text/html"])]), False
+    return (blocks[0] if len(blocks) == 1 else Group(*blocks)), clipped
+
+
 def _render_html(data: dict[str, Any], width: int) -> RenderableType:
-    if "text/plain" in data:
-        note = Text("(HTML output; showing text/plain)", style=_DIM)
-        return Group(_ansi_text(data["text/plain"]), note)
-    return placeholder([("text/html", data["text/html"])])
+    if shows_html(data):
+        return render_html_bundle(data)[0]
+    note = Text("(HTML output; showing text/plain)", style=_DIM)
+    return Group(_ansi_text(data["text/plain"]), note)
 
 
 @dataclass(frozen=True)
@@ -258,9 +301,10 @@ def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> R
 
     Preference is `REGISTRY`'s order: PNG or JPEG as a half-block picture (needs Pillow;
     undecodable images fall through), markdown, JSON (folded past `JSON_FOLD_LINES`),
-    LaTeX source in a labelled box, an ipywidget's text/plain, HTML's text/plain with a
-    note, text/plain with its colours, and last one placeholder line naming the types and
-    their sizes.
+    LaTeX source in a labelled box, an ipywidget's text/plain, HTML as text when its
+    text/plain is only a default repr (`shows_html`; a long document held back in its
+    middle), else HTML's text/plain with a note, text/plain with its colours, and last one
+    placeholder line naming the types and their sizes.
 
     Args:
         data: The bundle's `data`: mimetype to value (a string, a list of lines, or

@@ -16,7 +16,7 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from nbtui.app.kernel.model import DataOutput
-from nbtui.widgets.mime import RICHER, render_data
+from nbtui.widgets.mime import RICHER, render_data, render_html_bundle, shows_html
 
 __all__ = [
     "HeldNote",
@@ -25,6 +25,7 @@ __all__ = [
     "clip_output",
     "clipped_data",
     "data_is_clipped",
+    "html_limit",
     "markdown_limit",
 ]
 
@@ -48,8 +49,21 @@ def _long_text(plain: str, output_limit: int, line_limit: int) -> tuple[bool, bo
     return many, wide
 
 
+def html_limit(output_limit: int) -> int:
+    """Blocks of HTML shown whole: a tenth of `output_limit`, not markdown's quarter, as
+    each table row is laid out against every other (column widths), and help or a report
+    rarely has 200 blocks."""
+    return max(1, output_limit // 10)
+
+
 def data_is_clipped(output: DataOutput, output_limit: int, line_limit: int) -> bool:
-    """Whether `clipped_data` draws `output` as head and tail (F10 then opens it whole)."""
+    """Whether `clipped_data` draws `output` as head and tail (F10 then opens it whole).
+
+    HTML shown as text is parsed to know (its clipping is found while parsing): asked once
+    per version of an output, when its part is made.
+    """
+    if shows_html(output.data):
+        return render_html_bundle(output.data, html_limit(output_limit), line_limit)[1]
     markdown = output.data.get("text/markdown")
     if isinstance(markdown, str):
         return len(markdown.split("\n")) > markdown_limit(output_limit)
@@ -65,7 +79,8 @@ def clipped_data(
 ) -> RenderableType | None:
     """A text result with more than `output_limit` lines, or a line longer than
     `line_limit` characters, or a long markdown document, as head and tail; None when it
-    fits.
+    fits. HTML shown as text is returned whole or clipped, never None: it is clipped
+    before it is parsed.
 
     Args:
         output: The result.
@@ -74,6 +89,9 @@ def clipped_data(
         line_limit: Characters of one line shown before its middle is held back.
         note: Makes the held-back line.
     """
+    if shows_html(output.data):
+        limit = html_limit(output_limit)
+        return render_html_bundle(output.data, limit, line_limit, note)[0]
     markdown = output.data.get("text/markdown")
     if isinstance(markdown, str):
         clip = clip_markdown(markdown, markdown_limit(output_limit))

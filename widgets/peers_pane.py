@@ -5,16 +5,17 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
+from rich.style import Style
 from rich.text import Text
+from textual.message import Message
 from textual.widget import Widget
 
 from nbtui.app.kernel.messages import short_session
 from nbtui.app.kernel.model import Peer
 from nbtui.app.present import format_ago
+from nbtui.widgets.palette import PEER_CLASSES, peer_class
 
 __all__ = ["PeersPane"]
-
-PEER_COLOURS = 6
 
 
 class PeersPane(Widget):
@@ -29,12 +30,16 @@ class PeersPane(Widget):
         "peers--self",
         "peers--running",
         "peers--muted",
-        *(f"peers--peer-{index}" for index in range(PEER_COLOURS)),
+        "peers--peer",
+        *PEER_CLASSES,
     }
 
     DEFAULT_CSS = """
     PeersPane { height: auto; }
     """
+
+    class Changed(Message):
+        """Someone joined, ran a cell or finished one: the list differs from the last."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -42,9 +47,12 @@ class PeersPane(Widget):
         self._signature: tuple[object, ...] = ()
 
     def on_mount(self) -> None:
+        """Redraw every 30 s so that the ages stay roughly true between updates."""
         self.set_interval(30, self.refresh)
 
     def update_peers(self, peers: Iterable[Peer]) -> None:
+        """Show `peers` (every frame gives them): redraws, and posts Changed, only when
+        what is shown differs."""
         ordered = sorted(peers, key=lambda peer: (not peer.is_self, -peer.last_activity))
         signature = tuple(
             (p.session, p.username, p.cells, p.running, p.last_activity) for p in ordered
@@ -53,8 +61,10 @@ class PeersPane(Widget):
             self._signature = signature
             self._peers = ordered
             self.refresh(layout=True)
+            self.post_message(self.Changed())
 
     def render(self) -> Text:
+        """One line per peer, yourself first, then by latest activity."""
         if not self._peers:
             return Text("nobody has run anything yet", style=self._style("peers--muted"))
         lines = []
@@ -62,7 +72,7 @@ class PeersPane(Widget):
             name_style = (
                 self._style("peers--self")
                 if peer.is_self
-                else self._style(f"peers--peer-{peer.colour % PEER_COLOURS}")
+                else self._style("peers--peer") + self._style(peer_class(peer.colour))
             )
             name = "you" if peer.is_self else peer.username
             cells = f"{peer.cells} cell" + ("" if peer.cells == 1 else "s")
@@ -86,5 +96,5 @@ class PeersPane(Widget):
             )
         return Text("\n").join(lines)
 
-    def _style(self, component: str) -> str:
-        return str(self.get_component_rich_style(component, partial=True))
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True)

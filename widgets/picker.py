@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Footer, Static
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.discovery import KernelEntry
 from nbtui.app.present import HEADERS, row
+from nbtui.widgets.palette import peer_variables
 
 __all__ = ["KernelPicker", "KernelPickerApp"]
 
@@ -230,6 +231,10 @@ class KernelPickerApp(App[Path | None]):
     ) -> None:
         super().__init__()
         self._picker = KernelPicker(dirs, only, interval)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """The peer palette's variables: nbtui.tcss, which this app shares, uses them."""
+        return peer_variables(self.current_theme)
 
     @property
     def picker(self) -> KernelPicker:

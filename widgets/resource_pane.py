@@ -62,6 +62,8 @@ class ResourcePane(Widget):
         self.refresh(layout=True)
 
     def render(self) -> Text:
+        """The kernel's cpu and memory with sparklines, the host's, where the kernel runs
+        and how it was measured, and the memory warning when there is one."""
         snap = self._snapshot
         muted = self.get_component_rich_style("pane--muted", partial=True)
         label = self.get_component_rich_style("pane--label", partial=True)

@@ -44,6 +44,7 @@ class StatusBar(Widget):
         "status--restarting",
         "status--restarted",
         "status--detail",
+        "status--mode",
     }
 
     DEFAULT_CSS = """
@@ -54,13 +55,23 @@ class StatusBar(Widget):
     """
 
     kernel: reactive[str] = reactive("")
+    """The kernelspec, language and implementation, e.g. `python3 · python 3.12 (ipython 9.0)`."""
     source: reactive[str] = reactive("")
+    """Where the kernel was found: the connection file's name, "stdin", or a server and
+    kernel id."""
     state: reactive[str] = reactive("starting")
+    """The kernel's state (idle, busy, starting, unresponsive, lost, dead, ...); picks the dot's
+    colour."""
     detail: reactive[str] = reactive("")
+    """After the state: what runs and for how long, or why the kernel is not answering."""
     summary: reactive[str] = reactive("")
     """Pane facts for narrow terminals: heartbeat round trip, kernel memory."""
+    mode: reactive[str] = reactive("")
+    """A standing marker before the state, such as `observing · read-only`."""
 
     def render(self) -> Text:
+        """nbtui, the kernel and its source on the left (truncated first), the mode, state
+        and detail on the right."""
         left = Text.assemble(
             (" nbtui", self.get_component_rich_style("status--title")),
             " · ",
@@ -69,6 +80,7 @@ class StatusBar(Widget):
             self.source,
         )
         right = Text.assemble(
+            (f"{self.mode} · " if self.mode else "", self.get_component_rich_style("status--mode")),
             (
                 "● " + _WORDS.get(self.state, self.state),
                 self.get_component_rich_style(f"status--{self.state}", partial=True),

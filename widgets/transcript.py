@@ -28,11 +28,13 @@ from nbtui.app.kernel.model import (
     DataOutput,
     Entry,
     ErrorOutput,
+    InputOutput,
     StreamOutput,
 )
 from nbtui.widgets.images import KEPT_IMAGE_SIZE
 from nbtui.widgets.mime import picture_of, render_data, render_traceback
 from nbtui.widgets.output_policy import clipped_data, data_is_clipped
+from nbtui.widgets.palette import PEER_CLASSES, peer_class
 from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
 from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
 
@@ -54,14 +56,8 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--dropped",
         "transcript--running",
         "transcript--catchup",
-        "transcript--peer-0",
-        "transcript--peer-1",
-        "transcript--peer-2",
-        "transcript--peer-3",
-        "transcript--peer-4",
-        "transcript--peer-5",
+        *PEER_CLASSES,
     }
-    PEER_COLOURS = 6
 
     DEFAULT_CSS = """
     TranscriptView {
@@ -158,6 +154,8 @@ class TranscriptView(ScrollView, can_focus=True):
             parts.append(kept.get(shown) or RenderedPart(self, self._header_of(cell), shown))
         if not cell.is_self and not self.show_peer_outputs:
             return parts
+        if cell.dropped_outputs:
+            parts.append(RenderedPart(self, partial(self._dropped_outputs_line, cell)))
         for output in cell.outputs:
             # Parts hold their outputs, so an id in a key cannot be reused by another.
             if isinstance(output, StreamOutput):
@@ -191,7 +189,24 @@ class TranscriptView(ScrollView, can_focus=True):
                 parts.append(
                     kept.get(shown) or RenderedPart(self, partial(self._error, output), shown)
                 )
+            else:
+                shown = ("input", id(output))
+                parts.append(
+                    kept.get(shown) or RenderedPart(self, partial(self._input, output), shown)
+                )
         return parts
+
+    def _input(self, output: InputOutput, width: int) -> RenderableType:
+        """`prompt answer`, the answer in the colour of what you typed."""
+        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
+        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
+
+    def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
+        noun = "output" if cell.dropped_outputs == 1 else "outputs"
+        return Text(
+            f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
 
     def _dropped_line(self, output: StreamOutput, width: int) -> Text:
         return Text(
@@ -202,8 +217,8 @@ class TranscriptView(ScrollView, can_focus=True):
     def _who(self, cell: Cell) -> Text:
         if cell.is_self:
             return Text("you ", style=self._style("transcript--self"))
-        colour = self.peer_colours.get(cell.session, 0) % self.PEER_COLOURS
-        style = self._style("transcript--peer") + self._style(f"transcript--peer-{colour}")
+        colour = peer_class(self.peer_colours.get(cell.session, 0))
+        style = self._style("transcript--peer") + self._style(colour)
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
@@ -374,6 +389,11 @@ class TranscriptView(ScrollView, can_focus=True):
             self._parts[id(entry)] = self._parts_for(entry)
         if self._all_entries:
             self._relayout()
+
+    def on_mount(self) -> None:
+        # A new theme updates the component styles (prompts, the peer palette) only after
+        # notify_style_update has run with the old ones: rebuild once more when it is done.
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self.notify_style_update())
 
     # -- drawing -------------------------------------------------------------------------
 

@@ -16,15 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.transport import Transport, ZmqTransport
+from nbtui.app.kernel.transports import LinkWatch, Transport, open_transport
 
 if TYPE_CHECKING:
-    import zmq.asyncio
-
-    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget
 
 __all__ = ["KernelClient"]
 
@@ -66,28 +63,22 @@ class KernelClient:
     """A client of one kernel, usable with or without a UI.
 
     Args:
-        info: Where the kernel is: validated connection info (ZeroMQ, maybe tunnelled)
-            or a kernel on a Jupyter Server.
+        info: Where the kernel is: validated connection info (ZeroMQ, maybe tunnelled),
+            a kernel on a Jupyter Server, or any other `KernelTarget`.
         username: Shown to other clients with our cells; defaults to the login name.
-        transport: How to reach it; by default the one `info` calls for.
+        transport: How to reach it; by default the one `info` calls for (`open_transport`).
     """
 
     def __init__(
         self,
-        info: ConnectionInfo | ServerKernel,
+        info: KernelTarget,
         username: str | None = None,
         transport: Transport | None = None,
     ) -> None:
         self.info = info
-        if transport is None:
-            if not isinstance(info, ConnectionInfo):
-                from nbtui.app.kernel.server import WebSocketTransport  # noqa: PLC0415
-
-                transport = WebSocketTransport(info)
-            else:
-                transport = ZmqTransport(info)
-        self.transport: Transport = transport
-        self.session = transport.session
+        """Where the kernel is."""
+        self.transport: Transport = transport if transport is not None else open_transport(info)
+        self.session = self.transport.session
         self.session.username = username or _username()
         self.inbox: deque[Msg] = deque()
         """Every message no request is waiting for, in arrival order, for the UI."""
@@ -111,6 +102,10 @@ class KernelClient:
         self.hb_rtt: float | None = None
         self.hb_alive = True
         self._pending: dict[str, asyncio.Future[Msg]] = {}
+        self._bad_signatures_seen = 0
+        """The transport's bad-signature count when the latest good message came."""
+        self._execute_replies: dict[str, asyncio.Future[Msg]] = {}
+        """Our execute requests still waiting for their execute_reply, by msg_id."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
         self._connected = False
@@ -120,10 +115,21 @@ class KernelClient:
 
     @property
     def bad_signatures(self) -> int:
+        """Messages dropped for a wrong signature (a wrong key)."""
         return self.transport.bad_signatures
 
     @property
+    def key_suspect(self) -> bool:
+        """Messages failed the signature check since the last one that passed.
+
+        Only then is a wrong key worth naming when a request goes unanswered: a bad
+        message long before, followed by good ones, says nothing about a slow reply now.
+        """
+        return self.transport.bad_signatures > self._bad_signatures_seen
+
+    @property
     def malformed(self) -> int:
+        """Messages dropped because they could not be decoded."""
         return self.transport.malformed
 
     @property
@@ -133,10 +139,12 @@ class KernelClient:
 
     @property
     def session_id(self) -> str:
+        """Our session id: the header session of every message we send."""
         return str(self.session.session)
 
     @property
     def username(self) -> str:
+        """Shown to other clients with our cells."""
         return str(self.session.username)
 
     # -- connecting ------------------------------------------------------------------------
@@ -154,8 +162,9 @@ class KernelClient:
         while a cell runs, and unlike `wait_for_ready` it neither repeats itself on
         shell (each repeat shows as busy/idle on every client) nor discards iopub.
 
-        Over a Jupyter Server the server checks the token and signs for us: a kernel
-        that answers kernel_info is all there is to prove.
+        Where the transport's ping proves only a server (`KernelTarget.pings_kernel`),
+        the server checks the token and signs for us: a kernel that answers kernel_info
+        is all there is to prove.
 
         Raises:
             NbtuiError: No heartbeat (dead kernel), or a heartbeat but no reply (wrong key);
@@ -163,38 +172,26 @@ class KernelClient:
         """
         await self._connect()
         info = self.info
-        if isinstance(info, ConnectionInfo):
-            where = str(info.path) if info.path else "the connection info"
+        if info.pings_kernel:
             deadline = time.monotonic() + hb_timeout
             rtt = None
             while rtt is None and time.monotonic() < deadline:
                 rtt = await self.ping(min(0.5, max(0.05, deadline - time.monotonic())))
             if rtt is None:
-                raise NbtuiError(
-                    f"the kernel of {where} does not answer: no heartbeat from "
-                    f"{info.ip}:{info.ports['hb']} in {hb_timeout:g} s "
-                    "(it may have died; its connection file can outlive it)"
-                )
+                raise NbtuiError(info.no_heartbeat(hb_timeout))
         reply = await self.request("control", "kernel_info_request", {}, timeout=reply_timeout)
         if reply is None:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
-        if reply is None and isinstance(info, ConnectionInfo):
-            where = str(info.path) if info.path else "the connection info"
-            detail = (
-                f" ({self.bad_signatures} messages failed the signature check)"
-                if self.bad_signatures
-                else ""
-            )
-            raise NbtuiError(
-                f"the kernel of {where} answers its heartbeat but not requests: "
-                f"the key is probably wrong{detail}"
-            )
         if reply is None:
-            assert not isinstance(info, ConnectionInfo)  # for the type checker
+            # Messages signed with this key came (someone else's output): the key is right.
+            signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
             raise NbtuiError(
-                f"kernel {info.kernel_id} on {info.base_url} does not answer requests "
-                f"within {reply_timeout + 1:g} s (it may still be starting, or be stuck)"
+                info.no_reply(
+                    reply_timeout + 1,
+                    self.bad_signatures,
+                    key_proven=bool(signed) and not self.key_suspect,
+                )
             )
         self.kernel_info = reply.content
         self.kernel_session = str(reply.header.get("session", ""))
@@ -227,6 +224,8 @@ class KernelClient:
 
     def _deliver(self, channel: str, raw: dict[str, Any]) -> None:
         self.counts[channel] = self.counts.get(channel, 0) + 1
+        if channel != "nbtui":  # the transport's own reports are not signed messages
+            self._bad_signatures_seen = self.transport.bad_signatures
         msg = Msg.from_dict(channel, raw)
         if channel == "iopub":
             self.last_iopub = msg.received
@@ -234,6 +233,11 @@ class KernelClient:
         if future is not None and not future.done():
             future.set_result(msg)
             return
+        if channel == "shell" and msg.msg_type == "execute_reply":
+            # Resolved for whoever waits on the cell, and still the model's to read.
+            replied = self._execute_replies.pop(msg.parent_id, None)
+            if replied is not None and not replied.done():
+                replied.set_result(msg)
         if channel == "iopub" and msg.msg_type == "status":
             self._iopub_parents.append(msg.parent_id)
         if channel == "iopub" and self.on_kernel_event is not None:
@@ -306,7 +310,8 @@ class KernelClient:
         allow_stdin: bool = True,
         stop_on_error: bool = True,
     ) -> str:
-        return self.send(
+        """Send a cell; returns its msg_id. `execute_reply(msg_id)` waits for its end."""
+        msg_id = self.send(
             "shell",
             "execute_request",
             {
@@ -318,6 +323,35 @@ class KernelClient:
                 "stop_on_error": stop_on_error,
             },
         )
+        self._execute_replies[msg_id] = asyncio.get_running_loop().create_future()
+        return msg_id
+
+    def replied(self, msg_id: str) -> bool:
+        """Whether our execute request `msg_id` has had its reply (or is not ours)."""
+        return msg_id not in self._execute_replies
+
+    async def execute_reply(self, msg_id: str) -> Msg | None:
+        """The execute_reply to our request `msg_id`: it comes after the cell ended, however
+        it ended (done, failed, interrupted from any client, aborted). None when it has
+        already come or was given up (`abandon_replies`, `close`)."""
+        future = self._execute_replies.get(msg_id)
+        if future is None:
+            return None
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            if future.cancelled():
+                return None
+            raise
+
+    def abandon_replies(self) -> list[str]:
+        """The kernel died or restarted: no reply will come to what we sent. Whoever waits
+        gets None; returns the msg_ids given up."""
+        given_up = list(self._execute_replies)
+        for future in self._execute_replies.values():
+            future.cancel()
+        self._execute_replies.clear()
+        return given_up
 
     async def is_complete(self, code: str, timeout: float = 0.5) -> str | None:
         """The kernel's verdict ("complete", "incomplete", "invalid", "unknown") or None."""
@@ -387,6 +421,7 @@ class KernelClient:
         return inputs
 
     def input_reply(self, value: str, request: Msg) -> None:
+        """Answer the kernel's `input()` (an input_request) with `value`."""
         self.send("stdin", "input_reply", {"value": value}, parent=request.header)
 
     async def interrupt(self, timeout: float = 2.0) -> Msg | None:
@@ -409,11 +444,16 @@ class KernelClient:
             self.hb_rtt = rtt
         return rtt
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """See `ZmqTransport.hb_monitor`; None for transports without one."""
+    def watch_link(self) -> LinkWatch | None:
+        """The transport's connection events (`Transport.watch_link`); None for a
+        transport without them.
+
+        Raises:
+            NbtuiError: The client is closed.
+        """
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
-        return self.transport.hb_monitor()
+        return self.transport.watch_link()
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -424,6 +464,7 @@ class KernelClient:
         self._closed = True
         for future in self._pending.values():
             future.cancel()
+        self.abandon_replies()
         await self.transport.close()
 
 

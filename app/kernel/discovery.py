@@ -53,6 +53,7 @@ from nbtui.app.kernel.connection import (
     load_connection_file,
     parse_connection_info,
     parse_connection_text,
+    too_deep,
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.usage import is_local, parse_usage
@@ -94,11 +95,13 @@ class KernelEntry:
     """What one probe of one connection file found."""
 
     path: Path
+    """The connection file probed."""
     mtime: float
     """When the file was last written: about when the kernel started."""
     info: ConnectionInfo | None = None
     """None when the file is not a valid connection file (see `error`)."""
     error: str | None = None
+    """Why the file is not a valid connection file, as one sentence; None when it is."""
     alive: bool = False
     """The heartbeat answered."""
     responsive: bool = False
@@ -106,20 +109,28 @@ class KernelEntry:
     execution_state: str | None = None
     """"busy" or "idle" when the activity was probed, else None."""
     language: str = ""
+    """The kernel's language (kernel_info's `language_info.name`), "" when not asked or
+    not answered."""
     implementation: str = ""
+    """The kernel's implementation (kernel_info's `implementation`, e.g. "ipython")."""
     pid: int | None = None
+    """The kernel's process id: from its usage reply, else the local process listening on
+    its shell port."""
     hostname: str | None = None
+    """The host the kernel says it runs on (usage reply), if it said."""
     memory: int | None = None
     """Bytes (PSS where the kernel's psutil has it, else RSS)."""
     cpu: float | None = None
     """Percent of one CPU since the previous usage request from any client."""
     hb_rtt: float | None = field(default=None, compare=False)
+    """Seconds the heartbeat took to echo, when it answered."""
     process: str | None = None
     """For a silent local kernel whose process still listens on its shell port: "stopped"
     (SIGSTOP, ctrl+z, a debugger) or "running"; None otherwise."""
 
     @property
     def kernel_name(self) -> str:
+        """The kernelspec name recorded in the connection file ("" when absent or invalid)."""
         return self.info.kernel_name if self.info is not None else ""
 
     @property
@@ -219,6 +230,8 @@ def connection_from_text(text: str, where: str) -> ConnectionInfo:
         return parse_connection_info(json.loads(stripped), where)
     except json.JSONDecodeError:
         pass
+    except RecursionError:
+        raise too_deep(where) from None
     decoder = json.JSONDecoder()
     start = text.find("{")
     while start != -1:
@@ -227,6 +240,9 @@ def connection_from_text(text: str, where: str) -> ConnectionInfo:
         except json.JSONDecodeError:
             start = text.find("{", start + 1)
             continue
+        except RecursionError:
+            # Every later "{" is nested as deep or nearly: trying each would take minutes.
+            raise too_deep(where) from None
         return parse_connection_info(data, where)
     # Nothing decodes: report the whole text's JSON error, with its line and column.
     return parse_connection_text(stripped, where)
@@ -564,7 +580,7 @@ async def newest_alive(dirs: Sequence[Path]) -> tuple[Path, list[Path]]:
         )
     entries = await probe_all(paths, details=False, usage=False)
     skipped: list[Path] = []
-    for entry in entries:  # newest first
+    for entry in entries:  # newest first, so the first alive is the newest live kernel
         if entry.alive:
             return entry.path, skipped
         skipped.append(entry.path)
@@ -582,7 +598,10 @@ def _dirs_text(dirs: Sequence[Path]) -> str:
 
 @dataclass(frozen=True)
 class PruneResult:
+    """What `prune` did with each stale connection file."""
+
     removed: list[Path]
+    """Files deleted (or already gone when their turn came)."""
     kept: list[tuple[Path, str]]
     """Files left in place, with why."""
 
@@ -634,4 +653,5 @@ async def prune(entries: Sequence[KernelEntry]) -> PruneResult:
 
 
 def stdin_is_tty() -> bool:
+    """Whether standard input is a terminal (False when it is closed, a pipe or a file)."""
     return sys.stdin is not None and sys.stdin.isatty()

@@ -6,9 +6,10 @@ clocks or UI. The view asks it what changed since the last frame.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -24,18 +25,53 @@ from nbtui.app.kernel.sanitize import (
 )
 
 __all__ = [
+    "MAX_EXECUTION_COUNT",
+    "PEER_COLOURS",
     "Catchup",
     "Cell",
     "DataOutput",
     "ErrorOutput",
+    "InputOutput",
     "Notice",
     "Output",
+    "PageOutput",
     "Peer",
     "StreamOutput",
     "Transcript",
+    "execution_count",
+    "is_default_repr",
+    "peer_colour",
 ]
 
+_DEFAULT_REPR = re.compile(r"<[\w.<>]+ (?:object(?: at 0x[0-9a-fA-F]+)?|at 0x[0-9a-fA-F]+)>")
+
+
+def is_default_repr(plain: str) -> bool:
+    """Whether a bundle's text/plain only names the object (`<IPython.core.display.HTML
+    object>`, `<pandas.io.formats.style.Styler at 0x7f...>`) or is empty: then another
+    of its types is the output itself."""
+    text = plain.strip()
+    return not text or _DEFAULT_REPR.fullmatch(text) is not None
+
+
 CellState = Literal["queued", "running", "ok", "error", "aborted"]
+
+PEER_COLOURS = 6
+"""Colours in the peer palette (nbtui.widgets.palette makes them): more would be
+closer to each other than a glance tells apart, on a light background."""
+
+
+def peer_colour(username: str, session: str, taken: Collection[int] = ()) -> int:
+    """The palette index of a client: from a hash of its name and session, so every nbtui
+    on the kernel shows it in the same colour, whoever it saw first. Only when another
+    client seen here already holds that colour does it take the next free one."""
+    digest = hashlib.blake2s(f"{username}\0{session}".encode(), digest_size=4).digest()
+    first = int.from_bytes(digest, "big") % PEER_COLOURS
+    for step in range(PEER_COLOURS):
+        index = (first + step) % PEER_COLOURS
+        if index not in taken:
+            return index
+    return first
 
 
 @dataclass(eq=False)
@@ -213,13 +249,15 @@ class DataOutput:
     display_id: str | None = None
     version: int = 0
 
-    @property
-    def text(self) -> str:
+    def _plain(self) -> str:
         plain = self.data.get("text/plain", "")
         if isinstance(plain, list):  # nbformat allows a list of lines
             plain = "".join(str(part) for part in plain)
-        if not isinstance(plain, str):
-            plain = str(plain)
+        return plain if isinstance(plain, str) else str(plain)
+
+    @property
+    def text(self) -> str:
+        plain = self._plain()
         if not plain and self.data:
             kinds = ", ".join(sorted(self.data))
             return f"<{kinds}>"
@@ -228,9 +266,19 @@ class DataOutput:
     @property
     def source(self) -> str:
         """The output whole, as the pager shows and saves it: markdown as its source
-        (its text/plain is only a repr), anything else as `text`."""
+        (its text/plain is only a repr), HTML too when its text/plain is only a default
+        repr, anything else as `text`."""
         markdown = self.data.get("text/markdown")
-        return sanitize(markdown) if isinstance(markdown, str) else self.text
+        if isinstance(markdown, str):
+            return sanitize(markdown)
+        html = self.data.get("text/html")
+        if (
+            isinstance(html, str)
+            and is_default_repr(self._plain())
+            and not any(kind in self.data for kind in ("application/json", "text/latex"))
+        ):
+            return sanitize(html)
+        return self.text
 
     @property
     def line_count(self) -> int:
@@ -263,7 +311,56 @@ class ErrorOutput:
         return len(self.ename) + len(self.evalue) + sum(map(len, self.traceback))
 
 
-Output = StreamOutput | DataOutput | ErrorOutput
+@dataclass(eq=False)
+class PageOutput(DataOutput):
+    """Help (`len?`, `Counter??`) that came as a `page` payload of the cell's execute_reply.
+
+    jupyter console prints it, and it is how most users read help; only the client that
+    ran the cell receives it (shell replies go to the asker alone)."""
+
+
+PASSWORD_MASK = "••••••••"
+"""Stands for a password's answer in the transcript: always as long, so it tells nothing."""
+
+
+@dataclass(eq=False)
+class InputOutput:
+    """A prompt of `input()` or `getpass()` and the answer sent to it, kept as a line of
+    the cell's output: the kernel echoes neither, and the prompt row closes once answered.
+    """
+
+    prompt: str
+    answer: str
+    """What was sent, or `PASSWORD_MASK` for a password: the password itself is never kept."""
+    password: bool = False
+
+    @property
+    def text(self) -> str:
+        return self.prompt + self.answer
+
+    @property
+    def line_count(self) -> int:
+        return self.text.count("\n") + 1
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+
+Output = StreamOutput | DataOutput | ErrorOutput | InputOutput
+
+
+MAX_EXECUTION_COUNT = 999_999_999
+"""The largest execution count shown (nine digits, a billion cells): a larger one, a
+negative one or a bool is a kernel's nonsense, and shown as unknown, not as a prompt
+as wide as the screen."""
+
+
+def execution_count(value: object) -> int | None:
+    """`value` as an execution count, or None when it is not a plausible one."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value <= MAX_EXECUTION_COUNT else None
 
 
 RAW_TAIL_LIMIT = 1_000_000
@@ -309,6 +406,9 @@ class Cell:
     clear_on_next_output: bool = False
     last_output: float | None = None
     """When output last arrived: a long silence may mean the cell waits for input."""
+    dropped_outputs: int = 0
+    """Whole outputs (displays, results, errors) removed from the front to bound
+    scrollback while the cell could not go whole (running, or the newest): exact."""
 
     @property
     def line_count(self) -> int:
@@ -335,7 +435,7 @@ class Peer:
     last_activity: float = 0.0
     running: int = 0
     colour: int = 0
-    """A stable index into the peer palette, in order of first appearance."""
+    """Its index in the peer palette: `peer_colour` at first sight, then kept."""
 
     @property
     def label(self) -> str:
@@ -379,6 +479,10 @@ class Transcript:
         self.changed: dict[int, Entry] = {}
         self.removed: list[Entry] = []
         self.dropped_entries = 0
+        self.dropped_messages = 0
+        """iopub messages the transport dropped because nbtui could not keep up: exact."""
+        self._dropped_notice: Notice | None = None
+        self._dropped_run = 0
         self.stored_lines = 0
         self.stored_chars = 0
         self._displays: dict[str, list[DataOutput]] = {}
@@ -417,6 +521,8 @@ class Transcript:
 
     def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
+        # The counts come from the kernel like any output: implausible ones go.
+        inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
         if not inputs:
             return None
         catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
@@ -446,8 +552,10 @@ class Transcript:
         username = sanitize_line(username)
         peer = self.peers.get(session)
         if peer is None:
-            others = sum(1 for known in self.peers.values() if not known.is_self)
-            peer = Peer(session, username or "?", session == self.own_session, colour=others)
+            username = username or "?"
+            taken = {known.colour for known in self.peers.values() if not known.is_self}
+            colour = peer_colour(username, session, taken)
+            peer = Peer(session, username, session == self.own_session, colour=colour)
             self.peers[session] = peer
         elif username and peer.username != username:
             peer.username = username
@@ -476,6 +584,28 @@ class Transcript:
             self._apply_iopub(msg)
         elif msg.channel == "shell" and msg.msg_type == "execute_reply":
             self._apply_execute_reply(msg)
+        elif msg.channel == "nbtui" and msg.msg_type == "dropped":
+            count = msg.content.get("count")
+            if isinstance(count, int) and count > 0:
+                self._note_dropped(count)
+
+    def _note_dropped(self, count: int) -> None:
+        """The transport dropped `count` iopub messages: say so, in one notice per run of
+        drops (the latest notice grows while nothing else came after it)."""
+        self.dropped_messages += count
+        notice = self._dropped_notice
+        if notice is None or not self.entries or self.entries[-1] is not notice:
+            notice = self.add_notice("", "warning")
+            notice.key = "dropped"
+            self._dropped_notice = notice
+            self._dropped_run = 0
+        self._dropped_run += count
+        noun = "message" if self._dropped_run == 1 else "messages"
+        notice.text = (
+            f"{self._dropped_run:,} {noun} dropped: the kernel sent faster than nbtui "
+            "could read (outputs may be missing from here)"
+        )
+        self._touch(notice)
 
     def _is_cell_message(self, msg: Msg) -> bool:
         return msg.parent_msg_type == "execute_request" and bool(msg.parent_id)
@@ -505,8 +635,8 @@ class Transcript:
             if isinstance(code, str) and cell.code is None:
                 cell.code = sanitize_code(code)
                 cell.source = code
-            count = content.get("execution_count")
-            if isinstance(count, int):
+            count = execution_count(content.get("execution_count"))
+            if count is not None:
                 cell.execution_count = count
             if cell.state == "queued":
                 cell.state = "running"
@@ -545,8 +675,7 @@ class Transcript:
         elif kind in ("display_data", "execute_result"):
             output = self._data_output(content)
             if kind == "execute_result":
-                count = content.get("execution_count")
-                output.execution_count = count if isinstance(count, int) else None
+                output.execution_count = execution_count(content.get("execution_count"))
                 if output.execution_count is not None:
                     cell.execution_count = output.execution_count
             cell.outputs.append(output)
@@ -616,6 +745,7 @@ class Transcript:
 
     def _clear(self, cell: Cell) -> None:
         cell.clear_on_next_output = False
+        cell.dropped_outputs = 0
         for output in cell.outputs:
             self._account(output, -1)
             if isinstance(output, DataOutput) and output.display_id:
@@ -663,20 +793,54 @@ class Transcript:
         if cell is None:
             return
         status = msg.content.get("status")
-        count = msg.content.get("execution_count")
-        if isinstance(count, int) and cell.execution_count is None:
+        count = execution_count(msg.content.get("execution_count"))
+        if count is not None and cell.execution_count is None:
             cell.execution_count = count
         # bash_kernel answers an interrupted cell with the non-standard "abort".
         if status in ("abort", "aborted"):
             cell.state = "aborted"
         elif status == "error":
             cell.state = "error"
+        payload = msg.content.get("payload")
+        for item in payload if isinstance(payload, list) else []:
+            page = _page(item)
+            if page is not None:
+                cell.outputs.append(page)
+                self._account(page)
         self._touch(cell)
 
+    def add_input(self, request: Msg, answer: str) -> InputOutput | None:
+        """Keep an answered `input_request` as a line of its cell's output: the prompt
+        and the answer, masked when the kernel asked for a password.
+
+        Args:
+            request: The kernel's input_request (its parent is the cell's execute_request).
+            answer: What the user typed and we sent.
+
+        Returns:
+            The new output; None when the cell is no longer in the transcript.
+        """
+        cell = self.cells.get(request.parent_id)
+        if cell is None:
+            return None
+        prompt = request.content.get("prompt")
+        password = bool(request.content.get("password"))
+        output = InputOutput(
+            sanitize(prompt) if isinstance(prompt, str) else "",
+            PASSWORD_MASK if password else sanitize_line(answer),
+            password,
+        )
+        cell.outputs.append(output)
+        self._account(output)
+        self._touch(cell)
+        return output
+
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
-        """The kernel died or restarted: nothing is running any more."""
+        """The kernel died or restarted: nothing is running any more, and nothing sent
+        and still waiting its turn will run either."""
         now = time.monotonic()
-        for cell in self.running.values():
+        waiting = [cell for cell in self.cells.values() if cell.state == "queued"]
+        for cell in [*self.running.values(), *waiting]:
             cell.state = state
             cell.finished = now
             self._touch(cell)
@@ -693,35 +857,60 @@ class Transcript:
         return self.stored_lines > self.max_lines or self.stored_chars > self.max_chars
 
     def enforce_budget(self) -> None:
-        """Oldest entry first: trim its stream lines, and remove it whole (unless it is
-        running or the newest) while still over budget or once trimmed to nothing.
+        """Oldest entry first: trim its outputs from the front, and remove it whole
+        (unless it is running or the newest) while still over budget or once trimmed to
+        nothing.
+
+        A cell that cannot go whole gives up its oldest outputs one by one, displays and
+        errors included: room is always made for what is new, or a running cell holding
+        more than the budget would have every later output trimmed away on arrival. Only
+        the newest output of all is kept whole, even when it alone is over budget.
 
         Lines bound what is drawn and scrolled; characters bound memory, which a few
         huge lines (a big array's repr, minified JSON) would take at any line count."""
         index = 0
         while self._over_budget() and index < len(self.entries):
             entry = self.entries[index]
-            trimmed_any = False
-            if isinstance(entry, Cell):
-                for output in entry.outputs:
-                    excess = self.stored_lines - self.max_lines
-                    excess_chars = self.stored_chars - self.max_chars
-                    if excess <= 0 and excess_chars <= 0:
-                        break
-                    if isinstance(output, StreamOutput):
-                        lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
-                        self.stored_lines -= lines
-                        self.stored_chars -= chars
-                        trimmed_any = trimmed_any or lines > 0
-                if trimmed_any:
-                    self._touch(entry)
             running = isinstance(entry, Cell) and entry.key in self.running
             newest = index == len(self.entries) - 1
+            trimmed_any = False
+            if isinstance(entry, Cell):
+                trimmed_any = self._trim_cell(entry, whole_outputs=running or newest, newest=newest)
             empty = isinstance(entry, Cell) and not any(_stored(o) for o in entry.outputs)
             if not running and not newest and (self._over_budget() or (trimmed_any and empty)):
                 self._remove_entry(index)
             else:
                 index += 1
+
+    def _trim_cell(self, cell: Cell, *, whole_outputs: bool, newest: bool) -> bool:
+        """Trim `cell`'s outputs oldest first until the budget holds: stream lines, and,
+        when `whole_outputs`, whole displays and errors. True if anything went."""
+        trimmed_any = False
+        position = 0
+        outputs = cell.outputs
+        while position < len(outputs):
+            excess = self.stored_lines - self.max_lines
+            excess_chars = self.stored_chars - self.max_chars
+            if excess <= 0 and excess_chars <= 0:
+                break
+            output = outputs[position]
+            if isinstance(output, StreamOutput):
+                lines, chars = output.trim_front(max(excess, 0), max(excess_chars, 0))
+                self.stored_lines -= lines
+                self.stored_chars -= chars
+                trimmed_any = trimmed_any or lines > 0
+                position += 1
+            elif whole_outputs and not (newest and position == len(outputs) - 1):
+                del outputs[position]
+                self._account(output, -1)
+                self._forget_display(output)
+                cell.dropped_outputs += 1
+                trimmed_any = True
+            else:
+                position += 1
+        if trimmed_any:
+            self._touch(cell)
+        return trimmed_any
 
     def _remove_entry(self, index: int) -> None:
         entry = self.entries.pop(index)
@@ -741,6 +930,18 @@ class Transcript:
                 holders.remove(output)
             if not holders:
                 self._displays.pop(output.display_id, None)
+
+
+def _page(item: object) -> PageOutput | None:
+    """A payload item that pages help, as an output; None for any other payload."""
+    if not isinstance(item, dict) or item.get("source") != "page":
+        return None
+    data = item.get("data")
+    if not isinstance(data, dict):
+        # IPython before 3.0 sent the text alone.
+        text = item.get("text")
+        data = {"text/plain": text} if isinstance(text, str) else {}
+    return PageOutput(data, {}) if data else None
 
 
 def _stored(output: Output) -> int:

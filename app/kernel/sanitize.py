@@ -28,12 +28,15 @@ __all__ = [
 ]
 
 # Order matters: the specific introducers (CSI, OSC, string commands) come before the
-# catch-all two-character escape, so their bodies are consumed, not left as text.
+# catch-all two-character escape, so their bodies are consumed, not left as text. Each
+# has a one-character C1 form (U+009B CSI, U+009D OSC, U+0090 DCS, ...) that terminals
+# honouring C1 read the same way, and U+009C is the C1 string terminator.
 _ESCAPES = re.compile(
     r"""
     (?P<csi>\x1b\[[0-?]*[\ -/]*[@-~]?)       # CSI: SGR is kept, the rest dropped
-    | \x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?   # OSC (title, clipboard, hyperlinks)
-    | \x1b[PX^_][^\x1b]*(?:\x1b\\)?          # DCS, SOS, PM, APC
+    | \x9b[0-?]*[\ -/]*[@-~]?                # C1 CSI: dropped whole, SGR too
+    | (?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?  # OSC (title, clipboard, links)
+    | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?  # DCS, SOS, PM, APC
     | \x1b[\ -/]*[0-~]?                      # any other escape, e.g. RIS (ESC c)
     | [\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]  # C0 (not \t \n \r \b ESC) and C1
     """,

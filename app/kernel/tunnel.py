@@ -112,13 +112,16 @@ class SshTunnel:
     """One ssh process forwarding the five kernel ports to loopback."""
 
     server: str
+    """The ssh destination as given: `user@host[:port]` or an alias from the ssh config."""
     info: ConnectionInfo
     """The tunnelled copy: ip 127.0.0.1 and the local ports, path kept from the original."""
     process: subprocess.Popen[bytes]
+    """The ssh process; nbtui holds its stdin, whose end ends the session."""
     _stderr: IO[bytes] | None = field(repr=False, default=None)
 
     @property
     def alive(self) -> bool:
+        """The ssh process is still running (it exits when a forward or the login fails)."""
         return self.process.poll() is None
 
     def close(self) -> None:

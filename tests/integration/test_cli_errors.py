@@ -200,3 +200,83 @@ def test_unknown_kernel_name(tmp_path: Path) -> None:
     line = one_line_error(run_nbtui("--kernel", "nosuchkernel", cwd=tmp_path, deadline=60))
     assert "'nosuchkernel'" in line
     assert "no kernel named" in line
+
+
+# -- hostile connection files (issue 13) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ip",
+    ["127.0.0.1\n", "a b", "-1", "127.0.0.1\x1b]0;PWN\x07"],
+    ids=["newline", "space", "minus-one", "escape"],
+)
+def test_ip_zmq_refuses_is_one_line_not_a_hang(tmp_path: Path, ip: str) -> None:
+    """zmq refused these in connect(), the half-made socket stayed open, and the context's
+    term() then waited for it forever."""
+    data = dead_connection()
+    data["ip"] = ip
+    path = write_json(tmp_path / "kernel-bad-ip.json", data)
+    result = run_nbtui("--existing", str(path), cwd=tmp_path, deadline=20)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert "ip is not an address or host name" in line
+    assert str(path) in line
+    assert "\x1b" not in line
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+def test_deeply_nested_json_file_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "kernel-deep.json"
+    path.write_text(DEEP, encoding="utf-8")
+    result = run_nbtui("--existing", str(path), cwd=tmp_path)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert "nested too deeply" in line
+    assert str(path) in line
+
+
+@pytest.mark.parametrize("text", [DEEP, '{"a":' * 100_000], ids=["list", "object"])
+def test_deeply_nested_json_on_stdin_is_one_line(tmp_path: Path, text: str) -> None:
+    result = run_nbtui("--existing", "-", cwd=tmp_path, stdin_text=text)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert "standard input is not a connection file" in line
+    assert "nested too deeply" in line
+
+
+def test_a_directory_is_not_called_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "kernel-dir.json"
+    folder.mkdir()
+    result = run_nbtui("--existing", str(folder), cwd=tmp_path)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert f"{folder} is a directory" in line
+
+
+def test_a_symlink_loop_is_not_called_missing(tmp_path: Path) -> None:
+    loop = tmp_path / "kernel-loop.json"
+    loop.symlink_to(tmp_path / "kernel-other.json")
+    (tmp_path / "kernel-other.json").symlink_to(loop)
+    result = run_nbtui("--existing", str(loop), cwd=tmp_path)
+    line = one_line_error(result)
+    assert result.returncode == 2
+    assert f"{loop} is a symlink loop" in line
+
+
+def test_dead_ipv6_kernel_names_its_endpoint_in_brackets(tmp_path: Path) -> None:
+    data = dead_connection()
+    data["ip"] = "::1"
+    path = write_json(tmp_path / "kernel-v6.json", data)
+    line = one_line_error(run_nbtui("--existing", str(path), cwd=tmp_path, deadline=20))
+    assert f"no heartbeat from [::1]:{data['hb_port']}" in line
+
+
+def test_dead_ipc_kernel_names_its_socket_path(tmp_path: Path) -> None:
+    data = dead_connection()
+    data["transport"] = "ipc"
+    data["ip"] = str(tmp_path / "kernel-ipc")
+    path = write_json(tmp_path / "kernel-ipc.json", data)
+    line = one_line_error(run_nbtui("--existing", str(path), cwd=tmp_path, deadline=20))
+    assert f"no heartbeat from {tmp_path / 'kernel-ipc'}-{data['hb_port']} " in line

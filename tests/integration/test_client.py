@@ -240,6 +240,43 @@ async def test_interrupt_ends_a_sleeping_cell(client: KernelClient) -> None:
     assert [error.content["ename"] for error in errors] == ["KeyboardInterrupt"]
 
 
+async def test_execute_reply_is_awaited_and_still_reaches_the_inbox(client: KernelClient) -> None:
+    """The reply ends the cell for whoever waits on it (an input prompt, an exit payload),
+    and the model still reads it (execution count, status)."""
+    msg_id = client.execute("quit(keep_kernel=True)")
+    assert not client.replied(msg_id)
+    reply = await asyncio.wait_for(client.execute_reply(msg_id), DEADLINE)
+    assert reply is not None
+    assert client.replied(msg_id)
+    assert reply.content["payload"] == [{"source": "ask_exit", "keepkernel": True}]
+    messages = await collect(client, idle_of(msg_id))
+    messages += client.drain()
+    assert any(m.msg_type == "execute_reply" and m.parent_id == msg_id for m in messages)
+    # Asked again after it came: nothing to wait for.
+    assert await client.execute_reply(msg_id) is None
+
+
+async def test_an_interrupted_input_ends_with_its_reply(client: KernelClient) -> None:
+    msg_id = client.execute("input('name? ')")
+    await collect(client, lambda m: m.msg_type == "input_request" and m.parent_id == msg_id)
+    waiting = asyncio.ensure_future(client.execute_reply(msg_id))
+    await client.interrupt(timeout=5)
+    reply = await asyncio.wait_for(waiting, 10)
+    assert reply is not None
+    assert reply.content["status"] == "error"
+    assert reply.content["ename"] == "KeyboardInterrupt"
+
+
+async def test_abandoned_replies_wake_whoever_waits(client: KernelClient) -> None:
+    msg_id = client.execute("import time; time.sleep(30)")
+    waiting = asyncio.ensure_future(client.execute_reply(msg_id))
+    await asyncio.sleep(0)
+    assert client.abandon_replies() == [msg_id]
+    assert await asyncio.wait_for(waiting, 5) is None
+    assert client.replied(msg_id)
+    await client.interrupt(timeout=5)
+
+
 async def test_wrong_key_is_reported(kernel: KernelManager, tmp_path: Path) -> None:
     data = json.loads(Path(kernel.connection_file).read_text(encoding="utf-8"))
     data["key"] = str(uuid.uuid4())

@@ -26,6 +26,10 @@ from tests.conftest import JupyterServerProcess, nbtui_script
 from tests.integration.test_cli_errors import free_ports, one_line_error
 
 TOKEN_VARIABLES = ("JUPYTER_TOKEN", "NBTUI_TOKEN")
+TOKEN_WARNING = (
+    "nbtui: other users could see the command line's token in ps; set JUPYTER_TOKEN instead\n"
+)
+"""What nbtui says first when given a token on its command line (--token, or in the URL)."""
 
 
 def run_nbtui(
@@ -48,10 +52,14 @@ def run_nbtui(
 
 
 def server_error(result: subprocess.CompletedProcess[str], *secrets: str) -> str:
-    """The one error line, after checking its shape, status 2, and that no secret shows."""
+    """The one error line, after checking its shape, status 2, and that no secret shows
+    (after the warning about a token on the command line, if there was one)."""
     for secret in secrets:
         assert secret not in result.stdout + result.stderr, "a token was printed"
-    line = one_line_error(result)
+    stderr = result.stderr.removeprefix(TOKEN_WARNING)
+    line = one_line_error(
+        subprocess.CompletedProcess(result.args, result.returncode, result.stdout, stderr)
+    )
     assert result.returncode == 2, result
     return line
 
@@ -89,6 +97,7 @@ def test_wrong_token(tmp_path: Path, jupyter_server: JupyterServerProcess, how: 
         "--server", url, *args, cwd=tmp_path, token=wrong if how == "JUPYTER_TOKEN" else None
     )
     line = server_error(result, wrong, jupyter_server.token)
+    assert result.stderr.startswith(TOKEN_WARNING) == (how != "JUPYTER_TOKEN")
     source = {"URL": "the URL"}.get(how, how)
     assert line == (
         f"nbtui: the Jupyter Server at {jupyter_server.url} said 403: "
@@ -436,7 +445,7 @@ def test_token_in_the_url(tmp_path: Path, jupyter_server: JupyterServerProcess, 
     url = form.format(url=jupyter_server.url, port=jupyter_server.port, token=jupyter_server.token)
     result = run_nbtui("--server", url, "--list", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == TOKEN_WARNING
     assert kernel_id in result.stdout
     assert jupyter_server.token not in result.stdout
 

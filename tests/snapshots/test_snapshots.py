@@ -207,6 +207,10 @@ MIMETYPES = {
     "buffer = io.BytesIO(); picture.save(buffer, 'png'); Image(buffer.getvalue())",
     "latex": "from IPython.display import Latex\nLatex(r'$\\sum_{i=1}^{n} x_i^2 \\leq \\alpha$')",
     "html": "from IPython.display import HTML\nHTML('<table><tr><td>1</td></tr></table>')",
+    "html_table": "from IPython.display import HTML\nHTML('<h4>Runs</h4><table><tr><th>run</th>"
+    "<th>model</th><th>accuracy</th></tr><tr><td>17</td><td>resnet50</td><td>0.93</td></tr>"
+    "<tr><td>18</td><td>vit-b/16</td><td>0.951</td></tr></table><p>See <a "
+    'href="http://x.example/r">the report</a>.</p>\')',
     "unknown": "from IPython.display import display\n"
     "display({'application/vnd.custom+json': {'a': 1}, 'image/svg+xml': '<svg/>'}, "
     "raw=True)",

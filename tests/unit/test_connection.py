@@ -398,3 +398,102 @@ def test_resolve_partial_name_without_match(isolated_jupyter: Path, elsewhere: P
 def test_resolve_missing_file(isolated_jupyter: Path, elsewhere: Path, name: str) -> None:
     with pytest.raises(NbtuiError, match="connection file not found"):
         resolve_connection_file(name)
+
+
+# -- hostile files (issue 13) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["127.0.0.1\n", "a b", "-1", "1\x1b[2J", " 127.0.0.1", "host:1", "[::1", "x" * 300],
+    ids=["newline", "space", "minus-one", "escape", "leading-space", "port", "bracket", "long"],
+)
+def test_ip_zmq_cannot_connect_to_is_named(bad: str) -> None:
+    """zmq refuses these in connect(); they must be refused here first, in one line."""
+    data = valid()
+    data["ip"] = bad
+    message = error_of(data)
+    assert "ip" in message
+    assert "\n" not in message
+    assert "\x1b" not in message
+
+
+@pytest.mark.parametrize(
+    "good",
+    ["127.0.0.1", "localhost", "kernel-host.example.com", "::1", "[::1]", "fe80::1%lo", "*"],
+)
+def test_ip_accepts_addresses_and_host_names(good: str) -> None:
+    data = valid()
+    data["ip"] = good
+    assert parse(data).ip == good
+
+
+def test_ipc_path_with_a_control_character_is_refused() -> None:
+    data = valid()
+    data["transport"] = "ipc"
+    data["ip"] = "/tmp/kernel\n"
+    assert "ip" in error_of(data)
+
+
+def test_ipc_path_too_long_for_a_socket_is_refused() -> None:
+    data = valid()
+    data["transport"] = "ipc"
+    data["ip"] = "/tmp/" + "x" * 200
+    assert "ipc socket paths are too long" in error_of(data)
+
+
+def test_star_connects_to_this_host() -> None:
+    """jupyter_client turns a "*" ip into 0.0.0.0; zmq cannot connect to "*" itself."""
+    data = valid()
+    data["ip"] = "*"
+    assert parse(data).url("hb") == "tcp://0.0.0.0:50005"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000],
+    ids=["list", "object"],
+)
+def test_deeply_nested_json_is_one_sentence(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "kernel-deep.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(NbtuiError) as caught:
+        load_connection_file(path)
+    assert "nested too deeply" in str(caught.value)
+    assert str(path) in str(caught.value)
+
+
+def test_a_directory_is_not_called_missing(tmp_path: Path) -> None:
+    folder = tmp_path / "kernel-dir.json"
+    folder.mkdir()
+    with pytest.raises(NbtuiError, match="is a directory"):
+        load_connection_file(folder)
+    with pytest.raises(NbtuiError, match="is a directory"):
+        resolve_connection_file(str(folder))
+
+
+def test_a_symlink_loop_is_not_called_missing(tmp_path: Path) -> None:
+    loop = tmp_path / "kernel-loop.json"
+    loop.symlink_to(tmp_path / "kernel-other.json")
+    (tmp_path / "kernel-other.json").symlink_to(loop)
+    with pytest.raises(NbtuiError, match="symlink loop"):
+        load_connection_file(loop)
+    with pytest.raises(NbtuiError, match="symlink loop"):
+        resolve_connection_file(str(loop))
+
+
+@pytest.mark.parametrize(
+    ("transport", "ip", "shown"),
+    [
+        ("tcp", "127.0.0.1", "127.0.0.1:50005"),
+        ("tcp", "kernel-host", "kernel-host:50005"),
+        ("tcp", "::1", "[::1]:50005"),
+        ("tcp", "[::1]", "[::1]:50005"),
+        ("ipc", "/tmp/kernel-ab12", "/tmp/kernel-ab12-50005"),
+    ],
+)
+def test_endpoint_is_shown_as_written_for_its_kind(transport: str, ip: str, shown: str) -> None:
+    data = valid()
+    data["transport"] = transport
+    data["ip"] = ip
+    assert parse(data).endpoint("hb") == shown

@@ -8,8 +8,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import zmq.asyncio
-
 from nbtui.app.kernel.connection import CHANNELS, parse_connection_info
 from nbtui.app.kernel.liveness import (
     LivenessMonitor,
@@ -19,6 +17,7 @@ from nbtui.app.kernel.liveness import (
 )
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.transports import LinkWatch
 
 INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
@@ -61,7 +60,7 @@ class ScriptedClient:
             return None
         return reply(self.control_answers, self.kernel_session)
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+    def watch_link(self) -> LinkWatch | None:
         return None
 
 
@@ -212,10 +211,24 @@ async def test_unresponsive_with_bad_signatures_suggests_a_wrong_key() -> None:
     client = ScriptedClient()
     client.control_answers = None
     client.bad_signatures = 3  # type: ignore[attr-defined]
+    client.key_suspect = True  # type: ignore[attr-defined]
     monitor = LivenessMonitor(client, control_timeout=0.01)
     assert await monitor.probe_control() is None
     assert monitor.snapshot.state == "unresponsive"
     assert "wrong key?" in monitor.snapshot.detail
+
+
+async def test_a_slow_reply_after_an_old_bad_signature_does_not_blame_the_key() -> None:
+    """A bad message seen once, long before good ones, is no evidence about a slow reply
+    now (issue 13, item 26a)."""
+    client = ScriptedClient()
+    client.control_answers = None
+    client.bad_signatures = 1  # type: ignore[attr-defined]
+    client.key_suspect = False  # type: ignore[attr-defined]
+    monitor = LivenessMonitor(client, control_timeout=0.01)
+    assert await monitor.probe_control() is None
+    assert monitor.snapshot.state == "unresponsive"
+    assert "key" not in monitor.snapshot.detail
 
 
 async def test_settles_to_the_quiet_pace_and_busy_or_a_miss_restores_the_full_one() -> None:

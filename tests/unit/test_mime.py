@@ -16,8 +16,17 @@ from typing import Any
 import pytest
 from rich.console import Console, RenderableType
 
+from nbtui.app.kernel.model import is_default_repr
 from nbtui.widgets.images import KEPT_IMAGE_SIZE, HalfBlockImage
-from nbtui.widgets.mime import IMAGE_MIMES, REGISTRY, RICHER, render_data, render_traceback
+from nbtui.widgets.mime import (
+    IMAGE_MIMES,
+    REGISTRY,
+    RICHER,
+    render_data,
+    render_html_bundle,
+    render_traceback,
+    shows_html,
+)
 from nbtui.widgets.output_policy import clip_line, clip_markdown, clip_output
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
@@ -184,8 +193,10 @@ def test_html_shows_plain_text_with_a_note() -> None:
     assert "<table>" not in plain
 
 
-def test_html_alone_is_a_placeholder() -> None:
-    plain, _ = show(render_data({"text/html": "<b>x</b>" * 128}, {}, 80))
+def test_html_that_shows_nothing_is_a_placeholder() -> None:
+    # A plot that only a script draws: nothing of it reads as text.
+    source = "<div id='plot'></div><script>" + "draw();" * 143 + "</script>"
+    plain, _ = show(render_data({"text/html": source}, {}, 80))
     assert plain.strip() == "<text/html, 1 KiB>"
 
 
@@ -289,6 +300,12 @@ def _bundles(payload: str) -> list[dict[str, Any]]:
         {"application/json": json.dumps({"k": payload})},
         {"text/latex": f"$$x {payload}$$"},
         {"text/html": f"<b>{payload}</b>", "text/plain": f"plain {payload}"},
+        {
+            "text/html": f"<h1>{payload}</h1><p>{payload}<a href='{payload}'>a</a></p>"
+            f"<table><tr><th>{payload}</th></tr><tr><td>{payload}</td></tr></table>"
+            f"<pre>{payload}</pre><img alt='{payload}'>",
+            "text/plain": "<IPython.core.display.HTML object>",
+        },
         {"text/plain": f"before {payload} after"},
         {"application/vnd.jupyter.widget-view+json": {}, "text/plain": f"w {payload}"},
         {f"application/x-{payload}": payload},
@@ -471,3 +488,244 @@ def test_an_image_that_does_not_decode_passes_to_the_next_type() -> None:
     bundle = {"image/png": "bm90IGEgcG5n", "text/plain": "<Figure>"}
     plain, _ = show(render_data(bundle, {}, 80))
     assert plain.strip() == "<Figure>"
+
+
+# -- HTML shown as text ----------------------------------------------------------------------
+
+HTML_OBJECT = "<IPython.core.display.HTML object>"
+
+FRAME_HTML = """<table border="1" class="dataframe">
+  <thead>
+    <tr style="text-align: right;">
+      <th></th>
+      <th>count</th>
+      <th>name</th>
+    </tr>
+  </thead>
+  <tbody>
+    <tr>
+      <th>0</th>
+      <td>1</td>
+      <td>apple</td>
+    </tr>
+    <tr>
+      <th>1</th>
+      <td>22.5</td>
+      <td>kiwi</td>
+    </tr>
+  </tbody>
+</table>"""
+"""What `df.to_html()` (and a pandas Styler, which sends only HTML) looks like."""
+
+
+def _html(source: str, width: int = 80) -> str:
+    bundle = {"text/html": source, "text/plain": HTML_OBJECT}
+    plain, styled = show(render_data(bundle, {}, width), width)
+    assert_only_sgr(styled)
+    return plain
+
+
+def _rows(plain: str) -> list[str]:
+    return [line.strip() for line in plain.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize(
+    ("plain", "default"),
+    [
+        (HTML_OBJECT, True),
+        ("<pandas.io.formats.style.Styler at 0x7f3a2c1d5e50>", True),
+        ("<__main__.Report object at 0x7F00AB>", True),
+        ("", True),
+        ("   a\n0  1", False),
+        ("<b>x</b>", False),
+        ("'<IPython.core.display.HTML object>' and more", False),
+    ],
+)
+def test_a_default_repr_is_told_from_a_real_one(plain: str, default: bool) -> None:
+    assert is_default_repr(plain) is default
+
+
+def test_html_with_a_default_repr_is_shown_as_text() -> None:
+    plain = _html(
+        "<h2>Results &amp; notes</h2><p>Plain, <b>bold</b> and <i>italic</i>"
+        " &lt;tag&gt; caf&eacute;&nbsp;&#8364;<br>second line</p>"
+        "<p>See <a href='https://example.org/doc'>the docs</a> or"
+        " <a href='https://example.org'>https://example.org</a>.</p>"
+    )
+    rows = _rows(plain)
+    assert rows[:4] == [
+        "Results & notes",
+        "Plain, bold and italic <tag> café\xa0€",
+        "second line",
+        "See the docs (https://example.org/doc) or https://example.org.",
+    ]
+    assert HTML_OBJECT not in plain
+    assert "<b>" not in plain
+
+
+def test_html_bold_italic_and_heading_are_styles_not_colours() -> None:
+    _, styled = show(render_data({"text/html": "<h1>T</h1><p><b>B</b> <i>I</i></p>"}, {}, 80))
+    assert "\x1b[1;4mT" in styled  # a first-level heading: bold, underlined
+    assert "\x1b[1mB" in styled
+    assert "\x1b[3mI" in styled
+    assert "38;" not in styled  # no colour picked here
+
+
+def test_html_lists_pre_and_rules() -> None:
+    plain = _html(
+        "<ul><li>one</li><li>two<ul><li>nested</li></ul></li></ul>"
+        "<ol><li>first</li><li>second</li></ol>"
+        "<pre>\ndef f():\n    return  1\n</pre><hr><p>end</p>"
+    )
+    lines = [line.rstrip() for line in plain.splitlines()]
+    assert "• one" in lines
+    assert "• two" in lines
+    assert "  • nested" in lines
+    assert "1. first" in lines
+    assert "2. second" in lines
+    assert "def f():" in lines
+    assert "    return  1" in lines  # preformatted: spaces kept
+    assert any(set(line) == {"─"} for line in lines)
+    assert lines[-1] == "end"
+
+
+def test_html_scripts_styles_and_titles_are_dropped() -> None:
+    plain = _html(
+        "<html><head><title>T1TLE</title><style>p { color: red }</style></head><body>"
+        "<script>var x = '<p>SCRIPT</p>';</script><p>shown</p>"
+        "<svg><text>SVGTEXT</text></svg><template>TPL</template></body></html>"
+    )
+    assert _rows(plain) == ["shown"]
+
+
+def test_an_html_table_is_a_table() -> None:
+    plain = _html(FRAME_HTML)
+    rows = _rows(plain)
+    assert re.fullmatch(r"count\s+name", rows[0])
+    assert set(rows[1]) == {"─"}
+    assert re.fullmatch(r"0\s+1\s+apple", rows[2])
+    assert re.fullmatch(r"1\s+22\.5\s+kiwi", rows[3])
+    # Numbers are right-aligned, as pandas shows them.
+    lines = plain.splitlines()
+    assert lines[2].index("1 ") + 1 == lines[3].index("22.5") + 4
+
+
+@pytest.mark.parametrize("cell", ["1", "one<br>two"])  # drawn directly, and by Rich
+def test_an_html_tables_caption_is_its_title(cell: str) -> None:
+    plain = _html(
+        f"<table><caption>K &amp; V</caption><tr><th>k</th><th>v</th></tr>"
+        f"<tr><td>a</td><td>{cell}</td></tr></table>"
+    )
+    rows = _rows(plain)
+    assert rows[0] == "K & V"
+    assert re.fullmatch(r"k\s+v", rows[1])
+
+
+def test_an_html_table_honours_spans() -> None:
+    # A pandas MultiIndex: the outer label spans rows, a group header spans columns.
+    plain = _html(
+        "<table><thead><tr><th></th><th></th><th colspan='2'>group</th></tr>"
+        "<tr><th></th><th></th><th>x</th><th>y</th></tr></thead><tbody>"
+        "<tr><th rowspan='2'>A</th><th>a</th><td>1</td><td>2</td></tr>"
+        "<tr><th>b</th><td>3</td><td>4</td></tr></tbody></table>"
+    )
+    rows = _rows(plain)
+    assert rows[0] == "group"
+    assert re.fullmatch(r"x\s+y", rows[1])
+    assert re.fullmatch(r"A\s+a\s+1\s+2", rows[3])
+    assert re.fullmatch(r"b\s+3\s+4", rows[4])
+    lines = plain.splitlines()
+    assert lines[0].index("group") + 4 == lines[1].index("x")  # numbers: to the right
+    assert lines[3].index("a ") == lines[4].index("b ")  # b sits under a, not under A
+
+
+def test_a_hostile_span_does_not_make_a_million_cells() -> None:
+    plain = _html("<table><tr><td colspan='1000000' rowspan='99999'>x</td></tr></table>")
+    rows = _rows(plain)
+    assert len(rows) == 1
+    assert re.fullmatch(r"x\s+…", rows[0])
+
+
+def test_a_wide_table_shows_the_columns_that_fit_and_counts_the_rest() -> None:
+    head = "".join(f"<th>column{n}</th>" for n in range(30))
+    cells = "".join(f"<td>{n}</td>" for n in range(30))
+    for width in (80, 40):
+        plain = _html(f"<table><tr>{head}</tr><tr>{cells}</tr></table>", width)
+        rows = _rows(plain)
+        assert re.match(r"column0\s+column1\s", rows[0])
+        assert re.search(r"column\d+\s+… \d+ more$", rows[0])
+        shown = int(re.search(r"… (\d+) more", rows[0]).group(1))  # type: ignore[union-attr]
+        assert rows[0].count("column") == 30 - shown
+        assert max(len(line) for line in plain.splitlines()) <= width
+
+
+def test_escapes_written_as_entities_are_removed_after_decoding() -> None:
+    entities = "&#27;]52;c;aGVsbG8=&#7; &#x1b;[6n &#x9b;6n &#27;c &#27;[31mred&#27;[0m"
+    source = f"<p>{entities}</p><table><tr><td>{entities}</td></tr></table>"
+    plain, styled = show(render_data({"text/html": source}, {}, 80))
+    # Left as harmless text (as a browser shows them), without their ESC.
+    assert "]52;c;aGVsbG8=" in plain
+    assert "[31mred[0m" in plain
+    rest = SGR.sub("", styled)
+    assert "\x1b" not in rest
+    assert _C1.search(rest) is None
+    assert re.search(r"[\x00-\x09\x0b-\x1f\x7f]", rest) is None
+
+
+def test_a_real_plain_text_wins_over_html() -> None:
+    data = {"text/html": FRAME_HTML, "text/plain": "   count  name\n0      1  apple"}
+    assert not shows_html(data)
+    plain, _ = show(render_data(data, {}, 80))
+    assert "0      1  apple" in plain
+    assert "(HTML output; showing text/plain)" in plain
+
+
+def test_html_after_a_richer_type_is_not_shown() -> None:
+    assert not shows_html({"text/html": "<b>x</b>", "text/markdown": "*x*"})
+    assert shows_html({"text/html": "<b>x</b>"})
+    assert shows_html({"text/html": "<b>x</b>", "text/plain": "<x.Styler at 0x1f>"})
+
+
+def test_a_huge_html_table_is_cut_before_it_is_laid_out() -> None:
+    rows = "".join(f"<tr><th>{i}</th><td>{2 * i}</td></tr>\n" for i in range(100_000))
+    source = f"<table><thead><tr><th></th><th>double</th></tr></thead><tbody>{rows}</tbody></table>"
+    shown, clipped = render_html_bundle({"text/html": source}, max_blocks=100)
+    assert clipped
+    plain, _ = show(shown)
+    lines = _rows(plain)
+    # 100 of the document's 100,002 row and table starts are kept: the table, its
+    # header row, 48 rows at the head and 50 at the tail.
+    assert lines[-1] == "… 99,902 table rows held back"
+    marker = next(at for at, line in enumerate(lines) if re.fullmatch(r"…\s+…", line))
+    assert re.fullmatch(r"47\s+94", lines[marker - 1])
+    assert re.fullmatch(r"99950\s+199900", lines[marker + 1])
+    assert re.fullmatch(r"99999\s+199998", lines[-2])
+    assert len(lines) == 2 + 48 + 1 + 50 + 1
+
+
+def test_long_html_paragraphs_and_pre_blocks_are_clipped() -> None:
+    pre = "\n".join(f"line {i}" for i in range(1000))
+    shown, clipped = render_html_bundle(
+        {"text/html": f"<p>{'w' * 50_000}</p><pre>{pre}</pre>"}, max_blocks=10, max_chars=1000
+    )
+    assert clipped
+    plain, _ = show(shown)
+    assert "… 49,000 characters held back" in plain
+    assert "… 990 lines held back" in plain
+    assert "line 4\n" in plain
+    assert "line 995\n" in plain
+    assert "line 500\n" not in plain
+
+
+def test_a_flood_of_inline_tags_is_cut_too() -> None:
+    # A coloured log converted to HTML: one <pre>, a span per line, no block to cut at.
+    spans = "".join(f"<span style='color: red'>line {i}</span>\n" for i in range(30_000))
+    shown, clipped = render_html_bundle({"text/html": f"<pre>{spans}</pre>"}, max_blocks=20)
+    assert clipped
+    plain, _ = show(shown)
+    # 20 of the <pre> and its 30,000 spans are kept: the <pre>, 9 spans, and 10.
+    assert _rows(plain) == [
+        *(f"line {i}" for i in range(9)),
+        "… 29,981 tags held back",
+        *(f"line {i}" for i in range(29_990, 30_000)),
+    ]

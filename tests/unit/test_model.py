@@ -14,10 +14,13 @@ import pytest
 from nbtui.app.kernel.messages import Msg, short_session
 from nbtui.app.kernel.model import (
     CHARS_PER_LINE,
+    PASSWORD_MASK,
     Cell,
     DataOutput,
     ErrorOutput,
+    InputOutput,
     Notice,
+    PageOutput,
     StreamOutput,
     Transcript,
 )
@@ -554,6 +557,96 @@ def test_ok_reply_keeps_ok() -> None:
     run_cell(transcript, request, "1")
     feed(transcript, request.reply("ok", 3))
     assert transcript.cells[request.msg_id].state == "ok"
+
+
+HELP = (
+    "\x1b[0;31mSignature:\x1b[0m \x1b[0mlen\x1b[0m"
+    "\x1b[0;34m(\x1b[0m\x1b[0mobj\x1b[0m\x1b[0;34m)\x1b[0m\n"
+    "\x1b[0;31mDocstring:\x1b[0m Return the number of items in a container.\x1b]0;t\x07\n"
+    "\x1b[0;31mType:\x1b[0m      builtin_function_or_method"
+)
+"""ipykernel's `page` payload for `len?`, with a hostile title change added."""
+
+
+def _reply_with(request: Request, payload: list[Any]) -> Msg:
+    return request._make(
+        "shell",
+        "execute_reply",
+        {"status": "ok", "execution_count": 1, "payload": payload},
+    )
+
+
+def test_help_in_the_reply_is_kept_as_the_cells_output() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "len?", "me")
+    run_cell(transcript, request, "len?", request.stream("before\n"))
+    page = {"source": "page", "data": {"text/plain": HELP}, "start": 0}
+    feed(transcript, _reply_with(request, [{"source": "set_next_input", "text": "x"}, page]))
+    cell = transcript.cells[request.msg_id]
+    assert [type(output) for output in cell.outputs] == [StreamOutput, PageOutput]
+    shown = cell.outputs[1]
+    assert isinstance(shown, PageOutput)
+    assert "Return the number of items in a container." in shown.text
+    assert "\x1b[0;31mSignature:" in shown.text  # IPython's colours kept
+    assert "\x1b]" not in shown.text
+    assert shown.execution_count is None  # no Out[n] prompt
+    assert transcript.stored_lines == 1 + 3
+    assert transcript.changed  # the view hears of it
+
+
+def test_an_old_style_page_and_odd_payloads() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "len?", "me")
+    run_cell(transcript, request, "len?")
+    odd: list[Any] = ["page", None, {"source": "page"}, {"source": "page", "data": []}]
+    feed(transcript, _reply_with(request, [*odd, {"source": "page", "text": "old help"}]))
+    outputs = transcript.cells[request.msg_id].outputs
+    assert [output.text for output in outputs] == ["old help"]
+
+
+def _input_request(request: Request, prompt: Any, password: bool) -> Msg:
+    return request._make("stdin", "input_request", {"prompt": prompt, "password": password})
+
+
+def test_an_answered_input_stays_in_the_transcript() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "input()", "me")
+    feed(transcript, request.busy(), request.stream("hello\n"))
+    asked = _input_request(request, "name\x1b]0;t\x07? ", False)
+    feed(transcript, asked)  # the model keeps nothing of a question until it is answered
+    assert len(transcript.cells[request.msg_id].outputs) == 1
+    transcript.take_changes()
+    output = transcript.add_input(asked, "bob\x1bc")
+    assert isinstance(output, InputOutput)
+    assert output.text == "name? bob"
+    feed(transcript, request.stream("hi bob\n"), request.idle())
+    outputs = transcript.cells[request.msg_id].outputs
+    assert [output.text for output in outputs] == ["hello", "name? bob", "hi bob"]
+
+
+def test_a_password_answer_is_masked_and_never_kept() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    transcript.add_own_cell(request.msg_id, "getpass()", "me")
+    feed(transcript, request.busy())
+    output = transcript.add_input(_input_request(request, "pw? ", True), "s3cret")
+    assert output is not None
+    assert output.text == "pw? " + PASSWORD_MASK
+    assert "s3cret" not in repr(transcript.cells[request.msg_id])
+    assert transcript.add_input(_input_request(own(), "gone? ", False), "x") is None
+
+
+def test_an_html_objects_source_is_its_html() -> None:
+    html = DataOutput(
+        {"text/html": "<b>x</b>", "text/plain": "<IPython.core.display.HTML object>"}, {}
+    )
+    assert html.source == "<b>x</b>"
+    assert DataOutput({"text/html": "<b>x</b>"}, {}).source == "<b>x</b>"
+    frame = DataOutput({"text/html": "<table/>", "text/plain": "   a\n0  1"}, {})
+    assert frame.source == "   a\n0  1"
 
 
 def test_reply_for_an_unknown_cell_is_ignored() -> None:
@@ -1164,3 +1257,104 @@ def test_outputs_keep_their_bundles_and_errors_as_they_came() -> None:
     assert data.data == {"text/plain": "y"} and data.metadata == {"w": 2}
     assert error.ename == "ZeroDivisionError"
     assert error.traceback[1] == "\x1b]0;title\x07Traceback line"
+
+
+# -- absurd execution counts (issue 13, item 26e) ----------------------------------------
+
+
+@pytest.mark.parametrize("count", [10**30, 10**9, -1, True])
+def test_an_absurd_execution_count_is_unknown(count: int) -> None:
+    """A 31-digit count made a 31-digit prompt: a count no kernel reaches is unknown."""
+    transcript = Transcript(OWN)
+    request = other()
+    feed(
+        transcript,
+        request.busy(),
+        request.input("x", count=count),
+        request.result("1", count=count),
+        request.idle(),
+        request.reply("ok", count),
+    )
+    cell = transcript.cells[request.msg_id]
+    assert cell.execution_count is None
+    (output,) = cell.outputs
+    assert isinstance(output, DataOutput)
+    assert output.execution_count is None
+    catchup = transcript.add_catchup([(count, "a"), (7, "b")])
+    assert catchup is not None
+    assert catchup.inputs == [(7, "b")]
+
+
+@pytest.mark.parametrize("count", [0, 1, 999_999_999])
+def test_a_plausible_execution_count_is_kept(count: int) -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    cell = run_cell(transcript, request, "x", request.result("1", count=count))
+    assert cell.execution_count == count
+
+
+# -- a running cell over budget (issue 13, item 24) ---------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["display", "error"])
+def test_a_running_cell_over_budget_in_rich_outputs_makes_room_for_new_ones(kind: str) -> None:
+    """A cell still running held more than the budget in displays (or errors); every later
+    output, ours too, was trimmed away on arrival because nothing of it could go."""
+    transcript = Transcript(OWN, max_lines=100)
+    running = other()
+    feed(transcript, running.busy(), running.input("flood()"))
+    body = "\n".join(f"row {row}" for row in range(20))
+    error = {"ename": "E", "evalue": "v", "traceback": body.split("\n")}
+    rich = [running.display(body) if kind == "display" else running.iopub("error", error)] * 8
+    feed(transcript, *rich)
+    hog = transcript.cells[running.msg_id]
+    assert transcript.busy
+    mine = own()
+    transcript.add_own_cell(mine.msg_id, "print", "me")
+    feed(transcript, mine.busy(), mine.input("print"), mine.stream(_chunk(0, 30)), mine.idle())
+    (stream,) = stream_outputs(transcript.cells[mine.msg_id])
+    assert stream.dropped == 0
+    assert stream.lines == [f"line {index}" for index in range(30)]
+    assert kept_lines(transcript) <= 100
+    assert transcript.stored_lines == kept_lines(transcript)
+    assert transcript.stored_chars == kept_chars(transcript)
+    # The oldest of the running cell's outputs went, counted exactly; it is still there.
+    assert hog in transcript.entries
+    assert hog.dropped_outputs + len(hog.outputs) == 8
+    assert hog.dropped_outputs >= 1
+
+
+def test_a_running_cell_keeps_trimming_its_own_oldest_rich_outputs() -> None:
+    transcript = Transcript(OWN, max_lines=100)
+    running = own()
+    feed(transcript, running.busy(), running.input("loop"))
+    body = "\n".join(str(row) for row in range(10))
+    for index in range(50):
+        feed(transcript, running.display(f"{index}\n{body}"))
+        assert transcript.stored_lines <= 100
+    cell = transcript.cells[running.msg_id]
+    assert cell.dropped_outputs + len(cell.outputs) == 50
+    last = cell.outputs[-1]
+    assert isinstance(last, DataOutput)
+    assert last.text.startswith("49\n")
+    assert transcript.stored_lines == kept_lines(transcript)
+
+
+def test_the_newest_rich_output_is_kept_whole_even_over_budget() -> None:
+    transcript = Transcript(OWN, max_lines=10)
+    running = own()
+    feed(transcript, running.busy(), running.display("\n".join(map(str, range(50)))))
+    cell = transcript.cells[running.msg_id]
+    assert len(cell.outputs) == 1
+    assert cell.dropped_outputs == 0
+
+
+def test_clear_output_forgets_the_dropped_output_count() -> None:
+    transcript = Transcript(OWN, max_lines=20)
+    running = own()
+    body = "\n".join(str(row) for row in range(10))
+    feed(transcript, running.busy(), *[running.display(body) for _ in range(5)])
+    cell = transcript.cells[running.msg_id]
+    assert cell.dropped_outputs
+    feed(transcript, running.clear(False))
+    assert cell.dropped_outputs == 0

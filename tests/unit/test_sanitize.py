@@ -378,3 +378,30 @@ def test_fuzz_sanitize_is_idempotent() -> None:
         text = "".join(rng.choice(_TOKENS) for _ in range(rng.randint(0, 24)))
         once = sanitize(text)
         assert sanitize(once) == once, repr(text)
+
+
+# -- C1 string commands (issue 13, item 26d) ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param("a\x9d0;PWN\x07b", "ab", id="c1-osc-bel"),
+        pytest.param("a\x9d0;PWN\x9cb", "ab", id="c1-osc-c1-st"),
+        pytest.param("a\x9d0;PWN\x1b\\b", "ab", id="c1-osc-esc-st"),
+        pytest.param("a\x9d52;c;cHduZWQ=\x07b", "ab", id="c1-osc52"),
+        pytest.param("a\x1b]0;PWN\x9cb", "ab", id="osc-c1-st"),
+        pytest.param("a\x90q#0;2;0;0;0\x9cb", "ab", id="c1-dcs"),
+        pytest.param("a\x98hidden\x9cb", "ab", id="c1-sos"),
+        pytest.param("a\x9ehidden\x9cb", "ab", id="c1-pm"),
+        pytest.param("a\x9fhidden\x1b\\b", "ab", id="c1-apc"),
+        pytest.param("a\x9b2Jb", "ab", id="c1-csi-ed"),
+        pytest.param("a\x9b6nb", "ab", id="c1-csi-dsr"),
+        pytest.param("a\x9d0;never ends\nnext", "a\nnext", id="c1-osc-unterminated"),
+    ],
+)
+def test_c1_sequences_go_whole(raw: str, expected: str) -> None:
+    """A bare C1 introducer starts the same sequence as its ESC form: removing only the
+    introducer left its body ("0;PWN") on screen."""
+    assert sanitize(raw) == expected
+    assert sanitize_stream(raw) == expected

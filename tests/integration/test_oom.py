@@ -1,0 +1,129 @@
+"""A real kernel's death explained: the out-of-memory killer in a small memory cgroup,
+and an own kernel killed by SIGKILL and by SIGSEGV."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.limits import memory_cgroup
+from nbtui.app.kernel.postmortem import Watch, process_exit_status
+
+LIMIT = 300 << 20
+
+
+@pytest.fixture
+async def own(isolated_jupyter: Path) -> AsyncIterator[OwnKernel]:
+    kernel = await OwnKernel.start()
+    try:
+        yield kernel
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(kernel_pid(kernel), signal.SIGKILL)
+        await kernel.shutdown()
+
+
+def kernel_pid(own: OwnKernel) -> int:
+    pid = own.manager.provisioner.pid  # type: ignore[union-attr]
+    assert isinstance(pid, int)
+    return pid
+
+
+async def exit_status(own: OwnKernel, deadline: float = 60.0) -> int:
+    """The kernel process's exit status, once it has one."""
+    end = time.monotonic() + deadline
+    while (status := process_exit_status(own.manager)) is None:
+        assert time.monotonic() < end, "the kernel did not die"
+        await asyncio.sleep(0.05)
+    return status
+
+
+@pytest.fixture
+def small_cgroup() -> Iterator[Path]:
+    """A child of this process's v1 memory cgroup, limited to 300 MiB (swap included)."""
+    own = memory_cgroup(os.getpid())
+    if own is None or own.version != 1:
+        pytest.skip("no cgroup v1 memory controller for this process")
+    child = own.directory / f"nbtui-test-{os.getpid()}"
+    try:
+        child.mkdir()
+    except OSError as error:
+        pytest.skip(f"cannot create a memory cgroup under {own.directory}: {error}")
+    try:
+        try:
+            (child / "memory.limit_in_bytes").write_text(str(LIMIT))
+            memsw = child / "memory.memsw.limit_in_bytes"
+            if memsw.exists():
+                memsw.write_text(str(LIMIT))  # no escape into swap
+        except OSError as error:
+            pytest.skip(f"cannot set a memory cgroup's limit: {error}")
+        yield child
+    finally:
+        with contextlib.suppress(OSError, ValueError):
+            for pid in (child / "cgroup.procs").read_text().split():
+                os.kill(int(pid), signal.SIGKILL)
+        end = time.monotonic() + 30
+        while True:
+            try:
+                child.rmdir()
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                # Killed processes leave the cgroup as they are reaped.
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+
+
+async def test_the_out_of_memory_killer_is_named_with_the_limit(
+    own: OwnKernel, small_cgroup: Path
+) -> None:
+    pid = kernel_pid(own)
+    (small_cgroup / "cgroup.procs").write_text(str(pid))
+    watch = Watch(pid, log_path=own.log_path)
+    assert watch.cgroup is not None and watch.cgroup.directory == small_cgroup
+    assert watch.baseline_kills == 0
+    watch.observe(memory=psutil.Process(pid).memory_info().rss, running="")
+    client = own.manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=60)
+        code = "x = bytearray(600 << 20)\nfor i in range(0, len(x), 4096):\n    x[i] = 1\n"
+        client.execute(code)
+        watch.observe(running=code, owner="tester")
+        status = await exit_status(own)
+    finally:
+        client.stop_channels()
+    assert status == -signal.SIGKILL
+    line = watch.cause(status)
+    assert line.startswith("killed by the out-of-memory killer ("), line
+    assert f"cgroup {watch.cgroup.path} limit 300 MiB" in line, line
+    assert "last seen holding" in line
+    assert watch.cgroup.oom_kills() == 1  # the cgroup's count alone would have told too
+
+
+async def test_an_own_kernel_killed_by_sigkill(own: OwnKernel) -> None:
+    pid = kernel_pid(own)
+    watch = Watch(pid, log_path=own.log_path)
+    watch.observe(memory=psutil.Process(pid).memory_info().rss, cpu=0.0, running="")
+    os.kill(pid, signal.SIGKILL)
+    line = watch.cause(await exit_status(own))
+    assert line.startswith("killed by SIGKILL; last seen holding "), line
+
+
+async def test_an_own_kernel_killed_by_sigsegv(own: OwnKernel) -> None:
+    pid = kernel_pid(own)
+    watch = Watch(pid, log_path=own.log_path)
+    os.kill(pid, signal.SIGSEGV)
+    line = watch.cause(await exit_status(own))
+    assert line == "killed by SIGSEGV (segmentation fault)", line

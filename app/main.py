@@ -271,6 +271,19 @@ async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
     return await picker.run_async()
 
 
+def _read_stdin() -> str:
+    """All of standard input, which ctrl+c interrupts.
+
+    asyncio.run's SIGINT handler only cancels the main task, which cannot happen while the
+    loop blocks in this read: the first ctrl+c at the paste prompt was swallowed (a second
+    one left without a word). Python's own handler raises KeyboardInterrupt in the read."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return sys.stdin.read()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
     """The kernel to attach to; None when the picker was closed without a choice."""
     if args.pick:
@@ -284,7 +297,7 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
                 "nbtui: paste the connection JSON (or what %connect_info prints), then ctrl+d",
                 file=sys.stderr,
             )
-        return discovery.connection_from_text(sys.stdin.read(), "standard input")
+        return discovery.connection_from_text(_read_stdin(), "standard input")
     dirs = [Path("."), discovery.runtime_dir()]
     if not existing:
         path, skipped = await discovery.newest_alive(dirs)

@@ -31,7 +31,8 @@ from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.present import display_name, entries_json, format_table
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel, ServerOwnKernel
+    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
 __all__ = ["main", "parse_args"]
 
@@ -270,6 +271,19 @@ async def _pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
     return await picker.run_async()
 
 
+def _read_stdin() -> str:
+    """All of standard input, which ctrl+c interrupts.
+
+    asyncio.run's SIGINT handler only cancels the main task, which cannot happen while the
+    loop blocks in this read: the first ctrl+c at the paste prompt was swallowed (a second
+    one left without a word). Python's own handler raises KeyboardInterrupt in the read."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return sys.stdin.read()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
     """The kernel to attach to; None when the picker was closed without a choice."""
     if args.pick:
@@ -283,7 +297,7 @@ async def _connection(args: argparse.Namespace) -> ConnectionInfo | None:
                 "nbtui: paste the connection JSON (or what %connect_info prints), then ctrl+d",
                 file=sys.stderr,
             )
-        return discovery.connection_from_text(sys.stdin.read(), "standard input")
+        return discovery.connection_from_text(_read_stdin(), "standard input")
     dirs = [Path("."), discovery.runtime_dir()]
     if not existing:
         path, skipped = await discovery.newest_alive(dirs)
@@ -321,7 +335,7 @@ def _need_terminal(what: str) -> None:
 
 async def _server_kernel(
     args: argparse.Namespace,
-) -> tuple[ServerKernel, ServerOwnKernel | None] | None:
+) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice. Prints the server's kernels with --list."""
     from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
@@ -378,7 +392,7 @@ async def _server_kernel(
 async def _release(
     client: KernelClient,
     tunnel: SshTunnel | None,
-    own: OwnKernel | ServerOwnKernel | None,
+    own: OwnedKernel | None,
     *,
     keep: bool,
 ) -> None:
@@ -391,18 +405,19 @@ async def _release(
             await own.shutdown()
 
 
-async def _attach_started(client: KernelClient, own: OwnKernel) -> None:
-    """Attach to a kernel nbtui has just started, giving it time to come up.
+async def _attach(client: KernelClient, own: OwnedKernel | None) -> None:
+    """Attach; to a kernel nbtui has just started, giving it time to come up.
 
     ipykernel binds its ports a second or so after it starts, and much later on a loaded
-    machine: attach's few seconds are for a kernel that is already running. This one is
-    waited for while its process lives."""
+    machine: attach's few seconds are for a kernel that is already running. One nbtui
+    started is waited for while it may still be starting (`OwnedKernel.may_be_starting`:
+    a local one while its process lives)."""
     deadline = time.monotonic() + OWN_KERNEL_START
     while True:
         try:
             await client.attach()
         except NbtuiError:
-            if time.monotonic() > deadline or not await own.manager.is_alive():
+            if own is None or time.monotonic() > deadline or not await own.may_be_starting():
                 raise
         else:
             return
@@ -425,9 +440,9 @@ async def _run(args: argparse.Namespace) -> int:
     # Textual loads only once the arguments are good: bad input fails fast.
     from nbtui.app.nbtui_app import NbtuiApp, create_app  # noqa: PLC0415
 
-    own: OwnKernel | ServerOwnKernel | None = None
+    own: OwnedKernel | None = None
     tunnel: SshTunnel | None = None
-    info: ConnectionInfo | ServerKernel
+    info: KernelTarget
     if found_server is not None:
         info, own = found_server
     elif args.existing is not None or args.pick:
@@ -436,19 +451,15 @@ async def _run(args: argparse.Namespace) -> int:
             return 1
         info = found
         if args.ssh is not None:
-            tunnel = await asyncio.to_thread(open_tunnel, info, args.ssh, args.sshkey)
+            tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
             info = tunnel.info
     else:
-        own_local = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
-        own = own_local
-        info = load_connection_file(own_local.connection_file)
+        own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
+        info = own.target
     client = KernelClient(info, username=args.username)
     app: NbtuiApp | None = None
     try:
-        if isinstance(own, OwnKernel):
-            await _attach_started(client, own)
-        else:
-            await client.attach()
+        await _attach(client, own)
         if args.existing == "-" and not sys.stdin.isatty():
             # The JSON came down a pipe; the UI needs the terminal as its keyboard.
             with contextlib.suppress(OSError):

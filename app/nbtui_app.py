@@ -4,6 +4,7 @@ factory the CLI and the tests share."""
 from __future__ import annotations
 
 import gc
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
@@ -16,14 +17,13 @@ from nbtui.widgets.palette import peer_variables
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.client import KernelClient
-    from nbtui.app.kernel.launcher import OwnKernel
     from nbtui.app.kernel.model import Transcript
-    from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.app.kernel.target import OwnedKernel
     from nbtui.widgets.editor import CellEditor
     from nbtui.widgets.status import StatusBar
     from nbtui.widgets.transcript import TranscriptView
 
-__all__ = ["NbtuiApp", "create_app"]
+__all__ = ["CONSOLE_ACTIONS", "NbtuiApp", "create_app"]
 
 
 class NbtuiApp(App[None]):
@@ -38,7 +38,34 @@ class NbtuiApp(App[None]):
     TITLE = "nbtui"
     ENABLE_COMMAND_PALETTE = True
 
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
+    # Global, as they always were (F2 works over the pager too): the console does the work.
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
+        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
+        Binding("pagedown", "page_down", "", show=False, priority=True),
+        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
+        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
+        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
+        # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
+        Binding(
+            "f6",
+            "toggle_focus",
+            "Focus",
+            show=False,
+            tooltip="Move between editor and transcript",
+        ),
+        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
+        Binding(
+            "f8",
+            "copy_join",
+            "Copy join",
+            show=False,
+            tooltip="Copy the command others run to join (OSC 52: works over SSH)",
+        ),
+        Binding("f9", "restart", "Restart", show=False),
+        Binding("f10", "open_output", "Full output", show=False),
+    ]
 
     def __init__(self, session: KernelSession, console_screen: ConsoleScreen | None = None) -> None:
         super().__init__()
@@ -128,10 +155,30 @@ class NbtuiApp(App[None]):
         self.exit()
 
 
+CONSOLE_ACTIONS = tuple(
+    binding.action
+    for binding in NbtuiApp.BINDINGS
+    if isinstance(binding, Binding) and binding.action != "quit"
+)
+"""The app's key actions that are the console screen's to do."""
+
+
+def _console_action(name: str) -> Callable[[NbtuiApp], Awaitable[None]]:
+    async def action(app: NbtuiApp) -> None:
+        """Do the console screen's action of the same name."""
+        await app.run_action(name, app.console_screen)
+
+    return action
+
+
+for _name in CONSOLE_ACTIONS:
+    setattr(NbtuiApp, f"action_{_name}", _console_action(_name))
+
+
 def create_app(
     client: KernelClient,
     *,
-    own_kernel: OwnKernel | ServerOwnKernel | None = None,
+    own_kernel: OwnedKernel | None = None,
     scrollback: int = 50_000,
     observe: bool = False,
     show_others: tuple[bool, bool] = (True, True),

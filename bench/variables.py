@@ -42,6 +42,8 @@ CELLS = {
 
 
 async def run_cell(runner: KernelClient, code: str) -> float:
+    """Run `code` and return the wall time the cell measured itself (its `WALL s` line), in
+    seconds: timed inside the kernel, so the client's own delays do not count."""
     runner.drain()
     msg_id = runner.execute(code, store_history=False)
     reply = await runner.execute_reply(msg_id)
@@ -59,6 +61,8 @@ async def run_cell(runner: KernelClient, code: str) -> float:
 
 
 async def measure(args: argparse.Namespace) -> int:
+    """Time each cell with the probe off and on, alternating, on one fresh kernel; print
+    the medians and their ratio. Returns the exit status."""
     with tempfile.TemporaryDirectory() as tmp:
         km = KernelManager(kernel_name="python3")
         km.connection_file = str(Path(tmp) / "kernel-bench.json")
@@ -112,6 +116,7 @@ async def measure(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    """Parse the options and run the measurement."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--iterations",

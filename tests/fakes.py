@@ -15,7 +15,7 @@ from jupyter_client.session import Session
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo, parse_connection_info
-from nbtui.app.kernel.transport import Deliver
+from nbtui.app.kernel.transports import Deliver
 
 KERNEL_INFO: dict[str, Any] = {
     "status": "ok",
@@ -157,8 +157,8 @@ class ScriptedTransport:
         await asyncio.sleep(0)
         return 0.0001 if self.alive else None
 
-    def hb_monitor(self) -> None:
-        """No heartbeat socket to watch."""
+    def watch_link(self) -> None:
+        """No connection events to watch: liveness rests on pings alone."""
         return None
 
     async def interrupt(self) -> bool:

@@ -1,13 +1,13 @@
 """The connection pane: how to reach this kernel, and how another person joins it.
 
 The HMAC key is shown masked, never in full: whoever has it can run code as the
-kernel's user. This widget never reads `ConnectionInfo.key`, only `masked_key`.
+kernel's user. This widget never sees a key or a token: it draws the rows its
+`KernelTarget` gives, which show them masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
@@ -18,21 +18,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.sanitize import sanitize_line
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget
 
 __all__ = ["ConnectionPane"]
-
-
-def _short_path(path: Path) -> str:
-    home = str(Path.home())
-    text = str(path)
-    if home not in ("", "/") and text.startswith(home + "/"):
-        return "~" + text[len(home) :]
-    return text
 
 
 def kernel_summary(kernel_info: Mapping[str, Any]) -> str:
@@ -89,7 +80,7 @@ class ConnectionPane(Widget, can_focus=True):
         self, *, name: str | None = None, id: str | None = None, classes: str | None = None
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
-        self._info: ConnectionInfo | ServerKernel | None = None
+        self._info: KernelTarget | None = None
         self._transport = ""
         self._kernel_info: dict[str, Any] = {}
         self._session_id = ""
@@ -101,7 +92,7 @@ class ConnectionPane(Widget, can_focus=True):
 
     def update(
         self,
-        info: ConnectionInfo | ServerKernel,
+        info: KernelTarget,
         kernel_info: Mapping[str, Any] | None = None,
         session_id: str = "",
         transport: str = "",
@@ -109,8 +100,8 @@ class ConnectionPane(Widget, can_focus=True):
         """Show a connection.
 
         Args:
-            info: The validated connection info (its key is shown masked), or a kernel
-                on a Jupyter Server (its token is never shown).
+            info: Where the kernel is: a connection file (its key is shown masked), a
+                kernel on a Jupyter Server (its token is never shown), any `KernelTarget`.
             kernel_info: The latest kernel_info_reply content, if any.
             session_id: This client's session id.
             transport: How messages travel ("websocket v1", ...), when it matters.
@@ -127,7 +118,7 @@ class ConnectionPane(Widget, can_focus=True):
         self._transport = transport
         self._kernel_info = kernel
         self._session_id = session_id
-        self.set_class(info.group_readable, "-group-readable")
+        self.set_class(bool(info.pane_warning), "-group-readable")
         self.refresh(layout=True)
 
     def action_copy_join(self) -> None:
@@ -146,77 +137,32 @@ class ConnectionPane(Widget, can_focus=True):
         if info is None:
             return Text("not connected", style=muted)
         value = self.get_component_rich_style("pane--value", partial=True)
+        styles = {"value": value, "muted": muted}
         # A grid keeps wrapped values under their column instead of under the labels.
         grid = Table.grid(padding=(0, 1))
         grid.add_column(
             style=self.get_component_rich_style("pane--label", partial=True), no_wrap=True
         )
         grid.add_column(overflow="fold")
-        if not isinstance(info, ConnectionInfo):
-            return self._server_rows(grid, info, value, muted)
-        where = _short_path(info.path) if info.path is not None else "(no file: given inline)"
-        grid.add_row("file", Text(where, style=value))
-        grid.add_row(
-            "",
-            Text.assemble(
-                (f"{info.transport} {info.ip}", value),
-                " · ",
-                (info.signature_scheme, value),
-                " · key ",
-                (info.masked_key, value),
-                " · curve ",
-                ("on" if info.curve else "off", value),
-            ),
-        )
-        if info.tunnel:
-            grid.add_row("tunnel", Text(info.tunnel, style=value))
-        ports = info.ports
-        grid.add_row(
-            "ports",
-            Text.assemble(
-                "shell ",
-                (str(ports["shell"]), value),
-                "  iopub ",
-                (str(ports["iopub"]), value),
-                "  stdin ",
-                (str(ports["stdin"]), value),
-                "  control ",
-                (str(ports["control"]), value),
-                "  hb ",
-                (str(ports["hb"]), value),
-            ),
-        )
+        for row in info.pane_rows(self._transport):
+            if row.whole:
+                text, style = row.parts[0]
+                grid.add_row(row.label, Text(text, style=styles.get(style, "")))
+            else:
+                grid.add_row(
+                    row.label,
+                    Text.assemble(
+                        *((text, styles[style]) if style else text for text, style in row.parts)
+                    ),
+                )
         self._common_rows(grid, value, muted, info.join_command())
-        if not info.group_readable:
+        if not info.pane_warning:
             return grid
         warning = Text(
-            "⚠ the connection file is readable by other users: whoever reads its key "
-            "can run code as the kernel's user (chmod 600 it)",
+            f"⚠ {info.pane_warning}",
             style=self.get_component_rich_style("pane--warning", partial=True),
         )
         return Group(grid, warning)
-
-    def _server_rows(self, grid: Table, info: ServerKernel, value: Style, muted: Style) -> Table:
-        grid.add_row("server", Text(info.base_url, style=value))
-        grid.add_row(
-            "",
-            Text.assemble(
-                (self._transport or "websocket", value),
-                " · token ",
-                (info.masked_token, value),
-            ),
-        )
-        grid.add_row(
-            "id",
-            Text.assemble(
-                (info.kernel_id, value),
-                " · ",
-                (info.kernel_name or "?", value),
-                (" · started by nbtui" if info.created else "", muted),
-            ),
-        )
-        self._common_rows(grid, value, muted, info.join_command())
-        return grid
 
     def _common_rows(self, grid: Table, value: Style, muted: Style, command: str) -> None:
         summary = kernel_summary(self._kernel_info)

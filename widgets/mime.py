@@ -1,4 +1,4 @@
-"""Render a Jupyter mime bundle, a traceback or a long output as safe Rich renderables.
+"""Render a Jupyter mime bundle or a traceback as safe Rich renderables.
 
 Kernel output is untrusted: every string from a bundle goes through
 `nbtui.app.kernel.sanitize.sanitize` before it becomes a renderable, and it only ever
@@ -9,41 +9,33 @@ console or the app, so the transcript can cache what they return per width.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import io
 import json
 import re
-from collections.abc import Iterable
-from functools import lru_cache
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from itertools import islice
 from typing import TYPE_CHECKING, Any
 
-from rich.color import Color
 from rich.console import Group, RenderableType
 from rich.highlighter import JSONHighlighter
 from rich.json import JSON
-from rich.measure import Measurement
 from rich.panel import Panel
-from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 
 from nbtui.app.kernel.model import is_default_repr
 from nbtui.app.kernel.sanitize import sanitize
 from nbtui.app.present import format_bytes
+from nbtui.widgets.images import HalfBlockImage
 
 if TYPE_CHECKING:
-    from PIL.Image import Image as PILImage
-    from rich.console import Console, ConsoleOptions, RenderResult
-
     from nbtui.widgets.html_text import HeldNote
 
 __all__ = [
-    "HalfBlockImage",
-    "clip_line",
-    "clip_markdown",
-    "clip_output",
+    "IMAGE_MIMES",
+    "REGISTRY",
+    "RICHER",
+    "MimeRenderer",
     "picture_of",
     "placeholder",
     "render_data",
@@ -55,24 +47,13 @@ __all__ = [
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 """An ipywidgets view: only a browser can draw it."""
 
-IMAGE_MIMES = ("image/png", "image/jpeg")
-"""Raster types drawn as half-block pictures (when Pillow is installed)."""
-
 JSON_FOLD_LINES = 40
 """Pretty-printed JSON longer than this shows its head and a count of what is left."""
 
 JSON_HEAD_LINES = 30
 """How many lines of a folded JSON document are shown."""
 
-MAX_IMAGE_ROWS = 60
-"""A picture is never taller than this many terminal rows (two pixels each)."""
-
-KEPT_IMAGE_SIZE = (1024, MAX_IMAGE_ROWS * 4)
-"""A decoded picture is shrunk to fit this (pixels) at once: it is never drawn larger, and
-a loop showing a hundred full-size plots must not hold or resample them whole."""
-
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
-_FENCE = re.compile(r" {0,3}(```|~~~)")
 _RULE = re.compile(r"-{10,}\s*")
 _DIM = Style(dim=True)
 
@@ -123,145 +104,6 @@ def placeholder(mimetypes: Iterable[tuple[str, Any]]) -> Text:
     """
     parts = [f"{_clean(kind)}, {format_bytes(_size(value))}" for kind, value in mimetypes]
     return Text(f"<{'; '.join(parts) or 'empty output'}>", style=_DIM, no_wrap=False)
-
-
-# -- images ------------------------------------------------------------------------------
-
-
-def kept_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size a picture of `size` pixels is kept at: shrunk to fit KEPT_IMAGE_SIZE."""
-    width, height = max(1, size[0]), max(1, size[1])
-    scale = min(1.0, KEPT_IMAGE_SIZE[0] / width, KEPT_IMAGE_SIZE[1] / height)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
-def _decode_image(value: Any) -> PILImage | None:
-    """A base64 PNG or JPEG as an RGB picture at its kept size, or None when it fails."""
-    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-
-    try:
-        raw = base64.b64decode(_as_str(value).strip(), validate=False)
-        with Image.open(io.BytesIO(raw)) as opened:
-            size = kept_size(opened.size)
-            # A JPEG decodes straight to a fraction of its size; other formats are shrunk
-            # after decoding.
-            opened.draft("RGB", size)
-            opened.load()
-            picture: PILImage = opened
-            if picture.mode in ("RGBA", "LA") or "transparency" in picture.info:
-                picture = picture.convert("RGBA")
-                backdrop = Image.new("RGBA", picture.size, (0, 0, 0, 255))
-                picture = Image.alpha_composite(backdrop, picture)
-            picture = picture.convert("RGB")
-            if picture.size != size:
-                picture = picture.resize(size, Image.Resampling.LANCZOS)
-            return picture
-    except (
-        binascii.Error,
-        UnidentifiedImageError,
-        OSError,
-        ValueError,
-        Image.DecompressionBombError,
-    ):
-        return None
-
-
-class HalfBlockImage:
-    """A picture drawn with upper-half blocks: two pixels per cell, foreground over background.
-
-    Its size comes from the image's header, and it is decoded only when first drawn: the
-    transcript lays out a burst of plots without decoding those never scrolled to. It is
-    resampled when rendered, to the narrower of its width and the space given, so a pane
-    that shrinks never wraps the picture.
-    """
-
-    def __init__(self, value: Any, size: tuple[int, int], width: int) -> None:
-        self.value = value
-        """The base64 PNG or JPEG, as the bundle holds it (not a copy of its bytes)."""
-        self.size = kept_size(size)
-        """The decoded picture's size in pixels, known before decoding."""
-        self.width = max(1, width)
-        """The widest it may be drawn, in terminal columns."""
-        self._picture: PILImage | None = None
-        self._decoded = False
-
-    @classmethod
-    def from_data(cls, value: Any, width: int) -> HalfBlockImage | None:
-        """From a bundle's base64 value, reading only the header; None when Pillow is
-        missing or cannot open it."""
-        try:
-            from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-        except ImportError:
-            return None
-        try:
-            raw = base64.b64decode(_as_str(value).strip(), validate=False)
-            with Image.open(io.BytesIO(raw)) as opened:
-                size = opened.size
-        except (
-            binascii.Error,
-            UnidentifiedImageError,
-            OSError,
-            ValueError,
-            Image.DecompressionBombError,
-        ):
-            return None
-        return cls(value, size, width)
-
-    @property
-    def picture(self) -> PILImage | None:
-        """The decoded RGB picture (decoded on first use); None if its data is broken."""
-        if not self._decoded:
-            self._picture = _decode_image(self.value)
-            self._decoded = True
-        return self._picture
-
-    def rows(self, max_width: int) -> int:
-        """Terminal rows it takes at `max_width` columns, without decoding it."""
-        return self._size(max_width)[1] // 2
-
-    def _size(self, max_width: int) -> tuple[int, int]:
-        source_width, source_height = self.size
-        columns = max(1, min(self.width, max_width, source_width))
-        pixel_rows = max(1, round(source_height * columns / source_width))
-        if pixel_rows > MAX_IMAGE_ROWS * 2:
-            pixel_rows = MAX_IMAGE_ROWS * 2
-            columns = max(1, min(columns, round(source_width * pixel_rows / source_height)))
-        pixel_rows += pixel_rows % 2
-        return columns, pixel_rows
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        columns, _ = self._size(options.max_width)
-        return Measurement(columns, columns)
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        from PIL import Image  # noqa: PLC0415
-
-        columns, pixel_rows = self._size(options.max_width)
-        picture = self.picture
-        if picture is None:
-            # Broken past its header: as many blank rows as were laid out.
-            yield from [Segment(" " * columns), Segment.line()] * (pixel_rows // 2)
-            return
-        small = picture.resize((columns, pixel_rows), Image.Resampling.LANCZOS)
-        pixels = small.load()
-        assert pixels is not None
-        newline = Segment.line()
-        for row in range(0, pixel_rows, 2):
-            for column in range(columns):
-                top = pixels[column, row]
-                bottom = pixels[column, row + 1]
-                assert isinstance(top, tuple)
-                assert isinstance(bottom, tuple)
-                yield Segment("▀", Style.from_color(_rgb(top), _rgb(bottom)))
-            yield newline
-
-
-@lru_cache(maxsize=65_536)
-def _rgb(pixel: tuple[int, ...]) -> Color:
-    # Cached: Rich names each colour by formatting its hex, a cost paid per cell, while a
-    # plot has few distinct colours.
-    red, green, blue = pixel[:3]
-    return Color.from_rgb(red, green, blue)
 
 
 # -- the other types -----------------------------------------------------------------------
@@ -345,17 +187,31 @@ def _plain_or_placeholder(data: dict[str, Any], kind: str) -> RenderableType:
     return placeholder([(kind, data[kind])])
 
 
+def _render_picture(kind: str, data: dict[str, Any], width: int) -> RenderableType | None:
+    image = HalfBlockImage.from_data(data[kind], width)
+    # An image that does not decode falls through to the next type.
+    return image if image is not None and image.picture is not None else None
+
+
+def _render_markdown(data: dict[str, Any], width: int) -> RenderableType:
+    # Deferred: markdown-it and rich.markdown are 15 ms of every startup otherwise.
+    from rich.markdown import Markdown  # noqa: PLC0415
+
+    return Markdown(_clean(data["text/markdown"]), hyperlinks=False)
+
+
 def shows_html(data: dict[str, Any]) -> bool:
-    """Whether `render_data` draws the bundle's HTML: it has no richer type, and its
-    text/plain is missing or only the object's default repr
-    (`<IPython.core.display.HTML object>`). A pandas frame's text/plain is the frame
-    itself, and wins."""
+    """Whether `render_data` draws the bundle's HTML: it has no type the registry prefers
+    (pictures aside: one that opens is drawn before this is asked), and its text/plain is
+    missing or only the object's default repr (`<IPython.core.display.HTML object>`). A
+    pandas frame's text/plain is the frame itself, and wins."""
     if "text/html" not in data:
         return False
-    if any(kind in data for kind in ("text/markdown", "application/json", "text/latex")):
-        return False
-    if WIDGET_MIME in data:
-        return False
+    for entry in REGISTRY:
+        if entry.mimetype == "text/html":
+            break
+        if not entry.picture and entry.mimetype in data:
+            return False
     return "text/plain" not in data or is_default_repr(_as_str(data["text/plain"]))
 
 
@@ -381,8 +237,57 @@ def render_html_bundle(
     return (blocks[0] if len(blocks) == 1 else Group(*blocks)), clipped
 
 
+def _render_html(data: dict[str, Any], width: int) -> RenderableType:
+    if shows_html(data):
+        return render_html_bundle(data)[0]
+    note = Text("(HTML output; showing text/plain)", style=_DIM)
+    return Group(_ansi_text(data["text/plain"]), note)
+
+
+@dataclass(frozen=True)
+class MimeRenderer:
+    """One mimetype the transcript can draw, and how."""
+
+    mimetype: str
+    render: Callable[[dict[str, Any], int], RenderableType | None]
+    """From the whole bundle and the columns available; None passes to the next type."""
+    shows_plain: bool = False
+    """It draws the bundle's text/plain (or is text/plain): a long one is clipped as text."""
+    picture: bool = False
+    """A raster drawn as a half-block picture, laid out from its header."""
+
+
+REGISTRY: tuple[MimeRenderer, ...] = (
+    MimeRenderer(
+        "image/png", lambda data, width: _render_picture("image/png", data, width), picture=True
+    ),
+    MimeRenderer(
+        "image/jpeg", lambda data, width: _render_picture("image/jpeg", data, width), picture=True
+    ),
+    MimeRenderer("text/markdown", _render_markdown),
+    MimeRenderer("application/json", lambda data, width: _render_json(data["application/json"])),
+    MimeRenderer("text/latex", lambda data, width: _render_latex(data["text/latex"])),
+    MimeRenderer(
+        WIDGET_MIME, lambda data, width: _plain_or_placeholder(data, WIDGET_MIME), shows_plain=True
+    ),
+    MimeRenderer("text/html", _render_html, shows_plain=True),
+    MimeRenderer(
+        "text/plain", lambda data, width: _ansi_text(data["text/plain"]), shows_plain=True
+    ),
+)
+"""Every mimetype drawn, most preferred first: `render_data` draws a bundle with the first
+entry whose type it holds and whose renderer does not pass. A new type is one entry here."""
+
+RICHER = tuple(entry.mimetype for entry in REGISTRY if not entry.shows_plain and not entry.picture)
+"""Types preferred to text/plain that do not show it: such outputs are not clipped as text.
+(A picture that opens is drawn as a picture; one that does not is shown as the rest.)"""
+
+IMAGE_MIMES = tuple(entry.mimetype for entry in REGISTRY if entry.picture)
+"""Raster types drawn as half-block pictures (when Pillow is installed), preferred first."""
+
+
 def picture_of(data: dict[str, Any], width: int) -> HalfBlockImage | None:
-    """The bundle's first PNG or JPEG that opens, not yet decoded; None if none does."""
+    """The bundle's first picture whose header opens, not yet decoded; None if none does."""
     for kind in IMAGE_MIMES:
         if kind in data:
             image = HalfBlockImage.from_data(data[kind], width)
@@ -394,12 +299,12 @@ def picture_of(data: dict[str, Any], width: int) -> HalfBlockImage | None:
 def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> RenderableType:
     """The richest view of a mime bundle that a terminal can show.
 
-    Preference: PNG or JPEG as a half-block picture (needs Pillow; undecodable images fall
-    through), markdown, JSON (folded past `JSON_FOLD_LINES`), LaTeX source in a labelled
-    box, an ipywidget's text/plain, HTML as text when its text/plain is only a default
-    repr (`shows_html`; a long document held back in its middle), else HTML's
-    text/plain with a note, text/plain with its colours, and last one placeholder line
-    naming the types and their sizes.
+    Preference is `REGISTRY`'s order: PNG or JPEG as a half-block picture (needs Pillow;
+    undecodable images fall through), markdown, JSON (folded past `JSON_FOLD_LINES`),
+    LaTeX source in a labelled box, an ipywidget's text/plain, HTML as text when its
+    text/plain is only a default repr (`shows_html`; a long document held back in its
+    middle), else HTML's text/plain with a note, text/plain with its colours, and last one
+    placeholder line naming the types and their sizes.
 
     Args:
         data: The bundle's `data`: mimetype to value (a string, a list of lines, or
@@ -411,31 +316,15 @@ def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> R
         A renderable with no escape sequence but SGR in it.
     """
     del metadata  # image width/height hints are not honoured yet
-    image = picture_of(data, width)
-    if image is not None and image.picture is not None:
-        return image
-    if "text/markdown" in data:
-        # Deferred: markdown-it and rich.markdown are 15 ms of every startup otherwise.
-        from rich.markdown import Markdown  # noqa: PLC0415
-
-        return Markdown(_clean(data["text/markdown"]), hyperlinks=False)
-    if "application/json" in data:
-        return _render_json(data["application/json"])
-    if "text/latex" in data:
-        return _render_latex(data["text/latex"])
-    if WIDGET_MIME in data:
-        return _plain_or_placeholder(data, WIDGET_MIME)
-    if shows_html(data):
-        return render_html_bundle(data)[0]
-    if "text/html" in data:
-        note = Text("(HTML output; showing text/plain)", style=_DIM)
-        return Group(_ansi_text(data["text/plain"]), note)
-    if "text/plain" in data:
-        return _ansi_text(data["text/plain"])
+    for entry in REGISTRY:
+        if entry.mimetype in data:
+            shown = entry.render(data, width)
+            if shown is not None:
+                return shown
     return placeholder(data.items())
 
 
-# -- tracebacks and long outputs -----------------------------------------------------------
+# -- tracebacks -----------------------------------------------------------
 
 
 def _is_header(entry: str) -> bool:
@@ -472,93 +361,3 @@ def render_traceback(lines: list[str], folded: bool, keep: int = 3) -> Renderabl
     shown.extend(Text.from_ansi(entry) for entry in frames)
     shown.append(Text.from_ansi(final))
     return Text("\n").join(shown)
-
-
-def clip_output(text: str, max_lines: int) -> tuple[str, int]:
-    """The head and tail of a long output, and how many lines were held back between.
-
-    Args:
-        text: The output; a final newline does not count as a line of its own.
-        max_lines: The most lines kept: the first half (rounded up) and the rest from the end.
-
-    Returns:
-        (the kept lines joined, the number of lines left out); (text, 0) when it fits.
-    """
-    ending = "\n" if text.endswith("\n") else ""
-    body = text[:-1] if ending else text
-    lines = body.split("\n")
-    if len(lines) <= max_lines:
-        return text, 0
-    if max_lines <= 0:
-        return "", len(lines)
-    head = (max_lines + 1) // 2
-    tail = max_lines - head
-    kept = lines[:head] + (lines[-tail:] if tail else [])
-    return "\n".join(kept) + ending, len(lines) - max_lines
-
-
-def clip_markdown(source: str, max_lines: int) -> tuple[str, int, str] | None:
-    """The head and tail of a long markdown document, cut between blocks where it can.
-
-    Laying markdown out costs far more than plain text (20,000 list items: 5 s), so a long
-    document is drawn as its two ends. A cut inside a code fence would turn the rest into
-    code, so each cut is moved to a blank line outside any fence, if one lies within the
-    outer half of the head or tail.
-
-    Args:
-        source: The markdown as the kernel sent it.
-        max_lines: The most source lines kept, split between head and tail.
-
-    Returns:
-        (head, how many source lines were held back between, tail); None when it fits.
-    """
-    lines = source.split("\n")
-    if len(lines) <= max_lines:
-        return None
-    head = (max_lines + 1) // 2
-    tail_start = len(lines) - (max_lines - head)
-    breaks: list[int] = []
-    fenced = False
-    for index, line in enumerate(lines):
-        if _FENCE.match(line):
-            fenced = not fenced
-        elif not fenced and not line.strip():
-            breaks.append(index)
-    head_end = max((at for at in breaks if head // 2 <= at <= head), default=head)
-    last = len(lines) - (len(lines) - tail_start) // 2
-    tail_start = min((at for at in breaks if tail_start <= at <= last), default=tail_start)
-    return "\n".join(lines[:head_end]), tail_start - head_end, "\n".join(lines[tail_start:])
-
-
-_SGR_MAX = 64
-"""Longer than any SGR a program writes: how far a cut looks back for one it would split."""
-
-
-def clip_line(line: str, limit: int) -> tuple[str, int, str] | None:
-    """The head and tail of a line longer than `limit` characters, or None.
-
-    Args:
-        line: Sanitized text: its only escapes are SGR sequences.
-        limit: The most characters kept: the first half (rounded up) and the rest from
-            the end. A cut never splits an SGR sequence.
-
-    Returns:
-        (head, how many characters were held back between, tail): the count is of
-        characters a reader would see, colour codes not included.
-    """
-    if len(line) <= limit:
-        return None
-    end = (limit + 1) // 2
-    start = len(line) - (limit - end)
-    if "\x1b" in line:
-        # A split SGR would leave "\x1b[3" in the head, or "1m" as text in the tail.
-        escape = line.rfind("\x1b", max(0, end - _SGR_MAX), end)
-        if escape >= 0 and "m" not in line[escape:end]:
-            end = escape
-        escape = line.rfind("\x1b", max(0, start - _SGR_MAX), start)
-        if escape >= 0 and (close := line.find("m", escape)) >= start:
-            start = min(close + 1, len(line))
-        start = max(start, end)
-    middle = line[end:start]
-    held = len(_SGR.sub("", middle)) if "\x1b" in middle else len(middle)
-    return line[:end], held, line[start:]

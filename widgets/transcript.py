@@ -13,12 +13,9 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from itertools import accumulate
 
-from rich.cells import chop_cells
 from rich.console import Group, RenderableType
-from rich.segment import Segment
 from rich.style import Style
-from rich.syntax import Syntax
-from rich.text import Span, Text
+from rich.text import Text
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
@@ -32,268 +29,16 @@ from nbtui.app.kernel.model import (
     Entry,
     ErrorOutput,
     InputOutput,
-    Notice,
     StreamOutput,
 )
-from nbtui.widgets.mime import (
-    KEPT_IMAGE_SIZE,
-    HalfBlockImage,
-    clip_line,
-    clip_markdown,
-    picture_of,
-    render_data,
-    render_html_bundle,
-    render_traceback,
-    shows_html,
-)
+from nbtui.widgets.images import KEPT_IMAGE_SIZE
+from nbtui.widgets.mime import picture_of, render_data, render_traceback
+from nbtui.widgets.output_policy import clipped_data, data_is_clipped
 from nbtui.widgets.palette import PEER_CLASSES, peer_class
+from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
+from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
 
 __all__ = ["TranscriptView"]
-
-RICHER = ("text/markdown", "application/json", "text/latex")
-"""Types that render_data prefers to text/plain: those outputs are not clipped as text.
-(A picture that opens is an `_ImagePart`'s; one that does not is shown as the rest.)"""
-
-INVISIBLE_MARK = r"<U\+[0-9A-F]{4,6}>"
-"""How `sanitize_code` shows a character that would hide or reorder code."""
-
-
-def _without_background(style: str | Style) -> Style:
-    parsed = Style.parse(style) if isinstance(style, str) else style
-    if parsed.bgcolor is None:
-        return parsed
-    return Style(
-        color=parsed.color,
-        bold=parsed.bold,
-        italic=parsed.italic,
-        underline=parsed.underline,
-        dim=parsed.dim,
-    )
-
-
-def _is_plain(text: str) -> bool:
-    """ASCII with no colour codes and no tabs: every character is one cell, so rows can
-    be counted and cut by length, without Rich."""
-    return text.isascii() and "\x1b" not in text and "\t" not in text
-
-
-def _measure(line: str, width: int) -> int:
-    """Rows a plain or SGR-coloured line takes when wrapped at `width`."""
-    if "\x1b" in line:
-        line = Text.from_ansi(line).plain
-    if "\t" in line:
-        line = line.expandtabs()
-    if line.isascii():
-        return max(1, -(-len(line) // width))
-    return max(1, len(chop_cells(line, width)))
-
-
-def _wrap(text: Text, width: int) -> Text:
-    """`text` broken into rows of `width` cells, as a terminal wraps program output.
-
-    Rich's word wrapping would take more rows than `_measure` counts, and the last
-    would be lost.
-    """
-    plain = text.plain
-    if plain.isascii():
-        offsets = list(range(width, len(plain), width))
-    else:
-        offsets = list(accumulate(len(row) for row in chop_cells(plain, width)))[:-1]
-    if not offsets:
-        return text
-    wrapped = Text("\n").join(text.divide(offsets))
-    wrapped.no_wrap = True
-    return wrapped
-
-
-class _Part:
-    """A run of rows in the transcript; subclasses know how to draw them."""
-
-    key: object = None
-    """What the part shows, when a later update may reuse it as it is (None: never)."""
-
-    def height(self, width: int) -> int:
-        raise NotImplementedError
-
-    def strip(self, row: int, width: int) -> Strip:
-        raise NotImplementedError
-
-
-class _RenderedPart(_Part):
-    """A small renderable drawn whole and cached per width (prompts, results, errors)."""
-
-    def __init__(
-        self, view: TranscriptView, make: Callable[[int], RenderableType], key: object = None
-    ) -> None:
-        self._view = view
-        self._make = make
-        self.key = key
-        self._width = -1
-        self._strips: list[Strip] = []
-
-    def _render(self, width: int) -> list[Strip]:
-        if width != self._width:
-            console = self._view.app.console
-            options = console.options.update_width(width)
-            lines = console.render_lines(self._make(width), options, pad=False)
-            self._strips = [Strip(line) for line in lines]
-            self._width = width
-        return self._strips
-
-    def height(self, width: int) -> int:
-        return len(self._render(width))
-
-    def strip(self, row: int, width: int) -> Strip:
-        return self._render(width)[row]
-
-
-class _ImagePart(_RenderedPart):
-    """A picture and its Out[n] prompt, laid out from the image's header and decoded only
-    when a row of it is drawn: a burst of plots decodes only those scrolled to."""
-
-    def __init__(
-        self, view: TranscriptView, image: HalfBlockImage, prompt: Text | None, key: object
-    ) -> None:
-        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
-        self._image = image
-        self._prompt = prompt
-
-    def height(self, width: int) -> int:
-        prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
-        return prompt_rows + self._image.rows(width)
-
-    def strip(self, row: int, width: int) -> Strip:
-        strips = self._render(width)
-        return strips[row] if row < len(strips) else Strip.blank(width)
-
-
-class _StreamPart(_Part):
-    """stdout or stderr: measured per line, each line rendered only when it is seen.
-
-    A line longer than the view's `line_limit` shows its head and tail and how many
-    characters were held back: a 5 MB line without a newline must not be rendered whole.
-    """
-
-    def __init__(self, view: TranscriptView, stream: StreamOutput, style: Style) -> None:
-        self._view = view
-        self.stream = stream
-        self.key = ("stream", id(stream))
-        self._style = style
-        self._width = -1
-        self._dropped = 0
-        self._cum: list[int] = []
-        """Row where each kept line ends, counted from the first line ever measured."""
-        self._base = 0
-        """Rows of lines trimmed from the front, subtracted from `_cum` on lookup."""
-
-    def _rows(self, index: int, line: str, width: int) -> int:
-        if len(line) > self._view.line_limit:
-            return len(self._render(index, line, width))
-        return _measure(line, width)
-
-    def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
-        """The row where each of `lines` ends (the first is line `first`), the rows before
-        them ending at `end`.
-
-        A flood is mostly short plain lines: checking a whole batch at once in C and
-        counting one row each is what keeps a 100k-line chunk from costing a Python call
-        per line on the thread that draws.
-        """
-        if (
-            lines
-            and max(map(len, lines)) <= min(width, self._view.line_limit)
-            and _is_plain("".join(lines))
-        ):
-            return range(end + 1, end + 1 + len(lines))
-        ends = accumulate(
-            (self._rows(first + offset, line, width) for offset, line in enumerate(lines)),
-            initial=end,
-        )
-        next(ends)  # `end` itself
-        return ends
-
-    def _sync(self, width: int) -> None:
-        stream = self.stream
-        if width != self._width:
-            self._width = width
-            self._dropped = stream.dropped
-            self._cum = list(self._ends(0, stream.lines, width, 0))
-            self._base = 0
-            return
-        trimmed = stream.dropped - self._dropped
-        if trimmed:
-            trimmed = min(trimmed, len(self._cum))
-            if trimmed:
-                self._base = self._cum[trimmed - 1]
-                del self._cum[:trimmed]
-            self._dropped = stream.dropped
-        measured = len(self._cum)
-        if measured < len(stream.lines):
-            end = self._cum[-1] if self._cum else self._base
-            self._cum.extend(self._ends(measured, stream.lines[measured:], width, end))
-
-    def height(self, width: int) -> int:
-        self._sync(width)
-        rows = (self._cum[-1] - self._base) if self._cum else 0
-        if self.stream.partial:
-            lines = self.stream.lines
-            rows += self._rows(len(lines), self.stream.visible_partial, width)
-        return rows
-
-    def _line_text(self, index: int) -> str:
-        lines = self.stream.lines
-        return lines[index] if index < len(lines) else self.stream.visible_partial
-
-    def strip(self, row: int, width: int) -> Strip:
-        self._sync(width)
-        absolute = row + self._base
-        index = bisect_right(self._cum, absolute)
-        start = self._cum[index - 1] - self._base if index else 0
-        strips = self._render(index, self._line_text(index), width)
-        offset = row - start
-        return strips[offset] if offset < len(strips) else Strip.blank(width)
-
-    def _render(self, index: int, line: str, width: int) -> list[Strip]:
-        clipped = len(line) > self._view.line_limit
-        # A clipped line's key holds its hash, not itself: the cache would otherwise keep
-        # every version of a growing multi-megabyte last line alive.
-        text_key: object = (len(line), hash(line)) if clipped else line
-        key = (id(self), self.stream.dropped + index, width, text_key)
-        strips = self._view.line_cache.get(key)
-        if strips is None:
-            if clipped:
-                strips = self._render_clipped(line, width)
-            elif _is_plain(line):
-                # A flood's every frame brings a screenful of new plain lines: cut them
-                # into rows here, as Rich would, without Rich's general machinery.
-                style = self._style or None
-                rows = [line[start : start + width] for start in range(0, len(line), width)]
-                strips = [Strip([Segment(row, style)], len(row)) for row in rows]
-                strips = strips or [Strip([Segment("")], 0)]
-            else:
-                strips = self._view.render_text(_wrap(self._text(line), width), width)
-            self._view.line_cache[key] = strips
-        return strips
-
-    def _render_clipped(self, line: str, width: int) -> list[Strip]:
-        clip = clip_line(line, self._view.line_limit)
-        assert clip is not None
-        head, held, tail = clip
-        self._view.held_back(self.stream)
-        view = self._view
-        return [
-            *view.render_text(_wrap(self._text(head), width), width),
-            *view.render_text(view.held_note(held, "characters"), width),
-            *view.render_text(_wrap(self._text(tail), width), width),
-        ]
-
-    def _text(self, line: str) -> Text:
-        text = Text.from_ansi(line) if "\x1b" in line else Text(line)
-        if "\t" in line:
-            # Tab stops count what is shown, as `_measure` does, not the colour codes.
-            text.expand_tabs()
-        text.stylize(self._style)
-        return text
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -338,7 +83,7 @@ class TranscriptView(ScrollView, can_focus=True):
         super().__init__(name=name, id=id, classes=classes)
         self.language = language
         self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(2048)
-        self._parts: dict[int, list[_Part]] = {}
+        self._parts: dict[int, list[Part]] = {}
         self._entries: list[Entry] = []
         """Entries that take rows, in order."""
         self._all_entries: list[Entry] = []
@@ -366,12 +111,20 @@ class TranscriptView(ScrollView, can_focus=True):
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
 
+    def render_strips(self, renderable: RenderableType, width: int) -> list[Strip]:
+        """`renderable` as rows of `width` columns."""
+        console = self.app.console
+        options = console.options.update_width(width)
+        lines = console.render_lines(renderable, options, pad=False)
+        return [Strip(line) for line in lines]
+
     def render_text(self, text: Text, width: int) -> list[Strip]:
+        """`text` as rows of `width` columns, at least one."""
         console = self.app.console
         lines = console.render_lines(text, console.options.update_width(width), pad=False)
         return [Strip(line) for line in lines] or [Strip.blank(width)]
 
-    def _parts_for(self, entry: Entry, reuse: bool = False) -> list[_Part]:
+    def _parts_for(self, entry: Entry, reuse: bool = False) -> list[Part]:
         """The parts that draw `entry`.
 
         Args:
@@ -381,13 +134,14 @@ class TranscriptView(ScrollView, can_focus=True):
         """
         if isinstance(entry, Cell):
             kept = self._parts.get(id(entry), []) if reuse else []
-            return self._cell_parts(entry, {part.key: part for part in kept if part.key})
+            parts = self._cell_parts(entry, {part.key: part for part in kept if part.key})
+            return self._note_held_back(parts)
         if isinstance(entry, Catchup):
-            return [_RenderedPart(self, partial(self._catchup, entry))]
-        return [_RenderedPart(self, partial(self._notice, entry))]
+            return [RenderedPart(self, lambda width: catchup_lines(entry, self._style))]
+        return [RenderedPart(self, lambda width: notice_line(entry, self._style))]
 
-    def _cell_parts(self, cell: Cell, kept: dict[object, _Part]) -> list[_Part]:
-        parts: list[_Part] = []
+    def _cell_parts(self, cell: Cell, kept: dict[object, Part]) -> list[Part]:
+        parts: list[Part] = []
         if cell.is_self or self.show_peer_inputs:
             # A running cell changes with every frame of output; its header rarely does.
             shown: object = (
@@ -397,23 +151,21 @@ class TranscriptView(ScrollView, can_focus=True):
                 cell.code is None,
                 self.peer_colours.get(cell.session),
             )
-            parts.append(
-                kept.get(shown) or _RenderedPart(self, partial(self._cell_header, cell), shown)
-            )
+            parts.append(kept.get(shown) or RenderedPart(self, self._header_of(cell), shown))
         if not cell.is_self and not self.show_peer_outputs:
             return parts
         if cell.dropped_outputs:
-            parts.append(_RenderedPart(self, partial(self._dropped_outputs_line, cell)))
+            parts.append(RenderedPart(self, partial(self._dropped_outputs_line, cell)))
         for output in cell.outputs:
             # Parts hold their outputs, so an id in a key cannot be reused by another.
             if isinstance(output, StreamOutput):
                 if output.dropped:
-                    parts.append(_RenderedPart(self, partial(self._dropped_line, output)))
+                    parts.append(RenderedPart(self, partial(self._dropped_line, output)))
                 part = kept.get(("stream", id(output)))
                 if part is None:
                     stderr = output.name == "stderr"
                     style = self._style("transcript--stderr") if stderr else Style()
-                    part = _StreamPart(self, output, style)
+                    part = StreamPart(self, output, style)
                 parts.append(part)
             elif isinstance(output, DataOutput):
                 shown = ("data", id(output), output.version, output.execution_count)
@@ -422,20 +174,25 @@ class TranscriptView(ScrollView, can_focus=True):
                     # Never wider than its kept pixels: the view's width bounds it further.
                     image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
                     part = (
-                        _ImagePart(self, image, self._out_prompt(output), shown)
+                        ImagePart(self, image, self._out_prompt(output), shown)
                         if image
-                        else _RenderedPart(self, partial(self._data, cell, output), shown)
+                        else RenderedPart(
+                            self,
+                            partial(self._data, cell, output),
+                            shown,
+                            held=output if self._is_clipped(output) else None,
+                        )
                     )
                 parts.append(part)
             elif isinstance(output, ErrorOutput):
                 shown = ("error", id(output))
                 parts.append(
-                    kept.get(shown) or _RenderedPart(self, partial(self._error, output), shown)
+                    kept.get(shown) or RenderedPart(self, partial(self._error, output), shown)
                 )
             else:
                 shown = ("input", id(output))
                 parts.append(
-                    kept.get(shown) or _RenderedPart(self, partial(self._input, output), shown)
+                    kept.get(shown) or RenderedPart(self, partial(self._input, output), shown)
                 )
         return parts
 
@@ -444,16 +201,16 @@ class TranscriptView(ScrollView, can_focus=True):
         prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
         return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
 
-    def _dropped_line(self, output: StreamOutput, width: int) -> Text:
-        return Text(
-            f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
-            style=self._style("transcript--dropped"),
-        )
-
     def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
         noun = "output" if cell.dropped_outputs == 1 else "outputs"
         return Text(
             f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _dropped_line(self, output: StreamOutput, width: int) -> Text:
+        return Text(
+            f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
             style=self._style("transcript--dropped"),
         )
 
@@ -464,47 +221,13 @@ class TranscriptView(ScrollView, can_focus=True):
         style = self._style("transcript--peer") + self._style(colour)
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
-    def _cell_header(self, cell: Cell, width: int) -> RenderableType:
-        """`In [n] who  code`, continuation lines aligned under the code."""
-        count = cell.execution_count
-        prefix = Text.assemble(
-            Text(
-                f"In [{count if count is not None else ' '}] ",
-                style=self._style("transcript--prompt-in"),
-            ),
-            self._who(cell),
-            " ",
-        )
-        state = Text()
-        if cell.state == "running":
-            state = Text("  ⏵ running", style=self._style("transcript--running"))
-        elif cell.state == "aborted":
-            state = Text("  ■ interrupted", style=self._style("transcript--warning"))
-        if cell.code is None:
-            note = Text("(started before you joined)", style=self._style("transcript--notice"))
-            return Text.assemble(prefix, note, state)
-        source = cell.code.rstrip("\n")
-        code = Syntax(
-            source, self.language, theme="ansi_dark", background_color="default"
-        ).highlight(source)
-        # The theme's background ("default": the terminal's own) would paint a box
-        # behind the code; keep only the token colours and attributes.
-        code.style = ""
-        code.spans = [
-            Span(span.start, span.end, _without_background(span.style)) for span in code.spans
-        ]
-        code.rstrip()
-        code.highlight_regex(INVISIBLE_MARK, self._style("transcript--warning"))
-        lines = code.split("\n", allow_blank=True)
-        indent = " " * prefix.cell_len
-        out = Text.assemble(prefix, lines[0], state)
-        for line in lines[1:]:
-            out.append("\n" + indent)
-            out.append_text(line)
-        return out
+    def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
+        return lambda width: cell_header(cell, self._who(cell), self.language, self._style)
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
-        shown = self._clipped(output, width) or render_data(output.data, output.metadata, width)
+        shown = clipped_data(
+            output, width, self.output_limit, self.line_limit, self.held_note
+        ) or render_data(output.data, output.metadata, width)
         prompt = self._out_prompt(output)
         if prompt is None:
             return shown
@@ -512,82 +235,13 @@ class TranscriptView(ScrollView, can_focus=True):
             return Text.assemble(prompt, shown)
         return Group(prompt, shown)
 
+    def _is_clipped(self, output: DataOutput) -> bool:
+        return data_is_clipped(output, self.output_limit, self.line_limit)
+
     def _out_prompt(self, output: DataOutput) -> Text | None:
         if output.execution_count is None:
             return None
         return Text(f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out"))
-
-    def _clipped(self, output: DataOutput, width: int) -> RenderableType | None:
-        """A text result with more than `output_limit` lines, or a line longer than
-        `line_limit` characters, or a long markdown document, as head and tail; None when
-        it fits. HTML shown as text is returned whole or clipped, never None: it is
-        clipped before it is parsed."""
-        markdown = output.data.get("text/markdown")
-        if isinstance(markdown, str):
-            return self._clipped_markdown(output, markdown, width)
-        if shows_html(output.data):
-            # A tenth, not markdown's quarter: each table row is laid out against every
-            # other (column widths), and help or a report rarely has 200 blocks.
-            shown, clipped = render_html_bundle(
-                output.data, max(1, self.output_limit // 10), self.line_limit, self.held_note
-            )
-            if clipped:
-                self.held_back(output)
-            return shown
-        plain = output.data.get("text/plain")
-        if not isinstance(plain, str) or any(kind in output.data for kind in RICHER):
-            return None
-        many = plain.count("\n") >= self.output_limit
-        if not many and not (
-            len(plain) > self.line_limit
-            and any(len(line) > self.line_limit for line in plain.split("\n"))
-        ):
-            return None
-        self.held_back(output)
-        lines = output.text.split("\n")
-        if not many:
-            return Group(*self._clipped_lines(lines))
-        head = (self.output_limit + 1) // 2
-        tail = self.output_limit - head
-        held = len(lines) - head - tail
-        return Group(
-            *self._clipped_lines(lines[:head]),
-            self.held_note(held, "lines"),
-            *self._clipped_lines(lines[-tail:]),
-        )
-
-    def _clipped_markdown(
-        self, output: DataOutput, markdown: str, width: int
-    ) -> RenderableType | None:
-        """Markdown longer than a quarter of `output_limit` source lines, as its ends:
-        laying it out costs tens of times what plain text does."""
-        clip = clip_markdown(markdown, max(1, self.output_limit // 4))
-        if clip is None:
-            return None
-        self.held_back(output)
-        head, held, tail = clip
-        return Group(
-            render_data({"text/markdown": head}, {}, width),
-            self.held_note(held, "lines"),
-            render_data({"text/markdown": tail}, {}, width),
-        )
-
-    def _clipped_lines(self, lines: list[str]) -> list[RenderableType]:
-        """Text lines with each one longer than `line_limit` shown as head and tail."""
-        shown: list[RenderableType] = []
-        run: list[str] = []
-        for line in lines:
-            clip = clip_line(line, self.line_limit)
-            if clip is None:
-                run.append(line)
-                continue
-            head, held, tail = clip
-            run.append(head)
-            shown.append(render_data({"text/plain": "\n".join(run)}, {}, 0))
-            shown.append(self.held_note(held, "characters"))
-            run = [tail]
-        shown.append(render_data({"text/plain": "\n".join(run)}, {}, 0))
-        return shown
 
     def output_to_open(self) -> DataOutput | StreamOutput | None:
         """The clipped output F10 opens: the newest one on screen, else the newest."""
@@ -607,12 +261,19 @@ class TranscriptView(ScrollView, can_focus=True):
                 return output
         return self.long_outputs[-1]
 
-    def held_back(self, output: DataOutput | StreamOutput) -> None:
-        """Note that `output` is shown clipped, so F10 can open it."""
-        if not any(known is output for known in self.long_outputs):
-            self.long_outputs.append(output)
+    def _note_held_back(self, parts: list[Part]) -> list[Part]:
+        """Note the outputs `parts` show clipped, so F10 can open them: read from the
+        parts when they are made or updated, never while drawing."""
+        for part in parts:
+            output = part.held_back
+            if isinstance(output, DataOutput | StreamOutput) and not any(
+                known is output for known in self.long_outputs
+            ):
+                self.long_outputs.append(output)
+        return parts
 
     def held_note(self, held: int, unit: str) -> Text:
+        """The line saying how many `unit`s of an output were held back."""
         return Text(
             f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)",
             style=self._style("transcript--dropped"),
@@ -622,22 +283,6 @@ class TranscriptView(ScrollView, can_focus=True):
         if not output.traceback:
             return Text.from_ansi(output.text)
         return render_traceback(output.traceback, folded=self.fold_tracebacks)
-
-    def _catchup(self, catchup: Catchup, width: int) -> RenderableType:
-        count = len(catchup.inputs)
-        style = self._style("transcript--catchup")
-        noun = "input" if count == 1 else "inputs"
-        if not catchup.expanded:
-            return Text(f"── before you joined: {count} {noun} (F5 to show) ──", style=style)
-        out = Text(f"── before you joined: {count} {noun} (F5 to hide) ──", style=style)
-        for number, code in catchup.inputs:
-            prefix = f"In [{number}] "
-            lines = code.rstrip("\n").split("\n")
-            out.append("\n" + prefix + lines[0], style=style)
-            for line in lines[1:]:
-                out.append("\n" + " " * len(prefix) + line, style=style)
-        out.append("\n── now ──", style=style)
-        return out
 
     def toggle_tracebacks(self) -> None:
         self.fold_tracebacks = not self.fold_tracebacks
@@ -658,14 +303,6 @@ class TranscriptView(ScrollView, can_focus=True):
         if self.follow:
             self.scroll_end(animate=False, immediate=True, x_axis=False)
         self.refresh()
-
-    def _notice(self, notice: Notice, width: int) -> RenderableType:
-        component = {
-            "info": "transcript--notice",
-            "warning": "transcript--warning",
-            "error": "transcript--error",
-        }[notice.level]
-        return Text(f"── {notice.text}", style=self._style(component))
 
     # -- updates -------------------------------------------------------------------------
 

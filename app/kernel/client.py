@@ -16,15 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.transport import Transport, ZmqTransport
+from nbtui.app.kernel.transports import LinkWatch, Transport, open_transport
 
 if TYPE_CHECKING:
-    import zmq.asyncio
-
-    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget
 
 __all__ = ["KernelClient"]
 
@@ -66,28 +63,22 @@ class KernelClient:
     """A client of one kernel, usable with or without a UI.
 
     Args:
-        info: Where the kernel is: validated connection info (ZeroMQ, maybe tunnelled)
-            or a kernel on a Jupyter Server.
+        info: Where the kernel is: validated connection info (ZeroMQ, maybe tunnelled),
+            a kernel on a Jupyter Server, or any other `KernelTarget`.
         username: Shown to other clients with our cells; defaults to the login name.
-        transport: How to reach it; by default the one `info` calls for.
+        transport: How to reach it; by default the one `info` calls for (`open_transport`).
     """
 
     def __init__(
         self,
-        info: ConnectionInfo | ServerKernel,
+        info: KernelTarget,
         username: str | None = None,
         transport: Transport | None = None,
     ) -> None:
         self.info = info
-        if transport is None:
-            if not isinstance(info, ConnectionInfo):
-                from nbtui.app.kernel.server import WebSocketTransport  # noqa: PLC0415
-
-                transport = WebSocketTransport(info)
-            else:
-                transport = ZmqTransport(info)
-        self.transport: Transport = transport
-        self.session = transport.session
+        """Where the kernel is."""
+        self.transport: Transport = transport if transport is not None else open_transport(info)
+        self.session = self.transport.session
         self.session.username = username or _username()
         self.inbox: deque[Msg] = deque()
         """Every message no request is waiting for, in arrival order, for the UI."""
@@ -124,6 +115,7 @@ class KernelClient:
 
     @property
     def bad_signatures(self) -> int:
+        """Messages dropped for a wrong signature (a wrong key)."""
         return self.transport.bad_signatures
 
     @property
@@ -137,6 +129,7 @@ class KernelClient:
 
     @property
     def malformed(self) -> int:
+        """Messages dropped because they could not be decoded."""
         return self.transport.malformed
 
     @property
@@ -146,10 +139,12 @@ class KernelClient:
 
     @property
     def session_id(self) -> str:
+        """Our session id: the header session of every message we send."""
         return str(self.session.session)
 
     @property
     def username(self) -> str:
+        """Shown to other clients with our cells."""
         return str(self.session.username)
 
     # -- connecting ------------------------------------------------------------------------
@@ -167,8 +162,9 @@ class KernelClient:
         while a cell runs, and unlike `wait_for_ready` it neither repeats itself on
         shell (each repeat shows as busy/idle on every client) nor discards iopub.
 
-        Over a Jupyter Server the server checks the token and signs for us: a kernel
-        that answers kernel_info is all there is to prove.
+        Where the transport's ping proves only a server (`KernelTarget.pings_kernel`),
+        the server checks the token and signs for us: a kernel that answers kernel_info
+        is all there is to prove.
 
         Raises:
             NbtuiError: No heartbeat (dead kernel), or a heartbeat but no reply (wrong key);
@@ -176,46 +172,26 @@ class KernelClient:
         """
         await self._connect()
         info = self.info
-        if isinstance(info, ConnectionInfo):
-            where = str(info.path) if info.path else "the connection info"
+        if info.pings_kernel:
             deadline = time.monotonic() + hb_timeout
             rtt = None
             while rtt is None and time.monotonic() < deadline:
                 rtt = await self.ping(min(0.5, max(0.05, deadline - time.monotonic())))
             if rtt is None:
-                raise NbtuiError(
-                    f"the kernel of {where} does not answer: no heartbeat from "
-                    f"{info.endpoint('hb')} in {hb_timeout:g} s "
-                    "(it may have died; its connection file can outlive it)"
-                )
+                raise NbtuiError(info.no_heartbeat(hb_timeout))
         reply = await self.request("control", "kernel_info_request", {}, timeout=reply_timeout)
         if reply is None:
             # Some kernels only listen on shell: one short try there before giving up.
             reply = await self.request("shell", "kernel_info_request", {}, timeout=1.0)
-        signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
-        if reply is None and isinstance(info, ConnectionInfo) and signed and not self.key_suspect:
-            # Messages signed with this key came (someone else's output): the key is right.
-            where = str(info.path) if info.path else "the connection info"
-            raise NbtuiError(
-                f"the kernel of {where} answers its heartbeat and signs with this key, but "
-                f"did not answer kernel_info within {reply_timeout + 1:g} s (it may be stuck)"
-            )
-        if reply is None and isinstance(info, ConnectionInfo):
-            where = str(info.path) if info.path else "the connection info"
-            detail = (
-                f" ({self.bad_signatures} messages failed the signature check)"
-                if self.bad_signatures
-                else ""
-            )
-            raise NbtuiError(
-                f"the kernel of {where} answers its heartbeat but not requests: "
-                f"the key is probably wrong{detail}"
-            )
         if reply is None:
-            assert not isinstance(info, ConnectionInfo)  # for the type checker
+            # Messages signed with this key came (someone else's output): the key is right.
+            signed = sum(count for channel, count in self.counts.items() if channel != "nbtui")
             raise NbtuiError(
-                f"kernel {info.kernel_id} on {info.base_url} does not answer requests "
-                f"within {reply_timeout + 1:g} s (it may still be starting, or be stuck)"
+                info.no_reply(
+                    reply_timeout + 1,
+                    self.bad_signatures,
+                    key_proven=bool(signed) and not self.key_suspect,
+                )
             )
         self.kernel_info = reply.content
         self.kernel_session = str(reply.header.get("session", ""))
@@ -445,6 +421,7 @@ class KernelClient:
         return inputs
 
     def input_reply(self, value: str, request: Msg) -> None:
+        """Answer the kernel's `input()` (an input_request) with `value`."""
         self.send("stdin", "input_reply", {"value": value}, parent=request.header)
 
     async def interrupt(self, timeout: float = 2.0) -> Msg | None:
@@ -467,11 +444,16 @@ class KernelClient:
             self.hb_rtt = rtt
         return rtt
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """See `ZmqTransport.hb_monitor`; None for transports without one."""
+    def watch_link(self) -> LinkWatch | None:
+        """The transport's connection events (`Transport.watch_link`); None for a
+        transport without them.
+
+        Raises:
+            NbtuiError: The client is closed.
+        """
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
-        return self.transport.hb_monitor()
+        return self.transport.watch_link()
 
     # -- closing ---------------------------------------------------------------------------
 

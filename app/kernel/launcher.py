@@ -13,23 +13,38 @@ from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.paths import jupyter_runtime_dir
 
+from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 
 __all__ = ["OwnKernel"]
 
 
 class OwnKernel:
-    """A kernel nbtui started, with its manager (for shutdown, restart and signals)."""
+    """A kernel nbtui started, with its manager (for shutdown, restart and signals): an
+    `OwnedKernel` (`nbtui.app.kernel.target`)."""
 
     def __init__(self, manager: AsyncKernelManager, log_path: Path) -> None:
         self.manager = manager
+        """jupyter_client's manager of the kernel process."""
         self.log_path = log_path
         """The kernel's own stdout and stderr go here, never onto the full-screen UI."""
+        self._target: ConnectionInfo | None = None
 
     @property
     def connection_file(self) -> Path:
         """Where the kernel's connection file is (in the Jupyter runtime dir)."""
         return Path(self.manager.connection_file)
+
+    @property
+    def target(self) -> ConnectionInfo:
+        """The connection file, read and validated once.
+
+        Raises:
+            NbtuiError: The file cannot be read or is not valid.
+        """
+        if self._target is None:
+            self._target = load_connection_file(self.connection_file)
+        return self._target
 
     @classmethod
     async def start(cls, kernel_name: str = "python3", *, keep: bool = False) -> OwnKernel:
@@ -73,6 +88,10 @@ class OwnKernel:
         its own descriptor, and nbtui holds none."""
         with self.log_path.open("ab") as log:
             yield log
+
+    async def may_be_starting(self) -> bool:
+        """While its process lives: ipykernel binds its ports a while after it starts."""
+        return bool(await self.manager.is_alive())
 
     async def interrupt(self) -> None:
         """Send the kernel SIGINT (its whole process group), as its owner may."""

@@ -4,9 +4,10 @@ Three probes, each answering a different question:
 
 - The heartbeat (a REQ echo served by its own thread in the kernel) proves the process
   is there, also while a cell runs; its round trip is kept as a short history.
-- A zmq socket monitor on a quiet heartbeat socket sees a `kill -9` within milliseconds
-  (the TCP connection drops); a ping with a 100 ms timeout then confirms it. Without the
-  monitor, only the periodic pings tell, after `dead_after` misses.
+- The transport's link watch (`LinkWatch`: over ZeroMQ, a socket monitor on a quiet
+  heartbeat socket) sees a `kill -9` within milliseconds (the TCP connection drops); a
+  ping with a 100 ms timeout then confirms it. Without a watch (a Jupyter Server's
+  WebSocket), only the periodic pings tell, after `dead_after` misses.
 - A periodic `kernel_info_request` on the control channel proves the kernel answers
   requests; its latency is responsiveness. Control answers in about a millisecond even
   while the shell runs a cell, so a slow answer means a stuck kernel, not a busy one.
@@ -14,17 +15,17 @@ Three probes, each answering a different question:
 Busy and idle are not this module's concern: the transcript model tracks them per
 execute request. The probes sent here are control requests, which the model ignores.
 
-Quiet when idle: between probes nothing runs; the monitor task sleeps in `recv`. With
+Quiet when idle: between probes nothing runs; the watch task sleeps in `next_event`. With
 `quiet_interval` (and `quiet_control_interval`), a kernel that has answered `settle_after`
 pings in a row while no cell runs is probed less often until something happens (a miss, a
 disconnect, a state change, `busy`): each probe costs the client one to two milliseconds of
 CPU (measured in bench/), and at one a second that alone was more than an idle `jupyter
-console` spends. A `kill -9` is seen by the socket monitor whatever the pace; a kernel
+console` spends. A `kill -9` is seen by the link watch whatever the pace; a kernel
 that stops answering without dropping its connections (SIGSTOP, a lost network) takes
 `dead_after` quiet intervals to be noticed.
 
 Silence is not death. A heartbeat that stops answering makes the kernel "unresponsive";
-only evidence makes it "dead": its connections dropped (the socket monitor), the way to
+only evidence makes it "dead": its connections dropped (the link watch), the way to
 it broke (the transport says why), or its local process is gone (`LocalProcess`). A local
 process that is stopped (SIGSTOP, ctrl+z, a debugger) is "stopped". Where nothing can be
 checked (a remote kernel), a silence of `presume_dead_after` seconds makes it "lost":
@@ -36,27 +37,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import struct
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
-import psutil
-import zmq
-import zmq.asyncio
-
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
-from nbtui.app.kernel.usage import is_local
-
-if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel
+from nbtui.app.kernel.process import LocalProcess, ProcessCheck, ProcessWatch, local_process
+from nbtui.app.kernel.transports import LinkWatch, TransportClosed
 
 __all__ = [
     "TROUBLE",
@@ -77,8 +68,6 @@ LivenessState = Literal[
 TROUBLE: frozenset[str] = frozenset({"unresponsive", "stopped", "lost", "dead", "restarting"})
 """States in which the kernel runs nothing for anyone: the status shows them, not busy."""
 
-ProcessState = Literal["running", "stopped", "gone", "unknown"]
-
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -86,136 +75,18 @@ class ProbedClient(Protocol):
     """What the monitor needs of a client; `KernelClient` has it all."""
 
     kernel_info: dict[str, Any]
+    """The latest kernel_info_reply content; the monitor refreshes it."""
 
-    async def ping(self, timeout: float) -> float | None: ...
+    async def ping(self, timeout: float) -> float | None:
+        """One liveness round trip in seconds, or None after `timeout`."""
 
     async def request(
         self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None: ...
+    ) -> Msg | None:
+        """A request and its reply, or None after `timeout`."""
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None: ...
-
-
-@dataclass(frozen=True)
-class ProcessCheck:
-    """What the operating system says about the kernel's process."""
-
-    state: ProcessState
-    """running, stopped (SIGSTOP, ctrl+z, a debugger), gone, or unknown (cannot tell)."""
-    pid: int | None = None
-    detail: str = ""
-    """The evidence in a few words ("process 4242 is gone", ...)."""
-
-
-class ProcessWatch(Protocol):
-    """Looks at the kernel's process; `LocalProcess` for a kernel on this machine."""
-
-    def check(self) -> ProcessCheck:
-        """Blocking (psutil): the monitor runs it in a thread."""
-        ...
-
-    def forget(self) -> None:
-        """The kernel restarted: the next check looks for its new process."""
-        ...
-
-
-_FOREIGN_LISTENERS = ("ssh", "docker-proxy", "rootlessport", "kubectl")
-"""Processes that listen on a kernel's port for a kernel elsewhere: their life says
-nothing about the kernel's."""
-
-
-class LocalProcess:
-    """The process of a kernel on this machine: the one listening on its shell port
-    (the pid is in no connection file, PROTOCOL.md), or the pid its `usage_reply` gave.
-
-    Args:
-        port: The kernel's shell port.
-    """
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._process: psutil.Process | None = None
-        self._hint: int | None = None
-
-    def learn(self, pid: int | None, hostname: str | None) -> None:
-        """A pid the kernel reported (`usage_reply`): used when it is this host's."""
-        if pid is not None and hostname == socket.gethostname():
-            self._hint = pid
-
-    def forget(self) -> None:
-        self._process = None
-        self._hint = None
-
-    def _listener(self) -> ProcessCheck | psutil.Process:
-        try:
-            connections = psutil.net_connections(kind="tcp")
-        except (psutil.Error, OSError):
-            return ProcessCheck("unknown")  # macOS without root, for one
-        listening = [
-            conn
-            for conn in connections
-            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == self.port
-        ]
-        if not listening:
-            # Every listening socket of every user is in that list (Linux's /proc/net):
-            # an empty one means no process holds the port any more.
-            return ProcessCheck("gone", detail=f"nothing listens on its shell port {self.port}")
-        pid = listening[0].pid
-        if pid is None:
-            return ProcessCheck("unknown")  # another user's process
-        try:
-            return psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            return ProcessCheck("gone", pid, f"process {pid} is gone")
-        except psutil.Error:
-            return ProcessCheck("unknown", pid)
-
-    def _find(self) -> ProcessCheck | psutil.Process:
-        if self._hint is not None:
-            with contextlib.suppress(psutil.Error):
-                return psutil.Process(self._hint)
-        return self._listener()
-
-    def check(self) -> ProcessCheck:
-        """What the process is doing now; "gone" once the process first seen has ended."""
-        process = self._process
-        if process is None:
-            found = self._find()
-            if isinstance(found, ProcessCheck):
-                return found
-            with contextlib.suppress(psutil.Error):
-                if found.name().startswith(_FOREIGN_LISTENERS):
-                    return ProcessCheck("unknown", found.pid)
-            self._process = process = found
-        pid = process.pid
-        try:
-            # is_running() compares the start time too: a reused pid is not our kernel.
-            if not process.is_running():
-                return ProcessCheck("gone", pid, f"process {pid} is gone")
-            status = process.status()
-        except psutil.NoSuchProcess:
-            return ProcessCheck("gone", pid, f"process {pid} is gone")
-        except psutil.Error:
-            return ProcessCheck("unknown", pid)
-        if status in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
-            return ProcessCheck("gone", pid, f"process {pid} has exited")
-        if status == psutil.STATUS_STOPPED:
-            return ProcessCheck(
-                "stopped", pid, f"process {pid} is stopped (SIGSTOP): kill -CONT {pid} resumes it"
-            )
-        if status == psutil.STATUS_TRACING_STOP:
-            return ProcessCheck("stopped", pid, f"process {pid} is stopped by a debugger")
-        return ProcessCheck("running", pid)
-
-
-def local_process(info: ConnectionInfo | ServerKernel) -> LocalProcess | None:
-    """A `LocalProcess` for a kernel on this machine reached over TCP; None otherwise
-    (a server's kernel, a tunnel, another host: no process here to look at)."""
-    if not isinstance(info, ConnectionInfo) or info.transport != "tcp" or not is_local(info):
-        return None
-    if sys.platform == "win32":
-        return None  # no SIGSTOP, and a different way to list listeners
-    return LocalProcess(info.ports["shell"])
+    def watch_link(self) -> LinkWatch | None:
+        """The transport's connection events, or None when it has none."""
 
 
 @dataclass(frozen=True)
@@ -256,8 +127,8 @@ class LivenessMonitor:
         confirm_timeout: How long the ping that confirms a disconnect waits.
         control_timeout: How long the control probe waits before "unresponsive".
         dead_after: Consecutive missed periodic pings after which the silence is judged:
-            "dead" with evidence, else "stopped" or "unresponsive" (when no socket
-            monitor saw the disconnect first).
+            "dead" with evidence, else "stopped" or "unresponsive" (when no link watch
+            saw the disconnect first).
         restarted_hold: Seconds "restarted" stays before it becomes "alive" by itself.
         history: How many round trips the history keeps.
         quiet_interval: Seconds between pings once settled; None: always `interval`.
@@ -320,11 +191,11 @@ class LivenessMonitor:
         self._stopping = False
         self._ping_task: asyncio.Task[float | None] | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self._monitor: zmq.asyncio.Socket | None = None
+        self._watch_link: LinkWatch | None = None
         self.disconnected_at: float | None = None
-        """`time.monotonic()` of the last disconnect the socket monitor saw."""
+        """`time.monotonic()` of the last disconnect the link watch saw."""
         self.hb_connected = False
-        """The socket monitor's view: a connection to the heartbeat port is up."""
+        """The link watch's view: a connection to the heartbeat port is up."""
         self._kernel_session = str(getattr(client, "kernel_session", ""))
         """The header session of the kernel's last kernel_info_reply: a new process has
         a new one, which tells a restarted kernel from the one that is going away."""
@@ -376,6 +247,7 @@ class LivenessMonitor:
 
     @property
     def running(self) -> bool:
+        """Whether any probe still runs."""
         return any(not task.done() for task in self._tasks)
 
     # -- life cycle ------------------------------------------------------------------------
@@ -385,14 +257,14 @@ class LivenessMonitor:
         if self._tasks:
             return
         self._stopping = False
-        self._monitor = self.client.hb_monitor()
+        self._watch_link = self.client.watch_link()
         self._tasks = [
             asyncio.create_task(self._ping_loop(), name="nbtui-heartbeat"),
             asyncio.create_task(self._control_loop(), name="nbtui-control-probe"),
         ]
-        if self._monitor is not None:
+        if self._watch_link is not None:
             self._tasks.append(
-                asyncio.create_task(self._watch(self._monitor), name="nbtui-hb-monitor")
+                asyncio.create_task(self._watch(self._watch_link), name="nbtui-hb-monitor")
             )
 
     async def stop(self) -> None:
@@ -400,9 +272,9 @@ class LivenessMonitor:
         tasks, self._tasks = self._tasks, []
         self._stopping = True
         await stop_tasks(tasks)
-        if self._monitor is not None and not self._monitor.closed:
-            self._monitor.close(linger=0)
-        self._monitor = None
+        if self._watch_link is not None:
+            self._watch_link.close()
+        self._watch_link = None
 
     def kernel_event(self, event: str) -> None:
         """Whoever manages the kernel says it is "restarting" or "dead": a Jupyter
@@ -442,10 +314,10 @@ class LivenessMonitor:
     # -- heartbeat -------------------------------------------------------------------------
 
     async def _ping(self, timeout: float) -> tuple[float | None, bool]:
-        """A ping that the socket monitor may cancel.
+        """A ping that the link watch may cancel.
 
         Returns:
-            The round trip (None for no answer) and whether the monitor cancelled it.
+            The round trip (None for no answer) and whether the link watch cancelled it.
         """
         task = asyncio.create_task(self.client.ping(timeout))
         self._ping_task = task
@@ -467,7 +339,7 @@ class LivenessMonitor:
         while not self._stopping:
             try:
                 await self._beat()
-            except zmq.ZMQError:
+            except TransportClosed:
                 return  # the client was closed under us
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.pace)
@@ -480,7 +352,7 @@ class LivenessMonitor:
         rtt, cancelled = await self._ping(timeout)
         if cancelled:
             self._answered = 0
-            return  # the monitor saw a disconnect and woke the loop to confirm it
+            return  # the link watch saw a disconnect and woke the loop to confirm it
         if suspect:
             self._suspect = False
         if rtt is None or suspect or state != "alive":
@@ -620,18 +492,14 @@ class LivenessMonitor:
             changes["kernel_info"] = MappingProxyType(dict(info))
         self._update(**changes)
 
-    # -- socket monitor --------------------------------------------------------------------
+    # -- link watch ------------------------------------------------------------------------
 
-    async def _watch(self, monitor: zmq.asyncio.Socket) -> None:
+    async def _watch(self, watch: LinkWatch) -> None:
         while not self._stopping:
-            try:
-                frames = await monitor.recv_multipart()
-            except (zmq.ContextTerminated, zmq.ZMQError):
+            event = await watch.next_event()
+            if event is None:
                 return
-            if len(frames) < 2 or len(frames[0]) < 6:
-                continue
-            event, _ = struct.unpack("=hi", frames[0][:6])
-            if event == zmq.EVENT_DISCONNECTED:
+            if event == "down":
                 self.hb_connected = False
                 self.disconnected_at = time.monotonic()
                 self._answered = 0
@@ -642,7 +510,7 @@ class LivenessMonitor:
                     if self._ping_task is not None:
                         self._ping_task.cancel()
                     self._wake.set()
-            elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            elif event == "up":
                 self.hb_connected = True
                 if self._hb_silent:
                     # Something listens on the heartbeat port again: ping it now.
@@ -657,7 +525,7 @@ class LivenessMonitor:
                 continue  # the heartbeat's silence is being judged: a timeout adds nothing
             try:
                 await self.probe_control()
-            except zmq.ZMQError:
+            except TransportClosed:
                 return  # the client was closed under us
 
     async def probe_control(self) -> float | None:

@@ -92,6 +92,17 @@ class StreamOutput:
     _visible: tuple[str, str] | None = field(default=None, repr=False)
     _joiner: bool = field(default=False, repr=False)
     """The last chunk ended in an emoji and a joiner: the next may finish the picture."""
+    raw: list[str] = field(default_factory=list, repr=False)
+    """The chunks of text as they arrived, unsanitized and not line-edited, oldest kept
+    first: `raw_text` joins them as Jupyter joins a stream's outputs. The scrollback lets
+    go of their front with the lines it drops."""
+    raw_dropped_chars: int = 0
+    """Characters of raw text let go: with the lines the scrollback dropped, and from an
+    unended last line past `RAW_TAIL_LIMIT`."""
+    _raw_newlines: list[int] = field(default_factory=list, repr=False)
+    """How many kept lines each raw chunk ended (its sanitized text's newlines)."""
+    _raw_tail: int = field(default=0, repr=False)
+    """Raw characters since the last newline."""
 
     @property
     def partial(self) -> str:
@@ -108,7 +119,9 @@ class StreamOutput:
             How many complete lines it added.
         """
         joiner, self._joiner = self._joiner, ends_in_emoji_joiner(text)
+        raw = text
         text = sanitize_stream(text)
+        self._keep_raw(raw, text.count("\n"))
         if joiner and continues_emoji(text):
             # A chunk boundary between 👩 + joiner and 💻: one picture, as if sent whole.
             text = "\u200d" + text
@@ -139,8 +152,56 @@ class StreamOutput:
         self.received += len(parts)
         return len(parts)
 
+    def _keep_raw(self, raw: str, newlines: int) -> None:
+        self.raw.append(raw)
+        self._raw_newlines.append(newlines)
+        if newlines:
+            self._raw_tail = len(raw) - raw.rfind("\n") - 1
+            return
+        self._raw_tail += len(raw)
+        if self._raw_tail > RAW_TAIL_LIMIT:
+            # A progress bar redrawn for hours never ends its line: keep its newest half.
+            start = len(self.raw)
+            while start > 0 and self._raw_newlines[start - 1] == 0:
+                start -= 1
+            keep = RAW_TAIL_LIMIT // 2
+            tail = "".join(self.raw[start:])
+            self.raw_dropped_chars += len(tail) - keep
+            del self.raw[start:], self._raw_newlines[start:]
+            self.raw.append(tail[-keep:])
+            self._raw_newlines.append(0)
+            self._raw_tail = keep
+
+    def _trim_raw(self, lines: int) -> None:
+        """Let go of the raw text of the oldest `lines` kept lines."""
+        raw, counts = self.raw, self._raw_newlines
+        drop = 0
+        while drop < len(raw) and (
+            counts[drop] < lines or (counts[drop] == lines and raw[drop].endswith("\n"))
+        ):
+            lines -= counts[drop]
+            self.raw_dropped_chars += len(raw[drop])
+            drop += 1
+            if lines == 0:
+                break
+        del raw[:drop], counts[:drop]
+        if lines > 0 and raw and raw[0].count("\n") == counts[0]:
+            # Its raw newlines are the kept lines' ends: cut after the `lines`-th.
+            rest = raw[0].split("\n", lines)[-1]
+            self.raw_dropped_chars += len(raw[0]) - len(rest)
+            raw[0] = rest
+        if lines > 0 and raw:
+            # (An escape that swallowed a newline keeps its chunk whole, a few lines long.)
+            counts[0] = max(0, counts[0] - lines)
+
+    @property
+    def raw_text(self) -> str:
+        """The kept stream text exactly as it arrived (for export)."""
+        return "".join(self.raw)
+
     @property
     def visible_partial(self) -> str:
+        """The unended last line as a terminal would show it (`\\r` and `\\b` applied)."""
         # The view asks for it on every row it draws: resolve each version only once.
         partial = self.partial
         cached = self._visible
@@ -163,6 +224,7 @@ class StreamOutput:
             del lines[:count]
             self.dropped += count
             self.chars -= removed
+            self._trim_raw(count)
         return count, removed
 
     @property
@@ -301,6 +363,10 @@ def execution_count(value: object) -> int | None:
     return value if 0 <= value <= MAX_EXECUTION_COUNT else None
 
 
+RAW_TAIL_LIMIT = 1_000_000
+"""Raw characters kept of a stream's unended last line: its display keeps only the last
+redraw, and a progress bar's raw text would otherwise grow for as long as it runs."""
+
 CHARS_PER_LINE = 320
 """The scrollback's character budget per line of its line budget: far above an average
 line, so that only unusually long lines make the character budget the one that binds."""
@@ -328,7 +394,10 @@ class Cell:
     username: str
     is_self: bool
     code: str | None = None
-    """None when the cell started before we joined and its input was never seen."""
+    """The code as shown (`sanitize_code`: hidden characters marked); None when the cell
+    started before we joined and its input was never seen."""
+    source: str | None = None
+    """The code exactly as its author sent it (for export); None when never seen."""
     execution_count: int | None = None
     outputs: list[Output] = field(default_factory=list)
     state: CellState = "queued"
@@ -475,6 +544,7 @@ class Transcript:
         cell = self._cell(msg_id, self.own_session, username)
         # Pasted code can carry a Trojan Source too: show it as it will run.
         cell.code = sanitize_code(code)
+        cell.source = code
         return cell
 
     def peer(self, session: str, username: str) -> Peer:
@@ -564,6 +634,7 @@ class Transcript:
             code = content.get("code")
             if isinstance(code, str) and cell.code is None:
                 cell.code = sanitize_code(code)
+                cell.source = code
             count = execution_count(content.get("execution_count"))
             if count is not None:
                 cell.execution_count = count
@@ -658,9 +729,12 @@ class Transcript:
         if not isinstance(display_id, str):
             return
         data = content.get("data")
+        metadata = content.get("metadata")
         for output in self._displays.get(display_id, []):
             self._account(output, -1)
             output.data = data if isinstance(data, dict) else {}
+            # Kept as it came, for export: drawing ignores it.
+            output.metadata = metadata if isinstance(metadata, dict) else {}
             output.version += 1
             self._account(output)
             for cell in self._cells_holding(output):

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.liveness import TROUBLE
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.liveness import LivenessSnapshot
-    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget
 
 __all__ = [
     "Level",
@@ -31,7 +30,7 @@ Notice = tuple[str, Level]
 
 
 def liveness_notice(
-    snapshot: LivenessSnapshot, previous: str, where: ConnectionInfo | ServerKernel
+    snapshot: LivenessSnapshot, previous: str, where: KernelTarget
 ) -> Notice | None:
     """What to say when the liveness state goes from `previous` to `snapshot.state`."""
     state = snapshot.state
@@ -39,9 +38,7 @@ def liveness_notice(
         detail = snapshot.detail or "no heartbeat"
         return f"the kernel is dead: {detail} (the transcript stays readable)", "error"
     if state == "restarting":
-        # A server says so on its own; a kernel on ZeroMQ ports is restarted by
-        # whoever started it (its KernelManager), never by a client like us.
-        who = "its owner restarts it" if isinstance(where, ConnectionInfo) else "its server says so"
+        who = where.restarting_detail
         return (
             f"the kernel is restarting ({who}): whatever ran was stopped and its "
             "variables will be gone",
@@ -55,7 +52,7 @@ def liveness_notice(
         alive = "alive but " if snapshot.hb_rtt is not None else ""
         return f"the kernel is {alive}not answering ({snapshot.detail})", "warning"
     if state == "restarted":
-        same = " on the same ports" if isinstance(where, ConnectionInfo) else ""
+        same = f" {where.restart_detail}" if where.restart_detail else ""
         return f"the kernel restarted{same}: its variables are gone", "warning"
     if previous in TROUBLE:
         return "the kernel answers again", "info"

@@ -1,59 +1,46 @@
-"""Kernels on a Jupyter Server: its REST API and its WebSocket kernel channels.
+"""Kernels on a Jupyter Server: its REST API, and where one of its kernels is.
 
 A Jupyter Server (JupyterHub, a cloud notebook service, Enterprise Gateway) exposes its
 kernels only over HTTP: `GET/POST /api/kernels` with `Authorization: token T`, and each
-kernel's channels as one WebSocket at `/api/kernels/<id>/channels?session_id=<unique>`.
-The server holds the kernel's key and signs for its clients, so no key is needed here.
-
-The channels speak `v1.kernel.websocket.jupyter.org` when the server offers it (binary
-frames: a table of offsets, then channel, header, parent header, metadata, content and
-buffers); older servers get the legacy JSON text frames. tornado is jupyter_client's own
-HTTP and WebSocket library, so talking to a server adds no dependency.
+kernel's channels as one WebSocket (`nbtui.app.kernel.transports.websocket`). The server
+holds the kernel's key and signs for its clients, so no key is needed here. tornado is
+jupyter_client's own HTTP and WebSocket library, so talking to a server adds no
+dependency.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import os
-import time
 import urllib.parse
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
 import tornado.httpclient
-import tornado.httputil
-import tornado.websocket
-import zmq.asyncio
-from jupyter_client.session import Session
 
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.sanitize import sanitize_line
-from nbtui.app.kernel.transport import CHANNELS, Deliver
+from nbtui.app.kernel.target import PaneRow, pane_row, value_row
 
 __all__ = [
-    "V1_PROTOCOL",
+    "HTTP_TIMEOUT",
     "JupyterServer",
     "ServerKernel",
     "ServerKernelModel",
     "ServerOwnKernel",
-    "WebSocketTransport",
-    "decode_v1",
-    "encode_v1",
+    "failure_reason",
+    "normalise_url",
     "server_token",
 ]
 
-V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 TOKEN_ENV = ("JUPYTER_TOKEN", "NBTUI_TOKEN")
 """Environment variables a token is read from when `--token` is not given."""
 
-# The kernel channels carry whole outputs in one frame (a 50 MB DataFrame as HTML):
-# tornado's default cap (10 MiB) would close the socket on the first big one.
-_NO_CAP = 1 << 40
-_HTTP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 10.0
+"""Seconds to connect to a server, and for one request to it."""
 
 
 def server_token(given: str | None) -> tuple[str, str]:
@@ -127,7 +114,7 @@ def _safe(value: object) -> str:
 
 @dataclass(frozen=True)
 class ServerKernel:
-    """Where a kernel on a Jupyter Server is: what `KernelClient` needs to reach it."""
+    """Where a kernel on a Jupyter Server is: a `KernelTarget` reached over its WebSocket."""
 
     base_url: str
     kernel_id: str
@@ -137,11 +124,6 @@ class ServerKernel:
     created: bool = False
     """nbtui asked the server for this kernel: the only kind it may delete."""
 
-    path = None
-    """Server kernels have no connection file."""
-    group_readable = False
-    tunnel = None
-
     @property
     def masked_token(self) -> str:
         """Never any of the token itself: a token is a login, not a fingerprint."""
@@ -150,6 +132,7 @@ class ServerKernel:
         return f"•••••••• ({self.token_source})" if self.token_source else "••••••••"
 
     def ws_url(self, session_id: str) -> str:
+        """The kernel's channels, for a client whose session id is `session_id`."""
         parts = urllib.parse.urlsplit(self.base_url)
         scheme = "wss" if parts.scheme == "https" else "ws"
         query = urllib.parse.urlencode({"session_id": session_id})
@@ -159,6 +142,83 @@ class ServerKernel:
     def join_command(self) -> str:
         """How another user joins; they bring their own token."""
         return f"nbtui --server {self.base_url} --kernel-id {self.kernel_id}"
+
+    # -- KernelTarget ----------------------------------------------------------------------
+
+    @property
+    def transport_name(self) -> str:
+        """The server's WebSocket channels."""
+        return "websocket"
+
+    @property
+    def label(self) -> str:
+        """The server's host and port, and the kernel id's first eight characters."""
+        return f"{urllib.parse.urlsplit(self.base_url).netloc} {self.kernel_id[:8]}"
+
+    @property
+    def is_local(self) -> bool:
+        """Never: even on this machine, its ports and process are the server's secret."""
+        return False
+
+    @property
+    def pid_port(self) -> None:
+        """None: the kernel is not local."""
+        return None
+
+    @property
+    def pings_kernel(self) -> bool:
+        """No: the WebSocket's ping proves the server; the server watches the kernel."""
+        return False
+
+    @property
+    def exposure_notice(self) -> str:
+        """None: the token is the user's own."""
+        return ""
+
+    @property
+    def pane_warning(self) -> str:
+        """None, as `exposure_notice`."""
+        return ""
+
+    @property
+    def restart_detail(self) -> str:
+        """Nothing to add: the server restarts it wherever it likes."""
+        return ""
+
+    @property
+    def restarting_detail(self) -> str:
+        """A server says so on its own, on the kernel's iopub."""
+        return "its server says so"
+
+    def pane_rows(self, transport: str) -> tuple[PaneRow, ...]:
+        """The server, how messages travel, the masked token, and the kernel's id."""
+        return (
+            value_row("server", self.base_url),
+            pane_row(
+                "", (transport or "websocket", "value"), " · token ", (self.masked_token, "value")
+            ),
+            pane_row(
+                "id",
+                (self.kernel_id, "value"),
+                " · ",
+                (self.kernel_name or "?", "value"),
+                (" · started by nbtui" if self.created else "", "muted"),
+            ),
+        )
+
+    def no_heartbeat(self, timeout: float) -> str:
+        """The server's WebSocket did not answer its ping."""
+        return (
+            f"the Jupyter Server at {self.base_url} does not answer the WebSocket of "
+            f"kernel {self.kernel_id} within {timeout:g} s"
+        )
+
+    def no_reply(self, timeout: float, bad_signatures: int, *, key_proven: bool) -> str:
+        """The kernel does not answer through its server (the server signs: no key)."""
+        return (
+            f"kernel {self.kernel_id} on {self.base_url} does not answer requests "
+            f"within {timeout:g} s (it may still be starting, or be stuck)"
+        )
 
 
 class JupyterServer:
@@ -181,6 +241,7 @@ class JupyterServer:
 
     @property
     def headers(self) -> dict[str, str]:
+        """The token as an Authorization header, when there is one."""
         return {"Authorization": f"token {self.token}"} if self.token else {}
 
     async def _fetch(self, method: str, path: str, body: object = None) -> object:
@@ -190,8 +251,8 @@ class JupyterServer:
             method=method,
             headers={**self.headers, "Content-Type": "application/json"},
             body=None if body is None and method == "GET" else json.dumps(body or {}),
-            connect_timeout=_HTTP_TIMEOUT,
-            request_timeout=_HTTP_TIMEOUT,
+            connect_timeout=HTTP_TIMEOUT,
+            request_timeout=HTTP_TIMEOUT,
             allow_nonstandard_methods=True,
         )
         try:
@@ -200,7 +261,7 @@ class JupyterServer:
             raise NbtuiError(self._refusal(error.code, path)) from None
         except (OSError, asyncio.TimeoutError) as error:
             raise NbtuiError(
-                f"cannot reach the Jupyter Server at {self.base_url}: {_reason(error)}"
+                f"cannot reach the Jupyter Server at {self.base_url}: {failure_reason(error)}"
             ) from None
         if not response.body:
             return None
@@ -229,6 +290,7 @@ class JupyterServer:
         return f"the Jupyter Server at {self.base_url} answered {code} to {path}"
 
     async def kernels(self) -> list[ServerKernelModel]:
+        """Every kernel the server runs."""
         raw = await self._fetch("GET", "/api/kernels")
         if not isinstance(raw, list):
             raise NbtuiError(
@@ -237,6 +299,7 @@ class JupyterServer:
         return [ServerKernelModel.from_json(entry) for entry in raw]
 
     async def kernel(self, kernel_id: str) -> ServerKernelModel:
+        """One kernel, by its full id."""
         return ServerKernelModel.from_json(await self._fetch("GET", f"/api/kernels/{kernel_id}"))
 
     async def find(self, prefix: str) -> ServerKernelModel:
@@ -259,6 +322,7 @@ class JupyterServer:
         )
 
     async def kernelspecs(self) -> list[str]:
+        """The names of the kernels the server can start, sorted."""
         raw = await self._fetch("GET", "/api/kernelspecs")
         specs = raw.get("kernelspecs") if isinstance(raw, dict) else None
         return sorted(specs) if isinstance(specs, dict) else []
@@ -282,15 +346,20 @@ class JupyterServer:
         )
 
     async def interrupt(self, kernel_id: str) -> None:
+        """Interrupt a kernel the way its kernelspec says (signal or message)."""
         await self._fetch("POST", f"/api/kernels/{kernel_id}/interrupt")
 
     async def restart(self, kernel_id: str) -> None:
+        """Restart a kernel: all its state is lost."""
         await self._fetch("POST", f"/api/kernels/{kernel_id}/restart")
 
     async def delete(self, kernel_id: str) -> None:
+        """Shut a kernel down for good."""
         await self._fetch("DELETE", f"/api/kernels/{kernel_id}")
 
     def locate(self, model: ServerKernelModel, *, created: bool = False) -> ServerKernel:
+        """Where `model`'s kernel is, with this server's token; `created` if nbtui asked
+        for it."""
         return ServerKernel(
             self.base_url, model.id, model.name, self.token, self.token_source, created
         )
@@ -303,6 +372,11 @@ class ServerOwnKernel:
         self.server = server
         self.kernel = kernel
 
+    @property
+    def target(self) -> ServerKernel:
+        """Where the kernel is, to attach to it."""
+        return self.kernel
+
     @classmethod
     async def start(
         cls, server: JupyterServer, name: str, check: Callable[[], None] | None = None
@@ -310,283 +384,28 @@ class ServerOwnKernel:
         """Ask `server` for a new kernel of kernelspec `name` (see `JupyterServer.start`)."""
         return cls(server, server.locate(await server.start(name, check), created=True))
 
+    async def may_be_starting(self) -> bool:
+        """No: the server answers for a kernel once it has started it."""
+        return False
+
     async def interrupt(self) -> None:
+        """Through the server's REST API."""
         await self.server.interrupt(self.kernel.kernel_id)
 
     async def restart(self) -> None:
+        """Through the server's REST API."""
         await self.server.restart(self.kernel.kernel_id)
 
     async def shutdown(self) -> None:
+        """Delete the kernel on the server; a server already gone is no error."""
         with contextlib.suppress(NbtuiError):
             await self.server.delete(self.kernel.kernel_id)
 
 
-def _reason(error: BaseException) -> str:
+def failure_reason(error: BaseException) -> str:
+    """A few words on why a connection failed ("connection refused", "timed out")."""
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, asyncio.TimeoutError):
         return "timed out"
     return getattr(error, "strerror", None) or str(error) or type(error).__name__
-
-
-# -- the v1 kernel WebSocket protocol ------------------------------------------------------
-
-
-def encode_v1(channel: str, parts: Sequence[bytes]) -> bytes:
-    """One v1 frame: the number of offsets, the offsets (little-endian u64), the channel,
-    then the parts (header, parent header, metadata, content, buffers...)."""
-    name = channel.encode()
-    offsets = [8 * (len(parts) + 3)]
-    offsets.append(offsets[-1] + len(name))
-    for part in parts:
-        offsets.append(offsets[-1] + len(part))
-    table = b"".join(offset.to_bytes(8, "little") for offset in offsets)
-    return b"".join([len(offsets).to_bytes(8, "little"), table, name, *parts])
-
-
-def decode_v1(frame: bytes) -> tuple[str, list[bytes]]:
-    """The channel and parts of one v1 frame.
-
-    Raises:
-        ValueError: The offsets do not describe this frame (hostile or corrupt).
-    """
-    if len(frame) < 8:
-        raise ValueError("short frame")
-    count = int.from_bytes(frame[:8], "little")
-    if count < 2 or 8 * (count + 1) > len(frame):
-        raise ValueError("bad offset count")
-    offsets = [int.from_bytes(frame[8 * (i + 1) : 8 * (i + 2)], "little") for i in range(count)]
-    if (
-        offsets[0] < 8 * (count + 1)
-        or offsets[-1] > len(frame)
-        or any(later < earlier for earlier, later in itertools.pairwise(offsets))
-    ):
-        raise ValueError("bad offsets")
-    channel = frame[offsets[0] : offsets[1]].decode()
-    return channel, [frame[offsets[i] : offsets[i + 1]] for i in range(1, count - 1)]
-
-
-class _Connection(tornado.websocket.WebSocketClientConnection):
-    """tornado's client, telling us about pongs so a ping can measure its round trip."""
-
-    pong: asyncio.Future[None] | None = None
-
-    def on_pong(self, data: bytes) -> None:
-        if self.pong is not None and not self.pong.done():
-            self.pong.set_result(None)
-
-
-class WebSocketTransport:
-    """The kernel channels of a Jupyter Server kernel, over one WebSocket.
-
-    The session id in the URL is ours and unique: the server kicks out an older socket
-    with the same id, and replays what a dropped socket missed when it comes back with
-    it. The WebSocket's own ping stands in for the heartbeat, which the server keeps.
-    """
-
-    def __init__(
-        self, kernel: ServerKernel, connect_timeout: float = _HTTP_TIMEOUT, *, v1: bool = True
-    ) -> None:
-        self.kernel = kernel
-        self._offer_v1 = v1
-        """False asks for the legacy JSON frames, as a server without v1 would give."""
-        self.kind = "websocket"
-        self.bad_signatures = 0
-        self.malformed = 0
-        self.connect_timeout = connect_timeout
-        # The server signs on its side: our messages go unsigned, theirs come unsigned.
-        # (Built with a throwaway key: with none, Session warns on the user's terminal.)
-        self._session = Session(key=b"unused")
-        self._session.key = b""
-        self._conn: _Connection | None = None
-        self._deliver: Deliver | None = None
-        self._v1 = True
-        self._closed = False
-        self._reconnecting: asyncio.Task[bool] | None = None
-        self.problem = ""
-        """Why the WebSocket is down, when it is: what the server said, or why it could
-        not be opened again."""
-        self.unsent = 0
-        """Messages that could not be sent because the socket was down."""
-        self._rest = JupyterServer(kernel.base_url, kernel.token)
-        """The same server's REST API, for what the channels cannot do (interrupt)."""
-
-    @property
-    def session(self) -> Session:
-        return self._session
-
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.kernel.token}"} if self.kernel.token else {}
-
-    async def connect(self, deliver: Deliver) -> None:
-        self._deliver = deliver
-        await self._open()
-
-    async def _open(self) -> None:
-        url = self.kernel.ws_url(self._session.session)
-        request = tornado.httpclient.HTTPRequest(
-            url,
-            headers=tornado.httputil.HTTPHeaders(self._headers()),
-            connect_timeout=self.connect_timeout,
-            request_timeout=self.connect_timeout,
-        )
-        # What tornado's websocket_connect does before building its own connection class.
-        request = cast(
-            tornado.httpclient.HTTPRequest,
-            tornado.httpclient._RequestProxy(request, tornado.httpclient.HTTPRequest._DEFAULTS),
-        )
-        conn = _Connection(
-            request,
-            on_message_callback=self._on_message,
-            max_message_size=_NO_CAP,
-            subprotocols=[V1_PROTOCOL] if self._offer_v1 else None,
-        )
-        where = f"kernel {self.kernel.kernel_id} on {self.kernel.base_url}"
-        try:
-            await asyncio.wait_for(conn.connect_future, self.connect_timeout)
-        except tornado.httpclient.HTTPClientError as error:
-            if error.code in (401, 403):
-                raise NbtuiError(
-                    f"the Jupyter Server refused the WebSocket of {where} "
-                    f"({error.code}): check the token"
-                ) from None
-            if error.code == 404:
-                raise NbtuiError(f"no {where} (404)") from None
-            raise NbtuiError(f"the WebSocket of {where} failed: HTTP {error.code}") from None
-        except (OSError, asyncio.TimeoutError, tornado.websocket.WebSocketError) as error:
-            raise NbtuiError(f"cannot open the WebSocket of {where}: {_reason(error)}") from None
-        self._v1 = conn.selected_subprotocol == V1_PROTOCOL
-        self.kind = "websocket v1" if self._v1 else "websocket (JSON frames)"
-        self.problem = ""
-        self._conn = conn
-
-    # -- receiving -------------------------------------------------------------------------
-
-    def _on_message(self, message: str | bytes | None) -> None:
-        if message is None:
-            conn = self._conn
-            if conn is not None:
-                # The server's words reach the liveness pane: made safe first.
-                said = _safe(conn.close_reason or "") or (
-                    f"code {conn.close_code}" if conn.close_code else ""
-                )
-                self.problem = f"the server closed the WebSocket{f' ({said})' if said else ''}"
-            self._conn = None
-            return
-        try:
-            channel, raw = self._decode(message)
-        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
-            self.malformed += 1
-            return
-        if channel not in CHANNELS or self._deliver is None:
-            self.malformed += 1
-            return
-        self._deliver(channel, raw)
-
-    def _decode(self, message: str | bytes) -> tuple[str, dict[str, Any]]:
-        if isinstance(message, bytes):
-            if self._v1:
-                channel, parts = decode_v1(message)
-                # deserialize wants the signature first; with no key it is not checked.
-                return channel, self._session.deserialize([b"", *parts])
-            # Legacy binary frames carry buffers; the JSON part is what we show.
-            return self._legacy_binary(message)
-        data = json.loads(message)
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        return str(data.get("channel", "")), data
-
-    def _legacy_binary(self, message: bytes) -> tuple[str, dict[str, Any]]:
-        count = int.from_bytes(message[:4], "big")
-        offsets = [int.from_bytes(message[4 * (i + 1) : 4 * (i + 2)], "big") for i in range(count)]
-        end = offsets[1] if count > 1 else len(message)
-        data = json.loads(message[offsets[0] : end])
-        if not isinstance(data, dict):
-            raise ValueError("not an object")
-        return str(data.get("channel", "")), data
-
-    # -- sending ---------------------------------------------------------------------------
-
-    def send(self, channel: str, msg: dict[str, Any]) -> None:
-        conn = self._conn
-        if conn is None:
-            # Down for now: the request times out like one to a kernel that went away.
-            self.unsent += 1
-            return
-        session = self._session
-        if self._v1:
-            parts = [
-                session.pack(msg["header"]),
-                session.pack(msg["parent_header"]),
-                session.pack(msg["metadata"]),
-                session.pack(msg["content"]),
-                *msg.get("buffers", []),
-            ]
-            frame: str | bytes = encode_v1(channel, parts)
-        else:
-            frame = session.pack({**msg, "channel": channel}).decode()
-        try:
-            conn.write_message(frame, binary=isinstance(frame, bytes))
-        except tornado.websocket.WebSocketClosedError:
-            self.unsent += 1
-
-    # -- liveness --------------------------------------------------------------------------
-
-    async def ping(self, timeout: float) -> float | None:
-        """The WebSocket's ping: proves the server and the path to it, not the kernel
-        (the server says "restarting" or "dead" about that). A dropped socket is opened
-        again here, with the same session id so the server replays what it missed."""
-        if self._closed:
-            return None
-        conn = self._conn
-        if conn is None:
-            if not await self._reopen(timeout):
-                return None
-            conn = self._conn
-            if conn is None:
-                return None
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        conn.pong = future
-        started = time.perf_counter()
-        try:
-            conn.ping(b"nbtui")
-            await asyncio.wait_for(future, timeout)
-        except (asyncio.TimeoutError, tornado.websocket.WebSocketClosedError):
-            return None
-        finally:
-            conn.pong = None
-        return time.perf_counter() - started
-
-    async def _reopen(self, timeout: float) -> bool:
-        if self._reconnecting is None or self._reconnecting.done():
-            self._reconnecting = asyncio.create_task(self._try_open())
-        with contextlib.suppress(asyncio.TimeoutError):
-            return await asyncio.wait_for(asyncio.shield(self._reconnecting), timeout)
-        return False
-
-    async def _try_open(self) -> bool:
-        try:
-            await self._open()
-        except NbtuiError as error:
-            self.problem = str(error)
-            return False
-        return True
-
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        return None
-
-    async def interrupt(self) -> bool:
-        """Through the server's REST API, which knows the kernel's interrupt mode."""
-        try:
-            await self._rest.interrupt(self.kernel.kernel_id)
-        except NbtuiError:
-            return False
-        return True
-
-    async def close(self) -> None:
-        self._closed = True
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.close()

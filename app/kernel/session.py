@@ -15,11 +15,9 @@ import dataclasses
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from nbtui.app.kernel.cells import lexer_name
 from nbtui.app.kernel.changes import SessionChanges
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.deadlines import Deadlines
 from nbtui.app.kernel.liveness import (
     TROUBLE,
@@ -36,9 +34,8 @@ from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.client import KernelClient
-    from nbtui.app.kernel.launcher import OwnKernel
     from nbtui.app.kernel.messages import Msg
-    from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.app.kernel.target import OwnedKernel
 
 __all__ = ["KernelSession", "SessionChanges", "Verdict"]
 
@@ -59,6 +56,8 @@ class KernelSession(CellSubmission):
         clock: `time.monotonic` or a test's fake clock.
     """
 
+    DEATH_WINDOW = 1.0
+    """Seconds after the kernel's death in which our cell's late busy still pins it."""
     STARTUP_GRACE = 3.0
     """Seconds after attach in which a "starting" status is the kernel's own start."""
     RESTARTED_SHOWN = 10.0
@@ -74,7 +73,7 @@ class KernelSession(CellSubmission):
         self,
         client: KernelClient,
         *,
-        own_kernel: OwnKernel | ServerOwnKernel | None = None,
+        own_kernel: OwnedKernel | None = None,
         scrollback: int = 50_000,
         usage_interval: float = 5.0,
         memory_threshold: float = 0.8,
@@ -112,6 +111,8 @@ class KernelSession(CellSubmission):
         """Our cells running when ctrl+c was pressed, until the interrupt is seen to take."""
         self._interrupted_input: Msg | None = None
         """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
+        self._lost_cells: list[str] = []
+        """Our cells the kernel died under, until one is seen to have started."""
 
     # -- attach and detach ---------------------------------------------------------------
 
@@ -129,12 +130,8 @@ class KernelSession(CellSubmission):
             self.model.add_notice(f"started kernel {self.kernel}; others join with:  {join}")
         else:
             self.model.add_notice(f"attached to {self.kernel} as {client.username}; join: {join}")
-        if client.info.group_readable:
-            self.model.add_notice(
-                f"{client.info.path} can be read by other users: whoever reads its key can "
-                "run code as the kernel's user (chmod 600 it)",
-                "warning",
-            )
+        if client.info.exposure_notice:
+            self.model.add_notice(client.info.exposure_notice, "warning")
         self.state = "idle"
 
     def read_kernel_info(self) -> None:
@@ -167,17 +164,11 @@ class KernelSession(CellSubmission):
     @property
     def source(self) -> str:
         """Where the kernel is, in a few words: its connection file, or server and id."""
-        where = self.client.info
-        if isinstance(where, ConnectionInfo):
-            return where.path.name if where.path else "stdin"
-        return f"{urlsplit(where.base_url).netloc} {where.kernel_id[:8]}"
+        return self.client.info.label
 
     @property
     def transport(self) -> str:
-        """How the kernel is reached when that is worth saying (a tunnel, a server)."""
-        where = self.client.info
-        if isinstance(where, ConnectionInfo) and not where.tunnel:
-            return ""
+        """How the kernel is reached, as the transport names itself."""
         return self.client.transport.kind
 
     def watch(
@@ -224,6 +215,8 @@ class KernelSession(CellSubmission):
     def drain(self) -> SessionChanges:
         """Apply what the kernel sent since the last call; return everything that changed."""
         self._take_in()
+        if self._lost_cells:
+            self._pin_death()
         changes, self._changes = self._changes, SessionChanges()
         changes.peers = True
         changes.removed, changes.changed = self.model.take_changes()
@@ -322,10 +315,20 @@ class KernelSession(CellSubmission):
         """A dead or restarted kernel answers nothing we sent before: stop waiting."""
         given_up = self.client.abandon_replies()
         self._changes.close_input = True
-        cells = [self.model.cells.get(key) for key in given_up]
+        if self.liveness is not None and self.liveness.state == "dead":
+            # The cell's own busy may still be on its way (iopub has its own reader, and
+            # the link's loss is seen at once): it has a little while to arrive.
+            self._lost_cells = given_up
+            self.deadlines.after(self.DEATH_WINDOW, self._lost_cells.clear)
+            self._pin_death()
+
+    def _pin_death(self) -> None:
+        """Say the kernel died under our cell, once one of those given up is seen to
+        have started: whatever the cause, it happened while that ran."""
+        cells = [self.model.cells.get(key) for key in self._lost_cells]
         started = [cell for cell in cells if cell is not None and cell.started is not None]
-        if self.liveness is not None and self.liveness.state == "dead" and started:
-            # Whatever the cause, it happened while this ran: the reader's first clue.
+        if started:
+            self._lost_cells.clear()
             self.model.add_notice(*died_under(started[0].execution_count))
 
     def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:

@@ -23,10 +23,9 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.changes import SessionChanges
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.deadlines import Deadlines
-    from nbtui.app.kernel.launcher import OwnKernel
     from nbtui.app.kernel.messages import Msg
     from nbtui.app.kernel.model import Transcript
-    from nbtui.app.kernel.server import ServerOwnKernel
+    from nbtui.app.kernel.target import OwnedKernel
 
 __all__ = ["CellSubmission", "Verdict"]
 
@@ -44,7 +43,7 @@ class CellSubmission:
     # The session's, declared for the type checker.
     client: KernelClient
     model: Transcript
-    own_kernel: OwnKernel | ServerOwnKernel | None
+    own_kernel: OwnedKernel | None
     state: str
     language: str
     closing: bool

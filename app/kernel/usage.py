@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import ipaddress
 import socket
 import time
 from collections import deque
@@ -25,15 +23,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psutil
-import zmq
 
-from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
 from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.transports import TransportClosed
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.server import ServerKernel
+    from nbtui.app.kernel.target import KernelTarget
 
 __all__ = [
     "NOT_REPORTED",
@@ -53,11 +50,13 @@ UsageSource = Literal["kernel", "psutil", "none"]
 class UsageClient(Protocol):
     """What the poller needs of a client; `KernelClient` has it."""
 
-    info: ConnectionInfo | ServerKernel
+    info: KernelTarget
+    """Where the kernel is: a local one (`is_local`) is measured with psutil too."""
 
     async def request(
         self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None: ...
+    ) -> Msg | None:
+        """A request and its reply, or None after `timeout`."""
 
 
 @dataclass(frozen=True)
@@ -154,49 +153,20 @@ def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | 
     return kernel_memory / whole if whole > 0 else None
 
 
-def is_local(info: ConnectionInfo | ServerKernel) -> bool:
+def is_local(target: KernelTarget) -> bool:
     """Whether the kernel runs on this machine: psutil can see its process, and a
-    heartbeat need not wait for a network.
-
-    The one rule for the resource pane and for discovery (`--list`, the picker, prune),
-    which had its own on the ip alone. This one won because the connection decides, not
-    only its ip: a tunnel's 127.0.0.1 is ssh's end of a remote kernel, an ipc kernel is
-    always here, and `::` listens here as `0.0.0.0` does. Discovery's rule gave it `*`
-    and the cache of this host's addresses, which a probe of many files asks per file.
-    """
-    if not isinstance(info, ConnectionInfo):
-        # A server's kernel: even on this machine, we do not know its ports or process.
-        return False
-    if info.tunnel:
-        # 127.0.0.1 here is our end of an SSH tunnel: its listener is ssh, not the kernel.
-        return False
-    if info.transport == "ipc":
-        return True
-    return _is_local_address(info.ip)
-
-
-@functools.lru_cache(maxsize=64)
-def _is_local_address(ip: str) -> bool:
-    if ip in ("localhost", "*"):
-        return True
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return False  # a host name: resolving it could wait on DNS
-    if address.is_loopback or address.is_unspecified:
-        return True
-    with contextlib.suppress(psutil.Error, OSError, RuntimeError):
-        for addresses in psutil.net_if_addrs().values():
-            if any(entry.address == ip for entry in addresses):
-                return True
-    return False
+    heartbeat need not wait for a network. One rule (`KernelTarget.is_local`) for the
+    resource pane and for discovery (`--list`, the picker, prune)."""
+    return target.is_local
 
 
 class _LocalProbe:
     """psutil readings of a local kernel process; blocking, run in a thread."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int | None) -> None:
         self.port = port
+        """The TCP port the kernel listens on (`KernelTarget.pid_port`); None: the pid
+        the kernel reports is all there is to go by."""
         self.process: psutil.Process | None = None
         self._primed_host = False
         self._primed_pid: int | None = None
@@ -205,6 +175,8 @@ class _LocalProbe:
         if pid is not None:
             with contextlib.suppress(psutil.Error):
                 return psutil.Process(pid)
+        if self.port is None:
+            return None
         with contextlib.suppress(psutil.Error, OSError):
             for conn in psutil.net_connections(kind="tcp"):
                 if (
@@ -306,6 +278,7 @@ class UsagePoller:
 
     @property
     def running(self) -> bool:
+        """Whether the poll loop runs."""
         return self._task is not None and not self._task.done()
 
     @property
@@ -333,6 +306,7 @@ class UsagePoller:
             self._task = asyncio.create_task(self._run(), name="nbtui-usage")
 
     async def stop(self) -> None:
+        """Stop polling; never touches the kernel."""
         task, self._task = self._task, None
         self._stopping = True
         if task is not None:
@@ -342,7 +316,7 @@ class UsagePoller:
         while not self._stopping:
             try:
                 await self.poll()
-            except zmq.ZMQError:
+            except TransportClosed:
                 return  # the client was closed under us
             # The next poll is scheduled after this one ends: a slow kernel slows the
             # poll instead of piling requests up.
@@ -370,9 +344,7 @@ class UsagePoller:
 
     async def _measure(self, pid: int | None) -> UsageSnapshot:
         if self._probe is None:
-            info = self.client.info
-            assert isinstance(info, ConnectionInfo)  # only local kernels get here
-            self._probe = _LocalProbe(info.ports["shell"])
+            self._probe = _LocalProbe(self.client.info.pid_port)
         return await asyncio.to_thread(self._probe.measure, pid)
 
     def _record(self, reading: UsageSnapshot) -> UsageSnapshot:

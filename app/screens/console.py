@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
@@ -51,35 +50,6 @@ class ConsoleScreen(ConsoleActions):
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
     """
-
-    BINDINGS = [
-        # The app's own, first again: the footer shows keys in the order it meets them.
-        Binding("ctrl+q", "app.quit", "Quit", priority=True),
-        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
-        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
-        Binding("pagedown", "page_down", "", show=False, priority=True),
-        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
-        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
-        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
-        # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
-        Binding(
-            "f6",
-            "toggle_focus",
-            "Focus",
-            show=False,
-            tooltip="Move between editor and transcript",
-        ),
-        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
-        Binding(
-            "f8",
-            "copy_join",
-            "Copy join",
-            show=False,
-            tooltip="Copy the command others run to join (OSC 52: works over SSH)",
-        ),
-        Binding("f9", "restart", "Restart", show=False),
-        Binding("f10", "open_output", "Full output", show=False),
-    ]
 
     WIDE = 140
     """From this many columns the panes stand beside the transcript; below, an overlay."""

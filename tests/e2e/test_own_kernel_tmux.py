@@ -239,6 +239,16 @@ def test_existing_dash_on_a_terminal_asks_for_the_json(
 
 
 @pytest.mark.timeout(240)
+def test_existing_dash_on_a_terminal_leaves_on_one_ctrl_c(terminals: list[Terminal]) -> None:
+    # asyncio.run's own SIGINT handler only cancels the main task, which cannot happen while
+    # it blocks reading the paste: the first ctrl+c was swallowed, a second left silently.
+    terminal = _start(terminals, "--existing", "-")
+    terminal.wait_for(r"paste the connection JSON.*ctrl\+d")
+    terminal.keys("C-c")
+    terminal.wait_for(r"NBTUI-EXIT=130$")
+
+
+@pytest.mark.timeout(240)
 @pytest.mark.parametrize("form", ["url", "option"])
 def test_token_on_the_command_line_is_masked_and_warned_about(
     jupyter_server: JupyterServerProcess, terminals: list[Terminal], form: str

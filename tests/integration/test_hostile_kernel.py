@@ -18,7 +18,7 @@ from jupyter_client.session import Session
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import Notice, Transcript
-from nbtui.app.kernel.transport import ZmqTransport
+from nbtui.app.kernel.transports.zeromq import ZmqTransport
 
 KEY = "0f4c7a2e-5b1d-4e8a-9c3f-2d6b8a1e7f90"
 DEADLINE = 30.0

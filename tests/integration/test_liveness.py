@@ -82,7 +82,7 @@ async def test_kill_9_is_seen_by_the_socket_monitor(
 
 async def test_kill_9_is_seen_by_pings_alone(kernel: KernelManager) -> None:
     kc = KernelClient(load_connection_file(Path(kernel.connection_file)))
-    kc.hb_monitor = lambda: None  # type: ignore[method-assign]
+    kc.watch_link = lambda: None  # type: ignore[method-assign]
     try:
         await kc.attach()
         # Silence alone is no proof: the evidence is the process, gone.

@@ -20,7 +20,8 @@ from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.liveness import LivenessMonitor
 from nbtui.app.kernel.model import Cell, Notice, StreamOutput, Transcript
-from nbtui.app.kernel.server import JupyterServer, ServerKernel, WebSocketTransport
+from nbtui.app.kernel.server import JupyterServer, ServerKernel
+from nbtui.app.kernel.transports.websocket import WebSocketTransport
 from tests.conftest import JupyterServerProcess
 from tests.integration.test_liveness import until as liveness_until
 

@@ -16,7 +16,7 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.model import Cell, StreamOutput
 from nbtui.app.nbtui_app import create_app
 from nbtui.widgets.editor import CellEditor
-from nbtui.widgets.transcript import _StreamPart, _wrap
+from nbtui.widgets.transcript_parts import StreamPart, _wrap
 from tests.ui.conftest import run_and_wait, until
 
 
@@ -82,7 +82,7 @@ async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> N
                 part
                 for parts in app.transcript._parts.values()
                 for part in parts
-                if isinstance(part, _StreamPart)
+                if isinstance(part, StreamPart)
             ]
 
         await until(pilot, lambda: "row 0" in app.transcript.plain_text())
@@ -100,7 +100,7 @@ async def test_a_streaming_cell_keeps_its_stream_part(client: KernelClient) -> N
 async def test_a_batch_is_measured_as_line_by_line(client: KernelClient) -> None:
     app = create_app(client, line_limit=100)
     async with app.run_test(size=(80, 24)):
-        part = _StreamPart(app.transcript, StreamOutput("stdout"), app.transcript.rich_style)
+        part = StreamPart(app.transcript, StreamOutput("stdout"), app.transcript.rich_style)
         batches = [
             [str(i) for i in range(1000)],  # the flood: one row each
             ["", "x" * 40, "y" * 41, "z" * 40],  # empty and exact-width lines
@@ -142,7 +142,7 @@ async def test_plain_lines_are_cut_into_rows_as_rich_would(client: KernelClient)
     async with app.run_test(size=(80, 24)):
         view = app.transcript
         for style in (Style(), view.get_component_rich_style("transcript--stderr")):
-            part = _StreamPart(view, StreamOutput("stdout"), style)
+            part = StreamPart(view, StreamOutput("stdout"), style)
             for width in (10, 80):
                 for index, line in enumerate(["", "7", "x" * 10, "y" * 25, "a b  c "]):
                     fast = part._render(index, line, width)

@@ -11,7 +11,7 @@ from textual.pilot import Pilot
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.app.screens.pager import PagerScreen
-from nbtui.widgets import mime
+from nbtui.widgets import images
 from tests.ui.conftest import run_and_wait, until
 
 
@@ -232,13 +232,13 @@ async def test_a_burst_of_pictures_decodes_only_those_on_screen(
     # A loop showing plots must not stall the screen decoding every one: each is laid
     # out from its header and decoded once it is drawn.
     decoded: list[object] = []
-    real_decode = mime._decode_image
+    real_decode = images._decode_image
 
     def counting(value: object) -> object:
         decoded.append(value)
         return real_decode(value)
 
-    monkeypatch.setattr(mime, "_decode_image", counting)
+    monkeypatch.setattr(images, "_decode_image", counting)
     app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         await run_block(

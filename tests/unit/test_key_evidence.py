@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import zmq.asyncio
 from jupyter_client.session import Session
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.transport import Deliver
+from nbtui.app.kernel.transports import Deliver, LinkWatch
 
 PORTS = {"shell": 50001, "iopub": 50002, "stdin": 50003, "control": 50004, "hb": 50005}
 
@@ -41,7 +40,7 @@ class ScriptedTransport:
     async def ping(self, timeout: float) -> float | None:
         return 0.0001
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+    def watch_link(self) -> LinkWatch | None:
         return None
 
     async def interrupt(self) -> bool:

@@ -8,8 +8,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import zmq.asyncio
-
 from nbtui.app.kernel.connection import CHANNELS, parse_connection_info
 from nbtui.app.kernel.liveness import (
     LivenessMonitor,
@@ -19,6 +17,7 @@ from nbtui.app.kernel.liveness import (
 )
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.transports import LinkWatch
 
 INFO = {"status": "ok", "implementation": "ipython", "protocol_version": "5.3"}
 
@@ -61,7 +60,7 @@ class ScriptedClient:
             return None
         return reply(self.control_answers, self.kernel_session)
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
+    def watch_link(self) -> LinkWatch | None:
         return None
 
 

@@ -17,17 +17,17 @@ import pytest
 from rich.console import Console, RenderableType
 
 from nbtui.app.kernel.model import is_default_repr
+from nbtui.widgets.images import KEPT_IMAGE_SIZE, HalfBlockImage
 from nbtui.widgets.mime import (
-    KEPT_IMAGE_SIZE,
-    HalfBlockImage,
-    clip_line,
-    clip_markdown,
-    clip_output,
+    IMAGE_MIMES,
+    REGISTRY,
+    RICHER,
     render_data,
     render_html_bundle,
     render_traceback,
     shows_html,
 )
+from nbtui.widgets.output_policy import clip_line, clip_markdown, clip_output
 
 SGR = re.compile(r"\x1b\[[0-9;:]*m")
 
@@ -450,6 +450,44 @@ def test_clip_line_never_splits_a_colour_and_counts_only_characters() -> None:
             assert not re.match(r"[0-9;]*m", part) or part.startswith("\x1b"), (limit, part)
         shown = len(SGR.sub("", head)) + len(SGR.sub("", tail))
         assert shown + held == 150, limit
+
+
+# -- the registry ---------------------------------------------------------------------------
+
+
+def test_the_registry_holds_every_type_once_in_preference_order() -> None:
+    order = [entry.mimetype for entry in REGISTRY]
+    assert order == [
+        "image/png",
+        "image/jpeg",
+        "text/markdown",
+        "application/json",
+        "text/latex",
+        "application/vnd.jupyter.widget-view+json",
+        "text/html",
+        "text/plain",
+    ]
+    assert len(set(order)) == len(order)
+
+
+def test_richer_than_plain_and_the_pictures_are_read_from_the_registry() -> None:
+    assert RICHER == ("text/markdown", "application/json", "text/latex")
+    assert IMAGE_MIMES == ("image/png", "image/jpeg")
+
+
+def test_render_data_draws_with_the_first_registered_type_it_holds() -> None:
+    bundle = {"text/plain": "plain", "text/latex": "$x$", "application/json": {"k": 1}}
+    plain, _ = show(render_data(bundle, {}, 80))
+    assert '"k": 1' in plain and "$x$" not in plain
+    del bundle["application/json"]
+    plain, _ = show(render_data(bundle, {}, 80))
+    assert "$x$" in plain and "plain" not in plain
+
+
+def test_an_image_that_does_not_decode_passes_to_the_next_type() -> None:
+    bundle = {"image/png": "bm90IGEgcG5n", "text/plain": "<Figure>"}
+    plain, _ = show(render_data(bundle, {}, 80))
+    assert plain.strip() == "<Figure>"
 
 
 # -- HTML shown as text ----------------------------------------------------------------------

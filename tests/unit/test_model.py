@@ -1179,6 +1179,86 @@ def test_a_held_joiner_goes_when_no_emoji_follows() -> None:
     assert stream.lines == ["👩admin", "ad💻"]
 
 
+# -- what arrived, kept for export --------------------------------------------------------
+
+
+def test_a_cell_keeps_its_source_as_sent_and_shows_it_marked() -> None:
+    transcript = Transcript(OWN)
+    code = 'if level != "user\u202e":\r\n    pass\n'
+    cell = run_cell(transcript, other(), code)
+    assert cell.source == code
+    assert cell.code is not None and "<U+202E>" in cell.code
+    own_cell = transcript.add_own_cell("own-1", "x = '\u2066'\n", "me")
+    assert own_cell.source == "x = '\u2066'\n"
+
+
+def test_a_stream_keeps_its_raw_text_with_line_edits_and_escapes() -> None:
+    transcript = Transcript(OWN)
+    request = other()
+    chunks = ["10%\r", "50%\r100%\n", "\x1b]0;title\x07\x1b[31mred\x1b[0m\n", "tail\b\bx"]
+    cell = run_cell(transcript, request, "run()", *(request.stream(c) for c in chunks))
+    (stream,) = stream_outputs(cell)
+    assert stream.raw_text == "".join(chunks)
+    assert stream.lines == ["100%", "\x1b[31mred\x1b[0m"]
+    assert stream.raw_dropped_chars == 0
+
+
+def test_scrollback_drops_raw_stream_text_with_its_lines_and_counts_it() -> None:
+    transcript = Transcript(OWN, max_lines=10)
+    request = own()
+    chunks = ["".join(f"line {n}\n" for n in range(start, start + 4)) for start in (0, 4, 8)]
+    chunks.append("line 12\nline 13\nline 14\npartial")
+    cell = run_cell(transcript, request, "loop()", *(request.stream(c) for c in chunks))
+    (stream,) = stream_outputs(cell)
+    assert stream.dropped == 5
+    assert stream.lines[0] == "line 5"
+    sent = "".join(chunks)
+    kept = sent[sent.index("line 5\n") :]
+    assert stream.raw_text == kept
+    assert stream.raw_dropped_chars == len(sent) - len(kept)
+
+
+def test_an_unended_raw_line_is_bounded() -> None:
+    from nbtui.app.kernel.model import RAW_TAIL_LIMIT  # noqa: PLC0415
+
+    stream = StreamOutput("stdout")
+    stream.append("done\n")
+    bar = "\r" + "#" * 999
+    for _ in range(2 * RAW_TAIL_LIMIT // len(bar)):
+        stream.append(bar)
+    assert len(stream.raw_text) <= RAW_TAIL_LIMIT + len(bar)
+    assert stream.raw_text.startswith("done\n")
+    assert stream.raw_dropped_chars == 2 * RAW_TAIL_LIMIT // len(bar) * len(bar) - (
+        len(stream.raw_text) - len("done\n")
+    )
+    assert stream.visible_partial == "#" * 999
+
+
+def test_outputs_keep_their_bundles_and_errors_as_they_came() -> None:
+    transcript = Transcript(OWN)
+    request = own()
+    bundle = {"text/plain": "\x1b]0;t\x07x", "text/html": "<b>x</b>"}
+    cell = run_cell(
+        transcript,
+        request,
+        "show()",
+        request.iopub(
+            "display_data",
+            {"data": bundle, "metadata": {"w": 1}, "transient": {"display_id": "d"}},
+        ),
+        request.iopub(
+            "update_display_data",
+            {"data": {"text/plain": "y"}, "metadata": {"w": 2}, "transient": {"display_id": "d"}},
+        ),
+        request.error(),
+    )
+    data, error = cell.outputs
+    assert isinstance(data, DataOutput) and isinstance(error, ErrorOutput)
+    assert data.data == {"text/plain": "y"} and data.metadata == {"w": 2}
+    assert error.ename == "ZeroDivisionError"
+    assert error.traceback[1] == "\x1b]0;title\x07Traceback line"
+
+
 # -- absurd execution counts (issue 13, item 26e) ----------------------------------------
 
 

@@ -13,11 +13,10 @@ from nbtui.app.kernel.model import Notice, Transcript
 from nbtui.app.kernel.server import (
     ServerKernel,
     ServerKernelModel,
-    decode_v1,
-    encode_v1,
     normalise_url,
     server_token,
 )
+from nbtui.app.kernel.transports.websocket import decode_v1, encode_v1
 from nbtui.app.present import format_server_table, format_timestamp_ago
 from tests.unit.test_model import other, run_cell
 

@@ -10,7 +10,7 @@ import pytest
 
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.transport import ZmqTransport
+from nbtui.app.kernel.transports.zeromq import ZmqTransport
 
 PORTS = {"shell": 50001, "iopub": 50002, "stdin": 50003, "control": 50004, "hb": 50005}
 
@@ -71,7 +71,7 @@ def test_ping_and_monitor_on_a_refused_address_do_not_raise() -> None:
     async def probe() -> tuple[float | None, object]:
         zmq_transport = ZmqTransport(info("a b"))
         try:
-            return await zmq_transport.ping(0.1), zmq_transport.hb_monitor()
+            return await zmq_transport.ping(0.1), zmq_transport.watch_link()
         finally:
             await zmq_transport.close()
 

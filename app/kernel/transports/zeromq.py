@@ -1,12 +1,7 @@
-"""How messages reach a kernel: the one interface between `KernelClient` and the wire.
-
-`KernelClient` builds, routes and awaits messages; a transport only moves them. Two
-exist: `ZmqTransport` (the kernel's own five sockets, directly or through SSH tunnels)
-and `nbtui.app.kernel.server.WebSocketTransport` (a Jupyter Server's kernel channels).
-Nothing above `KernelClient` knows which one it talks through.
+"""The kernel's own ZeroMQ sockets, from a connection file (maybe through SSH tunnels).
 
 iopub drops messages silently for a subscriber that falls behind (libzmq's default
-high-water mark is 1000). So iopub is read by a thread of its own (`_IopubPump`) into a
+high-water mark is 1000). So iopub is read by a thread of its own (`IopubPump`) into a
 buffer the event loop decodes from: a slow frame costs memory for a moment, never
 output. The buffer is bounded (`BACKLOG`): a kernel that sends faster than nbtui can
 decode for long (hundreds of thousands of messages in seconds) has the excess dropped,
@@ -18,14 +13,11 @@ last line should the thread ever fall that far behind.
 from __future__ import annotations
 
 import asyncio
-import os
-import re
-import threading
+import struct
 import time
 import weakref
-from collections import deque
 from collections.abc import Callable
-from typing import Any, Protocol, cast
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -35,15 +27,16 @@ from jupyter_client.session import Session
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.transports import Deliver, LinkEvent, TransportClosed
+from nbtui.app.kernel.transports.iopub_pump import (
+    BACKLOG,
+    BACKLOG_BYTES,
+    IOPUB_HWM,
+    IopubPump,
+    dropped,
+)
 
-__all__ = ["BACKLOG", "CHANNELS", "IOPUB_HWM", "Deliver", "Transport", "ZmqTransport", "dropped"]
-
-CHANNELS = ("shell", "iopub", "stdin", "control")
-"""The message channels; the heartbeat is the transport's own business."""
-
-Deliver = Callable[[str, dict[str, Any]], None]
-"""Called with (channel, message dict as `Session.deserialize` returns it). Channel "nbtui"
-carries the transport's own reports, unsigned: `dropped(count)`."""
+__all__ = ["BACKLOG", "IOPUB_HWM", "HeartbeatWatch", "ZmqTransport", "dropped"]
 
 # A reader yields to the event loop after this many messages or bytes, so a flood cannot
 # starve the UI: awaiting a message that is already queued does not yield by itself, and
@@ -51,171 +44,9 @@ carries the transport's own reports, unsigned: `dropped(count)`."""
 _BATCH = 200
 _BATCH_BYTES = 1 << 20
 
-BACKLOG = 50_000
-"""iopub messages read off the socket but not yet decoded, at most. A flushed-print flood
-(ipykernel's ~3,000 messages a second) never comes near it; past it, new messages are
-dropped and counted (status messages last: a lost "idle" would show a cell busy forever)."""
-BACKLOG_BYTES = 256 << 20
-"""The same bound in bytes, for a flood of big messages."""
-IOPUB_HWM = 100_000
-"""libzmq's receive queue on iopub behind the pump thread: a backstop. The thread keeps it
-near empty; were it ever full, the kernel's PUB socket would drop silently."""
-
-_STATUS = re.compile(rb'"msg_type"\s*:\s*"status"')
-_DELIMITER = b"<IDS|MSG>"
-
-
-def dropped(count: int) -> dict[str, Any]:
-    """The in-band report, on channel "nbtui", of `count` iopub messages the pump dropped."""
-    return {
-        "header": {"msg_type": "dropped", "msg_id": ""},
-        "parent_header": {},
-        "metadata": {},
-        "content": {"count": count},
-    }
-
-
-def _is_status(frames: list[bytes]) -> bool:
-    """Cheaply, without decoding: is this a status message (busy/idle)?"""
-    try:
-        header = frames[frames.index(_DELIMITER) + 2]
-    except (ValueError, IndexError):
-        return False
-    return _STATUS.search(header) is not None
-
-
-class _IopubPump:
-    """Reads iopub in a thread of its own into a bounded buffer.
-
-    The event loop cannot read while a frame is drawn, and libzmq would queue everything
-    meanwhile, without bound: 317k tiny messages in 5 s took nbtui from 155 to 857 MiB,
-    and the memory stayed. This thread only receives (no decoding: the GIL is the
-    event loop's), so it keeps libzmq's queue near empty; what the loop has not decoded
-    yet waits here, up to `limit` messages or `limit_bytes`.
-
-    The socket is used only by this thread until `stop()` has joined it.
-    """
-
-    def __init__(
-        self,
-        socket: zmq.asyncio.Socket,
-        loop: asyncio.AbstractEventLoop,
-        limit: int,
-        limit_bytes: int,
-    ) -> None:
-        self._socket: zmq.Socket[bytes] = zmq.Socket.shadow(socket.underlying)
-        self._loop = loop
-        self._limit = limit
-        self._limit_bytes = limit_bytes
-        self.buffer: deque[list[bytes]] = deque()
-        self.dropped = 0
-        """Messages dropped because the buffer was full: exact, written by the thread only."""
-        self.ready = asyncio.Event()
-        """Set (on the loop) when the buffer stops being empty."""
-        self._size = 0
-        self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        # stop() writes here to end the thread's wait: it can then wait without a timeout,
-        # and an idle nbtui does not wake ten times a second for nothing.
-        self._wake_read, self._wake_write = os.pipe()
-        self._thread = threading.Thread(target=self._run, name="nbtui-iopub", daemon=True)
-        self._thread.start()
-
-    def take(self) -> list[bytes] | None:
-        """The oldest buffered message's frames, or None when the buffer is empty."""
-        try:
-            frames = self.buffer.popleft()
-        except IndexError:
-            return None
-        with self._lock:
-            self._size -= sum(map(len, frames))
-        return frames
-
-    def _run(self) -> None:
-        socket = self._socket
-        poller = zmq.Poller()
-        poller.register(socket, zmq.POLLIN)
-        poller.register(self._wake_read, zmq.POLLIN)
-        while not self._stopping.is_set():
-            try:
-                if socket not in dict(poller.poll()):
-                    continue
-                while not self._stopping.is_set():
-                    self._keep(socket.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                continue
-            except (zmq.ZMQError, RuntimeError):
-                return  # the context is gone, or the loop is closed
-
-    def _keep(self, frames: list[bytes]) -> None:
-        size = sum(map(len, frames))
-        count = len(self.buffer)
-        with self._lock:
-            full = count >= self._limit or self._size + size > self._limit_bytes
-            # Status messages may take up to twice the room: a lost idle leaves a cell
-            # "running" forever, but a flood of them must be bounded too.
-            if full and (count >= 2 * self._limit or not _is_status(frames)):
-                self.dropped += 1
-                return
-            self._size += size
-        was_empty = not self.buffer
-        self.buffer.append(frames)
-        if was_empty:
-            self._loop.call_soon_threadsafe(self.ready.set)
-
-    def stop(self) -> None:
-        """End the thread; afterwards the socket is the caller's to close."""
-        if self._stopping.is_set():
-            return
-        self._stopping.set()
-        os.write(self._wake_write, b"x")
-        if self._thread is not threading.current_thread():
-            self._thread.join()
-        os.close(self._wake_read)
-        os.close(self._wake_write)
-
-
-class Transport(Protocol):
-    """Moves signed messages between a `KernelClient` and one kernel."""
-
-    kind: str
-    """Shown to the user: "zmq", "zmq over ssh", "websocket v1", ..."""
-    bad_signatures: int
-    """Messages dropped because their signature did not match (a wrong key)."""
-    malformed: int
-    """Messages dropped because they could not be decoded."""
-    problem: str
-    """Why the connection is down, when the transport knows better than "no heartbeat"."""
-
-    @property
-    def session(self) -> Session:
-        """Builds, signs and reads this transport's messages; the client uses it too."""
-
-    async def connect(self, deliver: Deliver) -> None:
-        """Open the channels and start the readers; each decoded message goes to `deliver`.
-
-        Raises:
-            NbtuiError: The channels cannot be opened at all.
-        """
-
-    def send(self, channel: str, msg: dict[str, Any]) -> None:
-        """Send a message built by `session.msg` without waiting for the network."""
-
-    async def ping(self, timeout: float) -> float | None:
-        """One liveness round trip in seconds, or None if none came within `timeout`."""
-
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """A zmq socket monitor on the heartbeat, when the transport has one."""
-
-    async def interrupt(self) -> bool:
-        """Interrupt out of band (a server's REST API); False: use interrupt_request."""
-
-    async def close(self) -> None:
-        """Stop the readers and release the connection; never touches the kernel."""
-
 
 def _release(
-    sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context, pumps: list[_IopubPump]
+    sockets: list[zmq.asyncio.Socket], context: zmq.asyncio.Context, pumps: list[IopubPump]
 ) -> None:
     """Stop the pump threads, close every socket, then the context.
 
@@ -233,10 +64,17 @@ def _release(
 
 
 class ZmqTransport:
-    """The kernel's own ZeroMQ sockets, from a connection file (maybe through a tunnel)."""
+    """The kernel's own ZeroMQ sockets, from a connection file (maybe through a tunnel).
+
+    A `Transport` (`nbtui.app.kernel.transports`); nothing is opened before `connect`.
+
+    Args:
+        info: The validated connection info (a tunnel's copy when tunnelled).
+    """
 
     def __init__(self, info: ConnectionInfo) -> None:
         self.info = info
+        """Where the kernel's five ports are."""
         self.kind = "zmq over ssh" if info.tunnel else "zmq"
         self.bad_signatures = 0
         self.malformed = 0
@@ -253,13 +91,13 @@ class ZmqTransport:
         self._tasks: list[asyncio.Task[None]] = []
         self._all_sockets: list[zmq.asyncio.Socket] = []
         """Every socket ever opened, so that none can outlive the context."""
-        self._pumps: list[_IopubPump] = []
+        self._pumps: list[IopubPump] = []
         self._finalizer = weakref.finalize(
             self, _release, self._all_sockets, self._context, self._pumps
         )
         self._closed = False
         self.backlog = BACKLOG
-        """Bound of the iopub buffer (`_IopubPump`), in messages; set before `connect`."""
+        """Bound of the iopub buffer (`IopubPump`), in messages; set before `connect`."""
 
     @property
     def dropped(self) -> int:
@@ -272,6 +110,7 @@ class ZmqTransport:
         return self._session
 
     async def connect(self, deliver: Deliver) -> None:
+        """Connect the four channels' sockets and start one reader each."""
         if self._sockets:
             return
         if self._closed:
@@ -304,7 +143,7 @@ class ZmqTransport:
         self._all_sockets.extend(sockets.values())
         for channel, socket in self._sockets.items():
             if channel == "iopub":
-                pump = _IopubPump(
+                pump = IopubPump(
                     socket,
                     asyncio.get_running_loop(),
                     self.backlog,
@@ -356,7 +195,7 @@ class ZmqTransport:
             if raw is not None:
                 deliver(channel, raw)
 
-    async def _read_pump(self, pump: _IopubPump, deliver: Deliver) -> None:
+    async def _read_pump(self, pump: IopubPump, deliver: Deliver) -> None:
         """Decode what the iopub pump buffered, yielding as `_read` does; say where
         messages were dropped, once per run of drops."""
         reported = 0
@@ -389,10 +228,18 @@ class ZmqTransport:
                     deliver("iopub", raw)
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
-        # After close this raises zmq.ZMQError, which ends the probes' loops.
-        self._session.send(self._sockets[channel], msg)
+        """Sign and queue `msg` on `channel`'s socket.
+
+        Raises:
+            TransportClosed: After `close()`; it ends the probes' loops.
+        """
+        try:
+            self._session.send(self._sockets[channel], msg)
+        except zmq.ZMQError as error:
+            raise TransportClosed(str(error)) from error
 
     async def interrupt(self) -> bool:
+        """Nothing out of band here: the client sends interrupt_request on control."""
         return False
 
     # -- heartbeat -------------------------------------------------------------------------
@@ -411,13 +258,19 @@ class ZmqTransport:
         await socket.recv()
 
     async def ping(self, timeout: float) -> float | None:
-        """Safe to cancel: the socket is then replaced like after a miss."""
+        """One heartbeat echo in seconds, or None after `timeout`.
+
+        Safe to cancel: the socket is then replaced like after a miss.
+
+        Raises:
+            TransportClosed: After `close()`.
+        """
         async with self._hb_lock:
             try:
                 socket = self._hb_socket()
-            except zmq.ZMQError:
+            except zmq.ZMQError as error:
                 if self._closed:
-                    raise  # ends the probes' loops, as send() does
+                    raise TransportClosed(str(error)) from error  # ends the probes' loops
                 return None  # an address zmq refuses: no heartbeat, not a crash
             started = time.perf_counter()
             answered = False
@@ -437,17 +290,19 @@ class ZmqTransport:
                 return None
             return time.perf_counter() - started
 
-    def hb_monitor(self) -> zmq.asyncio.Socket | None:
-        """Connection events of the heartbeat port, as a zmq monitor socket.
+    def watch_link(self) -> HeartbeatWatch | None:
+        """Connection events of the heartbeat port, from a zmq socket monitor.
 
         The monitored socket is a second heartbeat socket that never sends, so it stays
-        connected for the client's whole life: its monitor reports `EVENT_DISCONNECTED`
-        within milliseconds of a `kill -9`, and `EVENT_HANDSHAKE_SUCCEEDED` when something
-        listens on the port again. Read frames with `recv_multipart()`: the first is
-        `struct.pack("=hi", event, value)`, the second the endpoint. Closed with the client.
+        connected for the client's whole life: its monitor reports a disconnect within
+        milliseconds of a `kill -9`, and a handshake when something listens on the port
+        again. Closed with the transport.
 
         Returns:
-            The monitor socket, or None when this libzmq cannot monitor.
+            The watch, or None when this libzmq cannot monitor.
+
+        Raises:
+            NbtuiError: The transport is closed.
         """
         if self._closed:
             raise NbtuiError("the connection to the kernel is closed")
@@ -474,11 +329,45 @@ class ZmqTransport:
             monitor.close(linger=0)
             watch.close(linger=0)
             return None
-        return monitor
+        return HeartbeatWatch(monitor)
 
     async def close(self) -> None:
+        """Stop the readers and close every socket and the context."""
         if self._closed:
             return
         self._closed = True
         await stop_tasks(self._tasks)
         self._finalizer()
+
+
+class HeartbeatWatch:
+    """A `LinkWatch` over a zmq socket monitor of the heartbeat port.
+
+    Args:
+        monitor: The monitor socket (`get_monitor_socket`), watching disconnects and
+            handshakes.
+    """
+
+    def __init__(self, monitor: zmq.asyncio.Socket) -> None:
+        self.monitor = monitor
+
+    async def next_event(self) -> LinkEvent | None:
+        """The next event: "down" on a disconnect, "up" on a handshake; None once closed."""
+        while True:
+            try:
+                frames = await self.monitor.recv_multipart()
+            except (zmq.ContextTerminated, zmq.ZMQError):
+                return None
+            # The first frame is struct.pack("=hi", event, value), the second the endpoint.
+            if len(frames) < 2 or len(frames[0]) < 6:
+                continue
+            event, _ = struct.unpack("=hi", frames[0][:6])
+            if event == zmq.EVENT_DISCONNECTED:
+                return "down"
+            if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                return "up"
+
+    def close(self) -> None:
+        """Close the monitor socket; safe to call more than once."""
+        if not self.monitor.closed:
+            self.monitor.close(linger=0)

@@ -1,0 +1,103 @@
+"""How the transcript draws its entries: a cell's header, the catch-up, a notice.
+
+Pure: each function is given the styles (`StyleOf`, the view's component styles) and
+returns a renderable; the view turns it into rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from rich.console import RenderableType
+from rich.style import Style
+from rich.syntax import Syntax
+from rich.text import Span, Text
+
+from nbtui.app.kernel.model import Catchup, Cell, Notice
+
+__all__ = ["INVISIBLE_MARK", "StyleOf", "catchup_lines", "cell_header", "notice_line"]
+
+StyleOf = Callable[[str], Style]
+"""A component class of the transcript (`transcript--notice`) to its style."""
+
+INVISIBLE_MARK = r"<U\+[0-9A-F]{4,6}>"
+"""How `sanitize_code` shows a character that would hide or reorder code."""
+
+
+def _without_background(style: str | Style) -> Style:
+    parsed = Style.parse(style) if isinstance(style, str) else style
+    if parsed.bgcolor is None:
+        return parsed
+    return Style(
+        color=parsed.color,
+        bold=parsed.bold,
+        italic=parsed.italic,
+        underline=parsed.underline,
+        dim=parsed.dim,
+    )
+
+
+def cell_header(cell: Cell, who: Text, language: str, style: StyleOf) -> RenderableType:
+    """`In [n] who  code`, continuation lines aligned under the code."""
+    count = cell.execution_count
+    prefix = Text.assemble(
+        Text(
+            f"In [{count if count is not None else ' '}] ",
+            style=style("transcript--prompt-in"),
+        ),
+        who,
+        " ",
+    )
+    state = Text()
+    if cell.state == "running":
+        state = Text("  ⏵ running", style=style("transcript--running"))
+    elif cell.state == "aborted":
+        state = Text("  ■ interrupted", style=style("transcript--warning"))
+    if cell.code is None:
+        note = Text("(started before you joined)", style=style("transcript--notice"))
+        return Text.assemble(prefix, note, state)
+    source = cell.code.rstrip("\n")
+    code = Syntax(source, language, theme="ansi_dark", background_color="default").highlight(source)
+    # The theme's background ("default": the terminal's own) would paint a box
+    # behind the code; keep only the token colours and attributes.
+    code.style = ""
+    code.spans = [
+        Span(span.start, span.end, _without_background(span.style)) for span in code.spans
+    ]
+    code.rstrip()
+    code.highlight_regex(INVISIBLE_MARK, style("transcript--warning"))
+    lines = code.split("\n", allow_blank=True)
+    indent = " " * prefix.cell_len
+    out = Text.assemble(prefix, lines[0], state)
+    for line in lines[1:]:
+        out.append("\n" + indent)
+        out.append_text(line)
+    return out
+
+
+def catchup_lines(catchup: Catchup, style: StyleOf) -> RenderableType:
+    """The inputs from before we joined: one line folded, all of them unfolded."""
+    count = len(catchup.inputs)
+    shown = style("transcript--catchup")
+    noun = "input" if count == 1 else "inputs"
+    if not catchup.expanded:
+        return Text(f"── before you joined: {count} {noun} (F5 to show) ──", style=shown)
+    out = Text(f"── before you joined: {count} {noun} (F5 to hide) ──", style=shown)
+    for number, code in catchup.inputs:
+        prefix = f"In [{number}] "
+        lines = code.rstrip("\n").split("\n")
+        out.append("\n" + prefix + lines[0], style=shown)
+        for line in lines[1:]:
+            out.append("\n" + " " * len(prefix) + line, style=shown)
+    out.append("\n── now ──", style=shown)
+    return out
+
+
+def notice_line(notice: Notice, style: StyleOf) -> RenderableType:
+    """A notice from nbtui, styled by its level."""
+    component = {
+        "info": "transcript--notice",
+        "warning": "transcript--warning",
+        "error": "transcript--error",
+    }[notice.level]
+    return Text(f"── {notice.text}", style=style(component))

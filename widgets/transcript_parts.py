@@ -1,0 +1,303 @@
+"""The parts the transcript is drawn from: runs of rows that each render only what is seen.
+
+Each entry of the model becomes a few parts. A part draws rows; it changes nothing of the
+view it is drawn in (which outputs are clipped is asked of a part, `held_back`, when the
+view is updated, never found out while drawing).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable, Iterable
+from itertools import accumulate
+from typing import Protocol
+
+from rich.cells import chop_cells
+from rich.console import Group, RenderableType
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.strip import Strip
+
+from nbtui.app.kernel.model import StreamOutput
+from nbtui.widgets.images import HalfBlockImage
+from nbtui.widgets.output_policy import clip_line
+
+__all__ = ["ImagePart", "Part", "PartHost", "RenderedPart", "StreamPart"]
+
+
+class PartHost(Protocol):
+    """What a part needs of the view that draws it."""
+
+    line_cache: LRUCache[tuple[object, ...], list[Strip]]
+    """Rendered stream lines, shared by every part."""
+    line_limit: int
+    """Characters of one line shown before its middle is held back."""
+
+    def render_strips(self, renderable: RenderableType, width: int) -> list[Strip]:
+        """`renderable` as rows of `width` columns."""
+        ...
+
+    def render_text(self, text: Text, width: int) -> list[Strip]:
+        """`text` as rows of `width` columns, at least one."""
+        ...
+
+    def held_note(self, held: int, unit: str) -> Text:
+        """The line saying how many `unit`s were held back."""
+        ...
+
+
+def _is_plain(text: str) -> bool:
+    """ASCII with no colour codes and no tabs: every character is one cell, so rows can
+    be counted and cut by length, without Rich."""
+    return text.isascii() and "\x1b" not in text and "\t" not in text
+
+
+def _measure(line: str, width: int) -> int:
+    """Rows a plain or SGR-coloured line takes when wrapped at `width`."""
+    if "\x1b" in line:
+        line = Text.from_ansi(line).plain
+    if "\t" in line:
+        line = line.expandtabs()
+    if line.isascii():
+        return max(1, -(-len(line) // width))
+    return max(1, len(chop_cells(line, width)))
+
+
+def _wrap(text: Text, width: int) -> Text:
+    """`text` broken into rows of `width` cells, as a terminal wraps program output.
+
+    Rich's word wrapping would take more rows than `_measure` counts, and the last
+    would be lost.
+    """
+    plain = text.plain
+    if plain.isascii():
+        offsets = list(range(width, len(plain), width))
+    else:
+        offsets = list(accumulate(len(row) for row in chop_cells(plain, width)))[:-1]
+    if not offsets:
+        return text
+    wrapped = Text("\n").join(text.divide(offsets))
+    wrapped.no_wrap = True
+    return wrapped
+
+
+class Part:
+    """A run of rows in the transcript; subclasses know how to draw them."""
+
+    key: object = None
+    """What the part shows, when a later update may reuse it as it is (None: never)."""
+
+    def height(self, width: int) -> int:
+        """Rows it takes at `width` columns."""
+        raise NotImplementedError
+
+    def strip(self, row: int, width: int) -> Strip:
+        """Its row `row` (0 is its first) at `width` columns."""
+        raise NotImplementedError
+
+    @property
+    def held_back(self) -> object | None:
+        """The output it shows clipped (F10 opens it whole), or None."""
+        return None
+
+
+class RenderedPart(Part):
+    """A small renderable drawn whole and cached per width (prompts, results, errors)."""
+
+    def __init__(
+        self,
+        view: PartHost,
+        make: Callable[[int], RenderableType],
+        key: object = None,
+        held: object | None = None,
+    ) -> None:
+        self._view = view
+        self._held = held
+        self._make = make
+        self.key = key
+        self._width = -1
+        self._strips: list[Strip] = []
+
+    def _render(self, width: int) -> list[Strip]:
+        if width != self._width:
+            self._strips = self._view.render_strips(self._make(width), width)
+            self._width = width
+        return self._strips
+
+    @property
+    def held_back(self) -> object | None:
+        """The output it shows clipped, as its maker said, or None."""
+        return self._held
+
+    def height(self, width: int) -> int:
+        """Rows it takes at `width` columns."""
+        return len(self._render(width))
+
+    def strip(self, row: int, width: int) -> Strip:
+        return self._render(width)[row]
+
+
+class ImagePart(RenderedPart):
+    """A picture and its Out[n] prompt, laid out from the image's header and decoded only
+    when a row of it is drawn: a burst of plots decodes only those scrolled to."""
+
+    def __init__(
+        self, view: PartHost, image: HalfBlockImage, prompt: Text | None, key: object
+    ) -> None:
+        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
+        self._image = image
+        self._prompt = prompt
+
+    def height(self, width: int) -> int:
+        prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
+        return prompt_rows + self._image.rows(width)
+
+    def strip(self, row: int, width: int) -> Strip:
+        strips = self._render(width)
+        return strips[row] if row < len(strips) else Strip.blank(width)
+
+
+class StreamPart(Part):
+    """stdout or stderr: measured per line, each line rendered only when it is seen.
+
+    A line longer than the view's `line_limit` shows its head and tail and how many
+    characters were held back: a 5 MB line without a newline must not be rendered whole.
+    """
+
+    def __init__(self, view: PartHost, stream: StreamOutput, style: Style) -> None:
+        self._view = view
+        self.stream = stream
+        self.key = ("stream", id(stream))
+        self._style = style
+        self._width = -1
+        self._dropped = 0
+        self._cum: list[int] = []
+        """Row where each kept line ends, counted from the first line ever measured."""
+        self._base = 0
+        """Rows of lines trimmed from the front, subtracted from `_cum` on lookup."""
+        self._scanned = 0
+        """Lines ever received that were checked for length (`held_back`)."""
+        self._long = False
+
+    @property
+    def held_back(self) -> object | None:
+        """The stream, once one of its lines is longer than the view's `line_limit`."""
+        stream = self.stream
+        if not self._long:
+            limit = self._view.line_limit
+            first = max(0, self._scanned - stream.dropped)
+            new = stream.lines[first:]
+            self._scanned = stream.dropped + len(stream.lines)
+            self._long = bool(new) and max(map(len, new)) > limit
+            self._long = self._long or len(stream.visible_partial) > limit
+        return stream if self._long else None
+
+    def _rows(self, index: int, line: str, width: int) -> int:
+        if len(line) > self._view.line_limit:
+            return len(self._render(index, line, width))
+        return _measure(line, width)
+
+    def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
+        """The row where each of `lines` ends (the first is line `first`), the rows before
+        them ending at `end`.
+
+        A flood is mostly short plain lines: checking a whole batch at once in C and
+        counting one row each is what keeps a 100k-line chunk from costing a Python call
+        per line on the thread that draws.
+        """
+        if (
+            lines
+            and max(map(len, lines)) <= min(width, self._view.line_limit)
+            and _is_plain("".join(lines))
+        ):
+            return range(end + 1, end + 1 + len(lines))
+        ends = accumulate(
+            (self._rows(first + offset, line, width) for offset, line in enumerate(lines)),
+            initial=end,
+        )
+        next(ends)  # `end` itself
+        return ends
+
+    def _sync(self, width: int) -> None:
+        stream = self.stream
+        if width != self._width:
+            self._width = width
+            self._dropped = stream.dropped
+            self._cum = list(self._ends(0, stream.lines, width, 0))
+            self._base = 0
+            return
+        trimmed = stream.dropped - self._dropped
+        if trimmed:
+            trimmed = min(trimmed, len(self._cum))
+            if trimmed:
+                self._base = self._cum[trimmed - 1]
+                del self._cum[:trimmed]
+            self._dropped = stream.dropped
+        measured = len(self._cum)
+        if measured < len(stream.lines):
+            end = self._cum[-1] if self._cum else self._base
+            self._cum.extend(self._ends(measured, stream.lines[measured:], width, end))
+
+    def height(self, width: int) -> int:
+        self._sync(width)
+        rows = (self._cum[-1] - self._base) if self._cum else 0
+        if self.stream.partial:
+            lines = self.stream.lines
+            rows += self._rows(len(lines), self.stream.visible_partial, width)
+        return rows
+
+    def _line_text(self, index: int) -> str:
+        lines = self.stream.lines
+        return lines[index] if index < len(lines) else self.stream.visible_partial
+
+    def strip(self, row: int, width: int) -> Strip:
+        self._sync(width)
+        absolute = row + self._base
+        index = bisect_right(self._cum, absolute)
+        start = self._cum[index - 1] - self._base if index else 0
+        strips = self._render(index, self._line_text(index), width)
+        offset = row - start
+        return strips[offset] if offset < len(strips) else Strip.blank(width)
+
+    def _render(self, index: int, line: str, width: int) -> list[Strip]:
+        clipped = len(line) > self._view.line_limit
+        # A clipped line's key holds its hash, not itself: the cache would otherwise keep
+        # every version of a growing multi-megabyte last line alive.
+        text_key: object = (len(line), hash(line)) if clipped else line
+        key = (id(self), self.stream.dropped + index, width, text_key)
+        strips = self._view.line_cache.get(key)
+        if strips is None:
+            if clipped:
+                strips = self._render_clipped(line, width)
+            elif _is_plain(line):
+                # A flood's every frame brings a screenful of new plain lines: cut them
+                # into rows here, as Rich would, without Rich's general machinery.
+                style = self._style or None
+                rows = [line[start : start + width] for start in range(0, len(line), width)]
+                strips = [Strip([Segment(row, style)], len(row)) for row in rows]
+                strips = strips or [Strip([Segment("")], 0)]
+            else:
+                strips = self._view.render_text(_wrap(self._text(line), width), width)
+            self._view.line_cache[key] = strips
+        return strips
+
+    def _render_clipped(self, line: str, width: int) -> list[Strip]:
+        clip = clip_line(line, self._view.line_limit)
+        assert clip is not None
+        head, held, tail = clip
+        view = self._view
+        return [
+            *view.render_text(_wrap(self._text(head), width), width),
+            *view.render_text(view.held_note(held, "characters"), width),
+            *view.render_text(_wrap(self._text(tail), width), width),
+        ]
+
+    def _text(self, line: str) -> Text:
+        text = Text.from_ansi(line) if "\x1b" in line else Text(line)
+        if "\t" in line:
+            # Tab stops count what is shown, as `_measure` does, not the colour codes.
+            text.expand_tabs()
+        text.stylize(self._style)
+        return text

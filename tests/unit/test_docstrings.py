@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECKED: tuple[str, ...] = (
     "app/kernel/discovery.py",
+    "app/kernel/connection_info.py",
     "app/kernel/sanitize.py",
     "app/kernel/tunnel.py",
     "app/kernel/pacing.py",

@@ -30,6 +30,7 @@ from nbtui.app.kernel.errors import NbtuiError
 __all__ = [
     "CHANNELS",
     "ConnectionInfo",
+    "connection_from_text",
     "load_connection_file",
     "mask_key",
     "parse_connection_info",
@@ -256,3 +257,35 @@ def load_connection_file(path: Path) -> ConnectionInfo:
     except (OSError, UnicodeDecodeError) as error:
         raise NbtuiError(f"cannot read connection file {path}: {error}") from None
     return parse_connection_text(text, str(path), path)
+
+
+def connection_from_text(text: str, where: str) -> ConnectionInfo:
+    """The connection info in pasted text: a bare JSON object, or `%connect_info`'s block.
+
+    `%connect_info` prints the JSON with instructions around it, so when the whole text
+    is not JSON the first `{...}` object in it is taken.
+
+    Raises:
+        NbtuiError: When no valid connection JSON is found, naming the problem.
+    """
+    stripped = text.strip()
+    try:
+        return parse_connection_info(json.loads(stripped), where)
+    except json.JSONDecodeError:
+        pass
+    except RecursionError:
+        raise too_deep(where) from None
+    decoder = json.JSONDecoder()
+    start = text.find("{")
+    while start != -1:
+        try:
+            data, _ = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            start = text.find("{", start + 1)
+            continue
+        except RecursionError:
+            # Every later "{" is nested as deep or nearly: trying each would take minutes.
+            raise too_deep(where) from None
+        return parse_connection_info(data, where)
+    # Nothing decodes: report the whole text's JSON error, with its line and column.
+    return parse_connection_text(stripped, where)

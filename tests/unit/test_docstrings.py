@@ -25,6 +25,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED: tuple[str, ...] = (
     "app/kernel/discovery.py",
     "app/kernel/connection_info.py",
+    "app/kernel/kernel_entry.py",
+    "app/kernel/probing.py",
+    "app/kernel/prune.py",
     "app/kernel/sanitize.py",
     "app/kernel/tunnel.py",
     "app/kernel/pacing.py",

@@ -28,6 +28,8 @@ CHECKED: tuple[str, ...] = (
     "app/kernel/kernel_entry.py",
     "app/kernel/probing.py",
     "app/kernel/prune.py",
+    "app/kernel/liveness_state.py",
+    "app/kernel/liveness_evidence.py",
     "app/kernel/sanitize.py",
     "app/kernel/tunnel.py",
     "app/kernel/pacing.py",

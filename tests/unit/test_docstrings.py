@@ -48,6 +48,8 @@ CHECKED: tuple[str, ...] = (
     "widgets/palette.py",
     "widgets/side_panes.py",
     "widgets/html_text.py",
+    "widgets/html_table.py",
+    "widgets/html_clip.py",
     "bench",
 )
 """Files (or directories, expanded recursively) under :data:`ROOT` that are checked.

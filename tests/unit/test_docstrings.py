@@ -30,6 +30,7 @@ CHECKED: tuple[str, ...] = (
     "app/kernel/prune.py",
     "app/kernel/liveness_state.py",
     "app/kernel/liveness_evidence.py",
+    "app/kernel/requests.py",
     "app/kernel/sanitize.py",
     "app/kernel/tunnel.py",
     "app/kernel/pacing.py",

@@ -39,6 +39,7 @@ CHECKED: tuple[str, ...] = (
     "app/present.py",
     "app/quiet_driver.py",
     "widgets/editor.py",
+    "widgets/syntax.py",
     "widgets/completions.py",
     "widgets/connection_pane.py",
     "widgets/liveness_pane.py",

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import ClassVar
 
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
-from pygments.token import Token, _TokenType
 from pygments.util import ClassNotFound
 from rich.style import Style
 from textual import events
@@ -20,42 +18,9 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
 
+from nbtui.widgets.syntax import SYNTAX, syntax_spans
+
 __all__ = ["CellEditor"]
-
-
-SYNTAX: dict[_TokenType, str] = {
-    Token.Keyword: "keyword",
-    Token.Operator.Word: "keyword",
-    Token.Keyword.Constant: "constant",
-    Token.Name.Builtin: "builtin",
-    Token.Name.Exception: "builtin",
-    Token.Name.Function: "function",
-    Token.Name.Class: "class",
-    Token.Name.Decorator: "decorator",
-    Token.Literal.String: "string",
-    Token.Literal.Number: "number",
-    Token.Comment: "comment",
-}
-"""Pygments token types (and their subtypes) that get a colour: each name is a component
-class `cell-editor--NAME`, styled in nbtui.tcss with the theme's variables."""
-
-
-_SYNTAX_NAMES: dict[_TokenType, str | None] = {}
-
-
-def _syntax_name(token: _TokenType) -> str | None:
-    """The SYNTAX name of `token` or of its nearest ancestor type that has one."""
-    try:
-        return _SYNTAX_NAMES[token]
-    except KeyError:
-        pass
-    name = None
-    ancestor: _TokenType | None = token
-    while ancestor is not None and name is None:
-        name = SYNTAX.get(ancestor)
-        ancestor = ancestor.parent
-    _SYNTAX_NAMES[token] = name
-    return name
 
 
 def _editor_bindings() -> list[BindingType]:
@@ -188,26 +153,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         lines = self.document.lines
         if self._lexer is None or sum(map(len, lines)) > self.HIGHLIGHT_LIMIT:
             return
-        starts = []
-        offset = 0
-        for line in lines:
-            starts.append(offset)
-            offset += len(line) + 1
-        for index, token, value in self._lexer.get_tokens_unprocessed("\n".join(lines)):
-            name = _syntax_name(token)
-            if name is None or not value.strip():
-                continue
-            end = index + len(value)
-            row = bisect_right(starts, index) - 1
-            while row < len(lines) and starts[row] < end:
-                line = lines[row]
-                first = max(index, starts[row]) - starts[row]
-                last = min(end - starts[row], len(line))
-                if last > first:
-                    if not line.isascii():
-                        first, last = len(line[:first].encode()), len(line[:last].encode())
-                    highlights[row].append((first, last, name))
-                row += 1
+        for row, first, last, name in syntax_spans(self._lexer, lines):
+            highlights[row].append((first, last, name))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """TextArea's lines, after lexing the cell if an edit since the last render

@@ -7,47 +7,34 @@ breaks, bold and italic. Scripts, styles and what only a browser can draw are dr
 The standard library's parser decodes entities, and every piece of text is sanitized
 after decoding: `&#27;` is an escape like any other. Pure: the caller lays out what this
 returns, so nothing here touches a console.
+
+Tables are collected and laid out in :mod:`nbtui.widgets.html_table`; where a long
+document is cut, in :mod:`nbtui.widgets.html_clip` (`clip_points` is re-exported here).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from html.parser import HTMLParser
 
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.measure import Measurement
+from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.rule import Rule
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 
 from nbtui.app.kernel.sanitize import sanitize
+from nbtui.widgets.html_clip import clip_points
+from nbtui.widgets.html_table import HtmlRow, HtmlTable, TextBuffer, cell_span, table_view
 
 __all__ = ["HeldNote", "clip_points", "render_html"]
 
 HeldNote = Callable[[int, str], RenderableType]
 """Makes the line that says how much was held back: (count, unit) to a renderable."""
 
-MAX_SPAN = 64
-"""The largest colspan or rowspan honoured: a hostile `colspan=1000000` must not make a
-million cells."""
-
 _SGR = re.compile(r"\x1b\[[0-9;:]*m")
 _SPACE = re.compile(r"[ \t\n\r\f\v]+")
-_NUMBER = re.compile(r"[-+]?(?:[\d,_ ]*\.?\d[\d,_]*(?:[eE][-+]?\d+)?%?|nan|NaN|inf|-inf|<NA>|NaT)")
-_BOUNDARY = re.compile(r"<(?:tr|li|p|div|br|h[1-6]|dt|dd|pre|blockquote|table|hr)[\s/>]")
-"""Where a block or a table row starts (in lower case): where a long document may be cut."""
-_TAG = re.compile(r"<[A-Za-z]")
-
-TAGS_PER_BLOCK = 50
-"""A document with few blocks is cut at any tag once it has this many tags per block it
-may keep (parsing costs per tag, inline ones too); `max_blocks` tags are kept then."""
-
 _DIM = Style(dim=True)
 _INLINE = {
     "b": Style(bold=True),
@@ -92,86 +79,6 @@ def _default_note(held: int, unit: str) -> RenderableType:
     return Text(f"… {held:,} {unit} held back", style=_DIM)
 
 
-def clip_points(source: str, max_blocks: int) -> tuple[int, int, int, str] | None:
-    """Where to cut the middle out of a long document, before it is parsed.
-
-    Parsing and laying out cost per element (a 100,000-row table: seconds of both), so
-    a document with more than `max_blocks` block starts (table rows, paragraphs, list
-    items, line breaks) keeps its first and last ones only. Each cut is at a tag's `<`,
-    so the parser resumes after it as if the middle had never been there.
-
-    Returns:
-        (where the head ends, where the tail starts, how many blocks lie between, their
-        unit: "table rows", "blocks" or "tags"); None when it fits.
-    """
-    tags = source.count("<")
-    if tags <= max_blocks:
-        return None
-    lowered = source.lower()
-    marks = [mark.start() for mark in _BOUNDARY.finditer(lowered)]
-    unit = "blocks"
-    if len(marks) <= max_blocks:
-        # Few blocks, but maybe a flood of inline tags (a coloured log as spans in one
-        # <pre>): past TAGS_PER_BLOCK times the limit, cut at any tag.
-        if tags <= max_blocks * TAGS_PER_BLOCK:
-            return None
-        marks = [mark.start() for mark in _TAG.finditer(source)]
-        unit = "tags"
-        if len(marks) <= max_blocks * TAGS_PER_BLOCK:
-            return None
-    head = (max_blocks + 1) // 2
-    resume = len(marks) - (max_blocks - head)
-    held = resume - head
-    start = marks[head]
-    end = marks[resume] if resume < len(marks) else len(source)
-    if unit == "blocks" and lowered.count("<tr", start, end) == held:
-        unit = "table rows"
-    return start, end, held, unit
-
-
-class _Buffer:
-    """Text being gathered (a paragraph, a cell, a caption), knowing its last character
-    without joining it: `Text.plain` copies the whole text on each call."""
-
-    def __init__(self) -> None:
-        self.text = Text()
-        self.last = ""
-
-    def append(self, text: str, style: Style | None = None) -> None:
-        if text:
-            self.text.append(text, style)
-            self.last = text[-1]
-
-    def newline(self) -> None:
-        """End the current line, unless it is empty."""
-        if self.last not in ("", "\n"):
-            self.append("\n")
-
-
-@dataclass
-class _Row:
-    cells: list[Text] = field(default_factory=list)
-    header: bool = False
-    """In a `<thead>`, or (decided when the table ends) a first row of `<th>` cells."""
-    th_only: bool = True
-    marker: bool = False
-    """Stands for the rows held back."""
-
-
-@dataclass
-class _Table:
-    rows: list[_Row] = field(default_factory=list)
-    caption: _Buffer = field(default_factory=_Buffer)
-    note: RenderableType | None = None
-    in_head: bool = False
-    row: _Row | None = None
-    cell: _Buffer | None = None
-    cell_is_th: bool = False
-    cell_span: tuple[int, int] = (1, 1)
-    spans: dict[int, int] = field(default_factory=dict)
-    """Column to how many more rows a rowspan above still covers."""
-
-
 _TABLE_TAGS = frozenset({"table", "caption", "thead", "tbody", "tfoot", "tr", "td", "th"})
 _LISTS = frozenset({"ul", "ol", "menu"})
 
@@ -187,7 +94,7 @@ class _Converter(HTMLParser):
         self.clipped = False
         """Something was held back."""
         self.blocks: list[RenderableType] = []
-        self._line = _Buffer()
+        self._line = TextBuffer()
         self._styles: list[tuple[str, Style]] = []
         self._skip = 0
         self._pre = 0
@@ -199,13 +106,13 @@ class _Converter(HTMLParser):
         self._quote = 0
         self._links: list[tuple[str, list[str]]] = []
         """Per open link: its URL and its text so far."""
-        self._table: _Table | None = None
+        self._table: HtmlTable | None = None
         self._table_depth = 0
         self._caption = False
 
     # -- where text goes ---------------------------------------------------------------
 
-    def _target(self) -> _Buffer | None:
+    def _target(self) -> TextBuffer | None:
         table = self._table
         if table is None:
             return self._line
@@ -251,7 +158,7 @@ class _Converter(HTMLParser):
 
     def _flush(self) -> None:
         line = self._line.text
-        self._line = _Buffer()
+        self._line = TextBuffer()
         if self._pre and line.plain.startswith("\n"):
             line = line[1:]  # a browser skips the newline just after <pre>
         line.rstrip()
@@ -418,7 +325,7 @@ class _Converter(HTMLParser):
             self._table_depth += 1
             if table is None:
                 self._start_block(gapped=True)
-                self._table = _Table()
+                self._table = HtmlTable()
             else:
                 self._break()
             return
@@ -441,16 +348,16 @@ class _Converter(HTMLParser):
         elif tag in ("tbody", "tfoot"):
             table.in_head = False
         elif tag == "tr":
-            self._end_row(table)
-            table.row = _Row(header=table.in_head)
+            self.clipped |= table.end_row(self.max_chars)
+            table.row = HtmlRow(header=table.in_head)
         else:
-            self._end_cell(table)
+            self.clipped |= table.end_cell(self.max_chars)
             if table.row is None:
-                table.row = _Row(header=table.in_head)
+                table.row = HtmlRow(header=table.in_head)
             found = dict(attrs)
-            table.cell = _Buffer()
+            table.cell = TextBuffer()
             table.cell_is_th = tag == "th"
-            table.cell_span = (_span(found.get("colspan")), _span(found.get("rowspan")))
+            table.cell_span = (cell_span(found.get("colspan")), cell_span(found.get("rowspan")))
 
     def _table_end(self, tag: str) -> None:
         table = self._table
@@ -468,58 +375,20 @@ class _Converter(HTMLParser):
         elif tag == "thead":
             table.in_head = False
         elif tag == "tr":
-            self._end_row(table)
+            self.clipped |= table.end_row(self.max_chars)
         elif tag in ("td", "th"):
-            self._end_cell(table)
+            self.clipped |= table.end_cell(self.max_chars)
 
-    def _close_table(self, table: _Table) -> None:
-        self._end_row(table)
+    def _close_table(self, table: HtmlTable) -> None:
+        self.clipped |= table.end_row(self.max_chars)
         self._table = None
         self._table_depth = 0
         self._caption = False
-        self._add(_build(table))
+        self._add(table_view(table))
         if table.note is not None:
             # Below the table, not its caption: a caption wraps at the table's width.
             self._add(table.note)
         self._gap = True
-
-    def _end_cell(self, table: _Table) -> None:
-        buffer = table.cell
-        row = table.row
-        if buffer is None or row is None:
-            return
-        table.cell = None
-        cell = buffer.text
-        cell.rstrip()
-        self._fill_spans(table, row)
-        if len(cell) > self.max_chars:
-            self.clipped = True
-            cell = cell[: self.max_chars] + Text("…", style=_DIM)
-        if table.cell_is_th:
-            cell.stylize(Style(bold=True))
-        else:
-            row.th_only = False
-        colspan, rowspan = table.cell_span
-        for offset in range(colspan):
-            if rowspan > 1:
-                table.spans[len(row.cells)] = rowspan - 1
-            row.cells.append(cell if offset == 0 else Text(""))
-
-    def _fill_spans(self, table: _Table, row: _Row) -> None:
-        """Empty cells where a rowspan from above covers the next column."""
-        while table.spans.get(len(row.cells), 0) > 0:
-            table.spans[len(row.cells)] -= 1
-            row.cells.append(Text(""))
-
-    def _end_row(self, table: _Table) -> None:
-        self._end_cell(table)
-        row = table.row
-        if row is None:
-            return
-        table.row = None
-        if row.cells:
-            self._fill_spans(table, row)
-            table.rows.append(row)
 
     # -- clipping and the end ------------------------------------------------------------
 
@@ -529,8 +398,8 @@ class _Converter(HTMLParser):
         note = self.note(held, unit)
         table = self._table
         if table is not None:
-            self._end_row(table)
-            table.rows.append(_Row(marker=True, th_only=False))
+            self.clipped |= table.end_row(self.max_chars)
+            table.rows.append(HtmlRow(marker=True, th_only=False))
             table.note = note
         else:
             self._flush()
@@ -543,185 +412,6 @@ class _Converter(HTMLParser):
             self._close_table(self._table)
         self._flush()
         return self.blocks
-
-
-def _span(value: str | None) -> int:
-    try:
-        return max(1, min(MAX_SPAN, int(value or 1)))
-    except ValueError:
-        return 1
-
-
-def _numeric(cells: list[Text]) -> bool:
-    filled = [cell.plain.strip() for cell in cells if cell.plain.strip()]
-    return bool(filled) and all(_NUMBER.fullmatch(text) for text in filled)
-
-
-def _build(table: _Table) -> RenderableType:
-    """The rows as a table: the leading header rows as its header."""
-    rows = table.rows
-    if not rows:
-        return Text("")
-    if not any(row.header for row in rows) and len(rows) > 1:
-        rows[0].header = rows[0].th_only
-    count = 0
-    while count < len(rows) and rows[count].header and not rows[count].marker:
-        count += 1
-    caption = table.caption.text
-    caption.rstrip()
-    return _TableView(rows[:count], rows[count:], caption)
-
-
-MAX_FIT_WIDTH = 40
-"""A column counts as at most this wide when deciding how many columns fit: a column of
-long text wraps, and need not push the others off the screen."""
-
-
-class _TableView:
-    """A table laid out for the width it is given: as many columns as fit (the rest
-    counted in a last column, as pandas does), numbers to the right.
-
-    A table whose cells are single lines that fit is drawn row by row directly: Rich's
-    `Table` measures and wraps every cell, which for a few hundred rows is most of a
-    second; other tables are Rich's."""
-
-    def __init__(self, headers: list[_Row], body: list[_Row], caption: Text) -> None:
-        self.body = body
-        self.caption = caption
-        total = max((len(row.cells) for row in [*headers, *body]), default=0)
-        newline = Text("\n")
-        self.headers = [
-            newline.join(row.cells[column] for row in headers if column < len(row.cells))
-            for column in range(total)
-        ]
-        self.show_header = bool(headers)
-        self.widths = [
-            max(
-                (_cell_width(row.cells[column]) for row in body if column < len(row.cells)),
-                default=0,
-            )
-            for column in range(total)
-        ]
-        if headers:
-            self.widths = [
-                max(width, _cell_width(self.headers[column]))
-                for column, width in enumerate(self.widths)
-            ]
-        self.right = [
-            _numeric([row.cells[column] for row in body if column < len(row.cells)])
-            for column in range(total)
-        ]
-        self.simple = all("\n" not in cell.plain for row in body for cell in row.cells)
-
-    def _fitting(self, width: int) -> int:
-        """How many columns fit in `width` (at least one), leaving room for the column
-        that counts the others."""
-        total = len(self.widths)
-        used = -1
-        for column, natural in enumerate(self.widths):
-            used += min(natural, MAX_FIT_WIDTH) + 3
-            room = width - (0 if column == total - 1 else len(f"… {total} more") + 3)
-            if used > room:
-                return max(1, column)
-        return total
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        width = options.max_width
-        shown = self._fitting(width)
-        more = len(self.widths) - shown
-        label = len(f"… {more} more") if more else None
-        if self.simple and _spread([*self.widths[:shown], *([label] if label else [])]) <= width:
-            yield from self._direct(shown, more)
-        else:
-            yield self._rich(shown, more)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(1, options.max_width)
-
-    def _cells(self, row: _Row, shown: int, more: int) -> list[Text]:
-        if row.marker:
-            return [Text("…", style=_DIM)] * (shown + (1 if more else 0))
-        cells = row.cells[:shown]
-        return cells + [Text("")] * (shown - len(cells)) + ([Text("…", style=_DIM)] if more else [])
-
-    def _rich(self, shown: int, more: int) -> Table:
-        out = Table(
-            box=box.SIMPLE_HEAD,
-            show_header=self.show_header,
-            header_style=Style(bold=True),
-            title=self.caption if self.caption.plain else None,
-            show_edge=False,
-            expand=False,
-        )
-        for column in range(shown):
-            out.add_column(
-                self.headers[column],
-                justify="right" if self.right[column] else "left",
-                overflow="fold",
-            )
-        if more:
-            out.add_column(Text(f"… {more} more", style=_DIM), no_wrap=True)
-        for row in self.body:
-            out.add_row(*self._cells(row, shown, more))
-        return out
-
-    def _direct(self, shown: int, more: int) -> Iterator[Text]:
-        widths = self.widths[:shown]
-        right = self.right[:shown]
-        if more:
-            label = Text(f"… {more} more", style=_DIM)
-            widths = [*widths, label.cell_len]
-            right = [*right, False]
-        total = _spread(widths)
-        if self.caption.plain:
-            caption = self.caption.copy()
-            caption.no_wrap = True
-            caption.overflow = "ellipsis"
-            if caption.cell_len < total:
-                caption.align("center", total)
-            yield caption
-
-        def line(cells: list[Text], style: Style | None = None) -> Text:
-            out = Text(no_wrap=True, overflow="crop", end="\n")
-            for column, cell in enumerate(cells):
-                pad = widths[column] - cell.cell_len
-                out.append(" " + " " * pad if right[column] else " ")
-                out.append_text(cell)
-                out.append(" " if right[column] else " " * pad + " ")
-                if column < len(cells) - 1:
-                    out.append(" ")
-            if style is not None:
-                out.stylize(style)
-            out.rstrip()
-            return out
-
-        if self.show_header:
-            heads = [*self.headers[:shown], *([label] if more else [])]
-            split = [head.split("\n", allow_blank=True) for head in heads]
-            height = max(len(lines) for lines in split)
-            for index in range(height):
-                # Header rows line up at the bottom, as Rich's table aligns them.
-                offset = [index - (height - len(lines)) for lines in split]
-                yield line(
-                    [
-                        lines[at] if at >= 0 else Text("")
-                        for lines, at in zip(split, offset, strict=True)
-                    ],
-                    Style(bold=True),
-                )
-            yield Text("─" * total, no_wrap=True, overflow="crop", end="\n")
-        for row in self.body:
-            yield line(self._cells(row, shown, more))
-
-
-def _spread(widths: list[int]) -> int:
-    """Columns a row of cells this wide takes: a space either side of each, and one
-    between (Rich's SIMPLE_HEAD box without its edges)."""
-    return sum(widths) + 3 * len(widths) - 1
-
-
-def _cell_width(cell: Text) -> int:
-    return max((cell_len(line) for line in cell.plain.split("\n")), default=0)
 
 
 def render_html(

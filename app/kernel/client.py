@@ -4,6 +4,9 @@ Each channel's reader (in the transport) only receives, checks the signature, de
 and hands the message here, where it either resolves the request awaiting that reply
 (by msg_id) or is appended to one inbox. Nothing here waits on the UI; the UI drains
 the inbox at its own frame rate.
+
+The requests that only ask and read a reply (completions, history, is_complete) are in
+:class:`~nbtui.app.kernel.requests.KernelRequests`, which `KernelClient` extends.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.requests import KernelRequests
 from nbtui.app.kernel.transports import LinkWatch, Transport, open_transport
 
 if TYPE_CHECKING:
@@ -59,7 +63,7 @@ def _username() -> str:
         return os.environ.get("USER", "user")
 
 
-class KernelClient:
+class KernelClient(KernelRequests):
     """A client of one kernel, usable with or without a UI.
 
     Args:
@@ -352,73 +356,6 @@ class KernelClient:
             future.cancel()
         self._execute_replies.clear()
         return given_up
-
-    async def is_complete(self, code: str, timeout: float = 0.5) -> str | None:
-        """The kernel's verdict ("complete", "incomplete", "invalid", "unknown") or None."""
-        reply = await self.request("shell", "is_complete_request", {"code": code}, timeout)
-        if reply is None:
-            return None
-        status = reply.content.get("status")
-        return status if isinstance(status, str) else None
-
-    async def complete(
-        self, code: str, cursor_pos: int, timeout: float = 2.0
-    ) -> tuple[list[str], int, int] | None:
-        """Completions at `cursor_pos`: (matches, cursor_start, cursor_end), or None."""
-        reply = await self.request(
-            "shell", "complete_request", {"code": code, "cursor_pos": cursor_pos}, timeout
-        )
-        if reply is None or reply.content.get("status") != "ok":
-            return None
-        matches = reply.content.get("matches")
-        start = reply.content.get("cursor_start", cursor_pos)
-        end = reply.content.get("cursor_end", cursor_pos)
-        if not isinstance(matches, list):
-            return None
-        return (
-            [str(match) for match in matches],
-            start if isinstance(start, int) else cursor_pos,
-            end if isinstance(end, int) else cursor_pos,
-        )
-
-    async def history(self, timeout: float = 3.0) -> list[str]:
-        """This kernel's inputs from every client, oldest first."""
-        return [code for _, code in await self.numbered_history(timeout)]
-
-    async def numbered_history(self, timeout: float = 3.0) -> list[tuple[int, str]]:
-        """This kernel's inputs from every client with their execution counts, oldest first.
-
-        `range` over session 0 is this kernel's own history; `tail` would also mix in
-        other kernels that share the IPython profile.
-        """
-        reply = await self.request(
-            "shell",
-            "history_request",
-            {
-                "output": False,
-                "raw": True,
-                "hist_access_type": "range",
-                "session": 0,
-                "start": 1,
-                "stop": None,
-            },
-            timeout,
-        )
-        if reply is None:
-            return []
-        entries = reply.content.get("history")
-        if not isinstance(entries, list):
-            return []
-        inputs: list[tuple[int, str]] = []
-        for entry in entries:
-            if (
-                isinstance(entry, (list, tuple))
-                and len(entry) >= 3
-                and isinstance(entry[1], int)
-                and isinstance(entry[2], str)
-            ):
-                inputs.append((entry[1], entry[2]))
-        return inputs
 
     def input_reply(self, value: str, request: Msg) -> None:
         """Answer the kernel's `input()` (an input_request) with `value`."""

@@ -24,13 +24,8 @@ console` spends. A `kill -9` is seen by the link watch whatever the pace; a kern
 that stops answering without dropping its connections (SIGSTOP, a lost network) takes
 `dead_after` quiet intervals to be noticed.
 
-Silence is not death. A heartbeat that stops answering makes the kernel "unresponsive";
-only evidence makes it "dead": its connections dropped (the link watch), the way to
-it broke (the transport says why), or its local process is gone (`LocalProcess`). A local
-process that is stopped (SIGSTOP, ctrl+z, a debugger) is "stopped". Where nothing can be
-checked (a remote kernel), a silence of `presume_dead_after` seconds makes it "lost":
-presumed dead, and said so. Any of these returns to "alive" when the same kernel answers
-its heartbeat again.
+The states and the snapshot are in :mod:`nbtui.app.kernel.liveness_state` (re-exported
+here); what a silence, a reply or a comeback means, in `liveness_evidence`.
 """
 
 from __future__ import annotations
@@ -39,12 +34,17 @@ import asyncio
 import contextlib
 import time
 from collections import deque
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Any
 
-from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel import liveness_evidence as evidence
+from nbtui.app.kernel.liveness_state import (
+    TROUBLE,
+    LivenessSnapshot,
+    LivenessState,
+    ProbedClient,
+)
 from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
 from nbtui.app.kernel.process import LocalProcess, ProcessCheck, ProcessWatch, local_process
 from nbtui.app.kernel.transports import LinkWatch, TransportClosed
@@ -60,58 +60,6 @@ __all__ = [
     "ProcessWatch",
     "local_process",
 ]
-
-LivenessState = Literal[
-    "alive", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted"
-]
-
-TROUBLE: frozenset[str] = frozenset({"unresponsive", "stopped", "lost", "dead", "restarting"})
-"""States in which the kernel runs nothing for anyone: the status shows them, not busy."""
-
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-class ProbedClient(Protocol):
-    """What the monitor needs of a client; `KernelClient` has it all."""
-
-    kernel_info: dict[str, Any]
-    """The latest kernel_info_reply content; the monitor refreshes it."""
-
-    async def ping(self, timeout: float) -> float | None:
-        """One liveness round trip in seconds, or None after `timeout`."""
-
-    async def request(
-        self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None:
-        """A request and its reply, or None after `timeout`."""
-
-    def watch_link(self) -> LinkWatch | None:
-        """The transport's connection events, or None when it has none."""
-
-
-@dataclass(frozen=True)
-class LivenessSnapshot:
-    """What is known about the kernel's life at one moment."""
-
-    state: LivenessState
-    """One word: alive, unresponsive, stopped, lost (presumed dead), dead, restarting
-    or restarted."""
-    since: float
-    """`time.monotonic()` when this state began."""
-    hb_rtt: float | None = None
-    """The last heartbeat round trip in seconds; None before the first or after a miss."""
-    hb_history: tuple[float, ...] = ()
-    """Recent answered round trips in seconds, oldest first."""
-    misses: int = 0
-    """Heartbeat pings that got no answer since the monitor started."""
-    control_latency: float | None = None
-    """Seconds the last control `kernel_info_request` took; None if it timed out."""
-    kernel_info: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
-    """The latest `kernel_info_reply` content (reloaded after a restart)."""
-    restarts: int = 0
-    """How many times the kernel came back after being seen dead."""
-    detail: str = ""
-    """Why the state is what it is, in a few words ("no heartbeat", ...)."""
 
 
 class LivenessMonitor:
@@ -300,14 +248,10 @@ class LivenessMonitor:
     # -- state -----------------------------------------------------------------------------
 
     def _update(self, **changes: Any) -> None:
-        old = self._snapshot
-        if "state" in changes and changes["state"] == old.state:
-            del changes["state"]
-        if "state" in changes:
-            changes["since"] = time.monotonic()
-        if all(getattr(old, name) == value for name, value in changes.items()):
+        new = self._snapshot.changed(**changes)
+        if new is None:
             return
-        self._snapshot = new = replace(old, **changes)
+        self._snapshot = new
         if self.on_change is not None:
             self.on_change(new)
 
@@ -391,11 +335,8 @@ class LivenessMonitor:
         self._update(state=state, control_latency=None, detail=detail)
 
     async def _judge_silence(self) -> None:
-        """The heartbeat has missed `dead_after` pings: say what is known, no more.
-
-        "dead" needs evidence (the way to the kernel broke, its process is gone); a
-        process that is there is "stopped" or "unresponsive"; with nothing to look at, a
-        long silence is "lost" (presumed dead)."""
+        """The heartbeat has missed `dead_after` pings: say what is known, no more ("dead"
+        needs evidence: a broken link here, else `silence_verdict`)."""
         problem = str(getattr(self.client, "link_problem", ""))
         if problem:
             self._silent("dead", problem)
@@ -405,56 +346,32 @@ class LivenessMonitor:
             check = await asyncio.to_thread(self.process.check)
         if self._stopping:
             return
-        if check.state == "gone":
-            self._silent("dead", f"no heartbeat: {check.detail}")
-        elif check.state == "stopped":
-            self._silent("stopped", check.detail)
-        elif check.state == "running":
-            self._silent("unresponsive", f"no heartbeat, though process {check.pid} runs")
-        elif time.monotonic() - self._last_answer >= self.presume_dead_after:
-            self._silent("lost", f"no heartbeat for {self.presume_dead_after:g} s: presumed dead")
-        else:
-            self._silent("unresponsive", "no heartbeat")
+        silent_for = time.monotonic() - self._last_answer
+        self._silent(*evidence.silence_verdict(check, silent_for, self.presume_dead_after))
 
     def _restart_overdue(self) -> None:
-        """Still silent after its manager said "restarting": after `presume_dead_after`
-        seconds, it is not coming back on its own."""
+        """Still silent `presume_dead_after` s after its manager said "restarting": lost."""
         if time.monotonic() - self._snapshot.since >= self.presume_dead_after:
-            self._silent(
-                "lost",
-                f"not back {self.presume_dead_after:g} s after a restart: presumed dead",
-            )
+            wait = f"{self.presume_dead_after:g} s"
+            self._silent("lost", f"not back {wait} after a restart: presumed dead")
 
     async def _came_back(self, previous: LivenessState) -> None:
         """The heartbeat answers again after a silence: the same kernel resumed (a stopped
         process continued, a network came back), or a restart on the same ports."""
-        info: Mapping[str, Any] | None = None
-        latency: float | None = None
-        old_answered = False
         known = self._kernel_session
-        deadline = time.monotonic() + max(self.control_timeout, 5.0)
-        # A fresh kernel answers its heartbeat before it reads control: retry briefly.
-        while info is None and time.monotonic() < deadline:
-            started = time.perf_counter()
-            reply = await self.client.request("control", "kernel_info_request", {}, 1.0)
-            if reply is None:
-                continue
-            session = str(reply.header.get("session", ""))
-            if self._leaving and session == self._leaving:
-                # The kernel said to be restarting still answers: not back, not gone yet.
-                old_answered = True
-                await asyncio.sleep(0.1)
-                continue
-            latency = time.perf_counter() - started
-            info = reply.content
-            self._kernel_session = session
+        answer = await evidence.ask_who_answers(
+            self.client, lambda: self._leaving, max(self.control_timeout, 5.0)
+        )
+        info = answer.info
+        if info is not None:
+            self._kernel_session = answer.session
             iopub_ready = getattr(self.client, "iopub_ready", None)
             if iopub_ready is not None and self._leaving:
                 # A server subscribes to the new kernel's iopub only now: until it is
                 # through, a cell's output would be lost (its replies would not).
-                await iopub_ready(reply.parent_id, tries=10)
+                await iopub_ready(answer.parent_id, tries=10)
         if info is None and self._leaving:
-            if old_answered:
+            if answer.old_answered:
                 # The same kernel answered throughout: nothing restarted after all.
                 self._leaving = ""
                 self._hb_silent = False
@@ -463,33 +380,12 @@ class LivenessMonitor:
             return
         self._leaving = ""
         self._hb_silent = False
-        if info is not None and known and self._kernel_session == known:
-            # The very process we knew answers: it was stopped and continued, or the way
-            # to it broke (a network blip, a tunnel or WebSocket that came back).
-            self._update(state="alive", detail="", control_latency=latency)
-            return
-        if info is None and previous in ("unresponsive", "stopped", "lost"):
-            # Never seen dead: most likely the same process, slow to catch up on control.
-            # The control probe, running again, says "alive" when it answers.
-            self._update(
-                state="unresponsive",
-                control_latency=None,
-                detail="the heartbeat answers again, kernel_info does not yet",
-            )
-            return
-        if self.process is not None:
-            self.process.forget()
-        changes: dict[str, Any] = {
-            "state": "restarted",
-            "restarts": self._snapshot.restarts + 1,
-            "control_latency": latency,
-            "detail": "kernel_info reloaded"
-            if info is not None
-            else "kernel_info not answered yet",
-        }
-        if info is not None:
-            self.client.kernel_info = dict(info)
-            changes["kernel_info"] = MappingProxyType(dict(info))
+        changes = evidence.comeback_changes(answer, known, previous, self._snapshot.restarts)
+        if changes["state"] == "restarted":
+            if self.process is not None:
+                self.process.forget()
+            if info is not None:
+                self.client.kernel_info = dict(info)
         self._update(**changes)
 
     # -- link watch ------------------------------------------------------------------------
@@ -538,24 +434,16 @@ class LivenessMonitor:
         reply = await self.client.request(
             "control", "kernel_info_request", {}, self.control_timeout
         )
-        state = self._snapshot.state
         if self._hb_silent:
             return None
-        if reply is None:
-            detail = f"no kernel_info on control in {self.control_timeout:g} s"
-            # Heartbeat alive, requests unanswered, and signatures failing since the last
-            # good message (not merely some time ago): a wrong key.
-            if getattr(self.client, "key_suspect", False):
-                detail += " (messages fail the signature check: wrong key?)"
-            self._update(state="unresponsive", control_latency=None, detail=detail)
-            return None
-        latency = time.perf_counter() - started
-        self._kernel_session = str(reply.header.get("session", ""))
-        changes: dict[str, Any] = {"control_latency": latency}
-        if dict(reply.content) != dict(self._snapshot.kernel_info):
-            self.client.kernel_info = dict(reply.content)
-            changes["kernel_info"] = MappingProxyType(dict(reply.content))
-        if state == "unresponsive":
-            changes.update(state="alive", detail="")
+        latency = None if reply is None else time.perf_counter() - started
+        key_suspect = bool(getattr(self.client, "key_suspect", False))
+        changes = evidence.control_changes(
+            reply, latency, self._snapshot, key_suspect, self.control_timeout
+        )
+        if reply is not None:
+            self._kernel_session = str(reply.header.get("session", ""))
+            if "kernel_info" in changes:
+                self.client.kernel_info = dict(reply.content)
         self._update(**changes)
         return latency

@@ -24,7 +24,7 @@ import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
 from nbtui.app import main as cli
-from nbtui.app.kernel import discovery
+from nbtui.app.kernel import discovery, probing
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
@@ -440,13 +440,13 @@ def test_a_remote_kernel_gets_a_longer_heartbeat_wait(
 ) -> None:
     """A kernel on another host is not called stale after a local kernel's 0.3 s."""
     waits: dict[str, float] = {}
-    real_ping = discovery._Probe.ping
+    real_ping = probing._Probe.ping
 
-    async def recording_ping(self: discovery._Probe, timeout: float) -> float | None:
+    async def recording_ping(self: probing._Probe, timeout: float) -> float | None:
         waits[self.info.ip] = timeout
         return await real_ping(self, 0.01)
 
-    monkeypatch.setattr(discovery._Probe, "ping", recording_ping)
+    monkeypatch.setattr(probing._Probe, "ping", recording_ping)
     paths = []
     for ip in ("192.0.2.1", "127.0.0.1"):  # TEST-NET-1, routed nowhere; loopback
         data = dead_connection()

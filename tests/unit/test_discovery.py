@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import zmq.asyncio
 
-from nbtui.app.kernel import discovery
+from nbtui.app.kernel import discovery, probing
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.discovery import KernelEntry
 
@@ -33,9 +33,9 @@ class Replies:
     def __init__(self, monkeypatch: pytest.MonkeyPatch, usage: dict[str, Any]) -> None:
         self.usage = usage
         self.hb_timeouts: list[float] = []
-        monkeypatch.setattr(discovery._Probe, "ping", self.ping)
-        monkeypatch.setattr(discovery._Probe, "channel", lambda probe, name: name)
-        monkeypatch.setattr(discovery._Probe, "requests", self.requests)
+        monkeypatch.setattr(probing._Probe, "ping", self.ping)
+        monkeypatch.setattr(probing._Probe, "channel", lambda probe, name: name)
+        monkeypatch.setattr(probing._Probe, "requests", self.requests)
 
     async def ping(self, timeout: float) -> float:
         self.hb_timeouts.append(timeout)
@@ -54,7 +54,7 @@ class Replies:
 async def probe(entry: KernelEntry) -> KernelEntry:
     context = zmq.asyncio.Context()
     try:
-        return await discovery._probe(
+        return await probing._probe(
             entry,
             context,
             details=True,

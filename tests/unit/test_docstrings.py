@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHECKED: tuple[str, ...] = (
     "app/kernel/discovery.py",
+    "app/kernel/connection_info.py",
+    "app/kernel/kernel_entry.py",
+    "app/kernel/probing.py",
+    "app/kernel/prune.py",
+    "app/kernel/liveness_state.py",
+    "app/kernel/liveness_evidence.py",
+    "app/kernel/requests.py",
     "app/kernel/sanitize.py",
     "app/kernel/tunnel.py",
     "app/kernel/pacing.py",
@@ -32,6 +39,7 @@ CHECKED: tuple[str, ...] = (
     "app/present.py",
     "app/quiet_driver.py",
     "widgets/editor.py",
+    "widgets/syntax.py",
     "widgets/completions.py",
     "widgets/connection_pane.py",
     "widgets/liveness_pane.py",
@@ -42,6 +50,8 @@ CHECKED: tuple[str, ...] = (
     "widgets/palette.py",
     "widgets/side_panes.py",
     "widgets/html_text.py",
+    "widgets/html_table.py",
+    "widgets/html_clip.py",
     "bench",
 )
 """Files (or directories, expanded recursively) under :data:`ROOT` that are checked.

@@ -12,8 +12,7 @@ Three probes, each answering a different question:
   requests; its latency is responsiveness. Control answers in about a millisecond even
   while the shell runs a cell, so a slow answer means a stuck kernel, not a busy one.
 
-Busy and idle are not this module's concern: the transcript model tracks them per
-execute request. The probes sent here are control requests, which the model ignores.
+Busy and idle are the transcript model's (per execute request); it ignores these probes.
 
 Quiet when idle: between probes nothing runs; the watch task sleeps in `next_event`. With
 `quiet_interval` (and `quiet_control_interval`), a kernel that has answered `settle_after`
@@ -39,13 +38,8 @@ from types import MappingProxyType
 from typing import Any
 
 from nbtui.app.kernel import liveness_evidence as evidence
-from nbtui.app.kernel.liveness_state import (
-    TROUBLE,
-    LivenessSnapshot,
-    LivenessState,
-    ProbedClient,
-)
-from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
+from nbtui.app.kernel.liveness_state import TROUBLE, LivenessSnapshot, LivenessState, ProbedClient
+from nbtui.app.kernel.pacing import log_error, sleep_paced, stop_tasks, supervised
 from nbtui.app.kernel.process import LocalProcess, ProcessCheck, ProcessWatch, local_process
 from nbtui.app.kernel.transports import LinkWatch, TransportClosed
 
@@ -112,6 +106,8 @@ class LivenessMonitor:
         self.interval = interval
         self.control_interval = control_interval
         self.on_change = on_change
+        self.on_error: Callable[[BaseException], None] = log_error
+        """Told of an exception that ended a probe loop; the loop then runs again."""
         self.ping_timeout = ping_timeout
         self.confirm_timeout = confirm_timeout
         self.control_timeout = control_timeout
@@ -207,13 +203,18 @@ class LivenessMonitor:
         self._stopping = False
         self._watch_link = self.client.watch_link()
         self._tasks = [
-            asyncio.create_task(self._ping_loop(), name="nbtui-heartbeat"),
-            asyncio.create_task(self._control_loop(), name="nbtui-control-probe"),
+            asyncio.create_task(supervised(self._ping_loop, self._failed), name="nbtui-heartbeat"),
+            asyncio.create_task(
+                supervised(self._control_loop, self._failed), name="nbtui-control-probe"
+            ),
         ]
         if self._watch_link is not None:
             self._tasks.append(
                 asyncio.create_task(self._watch(self._watch_link), name="nbtui-hb-monitor")
             )
+
+    def _failed(self, error: BaseException) -> None:
+        self.on_error(error)  # looked up now: the app may set it after start()
 
     async def stop(self) -> None:
         """Stop every probe; never touches the kernel."""

@@ -1,14 +1,54 @@
 """Loops that wait on the network: sleeping at a pace that can change while they sleep,
-and stopping them without hanging on a cancel that was swallowed."""
+keeping them alive through a listener's bug, and stopping them without hanging on a
+cancel that was swallowed."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
-__all__ = ["sleep_paced", "stop_tasks"]
+from nbtui.app.kernel.errors import NbtuiError
+
+__all__ = ["RESTART_PAUSE", "log_error", "sleep_paced", "stop_tasks", "supervised"]
+
+RESTART_PAUSE = 1.0
+"""Seconds `supervised` waits before it runs a loop that died again: one that fails at
+once must not spin."""
+
+
+def log_error(error: BaseException) -> None:
+    """The default report of a probe loop's unexpected exception: the `nbtui` logger."""
+    logging.getLogger("nbtui").error("a probe loop failed", exc_info=error)
+
+
+async def supervised(
+    loop: Callable[[], Awaitable[None]], on_error: Callable[[BaseException], None] = log_error
+) -> None:
+    """Run `loop` until it returns; when it dies of an unexpected exception, tell
+    `on_error` and run it again.
+
+    A probe loop is a plain asyncio task: an exception in it (a listener's bug, an
+    answer nobody foresaw) ended it silently, and the UI showed its last word for ever,
+    a kernel "unresponsive" or "restarting" that answered. It costs one report now.
+
+    An `NbtuiError` (the client is closed) ends it, as it always did.
+
+    Args:
+        loop: Makes the coroutine to run; called again after each failure.
+        on_error: Called with each exception that ended the loop.
+    """
+    while True:
+        try:
+            await loop()
+            return
+        except NbtuiError:
+            return  # the client says it is closed: the loop's end, as a return would be
+        except Exception as error:  # noqa: BLE001 - reported, and the loop goes on
+            on_error(error)
+        await asyncio.sleep(RESTART_PAUSE)
 
 
 async def sleep_paced(wake: asyncio.Event, pace: Callable[[], float]) -> None:

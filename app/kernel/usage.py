@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 import psutil
 
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import sleep_paced, stop_tasks
+from nbtui.app.kernel.pacing import sleep_paced, stop_tasks, supervised
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.transports import TransportClosed
 
@@ -303,7 +303,7 @@ class UsagePoller:
         """Poll now and then every `interval`; needs a running loop."""
         if self._task is None:
             self._stopping = False
-            self._task = asyncio.create_task(self._run(), name="nbtui-usage")
+            self._task = asyncio.create_task(supervised(self._run), name="nbtui-usage")
 
     async def stop(self) -> None:
         """Stop polling; never touches the kernel."""

@@ -49,7 +49,7 @@ from typing import Any, Literal, Protocol
 import zmq
 
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import stop_tasks
+from nbtui.app.kernel.pacing import stop_tasks, supervised
 from nbtui.app.kernel.sanitize import sanitize_line
 
 __all__ = [
@@ -388,7 +388,7 @@ class VariablesPoller:
     def start(self) -> None:
         """Read now, then as described; needs a running loop."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="nbtui-variables")
+            self._task = asyncio.create_task(supervised(self._run), name="nbtui-variables")
 
     async def stop(self) -> None:
         """Stop polling and wait for the task to end."""

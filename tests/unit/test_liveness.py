@@ -8,6 +8,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from nbtui.app.kernel import pacing
 from nbtui.app.kernel.connection import CHANNELS, parse_connection_info
 from nbtui.app.kernel.liveness import (
     LivenessMonitor,
@@ -431,3 +434,35 @@ def test_local_process_only_for_a_local_tcp_kernel() -> None:
     local = local_process(info("127.0.0.1"))
     assert local is not None and local.port == 5000
     assert local_process(info("203.0.113.9")) is None  # another host: nothing to look at
+
+
+async def test_a_listener_that_raises_does_not_end_the_probes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A bug in whoever listens costs one report, not the liveness of the session: found
+    by hand, a session stuck on "unresponsive" though the kernel answered."""
+    monkeypatch.setattr(pacing, "RESTART_PAUSE", 0.01)
+    client = ScriptedClient()
+    seen: list[LivenessSnapshot] = []
+    failures: list[BaseException] = []
+
+    def listener(snapshot: LivenessSnapshot) -> None:
+        seen.append(snapshot)
+        if snapshot.state == "unresponsive" and len(failures) == 0:
+            failures.append(RuntimeError("a listener's bug"))
+            raise failures[-1]
+
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02, on_change=listener)
+    reported: list[BaseException] = []
+    monitor.on_error = reported.append
+    monitor.start()
+    try:
+        await until(lambda: monitor.snapshot.state == "alive")
+        client.control_answers = None
+        await until(lambda: monitor.snapshot.state == "unresponsive")
+        client.control_answers = dict(INFO)
+        await until(lambda: monitor.snapshot.state == "alive")
+        assert reported == failures
+        assert seen[-1].state == "alive"
+    finally:
+        await monitor.stop()

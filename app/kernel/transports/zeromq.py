@@ -233,6 +233,8 @@ class ZmqTransport:
         Raises:
             TransportClosed: After `close()`; it ends the probes' loops.
         """
+        if self._closed:
+            raise TransportClosed("the connection to the kernel is closed")
         try:
             self._session.send(self._sockets[channel], msg)
         except zmq.ZMQError as error:
@@ -265,6 +267,9 @@ class ZmqTransport:
         Raises:
             TransportClosed: After `close()`.
         """
+        if self._closed:
+            # Its context is destroyed: a new socket would fail with a TypeError.
+            raise TransportClosed("the connection to the kernel is closed")
         async with self._hb_lock:
             try:
                 socket = self._hb_socket()

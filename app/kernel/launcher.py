@@ -36,6 +36,11 @@ class OwnKernel:
         return Path(self.manager.connection_file)
 
     @property
+    def session_id(self) -> str:
+        """The kernel manager's session: its `shutdown_reply` is a restart nbtui asked."""
+        return str(self.manager.session.session)
+
+    @property
     def target(self) -> ConnectionInfo:
         """The connection file, read and validated once.
 

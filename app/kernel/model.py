@@ -84,6 +84,8 @@ class Transcript(Scrollback):
         self.entries: list[Entry] = []
         self.cells: dict[str, Cell] = {}
         self.peers: dict[str, Peer] = {}
+        self.own_sessions: set[str] = set()
+        """Sessions of nbtui's own kernel manager: their restarts are the user's, told."""
         self.running: dict[str, Cell] = {}
         """Execute requests between their busy and idle, by msg_id: busy is tracked per
         request, so a probe's idle on the control channel never ends a running cell."""
@@ -229,6 +231,8 @@ class Transcript(Scrollback):
             # Only a client seen here has a name worth showing. A session that ran nothing
             # is the kernel's owner (its KernelManager, a server), not a peer to list.
             who = self.peers.get(msg.parent_session)
+            if msg.parent_session in self.own_sessions:
+                return  # nbtui's own kernel manager: the user asked, and was told
             if who is not None and (who.is_self or who.cells):
                 self.add_notice(f"{who.label} asked the kernel to {verb}", "warning")
             else:

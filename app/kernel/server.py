@@ -373,6 +373,11 @@ class ServerOwnKernel:
         self.kernel = kernel
 
     @property
+    def session_id(self) -> str:
+        """ "": the server restarts the kernel with a session of its own."""
+        return ""
+
+    @property
     def target(self) -> ServerKernel:
         """Where the kernel is, to attach to it."""
         return self.kernel

@@ -81,6 +81,8 @@ class KernelSession(CellSubmission):
     ) -> None:
         self.client = client
         self.own_kernel = own_kernel
+        self._restart_asked = False
+        """The user asked for the restart under way: its notices were said already."""
         self.model = Transcript(client.session_id, max_lines=scrollback)
         """Everything the transcript shows."""
         self.usage_interval = usage_interval
@@ -241,6 +243,7 @@ class KernelSession(CellSubmission):
                 # A kernel's own start may publish "starting" just after our attach
                 # (iopub and control are not ordered): only later is it a restart.
                 and msg.received > self.client.attached_at + self.STARTUP_GRACE
+                and not self._restart_asked  # said already, as the user asked for it
             ):
                 self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
@@ -305,6 +308,12 @@ class KernelSession(CellSubmission):
         if state in ("dead", "restarting", "restarted"):
             self.model.mark_all_stopped()
         notice = liveness_notice(snapshot, previous, self.client.info)
+        # A restart the user asked for was said as it began: "restarting" again adds
+        # nothing; its end ("restarted", or a death) is still told.
+        if state == "restarting" and self._restart_asked:
+            notice = None
+        elif state != "restarting":
+            self._restart_asked = False
         if notice is not None:
             self.model.add_notice(*notice)
         if state == "restarted":
@@ -363,6 +372,9 @@ class KernelSession(CellSubmission):
         if self.own_kernel is None:
             return
         self.model.add_notice("restarting the kernel (you asked)", "warning")
+        self._restart_asked = True
+        # Its manager's shutdown_reply is ours too: not "the kernel's owner asked".
+        self.model.own_sessions.add(self.own_kernel.session_id)
         self.model.mark_all_stopped()
         self.on_change()
         try:

@@ -130,6 +130,11 @@ class OwnedKernel(Protocol):
     def target(self) -> KernelTarget:
         """Where the kernel is, to attach to it."""
 
+    @property
+    def session_id(self) -> str:
+        """The session of whoever restarts it for nbtui (its kernel manager), whose
+        `shutdown_reply` is the user's own restart; "" where nbtui cannot know it."""
+
     async def may_be_starting(self) -> bool:
         """Whether an attach that failed is worth trying again: the kernel may still be
         coming up (a local one whose process lives). A server's kernel: no, the server

@@ -16,6 +16,7 @@ from nbtui.app.kernel.model import Notice
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.usage import UsageSnapshot
 from tests.fakes import FakeClock, ScriptedTransport, scripted_client
+from tests.unit.test_model import Request, _msg_id
 
 
 class FakeOwnKernel:
@@ -24,6 +25,8 @@ class FakeOwnKernel:
     def __init__(self) -> None:
         self.interrupts = 0
         self.restarts = 0
+        self.session_id = "manager-1"
+        """Its kernel manager's session, which sends the restart's shutdown_request."""
 
     async def interrupt(self) -> None:
         self.interrupts += 1
@@ -362,3 +365,30 @@ def test_the_session_does_not_need_textual() -> None:
         [sys.executable, "-c", code], check=False, capture_output=True, text=True
     )
     assert found.stdout.strip() == "False", found.stderr
+
+
+async def test_a_restart_the_user_asked_for_is_told_once_and_its_end_once() -> None:
+    """Found by hand: one F9 printed five lines, two calling the user "its owner"."""
+    own = FakeOwnKernel()
+    session, _, _ = await attached(own=own)
+    session.liveness_changed(alive())
+    before = len(notices(session))
+    await session.restart()
+    session.liveness_changed(LivenessSnapshot(state="restarting", since=0.0))
+    manager = Request(_msg_id(), own.session_id, "root", "shutdown_request")
+    session.model.apply_all(
+        [
+            manager.busy(),
+            manager.iopub("shutdown_reply", {"status": "ok", "restart": True}),
+            manager.idle(),
+        ]
+    )
+    session.liveness_changed(LivenessSnapshot(state="restarted", since=0.0))
+    said = notices(session)[before:]
+    assert said[0] == "restarting the kernel (you asked)"
+    assert len(said) == 2, said
+    assert said[1].startswith("the kernel restarted")
+    # A restart nobody here asked for is still told as such.
+    session.liveness_changed(alive())
+    session.liveness_changed(LivenessSnapshot(state="restarting", since=0.0))
+    assert notices(session)[-1].startswith("the kernel is restarting")

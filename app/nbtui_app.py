@@ -155,6 +155,13 @@ class NbtuiApp(App[None]):
         self.exit()
 
 
+class ObservingApp(NbtuiApp):
+    """The app for `--observe`: an observer interrupts nothing, so the footer does not
+    offer ctrl+c (the key stays, to say "read-only")."""
+
+    BINDINGS = [Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True)]
+
+
 CONSOLE_ACTIONS = tuple(
     binding.action
     for binding in NbtuiApp.BINDINGS
@@ -216,4 +223,4 @@ def create_app(
         output_limit=output_limit,
         line_limit=line_limit,
     )
-    return NbtuiApp(session, console)
+    return (ObservingApp if observe else NbtuiApp)(session, console)

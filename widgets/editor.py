@@ -58,6 +58,12 @@ class CellEditor(TextArea, inherit_bindings=False):
         f"cell-editor--{name}" for name in set(SYNTAX.values())
     }
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A read-only editor (observing) has no cell to run: the footer leaves Run out."""
+        if self.read_only and action == "run":
+            return False
+        return super().check_action(action, parameters)
+
     @dataclass
     class RunRequested(Message):
         """The user pressed Enter (force=False) or the run key (force=True)."""

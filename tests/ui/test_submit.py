@@ -202,6 +202,15 @@ async def test_observer_says_read_only_on_the_screen(
         text = await until_shown(pilot, app, "a colleague ran this")
         assert "observing · read-only" in text
         assert "In [" not in app.query_one("#prompt", Label).content
+        # The footer offers nothing an observer cannot do (found by hand: ^c Interrupt
+        # and ^r Run were there).
+        shown = {
+            active.binding.action
+            for active in app.screen.active_bindings.values()
+            if active.binding.show
+        }
+        assert "toggle_panes" in shown
+        assert not {"interrupt", "run(True)"} & shown, shown
 
 
 class _OwnKernelSpy:

@@ -27,8 +27,8 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.main import _return_freed_memory
 from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.process import return_freed_memory
 
 CASES = {
     "{n} lines of 1 MB, flushed: a message each": (
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.child:
-        _return_freed_memory()  # as the nbtui command does first
+        return_freed_memory()  # as the nbtui command does first
         print(json.dumps(asyncio.run(nbtui_run(*args.child))))
         return 0
     runs = args.runs or (1 if args.smoke else 3)

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
+from nbtui.app import launch
 from nbtui.app import main as cli
 from nbtui.app.kernel import discovery, probing
 from nbtui.app.kernel.client import KernelClient
@@ -262,7 +263,7 @@ async def test_bare_existing_skips_newer_stale_file(
     set_age(live_path, 600)
     set_age(stale, 5)  # the newest file is the dead one
     monkeypatch.chdir(tmp_path)
-    info = await cli._connection(cli.parse_args(["--existing"]))
+    info = await launch.connection(cli.parse_args(["--existing"]))
     assert info is not None
     assert info.path == live_path
     err = capsys.readouterr().err.strip().splitlines()

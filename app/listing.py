@@ -1,0 +1,100 @@
+"""The tables of the command line: --list and --prune of connection files, --list of a
+server's kernels, and the --pick picker; the tables themselves come from app/present.py."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from nbtui.app.kernel import discovery
+from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.present import entries_json, format_table
+
+__all__ = ["list_kernels", "list_server_kernels", "on_terminal", "pick", "prune", "search_dirs"]
+
+
+def search_dirs(args: argparse.Namespace) -> list[Path]:
+    """Where --list, --prune and --pick look: the runtime dir, then the DIRs given."""
+    return [discovery.runtime_dir(), *args.dirs]
+
+
+async def list_kernels(args: argparse.Namespace) -> int:
+    """--list: print the table (or, with --json, the JSON) of the connection files' kernels."""
+    entries = await discovery.probe_all(discovery.connection_files(search_dirs(args)))
+    if args.json:
+        print(entries_json(entries))
+    elif not entries:
+        print(f"no kernel connection files in {discovery.runtime_dir()}")
+    else:
+        print(format_table(entries))
+    return 0
+
+
+async def prune(args: argparse.Namespace) -> int:
+    """--prune: remove the connection files of dead kernels, after asking unless --yes."""
+    if not args.yes and not discovery.stdin_is_tty():
+        raise NbtuiError(
+            "--prune asks before removing files and there is no terminal to ask "
+            "on: add --yes to remove the stale files without asking"
+        )
+    entries = await discovery.probe_all(
+        discovery.connection_files(search_dirs(args)), details=False, usage=False
+    )
+    stale = [entry for entry in entries if entry.stale]
+    if not stale:
+        print(f"no stale connection files ({len(entries)} checked)")
+        return 0
+    print(format_table(stale, summary=False))
+    if not args.yes:
+        try:
+            noun = "file" if len(stale) == 1 else f"{len(stale)} files"
+            answer = input(f"Remove the stale connection {noun} listed above? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing removed")
+            return 0
+    result = await discovery.prune(stale)
+    for path in result.removed:
+        print(f"removed {path}")
+    for path, why in result.kept:
+        print(f"kept {path}: {why}")
+    return 0
+
+
+def on_terminal() -> bool:
+    """Whether stdin and stdout are both a terminal, which a full-screen app needs."""
+    return discovery.stdin_is_tty() and sys.stdout.isatty()
+
+
+async def pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
+    """The connection file chosen in the kernel picker (among `paths`, or all in `dirs`);
+    None when it was closed without a choice."""
+    if not on_terminal():
+        raise NbtuiError(
+            "the kernel picker needs a terminal: nbtui --list shows the kernels, "
+            "nbtui --existing FILE attaches to one"
+        )
+    from nbtui.app.screens.picker import KernelPickerApp  # noqa: PLC0415
+
+    picker = KernelPickerApp(dirs=dirs, only=paths)
+    return await picker.run_async()
+
+
+async def list_server_kernels(args: argparse.Namespace) -> int:
+    """--server URL --list: print the server's kernels (with --json, as JSON)."""
+    from nbtui.app.kernel.server import JupyterServer  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.present import format_server_table  # noqa: PLC0415
+
+    server = JupyterServer(args.server, args.token)
+    kernels = await server.kernels()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(kernel) for kernel in kernels], indent=2))
+    elif not kernels:
+        print(f"no kernels on {server.base_url}")
+    else:
+        print(format_server_table(kernels))
+    return 0

@@ -285,6 +285,7 @@ class TranscriptView(ScrollView, can_focus=True):
         return render_traceback(output.traceback, folded=self.fold_tracebacks)
 
     def toggle_tracebacks(self) -> None:
+        """Fold or unfold every long traceback (F7), re-laying out the cells that have one."""
         self.fold_tracebacks = not self.fold_tracebacks
         for entry in self._all_entries:
             if isinstance(entry, Cell) and any(isinstance(o, ErrorOutput) for o in entry.outputs):
@@ -363,6 +364,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.virtual_size = Size(width, self._height)
 
     def on_resize(self) -> None:
+        """Lay the transcript out again for a new width, staying at the end if following."""
         if self._content_width() != self._layout_width:
             self.line_cache.clear()
             self._relayout()
@@ -374,6 +376,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def watch_scroll_y(self, old: float, new: float) -> None:
+        """Follow new output while at the end; stop when the reader scrolls up."""
         super().watch_scroll_y(old, new)
         # Only a move up (the reader's) stops following; reaching the end resumes it.
         if new >= self.max_scroll_y:
@@ -382,6 +385,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self.follow = False
 
     def notify_style_update(self) -> None:
+        """Rebuild the styled parts after a style or theme change."""
         super().notify_style_update()
         self.line_cache.clear()
         # Rendered parts hold styled strips: rebuild them with the new styles.
@@ -391,6 +395,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self._relayout()
 
     def on_mount(self) -> None:
+        """Listen for theme changes."""
         # A new theme updates the component styles (prompts, the peer palette) only after
         # notify_style_update has run with the old ones: rebuild once more when it is done.
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.notify_style_update())
@@ -398,6 +403,7 @@ class TranscriptView(ScrollView, can_focus=True):
     # -- drawing -------------------------------------------------------------------------
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        """Draw the rows in `crop`, working the base style out once for all of them."""
         # The style behind every row: working it out walks the widget's ancestors, which
         # was most of the cost of a row when done per row.
         self._row_style = self.rich_style
@@ -407,6 +413,7 @@ class TranscriptView(ScrollView, can_focus=True):
             self._row_style = None
 
     def render_line(self, y: int) -> Strip:
+        """Draw screen row `y`: the row of the part that holds it, or a blank."""
         width = self.size.width
         row = round(self.scroll_y) + y
         base = self._row_style or self.rich_style

@@ -136,6 +136,7 @@ class RenderedPart(Part):
         return len(self._render(width))
 
     def strip(self, row: int, width: int) -> Strip:
+        """Row `row` of the part laid out at `width`."""
         return self._render(width)[row]
 
 
@@ -151,10 +152,12 @@ class ImagePart(RenderedPart):
         self._prompt = prompt
 
     def height(self, width: int) -> int:
+        """Rows at `width`: the prompt's, then the picture's (known from its header)."""
         prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
         return prompt_rows + self._image.rows(width)
 
     def strip(self, row: int, width: int) -> Strip:
+        """Row `row`; the picture is decoded when a row of it is first drawn."""
         strips = self._render(width)
         return strips[row] if row < len(strips) else Strip.blank(width)
 
@@ -241,6 +244,7 @@ class StreamPart(Part):
             self._cum.extend(self._ends(measured, stream.lines[measured:], width, end))
 
     def height(self, width: int) -> int:
+        """Rows at `width` of the kept lines and the unfinished one, counted incrementally."""
         self._sync(width)
         rows = (self._cum[-1] - self._base) if self._cum else 0
         if self.stream.partial:
@@ -253,6 +257,7 @@ class StreamPart(Part):
         return lines[index] if index < len(lines) else self.stream.visible_partial
 
     def strip(self, row: int, width: int) -> Strip:
+        """Row `row`: only the line that holds it is cut into rows."""
         self._sync(width)
         absolute = row + self._base
         index = bisect_right(self._cum, absolute)

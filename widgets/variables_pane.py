@@ -95,6 +95,7 @@ class VariablesPane(Vertical):
         self._last_rows: tuple[VariableRow, ...] = ()
 
     def compose(self) -> ComposeResult:
+        """The title, the filter, the table and the one-line message."""
         yield Static("variables", id="variables-title", classes="pane-title")
         yield Input(placeholder="filter by name or type", id="variables-filter")
         table: DataTable[Text] = DataTable(
@@ -104,6 +105,7 @@ class VariablesPane(Vertical):
         yield Static("", id="variables-message", classes="variables--message")
 
     def on_mount(self) -> None:
+        """Add the table's columns and show what is known."""
         table = self.table
         for column in _COLUMNS:
             table.add_column(column, key=column)

@@ -104,9 +104,11 @@ class Transcript(Scrollback):
 
     @property
     def busy(self) -> bool:
+        """Whether any cell, anyone's, is running now."""
         return bool(self.running)
 
     def oldest_running(self) -> Cell | None:
+        """The running cell that started first (the one the status line names), or None."""
         if not self.running:
             return None
         return min(self.running.values(), key=lambda cell: cell.started or 0.0)
@@ -124,6 +126,7 @@ class Transcript(Scrollback):
         self.changed[id(entry)] = entry
 
     def add_notice(self, text: str, level: Literal["info", "warning", "error"] = "info") -> Notice:
+        """Append a notice line (nbtui's own words, not the kernel's) and return it."""
         notice = Notice(text, level)
         self.entries.append(notice)
         self._touch(notice)
@@ -158,6 +161,8 @@ class Transcript(Scrollback):
         return cell
 
     def peer(self, session: str, username: str) -> Peer:
+        """The client with this session id, made on first sight with a sanitised name and
+        its own colour."""
         # Usernames come from other clients' headers: untrusted text like any output.
         username = sanitize_line(username)
         peer = self.peers.get(session)
@@ -183,6 +188,7 @@ class Transcript(Scrollback):
         return cell
 
     def apply_all(self, messages: Iterable[Msg]) -> None:
+        """Fold a batch of messages in, in order, then trim the scrollback to its budget once."""
         for message in messages:
             self.apply(message)
         self.enforce_budget()

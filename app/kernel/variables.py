@@ -101,7 +101,8 @@ class VariablesClient(Protocol):
 
     async def request(
         self, channel: str, msg_type: str, content: dict[str, Any], timeout: float
-    ) -> Msg | None: ...
+    ) -> Msg | None:
+        """Send one request and wait up to `timeout` s for its reply (None: none came)."""
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from typing import Any
 
 from textual.screen import Screen
 
-from nbtui.app import nbtui_app
 from nbtui.app.kernel import client
 from nbtui.app.main import main
+from nbtui.app.screens import console
 
 _log = open(os.environ["NBTUI_TIMELINE"], "a", buffering=1)  # noqa: SIM115 -- for the life of the process
 
@@ -42,7 +42,7 @@ def _timed(cls: type, name: str, event: str) -> None:
     setattr(cls, name, timed)
 
 
-_timed(nbtui_app.NbtuiApp, "_apply_inbox", "frame")  # the inbox into the model and view
+_timed(console.ConsoleScreen, "_apply_changes", "frame")  # the session's news into the view
 _timed(Screen, "_compositor_refresh", "compose")  # Textual draws what changed
 _timed(client.KernelClient, "execute", "execute")
 

@@ -27,7 +27,7 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import create_app
 from nbtui.app.process import return_freed_memory
 
 CASES = {
@@ -92,7 +92,7 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
     """
     client = KernelClient(load_connection_file(Path(connection_file)), username="bench")
     await client.attach()
-    app = NbtuiApp(client)
+    app = create_app(client)
     try:
         async with app.run_test(size=(200, 50)) as pilot:
             await pilot.pause(0.3)

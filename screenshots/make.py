@@ -20,7 +20,7 @@ from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.nbtui_app import create_app
 
 HERE = Path(__file__).parent
 CELLS = (
@@ -82,7 +82,7 @@ async def shoot(
 ) -> None:
     client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
     await client.attach()
-    app = NbtuiApp(client)
+    app = create_app(client)
     try:
         async with app.run_test(size=size) as pilot:
             for code in cells:

@@ -15,6 +15,7 @@ __all__ = [
     "Level",
     "Notice",
     "asked_exit",
+    "died_unanswered",
     "died_under",
     "exit_refused",
     "interrupt_ignored",
@@ -80,6 +81,15 @@ def memory_short(share: float | None) -> Notice:
 
 def _cell(count: int | None) -> str:
     return f" In [{count}]" if count else ""
+
+
+def died_unanswered() -> Notice:
+    """The kernel died with our cell sent and unanswered, not known to have started."""
+    return (
+        "the kernel died before answering your cell (it may have ended the kernel itself, "
+        "with os._exit() for one; so can a crash or the out-of-memory killer)",
+        "error",
+    )
 
 
 def died_under(count: int | None) -> Notice:

@@ -27,7 +27,7 @@ from nbtui.app.kernel.liveness import (
     local_process,
 )
 from nbtui.app.kernel.model import Transcript
-from nbtui.app.kernel.notices import died_under, liveness_notice, memory_short
+from nbtui.app.kernel.notices import died_unanswered, died_under, liveness_notice, memory_short
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.submit import CellSubmission, Verdict
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
@@ -56,8 +56,10 @@ class KernelSession(CellSubmission):
         clock: `time.monotonic` or a test's fake clock.
     """
 
-    DEATH_WINDOW = 1.0
-    """Seconds after the kernel's death in which our cell's late busy still pins it."""
+    DEATH_WINDOW = 10.0
+    """Seconds after the kernel's death in which our cell's late busy still pins it. Any
+    busy that comes was published before the death, so a long window cannot mislead;
+    1 s was too short on a loaded machine (the CI failure of test_os_exit_is_reported…)."""
     STARTUP_GRACE = 3.0
     """Seconds after attach in which a "starting" status is the kernel's own start."""
     RESTARTED_SHOWN = 10.0
@@ -328,7 +330,7 @@ class KernelSession(CellSubmission):
             # The cell's own busy may still be on its way (iopub has its own reader, and
             # the link's loss is seen at once): it has a little while to arrive.
             self._lost_cells = given_up
-            self.deadlines.after(self.DEATH_WINDOW, self._lost_cells.clear)
+            self.deadlines.after(self.DEATH_WINDOW, self._death_unpinned)
             self._pin_death()
 
     def _pin_death(self) -> None:
@@ -339,6 +341,14 @@ class KernelSession(CellSubmission):
         if started:
             self._lost_cells.clear()
             self.model.add_notice(*died_under(started[0].execution_count))
+
+    def _death_unpinned(self) -> None:
+        """No busy came for our cell: the kernel may have died before it said the cell
+        started (os._exit() can beat ipykernel's iopub thread). Say what is known."""
+        if self._lost_cells:
+            self._lost_cells = []
+            self.model.add_notice(*died_unanswered())
+            self.on_change()
 
     def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
         """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell

@@ -11,6 +11,7 @@ import fcntl
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -122,15 +123,24 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
         49409,
     )
     km.session.key = SNAPSHOT_KEY
-    km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    # Shut down also when it never answers: a kernel left behind keeps the fixed ports.
-    try:
+    # The fixed ports are in the ephemeral range: another test's socket can hold one for
+    # a moment, and the kernel then dies at start (seen once in CI). Try again.
+    for attempt in range(3):
+        km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = km.blocking_client()
         client.start_channels()
         try:
             client.wait_for_ready(timeout=60)
+            break
+        except RuntimeError:
+            km.shutdown_kernel(now=True)
+            if attempt == 2:
+                raise
+            time.sleep(2)
         finally:
             client.stop_channels()
+    # Shut down also when it never answers: a kernel left behind keeps the fixed ports.
+    try:
         yield km
     finally:
         km.shutdown_kernel(now=True)

@@ -87,6 +87,30 @@ async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
     return load_connection_file(resolve_connection_file(existing))
 
 
+def _remote_lookup(existing: str) -> bool:
+    """With --ssh, whether --existing names a file on the server (a partial name, or none
+    for the newest live one) rather than a connection file here or stdin."""
+    return existing != "-" and not os.path.isfile(existing)
+
+
+def _remote_connection(args: argparse.Namespace) -> ConnectionInfo:
+    """The newest live kernel in the server's runtime dir (matching --existing NAME), read
+    through ssh; blocks."""
+    from nbtui.app.kernel.remote import choose, list_remote  # noqa: PLC0415
+
+    listing = list_remote(args.ssh, args.sshkey, args.remote_runtime_dir)
+    chosen, others = choose(listing, args.existing)
+    if others:
+        names = ", ".join(other.name for other in others)
+        print(
+            f"nbtui: {len(others) + 1} live kernels match on {args.ssh}; attaching to the "
+            f"newest, {chosen.name} (also: {names})",
+            file=sys.stderr,
+        )
+    assert chosen.info is not None  # choose() returns valid files only
+    return chosen.info
+
+
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
     if not on_terminal():
@@ -196,6 +220,10 @@ async def run(args: argparse.Namespace) -> int:
     info: KernelTarget
     if found_server is not None:
         info, own = found_server
+    elif args.ssh is not None and _remote_lookup(args.existing):
+        found = await asyncio.to_thread(_remote_connection, args)
+        tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
+        info = tunnel.info
     elif args.existing is not None or args.pick:
         found = await connection(args)
         if found is None:

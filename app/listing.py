@@ -4,6 +4,7 @@ server's kernels, and the --pick picker; the tables themselves come from app/pre
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
@@ -13,7 +14,15 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.present import entries_json, format_table
 
-__all__ = ["list_kernels", "list_server_kernels", "on_terminal", "pick", "prune", "search_dirs"]
+__all__ = [
+    "list_kernels",
+    "list_remote_kernels",
+    "list_server_kernels",
+    "on_terminal",
+    "pick",
+    "prune",
+    "search_dirs",
+]
 
 
 def search_dirs(args: argparse.Namespace) -> list[Path]:
@@ -97,4 +106,20 @@ async def list_server_kernels(args: argparse.Namespace) -> int:
         print(f"no kernels on {server.base_url}")
     else:
         print(format_server_table(kernels))
+    return 0
+
+
+async def list_remote_kernels(args: argparse.Namespace) -> int:
+    """--ssh HOST --list: print the kernels of the connection files on HOST (with --json,
+    as JSON; never their keys)."""
+    from nbtui.app.kernel.remote import list_remote  # noqa: PLC0415
+    from nbtui.app.present import format_remote_table, remote_json  # noqa: PLC0415
+
+    listing = await asyncio.to_thread(list_remote, args.ssh, args.sshkey, args.remote_runtime_dir)
+    if args.json:
+        print(remote_json(listing.files))
+    elif not listing.files:
+        print(f"no kernel connection files in {listing.runtime_dir} on {listing.server}")
+    else:
+        print(format_remote_table(listing.files))
     return 0

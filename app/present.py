@@ -19,6 +19,7 @@ from nbtui.app.kernel.discovery import KernelEntry, runtime_dir
 
 if TYPE_CHECKING:
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
+    from nbtui.app.kernel.remote import RemoteFile
     from nbtui.app.kernel.server import ServerKernelModel
 
 __all__ = [
@@ -30,9 +31,11 @@ __all__ = [
     "format_duration",
     "format_elapsed",
     "format_latency",
+    "format_remote_table",
     "format_server_table",
     "format_table",
     "format_timestamp_ago",
+    "remote_json",
     "row",
 ]
 
@@ -318,3 +321,55 @@ def format_timestamp_ago(stamp: str, now: float | None = None) -> str:
     except ValueError:
         return stamp or "-"
     return format_ago((time.time() if now is None else now) - then)
+
+
+def format_remote_table(files: Sequence[RemoteFile], now: float | None = None) -> str:
+    """The `nbtui --ssh HOST --list` table.
+
+    Args:
+        files: The remote side's connection files, newest first.
+        now: The current `time.time()` (ages count from the files' times there); now
+            by default.
+
+    Returns:
+        The table (file, kernel, state, ip, age), then one line per invalid file.
+    """
+    now = time.time() if now is None else now
+    rows = [("FILE", "KERNEL", "STATE", "IP", "AGE")]
+    for remote in files:
+        info = remote.info
+        rows.append(
+            (
+                remote.name,
+                (info.kernel_name or "?") if info else "?",
+                remote.state,
+                info.ip if info else "",
+                format_duration(now - remote.mtime),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines += [f"{remote.name}: {remote.problem}" for remote in files if remote.problem]
+    return "\n".join(lines)
+
+
+def remote_json(files: Sequence[RemoteFile], now: float | None = None) -> str:
+    """The `nbtui --ssh HOST --list --json` output: no keys."""
+    now = time.time() if now is None else now
+    return json.dumps(
+        [
+            {
+                "path": str(remote.path),
+                "state": remote.state,
+                "kernel_name": remote.info.kernel_name if remote.info else None,
+                "ip": remote.info.ip if remote.info else None,
+                "age_seconds": round(now - remote.mtime, 1),
+                "problem": remote.problem or None,
+            }
+            for remote in files
+        ],
+        indent=2,
+    )

@@ -31,7 +31,14 @@ from jupyter_client.ssh.tunnel import select_random_ports
 from nbtui.app.kernel.connection import CHANNELS, ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 
-__all__ = ["SSH_OPTIONS_ENV", "SshTunnel", "open_tunnel", "parse_server"]
+__all__ = [
+    "SSH_OPTIONS_ENV",
+    "SshTunnel",
+    "open_tunnel",
+    "parse_server",
+    "ssh_base",
+    "ssh_failure",
+]
 
 SSH_OPTIONS_ENV = "NBTUI_SSH_OPTIONS"
 """Extra ssh arguments, split like a shell would (e.g. "-o StrictHostKeyChecking=no")."""
@@ -93,7 +100,7 @@ def _ping(url: str, timeout: float) -> bool:
         socket.close(linger=0)
 
 
-def _ssh_failure(stderr: str, server: str, code: int | None) -> str:
+def ssh_failure(stderr: str, server: str, code: int | None) -> str:
     """ssh's own reason, one line: the last line that is not a warning."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reasons = [line for line in lines if not line.startswith("Warning:")]
@@ -143,17 +150,25 @@ class SshTunnel:
             self._stderr = None
 
 
-def ssh_command(
-    info: ConnectionInfo, server: str, local: dict[str, int], keyfile: str | None = None
-) -> list[str]:
-    """The ssh command line forwarding each of `local` to the kernel's port."""
-    destination, port = parse_server(server)
+def ssh_base(server: str, keyfile: str | None = None) -> list[str]:
+    """`ssh` with nbtui's options for `server`: never prompts, fails fast, key login only
+    (the destination and the remote command come after)."""
+    port = parse_server(server)[1]
     command = ["ssh", *_BASE_OPTIONS]
     if keyfile:
         command += ["-i", keyfile, "-o", "IdentitiesOnly=yes"]
     if port is not None:
         command += ["-p", str(port)]
     command += shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+    return command
+
+
+def ssh_command(
+    info: ConnectionInfo, server: str, local: dict[str, int], keyfile: str | None = None
+) -> list[str]:
+    """The ssh command line forwarding each of `local` to the kernel's port."""
+    command = ssh_base(server, keyfile)
+    destination = parse_server(server)[0]
     for channel in CHANNELS:
         command += ["-L", f"127.0.0.1:{local[channel]}:{info.ip}:{info.ports[channel]}"]
     # Not -N: a remote command that ends when ssh's stdin does. nbtui holds the other end
@@ -208,7 +223,7 @@ def open_tunnel(
             if code is not None:
                 stderr.seek(0)
                 text = stderr.read().decode("utf-8", "replace")
-                raise NbtuiError(_ssh_failure(text, server, code))
+                raise NbtuiError(ssh_failure(text, server, code))
             left = deadline - time.monotonic()
             if left <= 0:
                 raise NbtuiError(

@@ -23,7 +23,7 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
+from nbtui.app.kernel.tunnel import SshLink, SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
@@ -236,6 +236,12 @@ async def run(args: argparse.Namespace) -> int:
         own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
         info = own.target
     client = KernelClient(info, username=args.username)
+    if tunnel is not None:
+        from nbtui.app.kernel.transports.zeromq import ZmqTransport  # noqa: PLC0415
+
+        if isinstance(client.transport, ZmqTransport):
+            # A tunnel that drops (ssh killed, the network gone) is made again.
+            client.transport.link = SshLink(tunnel)
     app: NbtuiApp | None = None
     try:
         await _attach(client, own)

@@ -20,6 +20,7 @@ import atexit
 import contextlib
 import os
 import shlex
+import socket
 import subprocess
 import tempfile
 import threading
@@ -194,7 +195,11 @@ class SshTunnel:
                     self._stderr.close()
             command = ssh_command(self.origin, self.server, self.info.ports, self.keyfile)
             self.process, self._stderr = _spawn(command)
-        found = _wait_ready(self, timeout)
+        try:
+            found = _wait_ready(self, timeout)
+        except NbtuiError:
+            _stop(self.process)
+            raise
         if found == "silent" and "connect failed" in self.stderr_text():
             # ssh reached the server, and the kernel's address refused it there.
             return "refused"
@@ -250,9 +255,19 @@ def _wait_ready(tunnel: SshTunnel, timeout: float) -> Restored:
             raise NbtuiError(ssh_failure(tunnel.stderr_text(), tunnel.server, code))
         left = deadline - time.monotonic()
         if left <= 0:
+            if not _listening(tunnel.info.ports["hb"]):
+                # ssh has not even forwarded yet: still connecting or logging in.
+                raise NbtuiError(f"ssh to {tunnel.server}: no tunnel within {timeout:g} s")
             return "silent"
         if _ping(url, min(0.5, left)):
             return "up"
+
+
+def _listening(port: int) -> bool:
+    """Whether something (ssh's forward) accepts connections on loopback `port`."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 class SshLink:

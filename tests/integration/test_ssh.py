@@ -65,6 +65,8 @@ class SshServer:
     stranger_key: Path
     """A private key the server does not know."""
     user: str
+    pid: int = 0
+    """The listening sshd (SIGSTOP holds new logins back; sessions have their own)."""
 
     @property
     def address(self) -> str:
@@ -125,8 +127,9 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
             pytest.fail(f"sshd did not start: {(root / 'sshd.log').read_text()}")
         monkeypatch.setenv(SSH_OPTIONS_ENV, NO_HOST_CHECK)
         user = pwd.getpwuid(os.getuid()).pw_name
-        yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user)
+        yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user, pid=server.pid)
     finally:
+        server.send_signal(signal.SIGCONT)  # a test may have held it back
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=10)

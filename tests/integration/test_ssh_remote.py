@@ -5,16 +5,29 @@ files lie in a runtime dir that only `--remote-runtime-dir` names: nothing here 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import shlex
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from jupyter_client import KernelManager
 
+from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.model import Notice
 from nbtui.app.kernel.remote import choose, list_remote
-from tests.conftest import start_kernel
+from nbtui.app.kernel.session import KernelSession
+from nbtui.app.kernel.transports.zeromq import ZmqTransport
+from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, SshLink, open_tunnel
+from tests.conftest import nbtui_script, start_kernel
+from tests.e2e.test_tmux import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
-from tests.integration.test_ssh import SshServer, pytestmark, sshd
+from tests.integration.test_ssh import SshServer, _ssh_clients, pytestmark, sshd
 
 __all__ = ["pytestmark", "sshd"]
 
@@ -28,7 +41,7 @@ def remote_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def remote_kernel(remote_dir: Path) -> KernelManager:
+def remote_kernel(remote_dir: Path) -> Iterator[KernelManager]:
     km = start_kernel(remote_dir / "kernel-4a7c91e2-remote.json")
     yield km
     km.shutdown_kernel(now=True)
@@ -137,3 +150,127 @@ def test_an_unreachable_host_is_one_line(sshd: SshServer, tmp_path: Path) -> Non
         deadline=60,
     )
     assert "Connection refused" in one_line_error(result)
+
+
+async def _until(predicate: Callable[[], bool], session: KernelSession, deadline: float) -> None:
+    """Drain the session (as the UI's frames do) until `predicate` holds."""
+    end = time.monotonic() + deadline
+    while not predicate():
+        session.drain()
+        assert time.monotonic() < end, f"not within {deadline} s: {said(session)[-5:]}"
+        await asyncio.sleep(0.02)
+
+
+def said(session: KernelSession) -> list[str]:
+    return [entry.text for entry in session.model.entries if isinstance(entry, Notice)]
+
+
+async def test_a_killed_tunnel_comes_back_and_the_gap_is_told(
+    sshd: SshServer, remote_kernel: KernelManager, remote_dir: Path
+) -> None:
+    """ssh is killed; while sshd holds new logins back (SIGSTOP) the attempts fail and a
+    colleague runs a cell; then the tunnel comes back on the same local ports, the gap is
+    told, the colleague's input shows as run during it, and a cell of ours runs."""
+    listing = await asyncio.to_thread(list_remote, sshd.address, str(sshd.key), str(remote_dir))
+    found = choose(listing, "4a7c")[0].info
+    assert found is not None
+    tunnel = await asyncio.to_thread(open_tunnel, found, sshd.address, str(sshd.key))
+    client = KernelClient(tunnel.info, username="tester")
+    assert isinstance(client.transport, ZmqTransport)
+    client.transport.link = SshLink(tunnel, restore_timeout=4)
+    bob = remote_kernel.blocking_client()
+    bob.session.username = "bob"
+    bob.start_channels()
+    session = KernelSession(client)
+    try:
+        await client.attach()
+        session.attached()
+        session.watch()
+        ports = dict(tunnel.info.ports)
+        os.kill(sshd.pid, signal.SIGSTOP)
+        try:
+            os.kill(tunnel.process.pid, signal.SIGKILL)
+            await _until(lambda: session.state == "reconnecting", session, 10)
+            assert any(text.startswith("connection lost, reconnecting") for text in said(session))
+            await asyncio.to_thread(bob.execute_interactive, "gap_value = 6 * 7", timeout=30)
+            keeper = session.keeper
+            assert keeper is not None and keeper.reconnecting
+        finally:
+            os.kill(sshd.pid, signal.SIGCONT)
+        await _until(
+            lambda: any("run during the gap" in text for text in said(session)), session, 60
+        )
+        back = [text for text in said(session) if text.startswith("connection back after")]
+        assert len(back) == 1 and "output sent during the gap is lost" in back[0]
+        assert any(
+            text.startswith("run during the gap: In [") and text.endswith("gap_value = 6 * 7")
+            for text in said(session)
+        )
+        assert not any("kernel is dead" in text for text in said(session))
+        assert tunnel.info.ports == ports and tunnel.alive
+        await _until(lambda: session.state == "idle", session, 30)
+        msg_id = session.execute("print(gap_value)")
+        cell = session.model.cells[msg_id]
+        await _until(
+            lambda: cell.state == "ok" and any("42" in str(out.text) for out in cell.outputs),
+            session,
+            30,
+        )
+        print(f"gap: {keeper.gaps[0]:.2f} s")
+    finally:
+        await session.close()
+        await client.close()
+        tunnel.close()
+        bob.stop_channels()
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tmux_remote_only_kernel_survives_a_killed_tunnel(
+    sshd: SshServer, remote_kernel: KernelManager, remote_dir: Path
+) -> None:
+    """The installed nbtui in tmux: `--ssh --existing PARTIAL` finds the kernel whose file is
+    only on the server; ssh is killed mid-session (sshd holding new logins back while a
+    colleague runs a cell); "reconnecting" shows, never "dead"; the tunnel comes back, the
+    gap and the colleague's input are told, and a cell runs."""
+    names = (*PASSED_ENV, SSH_OPTIONS_ENV)
+    env = " ".join(
+        f"{name}={shlex.quote(os.environ[name])}" for name in names if name in os.environ
+    )
+    nbtui = (
+        f"{shlex.quote(nbtui_script())} --ssh {sshd.address} --sshkey "
+        f"{shlex.quote(str(sshd.key))} --remote-runtime-dir {shlex.quote(str(remote_dir))} "
+        "--existing 4a7c"
+    )
+    terminal = Terminal(200, 50)
+    bob = remote_kernel.blocking_client()
+    bob.session.username = "bob"
+    bob.start_channels()
+    try:
+        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+        terminal.wait_for(r"\A.*nbtui.*idle")
+        terminal.wait_for(r"In \[1\]:", where="editor")
+        terminal.wait_for(r"join: nbtui --ssh \S+ --existing kernel-4a7c91e2-remote\.json")
+        (ssh_pid,) = _ssh_clients(sshd.port)
+        os.kill(sshd.pid, signal.SIGSTOP)
+        try:
+            os.kill(ssh_pid, signal.SIGKILL)
+            terminal.wait_for(r"connection lost, reconnecting")
+            terminal.wait_for(r"● reconnecting")
+            bob.execute_interactive("gap_value = 6 * 7", timeout=30)
+        finally:
+            os.kill(sshd.pid, signal.SIGCONT)
+        terminal.wait_for(r"connection back after [0-9.]+ (s|min) \(the ssh tunnel to")
+        terminal.wait_for(r"run during the gap: In \[1\]  gap_value = 6 \* 7")
+        terminal.wait_for(r"\A.*nbtui.*idle")
+        assert "kernel is dead" not in terminal.screen()
+        terminal.type("print(gap_value)")
+        terminal.keys("Enter")
+        terminal.wait_for(r"^\s*42(\s|$)")
+        print(terminal.screen())
+        terminal.keys("C-q")
+        terminal.wait_for(r"^NBTUI-EXIT=0$")
+        assert _ssh_clients(sshd.port) == []
+    finally:
+        bob.stop_channels()
+        terminal.kill()

@@ -76,14 +76,22 @@ def link_lost(reason: str) -> Notice:
     )
 
 
-def link_back(gap: float, what: str, answers: bool) -> Notice:
+def link_back(gap: float, what: str, answers: bool, replays: bool = False) -> Notice:
     """The link (`what`) is back after `gap` seconds; `answers`: the kernel's heartbeat
-    answered through it."""
+    answered through it; `replays`: the other end replays what was sent meanwhile (a
+    Jupyter Server does, for the same WebSocket session)."""
     took = f"{gap:.1f} s" if gap < 60 else f"{gap / 60:.1f} min"
     if not answers:
         return (
             f"connection back after {took} ({what}), but the kernel does not answer through it",
             "warning",
+        )
+    if replays:
+        return (
+            f"connection back after {took} ({what}): the server replays what the kernel "
+            "sent meanwhile, as far as it kept it; inputs run meanwhile follow, from the "
+            "kernel's history",
+            "info",
         )
     return (
         f"connection back after {took} ({what}): output sent during the gap is lost "

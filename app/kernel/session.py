@@ -417,8 +417,10 @@ class KernelSession(CellSubmission):
     def link_restored(self, gap: float, found: Restored) -> None:
         """The keeper's news: the link is back after `gap` seconds. Say so, then fetch
         the inputs run during the gap (if the kernel answers through it)."""
-        what = self.keeper.link.what if self.keeper is not None else "the link"
-        self.model.add_notice(*link_back(gap, what, found == "up"))
+        link = self.keeper.link if self.keeper is not None else None
+        what = link.what if link is not None else "the link"
+        replays = bool(getattr(link, "replays", False))
+        self.model.add_notice(*link_back(gap, what, found == "up", replays))
         if self.monitor is not None:
             self.monitor.link_restored(found)
         if found == "up":

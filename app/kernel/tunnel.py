@@ -279,6 +279,9 @@ class SshLink:
         restore_timeout: Seconds a restarted tunnel has to carry a heartbeat.
     """
 
+    replays = False
+    """iopub does not replay: what the kernel published during the gap is lost."""
+
     def __init__(self, tunnel: SshTunnel, restore_timeout: float = 8.0) -> None:
         self.tunnel = tunnel
         self.restore_timeout = restore_timeout

@@ -25,7 +25,8 @@ The CLI wires it in like this::
 
 Options that say what to do this time (`--existing`, `--list`, `--prune`, `--pick`,
 `--json`, `--yes`, `--version`) or which kernel to reach and how (`--ssh`, `--sshkey`,
-`--server`, `--token`, `--kernel-id`) are not settings: a config file that set them would
+`--remote-runtime-dir`, `--server`, `--token`, `--kernel-id`) are not settings: a config
+file that set them would
 make every plain `nbtui` do something else, and `--token` is a secret (`JUPYTER_TOKEN` is
 the place for it). They are refused like any unknown key.
 """

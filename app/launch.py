@@ -221,8 +221,8 @@ async def run(args: argparse.Namespace) -> int:
     if found_server is not None:
         info, own = found_server
     elif args.ssh is not None and _remote_lookup(args.existing):
-        found = await asyncio.to_thread(_remote_connection, args)
-        tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
+        remote = await asyncio.to_thread(_remote_connection, args)
+        tunnel = await asyncio.to_thread(open_tunnel, remote, args.ssh, args.sshkey)
         info = tunnel.info
     elif args.existing is not None or args.pick:
         found = await connection(args)

@@ -301,12 +301,16 @@ class SshLink:
             await _until_eof(process.stdout.fileno())
         else:
             await asyncio.to_thread(process.wait)
-        if self._closed or self.tunnel.closed:
+        if self._ended():
             return None
         await asyncio.to_thread(process.wait)  # it has closed its stdout: it is ending
-        if self._closed or self.tunnel.closed:
+        if self._ended():
             return None
         return self.tunnel.exit_reason()
+
+    def _ended(self) -> bool:
+        """This link or its tunnel was closed: an exit is nobody's news."""
+        return self._closed or self.tunnel.closed
 
     async def restore(self) -> Restored:
         """Start ssh again (in a worker thread: it blocks until the heartbeat answers).

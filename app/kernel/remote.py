@@ -67,7 +67,7 @@ sys.stdout.write(json.dumps({"dir": folder, "files": found}))
 """
 
 _NO_PYTHON = 127
-"""The shell's status for a command it cannot find."""
+"""The shell's status for a command it cannot find (python3, or what its shim runs)."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +177,11 @@ def list_remote(
     except subprocess.TimeoutExpired:
         raise NbtuiError(f"ssh to {server}: no answer within {timeout:g} s") from None
     stderr = result.stderr.decode("utf-8", "replace")
-    if result.returncode == _NO_PYTHON and "python3" in stderr:
+    if result.returncode == _NO_PYTHON:
+        reason = sanitize_line(ssh_failure(stderr, server, result.returncode))
         raise NbtuiError(
-            f"{server} has no python3 on its PATH: nbtui runs a short python3 script "
-            "there to find the connection files"
+            f"{server} could not run python3 ({reason.removeprefix(f'ssh to {server} failed: ')}"
+            "): nbtui runs a short python3 script there to find the connection files"
         )
     if result.returncode == 255:
         raise NbtuiError(ssh_failure(stderr, server, result.returncode))

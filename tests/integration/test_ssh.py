@@ -91,7 +91,12 @@ def _listening(port: int) -> bool:
 
 
 @pytest.fixture
-def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
+def sshd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[SshServer]:
+    """A real sshd on loopback; `@pytest.mark.sshd_config("Line")` adds config lines."""
+    marker = request.node.get_closest_marker("sshd_config")
+    extra = "".join(f"{line}\n" for line in marker.args) if marker else ""
     root = tmp_path / "sshd"
     root.mkdir()
     host_key = _keygen(root / "host_ed25519")
@@ -114,7 +119,7 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
         "PasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\n"
         "AllowTcpForwarding yes\n"
-        "LogLevel ERROR\n"
+        "LogLevel ERROR\n" + extra
     )
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
     log = (root / "sshd.log").open("wb")

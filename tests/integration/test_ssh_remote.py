@@ -152,6 +152,18 @@ def test_an_unreachable_host_is_one_line(sshd: SshServer, tmp_path: Path) -> Non
     assert "Connection refused" in one_line_error(result)
 
 
+@pytest.mark.sshd_config("SetEnv PATH=/nonexistent")
+def test_a_server_without_python_is_one_line(sshd: SshServer, tmp_path: Path) -> None:
+    """The server's sessions get a PATH with no python3 on it (or, where a shell startup
+    file puts a pyenv shim first, nothing the shim needs)."""
+    result = run_nbtui(
+        "--ssh", sshd.address, "--sshkey", str(sshd.key), "--list", cwd=tmp_path, deadline=60
+    )
+    line = one_line_error(result)
+    assert "could not run python3 (" in line, line
+    assert "python3 script there" in line
+
+
 async def _until(predicate: Callable[[], bool], session: KernelSession, deadline: float) -> None:
     """Drain the session (as the UI's frames do) until `predicate` holds."""
     end = time.monotonic() + deadline

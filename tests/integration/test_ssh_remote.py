@@ -24,6 +24,7 @@ from nbtui.app.kernel.remote import choose, list_remote
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.transports.zeromq import ZmqTransport
 from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, SshLink, open_tunnel
+from nbtui.app.main import parse_args
 from tests.conftest import nbtui_script, start_kernel
 from tests.e2e.test_tmux import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
@@ -286,3 +287,20 @@ def test_tmux_remote_only_kernel_survives_a_killed_tunnel(
     finally:
         bob.stop_channels()
         terminal.kill()
+
+
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["--remote-runtime-dir", "/x"], "--remote-runtime-dir goes with --ssh"),
+        (["--ssh", "gpu", "--pick"], "--ssh goes with --existing [NAME] or --list"),
+        (["--ssh", "gpu", "--list", "/tmp"], "not --ssh"),
+    ],
+)
+def test_option_mistakes_are_usage_errors(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as raised:
+        parse_args(argv)
+    assert raised.value.code == 2
+    assert said in capsys.readouterr().err

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping
@@ -41,14 +42,18 @@ from nbtui.app.kernel.sanitize import sanitize
 __all__ = [
     "FINISHED",
     "SessionInfo",
+    "assemble",
     "cell_order",
     "code_cell",
     "export_markdown",
     "export_notebook",
+    "indented_json",
     "markdown_note",
+    "notebook_chunks",
     "notebook_items",
     "notebook_node",
     "notebook_skeleton",
+    "on_disk",
     "wall_clock",
 ]
 
@@ -99,8 +104,69 @@ def wall_clock(monotonic: float | None, now: tuple[float, float] | None = None) 
 # -- notebook ------------------------------------------------------------------------------
 
 
+_JSON_TYPE = re.compile(r"application/(?:.*\+)?json")
+"""nbformat's pattern for the mime types whose value may be any JSON."""
+_SPLIT_TYPES = frozenset({"image/svg+xml", "application/javascript"})
+"""Besides text/*, the types nbformat writes as a list of lines."""
+
+
 def _is_json_type(mime: str) -> bool:
-    return mime.startswith("application/") and mime.endswith("json")
+    return _JSON_TYPE.fullmatch(mime) is not None
+
+
+def _lines(value: Any) -> Any:
+    return value.splitlines(True) if isinstance(value, str) else value
+
+
+def on_disk(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """A notebook cell as nbformat writes it (JupyterLab too): multi-line text as lists of
+    lines, which reading joins again; a line-based diff of two versions stays readable."""
+    written = dict(cell)
+    written["source"] = _lines(cell.get("source", ""))
+    outputs = cell.get("outputs")
+    if outputs is not None:
+        written["outputs"] = [_output_on_disk(output) for output in outputs]
+    return written
+
+
+def _output_on_disk(output: Mapping[str, Any]) -> dict[str, Any]:
+    written = dict(output)
+    if output["output_type"] == "stream":
+        written["text"] = _lines(output["text"])
+    elif "data" in output:
+        written["data"] = {
+            mime: _lines(value) if mime.startswith("text/") or mime in _SPLIT_TYPES else value
+            for mime, value in output["data"].items()
+        }
+    return written
+
+
+def notebook_chunks(notebook: Mapping[str, Any]) -> list[str]:
+    """The notebook's JSON text in pieces (joined, a file nbformat reads): one piece per
+    cell, so that a thread writing it lets others run between pieces."""
+    head = {key: value for key, value in notebook.items() if key != "cells"}
+    cells = [indented_json(on_disk(cell), 2) for cell in notebook.get("cells", [])]
+    return assemble(cells, head)
+
+
+def indented_json(value: Any, depth: int) -> str:
+    """`value` as JSON laid out as nbformat writes it (one-space indent, sorted keys,
+    UTF-8 as is) at `depth` levels in."""
+    text = json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
+    return " " * depth + text.replace("\n", "\n" + " " * depth)
+
+
+def assemble(cells: list[str], head: Mapping[str, Any]) -> list[str]:
+    """The notebook's text in pieces: `cells` (from `indented_json(…, 2)`) and the rest
+    of the notebook (`head`: metadata, nbformat, nbformat_minor)."""
+    rest = indented_json(dict(head), 0)
+    pieces = ['{\n "cells": [']
+    for index, cell in enumerate(cells):
+        # Separators apart: a cell's piece stays the very string made for it (no copy).
+        pieces.append("\n" if index == 0 else ",\n")
+        pieces.append(cell)
+    pieces.append(("\n ],\n" if cells else "],\n") + rest[2:] + "\n")
+    return pieces
 
 
 def _bundle(data: Mapping[Any, Any]) -> dict[str, Any]:
@@ -392,7 +458,7 @@ def _plain(text: str) -> str:
 
 def _fence(text: str, language: str = "") -> str:
     """`text` in a code fence longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0) if "`" in text else 0
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
@@ -403,7 +469,8 @@ def _size(count: int) -> str:
 
 def _markdown_output(output: Output) -> str | None:
     if isinstance(output, StreamOutput):
-        text = _plain(output.text)
+        text = output.text  # kept sanitized already: only colours to drop
+        text = _SGR.sub("", text) if "\x1b" in text else text
         return _fence(text) if text.strip() else None
     if isinstance(output, InputOutput | ErrorOutput):
         return _fence(_plain(output.text))

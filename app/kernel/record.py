@@ -6,39 +6,50 @@ crash or a `kill -9` at any moment leaves the last complete version, never half 
 
 The notebook is rebuilt from the model on the UI's thread, but cheaply: each finished
 cell's JSON is made once and kept (a cell changes again only on a rare display update),
-so a rebuild costs joining strings. The file is written on a thread of its own (writing
-and fsync release the GIL), at most once per `interval`: a newer version waiting replaces
-an older one not yet written.
+so a rebuild costs a list of the kept pieces. The file is written from those pieces on a
+thread of its own (writing and fsync release the GIL), at most once per `interval`: a
+newer version waiting replaces an older one not yet written.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import os
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from nbtui.app.kernel.entries import Cell
-from nbtui.app.kernel.export import SessionInfo, code_cell, notebook_items, notebook_skeleton
+from nbtui.app.kernel.export import (
+    SessionInfo,
+    assemble,
+    code_cell,
+    indented_json,
+    notebook_items,
+    notebook_skeleton,
+    on_disk,
+)
 from nbtui.app.kernel.outputs import DataOutput, StreamOutput
 
 __all__ = ["Recorder", "default_record_path", "write_atomic"]
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` (UTF-8) to `path` whole or not at all: a temporary file beside it,
-    fsync, then one rename over it (and an fsync of the directory, so the rename itself
-    survives a power cut)."""
+def write_atomic(path: Path, text: str | Iterable[str]) -> None:
+    """Write `text` (UTF-8; or its pieces, in order) to `path` whole or not at all: a
+    temporary file beside it, fsync, then one rename over it (and an fsync of the
+    directory, so the rename itself survives a power cut)."""
     directory = path.parent
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
+            if isinstance(text, str):
+                file.write(text)
+            else:
+                file.writelines(text)
             file.flush()
             os.fsync(file.fileno())
         with contextlib.suppress(OSError):
@@ -86,12 +97,6 @@ def _fingerprint(cell: Cell) -> tuple[Any, ...]:
     return (cell.state, cell.execution_count, cell.finished, cell.dropped_outputs, *outputs)
 
 
-def _indented(value: Any, depth: int) -> str:
-    """`value` as JSON laid out as at `depth` levels of nbformat's one-space indent."""
-    text = json.dumps(value, indent=1, sort_keys=True, ensure_ascii=False)
-    return " " * depth + text.replace("\n", "\n" + " " * depth)
-
-
 class Recorder:
     """Keeps `path` a notebook of the session's finished cells.
 
@@ -110,8 +115,8 @@ class Recorder:
         self.last_build = 0.0
         """Seconds the last rebuild took on the caller's thread (measured in bench/)."""
         self._cache: dict[str, tuple[tuple[Any, ...], str]] = {}
-        self._last_text: str | None = None
-        self._pending: str | None = None
+        self._last_text: list[str] | None = None
+        self._pending: list[str] | None = None
         self._closing = False
         self._wake = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -122,8 +127,9 @@ class Recorder:
         self._thread = threading.Thread(target=self._run, name="nbtui-record", daemon=True)
         self._thread.start()
 
-    def build(self, model: Any, info: SessionInfo) -> str:
-        """The notebook's text for the model now: finished cells only."""
+    def build(self, model: Any, info: SessionInfo) -> list[str]:
+        """The notebook's text for the model now, in pieces: finished cells only. A
+        finished cell's piece is the same string object from one build to the next."""
         began = time.perf_counter()
         now = (time.time(), time.monotonic())
         skeleton = notebook_skeleton(info, recording=True)
@@ -138,21 +144,21 @@ class Recorder:
                 mark = _fingerprint(item)
                 cached = self._cache.get(item.key)
                 if cached is None or cached[0] != mark:
-                    cached = (mark, _indented(code_cell(item, now), 2))
+                    cached = (mark, indented_json(on_disk(code_cell(item, now)), 2))
                     self._cache[item.key] = cached
                 chunks.append(cached[1])
             else:
-                chunks.append(_indented(item, 2))
+                chunks.append(indented_json(on_disk(item), 2))
         for gone in self._cache.keys() - seen:
             del self._cache[gone]
-        rest = _indented(skeleton, 0)
-        text = '{\n "cells": [\n' + ",\n".join(chunks) + "\n ],\n" + rest[2:] + "\n"
+        pieces = assemble(chunks, skeleton)
         self.last_build = time.perf_counter() - began
-        return text
+        return pieces
 
     def update(self, model: Any, info: SessionInfo) -> bool:
         """Rebuild the notebook and hand it to the writer if it changed; True if so."""
         text = self.build(model, info)
+        # Pieces of unchanged cells are the same objects: comparing is cheap.
         if text == self._last_text:
             return False
         self._last_text = text

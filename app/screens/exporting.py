@@ -12,7 +12,13 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from nbtui.app.kernel.export import SessionInfo, export_markdown, export_notebook, notebook_node
+from nbtui.app.kernel.export import (
+    SessionInfo,
+    export_markdown,
+    export_notebook,
+    notebook_chunks,
+    notebook_node,
+)
 from nbtui.app.kernel.record import Recorder, write_atomic
 
 if TYPE_CHECKING:
@@ -70,9 +76,10 @@ async def export_session(session: KernelSession, typed: str, suffix: str = ".ipy
     notebook = export_notebook(session.model, info)
 
     def check_and_write() -> None:
-        import nbformat  # noqa: PLC0415 - jsonschema: only when exporting
-
-        write_atomic(path, nbformat.writes(notebook_node(notebook)))
+        # Checked once (nbformat.writes would check again), then written cell by cell:
+        # one 16 MB json.dumps would hold the GIL, and the UI, for half a second.
+        notebook_node(notebook)
+        write_atomic(path, notebook_chunks(notebook))
 
     await asyncio.to_thread(check_and_write)
     return path

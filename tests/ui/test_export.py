@@ -98,7 +98,10 @@ async def test_markdown_export_and_record(client: KernelClient, tmp_path: Path) 
         await until(pilot, lambda: app.screen.query_one(ConnectionPane).record_path != "")
         app.run_cell("print(6 * 7)")
         await until(pilot, lambda: record.exists() and "42" in record.read_text())
-        assert [c["source"] for c in json.loads(record.read_text())["cells"]] == ["print(6 * 7)"]
+        recorded = nbformat.read(record, as_version=4)
+        assert [c.source for c in recorded.cells] == ["print(6 * 7)"]
+        # Written as JupyterLab writes: lists of lines, for line-based diffs.
+        assert json.loads(record.read_text())["cells"][0]["outputs"][0]["text"] == ["42\n"]
         await pilot.press("alt+s")
         await until(pilot, lambda: isinstance(app.screen, ExportPrompt))
         target = tmp_path / "notes"  # no suffix: the prompt's kind adds it

@@ -16,6 +16,7 @@ from nbtui.app.kernel.export import (
     cell_order,
     export_markdown,
     export_notebook,
+    notebook_chunks,
     notebook_node,
 )
 from nbtui.app.kernel.model import Transcript
@@ -178,3 +179,9 @@ def test_default_record_path_is_beside_the_runtime_dir() -> None:
     path = default_record_path("4342f625-aaaa")
     assert path.parent == Path(jupyter_data_dir()) / "nbtui-records"
     assert path.name.startswith("nbtui-") and path.name.endswith("-4342f625.ipynb")
+
+
+def test_written_byte_for_byte_as_nbformat_writes_it() -> None:
+    notebook = export_notebook(_session(), INFO)
+    # nbformat.write adds the final newline to what writes() returns.
+    assert "".join(notebook_chunks(notebook)) == nbformat.writes(notebook_node(notebook)) + "\n"

@@ -218,7 +218,7 @@ def _output(output: Output) -> dict[str, Any] | None:
             "evalue": output.evalue,
             "traceback": list(output.traceback),
         }
-    metadata = dict(output.metadata) if isinstance(output.metadata, Mapping) else {}
+    metadata = dict(output.metadata)
     if isinstance(output, PageOutput):
         metadata["nbtui"] = {"page": True}
     if output.execution_count is not None and not isinstance(output, PageOutput):
@@ -366,10 +366,10 @@ def notebook_items(model: Any, *, finished_only: bool = False) -> Iterator[Cell 
                 continue
             dropped = _dropped(entry)
             if dropped:
-                count = entry.execution_count if entry.execution_count is not None else " "
+                shown = entry.execution_count if entry.execution_count is not None else " "
                 yield markdown_note(
                     f"the scrollback dropped {_dropped_text(dropped)} of the next cell "
-                    f"(In [{count}]) to stay within --scrollback",
+                    f"(In [{shown}]) to stay within --scrollback",
                     f"note-{index}",
                     dropped=dropped,
                 )
@@ -441,7 +441,7 @@ def notebook_node(notebook: Mapping[str, Any]) -> Any:
     (raises `nbformat.ValidationError` when it is not valid)."""
     import nbformat  # noqa: PLC0415 - jsonschema is slow to import: only when exporting
 
-    node = nbformat.from_dict(notebook)
+    node = nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
     nbformat.validate(node)
     return node
 
@@ -474,7 +474,7 @@ def _markdown_output(output: Output) -> str | None:
         return _fence(text) if text.strip() else None
     if isinstance(output, InputOutput | ErrorOutput):
         return _fence(_plain(output.text))
-    images = [mime for mime in output.data if isinstance(mime, str) and mime.startswith("image/")]
+    images = [mime for mime in output.data if mime.startswith("image/")]
     parts = []
     text = _plain(output.source)
     if text.strip() and not (images and text.startswith("<") and text.endswith(">")):

@@ -57,7 +57,7 @@ def _target(typed: str, suffix: str) -> Path:
     if not path.is_absolute():
         path = Path.cwd() / path
     if path.is_dir():
-        return Path(default_export_path(suffix).replace(str(Path.cwd()), str(path), 1))
+        return path / Path(default_export_path(suffix)).name
     if not path.suffix:
         path = path.with_suffix(suffix)
     return path

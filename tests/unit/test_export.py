@@ -21,6 +21,7 @@ from nbtui.app.kernel.export import (
 )
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.record import Recorder, default_record_path, write_atomic
+from nbtui.app.main import parse_args
 from tests.unit.test_model import OWN, feed, other, own
 
 PNG = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(256))).decode() + "\n"
@@ -185,3 +186,11 @@ def test_written_byte_for_byte_as_nbformat_writes_it() -> None:
     notebook = export_notebook(_session(), INFO)
     # nbformat.write adds the final newline to what writes() returns.
     assert "".join(notebook_chunks(notebook)) == nbformat.writes(notebook_node(notebook)) + "\n"
+
+
+def test_record_option() -> None:
+    assert parse_args(["--existing", "--record"]).record == ""
+    assert parse_args(["--record", "s.ipynb", "--existing"]).record == "s.ipynb"
+    assert parse_args([]).record is None
+    with pytest.raises(SystemExit):
+        parse_args(["--list", "--record"])

@@ -200,7 +200,9 @@ class SshTunnel:
         except NbtuiError:
             _stop(self.process)
             raise
-        if found == "silent" and "connect failed" in self.stderr_text():
+        if found == "silent" and (
+            "connect failed" in self.stderr_text() or _forward_refused(self.info.ports["hb"])
+        ):
             # ssh reached the server, and the kernel's address refused it there.
             return "refused"
         return found
@@ -261,6 +263,21 @@ def _wait_ready(tunnel: SshTunnel, timeout: float) -> Restored:
             return "silent"
         if _ping(url, min(0.5, left)):
             return "up"
+
+
+def _forward_refused(port: int, timeout: float = 2.0) -> bool:
+    """Whether ssh closes a connection to its forward of `port` at once, which it does
+    when the far end refuses it (nothing listens there any more). A live kernel's
+    ZeroMQ socket greets first instead; a hung one says nothing (then: False)."""
+    with socket.socket() as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(("127.0.0.1", port))
+            return probe.recv(16) == b""
+        except TimeoutError:
+            return False
+        except OSError:
+            return True  # reset: refused as well
 
 
 def _listening(port: int) -> bool:

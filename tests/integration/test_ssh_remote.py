@@ -19,6 +19,7 @@ import pytest
 from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.model import Notice
 from nbtui.app.kernel.remote import choose, list_remote
 from nbtui.app.kernel.session import KernelSession
@@ -28,6 +29,7 @@ from nbtui.app.main import parse_args
 from tests.conftest import nbtui_script, start_kernel
 from tests.e2e.test_tmux import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
+from tests.integration.test_liveness import kill_9
 from tests.integration.test_ssh import SshServer, _ssh_clients, pytestmark, sshd
 
 __all__ = ["pytestmark", "sshd"]
@@ -304,3 +306,39 @@ def test_option_mistakes_are_usage_errors(
         parse_args(argv)
     assert raised.value.code == 2
     assert said in capsys.readouterr().err
+
+
+async def test_a_kernel_that_died_while_the_tunnel_was_down_is_told_dead(
+    sshd: SshServer, remote_kernel: KernelManager, remote_dir: Path
+) -> None:
+    """ssh is killed, and while it is down (sshd holding logins back) the kernel is
+    killed too: once the tunnel is back its ports refuse, and that is a death, not a gap."""
+    found = load_connection_file(Path(remote_kernel.connection_file))
+    tunnel = await asyncio.to_thread(open_tunnel, found, sshd.address, str(sshd.key))
+    client = KernelClient(tunnel.info, username="tester")
+    assert isinstance(client.transport, ZmqTransport)
+    client.transport.link = SshLink(tunnel, restore_timeout=4)
+    session = KernelSession(client)
+    try:
+        await client.attach()
+        session.attached()
+        session.watch()
+        os.kill(sshd.pid, signal.SIGSTOP)
+        try:
+            os.kill(tunnel.process.pid, signal.SIGKILL)
+            await _until(lambda: session.state == "reconnecting", session, 10)
+            await asyncio.to_thread(kill_9, remote_kernel)
+        finally:
+            os.kill(sshd.pid, signal.SIGCONT)
+        await _until(lambda: session.state == "dead", session, 60)
+        texts = said(session)
+        print("\n".join(texts))
+        assert any("but the kernel does not answer through it" in text for text in texts)
+        assert any(
+            text.startswith("the kernel is dead: its ports refuse connections") for text in texts
+        )
+        assert not any("output sent during the gap" in text for text in texts)
+    finally:
+        await session.close()
+        await client.close()
+        tunnel.close()

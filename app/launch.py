@@ -228,6 +228,8 @@ async def run(args: argparse.Namespace) -> int:
             memory_threshold=args.memory_warn,
             output_limit=args.output_limit,
             line_limit=args.line_limit,
+            theme=getattr(args, "theme", None),
+            keymap=getattr(args, "keymap", None),
         )
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it

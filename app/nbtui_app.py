@@ -23,7 +23,10 @@ if TYPE_CHECKING:
     from nbtui.widgets.status import StatusBar
     from nbtui.widgets.transcript import TranscriptView
 
-__all__ = ["CONSOLE_ACTIONS", "NbtuiApp", "create_app"]
+__all__ = ["CONSOLE_ACTIONS", "DEFAULT_THEME", "NbtuiApp", "create_app", "keyed_bindings"]
+
+DEFAULT_THEME = "textual-dark"
+"""The theme when the config file names none (Textual's own default)."""
 
 
 class NbtuiApp(App[None]):
@@ -40,13 +43,50 @@ class NbtuiApp(App[None]):
 
     # Global, as they always were (F2 works over the pager too): the console does the work.
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
-        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
-        Binding("pagedown", "page_down", "", show=False, priority=True),
-        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
-        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
-        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit", tooltip="Leave nbtui"),
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Interrupt",
+            priority=True,
+            id="interrupt",
+            tooltip="Interrupt the cell that runs",
+        ),
+        Binding(
+            "pageup",
+            "page_up",
+            "Scroll",
+            show=False,
+            priority=True,
+            id="page_up",
+            tooltip="Scroll the transcript up a page",
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "",
+            show=False,
+            priority=True,
+            id="page_down",
+            tooltip="Scroll the transcript down a page",
+        ),
+        Binding(
+            "f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes", id="toggle_panes"
+        ),
+        Binding(
+            "f4",
+            "cycle_others",
+            "Others",
+            tooltip="Show or hide other clients' work",
+            id="cycle_others",
+        ),
+        Binding(
+            "f5",
+            "toggle_catchup",
+            "Earlier",
+            tooltip="Inputs from before you joined",
+            id="toggle_catchup",
+        ),
         # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
         Binding(
             "f6",
@@ -54,17 +94,40 @@ class NbtuiApp(App[None]):
             "Focus",
             show=False,
             tooltip="Move between editor and transcript",
+            id="toggle_focus",
         ),
-        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
+        Binding(
+            "f7",
+            "toggle_tracebacks",
+            "Tracebacks",
+            show=False,
+            tooltip="Show tracebacks whole or folded",
+            id="toggle_tracebacks",
+        ),
         Binding(
             "f8",
             "copy_join",
             "Copy join",
             show=False,
             tooltip="Copy the command others run to join (OSC 52: works over SSH)",
+            id="copy_join",
         ),
-        Binding("f9", "restart", "Restart", show=False),
-        Binding("f10", "open_output", "Full output", show=False),
+        Binding(
+            "f9",
+            "restart",
+            "Restart",
+            show=False,
+            tooltip="Restart the kernel (one nbtui started), after asking",
+            id="restart",
+        ),
+        Binding(
+            "f10",
+            "open_output",
+            "Full output",
+            show=False,
+            tooltip="Open the output held back, whole, in a pager",
+            id="open_output",
+        ),
     ]
 
     def __init__(self, session: KernelSession, console_screen: ConsoleScreen | None = None) -> None:
@@ -159,7 +222,9 @@ class ObservingApp(NbtuiApp):
     """The app for `--observe`: an observer interrupts nothing, so the footer does not
     offer ctrl+c (the key stays, to say "read-only")."""
 
-    BINDINGS = [Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True)]
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True, id="interrupt")
+    ]
 
 
 CONSOLE_ACTIONS = tuple(
@@ -194,6 +259,8 @@ def create_app(
     output_limit: int = 2000,
     line_limit: int = 10_000,
     session_class: type[KernelSession] = KernelSession,
+    theme: str | None = None,
+    keymap: dict[str, str] | None = None,
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
@@ -208,6 +275,8 @@ def create_app(
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
         session_class: The kernel session's class (tests fix its figures).
+        theme: A Textual theme's name (the config file's `theme`); None for the default.
+        keymap: Binding id to keys (the config file's `[keys]`), replacing the defaults.
     """
     session = session_class(
         client,
@@ -223,4 +292,22 @@ def create_app(
         output_limit=output_limit,
         line_limit=line_limit,
     )
-    return (ObservingApp if observe else NbtuiApp)(session, console)
+    app = (ObservingApp if observe else NbtuiApp)(session, console)
+    app.theme = theme or DEFAULT_THEME
+    if keymap:
+        app.set_keymap(keymap)
+    return app
+
+
+def keyed_bindings() -> list[Binding]:
+    """Every binding of the console that `[keys]` may rebind (those with an id): the
+    app's, the console screen's, the editor's and the transcript's."""
+    from nbtui.widgets.editor import CellEditor  # noqa: PLC0415
+    from nbtui.widgets.transcript import TranscriptView  # noqa: PLC0415
+
+    found: dict[str, Binding] = {}
+    for owner in (NbtuiApp, ConsoleScreen, CellEditor, TranscriptView):
+        for binding in owner.BINDINGS:
+            if isinstance(binding, Binding) and binding.id is not None:
+                found.setdefault(binding.id, binding)
+    return list(found.values())

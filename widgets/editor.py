@@ -12,7 +12,7 @@ from pygments.util import ClassNotFound
 from rich.style import Style
 from textual import events
 from textual.actions import parse as parse_action
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -50,8 +50,15 @@ class CellEditor(TextArea, inherit_bindings=False):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_editor_bindings(),
-        Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is"),
-        Binding("ctrl+j", "newline", "Newline", show=False),
+        Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is", id="run"),
+        Binding(
+            "ctrl+j",
+            "newline",
+            "Newline",
+            show=False,
+            tooltip="A new line in the cell, without running it",
+            id="newline",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -112,6 +119,8 @@ class CellEditor(TextArea, inherit_bindings=False):
         """A cell was submitted (or a completion chosen) and the app has not yet
         `decided()` what it was: keys for the editor are held."""
         self._held: list[events.Key | events.Paste] = []
+        self._keyed_bindings = self._bindings
+        self._keymap_seen: object = None
         self._lexer: Lexer | None = None
         self._lexed = False
         self.highlight_language = "python3"
@@ -256,7 +265,18 @@ class CellEditor(TextArea, inherit_bindings=False):
         """Whether the editor acts on `event`; other keys (the app's F-keys) go on to the
         app, also while keys are held: what they do does not touch the cell."""
         key = event.key
-        return event.is_printable or key in self.OWN_KEYS or key in self._bindings.key_to_bindings
+        return event.is_printable or key in self.OWN_KEYS or key in self._keyed().key_to_bindings
+
+    def _keyed(self) -> BindingsMap:
+        """The editor's bindings with the app's keymap (the config file's `[keys]`) applied,
+        as Textual applies it to the bindings it dispatches."""
+        keymap = self.app._keymap
+        if self._keymap_seen is not keymap:
+            bindings = self._bindings.copy()
+            if keymap:
+                bindings.apply_keymap(keymap)
+            self._keyed_bindings, self._keymap_seen = bindings, keymap
+        return self._keyed_bindings
 
     def decided(self) -> None:
         """The app has run the cell, continued it on a new line, or dropped it (or applied
@@ -341,7 +361,7 @@ class CellEditor(TextArea, inherit_bindings=False):
     def _run_binding(self, key: str) -> bool:
         """Run the editor's own binding for `key` at once, as the app would after the
         key bubbled up to it."""
-        for binding in self._bindings.key_to_bindings.get(key, ()):
+        for binding in self._keyed().key_to_bindings.get(key, ()):
             namespace, name, parameters = parse_action(binding.action)
             method = getattr(self, f"action_{name}", None)
             if namespace or method is None or not self.check_action(name, parameters):

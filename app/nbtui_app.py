@@ -16,6 +16,8 @@ from nbtui.app.screens.console import ConsoleScreen
 from nbtui.widgets.palette import peer_variables
 
 if TYPE_CHECKING:
+    from textual.command import Provider
+
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.target import OwnedKernel
@@ -29,6 +31,13 @@ DEFAULT_THEME = "textual-dark"
 """The theme when the config file names none (Textual's own default)."""
 
 
+def _nbtui_commands() -> type[Provider]:
+    """nbtui's own palette commands, loaded when the palette first opens."""
+    from nbtui.app.commands import NbtuiCommands  # noqa: PLC0415
+
+    return NbtuiCommands
+
+
 class NbtuiApp(App[None]):
     """A console on one Jupyter kernel, shared with whoever else is attached.
 
@@ -40,6 +49,7 @@ class NbtuiApp(App[None]):
     CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
     TITLE = "nbtui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {_nbtui_commands}
 
     # Global, as they always were (F2 works over the pager too): the console does the work.
     BINDINGS = [
@@ -84,7 +94,7 @@ class NbtuiApp(App[None]):
             "f5",
             "toggle_catchup",
             "Earlier",
-            tooltip="Inputs from before you joined",
+            tooltip="Show or hide the earlier inputs, run before you joined",
             id="toggle_catchup",
         ),
         # Not in the footer: at 80x24 it has room for six keys and the palette, no more.

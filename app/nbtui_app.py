@@ -13,7 +13,7 @@ from textual.binding import Binding
 
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 
 if TYPE_CHECKING:
     from textual.command import Provider
@@ -156,8 +156,9 @@ class NbtuiApp(App[None]):
         """Set when the app exits because the kernel could not be reached."""
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """The peer palette, `$peer-0` ..., made for the current theme's background."""
-        return peer_variables(self.current_theme)
+        """The peer palette, `$peer-0` ..., and the state colours, `$nbtui-success` ...,
+        made for the current theme's background (a theme switch makes them again)."""
+        return theme_variables(self.current_theme)
 
     def get_default_screen(self) -> ConsoleScreen:
         """The console is the app's first screen."""
@@ -303,7 +304,8 @@ def create_app(
         line_limit=line_limit,
     )
     app = (ObservingApp if observe else NbtuiApp)(session, console)
-    app.theme = theme or DEFAULT_THEME
+    if theme is not None:
+        app.theme = theme
     if keymap:
         app.set_keymap(keymap)
     return app

@@ -230,6 +230,7 @@ async def run(args: argparse.Namespace) -> int:
             line_limit=args.line_limit,
             theme=getattr(args, "theme", None),
             keymap=getattr(args, "keymap", None),
+            editing_mode=args.editing_mode,
         )
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it

@@ -26,6 +26,7 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
+from nbtui.widgets.editing_modes import EDITING_MODES
 
 __all__ = ["build_parser", "load_settings", "main", "parse_args"]
 
@@ -144,6 +145,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHARS",
         help="characters of one line of output shown before its middle is "
         "held back (F10 shows it whole; default: 10000)",
+    )
+    parser.add_argument(
+        "--editing-mode",
+        choices=EDITING_MODES,
+        default="default",
+        help="the editor's keys: vi (Escape for normal mode) or emacs (readline's), as "
+        "in IPython; default: ctrl+a/ctrl+e, ctrl+k, ctrl+z undo",
     )
     parser.add_argument(
         "--ssh",

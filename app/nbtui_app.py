@@ -154,6 +154,8 @@ class NbtuiApp(App[None]):
         right for the one app of a process, not for a test process running hundreds."""
         self.error: str | None = None
         """Set when the app exits because the kernel could not be reached."""
+        self.editing_mode = "default"
+        """The editor's keys: `default`, `vi` or `emacs` (set before running)."""
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The peer palette, `$peer-0` ..., and the state colours, `$nbtui-success` ...,
@@ -199,6 +201,12 @@ class NbtuiApp(App[None]):
     def run_cell(self, code: str) -> str:
         """Send a cell to the kernel and show it at once; returns its msg_id."""
         return self.console_screen.run_cell(code)
+
+    def on_cell_editor_mode_changed(self, event: CellEditor.ModeChanged) -> None:
+        """Show the editor's mode (vi normal or insert) on the status line; an observer's
+        status line says read-only instead."""
+        if not self.console_screen.observe:
+            self.console_screen.status.mode = event.label
 
     def on_console_screen_attached(self) -> None:
         """Attached: with `freeze_gc`, keep what startup made out of the collector's reach."""
@@ -272,6 +280,7 @@ def create_app(
     session_class: type[KernelSession] = KernelSession,
     theme: str | None = None,
     keymap: dict[str, str] | None = None,
+    editing_mode: str = "default",
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
@@ -288,6 +297,7 @@ def create_app(
         session_class: The kernel session's class (tests fix its figures).
         theme: A Textual theme's name (the config file's `theme`); None for the default.
         keymap: Binding id to keys (the config file's `[keys]`), replacing the defaults.
+        editing_mode: The editor's keys: `default`, `vi` or `emacs`.
     """
     session = session_class(
         client,
@@ -308,6 +318,7 @@ def create_app(
         app.theme = theme
     if keymap:
         app.set_keymap(keymap)
+    app.editing_mode = editing_mode
     return app
 
 

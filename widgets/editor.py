@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
 
+from nbtui.widgets.editing_modes import EditingMode, make_mode
 from nbtui.widgets.syntax import SYNTAX, syntax_spans
 
 __all__ = ["CellEditor"]
@@ -89,6 +90,14 @@ class CellEditor(TextArea, inherit_bindings=False):
         cursor_offset: int
 
     @dataclass
+    class ModeChanged(Message):
+        """The editing mode's state changed (vi: normal or insert); `label` is what the
+        status line shows, "" for nothing."""
+
+        editor: CellEditor
+        label: str
+
+    @dataclass
     class MenuKey(Message):
         """A key meant for the completion menu while it is open (enter, tab, arrows,
         escape), or any other key, which closes it."""
@@ -120,10 +129,33 @@ class CellEditor(TextArea, inherit_bindings=False):
         `decided()` what it was: keys for the editor are held."""
         self._held: list[events.Key | events.Paste] = []
         self._keyed_bindings = self._bindings
+        self._mode: EditingMode = make_mode("default")
         self._keymap_seen: object = None
         self._lexer: Lexer | None = None
         self._lexed = False
         self.highlight_language = "python3"
+
+    def on_mount(self) -> None:
+        """Take the app's editing mode (`NbtuiApp.editing_mode`, from the config file or
+        `--editing-mode`), if it has one."""
+        name = getattr(self.app, "editing_mode", "default")
+        if name != self._mode.name:
+            self.editing_mode = name
+
+    @property
+    def editing_mode(self) -> str:
+        """`default`, `vi` or `emacs` (widgets/editing_modes.py)."""
+        return self._mode.name
+
+    @editing_mode.setter
+    def editing_mode(self, name: str) -> None:
+        self._mode = make_mode(name)
+        self.mode_changed()
+
+    def mode_changed(self) -> None:
+        """The mode's state changed: show it (class `-vi-normal`, `ModeChanged`)."""
+        self.set_class(self._mode.label == "vi normal", "-vi-normal")
+        self.post_message(self.ModeChanged(self, self._mode.label))
 
     # -- syntax colours ------------------------------------------------------------------
     # TextArea's own highlighting needs tree-sitter and a grammar per language (the
@@ -256,6 +288,7 @@ class CellEditor(TextArea, inherit_bindings=False):
         if self.awaiting:
             return  # the run key pressed twice: the first is still being decided
         self.awaiting = True
+        self._mode.reset(self)
         self.post_message(self.RunRequested(self, self.text, force))
 
     OWN_KEYS = frozenset({"enter", "tab", "escape", "up", "down"})
@@ -265,7 +298,12 @@ class CellEditor(TextArea, inherit_bindings=False):
         """Whether the editor acts on `event`; other keys (the app's F-keys) go on to the
         app, also while keys are held: what they do does not touch the cell."""
         key = event.key
-        return event.is_printable or key in self.OWN_KEYS or key in self._keyed().key_to_bindings
+        return (
+            event.is_printable
+            or key in self.OWN_KEYS
+            or key in self._keyed().key_to_bindings
+            or self._mode.claims(key)
+        )
 
     def _keyed(self) -> BindingsMap:
         """The editor's bindings with the app's keymap (the config file's `[keys]`) applied,
@@ -334,6 +372,8 @@ class CellEditor(TextArea, inherit_bindings=False):
                 return True
             if key in ("up", "down", "escape"):
                 return True
+        if self._mode.handle(self, event):
+            return True
         if key == "escape":
             # TextArea moves focus on (tab_behavior="indent"): what is typed next would
             # go nowhere. Escape closes the menu (above), and otherwise does nothing.

@@ -12,7 +12,7 @@ inputs" finds F5's "Earlier" through its help.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
@@ -80,7 +80,7 @@ def nbtui_commands(node: DOMNode, screen: DOMNode) -> Iterator[NbtuiCommand]:
     footer leaves it out.
     """
     app = node.app
-    keymap: dict[str, str] = app._keymap
+    keymap: Mapping[str, str] = app._keymap
     for owner in (node, screen):
         by_id: dict[str, tuple[Binding, list[str]]] = {}
         for key, binding in owner._bindings:

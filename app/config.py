@@ -90,6 +90,7 @@ class ConfigError(Exception):
 
 
 T = TypeVar("T", int, float, str)
+N = TypeVar("N", int, float)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,11 +121,10 @@ def checked(kind: type[T], check: Callable[[T], str | None]) -> Checked[T]:
     return Checked(kind, check)
 
 
-def at_least(kind: type[T], low: float, unit: str = "") -> Checked[T]:
+def at_least(kind: type[N], low: float, unit: str = "") -> Checked[N]:
     """An argparse `type=` for a number of `kind` no smaller than `low`."""
 
-    def check(value: T) -> str | None:
-        assert isinstance(value, int | float)
+    def check(value: N) -> str | None:
         return None if value >= low else f"must be at least {low:g}{unit}"
 
     return Checked(kind, check)
@@ -210,7 +210,7 @@ def settings_of(parser: argparse.ArgumentParser) -> tuple[Setting, ...]:
         if isinstance(option_type, Checked):
             kind, check = option_type.kind, option_type.check
         elif option_type in (int, float, str, None):
-            kind = option_type or str  # type: ignore[assignment]
+            kind = option_type or str
         elif callable(option_type):
             convert = option_type
             check = _converts(option_type)

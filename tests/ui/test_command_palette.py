@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from textual.color import Color
 from textual.command import CommandInput, CommandPalette
 from textual.pilot import Pilot
+from textual.theme import BUILTIN_THEMES
 from textual.widgets import OptionList
 
 from nbtui.app.commands import nbtui_commands
 from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.widgets.palette import theme_variables
 from nbtui.widgets.side_panes import SidePanes
 from tests.fakes import scripted_client
 from tests.ui.conftest import until
@@ -74,3 +77,24 @@ async def test_every_app_binding_is_a_command_and_rebinding_shows() -> None:
         for binding in NbtuiApp.BINDINGS:
             assert any(c.action == binding.action for c in commands.values()), binding  # type: ignore[union-attr]
         assert commands["Panes"].keys == "f3"
+
+
+async def test_switching_theme_recolours_nbtuis_own_colours() -> None:
+    """A theme chosen in the palette (Textual's "Theme" command sets `App.theme`) makes
+    the state and peer colours again for its background."""
+
+    client, _ = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+
+        def idle_colour() -> str:
+            style = app.status.get_component_rich_style("status--idle")
+            assert style.color is not None
+            return Color.from_rich_color(style.color).hex6
+
+        assert idle_colour() == theme_variables(BUILTIN_THEMES["textual-dark"])["nbtui-success"]
+        app.theme = "textual-light"
+        light = theme_variables(BUILTIN_THEMES["textual-light"])
+        await until(pilot, lambda: idle_colour() == light["nbtui-success"])
+        assert app.get_css_variables()["peer-0"] == light["peer-0"]

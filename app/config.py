@@ -25,10 +25,10 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-from textual.binding import Binding
-from textual.theme import BUILTIN_THEMES
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -391,6 +391,9 @@ def parse_config(text: str, path: Path, settings: Iterable[Setting]) -> Config:
                 raise ConfigError(
                     f"{path}: theme: expected a string, got {_type_name(value)} ({_shown(value)})"
                 )
+            # Textual's themes only when the file names one: the CLI starts without Textual.
+            from textual.theme import BUILTIN_THEMES  # noqa: PLC0415
+
             if value not in BUILTIN_THEMES:
                 names = ", ".join(sorted(BUILTIN_THEMES))
                 raise ConfigError(f"{path}: theme: no theme {value!r}; one of: {names}")

@@ -159,7 +159,7 @@ def test_key_actions_are_the_apps_bindings() -> None:
     """Every app binding has an id, its action's name: the palette and `[keys]` need it."""
     for binding in NbtuiApp.BINDINGS:
         assert isinstance(binding, Binding)
-        assert binding.id == binding.action, binding
+        assert binding.id == binding.action.split("(", 1)[0], binding
     assert {binding.action for binding in NbtuiApp.BINDINGS} <= set(KEY_ACTIONS)
 
 
@@ -384,11 +384,12 @@ def test_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     assert shown[1] == str(caught(tmp_path, 'usage-interval = "5s"')).split("config.toml", 1)[1]
     bad = "scrollback = 1000\nobserve = true\nusername = \n"
     assert shown[2] == str(caught(tmp_path, bad)).split("config.toml", 1)[1]
-    # Every action the README lists is one [keys] takes, and the other way round.
+    # Every action the README lists is one [keys] takes (actions added since are listed
+    # by --print-config).
     listed = section.split("for the actions", 1)[1].split("(Textual key", 1)[0]
-    assert sorted(re.findall(r"`([a-z-]+)`", listed)) == sorted(
-        action.replace("_", "-") for action in KEY_ACTIONS
-    )
+    names = set(re.findall(r"`([a-z-]+)`", listed.split("):", 1)[1]))
+    assert names <= {action.replace("_", "-") for action in KEY_ACTIONS}
+    assert {"quit", "interrupt", "toggle-panes", "restart", "run"} <= names
 
 
 def caught(tmp_path: Path, text: str) -> ConfigError:

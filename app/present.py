@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.discovery import KernelEntry, runtime_dir
+from nbtui.app.kernel.gpu import GpuDevice, GpuSnapshot
+from nbtui.app.kernel.units import format_bytes
 
 if TYPE_CHECKING:
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
@@ -33,6 +35,10 @@ __all__ = [
     "format_server_table",
     "format_table",
     "format_timestamp_ago",
+    "gpu_column",
+    "gpu_device_line",
+    "gpu_lines",
+    "idle_holder_warning",
     "row",
 ]
 
@@ -125,29 +131,6 @@ def format_latency(seconds: float | None, *, coarse: bool = False) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.1f} s"
-
-
-def format_bytes(count: float | None) -> str:
-    """A size in binary units, the one way nbtui writes any size.
-
-    Whole numbers up to MiB: a kernel's memory is read again every few seconds, and a
-    figure whose decimals change at every reading redraws at every reading.
-
-    Args:
-        count: Bytes, or None when unknown.
-
-    Returns:
-        For example `512 B`, `12 KiB`, `512 MiB`, `1.2 GiB`; `-` when unknown.
-    """
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        shown = f"{value:.1f}" if unit == "GiB" else f"{value:.0f}"
-        if abs(float(shown)) < 1024:  # 1023.7 KiB is "1 MiB", not "1024 KiB"
-            return f"{shown} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def display_name(path: Path, runtime: Path | None = None) -> str:
@@ -318,3 +301,73 @@ def format_timestamp_ago(stamp: str, now: float | None = None) -> str:
     except ValueError:
         return stamp or "-"
     return format_ago((time.time() if now is None else now) - then)
+
+
+def gpu_device_line(device: GpuDevice) -> str:
+    """One NVIDIA device in the resource pane.
+
+    Returns:
+        For example `GPU 0 A100: 87 %, 30.0 GiB of 80.0 GiB, kernel 11.2 GiB`; a figure
+        the driver does not give is `?`, and the kernel's share may be "not visible".
+    """
+    parts = [f"{device.utilisation} %" if device.utilisation is not None else "? %"]
+    if device.memory_used is not None and device.memory_total is not None:
+        parts.append(f"{format_bytes(device.memory_used)} of {format_bytes(device.memory_total)}")
+    if device.kernel_memory is not None:
+        parts.append(f"kernel {format_bytes(device.kernel_memory)}")
+    else:
+        parts.append("kernel's share not visible")
+    return f"GPU {device.index} {device.name}: {', '.join(parts)}"
+
+
+def gpu_lines(snapshot: GpuSnapshot) -> list[str]:
+    """The resource pane's GPU lines: one per device, or the one line saying why there
+    are none (no driver, no device, a remote kernel)."""
+    if not snapshot.devices:
+        return [snapshot.note or "no NVIDIA GPU"]
+    return [gpu_device_line(device) for device in snapshot.devices]
+
+
+def gpu_column(snapshot: GpuSnapshot | None) -> str:
+    """The `--list` GPU cell: GPU memory the kernel holds (all devices together).
+
+    Returns:
+        `2.1 GiB`; `0 B` when it holds none; `?` when its share cannot be seen; `-`
+        where there is no GPU to speak of (no driver, a remote kernel): the line under
+        the table says why.
+    """
+    if snapshot is None or not snapshot.devices:
+        return "-"
+    held = snapshot.kernel_memory
+    return "?" if held is None else format_bytes(held)
+
+
+def idle_holder_warning(
+    idle_seconds: float | None,
+    snapshot: GpuSnapshot | None,
+    *,
+    after: float = 1800.0,
+    at_least: int = 256 << 20,
+) -> str | None:
+    """A kernel that has run nothing for a while but keeps GPU memory others could use.
+
+    Args:
+        idle_seconds: How long the kernel has run nothing (None: busy, or unknown).
+        snapshot: The latest GPU sample.
+        after: Idle seconds before the warning.
+        at_least: Bytes held (on one device) before the warning.
+
+    Returns:
+        For example `idle 2 h, holds 11.2 GiB of GPU 0`; None when the kernel is busy,
+        recently active, or holds little.
+    """
+    if idle_seconds is None or idle_seconds < after or snapshot is None:
+        return None
+    held = [
+        f"{format_bytes(device.kernel_memory)} of GPU {device.index}"
+        for device in snapshot.devices
+        if device.kernel_memory is not None and device.kernel_memory >= at_least
+    ]
+    if not held:
+        return None
+    return f"idle {format_duration(idle_seconds)}, holds {' and '.join(held)}"

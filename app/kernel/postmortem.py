@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbtui.app.kernel.limits import CgroupRef, MemoryLimit, format_bytes, memory_cgroup
+from nbtui.app.kernel.limits import CgroupRef, MemoryLimit, memory_cgroup
 from nbtui.app.kernel.limits import memory_limit as read_memory_limit
 from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.units import format_bytes
 
 __all__ = [
     "REMOTE_UNKNOWN",

@@ -22,6 +22,7 @@ from nbtui.app.kernel.units import format_bytes
 if TYPE_CHECKING:
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
     from nbtui.app.kernel.server import ServerKernelModel
+    from nbtui.app.kernel.usage import UsageSnapshot
 
 __all__ = [
     "HEADERS",
@@ -39,6 +40,8 @@ __all__ = [
     "gpu_device_line",
     "gpu_lines",
     "idle_holder_warning",
+    "memory_limit_line",
+    "memory_warning_line",
     "row",
 ]
 
@@ -371,3 +374,43 @@ def idle_holder_warning(
     if not held:
         return None
     return f"idle {format_duration(idle_seconds)}, holds {' and '.join(held)}"
+
+
+def _share_of(snapshot: UsageSnapshot) -> str:
+    """What the memory share is counted against, for the pane's words."""
+    limit = snapshot.memory_limit
+    if limit is not None and limit.source == "cgroup":
+        return f"its cgroup {limit.cgroup} limit"
+    return "what the host can give it"
+
+
+def memory_limit_line(snapshot: UsageSnapshot) -> str | None:
+    """The resource pane's line about the limit the memory share is counted against.
+
+    Returns:
+        For example `limit cgroup /jobs/x 300 MiB · kernel at 45%`, `limit host memory
+        23.5 GiB, no cgroup limit · kernel at 12% of what it can get` (its memory plus
+        what the host has free), for a remote kernel `limit the host's memory (remote: no
+        cgroup to read) · ...`; None when there is no share to speak of.
+    """
+    limit = snapshot.memory_limit
+    share = snapshot.memory_share
+    at = f" · kernel at {share:.0%}" if share is not None else ""
+    if limit is None:
+        if share is None:
+            return None
+        return f"limit the host's memory (remote: no cgroup to read){at} of what it can get"
+    if limit.source == "cgroup":
+        return f"limit cgroup {limit.cgroup} {format_bytes(limit.limit)}{at}"
+    return f"limit host memory {format_bytes(limit.limit)}, no cgroup limit{at} of what it can get"
+
+
+def memory_warning_line(snapshot: UsageSnapshot, threshold: float) -> str | None:
+    """The resource pane's warning when the kernel's memory passed `threshold`
+    (`--memory-warn`) of what it may hold; None when it has not."""
+    if not snapshot.memory_warning or snapshot.memory_share is None:
+        return None
+    return (
+        f"⚠ kernel memory at {snapshot.memory_share:.0%} of {_share_of(snapshot)} "
+        f"(warns above {threshold:.0%})"
+    )

@@ -10,13 +10,13 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.discovery import KernelEntry, runtime_dir
-from nbtui.app.kernel.gpu import GpuDevice, GpuSnapshot
+from nbtui.app.kernel.gpu import REMOTE, GpuDevice, GpuSnapshot
 from nbtui.app.kernel.units import format_bytes
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = [
     "gpu_column",
     "gpu_device_line",
     "gpu_lines",
+    "gpu_note",
     "idle_holder_warning",
     "memory_limit_line",
     "memory_warning_line",
@@ -187,6 +188,7 @@ def format_table(
     now: float | None = None,
     runtime: Path | None = None,
     summary: bool = True,
+    gpu: Mapping[Path, GpuSnapshot] | None = None,
 ) -> str:
     """The `nbtui --list` table.
 
@@ -195,14 +197,25 @@ def format_table(
         now: The current `time.time()`; now by default.
         runtime: The Jupyter runtime dir (see `display_name`).
         summary: Add the line that counts alive, stale, stopped and invalid files.
+        gpu: The GPU reading of each file's kernel (by path): a GPU column after CPU
+            (`gpu_column`), and a line saying why when no kernel has a GPU to show.
 
     Returns:
         The table, then the summary, then one line per file with a problem.
     """
     now = time.time() if now is None else now
-    rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
-    widths = [max(len(cells[column]) for cells in rows) for column in range(len(HEADERS))]
-    right = {4, 5, 6, 7}
+    headers: tuple[str, ...] = HEADERS
+    rows = [row(entry, now, runtime) for entry in entries]
+    if gpu is not None:
+        at = HEADERS.index("CPU") + 1
+        headers = (*HEADERS[:at], "GPU", *HEADERS[at:])
+        rows = [
+            (*cells[:at], gpu_column(gpu.get(entry.path)), *cells[at:])
+            for entry, cells in zip(entries, rows, strict=True)
+        ]
+    rows = [headers, *rows]
+    widths = [max(len(cells[column]) for cells in rows) for column in range(len(headers))]
+    right = set(range(headers.index("PID"), len(headers)))
     lines = [
         "  ".join(
             cell.rjust(width) if column in right else cell.ljust(width)
@@ -210,6 +223,10 @@ def format_table(
         ).rstrip()
         for cells in rows
     ]
+    if gpu is not None:
+        note = gpu_note(gpu.values())
+        if note:
+            lines.append(f"GPU: {note}")
     if summary:
         alive = sum(1 for entry in entries if entry.alive)
         stale = sum(1 for entry in entries if entry.stale)
@@ -247,18 +264,41 @@ def format_table(
     return "\n".join(lines)
 
 
-def entries_json(entries: Sequence[KernelEntry], now: float | None = None) -> str:
+def entries_json(
+    entries: Sequence[KernelEntry],
+    now: float | None = None,
+    gpu: Mapping[Path, GpuSnapshot] | None = None,
+) -> str:
     """The `nbtui --list --json` output.
 
     Args:
         entries: The probed connection files.
         now: The current `time.time()`, which ages are counted to; now by default.
+        gpu: The GPU reading of each file's kernel (by path), if GPUs were looked at.
 
     Returns:
-        A JSON array of `KernelEntry.as_json` objects, indented.
+        A JSON array of `KernelEntry.as_json` objects, indented; with `gpu`, each has
+        `gpu_memory` (bytes the kernel holds on its GPUs; null: no GPU, or not visible).
     """
     now = time.time() if now is None else now
-    return json.dumps([entry.as_json(now) for entry in entries], indent=2)
+    objects = [entry.as_json(now) for entry in entries]
+    if gpu is not None:
+        for entry, data in zip(entries, objects, strict=True):
+            reading = gpu.get(entry.path)
+            data["gpu_memory"] = reading.kernel_memory if reading is not None else None
+    return json.dumps(objects, indent=2)
+
+
+def gpu_note(readings: Iterable[GpuSnapshot]) -> str:
+    """Why the `--list` GPU column is empty: the first reason a reading gives (no
+    driver, no device), or "" when some kernel has a GPU to show."""
+    notes = []
+    for reading in readings:
+        if reading.devices:
+            return ""
+        notes.append(reading.note)
+    local = [note for note in notes if note and note != REMOTE]
+    return local[0] if local else ""
 
 
 def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None = None) -> str:

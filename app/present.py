@@ -428,21 +428,20 @@ def memory_limit_line(snapshot: UsageSnapshot) -> str | None:
     """The resource pane's line about the limit the memory share is counted against.
 
     Returns:
-        For example `limit cgroup /jobs/x 300 MiB · kernel at 45%`, `limit host memory
-        23.5 GiB, no cgroup limit · kernel at 12% of what it can get` (its memory plus
-        what the host has free), for a remote kernel `limit the host's memory (remote: no
-        cgroup to read) · ...`; None when there is no share to speak of.
+        For example `limit cgroup /jobs/x 300 MiB · 45%` (the kernel's memory over its
+        cgroup's limit), `limit host 23.5 GiB (no cgroup limit) · 6%` (its memory over
+        itself plus what the host has available), `limit host memory (remote) · 6%` for
+        a remote kernel, whose cgroup cannot be read from here; None when there is
+        neither a limit nor a share.
     """
     limit = snapshot.memory_limit
     share = snapshot.memory_share
-    at = f" · kernel at {share:.0%}" if share is not None else ""
+    at = f" · {share:.0%}" if share is not None else ""
     if limit is None:
-        if share is None:
-            return None
-        return f"limit the host's memory (remote: no cgroup to read){at} of what it can get"
+        return f"limit host memory (remote){at}" if share is not None else None
     if limit.source == "cgroup":
         return f"limit cgroup {limit.cgroup} {format_bytes(limit.limit)}{at}"
-    return f"limit host memory {format_bytes(limit.limit)}, no cgroup limit{at} of what it can get"
+    return f"limit host {format_bytes(limit.limit)} (no cgroup limit){at}"
 
 
 def memory_warning_line(snapshot: UsageSnapshot, threshold: float) -> str | None:

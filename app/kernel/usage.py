@@ -104,8 +104,8 @@ class UsageSnapshot:
     memory_warning: bool = False
     """memory_share passed the poller's threshold: the out-of-memory killer is near."""
     memory_limit: MemoryLimit | None = None
-    """A local kernel's real limit (its cgroup's, else the host's memory); None: remote,
-    or its process is not known."""
+    """A local kernel's real limit (its cgroup's, else the host's memory); None for a
+    remote kernel, whose cgroup cannot be read from here."""
     gpu: GpuSnapshot | None = None
     """The GPUs of a local kernel's host and what the kernel holds on them; for a remote
     kernel a snapshot that only says so; None before the first reading."""
@@ -371,10 +371,10 @@ class UsagePoller:
             reading = _with(reading, gpu=GpuSnapshot(at=reading.at, note=REMOTE))
         return self._record(reading)
 
-    def _host_figures(self, pid: int | None) -> tuple[MemoryLimit | None, GpuSnapshot]:
-        """A local kernel's memory limit and GPUs: file reads and NVML calls, blocking."""
-        limit = memory_limit(pid) if pid is not None else None
-        return limit, self.gpu_sampler.sample(pid)
+    def _host_figures(self, pid: int | None) -> tuple[MemoryLimit, GpuSnapshot]:
+        """A local kernel's memory limit (the host's while its process is unknown) and
+        GPUs: file reads and NVML calls, blocking."""
+        return memory_limit(pid), self.gpu_sampler.sample(pid)
 
     async def _measure(self, pid: int | None) -> UsageSnapshot:
         if self._probe is None:

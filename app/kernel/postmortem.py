@@ -341,7 +341,7 @@ class Watch:
                 negative for a signal); None when unknown.
         """
         seen = self.last.describe()
-        if not self.local:
+        if not self.local and exit_status is None:
             return f"{REMOTE_UNKNOWN} ({seen})" if seen else REMOTE_UNKNOWN
         # The out-of-memory killer sends SIGKILL: any other end rules it out.
         possible = exit_status is None or exit_status == -signal.SIGKILL

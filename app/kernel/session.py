@@ -302,10 +302,11 @@ class KernelSession(CellSubmission, DeathTelling):
             self._liveness_notice(snapshot, previous)
         if state != previous and state in ("dead", "restarted"):
             self._gone()
+        if state == "alive" and previous != "alive":
+            self.postmortem = None  # the pane said why it died until it is well again
+            self._explained = False
         if state == "alive" and (self.state in TROUBLE or self.state == "restarted"):
             self.state = "idle"
-            self.postmortem = None
-            self._explained = False
         elif state != "alive":
             self.state = state
         self._follow_cells()

@@ -259,12 +259,7 @@ class KernelSession(CellSubmission, DeathTelling):
         cell = self.model.oldest_running()
         if self.monitor is not None and self.poller is not None:
             self.monitor.busy = self.poller.busy = cell is not None
-        state = "busy" if cell is not None else "idle"
-        if state != self.state and {state, self.state} == {"busy", "idle"}:
-            # The liveness pane's headline says busy or alive: a cell's start or end is
-            # news for it, which no probe may bring for a while once the monitor settled.
-            self._changes.liveness_news = True
-        self.state = state
+        self.state = "busy" if cell is not None else "idle"
 
     @property
     def trouble(self) -> str | None:

@@ -23,6 +23,9 @@ from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.limits import memory_cgroup
 from nbtui.app.kernel.postmortem import Watch, process_exit_status
 from nbtui.app.kernel.session import KernelSession
+from nbtui.app.nbtui_app import create_app
+from tests.ui.conftest import until as until_app
+from tests.ui.conftest import until_shown
 
 LIMIT = 300 << 20
 
@@ -223,3 +226,34 @@ async def test_a_session_on_its_own_kernel_names_the_signal(
         assert session.state == "dead"
         assert (session.postmortem or "").startswith(said), session.postmortem
         assert postmortems(session) == [f"post-mortem: {session.postmortem}"]
+
+
+async def test_the_app_shows_why_its_own_kernel_died(own: OwnKernel) -> None:
+    """What the user sees: the transcript's line and the liveness pane's (panes shown at
+    200x50), after the kernel nbtui started segfaults."""
+    client = KernelClient(load_connection_file(own.connection_file), username="tester")
+    end = time.monotonic() + 60
+    while True:
+        try:
+            await client.attach()
+            break
+        except NbtuiError:
+            if time.monotonic() > end or not await own.may_be_starting():
+                raise
+    try:
+        app = create_app(client, own_kernel=own)
+        async with app.run_test(size=(200, 50)) as pilot:
+            await until_app(pilot, lambda: app.kernel_state == "idle")
+            pid = kernel_pid(own)
+            session = app.session
+            await until_app(
+                pilot, lambda: session.death_watch is not None and session.death_watch.pid == pid
+            )
+            os.kill(pid, signal.SIGSEGV)
+            text = await until_shown(
+                pilot, app, "post-mortem: killed by SIGSEGV (segmentation fault)", "● dead"
+            )
+            # The transcript's line and the liveness pane's.
+            assert text.count("killed by SIGSEGV (segmentation fault)") == 2, text
+    finally:
+        await client.close()

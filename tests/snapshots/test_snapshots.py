@@ -22,6 +22,8 @@ from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.gpu import NO_DRIVER, GpuSnapshot
+from nbtui.app.kernel.limits import MemoryLimit
 from nbtui.app.kernel.liveness import LivenessSnapshot
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.usage import HostMemory, UsageSnapshot
@@ -50,6 +52,8 @@ FIXED_USAGE = UsageSnapshot(
     cpu_history=(3.0, 40.0, 85.0, 98.0, 97.0, 98.0),
     memory_history=tuple(int(x * GIB) for x in (0.4, 0.6, 0.8, 1.0, 1.1, 1.2)),
     memory_share=0.065,
+    memory_limit=MemoryLimit(limit=int(23.5 * GIB), source="host"),
+    gpu=GpuSnapshot(at=0.0, note=NO_DRIVER),
 )
 FIXED_HB = (0.00011, 0.00012, 0.0001, 0.00013, 0.00011, 0.00012, 0.0001)
 

@@ -252,6 +252,13 @@ class StreamPart(Part):
             rows += self._rows(len(lines), self.stream.visible_partial, width)
         return rows
 
+    def line_row(self, index: int, width: int) -> int:
+        """The row (0 is the part's first) where kept line `index` starts; the unfinished
+        line is `len(lines)`."""
+        self._sync(width)
+        index = min(index, len(self._cum))
+        return self._cum[index - 1] - self._base if index else 0
+
     def _line_text(self, index: int) -> str:
         lines = self.stream.lines
         return lines[index] if index < len(lines) else self.stream.visible_partial

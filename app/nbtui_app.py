@@ -44,7 +44,8 @@ class NbtuiApp(App[None]):
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
-        Binding("ctrl+f", "search", "Search", tooltip="Find in the transcript"),
+        # Not in the footer either (six keys at 80x24): the palette and the README have it.
+        Binding("ctrl+f", "search", "Search", show=False, tooltip="Find in the transcript"),
         Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),

@@ -69,7 +69,7 @@ class SearchBar(Horizontal):
         yield Label("alt+c alt+r · ⏎ next · esc back · tab to it", id="search-hint")
 
     @property
-    def query(self) -> Query:
+    def search_query(self) -> Query:
         """What is typed, with the toggles."""
         return Query(self.query_one(Input).value, case=self.case, regex=self.regex)
 
@@ -89,7 +89,7 @@ class SearchBar(Horizontal):
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
         event.stop()
-        self.post_message(self.Changed(self.query))
+        self.post_message(self.Changed(self.search_query))
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self, event: Input.Submitted) -> None:
@@ -112,10 +112,10 @@ class SearchBar(Horizontal):
         """Match case exactly, or not."""
         self.case = not self.case
         self.query_one("#search-case", Label).set_class(self.case, "-on")
-        self.post_message(self.Changed(self.query))
+        self.post_message(self.Changed(self.search_query))
 
     def action_toggle_regex(self) -> None:
         """Read the query as a regular expression, or as plain text."""
         self.regex = not self.regex
         self.query_one("#search-regex", Label).set_class(self.regex, "-on")
-        self.post_message(self.Changed(self.query))
+        self.post_message(self.Changed(self.search_query))

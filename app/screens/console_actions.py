@@ -80,8 +80,8 @@ class ConsoleActions(Screen[None]):
             focused = self.focused
             self._search_return = focused if focused is not None else self.editor
             transcript.open_search()
-            if bar.query.text:
-                transcript.search_for(bar.query)
+            if bar.search_query.text:
+                transcript.search_for(bar.search_query)
         bar.open()
 
     def close_search(self, restore: bool) -> None:

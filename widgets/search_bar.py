@@ -21,12 +21,27 @@ __all__ = ["SearchBar"]
 class SearchBar(Horizontal):
     """Where the query is typed; hidden until ctrl+f or `/` opens it."""
 
+    # Out of the footer: the bar says its keys itself, and the footer has no room for them.
     BINDINGS = [
-        Binding("escape", "close(True)", "Back", tooltip="Close the search, back where you were"),
-        Binding("tab", "stay", "Stay", tooltip="To the transcript at the match (n / N step)"),
-        Binding("shift+enter", "step(False)", "Previous", tooltip="The previous match"),
-        Binding("alt+c", "toggle_case", "Case", tooltip="Match case exactly, or not"),
-        Binding("alt+r", "toggle_regex", "Regex", tooltip="A regular expression, or plain text"),
+        Binding(
+            "escape",
+            "close(True)",
+            "Back",
+            show=False,
+            tooltip="Close the search, back where you were",
+        ),
+        Binding(
+            "tab", "stay", "Stay", show=False, tooltip="To the transcript at the match (n / N step)"
+        ),
+        Binding("shift+enter", "step(False)", "Previous", show=False, tooltip="The previous match"),
+        Binding("alt+c", "toggle_case", "Case", show=False, tooltip="Match case exactly, or not"),
+        Binding(
+            "alt+r",
+            "toggle_regex",
+            "Regex",
+            show=False,
+            tooltip="A regular expression, or plain text",
+        ),
     ]
 
     class Changed(Message):

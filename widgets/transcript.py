@@ -81,8 +81,9 @@ class TranscriptView(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        ("home", "scroll_home", "Top"),
-        ("end", "scroll_end", "Bottom"),
+        # Out of the footer: the cell keys need its room while the transcript has focus.
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
         Binding("slash", "app.search", "Search", show=False, tooltip="Find in the transcript"),
         Binding("j", "select_cell(1)", "Next cell", tooltip="Select the next cell"),
         Binding("k", "select_cell(-1)", "Prev cell", tooltip="Select the previous cell"),

@@ -98,3 +98,16 @@ def test_matches_are_capped() -> None:
     index.set_query(Query("a"))
     hits = index.search([Source("s", ["a" * 100] * (MAX_MATCHES // 50))])
     assert len(hits) == MAX_MATCHES and index.more
+
+
+def test_a_regex_ignoring_case_means_the_same_lowercased_or_not() -> None:
+    lines = ["Epoch 12 LOSS", "epoch x loss", "EPOCH_3"]
+    for pattern, expected in [
+        (r"epoch \d+ loss", [(0, 0, 13)]),
+        (r"[A-Z]+_\d", [(2, 0, 7)]),
+        (r"\W\d", [(0, 5, 7)]),  # \W would change lowercased: searched as it is
+        (r"(epoch) \w \1", []),
+    ]:
+        index = SearchIndex()
+        index.set_query(Query(pattern, regex=True))
+        assert spans(index.search([Source("s", lines)])) == expected, pattern

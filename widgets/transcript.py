@@ -474,9 +474,7 @@ class TranscriptView(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         index = bisect_right(self._offsets, row) - 1
         entry = self._entries[index]
-        entry_row = self._offsets[index]
-        absolute = row
-        row -= entry_row
+        row -= self._offsets[index]
         content_width = self._layout_width
         if entry is self.selected and self.has_focus:
             base = base + self._style("transcript--selected")
@@ -486,14 +484,7 @@ class TranscriptView(ScrollView, can_focus=True):
             if row < height:
                 strip = part.strip(row, content_width)
                 if self._search is not None:
-                    marks = self._search.marks(
-                        entry,
-                        entry_row=entry_row,
-                        row=absolute,
-                        parts=parts,
-                        width=content_width,
-                        line_limit=self.line_limit,
-                    )
+                    marks = self._search.marks(part, row, content_width, self.line_limit)
                     if marks:
                         strip = mark_strip(
                             strip,
@@ -553,7 +544,6 @@ class TranscriptView(ScrollView, can_focus=True):
                 else:
                     high = middle
             state.current = max(0, low - 1)
-            state.forget_rows()
             self._show_current()
         else:
             self._back_to_origin()
@@ -569,7 +559,6 @@ class TranscriptView(ScrollView, can_focus=True):
             state.current = 0 if forward else len(state.hits) - 1
         else:
             state.current = (state.current + (1 if forward else -1)) % len(state.hits)
-        state.forget_rows()
         self._show_current()
         self._post_search_status()
         self.refresh()

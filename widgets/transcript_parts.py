@@ -252,6 +252,12 @@ class StreamPart(Part):
             rows += self._rows(len(lines), self.stream.visible_partial, width)
         return rows
 
+    def line_at(self, row: int, width: int) -> int:
+        """The kept line (its index; `len(lines)` for the unfinished one) that row `row`
+        is part of."""
+        self._sync(width)
+        return bisect_right(self._cum, row + self._base)
+
     def line_row(self, index: int, width: int) -> int:
         """The row (0 is the part's first) where kept line `index` starts; the unfinished
         line is `len(lines)`."""

@@ -89,9 +89,8 @@ class SearchState:
         self.hits: list[Hit] = []
         self.current: int | None = None
         self._places: dict[int, _Place] = {}
-        self._by_entry: dict[int, list[int]] = {}
-        self._marks: dict[int, list[Mark]] = {}
-        self._marked: set[int] = set()
+        self._by_line: dict[tuple[int, int], list[int]] = {}
+        """(part id, line) to the numbers of the matches on that line."""
 
     @property
     def query(self) -> Query:
@@ -136,21 +135,14 @@ class SearchState:
         still there."""
         kept = self.hits[self.current] if self.current is not None else None
         self.hits = self.index.search(sources)
-        self._by_entry = {}
+        self._by_line = {}
         for number, hit in enumerate(self.hits):
-            place = self._places[id(hit.owner)]
-            self._by_entry.setdefault(id(place.entry), []).append(number)
-        self.forget_rows()
+            self._by_line.setdefault((id(hit.owner), hit.line), []).append(number)
         if kept is None or not self.hits:
             self.current = None
             return
         same = [n for n, hit in enumerate(self.hits) if hit == kept]
         self.current = same[0] if same else min(self.current or 0, len(self.hits) - 1)
-
-    def forget_rows(self) -> None:
-        """The layout changed: work the marks' rows out again when next drawn."""
-        self._marks = {}
-        self._marked = set()
 
     def place_of(self, hit: Hit) -> tuple[Entry, int]:
         """The entry a match is in, and its part's position there."""
@@ -177,35 +169,22 @@ class SearchState:
         text = _row_text(part, hit.line, width)
         return [(part_row + hit.line, cell_len(text[: hit.start]), cell_len(text[: hit.end]))]
 
-    def marks(
-        self,
-        entry: Entry,
-        *,
-        entry_row: int,
-        row: int,
-        parts: list[Part],
-        width: int,
-        line_limit: int,
-    ) -> list[Mark]:
-        """The marks on absolute row `row`, which belongs to `entry` (first row `entry_row`)."""
-        key = id(entry)
-        if key not in self._by_entry:
+    def marks(self, part: Part, row: int, width: int, line_limit: int) -> list[Mark]:
+        """The marks on row `row` of `part`: only the matches on the line drawn there are
+        looked at, so a row costs the same with ten matches or ten thousand."""
+        if isinstance(part, StreamPart):
+            index = part.line_at(row, width)
+            numbers = self._by_line.get((id(part), part.stream.dropped + index))
+        else:
+            numbers = self._by_line.get((id(part), row))
+        if not numbers:
             return []
-        if key not in self._marked:
-            self._marked.add(key)
-            starts = {}
-            position = entry_row
-            for index, part in enumerate(parts):
-                starts[index] = position
-                position += part.height(width)
-            for number in self._by_entry[key]:
-                hit = self.hits[number]
-                part_row = starts[self._places[id(hit.owner)].index]
-                for at, start, end in self.rows_of(hit, part_row, width, line_limit):
-                    if end > start:
-                        mark = (start, end, number == self.current)
-                        self._marks.setdefault(at, []).append(mark)
-        return self._marks.get(row, [])
+        marks: list[Mark] = []
+        for number in numbers:
+            for at, start, end in self.rows_of(self.hits[number], 0, width, line_limit):
+                if at == row and end > start:
+                    marks.append((start, end, number == self.current))
+        return marks
 
 
 def _row_text(part: Part, row: int, width: int) -> str:

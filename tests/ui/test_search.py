@@ -161,3 +161,21 @@ async def test_cells_are_selected_copied_and_edited() -> None:
         assert app.focused is app.editor
         assert app.editor.text == "x = 'needle' + \"\u202e\""
         assert not app.model.running
+
+
+async def test_escape_returns_to_a_place_scrolled_back_to() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await filled(pilot, app, kernel)
+        view = app.transcript
+        view.scroll_to(y=1000, animate=False, immediate=True)
+        await until(pilot, lambda: view.scroll_y == 1000 and not view.follow)
+        await pilot.press("ctrl+f", *"needle")
+        # The match nearest above the bottom of the view: line 705 (row 707), the 2nd.
+        await until(pilot, lambda: bar_status(app) == "2 of 6")
+        await pilot.press("enter", "enter")
+        await until_visible(pilot, app, "line 2105 Needle")
+        await pilot.press("escape")
+        await until(pilot, lambda: view.scroll_y == 1000)
+        assert not view.follow

@@ -134,15 +134,18 @@ class SearchState:
         """Search again (new query or new output), keeping the current match if it is
         still there."""
         kept = self.hits[self.current] if self.current is not None else None
-        self.hits = self.index.search(sources)
+        hits = self.index.search(sources)
+        if hits == self.hits:
+            return  # the same matches (the index reuses them): a flood past them costs this
+        self.hits = hits
         self._by_line = {}
-        for number, hit in enumerate(self.hits):
+        for number, hit in enumerate(hits):
             self._by_line.setdefault((id(hit.owner), hit.line), []).append(number)
-        if kept is None or not self.hits:
+        if kept is None or not hits:
             self.current = None
             return
-        same = [n for n, hit in enumerate(self.hits) if hit == kept]
-        self.current = same[0] if same else min(self.current or 0, len(self.hits) - 1)
+        same = [n for n in self._by_line.get((id(kept.owner), kept.line), []) if hits[n] == kept]
+        self.current = same[0] if same else min(self.current or 0, len(hits) - 1)
 
     def place_of(self, hit: Hit) -> tuple[Entry, int]:
         """The entry a match is in, and its part's position there."""

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
 from typing import NamedTuple
@@ -122,6 +122,15 @@ class Source:
     """Anything that changes when lines change other than by appending (a new width)."""
 
 
+class Hit(NamedTuple):
+    """One match: in which source, which line (counted as `Source.first`), where."""
+
+    owner: object
+    line: int
+    start: int
+    end: int
+
+
 @dataclass
 class _Chunk:
     first: int
@@ -129,12 +138,14 @@ class _Chunk:
     text: str
     lower: str | None = None
     starts: list[int] = field(default_factory=list)
-    matches: list[tuple[int, int, int]] | None = None
+    matches: list[Hit] | None = None
+    """The current query's matches, made once: a pass over unchanged chunks reuses them."""
 
-    def search(self, compiled: _Compiled) -> list[tuple[int, int, int]]:
+    def search(self, compiled: _Compiled, owner: object) -> list[Hit]:
         if self.matches is None:
-            self.matches = _find(self.text, self._text_for(compiled), self.starts, compiled)
-            self.matches = [(self.first + line, s, e) for line, s, e in self.matches]
+            found = _find(self.text, self._text_for(compiled), self.starts, compiled)
+            first = self.first
+            self.matches = [Hit(owner, first + line, s, e) for line, s, e in found]
         return self.matches
 
     def _text_for(self, compiled: _Compiled) -> str:
@@ -187,15 +198,6 @@ class _Cached:
     chunks: list[_Chunk] = field(default_factory=list)
 
 
-class Hit(NamedTuple):
-    """One match: in which source, which line (counted as `Source.first`), where."""
-
-    owner: object
-    line: int
-    start: int
-    end: int
-
-
 class SearchIndex:
     """The current query's matches over the view's sources, kept up to date incrementally."""
 
@@ -235,9 +237,8 @@ class SearchIndex:
             return hits
         for source in sources:
             seen.add(id(source.owner))
-            if len(hits) > MAX_MATCHES:
-                continue
-            hits.extend(self._search_source(source, compiled))
+            if len(hits) <= MAX_MATCHES:
+                self._search_source(source, compiled, hits)
         for key in [key for key in self._cache if key not in seen]:
             del self._cache[key]
         if len(hits) > MAX_MATCHES:
@@ -245,17 +246,19 @@ class SearchIndex:
             self.more = True
         return hits
 
-    def _search_source(self, source: Source, compiled: _Compiled) -> Iterator[Hit]:
+    def _search_source(self, source: Source, compiled: _Compiled, hits: list[Hit]) -> None:
+        """Add the source's matches to `hits`, stopping once past `MAX_MATCHES`."""
         cached = self._sync(source)
         owner = source.owner
         for chunk in cached.chunks:
-            for line, start, end in chunk.search(compiled):
-                if line >= source.first:
-                    yield Hit(owner, line, start, end)
+            found = chunk.search(compiled, owner)
+            if found and found[0].line < source.first:
+                found = [hit for hit in found if hit.line >= source.first]
+            hits.extend(found[: MAX_MATCHES + 1 - len(hits)])
+            if len(hits) > MAX_MATCHES:
+                return
         if source.tail:
-            tail = _chunk(cached.end, [source.tail])
-            for line, start, end in tail.search(compiled):
-                yield Hit(owner, line, start, end)
+            hits.extend(_chunk(cached.end, [source.tail]).search(compiled, owner))
 
     def _sync(self, source: Source) -> _Cached:
         """The source's chunks, brought up to date with its lines."""

@@ -137,6 +137,7 @@ KEY_ACTIONS: Final[tuple[str, ...]] = (
     "toggle_panes",
     "cycle_others",
     "toggle_catchup",
+    "search",
     "toggle_focus",
     "toggle_tracebacks",
     "copy_join",

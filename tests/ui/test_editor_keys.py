@@ -199,6 +199,14 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
 
+        async def ctrl_f() -> None:
+            # The search bar opens with the focus; Escape closes it and gives it back.
+            await pilot.press("ctrl+f")
+            bar = app.query_one("#search-bar")
+            assert bar.display and bar.has_focus_within
+            await pilot.press("escape")
+            assert not bar.display and editor.has_focus
+
         async def ctrl_q() -> None:
             await pilot.press("ctrl+q")
             await until(pilot, lambda: app.return_code == 0)
@@ -224,6 +232,7 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             "f10": lambda: noted("f10", "no output was held back"),
             "pageup": pages,
             "pagedown": pages,
+            "ctrl+f": ctrl_f,
             "ctrl+p": palette,
             "ctrl+q": ctrl_q,
         }

@@ -275,7 +275,11 @@ class ConsoleScreen(ConsoleActions):
     def run_cell(self, code: str) -> str:
         """Send a cell to the kernel and show it at once."""
         msg_id = self.session.execute(code)
-        # Running a cell asks to see it: back to the end, even from far back in scrollback.
+        # Running a cell asks to see it: back to the end, even from far back in scrollback,
+        # and from a search's match (which would hold the view).
+        if self.transcript.searching:
+            self.query_one(SearchBar).display = False
+            self.transcript.close_search(restore=False)
         self.transcript.follow = True
         self.editor.remember(code)
         self.editor.load_text("")

@@ -179,3 +179,19 @@ async def test_escape_returns_to_a_place_scrolled_back_to() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: view.scroll_y == 1000)
         assert not view.follow
+
+
+async def test_running_a_cell_closes_the_search_and_shows_the_end() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await filled(pilot, app, kernel)
+        view = app.transcript
+        await pilot.press("ctrl+f", *"needle", "enter")
+        await until(pilot, lambda: bar_status(app) == "1 of 6")
+        await pilot.press("tab")
+        await pilot.press("f6")
+        assert app.focused is app.editor
+        app.run_cell("print('after')")
+        assert not view.searching and not app.query_one(SearchBar).display
+        await until(pilot, lambda: view.follow and view.scroll_y == view.max_scroll_y)

@@ -89,10 +89,11 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("k", "select_cell(-1)", "Prev cell", tooltip="Select the previous cell"),
         Binding("y", "copy_cell('code')", "Copy code", tooltip="Copy the cell's code (OSC 52)"),
         Binding("o", "copy_cell('output')", "Copy output", tooltip="Copy the cell's output"),
-        Binding("Y", "copy_cell('both')", "Copy both", show=False, tooltip="Copy code and output"),
+        # Both names: a terminal with the kitty keyboard protocol may report shift+y.
+        Binding("Y,shift+y", "copy_cell('both')", "Copy both", show=False, tooltip="Code, output"),
         Binding("e,enter", "edit_cell", "Edit", tooltip="Put the cell's code in the editor"),
         Binding("n", "step_search(True)", "Next match", show=False),
-        Binding("N", "step_search(False)", "Previous match", show=False),
+        Binding("N,shift+n", "step_search(False)", "Previous match", show=False),
         Binding("escape", "leave", "", show=False),
     ]
 

@@ -16,6 +16,8 @@ from nbtui.app.screens.console import ConsoleScreen
 from nbtui.widgets.palette import peer_variables
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.target import OwnedKernel
@@ -45,7 +47,14 @@ class NbtuiApp(App[None]):
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
         # Not in the footer either (six keys at 80x24): the palette and the README have it.
-        Binding("ctrl+f", "search", "Search", show=False, tooltip="Find in the transcript"),
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            show=False,
+            id="search",
+            tooltip="Find in the transcript (/ there too)",
+        ),
         Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
@@ -67,6 +76,22 @@ class NbtuiApp(App[None]):
         ),
         Binding("f9", "restart", "Restart", show=False),
         Binding("f10", "open_output", "Full output", show=False),
+        Binding(
+            "ctrl+s",
+            "export",
+            "Export",
+            show=False,
+            id="export",
+            tooltip="Save the session as a notebook (.ipynb) or Markdown (.md)",
+        ),
+        Binding(
+            "alt+s",
+            "export_markdown",
+            "Export to Markdown",
+            show=False,
+            id="export_markdown",
+            tooltip="Save the session as Markdown, to paste into an issue or a chat",
+        ),
     ]
 
     def __init__(self, session: KernelSession, console_screen: ConsoleScreen | None = None) -> None:
@@ -196,6 +221,7 @@ def create_app(
     output_limit: int = 2000,
     line_limit: int = 10_000,
     session_class: type[KernelSession] = KernelSession,
+    record: Path | None = None,
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
@@ -210,6 +236,7 @@ def create_app(
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
         session_class: The kernel session's class (tests fix its figures).
+        record: A notebook to keep up to date as cells finish (`--record`).
     """
     session = session_class(
         client,
@@ -225,4 +252,5 @@ def create_app(
         output_limit=output_limit,
         line_limit=line_limit,
     )
+    console.record_path = record
     return (ObservingApp if observe else NbtuiApp)(session, console)

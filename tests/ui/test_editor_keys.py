@@ -12,9 +12,11 @@ from textual import events
 from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
+from textual.widgets import Input
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.palette import peer_variables
 from tests.ui.conftest import run_and_wait, until
@@ -207,6 +209,14 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             await pilot.press("escape")
             assert not bar.display and editor.has_focus
 
+        async def export(key: str, suffix: str) -> None:
+            # The export prompt offers a file name; Escape cancels it, writing nothing.
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, ExportPrompt))
+            assert app.screen.query_one(Input).value.endswith(suffix)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, ExportPrompt))
+
         async def ctrl_q() -> None:
             await pilot.press("ctrl+q")
             await until(pilot, lambda: app.return_code == 0)
@@ -233,6 +243,8 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             "pageup": pages,
             "pagedown": pages,
             "ctrl+f": ctrl_f,
+            "ctrl+s": lambda: export("ctrl+s", ".ipynb"),
+            "alt+s": lambda: export("alt+s", ".md"),
             "ctrl+p": palette,
             "ctrl+q": ctrl_q,
         }

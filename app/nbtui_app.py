@@ -46,7 +46,8 @@ class NbtuiApp(App[None]):
         Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
-        # Not in the footer either (six keys at 80x24): the palette and the README have it.
+        # Not in the footer either (six keys at 80x24): the README has it, and the palette
+        # once it is built from the bindings.
         Binding(
             "ctrl+f",
             "search",

@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
-__all__ = ["OWN_KERNEL_START", "connection", "run"]
+__all__ = ["OWN_KERNEL_START", "app_options", "connection", "run"]
 
 
 def _read_stdin() -> str:
@@ -47,6 +47,23 @@ def _read_stdin() -> str:
         return sys.stdin.read()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def app_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`create_app`'s settings from the command line (over the config file's)."""
+    show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
+    return {
+        "scrollback": args.scrollback,
+        "observe": args.observe,
+        "show_others": show_others[args.hide_others],
+        "usage_interval": args.usage_interval,
+        "memory_threshold": args.memory_warn,
+        "output_limit": args.output_limit,
+        "line_limit": args.line_limit,
+        "theme": getattr(args, "theme", None),
+        "keymap": getattr(args, "keymap", None),
+        "editing_mode": args.editing_mode,
+    }
 
 
 async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
@@ -234,19 +251,7 @@ async def run(args: argparse.Namespace) -> int:
                 os.dup2(tty, 0)
                 os.close(tty)
         record = _record_path(args, info)
-        show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
-        app = create_app(
-            client,
-            own_kernel=own,
-            scrollback=args.scrollback,
-            observe=args.observe,
-            show_others=show_others[args.hide_others],
-            usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn,
-            output_limit=args.output_limit,
-            line_limit=args.line_limit,
-            record=record,
-        )
+        app = create_app(client, own_kernel=own, record=record, **app_options(args))
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
         # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be

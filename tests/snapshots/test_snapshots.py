@@ -146,11 +146,11 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
         km.shutdown_kernel(now=True)
 
 
-def make_app(km: KernelManager) -> NbtuiApp:
+def make_app(km: KernelManager, theme: str | None = None) -> NbtuiApp:
     info = load_connection_file(Path(km.connection_file))
     client = KernelClient(info, username="you")
     client.session.session = OWN_SESSION
-    return create_app(client, session_class=FixedSession)
+    return create_app(client, session_class=FixedSession, theme=theme)
 
 
 async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
@@ -209,6 +209,18 @@ def test_panes_overlay_80x24(snap_compare: Any, named_kernel: KernelManager) -> 
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(named_kernel), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["nord", "textual-light"])
+def test_theme(snap_compare: Any, named_kernel: KernelManager, theme: str) -> None:
+    """One theme of each family (dark, light), as the config file's `theme` sets it: the
+    prompts, states, a traceback and a peer's colours follow the theme and read on it."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await session(pilot, named_kernel, peer=True)
+
+    app = make_app(named_kernel, theme)
+    assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
 
 
 MIMETYPES = {

@@ -157,6 +157,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="ID",
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
+    parser.add_argument(
+        "--user",
+        default=None,
+        metavar="NAME",
+        help="with --server on JupyterHub: whose server (default: the URL's /user/NAME/, "
+        "else the token's owner); the token is a hub API token (JUPYTERHUB_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--start-server",
+        action="store_true",
+        help="with --server on JupyterHub: ask the hub to start the user's server when it "
+        "is not running, and wait for it",
+    )
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -181,6 +194,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--server goes without --existing, --pick or --prune")
     if (args.token is not None or args.kernel_id is not None) and args.server is None:
         parser.error("--token and --kernel-id go with --server")
+    if (args.user is not None or args.start_server) and args.server is None:
+        parser.error("--user and --start-server go with --server")
     if args.kernel_id is not None and args.kernel is not None:
         parser.error("--kernel-id attaches to a kernel, --kernel starts one: not both")
     if args.server is not None and args.dirs:

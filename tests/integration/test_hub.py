@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from nbtui.app.kernel.client import KernelClient
+from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.hub import open_server
-from nbtui.app.kernel.server import JupyterServer, ServerOwnKernel
+from nbtui.app.kernel.server import JupyterServer, ServerKernel, ServerOwnKernel
 from nbtui.app.kernel.transports.websocket import WebSocketTransport
 from tests.conftest import JupyterHubProcess
 from tests.integration.test_server import Seat, until
@@ -42,6 +43,16 @@ def test_a_wrong_token_is_one_line_when_the_server_is_stopped(
     assert _wrong_token(tmp_path, jupyterhub, alice) == (
         f"nbtui: JupyterHub at {jupyterhub.url} said 403: the token from JUPYTER_TOKEN was refused"
     )
+
+
+async def test_a_websocket_to_a_stopped_server_says_so(
+    jupyterhub: JupyterHubProcess, alice: str
+) -> None:
+    # As when the hub stops (or culls) the server under an attached nbtui.
+    jupyterhub.stop_server("alice")
+    gone = ServerKernel(f"{jupyterhub.url}/user/alice", "0" * 8, "python3", alice)
+    with pytest.raises(NbtuiError, match=r"sent elsewhere \(HTTP 302\), as JupyterHub does"):
+        await KernelClient(gone).attach()
 
 
 def test_a_stopped_server_is_one_line_and_start_server_starts_it(

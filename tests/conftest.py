@@ -402,7 +402,13 @@ class KernelGatewayProcess:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = root / "gateway.log"
-        env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(root / "runtime")}
+        # Its kernels' files and history in the test's directory, not the host's.
+        env = {
+            **os.environ,
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+            "IPYTHONDIR": str(root / "ipython"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
                 [

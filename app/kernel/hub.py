@@ -258,6 +258,11 @@ async def open_server(
             route = HubRoute(f"{parts.scheme}://{parts.netloc}", parts.path, user)
             server = _with(server, route.server_url, "server")
     probe = await server.answer("GET", "/api/status")
+    if user is not None and "x-jupyterhub-version" not in probe.headers:
+        raise NbtuiError(
+            f"{_origin(server.base_url)} does not look like a JupyterHub: --user goes "
+            "with a hub's URL"
+        )
     prefix = _hub_prefix(probe)
     if prefix is not None:
         hub = JupyterHubApi(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nbtui.app.kernel.hub import HubRoute, user_route
+from nbtui.app.kernel.server import server_token
 
 
 def test_a_users_server_url_is_a_route_to_it() -> None:
@@ -26,3 +29,12 @@ def test_other_urls_are_no_route() -> None:
     assert user_route("http://127.0.0.1:8888") is None
     assert user_route("https://hub.example/hub") is None
     assert user_route("https://hub.example/user/alice/lab/tree/x.ipynb") is None
+
+
+def test_a_hub_api_token_in_the_environment_is_used_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("JUPYTER_TOKEN", "NBTUI_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub")
+    assert server_token(None) == ("hub", "JUPYTERHUB_API_TOKEN")
+    monkeypatch.setenv("JUPYTER_TOKEN", "jupyter")
+    assert server_token(None) == ("jupyter", "JUPYTER_TOKEN")

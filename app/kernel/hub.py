@@ -183,7 +183,10 @@ class JupyterHubApi:
             return
         if state != "spawn":
             if say is not None:
-                say(f"asking JupyterHub at {self.hub_url} to start {route.whose}")
+                say(
+                    f"asking JupyterHub at {self.hub_url} to start {route.whose}, "
+                    f"waiting up to {deadline:g} s"
+                )
             # The hub answers once the server is up, or after its slow_spawn_timeout
             # (10 s by default) with 202 and goes on starting it.
             answer = await self.api.answer("POST", route.start_path, {}, timeout=_START_ANSWER)
@@ -268,22 +271,9 @@ async def open_server(
         hub = JupyterHubApi(
             route.hub_url if route is not None else _origin(server.base_url) + prefix, server
         )
-        if route is None:
-            parts = urllib.parse.urlsplit(hub.hub_url)
-            route = HubRoute(f"{parts.scheme}://{parts.netloc}", parts.path, await hub.whoami())
-        if start_server:
-            await hub.start(route, deadline, say)
-        else:
-            state = await hub.state(route)
-            if state == "spawn":
-                # Already on its way: waiting is what the user would do.
-                await hub.start(route, deadline, say)
-            elif state != "ready":
-                raise NbtuiError(
-                    f"{route.whose} on JupyterHub at {hub.hub_url} is not running: "
-                    "--start-server asks the hub to start it"
-                )
-        server = _with(server, route.server_url, "hub")
+        server = await _running_server(
+            hub, server, route, start_server=start_server, deadline=deadline, say=say
+        )
         probe = await server.answer("GET", "/api/status")
         if probe.code != 200:
             raise NbtuiError(server.refusal(probe, "/api/status"))
@@ -310,3 +300,32 @@ async def open_server(
 def _origin(url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+async def _running_server(
+    hub: JupyterHubApi,
+    server: JupyterServer,
+    route: HubRoute | None,
+    *,
+    start_server: bool,
+    deadline: float,
+    say: Callable[[str], None] | None,
+) -> JupyterServer:
+    """The user's server once the hub says it is ready (started if asked, waited for if
+    already starting); `route` None is the token's owner's default server."""
+    if route is None:
+        parts = urllib.parse.urlsplit(hub.hub_url)
+        route = HubRoute(f"{parts.scheme}://{parts.netloc}", parts.path, await hub.whoami())
+    if start_server:
+        await hub.start(route, deadline, say)
+    else:
+        state = await hub.state(route)
+        if state == "spawn":
+            # Already on its way: waiting is what the user would do.
+            await hub.start(route, deadline, say)
+        elif state != "ready":
+            raise NbtuiError(
+                f"{route.whose} on JupyterHub at {hub.hub_url} is not running: "
+                "--start-server asks the hub to start it"
+            )
+    return _with(server, route.server_url, "hub")

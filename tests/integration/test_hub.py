@@ -78,7 +78,8 @@ def test_a_stopped_server_is_one_line_and_start_server_starts_it(
     )
     assert started.returncode == 0, started.stderr
     assert started.stderr == (
-        f"nbtui: asking JupyterHub at {jupyterhub.url} to start alice's server\n"
+        f"nbtui: asking JupyterHub at {jupyterhub.url} to start alice's server, "
+        "waiting up to 300 s\n"
     )
     assert started.stdout == f"no kernels on {jupyterhub.url}/user/alice\n"
     assert alice not in started.stdout + started.stderr

@@ -22,7 +22,7 @@ from typing import cast
 import tornado.httpclient
 
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.server_target import ServerKernel, ServerKernelModel
+from nbtui.app.kernel.server_target import KIND_NAMES, ServerKernel, ServerKernelModel
 from nbtui.app.kernel.server_target import safe as _safe
 
 __all__ = [
@@ -43,14 +43,6 @@ TOKEN_ENV = ("JUPYTER_TOKEN", "NBTUI_TOKEN", "JUPYTERHUB_API_TOKEN")
 
 HTTP_TIMEOUT = 10.0
 """Seconds to connect to a server, and for one request to it."""
-
-KIND_NAMES = {
-    "server": "the Jupyter Server",
-    "gateway": "the kernel gateway",
-    "hub": "the JupyterHub server",
-    "hub-api": "JupyterHub",
-}
-"""How messages name each kind of server."""
 
 
 class KernelsNotListed(NbtuiError):
@@ -314,7 +306,13 @@ class JupyterServer:
         """Where `model`'s kernel is, with this server's token; `created` if nbtui asked
         for it."""
         return ServerKernel(
-            self.base_url, model.id, model.name, self.token, self.token_source, created
+            self.base_url,
+            model.id,
+            model.name,
+            self.token,
+            self.token_source,
+            created,
+            self.kind,
         )
 
 

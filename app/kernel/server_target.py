@@ -9,7 +9,17 @@ from dataclasses import dataclass, field
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.target import PaneRow, pane_row, value_row
 
-__all__ = ["ServerKernel", "ServerKernelModel", "safe"]
+__all__ = ["KIND_NAMES", "ServerKernel", "ServerKernelModel", "safe"]
+
+KIND_NAMES = {
+    "server": "the Jupyter Server",
+    "gateway": "the kernel gateway",
+    "hub": "the JupyterHub server",
+    "hub-api": "JupyterHub",
+}
+"""How messages name each kind of server."""
+
+_PANE_LABELS = {"gateway": "gateway", "hub": "hub"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +62,8 @@ class ServerKernel:
     token: str = field(repr=False)
     token_source: str = ""
     created: bool = False
+    server_kind: str = "server"
+    """"server", "gateway" or "hub": what the connection pane and messages call it."""
     """nbtui asked the server for this kernel: the only kind it may delete."""
 
     @property
@@ -123,7 +135,7 @@ class ServerKernel:
     def pane_rows(self, transport: str) -> tuple[PaneRow, ...]:
         """The server, how messages travel, the masked token, and the kernel's id."""
         return (
-            value_row("server", self.base_url),
+            value_row(_PANE_LABELS.get(self.server_kind, "server"), self.base_url),
             pane_row(
                 "", (transport or "websocket", "value"), " · token ", (self.masked_token, "value")
             ),
@@ -139,7 +151,8 @@ class ServerKernel:
     def no_heartbeat(self, timeout: float) -> str:
         """The server's WebSocket did not answer its ping."""
         return (
-            f"the Jupyter Server at {self.base_url} does not answer the WebSocket of "
+            f"{KIND_NAMES.get(self.server_kind, KIND_NAMES['server'])} at {self.base_url} "
+            "does not answer the WebSocket of "
             f"kernel {self.kernel_id} within {timeout:g} s"
         )
 

@@ -57,7 +57,7 @@ def test_hub_starts_the_users_server_and_nbtui_a_kernel_on_it(
     while "started by nbtui" not in " ".join(_columns(terminal.screen())[1].split()):
         assert time.monotonic() < deadline, f"nbtui never attached:\n{terminal.screen()}"
         time.sleep(0.1)
-    _wait_column(terminal, rf"^server\s+{hub.url}/user/alice$", "side")
+    _wait_column(terminal, rf"^hub\s+{hub.url}/user/alice$", "side")
     [kernel] = hub.user_api("alice", "GET", "/api/kernels")  # type: ignore[misc]
     terminal.type("print(6*7)")
     terminal.keys("Enter")
@@ -80,6 +80,7 @@ def test_gateway_start_run_interrupt_and_quit(
     gateway = kernel_gateway
     _start(terminal, gateway.url, gateway.token, "JUPYTER_TOKEN")
     _wait_column(terminal, r"started\s+by\s+nbtui", "side")
+    _wait_column(terminal, rf"^gateway\s+{gateway.url}$", "side")
     [kernel_id] = gateway.kernel_ids()
     terminal.type("import time; time.sleep(60)")
     terminal.keys("Enter")

@@ -8,11 +8,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
@@ -23,6 +24,7 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.record import default_record_path
 from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
-__all__ = ["OWN_KERNEL_START", "connection", "run"]
+__all__ = ["OWN_KERNEL_START", "app_options", "connection", "run"]
 
 
 def _read_stdin() -> str:
@@ -45,6 +47,23 @@ def _read_stdin() -> str:
         return sys.stdin.read()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def app_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`create_app`'s settings from the command line (over the config file's)."""
+    show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
+    return {
+        "scrollback": args.scrollback,
+        "observe": args.observe,
+        "show_others": show_others[args.hide_others],
+        "usage_interval": args.usage_interval,
+        "memory_threshold": args.memory_warn,
+        "output_limit": args.output_limit,
+        "line_limit": args.line_limit,
+        "theme": getattr(args, "theme", None),
+        "keymap": getattr(args, "keymap", None),
+        "editing_mode": args.editing_mode,
+    }
 
 
 async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
@@ -192,6 +211,19 @@ async def _attach(client: KernelClient, own: OwnedKernel | None) -> None:
             return
 
 
+def _record_path(args: argparse.Namespace, info: KernelTarget) -> Path | None:
+    """`--record`'s notebook, said on standard error (it shows again once nbtui ends)."""
+    if args.record is None:
+        return None
+    if args.record:
+        path = Path(args.record).expanduser().absolute()
+    else:
+        found = re.search(r"[0-9a-f]{8}", info.label)
+        path = default_record_path(found.group(0) if found else "")
+    print(f"nbtui: recording the session to {path}", file=sys.stderr)
+    return path
+
+
 OWN_KERNEL_START = 60.0
 """Seconds a kernel nbtui started may take to answer, while its process lives."""
 
@@ -225,6 +257,7 @@ async def run(args: argparse.Namespace) -> int:
         info = own.target
     client = KernelClient(info, username=args.username)
     app: NbtuiApp | None = None
+    record: Path | None = None
     try:
         await _attach(client, own)
         if args.existing == "-" and not sys.stdin.isatty():
@@ -233,18 +266,8 @@ async def run(args: argparse.Namespace) -> int:
                 tty = os.open("/dev/tty", os.O_RDONLY)
                 os.dup2(tty, 0)
                 os.close(tty)
-        show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
-        app = create_app(
-            client,
-            own_kernel=own,
-            scrollback=args.scrollback,
-            observe=args.observe,
-            show_others=show_others[args.hide_others],
-            usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn,
-            output_limit=args.output_limit,
-            line_limit=args.line_limit,
-        )
+        record = _record_path(args, info)
+        app = create_app(client, own_kernel=own, record=record, **app_options(args))
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
         # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be
@@ -269,6 +292,8 @@ async def run(args: argparse.Namespace) -> int:
         # Whatever ended the run (a failed attach, a crash, a hung-up terminal), a kernel
         # nbtui started goes too, unless the user asked to keep one that worked.
         await _release(client, tunnel, own, keep=args.keep_kernel and app is not None)
+    if record is not None:
+        print(f"nbtui: the session is recorded in {record}", file=sys.stderr)
     if app.error:
         raise NbtuiError(app.error)
     if own is not None and args.keep_kernel:

@@ -29,8 +29,10 @@ def isolated_jupyter(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """Each test gets its own runtime dir and IPython profile: the host's kernels,
-    history and config never leak in, and tests never leave files behind."""
+    history and config (nbtui's config file too) never leak in, and tests never leave
+    files behind."""
     root = tmp_path_factory.mktemp("jupyter")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
     runtime = root / "runtime"
     runtime.mkdir()
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))

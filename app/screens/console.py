@@ -90,6 +90,7 @@ class ConsoleScreen(ConsoleActions):
         self._frames = FramePump(self, self._draw_frame)
         self._completion = Completion(self, session)
         self._busy_timer: Timer | None = None
+        self._pane_idle = True
         self._prompt = ""
 
     def compose(self) -> ComposeResult:
@@ -193,8 +194,13 @@ class ConsoleScreen(ConsoleActions):
             self.transcript.update_entries(model.entries, changes.removed, changes.changed)
         if changes.liveness or changes.usage:
             self._update_summary()
-        if changes.liveness_news or changes.usage:
-            side.show_health(session, self._busy_text(), changes.liveness_news, changes.usage)
+        busy = self._busy_text()
+        # The pane's busy word comes from the model, not the monitor: an idle that came
+        # without liveness news must still clear it.
+        flipped = (busy is None) != self._pane_idle
+        if changes.liveness_news or changes.usage or flipped:
+            self._pane_idle = busy is None
+            side.show_health(session, busy, changes.liveness_news or flipped, changes.usage)
         self._update_status()
         self._update_prompt()
         self._frames.wake_for(self.session.deadlines)

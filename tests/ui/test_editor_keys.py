@@ -16,7 +16,7 @@ from textual.command import CommandPalette
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.widgets.editor import CellEditor
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 from tests.ui.conftest import run_and_wait, until
 
 NO_JEDI = "get_ipython().Completer.use_jedi = False"
@@ -295,7 +295,7 @@ class StyledEditorApp(EditorApp):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The peer palette's variables, which nbtui.tcss uses."""
-        return peer_variables(self.current_theme)
+        return theme_variables(self.current_theme)
 
 
 def colours(editor: CellEditor, row: int) -> dict[str, set[Color | None]]:

@@ -80,6 +80,8 @@ NOT_SETTINGS: Final = frozenset(
         "server",
         "token",
         "kernel_id",
+        "user",
+        "start_server",
         "record",
     }
 )

@@ -130,6 +130,10 @@ def _remote_connection(args: argparse.Namespace) -> ConnectionInfo:
     return chosen.info
 
 
+def _say(line: str) -> None:
+    print(f"nbtui: {line}", file=sys.stderr)
+
+
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
     if not on_terminal():
@@ -144,12 +148,15 @@ async def _server_kernel(
 ) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice."""
-    from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
-        JupyterServer,
+    from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.kernel.server import (  # noqa: PLC0415
+        KernelsNotListed,
         ServerOwnKernel,
     )
 
-    server = JupyterServer(args.server, args.token)
+    server = await open_server(
+        args.server, args.token, user=args.user, start_server=args.start_server, say=_say
+    )
     if args.kernel is not None:
         own = await ServerOwnKernel.start(
             server,
@@ -159,13 +166,22 @@ async def _server_kernel(
         return own.kernel, own
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
-    kernels = await server.kernels()
+    empty = f"{server.base_url} has no kernels"
+    try:
+        kernels = await server.kernels()
+    except KernelsNotListed:
+        # A kernel gateway that keeps its kernels to itself: a new one is the only kind
+        # nbtui can reach without an id.
+        empty = f"{server.describe} does not list its kernels"
+        kernels = []
     if not kernels:
-        own = await ServerOwnKernel.start(
-            server,
-            "python3",
-            lambda: _need_terminal(f"{server.base_url} has no kernels, and starting one"),
-        )
+
+        def check() -> None:
+            _need_terminal(f"{empty}, and starting one")
+            if server.kind == "gateway":
+                _say(f"{empty}: starting a python3 kernel on it")
+
+        own = await ServerOwnKernel.start(server, "python3", check)
         return own.kernel, own
     if len(kernels) == 1:
         return server.locate(kernels[0]), None

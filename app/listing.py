@@ -128,12 +128,18 @@ async def pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
     return await picker.run_async()
 
 
+def _say(line: str) -> None:
+    print(f"nbtui: {line}", file=sys.stderr)
+
+
 async def list_server_kernels(args: argparse.Namespace) -> int:
     """--server URL --list: print the server's kernels (with --json, as JSON)."""
-    from nbtui.app.kernel.server import JupyterServer  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
     from nbtui.app.present import format_server_table  # noqa: PLC0415
 
-    server = JupyterServer(args.server, args.token)
+    server = await open_server(
+        args.server, args.token, user=args.user, start_server=args.start_server, say=_say
+    )
     kernels = await server.kernels()
     if args.json:
         print(json.dumps([dataclasses.asdict(kernel) for kernel in kernels], indent=2))

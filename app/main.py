@@ -193,6 +193,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
     parser.add_argument(
+        "--user",
+        default=None,
+        metavar="NAME",
+        help="with --server on JupyterHub: whose server (default: the URL's /user/NAME/, "
+        "else the token's owner); the token is a hub API token (JUPYTERHUB_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--start-server",
+        action="store_true",
+        help="with --server on JupyterHub: ask the hub to start the user's server when it "
+        "is not running, and wait for it",
+    )
+    parser.add_argument(
         "--record",
         nargs="?",
         const="",
@@ -248,6 +261,8 @@ def parse_args(
         parser.error("--server goes without --existing, --pick or --prune")
     if (args.token is not None or args.kernel_id is not None) and args.server is None:
         parser.error("--token and --kernel-id go with --server")
+    if (args.user is not None or args.start_server) and args.server is None:
+        parser.error("--user and --start-server go with --server")
     if args.kernel_id is not None and args.kernel is not None:
         given = options_given(parser, sys.argv[1:] if argv is None else argv)
         if config is not None and "kernel" not in given:

@@ -82,6 +82,15 @@ class NbtuiApp(App[None]):
             id="page_down",
             tooltip="Scroll the transcript down a page",
         ),
+        # Not in the footer either (six keys at 80x24): the README and the palette have it.
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            show=False,
+            id="search",
+            tooltip="Find in the transcript (/ there too)",
+        ),
         Binding(
             "f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes", id="toggle_panes"
         ),

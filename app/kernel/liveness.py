@@ -364,7 +364,7 @@ class LivenessMonitor:
                 # The connection dropped and nothing answers on it: the kernel closed its
                 # sockets, which it does only by exiting.
                 problem = str(getattr(self.client, "link_problem", ""))
-                self._silent("dead", problem or "connection lost")
+                self._silent("dead", problem or "it closed its connections")
             elif self._consecutive >= self.dead_after:
                 await self._judge_silence()
             return

@@ -13,6 +13,7 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
+from nbtui.widgets.graphics import MODES, configure
 
 __all__ = ["main", "parse_args"]
 
@@ -157,6 +158,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="ID",
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
+    parser.add_argument(
+        "--images",
+        choices=MODES,
+        default="auto",
+        help="how pictures are drawn: kitty graphics (kitty, ghostty; in tmux with "
+        "allow-passthrough on), half blocks (any truecolor terminal), or off (their text "
+        "instead); auto picks from TERM, TERM_PROGRAM and KITTY_WINDOW_ID (default: auto)",
+    )
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -203,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     token_on_command_line(args)
     return_freed_memory()
+    configure(args.images)
     try:
         return asyncio.run(_dispatch(args))
     except NbtuiError as error:

@@ -54,6 +54,7 @@ class LivenessPane(Widget):
         self._busy: str | None = None
         self._last_iopub: float | None = None
         self._now = 0.0
+        self._shown: Text | None = None
 
     @property
     def state(self) -> str:
@@ -88,7 +89,12 @@ class LivenessPane(Widget):
         self._now = time.monotonic() if now is None else now
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        self.refresh()  # always three lines: no layout needed
+        # Redrawn only when what it shows moved: most beats change nothing on screen,
+        # and an idle nbtui writes nothing to the terminal.
+        shown = self.render() if self.is_mounted else None
+        if shown is None or shown != self._shown:
+            self._shown = shown
+            self.refresh()  # always three lines: no layout needed
 
     def render(self) -> Text:
         """Three lines: the state and for how long (or what runs), the heartbeat's

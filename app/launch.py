@@ -23,11 +23,11 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
 if TYPE_CHECKING:
+    from nbtui.app.kernel.tunnel import SshTunnel
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
@@ -202,6 +202,9 @@ async def run(args: argparse.Namespace) -> int:
             return 1
         info = found
         if args.ssh is not None:
+            # Deferred: only --ssh needs it, and every startup would pay for it.
+            from nbtui.app.kernel.tunnel import open_tunnel  # noqa: PLC0415
+
             tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
             info = tunnel.info
     else:

@@ -88,6 +88,33 @@ def _decode_image(value: Any) -> PILImage | None:
         return None
 
 
+def _read_header(text: str) -> tuple[tuple[int, int], str] | None:
+    """A base64 picture's size and format, from its first bytes when they hold the header
+    (a burst of plots must not decode each one whole just to be laid out), else from the
+    whole (a JPEG's header can lie past large metadata); None when it does not open."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
+
+    sources = [text.strip()]
+    if len(text) > _HEADER_BASE64:
+        head = "".join(text[:_HEADER_BASE64].split())
+        sources.insert(0, head[: len(head) // 4 * 4])
+    for source in sources:
+        try:
+            raw = base64.b64decode(source, validate=False)
+            with Image.open(io.BytesIO(raw)) as opened:
+                return opened.size, opened.format or ""
+        except (
+            binascii.Error,
+            UnidentifiedImageError,
+            OSError,
+            ValueError,
+            SyntaxError,
+            Image.DecompressionBombError,
+        ):
+            continue
+    return None
+
+
 class Picture:
     """A picture drawn the way the terminal can (`graphics.mode`), in cells laid out from
     its header: kitty graphics' placeholders, or upper-half blocks (two pixels per cell,
@@ -120,22 +147,12 @@ class Picture:
         if graphics.mode == "off":
             return None
         try:
-            from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
-        except ImportError:
+            header = _read_header(_as_str(value))
+        except ImportError:  # no Pillow
             return None
-        try:
-            raw = base64.b64decode(_as_str(value).strip(), validate=False)
-            with Image.open(io.BytesIO(raw)) as opened:
-                size = opened.size
-                kind = opened.format or ""
-        except (
-            binascii.Error,
-            UnidentifiedImageError,
-            OSError,
-            ValueError,
-            Image.DecompressionBombError,
-        ):
+        if header is None:
             return None
+        size, kind = header
         return cls(value, size, width, kind)
 
     @property
@@ -187,12 +204,23 @@ class Picture:
         assert pixels is not None
         newline = Segment.line()
         for row in range(0, pixel_rows, 2):
+            # A run of cells of one colour pair is one segment: a plot is mostly runs, and
+            # every segment costs the frames that draw it.
+            shown: Style | None = None
+            run = 0
             for column in range(columns):
                 top = pixels[column, row]
                 bottom = pixels[column, row + 1]
                 assert isinstance(top, tuple)
                 assert isinstance(bottom, tuple)
-                yield Segment("▀", Style.from_color(_rgb(top), _rgb(bottom)))
+                style = _pair(top, bottom)
+                if style is shown:
+                    run += 1
+                    continue
+                if run:
+                    yield Segment("▀" * run, shown)
+                shown, run = style, 1
+            yield Segment("▀" * run, shown)
             yield newline
 
     def _png_base64(self) -> str | None:
@@ -231,6 +259,9 @@ class Picture:
         return image_id
 
 
+_HEADER_BASE64 = 64 * 1024
+"""Base64 characters read to find a picture's size (48 KB of it)."""
+
 MAX_SENT_BASE64 = 8 * 2**20
 """A PNG bigger than this (base64) is shrunk to its kept size before it goes to kitty:
 over SSH, tens of MB a picture would hold the screen up."""
@@ -268,6 +299,13 @@ def _placeholders(image_id: int, columns: int, rows: int) -> RenderResult:
             "".join(placeholder + marks[row] + marks[column] for column in range(columns)), style
         )
         yield Segment.line()
+
+
+@lru_cache(maxsize=65_536)
+def _pair(top: tuple[int, ...], bottom: tuple[int, ...]) -> Style:
+    """The style of a cell whose upper half is `top` and lower half `bottom` (cached: one
+    object per pair, so that runs are found by identity)."""
+    return Style.from_color(_rgb(top), _rgb(bottom))
 
 
 @lru_cache(maxsize=65_536)

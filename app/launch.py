@@ -27,9 +27,9 @@ from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
 if TYPE_CHECKING:
-    from nbtui.app.kernel.tunnel import SshTunnel
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
+    from nbtui.app.kernel.tunnel import SshTunnel
 
 __all__ = ["OWN_KERNEL_START", "connection", "run"]
 

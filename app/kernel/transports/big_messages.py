@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -63,7 +64,7 @@ def _cut(body: bytes, start: int, end: int, stop: int) -> int:
         newline = body.rfind(b"\\n", start, newline)
     if newline != -1:
         return newline + 2
-    for at in [*range(end, start, -1), *range(end + 1, stop)]:
+    for at in chain(range(end, start, -1), range(end + 1, stop)):
         if (
             body[at] & 0xC0 != 0x80
             and not _inside_escape(body, at, start)

@@ -245,7 +245,7 @@ class ZmqTransport:
             _, parts = session.feed_identities(frames)
             raw = await asyncio.to_thread(session.deserialize, parts, content=False)
             # Peeking does not record the signature; a replayed message must still fail.
-            session._add_digest(parts[0])
+            session._add_digest(cast(bytes, parts[0]))
         except ValueError as error:
             if "Signature" in str(error):
                 self.bad_signatures += 1

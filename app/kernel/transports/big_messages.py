@@ -3,7 +3,7 @@ in one call.
 
 ipykernel sends a cell's unflushed prints as a few messages of tens of MB. Decoding one
 whole takes ~10 ms a MB (orjson included), in one call that holds the GIL; then the model
-sanitizes and splits the text in one piece too. Cut into pieces of about a megabyte at
+sanitizes and splits the text in one piece too. Cut into pieces of a quarter MB or so at
 line ends, each piece is a stream message of its own: the same output, appended in turn,
 with the loop free between them.
 """
@@ -22,8 +22,9 @@ __all__ = ["BIG_MESSAGE", "PIECE", "stream_pieces"]
 BIG_MESSAGE = 2 << 20
 """A message whose frames are larger than this (bytes) is decoded in pieces when it can be."""
 
-PIECE = 1 << 20
-"""About how much of a big stream's text (JSON bytes) one piece holds."""
+PIECE = 256 << 10
+"""About how much of a big stream's text (JSON bytes) one piece holds: decoding it takes a
+few milliseconds."""
 
 _HEAD = re.compile(rb'\A\s*\{\s*"name"\s*:\s*"(stdout|stderr)"\s*,\s*"text"\s*:\s*"')
 _TAIL = re.compile(rb'"\s*\}\s*\Z')
@@ -56,12 +57,18 @@ def _low_surrogate(body: bytes, at: int) -> bool:
 
 def _cut(body: bytes, start: int, end: int, stop: int) -> int:
     """Where to end the piece that starts at `start`, about `end`: just after an escaped
-    newline when there is one in the second half, else the nearest place before (or, if
-    none, after, up to the string's end at `stop`) where no escape, surrogate pair or UTF-8
-    sequence is open."""
+    newline in the second half, else after the next one within three more pieces, else
+    the nearest place before (or, if none, after, up to the string's end at `stop`) where
+    no escape, surrogate pair or UTF-8 sequence is open."""
     newline = body.rfind(b"\\n", start + (end - start) // 2, end)
     while newline != -1 and _escaped(body, newline, start):
         newline = body.rfind(b"\\n", start, newline)
+    if newline == -1:
+        # Long lines: rather the next line end, a few pieces on, than a cut mid-line
+        # (where a colour code could be cut in two).
+        newline = body.find(b"\\n", end, min(stop, start + 4 * (end - start)))
+        while newline != -1 and _escaped(body, newline, start):
+            newline = body.find(b"\\n", newline + 2, min(stop, start + 4 * (end - start)))
     if newline != -1:
         return newline + 2
     for at in chain(range(end, start, -1), range(end + 1, stop)):
@@ -79,11 +86,13 @@ def stream_pieces(content: bytes) -> tuple[str, Iterator[str]] | None:
     only when taken; None when the content is not laid out as ipykernel sends it (the
     caller decodes it whole)."""
     head = _HEAD.match(content)
-    tail = _TAIL.search(content, head.end() if head else 0)
+    # Searched in the last bytes only: a search from the start would scan tens of MB.
+    offset = max(head.end() if head else 0, len(content) - 64)
+    tail = _TAIL.search(content[offset:])
     if head is None or tail is None:
         return None
     name = head.group(1).decode()
-    start, stop = head.end(), tail.start()
+    start, stop = head.end(), offset + tail.start()
 
     def pieces() -> Iterator[str]:
         at = start

@@ -57,3 +57,11 @@ def test_content_laid_out_otherwise_is_decoded_whole() -> None:
     assert stream_pieces(b'{"text": "a", "name": "stdout"}') is None
     assert stream_pieces(b'{"name": "stdout", "text": "a", "extra": 1}') is None
     assert stream_pieces(b"not json") is None
+
+
+def test_a_piece_that_is_not_json_fails_as_a_value_error() -> None:
+    # The transport counts it as malformed; the reader lives on.
+    split = stream_pieces(b'{"name": "stdout", "text": "ok\\q"}')
+    assert split is not None
+    with pytest.raises(ValueError):
+        list(split[1])

@@ -266,7 +266,9 @@ class ZmqTransport:
             for piece in pieces:
                 deliver("iopub", {**raw, "content": {"name": name, "text": piece}})
                 await asyncio.sleep(0)
-        except (ValueError, TypeError):
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
             self.malformed += 1
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:

@@ -8,11 +8,12 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
@@ -23,15 +24,16 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.record import default_record_path
+from nbtui.app.kernel.tunnel import SshLink, SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
-    from nbtui.app.kernel.tunnel import SshTunnel
 
-__all__ = ["OWN_KERNEL_START", "connection", "run"]
+__all__ = ["OWN_KERNEL_START", "app_options", "connection", "run"]
 
 
 def _read_stdin() -> str:
@@ -45,6 +47,23 @@ def _read_stdin() -> str:
         return sys.stdin.read()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def app_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`create_app`'s settings from the command line (over the config file's)."""
+    show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
+    return {
+        "scrollback": args.scrollback,
+        "observe": args.observe,
+        "show_others": show_others[args.hide_others],
+        "usage_interval": args.usage_interval,
+        "memory_threshold": args.memory_warn,
+        "output_limit": args.output_limit,
+        "line_limit": args.line_limit,
+        "theme": getattr(args, "theme", None),
+        "keymap": getattr(args, "keymap", None),
+        "editing_mode": args.editing_mode,
+    }
 
 
 async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
@@ -87,6 +106,34 @@ async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
     return load_connection_file(resolve_connection_file(existing))
 
 
+def _remote_lookup(existing: str) -> bool:
+    """With --ssh, whether --existing names a file on the server (a partial name, or none
+    for the newest live one) rather than a connection file here or stdin."""
+    return existing != "-" and not os.path.isfile(existing)
+
+
+def _remote_connection(args: argparse.Namespace) -> ConnectionInfo:
+    """The newest live kernel in the server's runtime dir (matching --existing NAME), read
+    through ssh; blocks."""
+    from nbtui.app.kernel.remote import choose, list_remote  # noqa: PLC0415
+
+    listing = list_remote(args.ssh, args.sshkey, args.remote_runtime_dir)
+    chosen, others = choose(listing, args.existing)
+    if others:
+        names = ", ".join(other.name for other in others)
+        print(
+            f"nbtui: {len(others) + 1} live kernels match on {args.ssh}; attaching to the "
+            f"newest, {chosen.name} (also: {names})",
+            file=sys.stderr,
+        )
+    assert chosen.info is not None  # choose() returns valid files only
+    return chosen.info
+
+
+def _say(line: str) -> None:
+    print(f"nbtui: {line}", file=sys.stderr)
+
+
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
     if not on_terminal():
@@ -101,12 +148,15 @@ async def _server_kernel(
 ) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice."""
-    from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
-        JupyterServer,
+    from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.kernel.server import (  # noqa: PLC0415
+        KernelsNotListed,
         ServerOwnKernel,
     )
 
-    server = JupyterServer(args.server, args.token)
+    server = await open_server(
+        args.server, args.token, user=args.user, start_server=args.start_server, say=_say
+    )
     if args.kernel is not None:
         own = await ServerOwnKernel.start(
             server,
@@ -116,13 +166,22 @@ async def _server_kernel(
         return own.kernel, own
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
-    kernels = await server.kernels()
+    empty = f"{server.base_url} has no kernels"
+    try:
+        kernels = await server.kernels()
+    except KernelsNotListed:
+        # A kernel gateway that keeps its kernels to itself: a new one is the only kind
+        # nbtui can reach without an id.
+        empty = f"{server.describe} does not list its kernels"
+        kernels = []
     if not kernels:
-        own = await ServerOwnKernel.start(
-            server,
-            "python3",
-            lambda: _need_terminal(f"{server.base_url} has no kernels, and starting one"),
-        )
+
+        def check() -> None:
+            _need_terminal(f"{empty}, and starting one")
+            if server.kind == "gateway":
+                _say(f"{empty}: starting a python3 kernel on it")
+
+        own = await ServerOwnKernel.start(server, "python3", check)
         return own.kernel, own
     if len(kernels) == 1:
         return server.locate(kernels[0]), None
@@ -176,6 +235,19 @@ async def _attach(client: KernelClient, own: OwnedKernel | None) -> None:
             return
 
 
+def _record_path(args: argparse.Namespace, info: KernelTarget) -> Path | None:
+    """`--record`'s notebook, said on standard error (it shows again once nbtui ends)."""
+    if args.record is None:
+        return None
+    if args.record:
+        path = Path(args.record).expanduser().absolute()
+    else:
+        found = re.search(r"[0-9a-f]{8}", info.label)
+        path = default_record_path(found.group(0) if found else "")
+    print(f"nbtui: recording the session to {path}", file=sys.stderr)
+    return path
+
+
 OWN_KERNEL_START = 60.0
 """Seconds a kernel nbtui started may take to answer, while its process lives."""
 
@@ -196,22 +268,30 @@ async def run(args: argparse.Namespace) -> int:
     info: KernelTarget
     if found_server is not None:
         info, own = found_server
+    elif args.ssh is not None and _remote_lookup(args.existing):
+        remote = await asyncio.to_thread(_remote_connection, args)
+        tunnel = await asyncio.to_thread(open_tunnel, remote, args.ssh, args.sshkey)
+        info = tunnel.info
     elif args.existing is not None or args.pick:
         found = await connection(args)
         if found is None:
             return 1
         info = found
         if args.ssh is not None:
-            # Deferred: only --ssh needs it, and every startup would pay for it.
-            from nbtui.app.kernel.tunnel import open_tunnel  # noqa: PLC0415
-
             tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
             info = tunnel.info
     else:
         own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
         info = own.target
     client = KernelClient(info, username=args.username)
+    if tunnel is not None:
+        from nbtui.app.kernel.transports.zeromq import ZmqTransport  # noqa: PLC0415
+
+        if isinstance(client.transport, ZmqTransport):
+            # A tunnel that drops (ssh killed, the network gone) is made again.
+            client.transport.link = SshLink(tunnel)
     app: NbtuiApp | None = None
+    record: Path | None = None
     try:
         await _attach(client, own)
         if args.existing == "-" and not sys.stdin.isatty():
@@ -220,18 +300,8 @@ async def run(args: argparse.Namespace) -> int:
                 tty = os.open("/dev/tty", os.O_RDONLY)
                 os.dup2(tty, 0)
                 os.close(tty)
-        show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
-        app = create_app(
-            client,
-            own_kernel=own,
-            scrollback=args.scrollback,
-            observe=args.observe,
-            show_others=show_others[args.hide_others],
-            usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn,
-            output_limit=args.output_limit,
-            line_limit=args.line_limit,
-        )
+        record = _record_path(args, info)
+        app = create_app(client, own_kernel=own, record=record, **app_options(args))
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
         # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be
@@ -256,6 +326,8 @@ async def run(args: argparse.Namespace) -> int:
         # Whatever ended the run (a failed attach, a crash, a hung-up terminal), a kernel
         # nbtui started goes too, unless the user asked to keep one that worked.
         await _release(client, tunnel, own, keep=args.keep_kernel and app is not None)
+    if record is not None:
+        print(f"nbtui: the session is recorded in {record}", file=sys.stderr)
     if app.error:
         raise NbtuiError(app.error)
     if own is not None and args.keep_kernel:

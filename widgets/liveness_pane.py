@@ -1,5 +1,6 @@
 """The liveness pane: alive, busy, unresponsive, stopped, lost (presumed dead), dead,
-restarting or restarted, and the evidence.
+restarting or restarted, and the evidence; after a death, why the kernel died (the
+post-mortem, component class `pane--cause`) until it is alive again.
 
 State is a word and a component class (`pane--dead`, ...), never colour alone; the
 colours live in styles/nbtui.tcss. The widget also carries the state as a CSS class
@@ -19,7 +20,17 @@ from nbtui.widgets.spark import sparkline
 
 __all__ = ["LivenessPane"]
 
-STATES = ("alive", "busy", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted")
+STATES = (
+    "alive",
+    "busy",
+    "unresponsive",
+    "stopped",
+    "lost",
+    "dead",
+    "restarting",
+    "restarted",
+    "reconnecting",
+)
 
 
 class LivenessPane(Widget):
@@ -34,9 +45,11 @@ class LivenessPane(Widget):
         "pane--dead",
         "pane--restarting",
         "pane--restarted",
+        "pane--reconnecting",
         "pane--label",
         "pane--muted",
         "pane--spark",
+        "pane--cause",
     }
 
     DEFAULT_CSS = """
@@ -55,6 +68,7 @@ class LivenessPane(Widget):
         self._last_iopub: float | None = None
         self._now = 0.0
         self._shown: Text | None = None
+        self._cause: str | None = None
 
     @property
     def state(self) -> str:
@@ -73,6 +87,7 @@ class LivenessPane(Widget):
         busy: str | None = None,
         last_iopub: float | None = None,
         now: float | None = None,
+        cause: str | None = None,
     ) -> None:
         """Show the latest liveness.
 
@@ -82,6 +97,7 @@ class LivenessPane(Widget):
                 (the transcript model knows, the monitor does not).
             last_iopub: `time.monotonic()` of the last iopub message, if any.
             now: The current `time.monotonic()` (for tests); now by default.
+            cause: Why the kernel last died (`KernelSession.postmortem`), if it did.
         """
         self._snapshot = snapshot
         self._busy = busy
@@ -89,16 +105,20 @@ class LivenessPane(Widget):
         self._now = time.monotonic() if now is None else now
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        # Redrawn only when what it shows moved: most beats change nothing on screen,
-        # and an idle nbtui writes nothing to the terminal.
+        # Three lines, and a fourth (perhaps wrapped) for a death's cause. Redrawn only
+        # when what it shows moved: most beats change nothing on screen, and an idle
+        # nbtui writes nothing to the terminal.
+        grown = cause != self._cause
+        self._cause = cause
         shown = self.render() if self.is_mounted else None
-        if shown is None or shown != self._shown:
+        if grown or shown is None or shown != self._shown:
             self._shown = shown
-            self.refresh()  # always three lines: no layout needed
+            self.refresh(layout=grown)
 
     def render(self) -> Text:
         """Three lines: the state and for how long (or what runs), the heartbeat's
-        sparkline and round trip, the control channel's latency and iopub's last message."""
+        sparkline and round trip, the control channel's latency and iopub's last message;
+        then why the kernel died, after a death."""
         snapshot = self._snapshot
         muted = self.get_component_rich_style("pane--muted", partial=True)
         label = self.get_component_rich_style("pane--label", partial=True)
@@ -130,4 +150,12 @@ class LivenessPane(Widget):
             control.append(f" · restarts {snapshot.restarts}", style=muted)
         if self._last_iopub is not None:
             control.append(f" · iopub {format_ago(self._now - self._last_iopub)}", style=muted)
-        return Text("\n").join([headline, heartbeat, control])
+        rows = [headline, heartbeat, control]
+        if self._cause:
+            rows.append(
+                Text.assemble(
+                    ("why ", label),
+                    (self._cause, self.get_component_rich_style("pane--cause", partial=True)),
+                )
+            )
+        return Text("\n").join(rows)

@@ -132,13 +132,25 @@ class Transcript(Scrollback):
         self._touch(notice)
         return notice
 
+    def reword(
+        self, notice: Notice, text: str, level: Literal["info", "warning", "error"] | None = None
+    ) -> None:
+        """Say `notice` anew where it stands (a cause found after the death was told)."""
+        notice.text = text
+        if level is not None:
+            notice.level = level
+        self._touch(notice)
+
     def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
         # The counts come from the kernel like any output: implausible ones go.
         inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
         if not inputs:
             return None
-        catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
+        catchup = Catchup(
+            [(count, sanitize_code(code)) for count, code in inputs],
+            sources=[code for _, code in inputs],
+        )
         self.entries.insert(0, catchup)
         self._touch(catchup)
         return catchup
@@ -435,6 +447,23 @@ class Transcript(Scrollback):
         self._account(output)
         self._touch(cell)
         return output
+
+    def end_unseen(self, keys: Iterable[str]) -> list[Cell]:
+        """These cells ended while nbtui could not hear it (a dropped link): no longer
+        running, how they ended unknown. Returns those that were still running."""
+        ended = []
+        for key in keys:
+            cell = self.running.pop(key, None)
+            if cell is None:
+                continue
+            peer = self.peers.get(cell.session)
+            if peer is not None:
+                peer.running = max(0, peer.running - 1)
+            cell.state = "ok"
+            cell.finished = time.monotonic()
+            self._touch(cell)
+            ended.append(cell)
+        return ended
 
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
         """The kernel died or restarted: nothing is running any more, and nothing sent

@@ -27,6 +27,7 @@ from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_remote_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
 from nbtui.widgets.editing_modes import EDITING_MODES
+from nbtui.widgets.graphics import MODES, configure
 
 __all__ = ["build_parser", "load_settings", "main", "parse_args"]
 
@@ -193,6 +194,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
     parser.add_argument(
+        "--images",
+        choices=MODES,
+        default="auto",
+        help="how pictures are drawn: kitty graphics (kitty, ghostty; in tmux with "
+        "allow-passthrough on), half blocks (any truecolor terminal), or off (their text "
+        "instead); auto picks from TERM, TERM_PROGRAM and KITTY_WINDOW_ID (default: auto)",
+    )
+    parser.add_argument(
         "--user",
         default=None,
         metavar="NAME",
@@ -342,6 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     token_on_command_line(args)
     return_freed_memory()
+    configure(args.images)
     try:
         return asyncio.run(_dispatch(args))
     except NbtuiError as error:

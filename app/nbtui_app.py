@@ -13,6 +13,7 @@ from textual.binding import Binding
 
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
+from nbtui.widgets.graphics import set_sink
 from nbtui.widgets.palette import theme_variables
 
 if TYPE_CHECKING:
@@ -253,8 +254,17 @@ class NbtuiApp(App[None]):
         gc.collect()
         gc.freeze()
 
+    def on_mount(self) -> None:
+        """Kitty graphics go to the terminal through the driver, in order with frames."""
+        set_sink(self._write_graphics)
+
+    def _write_graphics(self, sequence: str) -> None:
+        if self._driver is not None:
+            self._driver.write(sequence)
+
     async def on_unmount(self) -> None:
         """Stop watching the kernel (the CLI closes the client)."""
+        set_sink(None)
         await self.session.close()
 
     async def action_quit(self) -> None:

@@ -15,7 +15,8 @@ Sections (each against fresh ipykernels on 127.0.0.1, clients in a private tmux 
                       for 5 s mid-flood (iopub drops for a slow subscriber).
 * startup          -- launch to ready prompt against a running kernel ('idle' / 'In [').
 * idle CPU         -- CPU seconds of the client process over 30 s idle, at 200x50 (nbtui's
-                      side panes shown) and at 80x24 (hidden).
+                      side panes shown) and at 80x24 (hidden); and the bytes it writes to
+                      its terminal over the 200x50 window (tmux pipe-pane).
 * peer output      -- another client (a raw jupyter_client) runs a print: milliseconds until
                       its output is on the client's screen.
 * terminal traffic -- bytes the client writes to its terminal (tmux pipe-pane) during a
@@ -307,7 +308,15 @@ def session_run(client: str, cfg: Config, rows: Rows, tmp: Path, run: int) -> No
         try:
             startup, proc = start_client(client, kernel, tmux)
             rows.add("startup", client, startup)
+            # What the client writes to its terminal while nothing happens (clocks,
+            # redraws of unchanged panes), over the idle CPU window.
+            quiet = tmp / f"idle-{client}-{run}.bin"
+            quiet.touch()
+            wait_quiet(tmux)
+            tmux.run("pipe-pane", "-o", "-t", "bench", f"cat >> {shlex.quote(str(quiet))}")
             rows.add("idle", client, idle_cpu(tmux, proc, cfg.idle))
+            tmux.run("pipe-pane", "-t", "bench")
+            rows.add("idle bytes", client, quiet.stat().st_size / cfg.idle)
             if client == "nbtui":
                 # jupyter console shows other clients' output only with
                 # include_other_output=True, which is off by default.
@@ -531,6 +540,11 @@ def table(cfg: Config, rows: Rows, clients: list[str]) -> str:
     out.append(f"| idle CPU over {cfg.idle:g} s, 200x50 (CPU s) | " + tui("idle", "{:.3f}") + " |")
     out.append(
         f"| idle CPU over {cfg.idle:g} s, 80x24 (CPU s) | " + tui("idle 80x24", "{:.3f}") + " |"
+    )
+    out.append(
+        f"| terminal bytes/s while idle over {cfg.idle:g} s, 200x50 | "
+        + tui("idle bytes", "{:.1f}")
+        + " |"
     )
     peer = rows.data.get("peer", {}).get("nbtui", [])
     runs = [v for v in peer if v]

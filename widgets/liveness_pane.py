@@ -67,6 +67,7 @@ class LivenessPane(Widget):
         self._busy: str | None = None
         self._last_iopub: float | None = None
         self._now = 0.0
+        self._shown: Text | None = None
         self._cause: str | None = None
 
     @property
@@ -104,10 +105,15 @@ class LivenessPane(Widget):
         self._now = time.monotonic() if now is None else now
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        # Three lines, and a fourth (perhaps wrapped) for a death's cause.
+        # Three lines, and a fourth (perhaps wrapped) for a death's cause. Redrawn only
+        # when what it shows moved: most beats change nothing on screen, and an idle
+        # nbtui writes nothing to the terminal.
         grown = cause != self._cause
         self._cause = cause
-        self.refresh(layout=grown)
+        shown = self.render() if self.is_mounted else None
+        if grown or shown is None or shown != self._shown:
+            self._shown = shown
+            self.refresh(layout=grown)
 
     def render(self) -> Text:
         """Three lines: the state and for how long (or what runs), the heartbeat's

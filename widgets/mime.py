@@ -26,7 +26,7 @@ from rich.text import Text
 from nbtui.app.kernel.model import is_default_repr
 from nbtui.app.kernel.sanitize import sanitize
 from nbtui.app.present import format_bytes
-from nbtui.widgets.images import HalfBlockImage
+from nbtui.widgets.images import Picture
 
 if TYPE_CHECKING:
     from nbtui.widgets.html_text import HeldNote
@@ -188,7 +188,7 @@ def _plain_or_placeholder(data: dict[str, Any], kind: str) -> RenderableType:
 
 
 def _render_picture(kind: str, data: dict[str, Any], width: int) -> RenderableType | None:
-    image = HalfBlockImage.from_data(data[kind], width)
+    image = Picture.from_data(data[kind], width)
     # An image that does not decode falls through to the next type.
     return image if image is not None and image.picture is not None else None
 
@@ -254,7 +254,7 @@ class MimeRenderer:
     shows_plain: bool = False
     """It draws the bundle's text/plain (or is text/plain): a long one is clipped as text."""
     picture: bool = False
-    """A raster drawn as a half-block picture, laid out from its header."""
+    """A raster drawn as a picture (kitty graphics or half blocks), laid out from its header."""
 
 
 REGISTRY: tuple[MimeRenderer, ...] = (
@@ -283,14 +283,14 @@ RICHER = tuple(entry.mimetype for entry in REGISTRY if not entry.shows_plain and
 (A picture that opens is drawn as a picture; one that does not is shown as the rest.)"""
 
 IMAGE_MIMES = tuple(entry.mimetype for entry in REGISTRY if entry.picture)
-"""Raster types drawn as half-block pictures (when Pillow is installed), preferred first."""
+"""Raster types drawn as pictures (when Pillow is installed), preferred first."""
 
 
-def picture_of(data: dict[str, Any], width: int) -> HalfBlockImage | None:
+def picture_of(data: dict[str, Any], width: int) -> Picture | None:
     """The bundle's first picture whose header opens, not yet decoded; None if none does."""
     for kind in IMAGE_MIMES:
         if kind in data:
-            image = HalfBlockImage.from_data(data[kind], width)
+            image = Picture.from_data(data[kind], width)
             if image is not None:
                 return image
     return None
@@ -299,7 +299,7 @@ def picture_of(data: dict[str, Any], width: int) -> HalfBlockImage | None:
 def render_data(data: dict[str, Any], metadata: dict[str, Any], width: int) -> RenderableType:
     """The richest view of a mime bundle that a terminal can show.
 
-    Preference is `REGISTRY`'s order: PNG or JPEG as a half-block picture (needs Pillow;
+    Preference is `REGISTRY`'s order: PNG or JPEG as a picture (needs Pillow;
     undecodable images fall through), markdown, JSON (folded past `JSON_FOLD_LINES`),
     LaTeX source in a labelled box, an ipywidget's text/plain, HTML as text when its
     text/plain is only a default repr (`shows_html`; a long document held back in its

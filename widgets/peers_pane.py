@@ -45,10 +45,25 @@ class PeersPane(Widget):
         super().__init__(id=id)
         self._peers: list[Peer] = []
         self._signature: tuple[object, ...] = ()
+        self._shown_ages: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
-        """Redraw every 30 s so that the ages stay roughly true between updates."""
-        self.set_interval(30, self.refresh)
+        """Every 30 s, redraw if an age shown has moved (an idle screen writes nothing)."""
+        self.set_interval(30, self._age)
+
+    def _ages(self) -> tuple[str, ...]:
+        now = time.monotonic()
+        return tuple(
+            format_ago(now - peer.last_activity, now_below=60)
+            for peer in self._peers
+            if peer.last_activity and not peer.running
+        )
+
+    def _age(self) -> None:
+        ages = self._ages()
+        if ages != self._shown_ages:
+            self._shown_ages = ages
+            self.refresh()
 
     def update_peers(self, peers: Iterable[Peer]) -> None:
         """Show `peers` (every frame gives them): redraws, and posts Changed, only when
@@ -60,6 +75,7 @@ class PeersPane(Widget):
         if signature != self._signature:
             self._signature = signature
             self._peers = ordered
+            self._shown_ages = self._ages()
             self.refresh(layout=True)
             self.post_message(self.Changed())
 

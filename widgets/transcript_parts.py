@@ -21,7 +21,7 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from nbtui.app.kernel.model import StreamOutput
-from nbtui.widgets.images import HalfBlockImage
+from nbtui.widgets.images import Picture
 from nbtui.widgets.output_policy import clip_line
 
 __all__ = ["ImagePart", "Part", "PartHost", "RenderedPart", "StreamPart"]
@@ -144,9 +144,7 @@ class ImagePart(RenderedPart):
     """A picture and its Out[n] prompt, laid out from the image's header and decoded only
     when a row of it is drawn: a burst of plots decodes only those scrolled to."""
 
-    def __init__(
-        self, view: PartHost, image: HalfBlockImage, prompt: Text | None, key: object
-    ) -> None:
+    def __init__(self, view: PartHost, image: Picture, prompt: Text | None, key: object) -> None:
         super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
         self._image = image
         self._prompt = prompt

@@ -30,6 +30,21 @@ if TYPE_CHECKING:
 __all__ = ["KernelClient"]
 
 _QUIET_BACKLOG = 256
+
+DRAIN_CHARS = 2 << 20
+"""Stream text one drain hands over at most (one message more if needed): the model
+sanitizes and splits ~10 ms a MB in the frame that takes it, so a burst of megabyte lines
+is shown over a few frames instead of stalling one."""
+
+
+def _chars(msg: Msg) -> int:
+    """The stream text a message carries (what costs a frame time), else 0."""
+    if msg.msg_type != "stream":
+        return 0
+    text = msg.content.get("text")
+    return len(text) if isinstance(text, str) else 0
+
+
 """Quiet messages (`_is_quiet`) wake the UI anyway once this many wait in the inbox."""
 
 
@@ -85,6 +100,7 @@ class KernelClient(KernelRequests):
         self.session = self.transport.session
         self.session.username = username or _username()
         self.inbox: deque[Msg] = deque()
+        self._inbox_chars = 0
         """Every message no request is waiting for, in arrival order, for the UI."""
         self.on_message: Callable[[], None] | None = None
         """Called when a message arrives and none has been announced since the last
@@ -252,6 +268,7 @@ class KernelClient(KernelRequests):
 
     def _push(self, msg: Msg) -> None:
         self.inbox.append(msg)
+        self._inbox_chars += _chars(msg)
         if self.on_cell_end is not None and _ends_cell(msg):
             self._announced = True
             self.on_cell_end()
@@ -264,13 +281,28 @@ class KernelClient(KernelRequests):
         self.on_message()
 
     def drain(self) -> list[Msg]:
-        """Take every message received since the last drain."""
+        """Take the messages received since the last drain: all of them, unless they carry
+        more than `DRAIN_CHARS` of stream text; then the oldest up to it, and the next
+        frame is asked for at once (`on_message`) for the rest."""
         self._announced = False
         inbox = self.inbox
         if not inbox:
             return []
-        messages = list(inbox)
-        inbox.clear()
+        if self._inbox_chars <= DRAIN_CHARS:
+            messages = list(inbox)
+            inbox.clear()
+            self._inbox_chars = 0
+            return messages
+        messages = []
+        taken = 0
+        while inbox and (not messages or taken + _chars(inbox[0]) <= DRAIN_CHARS):
+            msg = inbox.popleft()
+            taken += _chars(msg)
+            messages.append(msg)
+        self._inbox_chars -= taken
+        if inbox and self.on_message is not None:
+            self._announced = True
+            self.on_message()
         return messages
 
     # -- sending ---------------------------------------------------------------------------

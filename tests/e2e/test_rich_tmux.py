@@ -61,7 +61,11 @@ def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
     env = " ".join(
         f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
     )
-    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
+    # Half blocks whatever terminal runs the tests (kitty's KITTY_WINDOW_ID reaches tmux).
+    nbtui = (
+        f"{shlex.quote(nbtui_script())} --images halfblock "
+        f"--existing {shlex.quote(kernel.connection_file)}"
+    )
     terminal = Terminal(200, 50)
     try:
         terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")

@@ -17,11 +17,13 @@ import pytest
 from rich.console import Console, RenderableType
 
 from nbtui.app.kernel.model import is_default_repr
-from nbtui.widgets.images import KEPT_IMAGE_SIZE, HalfBlockImage
+from nbtui.widgets import graphics
+from nbtui.widgets.images import KEPT_IMAGE_SIZE, Picture
 from nbtui.widgets.mime import (
     IMAGE_MIMES,
     REGISTRY,
     RICHER,
+    picture_of,
     render_data,
     render_html_bundle,
     render_traceback,
@@ -258,7 +260,7 @@ def test_a_big_image_is_kept_small_and_drawn_as_before(kind: str) -> None:
     # 4000x3000 px holds 36 MB decoded; no terminal draws more than KEPT_IMAGE_SIZE.
     pytest.importorskip("PIL")
     picture = render_data({"image/png": png(4000, 3000, (0, 128, 0), kind)}, {}, 80)
-    assert isinstance(picture, HalfBlockImage)
+    assert isinstance(picture, Picture)
     kept_width, kept_height = picture.picture.size
     assert kept_width <= KEPT_IMAGE_SIZE[0] and kept_height <= KEPT_IMAGE_SIZE[1]
     plain, _ = show(picture)
@@ -268,7 +270,7 @@ def test_a_big_image_is_kept_small_and_drawn_as_before(kind: str) -> None:
 @pytest.mark.parametrize(("size", "width"), [((200, 100), 40), ((30, 500), 80), ((5000, 7), 120)])
 def test_an_image_knows_its_rows_before_it_is_decoded(size: tuple[int, int], width: int) -> None:
     pytest.importorskip("PIL")
-    image = HalfBlockImage.from_data(png(*size, (9, 9, 9)), 1000)
+    image = Picture.from_data(png(*size, (9, 9, 9)), 1000)
     assert image is not None
     rows = image.rows(width)
     plain, _ = show(image, width=width)
@@ -729,3 +731,32 @@ def test_a_flood_of_inline_tags_is_cut_too() -> None:
         "… 29,981 tags held back",
         *(f"line {i}" for i in range(29_990, 30_000)),
     ]
+
+
+@pytest.mark.parametrize(
+    ("environ", "mode"),
+    [
+        ({"TERM": "xterm-kitty"}, "kitty"),
+        ({"TERM": "tmux-256color", "KITTY_WINDOW_ID": "3", "TMUX": "/tmp/t,1,0"}, "kitty"),
+        ({"TERM": "xterm-ghostty", "TERM_PROGRAM": "ghostty"}, "kitty"),
+        ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, "halfblock"),
+        ({"TERM": "xterm-256color"}, "halfblock"),
+        ({}, "halfblock"),
+    ],
+)
+def test_the_picture_mode_comes_from_the_environment_alone(
+    environ: dict[str, str], mode: str
+) -> None:
+    assert graphics.detect(environ) == mode
+
+
+def test_kitty_sequences_go_through_tmux_and_off_shows_the_text() -> None:
+    try:
+        graphics.configure("kitty", {"TMUX": "/tmp/t,1,0"})
+        assert graphics.passthrough("\x1b_Ga=p\x1b\\") == "\x1bPtmux;\x1b\x1b_Ga=p\x1b\x1b\\\x1b\\"
+        graphics.configure("off", {})
+        bundle = {"image/png": png(20, 10, (9, 9, 9)), "text/plain": "<Figure>"}
+        assert picture_of(bundle, 80) is None
+        assert show(render_data(bundle, {}, 80))[0].strip() == "<Figure>"
+    finally:
+        graphics.configure("halfblock", {})

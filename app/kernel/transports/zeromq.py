@@ -28,6 +28,7 @@ from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.pacing import stop_tasks
 from nbtui.app.kernel.transports import Deliver, LinkEvent, TransportClosed
+from nbtui.app.kernel.transports.big_messages import BIG_MESSAGE, stream_pieces
 from nbtui.app.kernel.transports.iopub_pump import (
     BACKLOG,
     BACKLOG_BYTES,
@@ -220,16 +221,59 @@ class ZmqTransport:
                 if frames is None:
                     break
                 received += 1
-                size += sum(map(len, frames))
+                length = sum(map(len, frames))
+                size += length
                 if received >= _BATCH or size >= _BATCH_BYTES:
                     received = size = 0
                     try:
                         await asyncio.sleep(0)
                     except asyncio.CancelledError:
                         return
+                if length > BIG_MESSAGE:
+                    try:
+                        await self._deliver_big(frames, deliver)
+                    except asyncio.CancelledError:
+                        return
+                    received = size = 0
+                    continue
                 raw = self._decode(frames)
                 if raw is not None:
                     deliver("iopub", raw)
+
+    async def _deliver_big(self, frames: list[bytes], deliver: Deliver) -> None:
+        """Decode a message of many MB without holding the loop: the signature is checked
+        in a thread (hashlib lets go of the GIL), and a stream's text is decoded and
+        delivered a piece at a time (`big_messages`), the loop running between pieces."""
+        session = self._session
+        try:
+            _, parts = session.feed_identities(frames)
+            raw = await asyncio.to_thread(session.deserialize, parts, content=False)
+            # Peeking does not record the signature; a replayed message must still fail.
+            session._add_digest(cast(bytes, parts[0]))
+        except ValueError as error:
+            if "Signature" in str(error):
+                self.bad_signatures += 1
+            else:
+                self.malformed += 1
+            return
+        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
+            self.malformed += 1
+            return
+        content = bytes(raw["content"])
+        split = stream_pieces(content) if raw.get("msg_type") == "stream" else None
+        try:
+            if split is None:
+                raw["content"] = session.unpack(content)
+                deliver("iopub", raw)
+                return
+            name, pieces = split
+            for piece in pieces:
+                deliver("iopub", {**raw, "content": {"name": name, "text": piece}})
+                await asyncio.sleep(0)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - hostile input must never kill the reader
+            self.malformed += 1
 
     def send(self, channel: str, msg: dict[str, Any]) -> None:
         """Sign and queue `msg` on `channel`'s socket.

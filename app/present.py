@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from nbtui.app.kernel.discovery import KernelEntry, runtime_dir
 
 if TYPE_CHECKING:
+    from nbtui.app.kernel.queue import Waiting
+
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
     from nbtui.app.kernel.server import ServerKernelModel
 
@@ -34,6 +36,7 @@ __all__ = [
     "format_table",
     "format_timestamp_ago",
     "row",
+    "waiting_text",
 ]
 
 HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
@@ -318,3 +321,31 @@ def format_timestamp_ago(stamp: str, now: float | None = None) -> str:
     except ValueError:
         return stamp or "-"
     return format_ago((time.time() if now is None else now) - then)
+
+
+def waiting_text(waiting: Waiting, now: float) -> str:
+    """What a queued cell waits behind, for its line in the transcript.
+
+    Args:
+        waiting: The cell's place in the queue (`nbtui.app.kernel.queue`).
+        now: `time.monotonic()`, for how long the running cell has run.
+
+    Returns:
+        For example `queued behind alice's In [12], running 4 min`, or
+        `queued (2nd in line) behind your In [13], running 12 s`.
+    """
+    line = f" ({_ordinal(waiting.place)} in line)" if waiting.place > 1 else ""
+    behind = waiting.behind
+    if behind is None:
+        return f"queued{line}: the kernel has not started it yet"
+    who = "your" if behind.is_self else f"{behind.username}'s"
+    count = behind.execution_count
+    cell = f"In [{count}]" if count is not None else "cell"
+    running = format_duration(now - (behind.started or now))
+    return f"queued{line} behind {who} {cell}, running {running}"
+
+
+def _ordinal(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"

@@ -98,6 +98,16 @@ def _at_least(low: float, unit: str = "") -> Callable[[object], str | None]:
     return check
 
 
+def _off_or_at_least(low: float) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        assert isinstance(value, int | float)
+        if value == 0 or value >= low:
+            return None
+        return f"must be 0 (off) or at least {low:g} seconds"
+
+    return check
+
+
 def _one_of(*choices: str) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
         return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
@@ -124,6 +134,8 @@ SETTINGS: Final[tuple[Setting, ...]] = (
     Setting("hide-others", "hide_others", str, _one_of("outputs", "all")),
     Setting("usage-interval", "usage_interval", float, _at_least(0.5, " seconds")),
     Setting("memory-warn", "memory_warn", float, _share),
+    Setting("variables-interval", "variables_interval", float, _off_or_at_least(0.2)),
+    Setting("notify-after", "notify_after", float, _at_least(0, " seconds")),
     Setting("output-limit", "output_limit", int, _at_least(10)),
     Setting("line-limit", "line_limit", int, _at_least(100)),
 )
@@ -135,6 +147,7 @@ KEY_ACTIONS: Final[tuple[str, ...]] = (
     "page_up",
     "page_down",
     "toggle_panes",
+    "toggle_variables",
     "cycle_others",
     "toggle_catchup",
     "toggle_focus",

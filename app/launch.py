@@ -228,6 +228,8 @@ async def run(args: argparse.Namespace) -> int:
             memory_threshold=args.memory_warn,
             output_limit=args.output_limit,
             line_limit=args.line_limit,
+            variables_interval=args.variables_interval,
+            notify_after=args.notify_after,
         )
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it

@@ -112,6 +112,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="warn when the kernel holds this share of the memory it could have (default: 0.8)",
     )
     parser.add_argument(
+        "--variables-interval",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="with the variables pane open (F3): how often to read the kernel's "
+        "variables while a cell runs (default: 2; 0: only when a cell ends)",
+    )
+    parser.add_argument(
+        "--notify-after",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="when a cell (anyone's) that ran this long ends, or the kernel dies or "
+        "restarts, or memory runs short: a terminal notification and a toast "
+        "(default: 10; 0: never)",
+    )
+    parser.add_argument(
         "--output-limit",
         type=int,
         default=2000,
@@ -165,6 +182,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--line-limit must be at least 100")
     if args.usage_interval < 0.5:
         parser.error("--usage-interval must be at least 0.5 seconds")
+    if args.variables_interval != 0 and args.variables_interval < 0.2:
+        parser.error("--variables-interval must be 0 (off) or at least 0.2 seconds")
+    if args.notify_after < 0:
+        parser.error("--notify-after must be 0 (off) or a number of seconds")
     if not 0 < args.memory_warn <= 1:
         parser.error("--memory-warn is a share between 0 and 1, e.g. 0.8")
     if args.scrollback < 100:

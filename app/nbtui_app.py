@@ -45,6 +45,13 @@ class NbtuiApp(App[None]):
         Binding("pageup", "page_up", "Scroll", show=False, priority=True),
         Binding("pagedown", "page_down", "", show=False, priority=True),
         Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
+        Binding(
+            "f3",
+            "toggle_variables",
+            "Variables",
+            tooltip="The kernel's variables, live while a cell runs",
+            id="toggle_variables",
+        ),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
         Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
         # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
@@ -193,6 +200,8 @@ def create_app(
     memory_threshold: float = 0.8,
     output_limit: int = 2000,
     line_limit: int = 10_000,
+    variables_interval: float = 2.0,
+    notify_after: float = 10.0,
     session_class: type[KernelSession] = KernelSession,
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
@@ -207,6 +216,9 @@ def create_app(
         memory_threshold: Share of its memory limit at which the kernel is warned about.
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
+        variables_interval: Seconds between variable readings while a cell runs (F3's
+            pane open); 0: only when a cell ends.
+        notify_after: Seconds a cell must run to be announced when it ends; 0: never.
         session_class: The kernel session's class (tests fix its figures).
     """
     session = session_class(
@@ -222,5 +234,7 @@ def create_app(
         show_others=show_others,
         output_limit=output_limit,
         line_limit=line_limit,
+        variables_interval=variables_interval,
+        notify_after=notify_after,
     )
     return (ObservingApp if observe else NbtuiApp)(session, console)

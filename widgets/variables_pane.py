@@ -10,6 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
@@ -67,6 +68,8 @@ class VariablesPane(Vertical):
     VariablesPane.-unsupported > DataTable { display: none; }
     VariablesPane.-unsupported > #variables-filter { display: none; }
     """
+
+    BINDINGS = [Binding("escape", "screen.close_variables", "Close", show=False)]
 
     class Selected(Message):
         """A row was chosen (enter or click): show it in full."""

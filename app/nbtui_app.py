@@ -53,7 +53,14 @@ class NbtuiApp(App[None]):
             id="toggle_variables",
         ),
         Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
-        Binding("f5", "toggle_catchup", "Earlier", tooltip="Inputs from before you joined"),
+        # Not in the footer since F3 came: the catch-up line itself says "F5 to show".
+        Binding(
+            "f5",
+            "toggle_catchup",
+            "Earlier",
+            show=False,
+            tooltip="Inputs from before you joined",
+        ),
         # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
         Binding(
             "f6",

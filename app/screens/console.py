@@ -87,6 +87,8 @@ class ConsoleScreen(ConsoleActions):
         self.variables_interval = variables_interval
         self.notify_after = notify_after
         self._watch: KernelWatch | None = None
+        self._health_idle = True
+        """Whether the liveness pane was last drawn with no cell running."""
         self.session = session
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
@@ -219,8 +221,13 @@ class ConsoleScreen(ConsoleActions):
         self.watch.frame(changes, self.transcript)
         if changes.liveness or changes.usage:
             self._update_summary()
-        if changes.liveness_news or changes.usage:
-            side.show_health(session, self._busy_text(), changes.liveness_news, changes.usage)
+        busy = self._busy_text()
+        # The liveness pane names the running cell: when the last one ends, it must stop
+        # saying "busy" even if the liveness monitor has no news (it is settled).
+        flipped = (busy is None) != self._health_idle
+        self._health_idle = busy is None
+        if changes.liveness_news or changes.usage or flipped:
+            side.show_health(session, busy, changes.liveness_news or flipped, changes.usage)
         self._update_status()
         self._update_prompt()
         self._frames.wake_for(self.session.deadlines)

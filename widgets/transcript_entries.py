@@ -57,7 +57,7 @@ def cell_header(
     elif cell.state == "aborted":
         state = Text("  ■ interrupted", style=style("transcript--warning"))
     elif cell.state == "queued" and waiting:
-        state = Text(f"  ⧗ {waiting}", style=style("transcript--queued"))
+        state = Text(f"  ◌ {waiting}", style=style("transcript--queued"))
     if cell.code is None:
         note = Text("(started before you joined)", style=style("transcript--notice"))
         return Text.assemble(prefix, note, state)

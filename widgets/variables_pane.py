@@ -24,7 +24,7 @@ from nbtui.app.kernel.variables import (
 
 __all__ = ["VariablesPane", "pane_title"]
 
-_VALUE_WIDTH = 48
+_VALUE_WIDTH = 30
 """Characters of a value shown in the table; the whole value comes with `Selected`."""
 
 _COLUMNS = ("name", "type", "value", "size")

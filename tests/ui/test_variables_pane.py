@@ -64,7 +64,7 @@ async def test_table_title_updates_and_hidden_rows() -> None:
         assert list(table) == ["epoch", "loss", "data", "names", "markup"]  # no np, _tmp
         assert table["epoch"] == ["epoch", "int", "3", ""]
         assert table["names"][3] == "2"
-        assert len(table["data"][2]) == 48 and table["data"][2].endswith("…")
+        assert len(table["data"][2]) == 30 and table["data"][2].endswith("…")
         assert table["markup"][2] == "'[red]x[/red]'"  # shown as text, not markup
         pane.table.move_cursor(row=1)
         pane.update(snap(4))

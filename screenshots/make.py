@@ -142,7 +142,7 @@ async def shoot_variables(km: KernelManager, size: tuple[int, int], name: str) -
             await until(pilot, lambda: app.model.busy)
             await pilot.press("f2")  # the side panes away: room for the variables
             await pilot.press("f3")
-            pane = app.console_screen.watch.pane
+            pane = app.console_screen.kernel_watch.pane
 
             def epoch_past(value: int) -> bool:
                 rows = {row.name: row for row in pane.rows}

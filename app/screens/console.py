@@ -135,7 +135,7 @@ class ConsoleScreen(ConsoleActions):
         return self.query_one(StatusBar)
 
     @property
-    def watch(self) -> KernelWatch:
+    def kernel_watch(self) -> KernelWatch:
         """The variables pane's poller, the queue's marks and the notifications."""
         if self._watch is None:
             self._watch = KernelWatch(
@@ -189,7 +189,7 @@ class ConsoleScreen(ConsoleActions):
 
     def _tick(self) -> None:
         self._unless_leaving(self._update_status)
-        self._unless_leaving(lambda: self.watch.tick(self.transcript))
+        self._unless_leaving(lambda: self.kernel_watch.tick(self.transcript))
 
     def _unless_leaving(self, update: Callable[[], object]) -> None:
         try:
@@ -218,7 +218,7 @@ class ConsoleScreen(ConsoleActions):
         side.show_peers(session)
         if changes.removed or changes.changed:
             self.transcript.update_entries(model.entries, changes.removed, changes.changed)
-        self.watch.frame(changes, self.transcript)
+        self.kernel_watch.frame(changes, self.transcript)
         if changes.liveness or changes.usage:
             self._update_summary()
         busy = self._busy_text()
@@ -385,8 +385,8 @@ class ConsoleScreen(ConsoleActions):
         side = self.query_one(SidePanes)
         side.place(shown, overlay=shown and not wide, fallback=self.editor)
         side.show_health(self.session, self._busy_text())
-        if self.watch.shown:
-            self.watch.place(True, wide, self.editor)
+        if self.kernel_watch.shown:
+            self.kernel_watch.place(True, wide, self.editor)
 
     def action_close_variables(self) -> None:
         """Escape in the variables pane: close it when it covers the transcript, else
@@ -394,25 +394,25 @@ class ConsoleScreen(ConsoleActions):
         if self.size.width >= self.WIDE:
             self.editor.focus()
         else:
-            self.watch.place(False, False, self.editor)
+            self.kernel_watch.place(False, False, self.editor)
 
     def action_toggle_variables(self) -> None:
         """Show or hide the variables pane (F3): read only while it shows."""
-        self.watch.toggle(self.size.width >= self.WIDE, self.editor)
+        self.kernel_watch.toggle(self.size.width >= self.WIDE, self.editor)
 
     @on(VariablesPane.Selected)
     def _variable_selected(self, event: VariablesPane.Selected) -> None:
-        self.watch.show_value(event.row)
+        self.kernel_watch.show_value(event.row)
 
     @on(TextArea.Changed)
     @on(Input.Changed)
     def _typed(self) -> None:
         # Whoever types is looking at the screen: no notification this second.
-        self.watch.typed()
+        self.kernel_watch.typed()
 
     async def on_unmount(self) -> None:
         """Stop reading the variables."""
-        await self.watch.stop()
+        await self.kernel_watch.stop()
 
     def action_toggle_panes(self) -> None:
         """Show or hide the side panes (F2)."""

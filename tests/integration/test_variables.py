@@ -164,7 +164,7 @@ async def test_pane_shows_a_peer_loop_moving(kernel: KernelManager, client: Kern
         await ui_until(pilot, lambda: app.kernel_state == "idle")
         await pilot.press("f3")
         pane = app.screen.query_one(VariablesPane)
-        watch = app.console_screen.watch
+        watch = app.console_screen.kernel_watch
         await ui_until(pilot, lambda: pane.snapshot is not None)
         assert pane.region.width > 0 and app.transcript.region.width > 0  # side by side
         values: set[str] = set()

@@ -97,7 +97,7 @@ async def test_f3_reads_only_while_open_and_probes_flip_no_busy() -> None:
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, VariableValueScreen))
         await pilot.press("escape")  # closes the overlay, the editor has the keys back
-        await until(pilot, lambda: app.console_screen.watch.poller is None)
+        await until(pilot, lambda: app.console_screen.kernel_watch.poller is None)
         assert app.editor.has_focus and not pane.display
         closed = kernel.debug_requests()
         peer_starts(kernel, 8)
@@ -135,7 +135,7 @@ async def test_our_cell_waits_behind_the_peers_and_the_status_counts_it() -> Non
 
 
 def _notices(app: NbtuiApp) -> list[str]:
-    return [notice.body for notice in app.console_screen.watch.notifier.sent]
+    return [notice.body for notice in app.console_screen.kernel_watch.notifier.sent]
 
 
 async def test_notifications_once_per_long_cell_death_and_memory() -> None:
@@ -176,7 +176,7 @@ async def test_notifications_once_per_long_cell_death_and_memory() -> None:
         assert app.session.monitor is not None
         await app.session.monitor.stop()
         dead = LivenessSnapshot(state="dead", since=0.0, detail="process 4242 is gone")
-        app.console_screen.watch.notifier.policy.typing_quiet = 0  # that second is over
+        app.console_screen.kernel_watch.notifier.policy.typing_quiet = 0  # that second is over
         app.session.liveness_changed(dead)
         app.session.liveness_changed(dead)
         await until(pilot, lambda: len(_notices(app)) == 2)

@@ -13,6 +13,7 @@ Pure: fed the transcript model, no sockets, no clock of its own.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -22,7 +23,7 @@ from nbtui.app.kernel.entries import Cell
 if TYPE_CHECKING:
     from nbtui.app.kernel.model import Entry, Transcript
 
-__all__ = ["CellEnds", "Waiting", "running_now", "waiting_cells"]
+__all__ = ["SCAN", "CellEnds", "Waiting", "running_now", "waiting_cells"]
 
 
 @dataclass(frozen=True)
@@ -45,19 +46,30 @@ def running_now(model: Transcript) -> Cell | None:
     return max(model.running.values(), key=lambda cell: cell.started or 0.0)
 
 
+SCAN = 200
+"""Cells looked at from the newest back when finding ours that wait. Each frame asks,
+and a long session holds thousands of cells (a full scan of 10,000 took 1 ms). Ours are
+added when sent, others' when they start; so a cell of ours that still waits can only be
+followed by cells that started after it was sent and ran ahead of it: a handful."""
+
+
 def waiting_cells(model: Transcript) -> list[Waiting]:
     """Our cells that wait their turn, next to run first.
 
     A peer's cell in the state "queued" is one whose output came before its busy was
     seen (it started before we joined): it runs, it does not wait.
     """
+    queued: list[Cell] = []
+    for cell in itertools.islice(reversed(model.cells.values()), SCAN):
+        if not cell.is_self:
+            continue
+        if cell.state != "queued" or cell.started is not None:
+            break  # ours run in the order sent: the ones before this have all started
+        queued.append(cell)
+    if not queued:
+        return []
     behind = running_now(model)
-    queued = [
-        cell
-        for cell in model.cells.values()
-        if cell.is_self and cell.state == "queued" and cell.started is None
-    ]
-    return [Waiting(cell, place, behind) for place, cell in enumerate(queued, start=1)]
+    return [Waiting(cell, place, behind) for place, cell in enumerate(reversed(queued), start=1)]
 
 
 class CellEnds:

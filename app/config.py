@@ -155,6 +155,8 @@ KEY_ACTIONS: Final[tuple[str, ...]] = (
     "copy_join",
     "restart",
     "open_output",
+    "export",
+    "export_markdown",
 )
 """The app's actions (`NbtuiApp.BINDINGS`) that `[keys]` may rebind, as Textual names them.
 

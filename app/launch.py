@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import sys
 import time
@@ -23,6 +24,7 @@ from nbtui.app.kernel.connection import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
+from nbtui.app.kernel.record import default_record_path
 from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
@@ -176,6 +178,19 @@ async def _attach(client: KernelClient, own: OwnedKernel | None) -> None:
             return
 
 
+def _record_path(args: argparse.Namespace, info: KernelTarget) -> Path | None:
+    """`--record`'s notebook, said on standard error (it shows again once nbtui ends)."""
+    if args.record is None:
+        return None
+    if args.record:
+        path = Path(args.record).expanduser().absolute()
+    else:
+        found = re.search(r"[0-9a-f]{8}", info.label)
+        path = default_record_path(found.group(0) if found else "")
+    print(f"nbtui: recording the session to {path}", file=sys.stderr)
+    return path
+
+
 OWN_KERNEL_START = 60.0
 """Seconds a kernel nbtui started may take to answer, while its process lives."""
 
@@ -209,6 +224,7 @@ async def run(args: argparse.Namespace) -> int:
         info = own.target
     client = KernelClient(info, username=args.username)
     app: NbtuiApp | None = None
+    record: Path | None = None
     try:
         await _attach(client, own)
         if args.existing == "-" and not sys.stdin.isatty():
@@ -217,6 +233,7 @@ async def run(args: argparse.Namespace) -> int:
                 tty = os.open("/dev/tty", os.O_RDONLY)
                 os.dup2(tty, 0)
                 os.close(tty)
+        record = _record_path(args, info)
         show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
         app = create_app(
             client,
@@ -230,6 +247,7 @@ async def run(args: argparse.Namespace) -> int:
             line_limit=args.line_limit,
             variables_interval=args.variables_interval,
             notify_after=args.notify_after,
+            record=record,
         )
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
@@ -255,6 +273,8 @@ async def run(args: argparse.Namespace) -> int:
         # Whatever ended the run (a failed attach, a crash, a hung-up terminal), a kernel
         # nbtui started goes too, unless the user asked to keep one that worked.
         await _release(client, tunnel, own, keep=args.keep_kernel and app is not None)
+    if record is not None:
+        print(f"nbtui: the session is recorded in {record}", file=sys.stderr)
     if app.error:
         raise NbtuiError(app.error)
     if own is not None and args.keep_kernel:

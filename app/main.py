@@ -174,6 +174,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="ID",
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
+    parser.add_argument(
+        "--record",
+        nargs="?",
+        const="",
+        default=None,
+        type=str,
+        metavar="PATH.ipynb",
+        help="keep a notebook of the session up to date as cells finish (written whole "
+        "each time: a crash leaves the last complete version); without PATH, a "
+        "timestamped file in nbtui-records/ of Jupyter's data dir",
+    )
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
     args = parser.parse_args(argv)
     if args.output_limit < 10:
@@ -190,6 +201,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--memory-warn is a share between 0 and 1, e.g. 0.8")
     if args.scrollback < 100:
         parser.error("--scrollback must be at least 100")
+    if args.record is not None and (args.list or args.prune):
+        parser.error("--record goes with a console, not --list or --prune")
     if args.json and not args.list:
         parser.error("--json goes with --list")
     if args.yes and not args.prune:

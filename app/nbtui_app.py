@@ -16,6 +16,8 @@ from nbtui.app.screens.console import ConsoleScreen
 from nbtui.widgets.palette import peer_variables
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.target import OwnedKernel
@@ -79,6 +81,22 @@ class NbtuiApp(App[None]):
         ),
         Binding("f9", "restart", "Restart", show=False),
         Binding("f10", "open_output", "Full output", show=False),
+        Binding(
+            "ctrl+s",
+            "export",
+            "Export",
+            show=False,
+            id="export",
+            tooltip="Save the session as a notebook (.ipynb) or Markdown (.md)",
+        ),
+        Binding(
+            "alt+s",
+            "export_markdown",
+            "Export to Markdown",
+            show=False,
+            id="export_markdown",
+            tooltip="Save the session as Markdown, to paste into an issue or a chat",
+        ),
     ]
 
     def __init__(self, session: KernelSession, console_screen: ConsoleScreen | None = None) -> None:
@@ -210,6 +228,7 @@ def create_app(
     variables_interval: float = 2.0,
     notify_after: float = 10.0,
     session_class: type[KernelSession] = KernelSession,
+    record: Path | None = None,
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
@@ -227,6 +246,7 @@ def create_app(
             pane open); 0: only when a cell ends.
         notify_after: Seconds a cell must run to be announced when it ends; 0: never.
         session_class: The kernel session's class (tests fix its figures).
+        record: A notebook to keep up to date as cells finish (`--record`).
     """
     session = session_class(
         client,
@@ -244,4 +264,5 @@ def create_app(
         variables_interval=variables_interval,
         notify_after=notify_after,
     )
+    console.record_path = record
     return (ObservingApp if observe else NbtuiApp)(session, console)

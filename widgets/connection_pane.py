@@ -84,6 +84,7 @@ class ConnectionPane(Widget, can_focus=True):
         self._transport = ""
         self._kernel_info: dict[str, Any] = {}
         self._session_id = ""
+        self._record_path = ""
 
     @property
     def join_command(self) -> str:
@@ -119,6 +120,16 @@ class ConnectionPane(Widget, can_focus=True):
         self._kernel_info = kernel
         self._session_id = session_id
         self.set_class(bool(info.pane_warning), "-group-readable")
+        self.refresh(layout=True)
+
+    @property
+    def record_path(self) -> str:
+        """The notebook `--record` keeps up to date ("" when not recording)."""
+        return self._record_path
+
+    @record_path.setter
+    def record_path(self, path: str) -> None:
+        self._record_path = path
         self.refresh(layout=True)
 
     def action_copy_join(self) -> None:
@@ -176,6 +187,8 @@ class ConnectionPane(Widget, can_focus=True):
         if self.has_focus:
             join.append("  c copies", style=muted)
         grid.add_row("join", join)
+        if self._record_path:
+            grid.add_row("record", Text(self._record_path, style=value))
 
     def on_focus(self) -> None:
         """Re-render to show the "c copies" hint while focused."""

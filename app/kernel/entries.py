@@ -74,8 +74,10 @@ class Catchup:
     """This kernel's inputs from before we joined (history_request), shown folded."""
 
     inputs: list[tuple[int, str]]
-    """(execution count, code), oldest first."""
+    """(execution count, code as shown: `sanitize_code`), oldest first."""
     expanded: bool = False
+    sources: list[str] = field(default_factory=list)
+    """The same inputs' code exactly as the history gave it (for export)."""
 
 
 Entry = Cell | Notice | Catchup

@@ -138,7 +138,10 @@ class Transcript(Scrollback):
         inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
         if not inputs:
             return None
-        catchup = Catchup([(count, sanitize_code(code)) for count, code in inputs])
+        catchup = Catchup(
+            [(count, sanitize_code(code)) for count, code in inputs],
+            sources=[code for _, code in inputs],
+        )
         self.entries.insert(0, catchup)
         self._touch(catchup)
         return catchup

@@ -34,9 +34,14 @@ class KernelRequests(ABC):
         return status if isinstance(status, str) else None
 
     async def complete(
-        self, code: str, cursor_pos: int, timeout: float = 2.0
+        self, code: str, cursor_pos: int, timeout: float = 10.0
     ) -> tuple[list[str], int, int] | None:
-        """Completions at `cursor_pos`: (matches, cursor_start, cursor_end), or None."""
+        """Completions at `cursor_pos`: (matches, cursor_start, cursor_end), or None.
+
+        The wait is long because IPython's first completion loads Jedi (seconds on a busy
+        host) and a running cell holds the shell channel; the caller drops a late answer
+        if the code was edited meanwhile, so waiting costs the user nothing.
+        """
         reply = await self.request(
             "shell", "complete_request", {"code": code, "cursor_pos": cursor_pos}, timeout
         )

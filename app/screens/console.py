@@ -87,8 +87,6 @@ class ConsoleScreen(ConsoleActions):
         self.variables_interval = variables_interval
         self.notify_after = notify_after
         self._watch: KernelWatch | None = None
-        self._health_idle = True
-        """Whether the liveness pane was last drawn with no cell running."""
         self.session = session
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
@@ -103,6 +101,7 @@ class ConsoleScreen(ConsoleActions):
         self._frames = FramePump(self, self._draw_frame)
         self._completion = Completion(self, session)
         self._busy_timer: Timer | None = None
+        self._pane_idle = True
         self._prompt = ""
 
     def compose(self) -> ComposeResult:
@@ -222,11 +221,11 @@ class ConsoleScreen(ConsoleActions):
         if changes.liveness or changes.usage:
             self._update_summary()
         busy = self._busy_text()
-        # The liveness pane names the running cell: when the last one ends, it must stop
-        # saying "busy" even if the liveness monitor has no news (it is settled).
-        flipped = (busy is None) != self._health_idle
-        self._health_idle = busy is None
+        # The pane's busy word comes from the model, not the monitor: an idle that came
+        # without liveness news must still clear it.
+        flipped = (busy is None) != self._pane_idle
         if changes.liveness_news or changes.usage or flipped:
+            self._pane_idle = busy is None
             side.show_health(session, busy, changes.liveness_news or flipped, changes.usage)
         self._update_status()
         self._update_prompt()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 from textual.widget import Widget
 
 from nbtui.app.kernel.model import StreamOutput
+from nbtui.app.screens.export_prompt import ExportPrompt
+from nbtui.app.screens.exporting import SessionRecorder, default_export_path, export_session
 from nbtui.app.screens.pager import PagerScreen
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.side_panes import SidePanes
@@ -30,6 +33,11 @@ class ConsoleActions(Screen[None]):
         (True, False, "showing other clients' inputs only"),
         (False, False, "hiding other clients' work"),
     )
+    RECORD_INTERVAL = 1.0
+    """Seconds between checks for finished cells to record (the writer coalesces too)."""
+    record_path: Path | None = None
+    """`--record`: the notebook kept up to date as cells finish."""
+    recorder: SessionRecorder | None = None
     # The console's, declared for the type checker.
     session: KernelSession
     _frames: FramePump
@@ -103,3 +111,61 @@ class ConsoleActions(Screen[None]):
             self.transcript.focus()
         else:
             self.editor.focus()
+
+    # -- export and record -----------------------------------------------------------------
+
+    def action_export(self) -> None:
+        """Export the session to a notebook, or to Markdown for a .md path (ctrl+s)."""
+        self._ask_export(".ipynb", "notebook")
+
+    def action_export_markdown(self) -> None:
+        """Export the session to Markdown, to paste into an issue or a chat."""
+        self._ask_export(".md", "Markdown")
+
+    def _ask_export(self, suffix: str, what: str) -> None:
+        if self.app.screen is not self:
+            return  # a prompt or the pager is open: one thing at a time
+
+        async def chosen(typed: str | None) -> None:
+            if typed:
+                await self._export(typed, suffix)
+
+        self.app.push_screen(ExportPrompt(default_export_path(suffix), what), chosen)
+
+    async def _export(self, typed: str, suffix: str) -> None:
+        try:
+            path = await export_session(self.session, typed, suffix)
+        except Exception as error:  # noqa: BLE001 - said, never a crash (OSError, invalid)
+            reason = getattr(error, "strerror", None) or str(error).splitlines()[0]
+            self.notify(f"could not export: {reason}", severity="error", timeout=8)
+            return
+        self.notify(f"exported to {path}", timeout=5)
+
+    def on_console_screen_attached(self) -> None:
+        """Attached: start recording, when asked to (`--record`)."""
+        if self.record_path is None or self.recorder is not None:
+            return
+        recorder = SessionRecorder(self.session, self.record_path)
+        try:
+            recorder.start()
+        except OSError as error:
+            self.session.model.add_notice(
+                f"cannot record to {self.record_path}: {error.strerror or error}", "error"
+            )
+            self._frames.schedule()
+            return
+        self.recorder = recorder
+        self.query_one(ConnectionPane).record_path = str(recorder.path)
+        self.session.model.add_notice(f"recording the session to {recorder.path}")
+        self._frames.schedule()
+        self.set_interval(self.RECORD_INTERVAL, self._record)
+
+    def _record(self) -> None:
+        if self.recorder is not None:
+            self.recorder.tick()
+
+    def on_unmount(self) -> None:
+        """Leaving: the record gets its last version."""
+        if self.recorder is not None:
+            self.recorder.close()
+            self.recorder = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from nbtui.app.kernel.liveness import LivenessSnapshot
 from nbtui.app.nbtui_app import create_app
+from nbtui.widgets.liveness_pane import LivenessPane
 from tests.fakes import ScriptedTransport, scripted_client
 from tests.ui.conftest import until, until_shown
 
@@ -79,3 +80,23 @@ async def test_a_dead_kernel_is_shown_dead_and_the_transcript_stays() -> None:
         assert app.status.detail == "process 4242 is gone"
         await until_shown(pilot, app, "the kernel is dead: process 4242 is gone")
         assert "print(1)" in app.transcript.plain_text()
+
+
+async def test_the_liveness_pane_follows_busy_and_idle_without_liveness_news() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(200, 50)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        # No heartbeat news from here on: busy and idle come from iopub alone.
+        assert app.session.monitor is not None
+        await app.session.monitor.stop()
+        app.session.liveness_changed(LivenessSnapshot(state="alive", since=0.0))
+        pane = app.query_one(LivenessPane)
+        await until(pilot, lambda: pane.state == "alive")
+        request = {"msg_id": "peer-1", "session": "91c0a7e2", "username": "analyst"}
+        request["msg_type"] = "execute_request"
+        kernel.publish("status", {"execution_state": "busy"}, request)
+        kernel.publish("execute_input", {"code": "train()", "execution_count": 7}, request)
+        await until(pilot, lambda: pane.state == "busy")
+        kernel.publish("status", {"execution_state": "idle"}, request)
+        await until(pilot, lambda: pane.state == "alive")

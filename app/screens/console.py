@@ -409,8 +409,9 @@ class ConsoleScreen(ConsoleActions):
         # Whoever types is looking at the screen: no notification this second.
         self.kernel_watch.typed()
 
-    async def on_unmount(self) -> None:
-        """Stop reading the variables."""
+    @on(events.Unmount)
+    async def _stop_watching(self) -> None:
+        # A handler of its own: ConsoleActions.on_unmount closes the record.
         await self.kernel_watch.stop()
 
     def action_toggle_panes(self) -> None:

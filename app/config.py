@@ -2,32 +2,17 @@
 
 Every key is a command-line option's long name without its dashes (`scrollback = 50000`,
 `usage-interval = 5`), plus `theme` (a Textual theme) and a `[keys]` table that rebinds the
-app's actions (`interrupt = "ctrl+c"`). A mistake in the file (bad TOML, an unknown key, a
-value of the wrong type or out of range) is a `ConfigError` whose text is one line naming
-the file and the key, or the line and column: the CLI prints it and exits 2, before any
-kernel is touched.
-
-The CLI wires it in like this::
-
-    try:
-        config = load_config()                  # missing file: an empty Config
-    except ConfigError as error:
-        print(f"nbtui: {error}", file=sys.stderr)
-        return 2
-    defaults = default_settings(parser, NbtuiApp.BINDINGS, "textual-dark")
-    parser.set_defaults(**config.options)       # after default_settings: the command line wins
-    args = parser.parse_args(argv)
-    if args.print_config:
-        given = options_given(parser, argv)
-        print(format_settings(effective_settings(args, config, defaults, given=given)))
-    app.theme = config.theme or app.theme       # in the app factory
-    app.set_keymap(config.keymap())             # bindings need id=<action>
+app's actions (`interrupt = "ctrl+c"`). The keys come from the CLI's parser (`settings_of`):
+an option added there is a key here, with its type, its choices and its bounds (a `type=`
+made by `checked`). A mistake in the file (bad TOML, an unknown key, a value of the wrong
+type or out of range) is a `ConfigError` whose text is one line naming the file and the
+key, or the line and column: the CLI prints it and exits 2, before any kernel is touched.
 
 Options that say what to do this time (`--existing`, `--list`, `--prune`, `--pick`,
-`--json`, `--yes`, `--version`) or which kernel to reach and how (`--ssh`, `--sshkey`,
-`--server`, `--token`, `--kernel-id`) are not settings: a config file that set them would
-make every plain `nbtui` do something else, and `--token` is a secret (`JUPYTER_TOKEN` is
-the place for it). They are refused like any unknown key.
+`--json`, `--yes`, `--version`, `--config`, `--print-config`) or which kernel to reach and
+how (`--ssh`, `--sshkey`, `--server`, `--token`, `--kernel-id`) are not settings
+(`NOT_SETTINGS`): a config file that set them would make every plain `nbtui` do something
+else, and `--token` is a secret (`JUPYTER_TOKEN` is the place for it).
 """
 
 from __future__ import annotations
@@ -40,10 +25,10 @@ import re
 import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
 
-from textual.binding import Binding
-from textual.theme import BUILTIN_THEMES
+if TYPE_CHECKING:
+    from textual.binding import Binding
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -51,18 +36,24 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "KEY_ACTIONS",
-    "SETTINGS",
+    "NOT_SETTINGS",
+    "Checked",
     "Config",
     "ConfigError",
     "EffectiveSetting",
     "Setting",
+    "at_least",
+    "checked",
     "config_path",
     "default_settings",
     "effective_settings",
     "format_settings",
     "load_config",
+    "not_empty",
     "options_given",
+    "parse_config",
+    "settings_of",
+    "share",
 ]
 
 COMMAND_LINE: Final = "command line"
@@ -71,9 +62,91 @@ COMMAND_LINE: Final = "command line"
 DEFAULT: Final = "default"
 """The source of a setting that nobody set."""
 
+NOT_SETTINGS: Final = frozenset(
+    {
+        "existing",
+        "list",
+        "prune",
+        "pick",
+        "json",
+        "yes",
+        "version",
+        "help",
+        "config",
+        "print_config",
+        "ssh",
+        "sshkey",
+        "server",
+        "token",
+        "kernel_id",
+        "user",
+        "start_server",
+        "record",
+    }
+)
+"""Dests of the options that say what to do this time or which kernel to reach: never
+read from the file. An option added to the CLI is a setting unless its dest is here."""
+
 
 class ConfigError(Exception):
     """A config file nbtui cannot use; `str()` is one line naming the file and what is wrong."""
+
+
+T = TypeVar("T", int, float, str)
+N = TypeVar("N", int, float)
+
+
+@dataclasses.dataclass(frozen=True)
+class Checked(Generic[T]):
+    """An argparse `type=` that converts to `kind` and checks the value, and tells the
+    config file the same: one set of bounds for the command line and the file."""
+
+    kind: type[T]
+    """`int`, `float` or `str`."""
+    check: Callable[[T], str | None]
+    """Why a value is wrong (`"must be at least 100"`), or None when it is fine."""
+
+    def __call__(self, text: str) -> T:
+        """The command line's `text` converted and checked (argparse reports the error)."""
+        try:
+            value = self.kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {_TYPE_NAMES[self.kind]}, got {text!r}"
+            ) from None
+        if (why := self.check(value)) is not None:
+            raise argparse.ArgumentTypeError(f"{text} {why}")
+        return value
+
+
+def checked(kind: type[T], check: Callable[[T], str | None]) -> Checked[T]:
+    """An argparse `type=` converting to `kind`, with `check` saying why a value is wrong."""
+    return Checked(kind, check)
+
+
+def at_least(kind: type[N], low: float, unit: str = "") -> Checked[N]:
+    """An argparse `type=` for a number of `kind` no smaller than `low`."""
+
+    def check(value: N) -> str | None:
+        return None if value >= low else f"must be at least {low:g}{unit}"
+
+    return Checked(kind, check)
+
+
+def _share(value: float) -> str | None:
+    return None if 0 < value <= 1 else "is a share between 0 and 1, e.g. 0.8"
+
+
+share: Final = Checked(float, _share)
+"""An argparse `type=` for a share of something: more than 0, at most 1."""
+
+
+def _not_empty(value: str) -> str | None:
+    return None if value else "must not be empty"
+
+
+not_empty: Final = Checked(str, _not_empty)
+"""An argparse `type=` for a string that must not be empty."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,83 +161,74 @@ class Setting:
     """`bool`, `int`, `float` or `str` (a TOML integer is accepted for a `float`)."""
     check: Callable[[object], str | None] | None = None
     """Returns why a value of the right type is still wrong, or None when it is fine."""
+    convert: Callable[[str], object] | None = None
+    """The option's own `type=` for a string value that is not one of the plain kinds
+    (a path, say): what it returns is the setting's value."""
 
 
-def _at_least(low: float, unit: str = "") -> Callable[[object], str | None]:
+def _one_of(
+    choices: Collection[object], then: Callable[[object], str | None] | None
+) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
-        assert isinstance(value, int | float)
-        return None if value >= low else f"must be at least {low:g}{unit}"
+        if value not in choices:
+            return f"must be one of {', '.join(map(_shown, choices))}"
+        return None if then is None else then(value)
 
     return check
 
 
-def _off_or_at_least(low: float) -> Callable[[object], str | None]:
+def _converts(convert: Callable[[str], object]) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
-        assert isinstance(value, int | float)
-        if value == 0 or value >= low:
-            return None
-        return f"must be 0 (off) or at least {low:g} seconds"
+        try:
+            convert(str(value))
+        except (ValueError, TypeError, argparse.ArgumentTypeError) as error:
+            return f"is not valid: {error}" if str(error) else "is not valid"
+        return None
 
     return check
 
 
-def _one_of(*choices: str) -> Callable[[object], str | None]:
-    def check(value: object) -> str | None:
-        return None if value in choices else f"must be one of {', '.join(map(repr, choices))}"
+def settings_of(parser: argparse.ArgumentParser) -> tuple[Setting, ...]:
+    """The options of `parser` a config file may set, in the order `--help` lists them.
 
-    return check
+    A setting is a long option storing one value or a flag, whose dest is not in
+    `NOT_SETTINGS`; its kind, choices and bounds are the option's (`type=checked(...)`).
+    Options of other shapes (several values, counts) are left to the command line.
+    """
+    settings: list[Setting] = []
+    for action in parser._actions:
+        longs = [option for option in action.option_strings if option.startswith("--")]
+        if not longs or action.dest in NOT_SETTINGS or action.dest == argparse.SUPPRESS:
+            continue
+        key = longs[0][2:]
+        if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
+            settings.append(Setting(key, action.dest, bool))
+            continue
+        if type(action) is not argparse._StoreAction or action.nargs is not None:
+            continue
+        kind: type = str
+        check: Callable[[object], str | None] | None = None
+        convert: Callable[[str], object] | None = None
+        option_type = action.type
+        if isinstance(option_type, Checked):
+            kind, check = option_type.kind, option_type.check
+        elif option_type in (int, float, str, None):
+            kind = option_type or str
+        elif callable(option_type):
+            convert = option_type
+            check = _converts(option_type)
+        if action.choices is not None:
+            check = _one_of(list(action.choices), check)
+        settings.append(Setting(key, action.dest, kind, check, convert))
+    return tuple(settings)
 
 
-def _share(value: object) -> str | None:
-    assert isinstance(value, int | float)
-    return None if 0 < value <= 1 else "is a share between 0 and 1, e.g. 0.8"
-
-
-def _not_empty(value: object) -> str | None:
-    return None if value else "must not be empty"
-
-
-# The same bounds as the CLI's own checks in nbtui.app.main.parse_args.
-SETTINGS: Final[tuple[Setting, ...]] = (
-    Setting("kernel", "kernel", str, _not_empty),
-    Setting("keep-kernel", "keep_kernel", bool),
-    Setting("scrollback", "scrollback", int, _at_least(100)),
-    Setting("username", "username", str, _not_empty),
-    Setting("observe", "observe", bool),
-    Setting("hide-others", "hide_others", str, _one_of("outputs", "all")),
-    Setting("usage-interval", "usage_interval", float, _at_least(0.5, " seconds")),
-    Setting("memory-warn", "memory_warn", float, _share),
-    Setting("variables-interval", "variables_interval", float, _off_or_at_least(0.2)),
-    Setting("notify-after", "notify_after", float, _at_least(0, " seconds")),
-    Setting("output-limit", "output_limit", int, _at_least(10)),
-    Setting("line-limit", "line_limit", int, _at_least(100)),
-)
-"""The command-line options a config file may set, in the order `--help` lists them."""
-
-KEY_ACTIONS: Final[tuple[str, ...]] = (
-    "quit",
-    "interrupt",
-    "page_up",
-    "page_down",
-    "toggle_panes",
-    "toggle_variables",
-    "cycle_others",
-    "toggle_catchup",
-    "toggle_focus",
-    "toggle_tracebacks",
-    "copy_join",
-    "restart",
-    "open_output",
-    "export",
-    "export_markdown",
-)
-"""The app's actions (`NbtuiApp.BINDINGS`) that `[keys]` may rebind, as Textual names them.
-
-In the file they are written with dashes like every other key (`toggle-panes = "f2"`).
-"""
-
-_BY_KEY: Final = {setting.key: setting for setting in SETTINGS}
-_TYPE_NAMES: Final = {bool: "true or false", int: "an integer", float: "a number", str: "a string"}
+_TYPE_NAMES: Final[dict[type, str]] = {
+    bool: "true or false",
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+}
 _KEY_SPEC: Final = re.compile(r"[^\s,]+(,[^\s,]+)*")
 _TOML_POSITION: Final = re.compile(
     r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$"
@@ -182,11 +246,23 @@ class Config:
     theme: str | None = None
     """A Textual theme name, for `App.theme`; None when the file does not say."""
     keys: dict[str, str] = dataclasses.field(default_factory=dict)
-    """Action (Textual's name, `toggle_panes`) to key string (`"f2"`, `"ctrl+p,f2"`)."""
+    """Binding id (the action's name, `toggle_panes`) to key string (`"f2"`, `"ctrl+p,f2"`)."""
 
     def keymap(self) -> dict[str, str]:
         """`keys` for `App.set_keymap`, given that each binding's id is its action's name."""
         return dict(self.keys)
+
+    def check_actions(self, actions: Collection[str]) -> None:
+        """Check that every action `[keys]` names is one of `actions` (binding ids).
+
+        Raises:
+            ConfigError: naming the first unknown action, with the closest known one.
+        """
+        known = {action.replace("_", "-"): action for action in actions}
+        for action in self.keys:
+            if action not in actions:
+                name = action.replace("_", "-")
+                raise _unknown(self.path, f"keys.{name}", (f"keys.{a}" for a in known), "action")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -264,31 +340,39 @@ def _typed(path: Path, setting: Setting, value: object) -> object:
         value = float(value)  # type: ignore[arg-type]
     if setting.check is not None and (why := setting.check(value)) is not None:
         raise ConfigError(f"{path}: {setting.key}: {_shown(value)} {why}")
+    if setting.convert is not None:
+        value = setting.convert(str(value))
     return value
 
 
 def _keys(path: Path, table: object) -> dict[str, str]:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: keys: expected a table ([keys]), got {_type_name(table)}")
-    actions = {action.replace("_", "-"): action for action in KEY_ACTIONS}
     keys: dict[str, str] = {}
     for name, spec in table.items():
-        if name not in actions:
-            raise _unknown(path, f"keys.{name}", (f"keys.{a}" for a in actions), "action")
+        if "_" in name:
+            # Every key in the file is written with dashes, as the options are.
+            raise _unknown(path, f"keys.{name}", [f"keys.{name.replace('_', '-')}"], "action")
         if not isinstance(spec, str) or not _KEY_SPEC.fullmatch(spec):
             raise ConfigError(
                 f'{path}: keys.{name}: expected a key such as "ctrl+c" or keys separated '
                 f'by commas ("f2,ctrl+p"), got {_type_name(spec)} ({_shown(spec)})'
             )
-        keys[actions[name]] = spec
+        keys[name.replace("-", "_")] = spec
     return keys
 
 
-def parse_config(text: str, path: Path) -> Config:
+def parse_config(text: str, path: Path, settings: Iterable[Setting]) -> Config:
     """The config in `text`, read from `path` (named in every error).
 
+    Args:
+        text: the file's text.
+        path: the file, for the messages.
+        settings: what the file may set (`settings_of(parser)`).
+
     Raises:
-        ConfigError: the text is not TOML, or sets something unknown or wrong.
+        ConfigError: the text is not TOML, or sets something unknown or wrong. The actions
+            of `[keys]` are checked later, against the app's bindings (`check_actions`).
     """
     try:
         document = tomllib.loads(text)
@@ -299,31 +383,35 @@ def parse_config(text: str, path: Path) -> Config:
                 f"{path}:{match['line']}:{match['col']}: not valid TOML: {match['reason']}"
             ) from None
         raise ConfigError(f"{path}: not valid TOML: {reason}") from None
+    by_key = {setting.key: setting for setting in settings}
     options: dict[str, object] = {}
     theme: str | None = None
     keys: dict[str, str] = {}
-    known = [*_BY_KEY, "theme", "keys"]
+    known = [*by_key, "theme", "keys"]
     for key, value in document.items():
         if key == "theme":
             if not isinstance(value, str):
                 raise ConfigError(
                     f"{path}: theme: expected a string, got {_type_name(value)} ({_shown(value)})"
                 )
+            # Textual's themes only when the file names one: the CLI starts without Textual.
+            from textual.theme import BUILTIN_THEMES  # noqa: PLC0415
+
             if value not in BUILTIN_THEMES:
                 names = ", ".join(sorted(BUILTIN_THEMES))
                 raise ConfigError(f"{path}: theme: no theme {value!r}; one of: {names}")
             theme = value
         elif key == "keys":
             keys = _keys(path, value)
-        elif (setting := _BY_KEY.get(key)) is not None:
+        elif (setting := by_key.get(key)) is not None:
             options[setting.dest] = _typed(path, setting, value)
         else:
             raise _unknown(path, key, known)
     return Config(path, options, theme, keys)
 
 
-def load_config(path: Path | None = None) -> Config:
-    """The config file at `path` (default: `config_path()`); no file is an empty config.
+def load_config(path: Path | None, settings: Iterable[Setting]) -> Config:
+    """The config file at `path` (None: `config_path()`); no file is an empty config.
 
     Raises:
         ConfigError: the file cannot be read, is not TOML, or sets something unknown or wrong.
@@ -340,11 +428,12 @@ def load_config(path: Path | None = None) -> Config:
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise ConfigError(f"{path}:{line}: not valid TOML: the file is not UTF-8") from None
-    return parse_config(text, path)
+    return parse_config(text, path, settings)
 
 
 def options_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[str]:
-    """The dests of the options `argv` gives, abbreviations and `--opt=value` included.
+    """The dests of the options `argv` gives, abbreviations and `--opt=value` included
+    (positional arguments are not options: argparse sets them always).
 
     argparse fills in a default only for an attribute the namespace does not have yet, so
     a namespace that starts with a marker for every dest keeps the marker where `argv`
@@ -355,7 +444,8 @@ def options_given(parser: argparse.ArgumentParser, argv: Sequence[str]) -> set[s
         **{action.dest: unset for action in parser._actions if action.dest != argparse.SUPPRESS}
     )
     parser.parse_known_args(list(argv), namespace)
-    return {dest for dest, value in vars(namespace).items() if value is not unset}
+    options = {action.dest for action in parser._actions if action.option_strings}
+    return {dest for dest, value in vars(namespace).items() if value is not unset} & options
 
 
 def default_settings(
@@ -367,14 +457,14 @@ def default_settings(
 
     Args:
         parser: the CLI's parser, for the options' defaults.
-        bindings: the app's `BINDINGS`, for the default key of each action.
+        bindings: the app's bindings that have an id, for the default key of each action.
         theme: the theme the app uses when none is set.
     """
-    defaults: dict[str, object] = {s.key: parser.get_default(s.dest) for s in SETTINGS}
+    defaults: dict[str, object] = {s.key: parser.get_default(s.dest) for s in settings_of(parser)}
     defaults["theme"] = theme
     for binding in bindings:
-        if binding.action in KEY_ACTIONS:
-            defaults[f"keys.{binding.action.replace('_', '-')}"] = binding.key
+        if binding.id is not None:
+            defaults[f"keys.{binding.id.replace('_', '-')}"] = binding.key
     return defaults
 
 
@@ -382,9 +472,10 @@ def effective_settings(
     args: argparse.Namespace,
     config: Config,
     defaults: Mapping[str, object],
+    settings: Iterable[Setting],
     given: Collection[str] | None = None,
 ) -> list[EffectiveSetting]:
-    """Every setting's value in effect and its source, in the order of `SETTINGS`.
+    """Every setting's value in effect and its source: options, theme, then keys.
 
     Args:
         args: the parsed command line (after `parser.set_defaults(**config.options)`).
@@ -392,12 +483,13 @@ def effective_settings(
         defaults: the built-in values by key as the file writes it: the parser's own
             defaults (`scrollback`, ...), `theme`, and `keys.<action>` for each binding;
             a setting missing here has no default (shown as not set).
+        settings: the options a file may set (`settings_of(parser)`).
         given: the dests the command line gave (`options_given`). Without it an option
             counts as given when its value differs from what the file or the default says.
     """
     path = str(config.path)
-    settings: list[EffectiveSetting] = []
-    for setting in SETTINGS:
+    effective: list[EffectiveSetting] = []
+    for setting in settings:
         value = getattr(args, setting.dest, defaults.get(setting.key))
         in_file = setting.dest in config.options
         if given is not None:
@@ -407,18 +499,20 @@ def effective_settings(
         else:
             on_command_line = value != defaults.get(setting.key)
         source = COMMAND_LINE if on_command_line else path if in_file else DEFAULT
-        settings.append(EffectiveSetting(setting.key, value, source))
+        effective.append(EffectiveSetting(setting.key, value, source))
     if config.theme is not None:
-        settings.append(EffectiveSetting("theme", config.theme, path))
+        effective.append(EffectiveSetting("theme", config.theme, path))
     else:
-        settings.append(EffectiveSetting("theme", defaults.get("theme"), DEFAULT))
-    for action in KEY_ACTIONS:
-        key = f"keys.{action.replace('_', '-')}"
+        effective.append(EffectiveSetting("theme", defaults.get("theme"), DEFAULT))
+    actions = [key for key in defaults if key.startswith("keys.")]
+    actions += [f"keys.{a.replace('_', '-')}" for a in config.keys]
+    for key in dict.fromkeys(actions):
+        action = key.removeprefix("keys.").replace("-", "_")
         if action in config.keys:
-            settings.append(EffectiveSetting(key, config.keys[action], path))
+            effective.append(EffectiveSetting(key, config.keys[action], path))
         else:
-            settings.append(EffectiveSetting(key, defaults.get(key), DEFAULT))
-    return settings
+            effective.append(EffectiveSetting(key, defaults.get(key), DEFAULT))
+    return effective
 
 
 def format_settings(settings: Iterable[EffectiveSetting]) -> str:

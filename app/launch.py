@@ -13,7 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
 
-__all__ = ["OWN_KERNEL_START", "connection", "run"]
+__all__ = ["OWN_KERNEL_START", "app_options", "connection", "run"]
 
 
 def _read_stdin() -> str:
@@ -47,6 +47,25 @@ def _read_stdin() -> str:
         return sys.stdin.read()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def app_options(args: argparse.Namespace) -> dict[str, Any]:
+    """`create_app`'s settings from the command line (over the config file's)."""
+    show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
+    return {
+        "scrollback": args.scrollback,
+        "observe": args.observe,
+        "show_others": show_others[args.hide_others],
+        "usage_interval": args.usage_interval,
+        "memory_threshold": args.memory_warn,
+        "output_limit": args.output_limit,
+        "line_limit": args.line_limit,
+        "variables_interval": args.variables_interval,
+        "notify_after": args.notify_after,
+        "theme": getattr(args, "theme", None),
+        "keymap": getattr(args, "keymap", None),
+        "editing_mode": args.editing_mode,
+    }
 
 
 async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
@@ -89,6 +108,10 @@ async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
     return load_connection_file(resolve_connection_file(existing))
 
 
+def _say(line: str) -> None:
+    print(f"nbtui: {line}", file=sys.stderr)
+
+
 def _need_terminal(what: str) -> None:
     """Refuse before doing anything that the full-screen app would then sit on forever."""
     if not on_terminal():
@@ -103,12 +126,15 @@ async def _server_kernel(
 ) -> tuple[ServerKernel, OwnedKernel | None] | None:
     """The server kernel to attach to, asked for when --kernel says so; None when the
     picker was closed without a choice."""
-    from nbtui.app.kernel.server import (  # noqa: PLC0415 - tornado only when needed
-        JupyterServer,
+    from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.kernel.server import (  # noqa: PLC0415
+        KernelsNotListed,
         ServerOwnKernel,
     )
 
-    server = JupyterServer(args.server, args.token)
+    server = await open_server(
+        args.server, args.token, user=args.user, start_server=args.start_server, say=_say
+    )
     if args.kernel is not None:
         own = await ServerOwnKernel.start(
             server,
@@ -118,13 +144,22 @@ async def _server_kernel(
         return own.kernel, own
     if args.kernel_id is not None:
         return server.locate(await server.find(args.kernel_id)), None
-    kernels = await server.kernels()
+    empty = f"{server.base_url} has no kernels"
+    try:
+        kernels = await server.kernels()
+    except KernelsNotListed:
+        # A kernel gateway that keeps its kernels to itself: a new one is the only kind
+        # nbtui can reach without an id.
+        empty = f"{server.describe} does not list its kernels"
+        kernels = []
     if not kernels:
-        own = await ServerOwnKernel.start(
-            server,
-            "python3",
-            lambda: _need_terminal(f"{server.base_url} has no kernels, and starting one"),
-        )
+
+        def check() -> None:
+            _need_terminal(f"{empty}, and starting one")
+            if server.kind == "gateway":
+                _say(f"{empty}: starting a python3 kernel on it")
+
+        own = await ServerOwnKernel.start(server, "python3", check)
         return own.kernel, own
     if len(kernels) == 1:
         return server.locate(kernels[0]), None
@@ -234,21 +269,7 @@ async def run(args: argparse.Namespace) -> int:
                 os.dup2(tty, 0)
                 os.close(tty)
         record = _record_path(args, info)
-        show_others = {None: (True, True), "outputs": (True, False), "all": (False, False)}
-        app = create_app(
-            client,
-            own_kernel=own,
-            scrollback=args.scrollback,
-            observe=args.observe,
-            show_others=show_others[args.hide_others],
-            usage_interval=args.usage_interval,
-            memory_threshold=args.memory_warn,
-            output_limit=args.output_limit,
-            line_limit=args.line_limit,
-            variables_interval=args.variables_interval,
-            notify_after=args.notify_after,
-            record=record,
-        )
+        app = create_app(client, own_kernel=own, record=record, **app_options(args))
         app.freeze_gc = True
         # A kill (SIGTERM) ends the app like ctrl+q, so that what nbtui owns (a kernel it
         # started, a tunnel) is cleaned up below. A closed terminal (SIGHUP) cannot be

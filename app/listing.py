@@ -4,16 +4,29 @@ server's kernels, and the --pick picker; the tables themselves come from app/pre
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import json
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.gpu import REMOTE, GpuSampler, GpuSnapshot
+from nbtui.app.kernel.kernel_entry import KernelEntry
 from nbtui.app.present import entries_json, format_table
 
-__all__ = ["list_kernels", "list_server_kernels", "on_terminal", "pick", "prune", "search_dirs"]
+__all__ = [
+    "gpu_readings",
+    "list_kernels",
+    "list_server_kernels",
+    "on_terminal",
+    "pick",
+    "prune",
+    "search_dirs",
+]
 
 
 def search_dirs(args: argparse.Namespace) -> list[Path]:
@@ -24,13 +37,43 @@ def search_dirs(args: argparse.Namespace) -> list[Path]:
 async def list_kernels(args: argparse.Namespace) -> int:
     """--list: print the table (or, with --json, the JSON) of the connection files' kernels."""
     entries = await discovery.probe_all(discovery.connection_files(search_dirs(args)))
+    gpu = await asyncio.to_thread(gpu_readings, entries)
     if args.json:
-        print(entries_json(entries))
+        print(entries_json(entries, gpu=gpu))
     elif not entries:
         print(f"no kernel connection files in {discovery.runtime_dir()}")
     else:
-        print(format_table(entries))
+        print(format_table(entries, gpu=gpu))
     return 0
+
+
+def gpu_readings(
+    entries: Sequence[KernelEntry], sampler: GpuSampler | None = None
+) -> dict[Path, GpuSnapshot]:
+    """The GPUs of each listed kernel (blocking: NVML is asked once for them all); a
+    remote kernel's reading only says it is remote, and a dead one's is left out.
+
+    Args:
+        entries: The probed connection files.
+        sampler: NVML's sampler; a new one (closed afterwards) by default.
+    """
+    local = {
+        entry.path: entry.pid
+        for entry in entries
+        if entry.alive and entry.info is not None and entry.info.is_local
+    }
+    own = sampler is None
+    sampler = sampler or GpuSampler()
+    try:
+        found = sampler.sample_many(local.values()) if local else {}
+    finally:
+        if own:
+            sampler.close()
+    readings = {path: found[pid] for path, pid in local.items()}
+    for entry in entries:
+        if entry.alive and entry.info is not None and not entry.info.is_local:
+            readings[entry.path] = GpuSnapshot(at=time.monotonic(), note=REMOTE)
+    return readings
 
 
 async def prune(args: argparse.Namespace) -> int:
@@ -84,12 +127,18 @@ async def pick(paths: list[Path] | None, dirs: list[Path]) -> Path | None:
     return await picker.run_async()
 
 
+def _say(line: str) -> None:
+    print(f"nbtui: {line}", file=sys.stderr)
+
+
 async def list_server_kernels(args: argparse.Namespace) -> int:
     """--server URL --list: print the server's kernels (with --json, as JSON)."""
-    from nbtui.app.kernel.server import JupyterServer  # noqa: PLC0415 - tornado only when needed
+    from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
     from nbtui.app.present import format_server_table  # noqa: PLC0415
 
-    server = JupyterServer(args.server, args.token)
+    server = await open_server(
+        args.server, args.token, user=args.user, start_server=args.start_server, say=_say
+    )
     kernels = await server.kernels()
     if args.json:
         print(json.dumps([dataclasses.asdict(kernel) for kernel in kernels], indent=2))

@@ -9,16 +9,37 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nbtui.app import __version__
+from nbtui.app.config import (
+    Checked,
+    Config,
+    ConfigError,
+    at_least,
+    default_settings,
+    effective_settings,
+    format_settings,
+    load_config,
+    not_empty,
+    options_given,
+    settings_of,
+    share,
+)
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
+from nbtui.widgets.editing_modes import EDITING_MODES
 
-__all__ = ["main", "parse_args"]
+__all__ = ["build_parser", "load_settings", "main", "parse_args"]
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The arguments of `nbtui`, checked; a bad combination exits with a usage message."""
+def _off_or_at_least_fifth(value: float) -> str | None:
+    # Faster readings than 5 a second would compete with the cell they watch.
+    return None if value == 0 or value >= 0.2 else "must be 0 (off) or at least 0.2 seconds"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of `nbtui`'s arguments; its long options are the config file's keys
+    (`nbtui.app.config.settings_of`), bounds included."""
     parser = argparse.ArgumentParser(
         prog="nbtui",
         description="A full-screen console on a Jupyter kernel, shared with other clients.",
@@ -64,6 +85,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--kernel",
         default=None,
+        type=not_empty,
         metavar="NAME",
         help="kernelspec to start when not attaching (default: python3); "
         "with --server, start it on the server",
@@ -76,14 +98,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--scrollback",
-        type=int,
+        type=at_least(int, 100),
         default=50_000,
         metavar="LINES",
         help="output lines kept in the transcript (default: 50000), "
         "and at most 320 characters a line on average",
     )
     parser.add_argument(
-        "--username", default=None, help="name shown to other clients with your cells"
+        "--username",
+        default=None,
+        type=not_empty,
+        help="name shown to other clients with your cells",
     )
     parser.add_argument(
         "--observe",
@@ -98,7 +123,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--usage-interval",
-        type=float,
+        type=at_least(float, 0.5, " seconds"),
         default=5.0,
         metavar="SECONDS",
         help="how often to ask the kernel for its CPU and memory while a cell "
@@ -106,14 +131,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--memory-warn",
-        type=float,
+        type=share,
         default=0.8,
         metavar="SHARE",
         help="warn when the kernel holds this share of the memory it could have (default: 0.8)",
     )
     parser.add_argument(
         "--variables-interval",
-        type=float,
+        type=Checked(float, _off_or_at_least_fifth),
         default=2.0,
         metavar="SECONDS",
         help="with the variables pane open (F3): how often to read the kernel's "
@@ -121,7 +146,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--notify-after",
-        type=float,
+        type=at_least(float, 0, " seconds"),
         default=10.0,
         metavar="SECONDS",
         help="when a cell (anyone's) that ran this long ends, or the kernel dies or "
@@ -130,7 +155,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--output-limit",
-        type=int,
+        type=at_least(int, 10),
         default=2000,
         metavar="LINES",
         help="lines of one text result shown before its middle is held back "
@@ -138,11 +163,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--line-limit",
-        type=int,
+        type=at_least(int, 100),
         default=10_000,
         metavar="CHARS",
         help="characters of one line of output shown before its middle is "
         "held back (F10 shows it whole; default: 10000)",
+    )
+    parser.add_argument(
+        "--editing-mode",
+        choices=EDITING_MODES,
+        default="default",
+        help="the editor's keys: vi (Escape for normal mode) or emacs (readline's), as "
+        "in IPython; default: ctrl+a/ctrl+e, ctrl+k, ctrl+z undo",
     )
     parser.add_argument(
         "--ssh",
@@ -175,6 +207,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="with --server: attach to this kernel (a unique prefix will do)",
     )
     parser.add_argument(
+        "--user",
+        default=None,
+        metavar="NAME",
+        help="with --server on JupyterHub: whose server (default: the URL's /user/NAME/, "
+        "else the token's owner); the token is a hub API token (JUPYTERHUB_API_TOKEN)",
+    )
+    parser.add_argument(
+        "--start-server",
+        action="store_true",
+        help="with --server on JupyterHub: ask the hub to start the user's server when it "
+        "is not running, and wait for it",
+    )
+    parser.add_argument(
         "--record",
         nargs="?",
         const="",
@@ -185,22 +230,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "each time: a crash leaves the last complete version); without PATH, a "
         "timestamped file in nbtui-records/ of Jupyter's data dir",
     )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="read settings from FILE instead of $XDG_CONFIG_HOME/nbtui/config.toml "
+        "(~/.config/nbtui/config.toml)",
+    )
+    parser.add_argument(
+        "--print-config",
+        action="store_true",
+        help="print every setting in effect and where it came from (default, the config "
+        "file, the command line), then exit",
+    )
     parser.add_argument("--version", action="version", version=f"nbtui {__version__}")
+    return parser
+
+
+def parse_args(
+    argv: Sequence[str] | None = None, config: Config | None = None
+) -> argparse.Namespace:
+    """The arguments of `nbtui`, checked, over the settings of `config` (the command line
+    wins); a bad combination exits with a usage message."""
+    parser = build_parser()
+    if config is not None:
+        parser.set_defaults(**config.options)
     args = parser.parse_args(argv)
-    if args.output_limit < 10:
-        parser.error("--output-limit must be at least 10")
-    if args.line_limit < 100:
-        parser.error("--line-limit must be at least 100")
-    if args.usage_interval < 0.5:
-        parser.error("--usage-interval must be at least 0.5 seconds")
-    if args.variables_interval != 0 and args.variables_interval < 0.2:
-        parser.error("--variables-interval must be 0 (off) or at least 0.2 seconds")
-    if args.notify_after < 0:
-        parser.error("--notify-after must be 0 (off) or a number of seconds")
-    if not 0 < args.memory_warn <= 1:
-        parser.error("--memory-warn is a share between 0 and 1, e.g. 0.8")
-    if args.scrollback < 100:
-        parser.error("--scrollback must be at least 100")
     if args.record is not None and (args.list or args.prune):
         parser.error("--record goes with a console, not --list or --prune")
     if args.json and not args.list:
@@ -215,8 +271,14 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("--server goes without --existing, --pick or --prune")
     if (args.token is not None or args.kernel_id is not None) and args.server is None:
         parser.error("--token and --kernel-id go with --server")
+    if (args.user is not None or args.start_server) and args.server is None:
+        parser.error("--user and --start-server go with --server")
     if args.kernel_id is not None and args.kernel is not None:
-        parser.error("--kernel-id attaches to a kernel, --kernel starts one: not both")
+        given = options_given(parser, sys.argv[1:] if argv is None else argv)
+        if config is not None and "kernel" not in given:
+            args.kernel = None  # the file's kernelspec is for starting one; this attaches
+        else:
+            parser.error("--kernel-id attaches to a kernel, --kernel starts one: not both")
     if args.server is not None and args.dirs:
         parser.error("directories go with --list of connection files, not --server")
     if args.dirs and not (args.list or args.prune or args.pick):
@@ -232,9 +294,60 @@ async def _dispatch(args: argparse.Namespace) -> int:
     return await run(args)
 
 
+def _config_file(argv: Sequence[str]) -> Path | None:
+    """The `--config FILE` of `argv`, read before the rest: its settings are the defaults
+    of the other options."""
+    early = argparse.ArgumentParser(add_help=False)
+    early.add_argument("--config", type=Path, default=None)
+    known, _ = early.parse_known_args(argv)
+    path: Path | None = known.config
+    return path
+
+
+def _print_config(argv: Sequence[str], config: Config) -> None:
+    """`--print-config`: every setting in effect and its source."""
+    from nbtui.app.nbtui_app import DEFAULT_THEME, keyed_bindings  # noqa: PLC0415
+
+    parser = build_parser()
+    defaults = default_settings(parser, keyed_bindings(), DEFAULT_THEME)
+    parser.set_defaults(**config.options)
+    args = parser.parse_args(argv)
+    settings = effective_settings(
+        args, config, defaults, settings_of(parser), given=options_given(parser, argv)
+    )
+    print(f"# config file: {config.path}{'' if config.path.exists() else ' (none)'}")
+    print(format_settings(settings))
+
+
+def load_settings(argv: Sequence[str]) -> tuple[Config, argparse.Namespace]:
+    """The config file (`--config` or the default one) and the arguments over it.
+
+    Raises:
+        ConfigError: the file is wrong; nothing has been started.
+    """
+    config = load_config(_config_file(argv), settings_of(build_parser()))
+    if config.keys:
+        # Only then: the bindings are the app's, and the app is slow to import.
+        from nbtui.app.nbtui_app import keyed_bindings  # noqa: PLC0415
+
+        config.check_actions({b.id for b in keyed_bindings() if b.id is not None})
+    args = parse_args(argv, config)
+    args.theme = config.theme
+    args.keymap = config.keymap()
+    return config, args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `nbtui` and `jupyter nbtui`."""
-    args = parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        config, args = load_settings(argv)
+    except ConfigError as error:
+        print(f"nbtui: {error}", file=sys.stderr)
+        return 2
+    if args.print_config:
+        _print_config(argv, config)
+        return 0
     token_on_command_line(args)
     return_freed_memory()
     try:

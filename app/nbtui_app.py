@@ -13,10 +13,12 @@ from textual.binding import Binding
 
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from textual.command import Provider
 
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.model import Transcript
@@ -25,7 +27,17 @@ if TYPE_CHECKING:
     from nbtui.widgets.status import StatusBar
     from nbtui.widgets.transcript import TranscriptView
 
-__all__ = ["CONSOLE_ACTIONS", "NbtuiApp", "create_app"]
+__all__ = ["CONSOLE_ACTIONS", "DEFAULT_THEME", "NbtuiApp", "create_app", "keyed_bindings"]
+
+DEFAULT_THEME = "textual-dark"
+"""The theme when the config file names none (Textual's own default)."""
+
+
+def _nbtui_commands() -> type[Provider]:
+    """nbtui's own palette commands, loaded when the palette first opens."""
+    from nbtui.app.commands import NbtuiCommands  # noqa: PLC0415
+
+    return NbtuiCommands
 
 
 class NbtuiApp(App[None]):
@@ -39,14 +51,49 @@ class NbtuiApp(App[None]):
     CSS_PATH = str(files("nbtui.styles") / "nbtui.tcss")
     TITLE = "nbtui"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {_nbtui_commands}
 
     # Global, as they always were (F2 works over the pager too): the console does the work.
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-        Binding("ctrl+c", "interrupt", "Interrupt", priority=True),
-        Binding("pageup", "page_up", "Scroll", show=False, priority=True),
-        Binding("pagedown", "page_down", "", show=False, priority=True),
-        Binding("f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="quit", tooltip="Leave nbtui"),
+        Binding(
+            "ctrl+c",
+            "interrupt",
+            "Interrupt",
+            priority=True,
+            id="interrupt",
+            tooltip="Interrupt the cell that runs",
+        ),
+        Binding(
+            "pageup",
+            "page_up",
+            "Scroll",
+            show=False,
+            priority=True,
+            id="page_up",
+            tooltip="Scroll the transcript up a page",
+        ),
+        Binding(
+            "pagedown",
+            "page_down",
+            "",
+            show=False,
+            priority=True,
+            id="page_down",
+            tooltip="Scroll the transcript down a page",
+        ),
+        # Not in the footer either (six keys at 80x24): the README and the palette have it.
+        Binding(
+            "ctrl+f",
+            "search",
+            "Search",
+            show=False,
+            id="search",
+            tooltip="Find in the transcript (/ there too)",
+        ),
+        Binding(
+            "f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes", id="toggle_panes"
+        ),
         Binding(
             "f3",
             "toggle_variables",
@@ -54,14 +101,21 @@ class NbtuiApp(App[None]):
             tooltip="The kernel's variables, live while a cell runs",
             id="toggle_variables",
         ),
-        Binding("f4", "cycle_others", "Others", tooltip="Show or hide other clients' work"),
-        # Not in the footer since F3 came: the catch-up line itself says "F5 to show".
+        Binding(
+            "f4",
+            "cycle_others",
+            "Others",
+            tooltip="Show or hide other clients' work",
+            id="cycle_others",
+        ),
         Binding(
             "f5",
             "toggle_catchup",
             "Earlier",
+            # Not in the footer since F3 came: the catch-up line itself says "F5 to show".
             show=False,
-            tooltip="Inputs from before you joined",
+            tooltip="Show or hide the earlier inputs, run before you joined",
+            id="toggle_catchup",
         ),
         # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
         Binding(
@@ -70,17 +124,40 @@ class NbtuiApp(App[None]):
             "Focus",
             show=False,
             tooltip="Move between editor and transcript",
+            id="toggle_focus",
         ),
-        Binding("f7", "toggle_tracebacks", "Tracebacks", show=False),
+        Binding(
+            "f7",
+            "toggle_tracebacks",
+            "Tracebacks",
+            show=False,
+            tooltip="Show tracebacks whole or folded",
+            id="toggle_tracebacks",
+        ),
         Binding(
             "f8",
             "copy_join",
             "Copy join",
             show=False,
             tooltip="Copy the command others run to join (OSC 52: works over SSH)",
+            id="copy_join",
         ),
-        Binding("f9", "restart", "Restart", show=False),
-        Binding("f10", "open_output", "Full output", show=False),
+        Binding(
+            "f9",
+            "restart",
+            "Restart",
+            show=False,
+            tooltip="Restart the kernel (one nbtui started), after asking",
+            id="restart",
+        ),
+        Binding(
+            "f10",
+            "open_output",
+            "Full output",
+            show=False,
+            tooltip="Open the output held back, whole, in a pager",
+            id="open_output",
+        ),
         Binding(
             "ctrl+s",
             "export",
@@ -113,10 +190,13 @@ class NbtuiApp(App[None]):
         right for the one app of a process, not for a test process running hundreds."""
         self.error: str | None = None
         """Set when the app exits because the kernel could not be reached."""
+        self.editing_mode = "default"
+        """The editor's keys: `default`, `vi` or `emacs` (set before running)."""
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        """The peer palette, `$peer-0` ..., made for the current theme's background."""
-        return peer_variables(self.current_theme)
+        """The peer palette, `$peer-0` ..., and the state colours, `$nbtui-success` ...,
+        made for the current theme's background (a theme switch makes them again)."""
+        return theme_variables(self.current_theme)
 
     def get_default_screen(self) -> ConsoleScreen:
         """The console is the app's first screen."""
@@ -158,6 +238,12 @@ class NbtuiApp(App[None]):
         """Send a cell to the kernel and show it at once; returns its msg_id."""
         return self.console_screen.run_cell(code)
 
+    def on_cell_editor_mode_changed(self, event: CellEditor.ModeChanged) -> None:
+        """Show the editor's mode (vi normal or insert) on the status line; an observer's
+        status line says read-only instead."""
+        if not self.console_screen.observe:
+            self.console_screen.status.mode = event.label
+
     def on_console_screen_attached(self) -> None:
         """Attached: with `freeze_gc`, keep what startup made out of the collector's reach."""
         if self.freeze_gc:
@@ -191,7 +277,9 @@ class ObservingApp(NbtuiApp):
     """The app for `--observe`: an observer interrupts nothing, so the footer does not
     offer ctrl+c (the key stays, to say "read-only")."""
 
-    BINDINGS = [Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True)]
+    BINDINGS = [
+        Binding("ctrl+c", "interrupt", "Interrupt", show=False, priority=True, id="interrupt")
+    ]
 
 
 CONSOLE_ACTIONS = tuple(
@@ -229,6 +317,9 @@ def create_app(
     notify_after: float = 10.0,
     session_class: type[KernelSession] = KernelSession,
     record: Path | None = None,
+    theme: str | None = None,
+    keymap: dict[str, str] | None = None,
+    editing_mode: str = "default",
 ) -> NbtuiApp:
     """The app on `client`'s kernel, as the CLI runs it and the tests drive it.
 
@@ -247,6 +338,9 @@ def create_app(
         notify_after: Seconds a cell must run to be announced when it ends; 0: never.
         session_class: The kernel session's class (tests fix its figures).
         record: A notebook to keep up to date as cells finish (`--record`).
+        theme: A Textual theme's name (the config file's `theme`); None for the default.
+        keymap: Binding id to keys (the config file's `[keys]`), replacing the defaults.
+        editing_mode: The editor's keys: `default`, `vi` or `emacs`.
     """
     session = session_class(
         client,
@@ -265,4 +359,24 @@ def create_app(
         notify_after=notify_after,
     )
     console.record_path = record
-    return (ObservingApp if observe else NbtuiApp)(session, console)
+    app = (ObservingApp if observe else NbtuiApp)(session, console)
+    if theme is not None:
+        app.theme = theme
+    if keymap:
+        app.set_keymap(keymap)
+    app.editing_mode = editing_mode
+    return app
+
+
+def keyed_bindings() -> list[Binding]:
+    """Every binding of the console that `[keys]` may rebind (those with an id): the
+    app's, the console screen's, the editor's and the transcript's."""
+    from nbtui.widgets.editor import CellEditor  # noqa: PLC0415
+    from nbtui.widgets.transcript import TranscriptView  # noqa: PLC0415
+
+    found: dict[str, Binding] = {}
+    for owner in (NbtuiApp, ConsoleScreen, CellEditor, TranscriptView):
+        for binding in owner.BINDINGS:
+            if isinstance(binding, Binding) and binding.id is not None:
+                found.setdefault(binding.id, binding)
+    return list(found.values())

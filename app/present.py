@@ -10,18 +10,21 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.discovery import KernelEntry, runtime_dir
+from nbtui.app.kernel.gpu import REMOTE, GpuDevice, GpuSnapshot
+from nbtui.app.kernel.units import format_bytes
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.queue import Waiting
 
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
     from nbtui.app.kernel.server import ServerKernelModel
+    from nbtui.app.kernel.usage import UsageSnapshot
 
 __all__ = [
     "HEADERS",
@@ -35,6 +38,13 @@ __all__ = [
     "format_server_table",
     "format_table",
     "format_timestamp_ago",
+    "gpu_column",
+    "gpu_device_line",
+    "gpu_lines",
+    "gpu_note",
+    "idle_holder_warning",
+    "memory_limit_line",
+    "memory_warning_line",
     "row",
     "waiting_text",
 ]
@@ -130,29 +140,6 @@ def format_latency(seconds: float | None, *, coarse: bool = False) -> str:
     return f"{seconds:.1f} s"
 
 
-def format_bytes(count: float | None) -> str:
-    """A size in binary units, the one way nbtui writes any size.
-
-    Whole numbers up to MiB: a kernel's memory is read again every few seconds, and a
-    figure whose decimals change at every reading redraws at every reading.
-
-    Args:
-        count: Bytes, or None when unknown.
-
-    Returns:
-        For example `512 B`, `12 KiB`, `512 MiB`, `1.2 GiB`; `-` when unknown.
-    """
-    if count is None:
-        return "-"
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        shown = f"{value:.1f}" if unit == "GiB" else f"{value:.0f}"
-        if abs(float(shown)) < 1024:  # 1023.7 KiB is "1 MiB", not "1024 KiB"
-            return f"{shown} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def display_name(path: Path, runtime: Path | None = None) -> str:
     """How a connection file is named to the user.
 
@@ -204,6 +191,7 @@ def format_table(
     now: float | None = None,
     runtime: Path | None = None,
     summary: bool = True,
+    gpu: Mapping[Path, GpuSnapshot] | None = None,
 ) -> str:
     """The `nbtui --list` table.
 
@@ -212,14 +200,25 @@ def format_table(
         now: The current `time.time()`; now by default.
         runtime: The Jupyter runtime dir (see `display_name`).
         summary: Add the line that counts alive, stale, stopped and invalid files.
+        gpu: The GPU reading of each file's kernel (by path): a GPU column after CPU
+            (`gpu_column`), and a line saying why when no kernel has a GPU to show.
 
     Returns:
         The table, then the summary, then one line per file with a problem.
     """
     now = time.time() if now is None else now
-    rows = [HEADERS, *(row(entry, now, runtime) for entry in entries)]
-    widths = [max(len(cells[column]) for cells in rows) for column in range(len(HEADERS))]
-    right = {4, 5, 6, 7}
+    headers: tuple[str, ...] = HEADERS
+    rows = [row(entry, now, runtime) for entry in entries]
+    if gpu is not None:
+        at = HEADERS.index("CPU") + 1
+        headers = (*HEADERS[:at], "GPU", *HEADERS[at:])
+        rows = [
+            (*cells[:at], gpu_column(gpu.get(entry.path)), *cells[at:])
+            for entry, cells in zip(entries, rows, strict=True)
+        ]
+    rows = [headers, *rows]
+    widths = [max(len(cells[column]) for cells in rows) for column in range(len(headers))]
+    right = set(range(headers.index("PID"), len(headers)))
     lines = [
         "  ".join(
             cell.rjust(width) if column in right else cell.ljust(width)
@@ -227,6 +226,10 @@ def format_table(
         ).rstrip()
         for cells in rows
     ]
+    if gpu is not None:
+        note = gpu_note(gpu.values())
+        if note:
+            lines.append(f"GPU: {note}")
     if summary:
         alive = sum(1 for entry in entries if entry.alive)
         stale = sum(1 for entry in entries if entry.stale)
@@ -264,18 +267,41 @@ def format_table(
     return "\n".join(lines)
 
 
-def entries_json(entries: Sequence[KernelEntry], now: float | None = None) -> str:
+def entries_json(
+    entries: Sequence[KernelEntry],
+    now: float | None = None,
+    gpu: Mapping[Path, GpuSnapshot] | None = None,
+) -> str:
     """The `nbtui --list --json` output.
 
     Args:
         entries: The probed connection files.
         now: The current `time.time()`, which ages are counted to; now by default.
+        gpu: The GPU reading of each file's kernel (by path), if GPUs were looked at.
 
     Returns:
-        A JSON array of `KernelEntry.as_json` objects, indented.
+        A JSON array of `KernelEntry.as_json` objects, indented; with `gpu`, each has
+        `gpu_memory` (bytes the kernel holds on its GPUs; null: no GPU, or not visible).
     """
     now = time.time() if now is None else now
-    return json.dumps([entry.as_json(now) for entry in entries], indent=2)
+    objects = [entry.as_json(now) for entry in entries]
+    if gpu is not None:
+        for entry, data in zip(entries, objects, strict=True):
+            reading = gpu.get(entry.path)
+            data["gpu_memory"] = reading.kernel_memory if reading is not None else None
+    return json.dumps(objects, indent=2)
+
+
+def gpu_note(readings: Iterable[GpuSnapshot]) -> str:
+    """Why the `--list` GPU column is empty: the first reason a reading gives (no
+    driver, no device), or "" when some kernel has a GPU to show."""
+    notes = []
+    for reading in readings:
+        if reading.devices:
+            return ""
+        notes.append(reading.note)
+    local = [note for note in notes if note and note != REMOTE]
+    return local[0] if local else ""
 
 
 def format_server_table(kernels: Sequence[ServerKernelModel], now: float | None = None) -> str:
@@ -349,3 +375,112 @@ def _ordinal(number: int) -> str:
     if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
+
+
+def gpu_device_line(device: GpuDevice) -> str:
+    """One NVIDIA device in the resource pane.
+
+    Returns:
+        For example `GPU 0 A100: 87 %, 30.0 GiB of 80.0 GiB, kernel 11.2 GiB`; a figure
+        the driver does not give is `?`, and the kernel's share may be "not visible".
+    """
+    parts = [f"{device.utilisation} %" if device.utilisation is not None else "? %"]
+    if device.memory_used is not None and device.memory_total is not None:
+        parts.append(f"{format_bytes(device.memory_used)} of {format_bytes(device.memory_total)}")
+    if device.kernel_memory is not None:
+        parts.append(f"kernel {format_bytes(device.kernel_memory)}")
+    else:
+        parts.append("kernel's share not visible")
+    return f"GPU {device.index} {device.name}: {', '.join(parts)}"
+
+
+def gpu_lines(snapshot: GpuSnapshot) -> list[str]:
+    """The resource pane's GPU lines: one per device, or the one line saying why there
+    are none (no driver, no device, a remote kernel)."""
+    if not snapshot.devices:
+        return [snapshot.note or "no NVIDIA GPU"]
+    return [gpu_device_line(device) for device in snapshot.devices]
+
+
+def gpu_column(snapshot: GpuSnapshot | None) -> str:
+    """The `--list` GPU cell: GPU memory the kernel holds (all devices together).
+
+    Returns:
+        `2.1 GiB`; `0 B` when it holds none; `?` when its share cannot be seen; `-`
+        where there is no GPU to speak of (no driver, a remote kernel): the line under
+        the table says why.
+    """
+    if snapshot is None or not snapshot.devices:
+        return "-"
+    held = snapshot.kernel_memory
+    return "?" if held is None else format_bytes(held)
+
+
+def idle_holder_warning(
+    idle_seconds: float | None,
+    snapshot: GpuSnapshot | None,
+    *,
+    after: float = 1800.0,
+    at_least: int = 256 << 20,
+) -> str | None:
+    """A kernel that has run nothing for a while but keeps GPU memory others could use.
+
+    Args:
+        idle_seconds: How long the kernel has run nothing (None: busy, or unknown).
+        snapshot: The latest GPU sample.
+        after: Idle seconds before the warning.
+        at_least: Bytes held (on one device) before the warning.
+
+    Returns:
+        For example `idle 2 h, holds 11.2 GiB of GPU 0`; None when the kernel is busy,
+        recently active, or holds little.
+    """
+    if idle_seconds is None or idle_seconds < after or snapshot is None:
+        return None
+    held = [
+        f"{format_bytes(device.kernel_memory)} of GPU {device.index}"
+        for device in snapshot.devices
+        if device.kernel_memory is not None and device.kernel_memory >= at_least
+    ]
+    if not held:
+        return None
+    return f"idle {format_duration(idle_seconds)}, holds {' and '.join(held)}"
+
+
+def _share_of(snapshot: UsageSnapshot) -> str:
+    """What the memory share is counted against, for the pane's words."""
+    limit = snapshot.memory_limit
+    if limit is not None and limit.source == "cgroup":
+        return f"its cgroup {limit.cgroup} limit"
+    return "what the host can give it"
+
+
+def memory_limit_line(snapshot: UsageSnapshot) -> str | None:
+    """The resource pane's line about the limit the memory share is counted against.
+
+    Returns:
+        For example `limit cgroup /jobs/x 300 MiB · 45%` (the kernel's memory over its
+        cgroup's limit), `limit host 23.5 GiB (no cgroup limit) · 6%` (its memory over
+        itself plus what the host has available), `limit host memory (remote) · 6%` for
+        a remote kernel, whose cgroup cannot be read from here; None when there is
+        neither a limit nor a share.
+    """
+    limit = snapshot.memory_limit
+    share = snapshot.memory_share
+    at = f" · {share:.0%}" if share is not None else ""
+    if limit is None:
+        return f"limit host memory (remote){at}" if share is not None else None
+    if limit.source == "cgroup":
+        return f"limit cgroup {limit.cgroup} {format_bytes(limit.limit)}{at}"
+    return f"limit host {format_bytes(limit.limit)} (no cgroup limit){at}"
+
+
+def memory_warning_line(snapshot: UsageSnapshot, threshold: float) -> str | None:
+    """The resource pane's warning when the kernel's memory passed `threshold`
+    (`--memory-warn`) of what it may hold; None when it has not."""
+    if not snapshot.memory_warning or snapshot.memory_share is None:
+        return None
+    return (
+        f"⚠ kernel memory at {snapshot.memory_share:.0%} of {_share_of(snapshot)} "
+        f"(warns above {threshold:.0%})"
+    )

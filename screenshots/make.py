@@ -11,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +42,18 @@ GALLERY = (
     "def check(path): raise ValueError(f'bad header in {path}')\nload('runs.parquet')",
 )
 
+SEARCH = (
+    "for epoch in range(1, 61):\n"
+    "    print(f'epoch {epoch:2d}/60  loss {1/epoch:.4f}  accuracy {1 - 1/(epoch + 1):.3f}')",
+    "model.fit(data)",
+)
+
+
+async def search_loss(pilot: Pilot[None]) -> None:
+    """ctrl+f, a query, and two steps back: the bar says `3 of 5`, the matches marked."""
+    await pilot.press("ctrl+f", *"loss 0.04", "shift+enter", "shift+enter")
+    await pilot.pause(0.2)
+
 
 @dataclass(frozen=True)
 class Peer:
@@ -65,6 +77,10 @@ GALLERY_PEER = Peer(
 )
 
 
+Then = Callable[[Pilot[None]], Awaitable[None]] | None
+"""What to do on the screen before the shot (open the search), if anything."""
+
+
 async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 20) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -79,6 +95,8 @@ async def shoot(
     name: str,
     cells: tuple[str, ...] = CELLS,
     peer: Peer | None = PEER,
+    *,
+    then: Callable[[Pilot[None]], Awaitable[None]] | None = None,
 ) -> None:
     client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
     await client.attach()
@@ -108,6 +126,8 @@ async def shoot(
                     other.stop_channels()
             app.editor.load_text("df.describe()")
             await pilot.pause(0.2)
+            if then is not None:
+                await then(pilot)
             app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
     finally:
         await client.close()
@@ -164,13 +184,14 @@ def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory() as runtime:
         os.environ["JUPYTER_RUNTIME_DIR"] = runtime
         os.environ["IPYTHONDIR"] = str(Path(runtime) / "ipython")
-        shots = (
-            ((80, 24), "main-80x24", CELLS, PEER),
-            ((200, 50), "main-200x50", CELLS, PEER),
-            ((110, 60), "gallery", GALLERY, GALLERY_PEER),
-            ((160, 36), "variables-160x36", (), None),
+        shots: tuple[tuple[tuple[int, int], str, tuple[str, ...], Peer | None, Then], ...] = (
+            ((80, 24), "main-80x24", CELLS, PEER, None),
+            ((200, 50), "main-200x50", CELLS, PEER, None),
+            ((110, 60), "gallery", GALLERY, GALLERY_PEER, None),
+            ((100, 30), "search", SEARCH, None, search_loss),
+            ((160, 36), "variables-160x36", (), None, None),
         )
-        for size, name, cells, peer in shots:
+        for size, name, cells, peer, then in shots:
             if names and name not in names:
                 continue
             km = KernelManager(kernel_name="python3")
@@ -180,7 +201,7 @@ def main(names: list[str]) -> int:
                 if name.startswith("variables"):
                     asyncio.run(shoot_variables(km, size, name))
                 else:
-                    asyncio.run(shoot(km, size, name, cells, peer))
+                    asyncio.run(shoot(km, size, name, cells, peer, then=then))
             finally:
                 km.shutdown_kernel(now=True)
             print(f"wrote screenshots/{name}.svg")

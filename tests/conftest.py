@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -10,10 +11,12 @@ import subprocess
 import sys
 import sysconfig
 import time
+import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
@@ -26,8 +29,10 @@ def isolated_jupyter(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """Each test gets its own runtime dir and IPython profile: the host's kernels,
-    history and config never leak in, and tests never leave files behind."""
+    history and config (nbtui's config file too) never leak in, and tests never leave
+    files behind."""
     root = tmp_path_factory.mktemp("jupyter")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
     runtime = root / "runtime"
     runtime.mkdir()
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
@@ -218,3 +223,260 @@ def jupyter_server(
 ) -> JupyterServerProcess:
     """One real Jupyter Server with a token and its default limits."""
     return jupyter_server_factory()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _rest(url: str, token: str, method: str = "GET", body: object = None) -> object:
+    """One REST call with `token`; the decoded JSON answer (None for none)."""
+    data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        raw = response.read()
+    return json.loads(raw) if raw else None
+
+
+def _stop_tree(process: subprocess.Popen[bytes], children: list[int]) -> None:
+    """Stop `process`, then whichever of the `children` it started outlived it (by id)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    for pid in children:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+class JupyterHubProcess:
+    """A real JupyterHub on loopback: configurable-http-proxy (npm) in front, a dummy
+    authenticator, users' servers started as local processes (SimpleLocalProcessSpawner,
+    as this user, homes under `root`). `admin_token` is a service's with admin scopes;
+    `token(user)` makes a user's own API token."""
+
+    admin_token = "nbtui-hub-admin-token-0123456789"
+
+    def __init__(self, root: Path) -> None:
+        proxy = shutil.which("configurable-http-proxy")
+        if proxy is None:
+            pytest.skip(
+                "configurable-http-proxy is not installed (npm install -g "
+                "configurable-http-proxy; .ci/run does, unless npm is unreachable)"
+            )
+        self.root = root
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = root / "jupyterhub_config.py"
+        settings = {
+            "JupyterHub.ip": "127.0.0.1",
+            "JupyterHub.port": self.port,
+            "JupyterHub.hub_ip": "127.0.0.1",
+            "JupyterHub.hub_port": _free_port(),
+            "ConfigurableHTTPProxy.api_url": f"http://127.0.0.1:{_free_port()}",
+            "ConfigurableHTTPProxy.command": [proxy],
+            "JupyterHub.db_url": f"sqlite:///{root / 'hub.sqlite'}",
+            "JupyterHub.cookie_secret_file": str(root / "cookie_secret"),
+            "JupyterHub.authenticator_class": "dummy",
+            "Authenticator.allow_all": True,
+            "JupyterHub.spawner_class": "simple",
+            "SimpleLocalProcessSpawner.home_dir_template": str(root / "home" / "{username}"),
+            "Spawner.cmd": [sys.executable, "-m", "jupyterhub.singleuser"],
+            "Spawner.args": ["--allow-root"],
+            "Spawner.start_timeout": 120,
+            "Spawner.http_timeout": 120,
+            "JupyterHub.services": [{"name": "nbtui-admin", "api_token": self.admin_token}],
+            "JupyterHub.load_roles": [
+                {
+                    "name": "nbtui-admin",
+                    "scopes": ["admin:users", "admin:servers", "tokens", "access:servers"],
+                    "services": ["nbtui-admin"],
+                }
+            ],
+        }
+        config.write_text("".join(f"c.{name} = {value!r}\n" for name, value in settings.items()))
+        self.log = root / "hub.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "jupyterhub", "-f", str(config)],
+                cwd=root,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 90
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"jupyterhub exited: {self.log.read_text()[-3000:]}")
+            try:
+                _rest(f"{self.url}/hub/api/", self.admin_token)
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"jupyterhub did not answer within 90 s: {self.log.read_text()}")
+                time.sleep(0.1)
+
+    def api(self, method: str, path: str, body: object = None) -> object:
+        """One call to the hub's REST API (below /hub/api) with the admin token."""
+        return _rest(f"{self.url}/hub/api{path}", self.admin_token, method, body)
+
+    def token(self, user: str) -> str:
+        """A new API token of `user` (made first if needed), with the user's own scopes."""
+        try:
+            self.api("POST", f"/users/{user}")
+        except urllib.error.HTTPError as error:
+            if error.code != 409:  # already there
+                raise
+        model = self.api("POST", f"/users/{user}/tokens", {"note": "nbtui tests"})
+        assert isinstance(model, dict)
+        return str(model["token"])
+
+    def _server(self, user: str) -> dict[str, object]:
+        model = self.api("GET", f"/users/{user}")
+        assert isinstance(model, dict)
+        servers = model.get("servers") or {}
+        assert isinstance(servers, dict)
+        entry = servers.get("", {})
+        return entry if isinstance(entry, dict) else {}
+
+    def start_server(self, user: str) -> None:
+        """Start `user`'s server (unless it runs) and wait until the hub says it is ready."""
+        if not self._server(user).get("ready"):
+            try:
+                self.api("POST", f"/users/{user}/server")
+            except urllib.error.HTTPError as error:
+                if error.code != 400:  # already starting
+                    raise
+        wait_for(lambda: bool(self._server(user).get("ready")), timeout=120, interval=0.2)
+
+    def stop_server(self, user: str) -> None:
+        """Stop `user`'s server and wait until the hub says it is gone."""
+        if self._server(user):
+            try:
+                self.api("DELETE", f"/users/{user}/server")
+            except urllib.error.HTTPError as error:
+                if error.code != 400:
+                    raise
+        wait_for(lambda: not self._server(user), timeout=60, interval=0.2)
+
+    def user_api(self, user: str, method: str, path: str, body: object = None) -> object:
+        """One call to `user`'s server's REST API, through the proxy, as the admin."""
+        return _rest(f"{self.url}/user/{user}{path}", self.admin_token, method, body)
+
+    def stop(self) -> None:
+        _stop_tree(self.process, _children(self.process.pid))
+
+
+@pytest.fixture(scope="module")
+def jupyterhub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterHubProcess]:
+    """One real JupyterHub for a test module (it takes seconds to start, and a user's server
+    more): tests start and stop users' servers on it as they need."""
+    hub = JupyterHubProcess(tmp_path_factory.mktemp("hub"))
+    try:
+        yield hub
+    finally:
+        hub.stop()
+
+
+class KernelGatewayProcess:
+    """A real Jupyter Kernel Gateway on loopback with an auth token; `extra` options."""
+
+    def __init__(self, root: Path, token: str, extra: list[str]) -> None:
+        self.token = token
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "gateway.log"
+        # Its kernels' files and history in the test's directory, not the host's.
+        env = {
+            **os.environ,
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+            "IPYTHONDIR": str(root / "ipython"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+        }
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "kernel_gateway",
+                    "--KernelGatewayApp.ip=127.0.0.1",
+                    f"--KernelGatewayApp.port={self.port}",
+                    "--KernelGatewayApp.port_retries=0",
+                    f"--KernelGatewayApp.auth_token={token}",
+                    *extra,
+                ],
+                cwd=root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        deadline = time.monotonic() + 60
+        while True:
+            if self.process.poll() is not None:
+                pytest.fail(f"the kernel gateway exited: {self.log.read_text()[-2000:]}")
+            try:
+                self.api("GET", "/api")
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("the kernel gateway did not answer within 60 s")
+                time.sleep(0.1)
+
+    def api(self, method: str, path: str, body: object = None) -> object:
+        """One REST call with the token; the decoded JSON answer."""
+        return _rest(f"{self.url}{path}", self.token, method, body)
+
+    def kernel_ids(self) -> list[str]:
+        kernels = self.api("GET", "/api/kernels")
+        assert isinstance(kernels, list)
+        return [str(kernel["id"]) for kernel in kernels]
+
+    def stop(self) -> None:
+        _stop_tree(self.process, _children(self.process.pid))
+
+
+@pytest.fixture(scope="module")
+def kernel_gateway_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., KernelGatewayProcess]]:
+    """Start real kernel gateways (extra options allowed); all stop after the module."""
+    started: list[KernelGatewayProcess] = []
+
+    def start(*extra: str, token: str = "nbtui-gateway-token-0123456789") -> KernelGatewayProcess:
+        gateway = KernelGatewayProcess(tmp_path_factory.mktemp("gateway"), token, list(extra))
+        started.append(gateway)
+        return gateway
+
+    try:
+        yield start
+    finally:
+        for gateway in started:
+            gateway.stop()
+
+
+@pytest.fixture(scope="module")
+def kernel_gateway(
+    kernel_gateway_factory: Callable[..., KernelGatewayProcess],
+) -> KernelGatewayProcess:
+    """One kernel gateway for a test module, listing its kernels (not its default)."""
+    return kernel_gateway_factory("--JupyterWebsocketPersonality.list_kernels=True")

@@ -12,12 +12,13 @@ from pygments.util import ClassNotFound
 from rich.style import Style
 from textual import events
 from textual.actions import parse as parse_action
-from textual.binding import Binding, BindingType
+from textual.binding import Binding, BindingsMap, BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
 from textual.widgets import TextArea
 
+from nbtui.widgets.editing_modes import EditingMode, make_mode
 from nbtui.widgets.syntax import SYNTAX, syntax_spans
 
 __all__ = ["CellEditor"]
@@ -50,8 +51,15 @@ class CellEditor(TextArea, inherit_bindings=False):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *_editor_bindings(),
-        Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is"),
-        Binding("ctrl+j", "newline", "Newline", show=False),
+        Binding("ctrl+r", "run(True)", "Run", tooltip="Run the cell as it is", id="run"),
+        Binding(
+            "ctrl+j",
+            "newline",
+            "Newline",
+            show=False,
+            tooltip="A new line in the cell, without running it",
+            id="newline",
+        ),
     ]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -80,6 +88,14 @@ class CellEditor(TextArea, inherit_bindings=False):
         editor: CellEditor
         code: str
         cursor_offset: int
+
+    @dataclass
+    class ModeChanged(Message):
+        """The editing mode's state changed (vi: normal or insert); `label` is what the
+        status line shows, "" for nothing."""
+
+        editor: CellEditor
+        label: str
 
     @dataclass
     class MenuKey(Message):
@@ -112,9 +128,34 @@ class CellEditor(TextArea, inherit_bindings=False):
         """A cell was submitted (or a completion chosen) and the app has not yet
         `decided()` what it was: keys for the editor are held."""
         self._held: list[events.Key | events.Paste] = []
+        self._keyed_bindings = self._bindings
+        self._mode: EditingMode = make_mode("default")
+        self._keymap_seen: object = None
         self._lexer: Lexer | None = None
         self._lexed = False
         self.highlight_language = "python3"
+
+    def on_mount(self) -> None:
+        """Take the app's editing mode (`NbtuiApp.editing_mode`, from the config file or
+        `--editing-mode`), if it has one."""
+        name = getattr(self.app, "editing_mode", "default")
+        if name != self._mode.name:
+            self.editing_mode = name
+
+    @property
+    def editing_mode(self) -> str:
+        """`default`, `vi` or `emacs` (widgets/editing_modes.py)."""
+        return self._mode.name
+
+    @editing_mode.setter
+    def editing_mode(self, name: str) -> None:
+        self._mode = make_mode(name)
+        self.mode_changed()
+
+    def mode_changed(self) -> None:
+        """The mode's state changed: show it (class `-vi-normal`, `ModeChanged`)."""
+        self.set_class(self._mode.label == "vi normal", "-vi-normal")
+        self.post_message(self.ModeChanged(self, self._mode.label))
 
     # -- syntax colours ------------------------------------------------------------------
     # TextArea's own highlighting needs tree-sitter and a grammar per language (the
@@ -247,6 +288,7 @@ class CellEditor(TextArea, inherit_bindings=False):
         if self.awaiting:
             return  # the run key pressed twice: the first is still being decided
         self.awaiting = True
+        self._mode.reset(self)
         self.post_message(self.RunRequested(self, self.text, force))
 
     OWN_KEYS = frozenset({"enter", "tab", "escape", "up", "down"})
@@ -256,7 +298,23 @@ class CellEditor(TextArea, inherit_bindings=False):
         """Whether the editor acts on `event`; other keys (the app's F-keys) go on to the
         app, also while keys are held: what they do does not touch the cell."""
         key = event.key
-        return event.is_printable or key in self.OWN_KEYS or key in self._bindings.key_to_bindings
+        return (
+            event.is_printable
+            or key in self.OWN_KEYS
+            or key in self._keyed().key_to_bindings
+            or self._mode.claims(key)
+        )
+
+    def _keyed(self) -> BindingsMap:
+        """The editor's bindings with the app's keymap (the config file's `[keys]`) applied,
+        as Textual applies it to the bindings it dispatches."""
+        keymap = self.app._keymap
+        if self._keymap_seen is not keymap:
+            bindings = self._bindings.copy()
+            if keymap:
+                bindings.apply_keymap(keymap)
+            self._keyed_bindings, self._keymap_seen = bindings, keymap
+        return self._keyed_bindings
 
     def decided(self) -> None:
         """The app has run the cell, continued it on a new line, or dropped it (or applied
@@ -314,6 +372,8 @@ class CellEditor(TextArea, inherit_bindings=False):
                 return True
             if key in ("up", "down", "escape"):
                 return True
+        if self._mode.handle(self, event):
+            return True
         if key == "escape":
             # TextArea moves focus on (tab_behavior="indent"): what is typed next would
             # go nowhere. Escape closes the menu (above), and otherwise does nothing.
@@ -341,7 +401,7 @@ class CellEditor(TextArea, inherit_bindings=False):
     def _run_binding(self, key: str) -> bool:
         """Run the editor's own binding for `key` at once, as the app would after the
         key bubbled up to it."""
-        for binding in self._bindings.key_to_bindings.get(key, ()):
+        for binding in self._keyed().key_to_bindings.get(key, ()):
             namespace, name, parameters = parse_action(binding.action)
             method = getattr(self, f"action_{name}", None)
             if namespace or method is None or not self.check_action(name, parameters):

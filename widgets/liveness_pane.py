@@ -1,5 +1,6 @@
 """The liveness pane: alive, busy, unresponsive, stopped, lost (presumed dead), dead,
-restarting or restarted, and the evidence.
+restarting or restarted, and the evidence; after a death, why the kernel died (the
+post-mortem, component class `pane--cause`) until it is alive again.
 
 State is a word and a component class (`pane--dead`, ...), never colour alone; the
 colours live in styles/nbtui.tcss. The widget also carries the state as a CSS class
@@ -37,6 +38,7 @@ class LivenessPane(Widget):
         "pane--label",
         "pane--muted",
         "pane--spark",
+        "pane--cause",
     }
 
     DEFAULT_CSS = """
@@ -54,6 +56,7 @@ class LivenessPane(Widget):
         self._busy: str | None = None
         self._last_iopub: float | None = None
         self._now = 0.0
+        self._cause: str | None = None
 
     @property
     def state(self) -> str:
@@ -72,6 +75,7 @@ class LivenessPane(Widget):
         busy: str | None = None,
         last_iopub: float | None = None,
         now: float | None = None,
+        cause: str | None = None,
     ) -> None:
         """Show the latest liveness.
 
@@ -81,6 +85,7 @@ class LivenessPane(Widget):
                 (the transcript model knows, the monitor does not).
             last_iopub: `time.monotonic()` of the last iopub message, if any.
             now: The current `time.monotonic()` (for tests); now by default.
+            cause: Why the kernel last died (`KernelSession.postmortem`), if it did.
         """
         self._snapshot = snapshot
         self._busy = busy
@@ -88,11 +93,15 @@ class LivenessPane(Widget):
         self._now = time.monotonic() if now is None else now
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        self.refresh()  # always three lines: no layout needed
+        # Three lines, and a fourth (perhaps wrapped) for a death's cause.
+        grown = cause != self._cause
+        self._cause = cause
+        self.refresh(layout=grown)
 
     def render(self) -> Text:
         """Three lines: the state and for how long (or what runs), the heartbeat's
-        sparkline and round trip, the control channel's latency and iopub's last message."""
+        sparkline and round trip, the control channel's latency and iopub's last message;
+        then why the kernel died, after a death."""
         snapshot = self._snapshot
         muted = self.get_component_rich_style("pane--muted", partial=True)
         label = self.get_component_rich_style("pane--label", partial=True)
@@ -124,4 +133,12 @@ class LivenessPane(Widget):
             control.append(f" · restarts {snapshot.restarts}", style=muted)
         if self._last_iopub is not None:
             control.append(f" · iopub {format_ago(self._now - self._last_iopub)}", style=muted)
-        return Text("\n").join([headline, heartbeat, control])
+        rows = [headline, heartbeat, control]
+        if self._cause:
+            rows.append(
+                Text.assemble(
+                    ("why ", label),
+                    (self._cause, self.get_component_rich_style("pane--cause", partial=True)),
+                )
+            )
+        return Text("\n").join(rows)

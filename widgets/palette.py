@@ -16,7 +16,16 @@ from textual.theme import Theme
 
 from nbtui.app.kernel.model import PEER_COLOURS
 
-__all__ = ["PEER_CLASSES", "peer_class", "peer_palette", "peer_variables"]
+__all__ = [
+    "PEER_CLASSES",
+    "READABLE",
+    "peer_class",
+    "peer_palette",
+    "peer_variables",
+    "readable",
+    "readable_variables",
+    "theme_variables",
+]
 
 PEER_CLASSES = tuple(f"peer-{index}" for index in range(PEER_COLOURS))
 """The component classes of the palette, for a widget's COMPONENT_CLASSES."""
@@ -43,6 +52,64 @@ _ANSI = ("ansi_red", "ansi_green", "ansi_yellow", "ansi_blue", "ansi_magenta", "
 def peer_class(index: int) -> str:
     """The component class for palette entry `index` (any int: it wraps around)."""
     return PEER_CLASSES[index % PEER_COLOURS]
+
+
+READABLE = {
+    "nbtui-primary": "primary-lighten-2",
+    "nbtui-primary-text": "primary",
+    "nbtui-secondary": "secondary",
+    "nbtui-accent": "accent",
+    "nbtui-success": "success",
+    "nbtui-warning": "warning",
+    "nbtui-error": "error",
+    "nbtui-error-light": "error-lighten-1",
+}
+"""nbtui's state and prompt colours (`$nbtui-success` ...) and the theme colour each is
+made from: the same colour, unless it is too near the background to read (textual-light's
+$success on white is about 2:1), then darker or lighter until it reads."""
+
+
+MUTED_BLEND = 0.35
+"""How far `$nbtui-muted` (notices, dropped lines) is from the foreground toward the
+background: dimmer than text, still read at MIN_CONTRAST."""
+
+
+def readable(colour: Color, *backgrounds: Color) -> Color:
+    """`colour`, or the nearest shade of it toward black (on light backgrounds) or white
+    (on dark ones) with MIN_CONTRAST against every one of `backgrounds`."""
+    if min(_contrast(colour, ground) for ground in backgrounds) >= MIN_CONTRAST:
+        return colour
+    lighter = min(_contrast(_WHITE, g) for g in backgrounds) >= min(
+        _contrast(_BLACK, g) for g in backgrounds
+    )
+    target = _WHITE if lighter else _BLACK
+    for step in range(1, 21):
+        shade = colour.blend(target, step / 20)
+        if min(_contrast(shade, ground) for ground in backgrounds) >= MIN_CONTRAST:
+            return shade
+    return target
+
+
+def readable_variables(theme: Theme) -> dict[str, str]:
+    """The CSS variables of `READABLE` for `theme`, on its background and surface (the
+    panes'); an ANSI theme's colours are the terminal's, kept as they are."""
+    generated = theme.to_color_system().generate()
+    background = Color.parse(generated["background"])
+    if background.ansi is not None:
+        variables = {name: generated[source] for name, source in READABLE.items()}
+        return {**variables, "nbtui-muted": "ansi_bright_black"}
+    grounds = [background]
+    grounds.append(background + Color.parse(generated["surface"]))
+    variables = {
+        name: readable(background + Color.parse(generated[source]), *grounds).hex6
+        for name, source in READABLE.items()
+    }
+    # $text-muted is "auto 60%", which a component style (the transcript's, partial) cannot
+    # resolve without a background: it came out as plain white, unreadable on a light theme.
+    foreground = background + Color.parse(generated["foreground"])
+    muted = foreground.blend(background, MUTED_BLEND)
+    variables["nbtui-muted"] = readable(muted, *grounds).hex6
+    return variables
 
 
 def peer_variables(theme: Theme) -> dict[str, str]:
@@ -160,3 +227,9 @@ def _oklab_to_srgb(lightness: float, chroma: float, hue: float) -> tuple[float, 
 
     r, g, b = (encode(value) for value in linear)
     return r, g, b
+
+
+def theme_variables(theme: Theme) -> dict[str, str]:
+    """Every CSS variable nbtui.tcss adds to a theme's: the peer palette and `READABLE`,
+    for an app's `get_theme_variable_defaults`."""
+    return {**peer_variables(theme), **readable_variables(theme)}

@@ -1,17 +1,27 @@
-"""The resource pane: kernel CPU and memory with their history, and the host's room.
+"""The resource pane: kernel CPU and memory with their history, the limit its memory is
+counted against, the host's room, and the GPUs.
 
 A warning line (component class `pane--warning`, CSS class `-warning` on the widget)
 appears when the kernel holds more than the poller's threshold of what it could hold
-(its memory plus the host's available memory): the out-of-memory killer is near.
+(its cgroup's limit, else its memory plus the host's available memory): the
+out-of-memory killer is near. Another warns of a kernel idle for a while that holds GPU
+memory others could use.
 """
 
 from __future__ import annotations
 
+from rich.style import Style
 from rich.text import Text
 from textual.widget import Widget
 
 from nbtui.app.kernel.usage import NOT_REPORTED, UsageSnapshot
-from nbtui.app.present import format_bytes
+from nbtui.app.present import (
+    format_bytes,
+    gpu_lines,
+    idle_holder_warning,
+    memory_limit_line,
+    memory_warning_line,
+)
 from nbtui.widgets.spark import sparkline
 
 __all__ = ["ResourcePane"]
@@ -24,7 +34,8 @@ def _percent(value: float | None) -> str:
 
 
 class ResourcePane(Widget):
-    """Kernel CPU/memory sparklines, host CPU and memory, pid and hostname."""
+    """Kernel CPU/memory sparklines, its memory limit, host CPU and memory, the GPUs,
+    pid and hostname."""
 
     COMPONENT_CLASSES = {
         "pane--label",
@@ -50,15 +61,32 @@ class ResourcePane(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._snapshot: UsageSnapshot | None = None
+        self._gpu_warning: str | None = None
         self.threshold = threshold
         """Shown in the warning; the poller decides when to warn."""
 
-    def update(self, snapshot: UsageSnapshot | None) -> None:
-        """Show the latest reading (None: nothing polled yet)."""
-        if snapshot == self._snapshot:
+    @property
+    def gpu_warning(self) -> str | None:
+        """The idle-holder warning shown, if any."""
+        return self._gpu_warning
+
+    def update(self, snapshot: UsageSnapshot | None, *, idle_for: float | None = None) -> None:
+        """Show the latest reading (None: nothing polled yet).
+
+        Args:
+            snapshot: The usage poller's latest reading.
+            idle_for: Seconds the kernel has run nothing (None: busy or unknown), for the
+                warning about idle GPU memory.
+        """
+        gpu = snapshot.gpu if snapshot is not None else None
+        warning = idle_holder_warning(idle_for, gpu)
+        if snapshot == self._snapshot and warning == self._gpu_warning:
             return
         self._snapshot = snapshot
-        self.set_class(snapshot is not None and snapshot.memory_warning, "-warning")
+        self._gpu_warning = warning
+        self.set_class(
+            snapshot is not None and (snapshot.memory_warning or warning is not None), "-warning"
+        )
         self.refresh(layout=True)
 
     def render(self) -> Text:
@@ -73,7 +101,9 @@ class ResourcePane(Widget):
         if snap.source == "none" or (
             snap.kernel_memory is None and snap.kernel_cpu is None and snap.host_memory is None
         ):
-            return Text(snap.note or NOT_REPORTED, style=muted)
+            return Text("\n").join(
+                [Text(snap.note or NOT_REPORTED, style=muted), *self._gpu_rows(label, muted)]
+            )
         room = max(0, min(16, (self.size.width - 24) // 2))
         cpu = Text.assemble(
             ("kernel cpu ", label),
@@ -100,15 +130,27 @@ class ResourcePane(Widget):
         source = _SOURCES.get(snap.source, "")
         if source:
             where.append(f" · via {source}", style=muted)
-        rows = [cpu, host, where]
+        rows = [cpu]
+        limit = memory_limit_line(snap)
+        if limit is not None:
+            rows.append(Text.assemble(("limit ", label), limit.removeprefix("limit ")))
+        rows += [host, *self._gpu_rows(label, muted), where]
         if snap.note:
             rows.append(Text(snap.note, style=muted))
-        if snap.memory_warning and snap.memory_share is not None:
-            rows.append(
-                Text(
-                    f"⚠ kernel memory at {snap.memory_share:.0%} of what the host can give it "
-                    f"(warns above {self.threshold:.0%})",
-                    style=self.get_component_rich_style("pane--warning", partial=True),
-                )
-            )
+        warning_style = self.get_component_rich_style("pane--warning", partial=True)
+        gpu_warning = f"⚠ {self._gpu_warning}" if self._gpu_warning else None
+        for line in (memory_warning_line(snap, self.threshold), gpu_warning):
+            if line is not None:
+                rows.append(Text(line, style=warning_style))
         return Text("\n").join(rows)
+
+    def _gpu_rows(self, label: Style, muted: Style) -> list[Text]:
+        """One row per GPU, or the one muted row that says there is none to show."""
+        gpu = self._snapshot.gpu if self._snapshot is not None else None
+        if gpu is None:
+            return []
+        if not gpu.devices:
+            return [Text(gpu_lines(gpu)[0], style=muted)]
+        return [
+            Text.assemble(("gpu ", label), line.removeprefix("GPU ")) for line in gpu_lines(gpu)
+        ]

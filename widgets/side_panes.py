@@ -98,7 +98,11 @@ class SidePanes(VerticalScroll):
             return
         if liveness and session.liveness is not None:
             self.query_one(LivenessPane).update(
-                session.liveness, busy=busy, last_iopub=session.last_iopub, now=session.clock()
+                session.liveness,
+                busy=busy,
+                last_iopub=session.last_iopub,
+                now=session.clock(),
+                cause=session.postmortem,
             )
         if usage and session.usage is not None:
-            self.query_one(ResourcePane).update(session.usage)
+            self.query_one(ResourcePane).update(session.usage, idle_for=session.idle_for)

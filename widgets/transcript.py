@@ -16,8 +16,11 @@ from itertools import accumulate
 from rich.console import Group, RenderableType
 from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -31,12 +34,19 @@ from nbtui.app.kernel.model import (
     InputOutput,
     StreamOutput,
 )
+from nbtui.app.kernel.search import Hit, Query
 from nbtui.widgets.images import KEPT_IMAGE_SIZE
 from nbtui.widgets.mime import picture_of, render_data, render_traceback
 from nbtui.widgets.output_policy import clipped_data, data_is_clipped
 from nbtui.widgets.palette import PEER_CLASSES, peer_class
-from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
+from nbtui.widgets.transcript_entries import (
+    catchup_lines,
+    cell_header,
+    cell_output_text,
+    notice_line,
+)
 from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
+from nbtui.widgets.transcript_search import SearchState, mark_strip
 
 __all__ = ["TranscriptView"]
 
@@ -57,6 +67,9 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--running",
         "transcript--queued",
         "transcript--catchup",
+        "transcript--match",
+        "transcript--match-current",
+        "transcript--selected",
         *PEER_CLASSES,
     }
 
@@ -69,9 +82,38 @@ class TranscriptView(ScrollView, can_focus=True):
     """
 
     BINDINGS = [
-        ("home", "scroll_home", "Top"),
-        ("end", "scroll_end", "Bottom"),
+        # Out of the footer: the cell keys need its room while the transcript has focus.
+        Binding("home", "scroll_home", "Top", show=False),
+        Binding("end", "scroll_end", "Bottom", show=False),
+        Binding("slash", "app.search", "Search", show=False, tooltip="Find in the transcript"),
+        Binding("j", "select_cell(1)", "Next cell", tooltip="Select the next cell"),
+        Binding("k", "select_cell(-1)", "Prev cell", tooltip="Select the previous cell"),
+        Binding("y", "copy_cell('code')", "Copy code", tooltip="Copy the cell's code (OSC 52)"),
+        Binding("o", "copy_cell('output')", "Copy output", tooltip="Copy the cell's output"),
+        # Both names: a terminal with the kitty keyboard protocol may report shift+y.
+        Binding("Y,shift+y", "copy_cell('both')", "Copy both", show=False, tooltip="Code, output"),
+        Binding("e,enter", "edit_cell", "Edit", tooltip="Put the cell's code in the editor"),
+        Binding("n", "step_search(True)", "Next match", show=False),
+        Binding("N,shift+n", "step_search(False)", "Previous match", show=False),
+        Binding("escape", "leave", "", show=False),
     ]
+
+    class SearchCounted(Message):
+        """The search's matches changed: `status` says `3 of 17`, none, or a bad regex."""
+
+        def __init__(self, status: str) -> None:
+            super().__init__()
+            self.status = status
+
+    class EditRequested(Message):
+        """The reader asked to put a cell's code in the editor (`e`), not to run it."""
+
+        def __init__(self, code: str) -> None:
+            super().__init__()
+            self.code = code
+
+    class SearchLeft(Message):
+        """Escape in the transcript with a search open: close it, staying where it is."""
 
     def __init__(
         self,
@@ -109,6 +151,12 @@ class TranscriptView(ScrollView, can_focus=True):
         """Cell key to what it waits behind ("queued behind alice's In [12] …"), for
         cells sent and not started; set by the console (app/kernel/queue.py)."""
         self._row_style: Style | None = None
+        self._index_of: dict[int, int] = {}
+        """Entry id to its position in `_entries`."""
+        self._search: SearchState | None = None
+        self._search_status = ""
+        self.selected: Cell | None = None
+        """The cell the copy and edit keys act on, marked while the transcript has focus."""
 
     # -- model to parts ------------------------------------------------------------------
 
@@ -324,7 +372,8 @@ class TranscriptView(ScrollView, can_focus=True):
             removed: Entries the model dropped for scrollback.
             changed: Entries that are new or changed since the last update.
         """
-        was_at_end = self.follow
+        # A match on screen holds the view where it is while output streams in.
+        was_at_end = self.follow and not self._pinned
         removed_rows = 0
         width = self._content_width()
         gone: set[int] = set()
@@ -366,9 +415,14 @@ class TranscriptView(ScrollView, can_focus=True):
                 continue
             heights.append((entry, sum(part.height(width) for part in parts)))
         self._entries = [entry for entry, _ in heights]
+        self._index_of = {id(entry): index for index, entry in enumerate(self._entries)}
         self._offsets = list(accumulate((height for _, height in heights), initial=0))
         self._height = self._offsets[-1]
         self.virtual_size = Size(width, self._height)
+        if self.selected is not None and id(self.selected) not in self._index_of:
+            self.selected = None
+        if self._search is not None:
+            self._search_again()
 
     def on_resize(self) -> None:
         """Lay the transcript out again for a new width, staying at the end if following."""
@@ -386,7 +440,7 @@ class TranscriptView(ScrollView, can_focus=True):
         """Follow new output while at the end; stop when the reader scrolls up."""
         super().watch_scroll_y(old, new)
         # Only a move up (the reader's) stops following; reaching the end resumes it.
-        if new >= self.max_scroll_y:
+        if new >= self.max_scroll_y and not self._pinned:
             self.follow = True
         elif new < old:
             self.follow = False
@@ -430,10 +484,22 @@ class TranscriptView(ScrollView, can_focus=True):
         entry = self._entries[index]
         row -= self._offsets[index]
         content_width = self._layout_width
-        for part in self._parts.get(id(entry), []):
+        if entry is self.selected and self.has_focus:
+            base = base + self._style("transcript--selected")
+        parts = self._parts.get(id(entry), [])
+        for part in parts:
             height = part.height(content_width)
             if row < height:
                 strip = part.strip(row, content_width)
+                if self._search is not None:
+                    marks = self._search.marks(part, row, content_width, self.line_limit)
+                    if marks:
+                        strip = mark_strip(
+                            strip,
+                            marks,
+                            self._style("transcript--match"),
+                            self._style("transcript--match-current"),
+                        )
                 return strip.crop_extend(0, width, base).apply_style(base)
             row -= height
         return Strip.blank(width, base)
@@ -447,3 +513,223 @@ class TranscriptView(ScrollView, can_focus=True):
                 for row in range(part.height(width)):
                     rows.append("".join(s.text for s in part.strip(row, width)).rstrip())
         return "\n".join(rows)
+
+    # -- search --------------------------------------------------------------------------
+
+    @property
+    def _pinned(self) -> bool:
+        """A match is shown: the view stays on it, whatever streams in."""
+        return self._search is not None and self._search.current is not None
+
+    @property
+    def searching(self) -> bool:
+        """Whether a search is open."""
+        return self._search is not None
+
+    def open_search(self) -> None:
+        """Start searching from here: Escape (`close_search(restore=True)`) comes back."""
+        if self._search is None:
+            self._search = SearchState((self.scroll_y, self.follow))
+
+    def search_for(self, query: Query) -> None:
+        """Find `query` and show the match nearest above the bottom of where the search
+        opened (the newest output before what was on screen)."""
+        state = self._search
+        if state is None:
+            return
+        state.index.set_query(query)
+        state.current = None
+        self._search_again()
+        if state.hits:
+            origin_y, following = state.origin
+            bottom = self._height if following else origin_y + self.scrollable_content_region.height
+            # Matches are in row order: the last that starts above the bottom.
+            low, high = 0, len(state.hits)
+            while low < high:
+                middle = (low + high) // 2
+                if self._row_of(state.hits[middle]) < bottom:
+                    low = middle + 1
+                else:
+                    high = middle
+            state.current = max(0, low - 1)
+            self._show_current()
+        else:
+            self._back_to_origin()
+        self._post_search_status()
+        self.refresh()
+
+    def step_search(self, forward: bool) -> None:
+        """Go to the next (or previous) match, round the ends."""
+        state = self._search
+        if state is None or not state.hits:
+            return
+        if state.current is None:
+            state.current = 0 if forward else len(state.hits) - 1
+        else:
+            state.current = (state.current + (1 if forward else -1)) % len(state.hits)
+        self._show_current()
+        self._post_search_status()
+        self.refresh()
+
+    def close_search(self, restore: bool) -> None:
+        """Close the search; with `restore`, back to where the reader was when it opened."""
+        state = self._search
+        if state is None:
+            return
+        self._search = None
+        self._search_status = ""
+        if restore:
+            self._search = state  # _back_to_origin reads the origin from it
+            state.current = None
+            self._back_to_origin()
+            self._search = None
+        self.refresh()
+
+    def action_step_search(self, forward: bool) -> None:
+        """Next (n) or previous (N) match, while a search is open."""
+        self.step_search(forward)
+
+    def _back_to_origin(self) -> None:
+        state = self._search
+        if state is None:
+            return
+        origin_y, following = state.origin
+        self.follow = following
+        if following:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_to(y=origin_y, animate=False, immediate=True)
+
+    def _search_again(self) -> None:
+        """Search the parts as laid out now (new output, a new width, a new query)."""
+        state = self._search
+        if state is None:
+            return
+        sources = state.sources(
+            self._entries, lambda entry: self._parts.get(id(entry), []), self._layout_width
+        )
+        state.update(sources)
+        self._post_search_status()
+
+    def _post_search_status(self) -> None:
+        state = self._search
+        status = state.status() if state is not None else ""
+        if status != self._search_status:
+            self._search_status = status
+            self.post_message(self.SearchCounted(status))
+
+    def _row_of(self, hit: Hit) -> int:
+        """The first row of the transcript a match is on."""
+        state = self._search
+        assert state is not None
+        entry, part_index = state.place_of(hit)
+        width = self._layout_width
+        row = self._offsets[self._index_of[id(entry)]]
+        parts = self._parts.get(id(entry), [])
+        row += sum(part.height(width) for part in parts[:part_index])
+        return state.rows_of(hit, row, width, self.line_limit)[0][0]
+
+    def _show_current(self) -> None:
+        """Scroll the current match into view, a third of the way down when it was off
+        screen; the view then stays there while output streams in."""
+        state = self._search
+        if state is None or state.current is None:
+            return
+        row = self._row_of(state.hits[state.current])
+        height = self.scrollable_content_region.height or self.size.height
+        self.follow = False
+        top = round(self.scroll_y)
+        if not top <= row < top + height:
+            self.scroll_to(y=max(0, row - height // 3), animate=False, immediate=True, force=True)
+
+    # -- cells ---------------------------------------------------------------------------
+
+    def _cells(self) -> list[int]:
+        return [index for index, entry in enumerate(self._entries) if isinstance(entry, Cell)]
+
+    def action_select_cell(self, step: int) -> None:
+        """Select the next (`step` 1) or previous (-1) cell; the first press selects the
+        last cell that starts on screen."""
+        cells = self._cells()
+        if not cells:
+            return
+        selected = self.selected
+        at = self._index_of.get(id(selected)) if selected is not None else None
+        if at is None or at not in cells:
+            bottom = round(self.scroll_y) + self.scrollable_content_region.height
+            above = [index for index in cells if self._offsets[index] < bottom]
+            choice = above[-1] if above else cells[0]
+        else:
+            position = cells.index(at) + step
+            choice = cells[max(0, min(len(cells) - 1, position))]
+        entry = self._entries[choice]
+        assert isinstance(entry, Cell)
+        self.selected = entry
+        row = self._offsets[choice]
+        height = self.scrollable_content_region.height or self.size.height
+        top = round(self.scroll_y)
+        if not top <= row < top + height:
+            self.follow = False
+            self.scroll_to(y=max(0, row - 1), animate=False, immediate=True, force=True)
+        self.refresh()
+
+    def _cell_label(self, cell: Cell) -> str:
+        count = cell.execution_count
+        return f"In [{count}]" if count is not None else "the cell"
+
+    def action_copy_cell(self, what: str) -> None:
+        """Copy the selected cell's code as its author typed it (`code`), its output as
+        shown (`output`), or both, to the clipboard (OSC 52: works over SSH, in tmux)."""
+        cell = self.selected
+        if cell is None:
+            self.notify("select a cell first (j / k)", timeout=2)
+            return
+        label = self._cell_label(cell)
+        code = cell.source
+        output = cell_output_text(cell)
+        if what == "code":
+            if code is None:
+                self.notify(f"{label} ran before you joined: its code was never seen", timeout=3)
+                return
+            text, told = code, "code"
+        elif what == "output":
+            if not output:
+                self.notify(f"{label} has no output", timeout=2)
+                return
+            text, told = output, "output"
+        else:
+            text = "\n\n".join(part for part in ((code or "").rstrip("\n"), output) if part)
+            told = "code and output"
+        self.app.copy_to_clipboard(text)
+        lines = text.count("\n") + 1
+        self.notify(
+            f"copied {label}'s {told} ({lines:,} line{'s' if lines != 1 else ''})", timeout=2
+        )
+
+    def action_edit_cell(self) -> None:
+        """Put the selected cell's code (anyone's) in the editor, to change or run again."""
+        cell = self.selected
+        if cell is None:
+            self.notify("select a cell first (j / k)", timeout=2)
+            return
+        if cell.source is None:
+            label = self._cell_label(cell)
+            self.notify(f"{label} ran before you joined: its code was never seen", timeout=3)
+            return
+        self.post_message(self.EditRequested(cell.source))
+
+    def action_leave(self) -> None:
+        """Escape: close an open search where it is; else let go of the selected cell."""
+        if self._search is not None:
+            self.post_message(self.SearchLeft())
+        elif self.selected is not None:
+            self.selected = None
+            self.refresh()
+
+    def on_focus(self, event: events.Focus) -> None:
+        """Show the selected cell's mark."""
+        self.refresh()
+
+    def on_blur(self, event: events.Blur) -> None:
+        """Hide the selected cell's mark: the keys that use it work only here."""
+        self.refresh()

@@ -14,8 +14,16 @@ from rich.syntax import Syntax
 from rich.text import Span, Text
 
 from nbtui.app.kernel.model import Catchup, Cell, Notice
+from nbtui.app.kernel.search import shown_text
 
-__all__ = ["INVISIBLE_MARK", "StyleOf", "catchup_lines", "cell_header", "notice_line"]
+__all__ = [
+    "INVISIBLE_MARK",
+    "StyleOf",
+    "catchup_lines",
+    "cell_header",
+    "cell_output_text",
+    "notice_line",
+]
 
 StyleOf = Callable[[str], Style]
 """A component class of the transcript (`transcript--notice`) to its style."""
@@ -106,3 +114,10 @@ def notice_line(notice: Notice, style: StyleOf) -> RenderableType:
         "error": "transcript--error",
     }[notice.level]
     return Text(f"── {notice.text}", style=style(component))
+
+
+def cell_output_text(cell: Cell) -> str:
+    """A cell's outputs as plain text, one after another, as the transcript shows them
+    (colour codes removed): what `o` copies."""
+    texts = [shown_text(output.text).rstrip("\n") for output in cell.outputs]
+    return "\n".join(text for text in texts if text)

@@ -252,6 +252,19 @@ class StreamPart(Part):
             rows += self._rows(len(lines), self.stream.visible_partial, width)
         return rows
 
+    def line_at(self, row: int, width: int) -> int:
+        """The kept line (its index; `len(lines)` for the unfinished one) that row `row`
+        is part of."""
+        self._sync(width)
+        return bisect_right(self._cum, row + self._base)
+
+    def line_row(self, index: int, width: int) -> int:
+        """The row (0 is the part's first) where kept line `index` starts; the unfinished
+        line is `len(lines)`."""
+        self._sync(width)
+        index = min(index, len(self._cum))
+        return self._cum[index - 1] - self._base if index else 0
+
     def _line_text(self, index: int) -> str:
         lines = self.stream.lines
         return lines[index] if index < len(lines) else self.stream.visible_partial

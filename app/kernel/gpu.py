@@ -13,15 +13,14 @@ NVML's pids are the host's: inside a container with its own pid namespace none o
 them exists here, and then the kernel's share is "not visible", never 0.
 
 `GpuSampler.sample` blocks (NVML calls take about a millisecond per device): run it
-with `asyncio.to_thread` at the usage pace. `python -m nbtui.app.kernel.gpu [PID]`
-prints what the resource pane would show, on a GPU box or here.
+with `asyncio.to_thread` at the usage pace. The pane's lines are worded in
+`nbtui.app.present`; `python -m nbtui.app.gpu_check [PID]` prints them, on a GPU box or here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import sys
 import threading
 import time
 from collections.abc import Iterable, Sequence
@@ -30,18 +29,13 @@ from typing import Any
 
 import psutil
 
-from nbtui.app.kernel.limits import format_bytes
-
 __all__ = [
     "NO_DRIVER",
     "REMOTE",
     "GpuDevice",
     "GpuSampler",
     "GpuSnapshot",
-    "format_duration",
-    "idle_holder_warning",
     "kernel_pids",
-    "main",
 ]
 
 NO_DRIVER = "no NVIDIA GPU: the driver is not loaded"
@@ -68,17 +62,6 @@ class GpuDevice:
     """Bytes the kernel's processes hold on this device; None: not visible (another pid
     namespace, or the driver does not tell per process)."""
 
-    def describe(self) -> str:
-        """ "GPU 0 A100: 87 %, 30.1 GiB of 80 GiB, kernel 11.2 GiB"."""
-        parts = [f"{self.utilisation} %" if self.utilisation is not None else "? %"]
-        if self.memory_used is not None and self.memory_total is not None:
-            parts.append(f"{format_bytes(self.memory_used)} of {format_bytes(self.memory_total)}")
-        if self.kernel_memory is not None:
-            parts.append(f"kernel {format_bytes(self.kernel_memory)}")
-        else:
-            parts.append("kernel's share not visible")
-        return f"GPU {self.index} {self.name}: {', '.join(parts)}"
-
 
 @dataclass(frozen=True)
 class GpuSnapshot:
@@ -95,22 +78,6 @@ class GpuSnapshot:
         """Bytes the kernel holds on all devices together; None if not visible on any."""
         held = [device.kernel_memory for device in self.devices if device.kernel_memory is not None]
         return sum(held) if held else None
-
-    def lines(self) -> list[str]:
-        """The pane's lines: one per device, or the note alone."""
-        if not self.devices:
-            return [self.note or "no NVIDIA GPU"]
-        return [device.describe() for device in self.devices]
-
-    def column(self) -> str:
-        """A few characters for `--list`: "2.1 GiB" held by the kernel, "-" when it
-        holds none, "" where there is no GPU to speak of."""
-        if not self.devices:
-            return ""
-        held = self.kernel_memory
-        if held is None:
-            return "?"
-        return format_bytes(held) if held else "-"
 
 
 def kernel_pids(pid: int) -> set[int]:
@@ -276,68 +243,3 @@ class GpuSampler:
                 with contextlib.suppress(Exception):
                     self._nvml.nvmlShutdown()
                 self._ready = False
-
-
-def format_duration(seconds: float) -> str:
-    """ "45 min", "1 h 20 min", "2 h": coarse, for a warning."""
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h {rest} min" if hours < 2 and rest else f"{hours} h"
-
-
-def idle_holder_warning(
-    idle_seconds: float | None,
-    snapshot: GpuSnapshot,
-    *,
-    after: float = 1800.0,
-    at_least: int = 256 << 20,
-) -> str | None:
-    """A kernel that has run nothing for a while but keeps GPU memory others could use:
-    "idle 2 h, holds 11.2 GiB of GPU 0"; None when it is busy, recently active, or
-    holds little.
-
-    Args:
-        idle_seconds: How long the kernel has run nothing (None: busy, or unknown).
-        snapshot: The latest GPU sample.
-        after: Idle seconds before the warning.
-        at_least: Bytes held (on one device) before the warning.
-    """
-    if idle_seconds is None or idle_seconds < after:
-        return None
-    held = [
-        f"{format_bytes(device.kernel_memory)} of GPU {device.index}"
-        for device in snapshot.devices
-        if device.kernel_memory is not None and device.kernel_memory >= at_least
-    ]
-    if not held:
-        return None
-    return f"idle {format_duration(idle_seconds)}, holds {' and '.join(held)}"
-
-
-def main(argv: Iterable[str] | None = None) -> int:
-    """`python -m nbtui.app.kernel.gpu [PID]`: print what the resource pane would show
-    for the kernel with that pid (or with no kernel), then the idle warning as it would
-    read after two idle hours."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) > 1 or (args and not args[0].isdigit()):
-        print("usage: python -m nbtui.app.kernel.gpu [PID]", file=sys.stderr)
-        return 2
-    pid = int(args[0]) if args else None
-    sampler = GpuSampler()
-    try:
-        snapshot = sampler.sample(pid)
-    finally:
-        sampler.close()
-    for line in snapshot.lines():
-        print(line)
-    if pid is not None and snapshot.devices:
-        print(f"--list column: {snapshot.column()}")
-        warning = idle_holder_warning(7200.0, snapshot, at_least=1)
-        print(f"if idle 2 h: {warning or 'no warning (the kernel holds no GPU memory)'}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -15,6 +15,7 @@ from jupyter_core.paths import jupyter_runtime_dir
 
 from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.postmortem import process_exit_status
 
 __all__ = ["OwnKernel"]
 
@@ -93,6 +94,11 @@ class OwnKernel:
         its own descriptor, and nbtui holds none."""
         with self.log_path.open("ab") as log:
             yield log
+
+    def exit_status(self) -> int | None:
+        """The kernel process's exit status once it died (negative: the signal that
+        killed it), None while it runs: what the post-mortem says of a kernel of ours."""
+        return process_exit_status(self.manager)
 
     async def may_be_starting(self) -> bool:
         """While its process lives: ipykernel binds its ports a while after it starts."""

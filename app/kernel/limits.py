@@ -26,30 +26,17 @@ from typing import Literal
 
 import psutil
 
+from nbtui.app.kernel.units import format_bytes
+
 __all__ = [
     "CgroupRef",
     "MemoryLimit",
     "cgroup_limit",
-    "format_bytes",
     "memory_cgroup",
     "memory_limit",
 ]
 
 LimitSource = Literal["cgroup", "host"]
-
-
-def format_bytes(value: float) -> str:
-    """Bytes for a person: "300 MiB", "11.2 GiB" (binary units, one decimal when it
-    is not whole)."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(value) < 1024 or unit == "TiB":
-            break
-        value /= 1024
-    if unit == "B":
-        return f"{int(value)} B"
-    rounded = round(value, 1)
-    text = f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
-    return f"{text} {unit}"
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,15 @@ class Transcript(Scrollback):
         self._touch(notice)
         return notice
 
+    def reword(
+        self, notice: Notice, text: str, level: Literal["info", "warning", "error"] | None = None
+    ) -> None:
+        """Say `notice` anew where it stands (a cause found after the death was told)."""
+        notice.text = text
+        if level is not None:
+            notice.level = level
+        self._touch(notice)
+
     def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
         """Put the inputs run before we joined at the top, folded; None if there were none."""
         # The counts come from the kernel like any output: implausible ones go.

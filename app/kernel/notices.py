@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Literal
 from nbtui.app.kernel.liveness import TROUBLE
 
 if TYPE_CHECKING:
+    from nbtui.app.kernel.limits import MemoryLimit
     from nbtui.app.kernel.liveness import LivenessSnapshot
     from nbtui.app.kernel.target import KernelTarget
 
@@ -22,6 +23,8 @@ __all__ = [
     "liveness_notice",
     "memory_short",
     "not_sent_while",
+    "postmortem",
+    "postmortem_pending",
 ]
 
 Level = Literal["info", "warning", "error"]
@@ -69,14 +72,27 @@ def interrupt_ignored(grace: float) -> Notice:
     )
 
 
-def memory_short(share: float | None) -> Notice:
-    """The kernel holds `share` of the memory it could have."""
+def memory_short(share: float | None, limit: MemoryLimit | None = None) -> Notice:
+    """The kernel holds `share` of the memory it could have (`limit`: its cgroup's limit
+    or the host's memory, when known)."""
     held = f"{share:.0%}" if share else "most"
+    of = "the memory it can get"
+    if limit is not None and limit.source == "cgroup":
+        of = f"its {limit.describe()}"
     return (
-        f"the kernel uses {held} of the memory it can get: the out-of-memory killer may "
-        "strike soon",
+        f"the kernel uses {held} of {of}: the out-of-memory killer may strike soon",
         "warning",
     )
+
+
+def postmortem_pending() -> Notice:
+    """The kernel died; why is being looked up (the line is reworded when it is known)."""
+    return "post-mortem: looking for why the kernel died…", "error"
+
+
+def postmortem(cause: str) -> Notice:
+    """Why the kernel died, as `postmortem.Watch.cause` found it."""
+    return f"post-mortem: {cause}", "error"
 
 
 def _cell(count: int | None) -> str:

@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbtui.app.kernel.limits import CgroupRef, MemoryLimit, format_bytes, memory_cgroup
+from nbtui.app.kernel.limits import CgroupRef, MemoryLimit, memory_cgroup
 from nbtui.app.kernel.limits import memory_limit as read_memory_limit
 from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.units import format_bytes
 
 __all__ = [
     "REMOTE_UNKNOWN",
@@ -166,18 +167,23 @@ class LastSeen:
     """Bytes the kernel held (the usage snapshot's `kernel_memory`)."""
     cpu: float | None = None
     """% of one CPU."""
+    gpu_memory: int | None = None
+    """Bytes the kernel held on its GPUs (all together); None: none seen, or no GPU."""
     running: str | None = None
     """What was running: the first line of the cell; "" idle; None not known."""
     owner: str | None = None
     """Whose cell it was."""
 
     def describe(self) -> str:
-        """ "last seen holding 1.2 GiB, 98 % CPU, running `x = f()` (alice)", or ""."""
+        """ "last seen holding 1.2 GiB, 98 % CPU, 2.0 GiB of GPU memory, running `x = f()`
+        (alice)", or ""."""
         parts = []
         if self.memory is not None:
             parts.append(f"holding {format_bytes(self.memory)}")
         if self.cpu is not None:
             parts.append(f"{self.cpu:.0f} % CPU")
+        if self.gpu_memory:
+            parts.append(f"{format_bytes(self.gpu_memory)} of GPU memory")
         if self.running:
             code = _plain(self.running.strip().split("\n", 1)[0])
             code = code if len(code) <= 40 else code[:39] + "…"
@@ -295,16 +301,18 @@ class Watch:
         cpu: float | None = None,
         running: str | None = None,
         owner: str | None = None,
+        gpu_memory: int | None = None,
     ) -> None:
         """The latest figures (call it with every usage snapshot and cell change).
 
-        A memory or CPU figure left None keeps the last one known; `running` and
+        A memory, CPU or GPU figure left None keeps the last one known; `running` and
         `owner` always replace: the cell running now, "" when the kernel is idle, None
         when that is not known.
         """
         self.last = LastSeen(
             memory=memory if memory is not None else self.last.memory,
             cpu=cpu if cpu is not None else self.last.cpu,
+            gpu_memory=gpu_memory if gpu_memory is not None else self.last.gpu_memory,
             running=running,
             owner=owner if running else None,
         )
@@ -333,7 +341,7 @@ class Watch:
                 negative for a signal); None when unknown.
         """
         seen = self.last.describe()
-        if not self.local:
+        if not self.local and exit_status is None:
             return f"{REMOTE_UNKNOWN} ({seen})" if seen else REMOTE_UNKNOWN
         # The out-of-memory killer sends SIGKILL: any other end rules it out.
         possible = exit_status is None or exit_status == -signal.SIGKILL

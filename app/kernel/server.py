@@ -16,18 +16,20 @@ import json
 import os
 import urllib.parse
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import cast
 
 import tornado.httpclient
 
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.sanitize import sanitize_line
-from nbtui.app.kernel.target import PaneRow, pane_row, value_row
+from nbtui.app.kernel.server_target import KIND_NAMES, ServerKernel, ServerKernelModel
+from nbtui.app.kernel.server_target import safe as _safe
 
 __all__ = [
     "HTTP_TIMEOUT",
+    "HttpAnswer",
     "JupyterServer",
+    "KernelsNotListed",
     "ServerKernel",
     "ServerKernelModel",
     "ServerOwnKernel",
@@ -36,11 +38,32 @@ __all__ = [
     "server_token",
 ]
 
-TOKEN_ENV = ("JUPYTER_TOKEN", "NBTUI_TOKEN")
+TOKEN_ENV = ("JUPYTER_TOKEN", "NBTUI_TOKEN", "JUPYTERHUB_API_TOKEN")
 """Environment variables a token is read from when `--token` is not given."""
 
 HTTP_TIMEOUT = 10.0
 """Seconds to connect to a server, and for one request to it."""
+
+
+class KernelsNotListed(NbtuiError):
+    """The server keeps its list of kernels to itself (a kernel gateway's default)."""
+
+
+@dataclass(frozen=True)
+class HttpAnswer:
+    """What a server answered to one request, whatever its status."""
+
+    code: int
+    headers: dict[str, str]
+    """Header names in lower case."""
+    body: bytes
+
+    def json(self) -> object:
+        """The body as JSON; None when it is not JSON."""
+        try:
+            return cast(object, json.loads(self.body))
+        except ValueError:
+            return None
 
 
 def server_token(given: str | None) -> tuple[str, str]:
@@ -83,144 +106,6 @@ def normalise_url(url: str) -> tuple[str, str]:
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", "")), token
 
 
-@dataclass(frozen=True)
-class ServerKernelModel:
-    """One kernel as the server's REST API describes it."""
-
-    id: str
-    name: str
-    execution_state: str
-    connections: int
-    last_activity: str
-
-    @classmethod
-    def from_json(cls, raw: object) -> ServerKernelModel:
-        """From the server's JSON, which reaches the terminal: every string is made safe
-        (a hostile server or a kernelspec's name could carry escape sequences)."""
-        data = raw if isinstance(raw, dict) else {}
-        connections = data.get("connections")
-        return cls(
-            id=_safe(data.get("id", "")),
-            name=_safe(data.get("name", "")),
-            execution_state=_safe(data.get("execution_state", "unknown")),
-            connections=connections if isinstance(connections, int) else 0,
-            last_activity=_safe(data.get("last_activity", "")),
-        )
-
-
-def _safe(value: object) -> str:
-    return sanitize_line(str(value))
-
-
-@dataclass(frozen=True)
-class ServerKernel:
-    """Where a kernel on a Jupyter Server is: a `KernelTarget` reached over its WebSocket."""
-
-    base_url: str
-    kernel_id: str
-    kernel_name: str
-    token: str = field(repr=False)
-    token_source: str = ""
-    created: bool = False
-    """nbtui asked the server for this kernel: the only kind it may delete."""
-
-    @property
-    def masked_token(self) -> str:
-        """Never any of the token itself: a token is a login, not a fingerprint."""
-        if not self.token:
-            return "none"
-        return f"•••••••• ({self.token_source})" if self.token_source else "••••••••"
-
-    def ws_url(self, session_id: str) -> str:
-        """The kernel's channels, for a client whose session id is `session_id`."""
-        parts = urllib.parse.urlsplit(self.base_url)
-        scheme = "wss" if parts.scheme == "https" else "ws"
-        query = urllib.parse.urlencode({"session_id": session_id})
-        path = f"{parts.path}/api/kernels/{self.kernel_id}/channels"
-        return urllib.parse.urlunsplit((scheme, parts.netloc, path, query, ""))
-
-    def join_command(self) -> str:
-        """How another user joins; they bring their own token."""
-        return f"nbtui --server {self.base_url} --kernel-id {self.kernel_id}"
-
-    # -- KernelTarget ----------------------------------------------------------------------
-
-    @property
-    def transport_name(self) -> str:
-        """The server's WebSocket channels."""
-        return "websocket"
-
-    @property
-    def label(self) -> str:
-        """The server's host and port, and the kernel id's first eight characters."""
-        return f"{urllib.parse.urlsplit(self.base_url).netloc} {self.kernel_id[:8]}"
-
-    @property
-    def is_local(self) -> bool:
-        """Never: even on this machine, its ports and process are the server's secret."""
-        return False
-
-    @property
-    def pid_port(self) -> None:
-        """None: the kernel is not local."""
-        return None
-
-    @property
-    def pings_kernel(self) -> bool:
-        """No: the WebSocket's ping proves the server; the server watches the kernel."""
-        return False
-
-    @property
-    def exposure_notice(self) -> str:
-        """None: the token is the user's own."""
-        return ""
-
-    @property
-    def pane_warning(self) -> str:
-        """None, as `exposure_notice`."""
-        return ""
-
-    @property
-    def restart_detail(self) -> str:
-        """Nothing to add: the server restarts it wherever it likes."""
-        return ""
-
-    @property
-    def restarting_detail(self) -> str:
-        """A server says so on its own, on the kernel's iopub."""
-        return "its server says so"
-
-    def pane_rows(self, transport: str) -> tuple[PaneRow, ...]:
-        """The server, how messages travel, the masked token, and the kernel's id."""
-        return (
-            value_row("server", self.base_url),
-            pane_row(
-                "", (transport or "websocket", "value"), " · token ", (self.masked_token, "value")
-            ),
-            pane_row(
-                "id",
-                (self.kernel_id, "value"),
-                " · ",
-                (self.kernel_name or "?", "value"),
-                (" · started by nbtui" if self.created else "", "muted"),
-            ),
-        )
-
-    def no_heartbeat(self, timeout: float) -> str:
-        """The server's WebSocket did not answer its ping."""
-        return (
-            f"the Jupyter Server at {self.base_url} does not answer the WebSocket of "
-            f"kernel {self.kernel_id} within {timeout:g} s"
-        )
-
-    def no_reply(self, timeout: float, bad_signatures: int, *, key_proven: bool) -> str:
-        """The kernel does not answer through its server (the server signs: no key)."""
-        return (
-            f"kernel {self.kernel_id} on {self.base_url} does not answer requests "
-            f"within {timeout:g} s (it may still be starting, or be stuck)"
-        )
-
-
 class JupyterServer:
     """The REST API of one Jupyter Server, with its token.
 
@@ -228,7 +113,7 @@ class JupyterServer:
     Jupyter Server, no such kernel.
     """
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, *, kind: str = "server") -> None:
         self.base_url, url_token = normalise_url(url)
         # The most specific wins: --token, then the pasted URL's, then the environment's.
         if token is None and url_token:
@@ -237,6 +122,9 @@ class JupyterServer:
             token_value, source = server_token(token)
         self.token = token_value
         self.token_source = source
+        self.kind = kind
+        """"server", "gateway" (a kernel gateway: no sessions, contents, maybe no
+        list of kernels) or "hub" (a user's server on JupyterHub)."""
         self._http = tornado.httpclient.AsyncHTTPClient()
 
     @property
@@ -244,54 +132,107 @@ class JupyterServer:
         """The token as an Authorization header, when there is one."""
         return {"Authorization": f"token {self.token}"} if self.token else {}
 
-    async def _fetch(self, method: str, path: str, body: object = None) -> object:
-        url = f"{self.base_url}{path}"
+    @property
+    def describe(self) -> str:
+        """The server as messages name it ("the Jupyter Server at URL")."""
+        return f"{KIND_NAMES.get(self.kind, KIND_NAMES['server'])} at {self.base_url}"
+
+    async def answer(
+        self, method: str, path: str, body: object = None, timeout: float = HTTP_TIMEOUT
+    ) -> HttpAnswer:
+        """One request to the server, whatever it answers; redirects are not followed
+        (JupyterHub sends a user whose server is not running to the hub). `timeout` is
+        in seconds.
+
+        Raises:
+            NbtuiError: The server cannot be reached.
+        """
         request = tornado.httpclient.HTTPRequest(
-            url,
+            f"{self.base_url}{path}",
             method=method,
             headers={**self.headers, "Content-Type": "application/json"},
             body=None if body is None and method == "GET" else json.dumps(body or {}),
             connect_timeout=HTTP_TIMEOUT,
-            request_timeout=HTTP_TIMEOUT,
+            request_timeout=timeout,
             allow_nonstandard_methods=True,
+            follow_redirects=False,
         )
         try:
-            response = await self._http.fetch(request)
-        except tornado.httpclient.HTTPClientError as error:
-            raise NbtuiError(self._refusal(error.code, path)) from None
+            # raise_error=False still raises for no answer at all: a timeout is a 599.
+            response = await self._http.fetch(request, raise_error=False)
+        except tornado.httpclient.HTTPClientError:
+            raise NbtuiError(f"cannot reach {self.describe}: timed out") from None
         except (OSError, asyncio.TimeoutError) as error:
-            raise NbtuiError(
-                f"cannot reach the Jupyter Server at {self.base_url}: {failure_reason(error)}"
-            ) from None
-        if not response.body:
+            raise NbtuiError(f"cannot reach {self.describe}: {failure_reason(error)}") from None
+        headers = {name.lower(): value for name, value in response.headers.get_all()}
+        return HttpAnswer(response.code, headers, response.body or b"")
+
+    async def _fetch(self, method: str, path: str, body: object = None) -> object:
+        return self._decode(await self.answer(method, path, body), path)
+
+    def _decode(self, answer: HttpAnswer, path: str) -> object:
+        if not 200 <= answer.code < 300:
+            raise NbtuiError(self.refusal(answer, path))
+        if not answer.body:
             return None
         try:
-            return cast(object, json.loads(response.body))
+            return cast(object, json.loads(answer.body))
         except ValueError:
             raise NbtuiError(
                 f"{self.base_url} does not look like a Jupyter Server: {path} did not answer JSON"
             ) from None
 
-    def _refusal(self, code: int, path: str) -> str:
+    def refusal(self, answer: HttpAnswer, path: str) -> str:
+        """One sentence on a request to `path` that did not succeed."""
+        code = answer.code
+        if 300 <= code < 400 or code in (424, 503):
+            return self._redirect(answer, path)
         if code in (401, 403):
             how = (
                 f"the token from {self.token_source} was refused"
                 if self.token
                 else "it needs a token: give --token or set JUPYTER_TOKEN"
             )
-            return f"the Jupyter Server at {self.base_url} said {code}: {how}"
+            return f"{self.describe} said {code}: {how}"
         if code == 404 and path.startswith("/api/kernels/"):
             kernel = path.split("/")[3]
-            return f"the Jupyter Server at {self.base_url} has no kernel {kernel}"
+            return f"{self.describe} has no kernel {kernel}"
         if code == 404:
             return f"{self.base_url} does not look like a Jupyter Server ({path}: 404)"
-        if code == 599:
-            return f"cannot reach the Jupyter Server at {self.base_url}: timed out"
-        return f"the Jupyter Server at {self.base_url} answered {code} to {path}"
+        return f"{self.describe} answered {code} to {path}"
+
+    def _redirect(self, answer: HttpAnswer, path: str) -> str:
+        location = urllib.parse.urlsplit(answer.headers.get("location", "")).path
+        if "x-jupyterhub-version" in answer.headers or "/hub/" in location:
+            if "/hub/login" in location:
+                return (
+                    f"JupyterHub sent {path} at {self.base_url} to its login page: "
+                    "give a hub API token (JUPYTERHUB_API_TOKEN, JUPYTER_TOKEN or --token)"
+                )
+            return (
+                f"the JupyterHub server at {self.base_url} is not running "
+                "(nbtui --server URL --start-server asks the hub to start it)"
+            )
+        where = f" to {_safe(location)}" if location else ""
+        return (
+            f"{self.base_url} does not look like a Jupyter Server "
+            f"({path}: {answer.code}, sent elsewhere{where})"
+        )
 
     async def kernels(self) -> list[ServerKernelModel]:
-        """Every kernel the server runs."""
-        raw = await self._fetch("GET", "/api/kernels")
+        """Every kernel the server runs.
+
+        Raises:
+            KernelsNotListed: A kernel gateway that keeps its list to itself (its default).
+        """
+        answer = await self.answer("GET", "/api/kernels")
+        if answer.code == 403 and self.kind == "gateway":
+            raise KernelsNotListed(
+                f"{self.describe} does not list its kernels (it runs without "
+                "--JupyterWebsocketPersonality.list_kernels=True): attach with "
+                "--kernel-id and the full id, or start one with --kernel NAME"
+            )
+        raw = self._decode(answer, "/api/kernels")
         if not isinstance(raw, list):
             raise NbtuiError(
                 f"{self.base_url} does not look like a Jupyter Server: /api/kernels is not a list"
@@ -308,7 +249,11 @@ class JupyterServer:
         Raises:
             NbtuiError: None or several match.
         """
-        kernels = await self.kernels()
+        try:
+            kernels = await self.kernels()
+        except KernelsNotListed:
+            # Only the full id can be asked for.
+            return await self.kernel(prefix)
         matches = [kernel for kernel in kernels if kernel.id.startswith(prefix)]
         if len(matches) == 1:
             return matches[0]
@@ -361,7 +306,13 @@ class JupyterServer:
         """Where `model`'s kernel is, with this server's token; `created` if nbtui asked
         for it."""
         return ServerKernel(
-            self.base_url, model.id, model.name, self.token, self.token_source, created
+            self.base_url,
+            model.id,
+            model.name,
+            self.token,
+            self.token_source,
+            created,
+            self.kind,
         )
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from nbtui.app.kernel.cells import lexer_name
 from nbtui.app.kernel.changes import SessionChanges
 from nbtui.app.kernel.deadlines import Deadlines
+from nbtui.app.kernel.deaths import DeathTelling
 from nbtui.app.kernel.liveness import (
     TROUBLE,
     LivenessMonitor,
@@ -44,7 +45,7 @@ def _nothing() -> None:
     pass
 
 
-class KernelSession(CellSubmission):
+class KernelSession(CellSubmission, DeathTelling):
     """A console's session on one kernel: what nbtui knows and says about it.
 
     Args:
@@ -117,6 +118,7 @@ class KernelSession(CellSubmission):
         """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
         self._lost_cells: list[str] = []
         """Our cells the kernel died under, until one is seen to have started."""
+        DeathTelling.__init__(self)
 
     # -- attach and detach ---------------------------------------------------------------
 
@@ -295,6 +297,9 @@ class KernelSession(CellSubmission):
             self._liveness_notice(snapshot, previous)
         if state != previous and state in ("dead", "restarted"):
             self._gone()
+        if state == "alive" and previous != "alive":
+            self.postmortem = None  # the pane said why it died until it is well again
+            self._explained = False
         if state == "alive" and (self.state in TROUBLE or self.state == "restarted"):
             self.state = "idle"
         elif state != "alive":
@@ -307,9 +312,16 @@ class KernelSession(CellSubmission):
 
     def _liveness_notice(self, snapshot: LivenessSnapshot, previous: str) -> None:
         state = snapshot.state
+        running = self.model.oldest_running()
         if state in ("dead", "restarting", "restarted"):
             self.model.mark_all_stopped()
         notice = liveness_notice(snapshot, previous, self.client.info)
+        # A death is one the user did not ask for: a restart F9 asked for kills the old
+        # kernel on purpose, and needs no post-mortem.
+        died = not self._restart_asked and (
+            state == "dead"
+            or (state in ("restarting", "restarted") and previous not in ("dead", "restarting"))
+        )
         # A restart the user asked for was said as it began: "restarting" again adds
         # nothing; its end ("restarted", or a death) is still told.
         if state == "restarting" and self._restart_asked:
@@ -318,7 +330,10 @@ class KernelSession(CellSubmission):
             self._restart_asked = False
         if notice is not None:
             self.model.add_notice(*notice)
+        if died:
+            self._explain_death(running)
         if state == "restarted":
+            self._explained = False  # a new kernel: its own death is yet to come
             self.read_kernel_info()
             self.deadlines.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
 
@@ -373,7 +388,8 @@ class KernelSession(CellSubmission):
         if isinstance(process, LocalProcess):
             process.learn(snapshot.pid, snapshot.hostname)
         if snapshot.memory_warning and not warned:
-            self.model.add_notice(*memory_short(snapshot.memory_share))
+            self.model.add_notice(*memory_short(snapshot.memory_share, snapshot.memory_limit))
+        self._follow_life(snapshot)
         self._changes.usage = True
         self.on_change()
 

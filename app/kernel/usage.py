@@ -7,6 +7,11 @@ So every field is optional, a request times out after about a second, and a loca
 kernel that does not report is measured here with psutil instead: the process that
 listens on the kernel's shell port.
 
+For a local kernel each reading also carries what only this machine can tell, read in a
+thread: its real memory limit (`limits.memory_limit`: its cgroup's, else the host's),
+against which the memory share is counted, and its GPUs (`gpu.GpuSampler`, NVML). A
+remote kernel's GPUs are not this machine's: its reading says so and nothing is asked.
+
 The probes are control requests: the transcript model tracks busy per execute request
 and ignores their busy/idle, and nothing of them reaches the transcript.
 """
@@ -24,6 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import psutil
 
+from nbtui.app.kernel.gpu import REMOTE, GpuSampler, GpuSnapshot
+from nbtui.app.kernel.limits import MemoryLimit, memory_limit
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.pacing import PacedPoller, sleep_paced
 from nbtui.app.kernel.sanitize import sanitize_line
@@ -91,10 +98,17 @@ class UsageSnapshot:
     memory_history: tuple[int, ...] = ()
     """Recent kernel_memory readings, oldest first."""
     memory_share: float | None = None
-    """kernel_memory / (kernel_memory + host available): how much of what it could
-    have the kernel holds."""
+    """How much of what it could have the kernel holds: kernel_memory / its cgroup's
+    limit where one binds (`memory_limit`), else kernel_memory / (kernel_memory + host
+    available)."""
     memory_warning: bool = False
     """memory_share passed the poller's threshold: the out-of-memory killer is near."""
+    memory_limit: MemoryLimit | None = None
+    """A local kernel's real limit (its cgroup's, else the host's memory); None for a
+    remote kernel, whose cgroup cannot be read from here."""
+    gpu: GpuSnapshot | None = None
+    """The GPUs of a local kernel's host and what the kernel holds on them; for a remote
+    kernel a snapshot that only says so; None before the first reading."""
     note: str = ""
     """Why figures are missing, e.g. "not reported by this kernel"."""
 
@@ -141,13 +155,21 @@ def parse_usage(content: Mapping[str, Any], at: float | None = None) -> UsageSna
     )
 
 
-def memory_share(kernel_memory: int | None, host: HostMemory | None) -> float | None:
-    """kernel / (kernel + host available), or None when either is unknown.
+def memory_share(
+    kernel_memory: int | None, host: HostMemory | None, limit: MemoryLimit | None = None
+) -> float | None:
+    """kernel / its cgroup's limit where one binds, else kernel / (kernel + host
+    available); None when a figure is missing.
 
-    The denominator is what the kernel could hold before the host runs out: what it
-    holds plus what is still free for anyone.
+    Without a cgroup limit the denominator is what the kernel could hold before the host
+    runs out: what it holds plus what is still free for anyone. With one, the cgroup's
+    limit is what the out-of-memory killer goes by, however much the host has free.
     """
-    if kernel_memory is None or host is None or host.available is None:
+    if kernel_memory is None:
+        return None
+    if limit is not None and limit.source == "cgroup" and limit.limit:
+        return kernel_memory / limit.limit
+    if host is None or host.available is None:
         return None
     whole = kernel_memory + host.available
     return kernel_memory / whole if whole > 0 else None
@@ -268,6 +290,8 @@ class UsagePoller(PacedPoller):
         self._cpu: deque[float] = deque(maxlen=history)
         self._memory: deque[int] = deque(maxlen=history)
         self._probe: _LocalProbe | None = None
+        self.gpu_sampler = GpuSampler()
+        """NVML, initialised at the first local reading (and never again without a driver)."""
         self.snapshot: UsageSnapshot | None = None
         """The latest reading, None before the first poll."""
 
@@ -314,7 +338,17 @@ class UsagePoller(PacedPoller):
                 reading = _with(reading, note=f"{NOT_REPORTED}; {reading.note}")
         else:
             reading = UsageSnapshot(source="none", at=time.monotonic(), note=NOT_REPORTED)
+        if self.local:
+            limit, gpu = await asyncio.to_thread(self._host_figures, reading.pid)
+            reading = _with(reading, memory_limit=limit, gpu=gpu)
+        else:
+            reading = _with(reading, gpu=GpuSnapshot(at=reading.at, note=REMOTE))
         return self._record(reading)
+
+    def _host_figures(self, pid: int | None) -> tuple[MemoryLimit, GpuSnapshot]:
+        """A local kernel's memory limit (the host's while its process is unknown) and
+        GPUs: file reads and NVML calls, blocking."""
+        return memory_limit(pid), self.gpu_sampler.sample(pid)
 
     async def _measure(self, pid: int | None) -> UsageSnapshot:
         if self._probe is None:
@@ -326,7 +360,7 @@ class UsagePoller(PacedPoller):
             self._cpu.append(reading.kernel_cpu)
         if reading.kernel_memory is not None:
             self._memory.append(reading.kernel_memory)
-        share = memory_share(reading.kernel_memory, reading.host_memory)
+        share = memory_share(reading.kernel_memory, reading.host_memory, reading.memory_limit)
         snapshot = _with(
             reading,
             cpu_history=tuple(self._cpu),

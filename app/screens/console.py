@@ -25,6 +25,7 @@ from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.peers_pane import PeersPane
+from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.stdin_prompt import StdinPrompt
@@ -113,6 +114,7 @@ class ConsoleScreen(ConsoleActions):
             yield SidePanes(id="side")
         yield CompletionMenu(id="completions")
         yield StdinPrompt(id="stdin-row")
+        yield SearchBar(id="search-bar")
         with Horizontal(id="input-row"):
             yield Label("In [ ]:", id="prompt")
             yield CellEditor(id="editor")
@@ -305,7 +307,11 @@ class ConsoleScreen(ConsoleActions):
     def run_cell(self, code: str) -> str:
         """Send a cell to the kernel and show it at once."""
         msg_id = self.session.execute(code)
-        # Running a cell asks to see it: back to the end, even from far back in scrollback.
+        # Running a cell asks to see it: back to the end, even from far back in scrollback,
+        # and from a search's match (which would hold the view).
+        if self.transcript.searching:
+            self.query_one(SearchBar).display = False
+            self.transcript.close_search(restore=False)
         self.transcript.follow = True
         self.editor.remember(code)
         self.editor.load_text("")
@@ -418,6 +424,43 @@ class ConsoleScreen(ConsoleActions):
         """Show or hide the side panes (F2)."""
         self._panes_wanted = not self.query_one(SidePanes).shown
         self._layout_panes()
+
+    # -- search and cells ------------------------------------------------------------------
+
+    @on(SearchBar.Changed)
+    def _search_changed(self, event: SearchBar.Changed) -> None:
+        self.transcript.search_for(event.query)
+
+    @on(SearchBar.Stepped)
+    def _search_stepped(self, event: SearchBar.Stepped) -> None:
+        self.transcript.step_search(event.forward)
+
+    @on(SearchBar.Closed)
+    def _search_closed(self, event: SearchBar.Closed) -> None:
+        self.close_search(restore=event.restore)
+
+    @on(SearchBar.Stayed)
+    def _search_stayed(self) -> None:
+        self.transcript.focus()
+
+    @on(TranscriptView.SearchLeft)
+    def _search_left(self) -> None:
+        self.close_search(restore=False)
+
+    @on(TranscriptView.SearchCounted)
+    def _search_counted(self, event: TranscriptView.SearchCounted) -> None:
+        self.query_one(SearchBar).show_status(event.status)
+
+    @on(TranscriptView.EditRequested)
+    def _edit_requested(self, event: TranscriptView.EditRequested) -> None:
+        if self.observe:
+            self.notify("observing: read-only, nothing can be run from here", timeout=2)
+            return
+        editor = self.editor
+        # An edit, not a load: ctrl+z brings back what the editor held.
+        editor.replace(event.code, editor.document.start, editor.document.end)
+        editor.move_cursor(editor.document.end)
+        editor.focus()
 
     @on(ConnectionPane.JoinCopied)
     def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:

@@ -13,6 +13,7 @@ from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.app.screens.exporting import SessionRecorder, default_export_path, export_session
 from nbtui.app.screens.pager import PagerScreen
 from nbtui.widgets.connection_pane import ConnectionPane
+from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.side_panes import SidePanes
 
 if TYPE_CHECKING:
@@ -42,6 +43,8 @@ class ConsoleActions(Screen[None]):
     session: KernelSession
     _frames: FramePump
     _others_mode: int
+    _search_return: Widget | None = None
+    """What had the focus when the search opened: Escape gives it back."""
 
     @property
     def transcript(self) -> TranscriptView:
@@ -75,6 +78,32 @@ class ConsoleActions(Screen[None]):
             title = f"Out[{output.execution_count}]" if output.execution_count else "output"
             text = output.source
         self.app.push_screen(PagerScreen(title, text))
+
+    def action_search(self) -> None:
+        """Find in the transcript (ctrl+f, `/` in the transcript); again from the bar:
+        back to the query."""
+        bar = self.query_one(SearchBar)
+        transcript = self.transcript
+        if not transcript.searching:
+            focused = self.focused
+            self._search_return = focused if focused is not None else self.editor
+            transcript.open_search()
+            if bar.search_query.text:
+                transcript.search_for(bar.search_query)
+        bar.open()
+
+    def close_search(self, restore: bool) -> None:
+        """Close the search bar: back to where the search opened (`restore`, Escape in
+        the bar), or staying at the match (Escape in the transcript)."""
+        bar = self.query_one(SearchBar)
+        had_focus = bar.has_focus_within
+        bar.display = False
+        self.transcript.close_search(restore)
+        back = self._search_return
+        if not restore:
+            self.transcript.focus()
+        elif had_focus:
+            (back if back is not None and back.is_attached else self.editor).focus()
 
     def action_copy_join(self) -> None:
         """Copy the command others run to join (F8)."""

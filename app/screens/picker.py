@@ -23,7 +23,7 @@ from textual.widgets import DataTable, Footer, Static
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.discovery import KernelEntry
 from nbtui.app.present import HEADERS, row
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 
 __all__ = ["KernelPicker", "KernelPickerApp"]
 
@@ -239,7 +239,7 @@ class KernelPickerApp(App[Path | None]):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The peer palette's variables: nbtui.tcss, which this app shares, uses them."""
-        return peer_variables(self.current_theme)
+        return theme_variables(self.current_theme)
 
     @property
     def picker(self) -> KernelPicker:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -29,6 +30,7 @@ from nbtui.app.kernel import discovery, probing
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.gpu import NO_DRIVER, GpuSampler
 from nbtui.app.present import HEADERS
 from tests.conftest import nbtui_script, start_kernel
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
@@ -139,7 +141,14 @@ def test_list_marks_live_and_stale(fleet: Fleet, tmp_path: Path) -> None:
         table = run_nbtui("--list", cwd=tmp_path, deadline=LIST_DEADLINE)
         assert table.returncode == 0, table.stderr
         lines = table.stdout.splitlines()
-        assert lines[0].split() == list(HEADERS)
+        at = HEADERS.index("CPU") + 1
+        assert lines[0].split() == [*HEADERS[:at], "GPU", *HEADERS[at:]]
+        if GpuSampler().sample(None).devices:
+            print("this machine has an NVIDIA GPU: the no-GPU words are not checked")
+        else:
+            # No GPU here: the column says "-" and one line under the table says why.
+            assert f"GPU: {NO_DRIVER}" in lines
+            assert all(rows[str(path)]["gpu_memory"] is None for path in fleet.live_paths)
         for path in fleet.stale:
             line = next(line for line in lines if line.startswith(path.name))
             assert " STALE " in line
@@ -147,6 +156,8 @@ def test_list_marks_live_and_stale(fleet: Fleet, tmp_path: Path) -> None:
             line = next(line for line in lines if line.startswith(path.name))
             assert " alive " in line and "STALE" not in line
             assert " MiB " in line or " GiB " in line, line  # binary units, as the panes
+            # CPU, then GPU ("-": no GPU here), then the age.
+            assert re.search(r"%\s+-\s+\d+ \w+$", line) or GpuSampler().sample(None).devices
         assert "3 alive, 2 stale" in table.stdout
     finally:
         busy_km.interrupt_kernel()

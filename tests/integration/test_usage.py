@@ -12,6 +12,8 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import ConnectionInfo, load_connection_file
+from nbtui.app.kernel.gpu import REMOTE
+from nbtui.app.kernel.limits import memory_limit
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.usage import NOT_REPORTED, UsagePoller, UsageSnapshot
 
@@ -53,6 +55,12 @@ async def test_usage_reply_fields_and_history(kernel: KernelManager, client: Ker
     assert len(second.memory_history) == len(first.memory_history) + 1
     assert len(second.cpu_history) > len(first.cpu_history)
     assert second.at > first.at
+    # This machine's own figures for a local kernel: its real memory limit, its GPUs.
+    limit = memory_limit(first.pid)
+    assert first.memory_limit == limit
+    assert first.gpu is not None
+    if not first.gpu.devices:
+        assert first.gpu.note.startswith("no NVIDIA GPU")
 
 
 async def test_probes_never_reach_the_inbox_as_replies(client: KernelClient) -> None:
@@ -110,6 +118,10 @@ async def test_silent_remote_kernel_is_not_reported(kernel: KernelManager) -> No
     assert snapshot.note == NOT_REPORTED
     assert snapshot.kernel_memory is None
     assert not snapshot.memory_warning
+    # Nothing of this machine is the remote kernel's: no limit, one GPU line, no NVML.
+    assert snapshot.memory_limit is None
+    assert snapshot.gpu is not None and snapshot.gpu.note == REMOTE
+    assert poller.gpu_sampler.failure is None  # never initialised
 
 
 async def test_closing_the_client_ends_the_poller_quietly(kernel: KernelManager) -> None:

@@ -22,6 +22,8 @@ from textual.pilot import Pilot
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
+from nbtui.app.kernel.gpu import NO_DRIVER, GpuSnapshot
+from nbtui.app.kernel.limits import MemoryLimit
 from nbtui.app.kernel.liveness import LivenessSnapshot
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.usage import HostMemory, UsageSnapshot
@@ -50,6 +52,8 @@ FIXED_USAGE = UsageSnapshot(
     cpu_history=(3.0, 40.0, 85.0, 98.0, 97.0, 98.0),
     memory_history=tuple(int(x * GIB) for x in (0.4, 0.6, 0.8, 1.0, 1.1, 1.2)),
     memory_share=0.065,
+    memory_limit=MemoryLimit(limit=int(23.5 * GIB), source="host"),
+    gpu=GpuSnapshot(at=0.0, note=NO_DRIVER),
 )
 FIXED_HB = (0.00011, 0.00012, 0.0001, 0.00013, 0.00011, 0.00012, 0.0001)
 
@@ -146,11 +150,11 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
         km.shutdown_kernel(now=True)
 
 
-def make_app(km: KernelManager) -> NbtuiApp:
+def make_app(km: KernelManager, theme: str | None = None) -> NbtuiApp:
     info = load_connection_file(Path(km.connection_file))
     client = KernelClient(info, username="you")
     client.session.session = OWN_SESSION
-    return create_app(client, session_class=FixedSession)
+    return create_app(client, session_class=FixedSession, theme=theme)
 
 
 async def session(pilot: Pilot[Any], km: KernelManager, peer: bool) -> None:
@@ -209,6 +213,18 @@ def test_panes_overlay_80x24(snap_compare: Any, named_kernel: KernelManager) -> 
         await pilot.pause(0.1)
 
     assert snap_compare(make_app(named_kernel), terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.mark.parametrize("theme", ["nord", "textual-light"])
+def test_theme(snap_compare: Any, named_kernel: KernelManager, theme: str) -> None:
+    """One theme of each family (dark, light), as the config file's `theme` sets it: the
+    prompts, states, a traceback and a peer's colours follow the theme and read on it."""
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await session(pilot, named_kernel, peer=True)
+
+    app = make_app(named_kernel, theme)
+    assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
 
 
 MIMETYPES = {

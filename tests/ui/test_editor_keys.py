@@ -12,11 +12,13 @@ from textual import events
 from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
+from textual.widgets import Input
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.nbtui_app import NbtuiApp, create_app
+from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.widgets.editor import CellEditor
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 from tests.ui.conftest import run_and_wait, until
 
 NO_JEDI = "get_ipython().Completer.use_jedi = False"
@@ -206,6 +208,22 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, CommandPalette))
 
+        async def ctrl_f() -> None:
+            # The search bar opens with the focus; Escape closes it and gives it back.
+            await pilot.press("ctrl+f")
+            bar = app.query_one("#search-bar")
+            assert bar.display and bar.has_focus_within
+            await pilot.press("escape")
+            assert not bar.display and editor.has_focus
+
+        async def export(key: str, suffix: str) -> None:
+            # The export prompt offers a file name; Escape cancels it, writing nothing.
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, ExportPrompt))
+            assert app.screen.query_one(Input).value.endswith(suffix)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, ExportPrompt))
+
         async def ctrl_q() -> None:
             await pilot.press("ctrl+q")
             await until(pilot, lambda: app.return_code == 0)
@@ -232,6 +250,9 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             "f10": lambda: noted("f10", "no output was held back"),
             "pageup": pages,
             "pagedown": pages,
+            "ctrl+f": ctrl_f,
+            "ctrl+s": lambda: export("ctrl+s", ".ipynb"),
+            "alt+s": lambda: export("alt+s", ".md"),
             "ctrl+p": palette,
             "ctrl+q": ctrl_q,
         }
@@ -303,7 +324,7 @@ class StyledEditorApp(EditorApp):
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """The peer palette's variables, which nbtui.tcss uses."""
-        return peer_variables(self.current_theme)
+        return theme_variables(self.current_theme)
 
 
 def colours(editor: CellEditor, row: int) -> dict[str, set[Color | None]]:

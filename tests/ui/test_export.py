@@ -120,7 +120,11 @@ async def test_markdown_export_and_record(client: KernelClient, tmp_path: Path) 
         await pilot.press("enter")
         await until(pilot, lambda: any("could not export" in n.message for n in app._notifications))
         app.run_cell("print('last')")
-        await until(pilot, lambda: not app.model.busy and len(app.model.cells) == 2)
+        # Our cell is in the model as soon as it is sent: wait for its end, not for idle.
+        await until(
+            pilot,
+            lambda: len(app.model.cells) == 2 and all(c.finished for c in app.model.cells.values()),
+        )
     text = target.with_suffix(".md").read_text()
     assert "```python\nprint(6 * 7)\n```" in text and "```\n42\n```" in text
     # Leaving writes the last version, whatever the interval.

@@ -8,7 +8,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import DataTable, Input
 
 from nbtui.app.kernel.variables import UNSUPPORTED, VariableRow, VariablesSnapshot
-from nbtui.widgets.palette import peer_variables
+from nbtui.widgets.palette import theme_variables
 from nbtui.widgets.variables_pane import VariablesPane
 from tests.ui.conftest import until
 
@@ -39,7 +39,7 @@ class Harness(App[None]):
         self.selected: list[VariableRow] = []
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
-        return peer_variables(self.current_theme)  # nbtui.tcss uses them, as NbtuiApp
+        return theme_variables(self.current_theme)  # nbtui.tcss uses them, as NbtuiApp
 
     def compose(self) -> ComposeResult:
         yield VariablesPane(interval=2.0, id="vars")

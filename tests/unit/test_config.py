@@ -12,8 +12,7 @@ from textual.binding import Binding
 from textual.theme import BUILTIN_THEMES
 
 from nbtui.app.config import (
-    KEY_ACTIONS,
-    SETTINGS,
+    NOT_SETTINGS,
     Config,
     ConfigError,
     EffectiveSetting,
@@ -21,12 +20,21 @@ from nbtui.app.config import (
     default_settings,
     effective_settings,
     format_settings,
-    load_config,
     options_given,
+    settings_of,
 )
-from nbtui.app.main import parse_args
-from nbtui.app.nbtui_app import NbtuiApp
+from nbtui.app.config import load_config as _load_config
+from nbtui.app.main import build_parser, parse_args
+from nbtui.app.nbtui_app import NbtuiApp, keyed_bindings
 from tests.unit.test_docstrings import ROOT, missing_docstrings
+
+SETTINGS = settings_of(build_parser())
+KEY_ACTIONS = tuple(binding.id for binding in keyed_bindings() if binding.id is not None)
+
+
+def load_config(path: Path | None = None) -> Config:
+    """The config file at `path` with the CLI's settings."""
+    return _load_config(path, SETTINGS)
 
 
 def _write(tmp_path: Path, text: str) -> Path:
@@ -47,24 +55,13 @@ def _error(tmp_path: Path, text: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    """A parser shaped like the CLI's for the settings (the CLI builds its own inside
-    parse_args; what matters here is argparse's behaviour with the same dests)."""
-    parser = argparse.ArgumentParser(prog="nbtui")
-    parser.add_argument("--kernel", default=None)
-    parser.add_argument("--keep-kernel", action="store_true")
-    parser.add_argument("--scrollback", type=int, default=50_000)
-    parser.add_argument("--username", default=None)
-    parser.add_argument("--observe", action="store_true")
-    parser.add_argument("--hide-others", choices=("outputs", "all"), default=None)
-    parser.add_argument("--usage-interval", type=float, default=5.0)
-    parser.add_argument("--memory-warn", type=float, default=0.8)
-    parser.add_argument("--output-limit", type=int, default=2000)
-    parser.add_argument("--line-limit", type=int, default=10_000)
-    return parser
+    """The CLI's parser."""
+    return build_parser()
 
 
 def _defaults(parser: argparse.ArgumentParser) -> dict[str, object]:
-    return default_settings(parser, [Binding("ctrl+c", "interrupt", "Interrupt")], "textual-dark")
+    interrupt = Binding("ctrl+c", "interrupt", "Interrupt", id="interrupt")
+    return default_settings(parser, [interrupt], "textual-dark")
 
 
 def test_path_follows_xdg_config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -126,19 +123,53 @@ def test_every_setting_read_by_its_long_option_name(tmp_path: Path) -> None:
 
 
 def test_settings_are_the_clis_options() -> None:
-    """Each setting's dest is one parse_args gives, and its default passes the file's checks
-    (the bounds are written twice: here they must agree)."""
+    """Every long option is a setting unless it says what to do this time; an option
+    another part of nbtui adds to the parser is a key without a word here."""
+    parser = build_parser()
+    longs = {
+        action.dest
+        for action in parser._actions
+        if any(option.startswith("--") for option in action.option_strings)
+    }
+    assert {setting.dest for setting in SETTINGS} == longs - NOT_SETTINGS
     args = parse_args([])
     for setting in SETTINGS:
-        assert hasattr(args, setting.dest), setting.key
         assert setting.key == setting.dest.replace("_", "-")
         default = getattr(args, setting.dest)
         if default is not None and setting.check is not None:
             assert setting.check(default) is None, setting.key
 
 
+def test_a_new_option_is_a_key(tmp_path: Path) -> None:
+    parser = build_parser()
+    parser.add_argument("--made-up-after", type=float, default=10.0)
+    parser.add_argument("--made-up-path", type=Path, default=None)
+    parser.add_argument("--mode", choices=("a", "b"), default="a")
+    settings = settings_of(parser)
+    path = _write(tmp_path, 'made-up-after = 3\nmade-up-path = "/tmp/x"\nmode = "b"')
+    config = _load_config(path, settings)
+    assert config.options["made_up_after"] == 3.0
+    assert config.options["made_up_path"] == Path("/tmp/x")
+    assert config.options["mode"] == "b"
+    with pytest.raises(ConfigError, match='mode: "c" must be one of "a", "b"'):
+        _load_config(_write(tmp_path, 'mode = "c"'), settings)
+
+
 def test_key_actions_are_the_apps_bindings() -> None:
-    assert {binding.action for binding in NbtuiApp.BINDINGS} == set(KEY_ACTIONS)
+    """Every app binding has an id, its action's name: the palette and `[keys]` need it."""
+    for binding in NbtuiApp.BINDINGS:
+        assert isinstance(binding, Binding)
+        assert binding.id == binding.action.split("(", 1)[0], binding
+    assert {binding.action for binding in NbtuiApp.BINDINGS} <= set(KEY_ACTIONS)
+
+
+def test_unknown_action_is_one_line(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, "[keys]\ninterupt = 'ctrl+c'"))
+    with pytest.raises(ConfigError) as caught:
+        config.check_actions(KEY_ACTIONS)
+    assert str(caught.value) == (
+        f"{config.path}: unknown action 'keys.interupt' (did you mean 'keys.interrupt'?)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -149,7 +180,6 @@ def test_key_actions_are_the_apps_bindings() -> None:
         ("list = true", "unknown key 'list'"),
         ("token = 'secret'", "unknown key 'token'"),
         ("[panes]\nwidth = 3", "unknown key 'panes'"),
-        ("[keys]\ninterupt = 'ctrl+c'", "unknown action 'keys.interupt' (did you mean"),
         ("[keys]\ntoggle_panes = 'f2'", "unknown action 'keys.toggle_panes' (did you mean"),
     ],
 )
@@ -187,8 +217,9 @@ def test_wrong_type_is_one_line(tmp_path: Path, text: str, expected: str) -> Non
         ("usage-interval = 0.1", "usage-interval: 0.1 must be at least 0.5 seconds"),
         ("memory-warn = 80", "memory-warn: 80.0 is a share between 0 and 1"),
         ("memory-warn = 0", "memory-warn: 0.0 is a share between 0 and 1"),
-        ('hide-others = "mine"', "hide-others: \"mine\" must be one of 'outputs', 'all'"),
+        ('hide-others = "mine"', 'hide-others: "mine" must be one of "outputs", "all"'),
         ('username = ""', 'username: "" must not be empty'),
+        ('kernel = ""', 'kernel: "" must not be empty'),
         ('theme = "solarized"', "theme: no theme 'solarized'; one of: "),
     ],
 )
@@ -250,7 +281,9 @@ def test_command_line_overrides_the_file(tmp_path: Path) -> None:
 
     settings = {
         item.key: item
-        for item in effective_settings(args, config, defaults, given=options_given(parser, argv))
+        for item in effective_settings(
+            args, config, defaults, SETTINGS, given=options_given(parser, argv)
+        )
     }
     assert settings["scrollback"] == EffectiveSetting("scrollback", 3000, "command line")
     assert settings["observe"] == EffectiveSetting("observe", True, str(config.path))
@@ -259,7 +292,6 @@ def test_command_line_overrides_the_file(tmp_path: Path) -> None:
     assert settings["output-limit"] == EffectiveSetting("output-limit", 2000, "default")
     assert settings["theme"] == EffectiveSetting("theme", "textual-dark", "default")
     assert settings["keys.interrupt"] == EffectiveSetting("keys.interrupt", "ctrl+c", "default")
-    assert settings["keys.quit"] == EffectiveSetting("keys.quit", None, "default")
 
 
 def test_given_tells_an_option_repeating_the_file_value(tmp_path: Path) -> None:
@@ -273,9 +305,9 @@ def test_given_tells_an_option_repeating_the_file_value(tmp_path: Path) -> None:
     argv = ["--scroll", "1000"]  # argparse takes a unique abbreviation
     args = parser.parse_args(argv)
     assert options_given(parser, argv) == {"scrollback"}
-    given = effective_settings(args, config, defaults, given=options_given(parser, argv))
+    given = effective_settings(args, config, defaults, SETTINGS, given=options_given(parser, argv))
     assert given[SETTINGS.index(scrollback)] == EffectiveSetting("scrollback", 1000, "command line")
-    guessed = effective_settings(args, config, defaults)
+    guessed = effective_settings(args, config, defaults, SETTINGS)
     assert guessed[SETTINGS.index(scrollback)] == EffectiveSetting(
         "scrollback", 1000, str(config.path)
     )
@@ -287,7 +319,9 @@ def test_without_given_a_changed_value_is_the_command_lines(tmp_path: Path) -> N
     defaults = _defaults(parser)
     parser.set_defaults(**config.options)
     args = parser.parse_args(["--scrollback", "200", "--output-limit", "20"])
-    settings = {item.key: item.source for item in effective_settings(args, config, defaults)}
+    settings = {
+        item.key: item.source for item in effective_settings(args, config, defaults, SETTINGS)
+    }
     assert settings["scrollback"] == "command line"
     assert settings["output-limit"] == "command line"
     assert settings["line-limit"] == "default"
@@ -297,7 +331,9 @@ def test_theme_and_keys_from_the_file(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, 'theme = "gruvbox"\n[keys]\ninterrupt = "f12"'))
     parser = _parser()
     args = parser.parse_args([])
-    settings = {s.key: s for s in effective_settings(args, config, _defaults(parser), given=())}
+    settings = {
+        s.key: s for s in effective_settings(args, config, _defaults(parser), SETTINGS, given=())
+    }
     assert settings["theme"] == EffectiveSetting("theme", "gruvbox", str(config.path))
     assert settings["keys.interrupt"] == EffectiveSetting("keys.interrupt", "f12", str(config.path))
 
@@ -309,7 +345,9 @@ def test_format_settings_is_an_aligned_table(tmp_path: Path) -> None:
     argv = ["--observe"]
     args = parser.parse_args(argv)
     table = format_settings(
-        effective_settings(args, config, _defaults(parser), given=options_given(parser, argv))
+        effective_settings(
+            args, config, _defaults(parser), SETTINGS, given=options_given(parser, argv)
+        )
     )
     lines = table.splitlines()
     assert lines[0].split() == ["setting", "value", "from"]
@@ -339,17 +377,19 @@ def test_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     assert config.theme == "nord"
     assert config.keys == {"interrupt": "ctrl+c", "toggle_panes": "f2,ctrl+o"}
     after = section.split("```toml\n", 1)[1].split("```", 1)[1]
-    samples = after.split("```\n", 1)[1].split("```", 1)[0].splitlines()
+    blocks = after.split("```\n")[1::2]
+    (samples,) = (block.splitlines() for block in blocks if "unknown key" in block)
     shown = [line.split("config.toml", 1)[1] for line in samples if line]
     assert shown[0] == str(caught(tmp_path, "scrolback = 1")).split("config.toml", 1)[1]
     assert shown[1] == str(caught(tmp_path, 'usage-interval = "5s"')).split("config.toml", 1)[1]
     bad = "scrollback = 1000\nobserve = true\nusername = \n"
     assert shown[2] == str(caught(tmp_path, bad)).split("config.toml", 1)[1]
-    # Every action the README lists is one [keys] takes, and the other way round.
+    # Every action the README lists is one [keys] takes (actions added since are listed
+    # by --print-config).
     listed = section.split("for the actions", 1)[1].split("(Textual key", 1)[0]
-    assert sorted(re.findall(r"`([a-z-]+)`", listed)) == sorted(
-        action.replace("_", "-") for action in KEY_ACTIONS
-    )
+    names = set(re.findall(r"`([a-z-]+)`", listed.split("):", 1)[1]))
+    assert names <= {action.replace("_", "-") for action in KEY_ACTIONS}
+    assert {"quit", "interrupt", "toggle-panes", "restart", "run"} <= names
 
 
 def caught(tmp_path: Path, text: str) -> ConfigError:
@@ -361,7 +401,7 @@ def caught(tmp_path: Path, text: str) -> ConfigError:
 
 def test_default_settings_from_the_parser_and_the_apps_bindings() -> None:
     parser = _parser()
-    defaults = default_settings(parser, NbtuiApp.BINDINGS, "textual-dark")
+    defaults = default_settings(parser, keyed_bindings(), "textual-dark")
     assert defaults["scrollback"] == 50_000
     assert defaults["usage-interval"] == 5.0
     assert defaults["kernel"] is None

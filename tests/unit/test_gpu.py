@@ -23,9 +23,9 @@ from nbtui.app.kernel.gpu import (
     GpuDevice,
     GpuSampler,
     GpuSnapshot,
-    idle_holder_warning,
     kernel_pids,
 )
+from nbtui.app.present import gpu_column, gpu_lines, idle_holder_warning
 
 GiB = 1 << 30
 
@@ -123,11 +123,11 @@ def test_the_kernel_and_its_children_hold_their_memory(child: subprocess.Popen[b
     assert second.utilisation is None  # NVML_ERROR_NOT_SUPPORTED: that figure alone is missing
     assert second.kernel_memory == GiB
     assert snapshot.kernel_memory == 12 * GiB
-    assert snapshot.lines() == [
-        "GPU 0 NVIDIA A100-SXM4-80GB: 87 %, 30 GiB of 80 GiB, kernel 11 GiB",
-        "GPU 1 NVIDIA A100-SXM4-80GB: ? %, 30 GiB of 80 GiB, kernel 1 GiB",
+    assert gpu_lines(snapshot) == [
+        "GPU 0 NVIDIA A100-SXM4-80GB: 87 %, 30.0 GiB of 80.0 GiB, kernel 11.0 GiB",
+        "GPU 1 NVIDIA A100-SXM4-80GB: ? %, 30.0 GiB of 80.0 GiB, kernel 1.0 GiB",
     ]
-    assert snapshot.column() == "12 GiB"
+    assert gpu_column(snapshot) == "12.0 GiB"
 
 
 def test_several_kernels_for_the_list_ask_nvml_once(child: subprocess.Popen[bytes]) -> None:
@@ -136,9 +136,9 @@ def test_several_kernels_for_the_list_ask_nvml_once(child: subprocess.Popen[byte
     nvml = FakeNvml(devices=[a100([(child.pid, 2 * GiB), (other, 5 * GiB)])])
     snapshots = GpuSampler(nvml).sample_many([os.getpid(), child.pid, None, child.pid])
     assert nvml.calls == ["init", "count"]
-    assert {pid: snapshot.column() for pid, snapshot in snapshots.items()} == {
-        os.getpid(): "2 GiB",
-        child.pid: "2 GiB",
+    assert {pid: gpu_column(snapshot) for pid, snapshot in snapshots.items()} == {
+        os.getpid(): "2.0 GiB",
+        child.pid: "2.0 GiB",
         None: "?",
     }
 
@@ -148,7 +148,7 @@ def test_a_kernel_holding_nothing_and_old_bindings_answering_bytes() -> None:
     snapshot = GpuSampler(nvml).sample(os.getpid())
     assert snapshot.devices[0].name == "Tesla T4"
     assert snapshot.devices[0].kernel_memory == 0
-    assert snapshot.column() == "-"
+    assert gpu_column(snapshot) == "0 B"
 
 
 def test_pids_of_another_namespace_are_not_visible_not_zero() -> None:
@@ -157,8 +157,8 @@ def test_pids_of_another_namespace_are_not_visible_not_zero() -> None:
     sampler = GpuSampler(nvml, pid_exists=lambda pid: False)
     snapshot = sampler.sample(os.getpid())
     assert snapshot.devices[0].kernel_memory is None
-    assert snapshot.lines()[0].endswith("kernel's share not visible")
-    assert snapshot.column() == "?"
+    assert gpu_lines(snapshot)[0].endswith("kernel's share not visible")
+    assert gpu_column(snapshot) == "?"
 
 
 def test_a_driver_that_does_not_tell_memory_per_process() -> None:
@@ -171,21 +171,21 @@ def test_no_driver_is_one_line_and_nvml_is_asked_once() -> None:
     sampler = GpuSampler(nvml)
     for _ in range(3):
         snapshot = sampler.sample(os.getpid())
-        assert snapshot.lines() == [NO_DRIVER]
-        assert snapshot.column() == ""
+        assert gpu_lines(snapshot) == [NO_DRIVER]
+        assert gpu_column(snapshot) == "-"
     assert nvml.calls == ["init"]
 
 
 def test_a_remote_kernel_asks_nothing() -> None:
     nvml = FakeNvml(devices=[a100([])])
     snapshot = GpuSampler(nvml).sample(1234, local=False)
-    assert snapshot.lines() == [REMOTE]
+    assert gpu_lines(snapshot) == [REMOTE]
     assert nvml.calls == []
 
 
 def test_no_device() -> None:
     snapshot = GpuSampler(FakeNvml()).sample(None)
-    assert snapshot.lines() == ["no NVIDIA GPU: the driver sees no device"]
+    assert gpu_lines(snapshot) == ["no NVIDIA GPU: the driver sees no device"]
 
 
 def test_close_shuts_nvml_down_once() -> None:
@@ -202,12 +202,12 @@ def test_this_machine_without_a_gpu_shows_the_one_line() -> None:
     snapshot = GpuSampler().sample(os.getpid())
     if snapshot.devices:
         pytest.skip("this machine has an NVIDIA GPU")
-    assert snapshot.lines() == [NO_DRIVER]
+    assert gpu_lines(snapshot) == [NO_DRIVER]
 
 
 def test_the_command_prints_the_pane() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "nbtui.app.kernel.gpu", str(os.getpid())],
+        [sys.executable, "-m", "nbtui.app.gpu_check", str(os.getpid())],
         capture_output=True,
         text=True,
         check=True,
@@ -224,7 +224,7 @@ def held(gib: float, index: int = 0) -> GpuSnapshot:
 
 
 def test_idle_holder_warning() -> None:
-    assert idle_holder_warning(2 * 3600 + 120, held(11.2)) == "idle 2 h, holds 11.2 GiB of GPU 0"
+    assert idle_holder_warning(2 * 3600 + 59, held(11.2)) == "idle 2 h, holds 11.2 GiB of GPU 0"
     assert idle_holder_warning(80 * 60, held(11.2)) == "idle 1 h 20 min, holds 11.2 GiB of GPU 0"
     assert idle_holder_warning(None, held(11.2)) is None  # busy
     assert idle_holder_warning(60, held(11.2)) is None  # just finished a cell

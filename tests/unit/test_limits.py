@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psutil
 
-from nbtui.app.kernel.limits import format_bytes, memory_cgroup, memory_limit
+from nbtui.app.kernel.limits import memory_cgroup, memory_limit
 
 GiB = 1 << 30
 HOST = 64 * GiB
@@ -54,7 +54,7 @@ def test_v1_limit_of_the_cgroup(tmp_path: Path) -> None:
     write(memory / "jobs/alice", memory_limit_in_bytes=str(16 * GiB))
     limit = memory_limit(4242, proc=proc, host_total=HOST)
     assert (limit.limit, limit.source, limit.cgroup) == (16 * GiB, "cgroup", "/jobs/alice")
-    assert limit.describe() == "cgroup /jobs/alice limit 16 GiB"
+    assert limit.describe() == "cgroup /jobs/alice limit 16.0 GiB"
     assert limit.share(4 * GiB) == 0.25
 
 
@@ -64,7 +64,7 @@ def test_v1_an_ancestors_smaller_limit_binds(tmp_path: Path) -> None:
     write(memory, memory_limit_in_bytes=V1_NONE)
     write(memory / "jobs", memory_limit_in_bytes=str(8 * GiB))
     write(memory / "jobs/alice", memory_limit_in_bytes=V1_NONE)
-    assert memory_limit(4242, proc=proc, host_total=HOST).describe() == "cgroup /jobs limit 8 GiB"
+    assert memory_limit(4242, proc=proc, host_total=HOST).describe() == "cgroup /jobs limit 8.0 GiB"
 
 
 def test_v1_no_limit_is_the_hosts_memory(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_v1_no_limit_is_the_hosts_memory(tmp_path: Path) -> None:
     write(memory / "jobs/alice", memory_limit_in_bytes=str(HOST * 2))  # binds nothing
     limit = memory_limit(4242, proc=proc, host_total=HOST)
     assert (limit.limit, limit.source) == (HOST, "host")
-    assert limit.describe() == "host memory 64 GiB"
+    assert limit.describe() == "host memory 64.0 GiB"
 
 
 def test_v1_counts_and_usage(tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_v2_memory_max(tmp_path: Path) -> None:
         memory_current=str(GiB // 2),
     )
     limit = memory_limit(4242, proc=proc, host_total=HOST)
-    assert limit.describe() == "cgroup /user.slice/user-1000.slice limit 12 GiB"
+    assert limit.describe() == "cgroup /user.slice/user-1000.slice limit 12.0 GiB"
     ref = memory_cgroup(4242, proc=proc)
     assert ref is not None and ref.version == 2
     assert (ref.oom_kills(), ref.usage()) == (1, GiB // 2)
@@ -116,7 +116,7 @@ def test_v2_inside_a_container_with_its_own_cgroup_namespace(tmp_path: Path) -> 
     # /proc says "/" (the namespace's root); the mount's root is the container's cgroup.
     proc = fake_tree(tmp_path, "0::/\n", [("/docker/abc", "sys/fs/cgroup", "cgroup2", "rw")], pid=1)
     write(tmp_path / "sys/fs/cgroup", memory_max=str(2 * GiB))
-    assert memory_limit(1, proc=proc, host_total=HOST).describe() == "cgroup / limit 2 GiB"
+    assert memory_limit(1, proc=proc, host_total=HOST).describe() == "cgroup / limit 2.0 GiB"
 
 
 def test_v1_inside_a_container_without_a_cgroup_namespace(tmp_path: Path) -> None:
@@ -128,13 +128,13 @@ def test_v1_inside_a_container_without_a_cgroup_namespace(tmp_path: Path) -> Non
     )
     write(tmp_path / "sys/fs/cgroup/memory", memory_limit_in_bytes=str(3 * GiB))
     assert memory_limit(4242, proc=proc, host_total=HOST).describe() == (
-        "cgroup /docker/abc limit 3 GiB"
+        "cgroup /docker/abc limit 3.0 GiB"
     )
 
 
 def test_no_process_no_cgroups_or_no_pid_is_the_host(tmp_path: Path) -> None:
     proc = fake_tree(tmp_path, V1_CGROUP, [])  # nothing mounted
-    assert memory_limit(4242, proc=proc, host_total=HOST).describe() == "host memory 64 GiB"
+    assert memory_limit(4242, proc=proc, host_total=HOST).describe() == "host memory 64.0 GiB"
     assert memory_limit(999, proc=proc, host_total=HOST).source == "host"
     assert memory_limit(None, proc=proc, host_total=HOST).source == "host"
     assert memory_cgroup(4242, proc=proc) is None
@@ -153,10 +153,3 @@ def test_this_machine() -> None:
     if Path("/sys/fs/cgroup").is_dir() and Path("/proc/self/cgroup").read_text().strip():
         assert ref is not None and ref.directory.is_dir()
         assert ref.usage() is not None
-
-
-def test_format_bytes() -> None:
-    assert format_bytes(300 << 20) == "300 MiB"
-    assert format_bytes(int(11.2 * GiB)) == "11.2 GiB"
-    assert format_bytes(512) == "512 B"
-    assert format_bytes(16 * GiB) == "16 GiB"

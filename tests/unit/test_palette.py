@@ -10,7 +10,13 @@ from textual.color import Color
 from textual.theme import BUILTIN_THEMES
 
 from nbtui.app.kernel.model import PEER_COLOURS, Transcript, peer_colour
-from nbtui.widgets.palette import MIN_CONTRAST, _contrast, peer_variables
+from nbtui.widgets.palette import (
+    MIN_CONTRAST,
+    READABLE,
+    _contrast,
+    peer_variables,
+    readable_variables,
+)
 
 TRUE_COLOUR_THEMES = [name for name in BUILTIN_THEMES if not name.startswith("ansi")]
 
@@ -83,3 +89,20 @@ def test_a_colour_taken_here_goes_to_the_next_free_one() -> None:
     for index in range(PEER_COLOURS):
         model.peer(f"session-{index}", "same")
     assert {peer.colour for peer in model.peers.values()} == everything
+
+
+def test_state_colours_read_on_every_builtin_theme() -> None:
+    """`$nbtui-success` ... keep the theme's colour where it reads, and darken or lighten
+    it where it does not (textual-light's success green on its grey is about 2:1)."""
+    for name, theme in BUILTIN_THEMES.items():
+        variables = readable_variables(theme)
+        assert set(variables) == {*READABLE, "nbtui-muted"}, name
+        generated = theme.to_color_system().generate()
+        background = Color.parse(generated["background"])
+        if background.ansi is not None:
+            continue  # the terminal's own colours: nothing to compute with
+        for variable, value in variables.items():
+            shown = Color.parse(value)
+            assert _contrast(shown, background) >= MIN_CONTRAST, (name, variable, value)
+    dark = readable_variables(BUILTIN_THEMES["textual-dark"])
+    assert dark["nbtui-success"] == "#4EBF71"  # the theme's own: it reads already

@@ -71,10 +71,10 @@ def test_a_kill_named_in_the_kernel_log(tmp_path: Path) -> None:
     (proc / str(PID)).mkdir(parents=True)  # no cgroup file: only the host's memory is known
     watch = Watch(PID, proc=proc, kernel_log=KernelLog(kmsg, dmesg=None), host_total=64 * GiB)
     watch.observe(memory=60 * GiB)
-    assert watch.cause() == "cause unknown (last seen holding 60 GiB)"
+    assert watch.cause() == "cause unknown (last seen holding 60.0 GiB)"
     with kmsg.open("a") as log:
         log.write(kmsg_record(8, "Out of memory: Killed process 999 (other)"))
-    assert watch.cause() == "cause unknown (last seen holding 60 GiB)"
+    assert watch.cause() == "cause unknown (last seen holding 60.0 GiB)"
     with kmsg.open("a") as log:
         log.write(
             kmsg_record(
@@ -85,7 +85,7 @@ def test_a_kill_named_in_the_kernel_log(tmp_path: Path) -> None:
         )
     assert watch.cause() == (
         "killed by the out-of-memory killer (named in the kernel log): "
-        "host memory 64 GiB; last seen holding 60 GiB"
+        "host memory 64.0 GiB; last seen holding 60.0 GiB"
     )
 
 
@@ -118,7 +118,7 @@ def test_exit_statuses_of_an_own_kernel(tmp_path: Path) -> None:
     watch = Watch(PID, proc=proc, log_path=log, read_kernel_log=False, host_total=64 * GiB)
     watch.observe(memory=GiB, cpu=3.0, running="")
     assert watch.cause(-signal.SIGKILL) == (
-        "killed by SIGKILL; last seen holding 1 GiB, 3 % CPU, idle"
+        "killed by SIGKILL; last seen holding 1.0 GiB, 3 % CPU, idle"
     )
     assert watch.cause(-signal.SIGSEGV).startswith("killed by SIGSEGV (segmentation fault);")
     assert watch.cause(1) == (
@@ -147,7 +147,7 @@ def test_a_remote_kernel(tmp_path: Path) -> None:
     assert watch.cause() == REMOTE_UNKNOWN
     watch.observe(memory=2 * GiB)
     # An exit status cannot come from a remote kernel's process; nothing here is evidence.
-    assert watch.cause() == "the kernel is remote: cause unknown (last seen holding 2 GiB)"
+    assert watch.cause() == "the kernel is remote: cause unknown (last seen holding 2.0 GiB)"
 
 
 def test_describe_exit_and_last_seen() -> None:

@@ -189,7 +189,9 @@ async def test_each_trouble_has_its_words(state: str, said: str) -> None:
     session, _, _ = await attached()
     session.liveness_changed(alive())
     session.liveness_changed(LivenessSnapshot(state=state, since=0.0, detail="SIGSTOP"))  # type: ignore[arg-type]
-    assert notices(session)[-1].startswith(said)
+    # A restart nobody here asked for is a death: its post-mortem follows.
+    told = [text for text in notices(session) if not text.startswith("post-mortem: ")]
+    assert told[-1].startswith(said)
     assert session.state == state
 
 
@@ -388,7 +390,8 @@ async def test_a_restart_the_user_asked_for_is_told_once_and_its_end_once() -> N
     assert said[0] == "restarting the kernel (you asked)"
     assert len(said) == 2, said
     assert said[1].startswith("the kernel restarted")
-    # A restart nobody here asked for is still told as such.
+    # A restart nobody here asked for is still told as such, with a post-mortem.
     session.liveness_changed(alive())
     session.liveness_changed(LivenessSnapshot(state="restarting", since=0.0))
-    assert notices(session)[-1].startswith("the kernel is restarting")
+    assert notices(session)[-2].startswith("the kernel is restarting")
+    assert notices(session)[-1].startswith("post-mortem: ")

@@ -8,6 +8,7 @@ import os
 from typing import Any
 
 from nbtui.app.kernel.connection import ConnectionInfo
+from nbtui.app.kernel.limits import MemoryLimit
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.usage import (
     HostMemory,
@@ -80,6 +81,16 @@ def test_memory_share() -> None:
     assert memory_share(4 * GIB, None) is None
     assert memory_share(4 * GIB, dataclasses.replace(host, available=None)) is None
     assert memory_share(0, HostMemory(available=0)) is None
+
+
+def test_memory_share_counts_against_a_binding_cgroup_limit() -> None:
+    # The host has plenty free, but the cgroup allows 300 MiB: that is what kills.
+    host = HostMemory(total=64 * GIB, available=60 * GIB)
+    cgroup = MemoryLimit(limit=300 << 20, source="cgroup", cgroup="/jobs/x")
+    assert memory_share(270 << 20, host, cgroup) == 0.9
+    assert memory_share(270 << 20, None, cgroup) == 0.9  # no host figures needed
+    # No cgroup limit: what it holds over itself plus what the host has available.
+    assert memory_share(4 * GIB, host, MemoryLimit(limit=64 * GIB, source="host")) == 4 / 64
 
 
 def test_is_local() -> None:

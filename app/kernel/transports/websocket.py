@@ -164,6 +164,11 @@ class WebSocketTransport:
                 ) from None
             if error.code == 404:
                 raise NbtuiError(f"no {where} (404)") from None
+            if 300 <= error.code < 400 or error.code in (424, 503):
+                raise NbtuiError(
+                    f"the WebSocket of {where} was sent elsewhere (HTTP {error.code}), as "
+                    "JupyterHub does when the user's server is not running"
+                ) from None
             raise NbtuiError(f"the WebSocket of {where} failed: HTTP {error.code}") from None
         except (OSError, asyncio.TimeoutError, tornado.websocket.WebSocketError) as error:
             raise NbtuiError(

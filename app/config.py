@@ -10,9 +10,9 @@ key, or the line and column: the CLI prints it and exits 2, before any kernel is
 
 Options that say what to do this time (`--existing`, `--list`, `--prune`, `--pick`,
 `--json`, `--yes`, `--version`, `--config`, `--print-config`) or which kernel to reach and
-how (`--ssh`, `--sshkey`, `--server`, `--token`, `--kernel-id`) are not settings
-(`NOT_SETTINGS`): a config file that set them would make every plain `nbtui` do something
-else, and `--token` is a secret (`JUPYTER_TOKEN` is the place for it).
+how (`--ssh`, `--sshkey`, `--remote-runtime-dir`, `--server`, `--token`, `--kernel-id`)
+are not settings (`NOT_SETTINGS`): a config file that set them would make every plain
+`nbtui` do something else, and `--token` is a secret (`JUPYTER_TOKEN` is the place for it).
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ NOT_SETTINGS: Final = frozenset(
         "print_config",
         "ssh",
         "sshkey",
+        "remote_runtime_dir",
         "server",
         "token",
         "kernel_id",

@@ -25,7 +25,7 @@ from nbtui.app.kernel.connection import (
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.kernel.record import default_record_path
-from nbtui.app.kernel.tunnel import SshTunnel, open_tunnel
+from nbtui.app.kernel.tunnel import SshLink, SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
@@ -106,6 +106,30 @@ async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
     if len(matches) == 1:
         return load_connection_file(matches[0])
     return load_connection_file(resolve_connection_file(existing))
+
+
+def _remote_lookup(existing: str) -> bool:
+    """With --ssh, whether --existing names a file on the server (a partial name, or none
+    for the newest live one) rather than a connection file here or stdin."""
+    return existing != "-" and not os.path.isfile(existing)
+
+
+def _remote_connection(args: argparse.Namespace) -> ConnectionInfo:
+    """The newest live kernel in the server's runtime dir (matching --existing NAME), read
+    through ssh; blocks."""
+    from nbtui.app.kernel.remote import choose, list_remote  # noqa: PLC0415
+
+    listing = list_remote(args.ssh, args.sshkey, args.remote_runtime_dir)
+    chosen, others = choose(listing, args.existing)
+    if others:
+        names = ", ".join(other.name for other in others)
+        print(
+            f"nbtui: {len(others) + 1} live kernels match on {args.ssh}; attaching to the "
+            f"newest, {chosen.name} (also: {names})",
+            file=sys.stderr,
+        )
+    assert chosen.info is not None  # choose() returns valid files only
+    return chosen.info
 
 
 def _say(line: str) -> None:
@@ -246,6 +270,10 @@ async def run(args: argparse.Namespace) -> int:
     info: KernelTarget
     if found_server is not None:
         info, own = found_server
+    elif args.ssh is not None and _remote_lookup(args.existing):
+        remote = await asyncio.to_thread(_remote_connection, args)
+        tunnel = await asyncio.to_thread(open_tunnel, remote, args.ssh, args.sshkey)
+        info = tunnel.info
     elif args.existing is not None or args.pick:
         found = await connection(args)
         if found is None:
@@ -258,6 +286,12 @@ async def run(args: argparse.Namespace) -> int:
         own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
         info = own.target
     client = KernelClient(info, username=args.username)
+    if tunnel is not None:
+        from nbtui.app.kernel.transports.zeromq import ZmqTransport  # noqa: PLC0415
+
+        if isinstance(client.transport, ZmqTransport):
+            # A tunnel that drops (ssh killed, the network gone) is made again.
+            client.transport.link = SshLink(tunnel)
     app: NbtuiApp | None = None
     record: Path | None = None
     try:

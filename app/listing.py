@@ -21,6 +21,7 @@ from nbtui.app.present import entries_json, format_table
 __all__ = [
     "gpu_readings",
     "list_kernels",
+    "list_remote_kernels",
     "list_server_kernels",
     "on_terminal",
     "pick",
@@ -146,4 +147,20 @@ async def list_server_kernels(args: argparse.Namespace) -> int:
         print(f"no kernels on {server.base_url}")
     else:
         print(format_server_table(kernels))
+    return 0
+
+
+async def list_remote_kernels(args: argparse.Namespace) -> int:
+    """--ssh HOST --list: print the kernels of the connection files on HOST (with --json,
+    as JSON; never their keys)."""
+    from nbtui.app.kernel.remote import list_remote  # noqa: PLC0415
+    from nbtui.app.present import format_remote_table, remote_json  # noqa: PLC0415
+
+    listing = await asyncio.to_thread(list_remote, args.ssh, args.sshkey, args.remote_runtime_dir)
+    if args.json:
+        print(remote_json(listing.files))
+    elif not listing.files:
+        print(f"no kernel connection files in {listing.runtime_dir} on {listing.server}")
+    else:
+        print(format_remote_table(listing.files))
     return 0

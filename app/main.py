@@ -25,7 +25,7 @@ from nbtui.app.config import (
 )
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.launch import run
-from nbtui.app.listing import list_kernels, list_server_kernels, prune
+from nbtui.app.listing import list_kernels, list_remote_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
 from nbtui.widgets.editing_modes import EDITING_MODES
 
@@ -181,7 +181,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="USER@HOST[:PORT]",
         help="with --existing: reach the kernel through SSH tunnels to this "
-        "server (OpenSSH, key login; ssh config aliases work)",
+        "server (OpenSSH, key login; ssh config aliases work); a NAME that is not a "
+        "file here, or none, is looked up in the runtime dir there; with --list, list "
+        "the kernels there",
+    )
+    parser.add_argument(
+        "--remote-runtime-dir",
+        default=None,
+        metavar="DIR",
+        help="with --ssh: the Jupyter runtime dir on the server (default: as Jupyter "
+        "finds it there: $JUPYTER_RUNTIME_DIR, jupyter --runtime-dir, the default path)",
     )
     parser.add_argument(
         "--sshkey", default=None, metavar="FILE", help="with --ssh: the private key to log in with"
@@ -263,8 +272,12 @@ def parse_args(
         parser.error("--json goes with --list")
     if args.yes and not args.prune:
         parser.error("--yes goes with --prune")
-    if args.ssh is not None and args.existing is None:
-        parser.error("--ssh goes with --existing FILE")
+    if args.ssh is not None and args.existing is None and not args.list:
+        parser.error("--ssh goes with --existing [NAME] or --list")
+    if args.ssh is not None and args.dirs:
+        parser.error("directories go with --list of this machine's files, not --ssh")
+    if args.remote_runtime_dir is not None and args.ssh is None:
+        parser.error("--remote-runtime-dir goes with --ssh")
     if args.sshkey is not None and args.ssh is None:
         parser.error("--sshkey goes with --ssh")
     if args.server is not None and (args.existing is not None or args.pick or args.prune):
@@ -287,6 +300,8 @@ def parse_args(
 
 
 async def _dispatch(args: argparse.Namespace) -> int:
+    if args.list and args.ssh is not None:
+        return await list_remote_kernels(args)
     if args.list:
         return await (list_server_kernels(args) if args.server is not None else list_kernels(args))
     if args.prune:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.queue import Waiting
 
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
+    from nbtui.app.kernel.remote import RemoteFile
     from nbtui.app.kernel.server import ServerKernelModel
     from nbtui.app.kernel.usage import UsageSnapshot
 
@@ -35,6 +36,7 @@ __all__ = [
     "format_duration",
     "format_elapsed",
     "format_latency",
+    "format_remote_table",
     "format_server_table",
     "format_table",
     "format_timestamp_ago",
@@ -45,6 +47,7 @@ __all__ = [
     "idle_holder_warning",
     "memory_limit_line",
     "memory_warning_line",
+    "remote_json",
     "row",
     "waiting_text",
 ]
@@ -375,6 +378,58 @@ def _ordinal(number: int) -> str:
     if 10 <= number % 100 <= 20:
         return f"{number}th"
     return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
+
+
+def format_remote_table(files: Sequence[RemoteFile], now: float | None = None) -> str:
+    """The `nbtui --ssh HOST --list` table.
+
+    Args:
+        files: The remote side's connection files, newest first.
+        now: The current `time.time()` (ages count from the files' times there); now
+            by default.
+
+    Returns:
+        The table (file, kernel, state, ip, age), then one line per invalid file.
+    """
+    now = time.time() if now is None else now
+    rows = [("FILE", "KERNEL", "STATE", "IP", "AGE")]
+    for remote in files:
+        info = remote.info
+        rows.append(
+            (
+                remote.name,
+                (info.kernel_name or "?") if info else "?",
+                remote.state,
+                info.ip if info else "",
+                format_duration(now - remote.mtime),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    lines += [f"{remote.name}: {remote.problem}" for remote in files if remote.problem]
+    return "\n".join(lines)
+
+
+def remote_json(files: Sequence[RemoteFile], now: float | None = None) -> str:
+    """The `nbtui --ssh HOST --list --json` output: no keys."""
+    now = time.time() if now is None else now
+    return json.dumps(
+        [
+            {
+                "path": str(remote.path),
+                "state": remote.state,
+                "kernel_name": remote.info.kernel_name if remote.info else None,
+                "ip": remote.info.ip if remote.info else None,
+                "age_seconds": round(now - remote.mtime, 1),
+                "problem": remote.problem or None,
+            }
+            for remote in files
+        ],
+        indent=2,
+    )
 
 
 def gpu_device_line(device: GpuDevice) -> str:

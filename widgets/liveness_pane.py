@@ -20,7 +20,17 @@ from nbtui.widgets.spark import sparkline
 
 __all__ = ["LivenessPane"]
 
-STATES = ("alive", "busy", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted")
+STATES = (
+    "alive",
+    "busy",
+    "unresponsive",
+    "stopped",
+    "lost",
+    "dead",
+    "restarting",
+    "restarted",
+    "reconnecting",
+)
 
 
 class LivenessPane(Widget):
@@ -35,6 +45,7 @@ class LivenessPane(Widget):
         "pane--dead",
         "pane--restarting",
         "pane--restarted",
+        "pane--reconnecting",
         "pane--label",
         "pane--muted",
         "pane--spark",

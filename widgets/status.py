@@ -10,7 +10,7 @@ __all__ = ["KernelState", "StatusBar"]
 
 KernelState = str
 """One of: starting, idle, busy, unresponsive, stopped, lost, dead, restarting,
-restarted."""
+restarted, reconnecting (the link, not the kernel)."""
 
 _WORDS = {
     "starting": "starting",
@@ -22,6 +22,7 @@ _WORDS = {
     "dead": "dead",
     "restarting": "restarting",
     "restarted": "restarted",
+    "reconnecting": "reconnecting",
 }
 
 
@@ -43,6 +44,7 @@ class StatusBar(Widget):
         "status--dead",
         "status--restarting",
         "status--restarted",
+        "status--reconnecting",
         "status--detail",
         "status--mode",
     }

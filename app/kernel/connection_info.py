@@ -60,6 +60,9 @@ class ConnectionInfo:
     """True when users other than the owner may read the file, and so the key."""
     tunnel: str | None = None
     """How the ports are reached when not directly, e.g. "ssh root@127.0.0.1:2222"."""
+    remote: str | None = None
+    """The ssh destination on which `path` lives, for a file found there (`--ssh HOST
+    --existing`); None for a file on this machine."""
 
     @property
     def masked_key(self) -> str:
@@ -110,6 +113,8 @@ class ConnectionInfo:
         """The command another person runs to attach to the same kernel."""
         if self.path is None:
             return "nbtui --existing -"
+        if self.remote is not None:
+            return f"nbtui --ssh {self.remote} --existing {self.path.name}"
         runtime = Path(jupyter_runtime_dir())
         if self.path.parent == runtime:
             return f"nbtui --existing {self.path.name}"

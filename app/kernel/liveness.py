@@ -42,6 +42,7 @@ from nbtui.app.kernel.liveness_state import TROUBLE, LivenessSnapshot, LivenessS
 from nbtui.app.kernel.pacing import log_error, sleep_paced, stop_tasks, supervised
 from nbtui.app.kernel.process import LocalProcess, ProcessCheck, ProcessWatch, local_process
 from nbtui.app.kernel.transports import LinkWatch, TransportClosed
+from nbtui.app.kernel.transports.reconnect import Restored
 
 __all__ = [
     "TROUBLE",
@@ -150,6 +151,11 @@ class LivenessMonitor:
         state says why; an answer means the kernel is back, and the control probe rests."""
         self._last_answer = time.monotonic()
         """`time.monotonic()` of the last answered ping (the start before the first)."""
+        self.link_check: Callable[[], bool] | None = None
+        """Whether the link to the kernel (a tunnel) is there, for a client that has one:
+        a silence while it is not is the link's, never the kernel's death."""
+        self._link_down = False
+        """The link dropped and is being restored (`link_lost`): nothing is judged."""
 
     @property
     def snapshot(self) -> LivenessSnapshot:
@@ -246,6 +252,44 @@ class LivenessMonitor:
         if self._snapshot.state == "restarted":
             self._update(state="alive", detail="")
 
+    # -- a dropped link --------------------------------------------------------------------
+
+    def link_lost(self, detail: str) -> None:
+        """The way to the kernel dropped (`LinkKeeper`): "reconnecting", and no probe or
+        verdict until `link_restored`."""
+        self._link_down = True
+        self._hb_silent = True
+        self._suspect = False
+        self._consecutive = 0
+        self._answered = 0
+        if self._ping_task is not None:
+            self._ping_task.cancel()
+        self._update(state="reconnecting", hb_rtt=None, control_latency=None, detail=detail)
+
+    def link_retry(self, detail: str) -> None:
+        """An attempt to restore the link failed: the detail says so."""
+        if self._link_down:
+            self._update(detail=detail)
+
+    def link_restored(self, found: Restored) -> None:
+        """The link is back: judge the kernel through it. "up": its heartbeat answered,
+        so ask who answers (the same kernel, or a restarted one); "refused": nothing
+        listens on its ports at the other end any more; "silent": no answer, no reason."""
+        self._link_down = False
+        self._last_answer = time.monotonic()
+        if found == "refused":
+            self._silent(
+                "dead",
+                "its ports refuse connections at the other end of the restored link: "
+                "it ended while the link was down",
+            )
+        elif found == "silent":
+            self._silent("unresponsive", "the link is back; the heartbeat does not answer")
+        self._wake.set()
+
+    def _link_ok(self) -> bool:
+        return not self._link_down and (self.link_check is None or self.link_check())
+
     # -- state -----------------------------------------------------------------------------
 
     def _update(self, **changes: Any) -> None:
@@ -291,6 +335,8 @@ class LivenessMonitor:
             self._wake.clear()
 
     async def _beat(self) -> None:
+        if self._link_down:
+            return  # nothing to ping through until the link is back
         state = self._snapshot.state
         suspect = self._suspect
         timeout = self.confirm_timeout if suspect else self.ping_timeout
@@ -306,6 +352,8 @@ class LivenessMonitor:
             self._answered += 1
         if rtt is None:
             self._consecutive += 1
+            if not self._link_ok():
+                return  # the link dropped, not the kernel: its keeper says so
             if state in ("dead", "lost"):
                 return  # still gone: nothing new to say
             if state == "restarting":
@@ -316,7 +364,7 @@ class LivenessMonitor:
                 # The connection dropped and nothing answers on it: the kernel closed its
                 # sockets, which it does only by exiting.
                 problem = str(getattr(self.client, "link_problem", ""))
-                self._silent("dead", problem or "connection lost")
+                self._silent("dead", problem or "it closed its connections")
             elif self._consecutive >= self.dead_after:
                 await self._judge_silence()
             return
@@ -338,6 +386,8 @@ class LivenessMonitor:
     async def _judge_silence(self) -> None:
         """The heartbeat has missed `dead_after` pings: say what is known, no more ("dead"
         needs evidence: a broken link here, else `silence_verdict`)."""
+        if not self._link_ok():
+            return
         problem = str(getattr(self.client, "link_problem", ""))
         if problem:
             self._silent("dead", problem)
@@ -396,7 +446,9 @@ class LivenessMonitor:
             event = await watch.next_event()
             if event is None:
                 return
-            if event == "down":
+            if event == "down" and self._link_down:
+                self.hb_connected = False
+            elif event == "down":
                 self.hb_connected = False
                 self.disconnected_at = time.monotonic()
                 self._answered = 0

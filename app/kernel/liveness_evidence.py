@@ -130,7 +130,7 @@ def comeback_changes(
         # The very process we knew answers: it was stopped and continued, or the way
         # to it broke (a network blip, a tunnel or WebSocket that came back).
         return {"state": "alive", "detail": "", "control_latency": answer.latency}
-    if info is None and previous in ("unresponsive", "stopped", "lost"):
+    if info is None and previous in ("unresponsive", "stopped", "lost", "reconnecting"):
         # Never seen dead: most likely the same process, slow to catch up on control.
         # The control probe, running again, says "alive" when it answers.
         return {

@@ -8,6 +8,9 @@ checked (a remote kernel), a silence of `presume_dead_after` seconds makes it "l
 presumed dead, and said so. Any of these returns to "alive" when the same kernel answers
 its heartbeat again.
 
+"reconnecting" is the way to the kernel, not the kernel: a tunnel or WebSocket dropped
+and is being made again (`transports.reconnect`); the kernel is judged once it is back.
+
 "restarting" is what the kernel's manager said; "restarted" is a new kernel process behind
 the same connection (a new kernel_info session), until the app has said so.
 """
@@ -26,11 +29,13 @@ from nbtui.app.kernel.transports import LinkWatch
 __all__ = ["TROUBLE", "LivenessSnapshot", "LivenessState", "ProbedClient"]
 
 LivenessState = Literal[
-    "alive", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted"
+    "alive", "unresponsive", "stopped", "lost", "dead", "restarting", "restarted", "reconnecting"
 ]
 """One word for the kernel's life, as the status line and the liveness pane show it."""
 
-TROUBLE: frozenset[str] = frozenset({"unresponsive", "stopped", "lost", "dead", "restarting"})
+TROUBLE: frozenset[str] = frozenset(
+    {"unresponsive", "stopped", "lost", "dead", "restarting", "reconnecting"}
+)
 """States in which the kernel runs nothing for anyone: the status shows them, not busy."""
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})

@@ -448,6 +448,23 @@ class Transcript(Scrollback):
         self._touch(cell)
         return output
 
+    def end_unseen(self, keys: Iterable[str]) -> list[Cell]:
+        """These cells ended while nbtui could not hear it (a dropped link): no longer
+        running, how they ended unknown. Returns those that were still running."""
+        ended = []
+        for key in keys:
+            cell = self.running.pop(key, None)
+            if cell is None:
+                continue
+            peer = self.peers.get(cell.session)
+            if peer is not None:
+                peer.running = max(0, peer.running - 1)
+            cell.state = "ok"
+            cell.finished = time.monotonic()
+            self._touch(cell)
+            ended.append(cell)
+        return ended
+
     def mark_all_stopped(self, state: CellState = "aborted") -> None:
         """The kernel died or restarted: nothing is running any more, and nothing sent
         and still waiting its turn will run either."""

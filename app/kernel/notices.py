@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal
 
 from nbtui.app.kernel.liveness import TROUBLE
+from nbtui.app.kernel.sanitize import sanitize_line
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.limits import MemoryLimit
@@ -18,13 +19,17 @@ __all__ = [
     "asked_exit",
     "died_unanswered",
     "died_under",
+    "ended_during_gap",
     "exit_refused",
     "interrupt_ignored",
+    "link_back",
+    "link_lost",
     "liveness_notice",
     "memory_short",
     "not_sent_while",
     "postmortem",
     "postmortem_pending",
+    "ran_during_gap",
 ]
 
 Level = Literal["info", "warning", "error"]
@@ -55,12 +60,64 @@ def liveness_notice(
     if state == "unresponsive":
         alive = "alive but " if snapshot.hb_rtt is not None else ""
         return f"the kernel is {alive}not answering ({snapshot.detail})", "warning"
+    if state == "reconnecting" or (state == "alive" and previous == "reconnecting"):
+        return None  # the link's own notices (`link_lost`, `link_back`) say it
     if state == "restarted":
         same = f" {where.restart_detail}" if where.restart_detail else ""
         return f"the kernel restarted{same}: its variables are gone", "warning"
     if previous in TROUBLE:
         return "the kernel answers again", "info"
     return None
+
+
+def link_lost(reason: str) -> Notice:
+    """The way to the kernel dropped (`reason`); the kernel is not known to be dead."""
+    return (
+        f"connection lost, reconnecting ({sanitize_line(reason)}); the kernel is not "
+        "known to be dead: it may run on at the other end",
+        "warning",
+    )
+
+
+def link_back(gap: float, what: str, answers: bool, replays: bool = False) -> Notice:
+    """The link (`what`) is back after `gap` seconds; `answers`: the kernel's heartbeat
+    answered through it; `replays`: the other end replays what was sent meanwhile (a
+    Jupyter Server does, for the same WebSocket session)."""
+    took = f"{gap:.1f} s" if gap < 60 else f"{gap / 60:.1f} min"
+    if not answers:
+        return (
+            f"connection back after {took} ({what}), but the kernel does not answer through it",
+            "warning",
+        )
+    if replays:
+        return (
+            f"connection back after {took} ({what}): the server replays what the kernel "
+            "sent meanwhile, as far as it kept it; inputs run meanwhile follow, from the "
+            "kernel's history",
+            "info",
+        )
+    return (
+        f"connection back after {took} ({what}): output sent during the gap is lost "
+        "(iopub does not replay it); inputs run meanwhile follow, from the kernel's history",
+        "info",
+    )
+
+
+def ran_during_gap(count: int, code: str) -> Notice:
+    """An input someone ran while the link was down (from history; its output is lost)."""
+    # Someone else's code, from the kernel: untrusted like any output.
+    lines = code.strip("\n").splitlines() or [""]
+    more = f"  (+{len(lines) - 1} more lines)" if len(lines) > 1 else ""
+    return f"run during the gap: In [{count}]  {sanitize_line(lines[0])}{more}", "info"
+
+
+def ended_during_gap(count: int | None) -> Notice:
+    """A cell that was running when the link dropped ended during the gap."""
+    return (
+        f"In [{count if count is not None else '?'}] ended while the connection was down: "
+        "how it ended, and what it printed then, are lost",
+        "warning",
+    )
 
 
 def interrupt_ignored(grace: float) -> Notice:
@@ -139,6 +196,11 @@ def exit_refused(own: bool) -> str:
 def not_sent_while(state: str, own: bool, join: str) -> str:
     """Why a cell is not sent to a dead or restarting kernel, and what to do (`own`:
     nbtui started it; `join`: the command that attaches again)."""
+    if state == "reconnecting":
+        return (
+            "the connection to the kernel is down and being made again; the cell stays "
+            "in the editor: run it once it is back"
+        )
     if state == "restarting":
         return (
             "the kernel is restarting; the cell stays in the "

@@ -28,9 +28,19 @@ from nbtui.app.kernel.liveness import (
     local_process,
 )
 from nbtui.app.kernel.model import Transcript
-from nbtui.app.kernel.notices import died_unanswered, died_under, liveness_notice, memory_short
+from nbtui.app.kernel.notices import (
+    died_unanswered,
+    died_under,
+    ended_during_gap,
+    link_back,
+    link_lost,
+    liveness_notice,
+    memory_short,
+    ran_during_gap,
+)
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.submit import CellSubmission, Verdict
+from nbtui.app.kernel.transports.reconnect import Link, LinkKeeper, Restored, Retry
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -119,6 +129,13 @@ class KernelSession(CellSubmission, DeathTelling):
         self._lost_cells: list[str] = []
         """Our cells the kernel died under, until one is seen to have started."""
         DeathTelling.__init__(self)
+        self.keeper: LinkKeeper | None = None
+        """Restores the link to the kernel (a tunnel, a WebSocket) when it drops, for a
+        transport that has one."""
+        self._gap_after = 0
+        """The last execution count known when the link dropped."""
+        self._gap_running: list[str] = []
+        """The cells running when the link dropped."""
 
     # -- attach and detach ---------------------------------------------------------------
 
@@ -181,20 +198,29 @@ class KernelSession(CellSubmission, DeathTelling):
         self,
         monitor: Callable[[KernelSession], LivenessMonitor] | None = None,
         poller: Callable[[KernelSession], UsagePoller] | None = None,
+        keeper: Callable[[KernelSession, Link], LinkKeeper] | None = None,
     ) -> None:
-        """Start the liveness monitor and the usage poller (made by the given factories,
-        or the usual ones)."""
+        """Start the liveness monitor, the usage poller and, for a transport with a
+        link that can drop, its keeper (made by the given factories, or the usual ones)."""
         self.monitor = (monitor or _monitor)(self)
         self.client.on_kernel_event = self.monitor.kernel_event
+        link: Link | None = getattr(self.client.transport, "link", None)
+        if link is not None:
+            self.monitor.link_check = lambda: link.up
         self.monitor.start()
         self.poller = (poller or _poller)(self)
         self.poller.start()
+        if link is not None:
+            self.keeper = (keeper or _keeper)(self, link)
+            self.keeper.start()
 
     async def close(self) -> None:
         """Stop watching the kernel (the client's sockets are its owner's to close)."""
         self.closing = True
         for task in self._tasks:
             task.cancel()
+        if self.keeper is not None:
+            await self.keeper.stop()
         if self.monitor is not None:
             await self.monitor.stop()
         if self.poller is not None:
@@ -275,7 +301,8 @@ class KernelSession(CellSubmission, DeathTelling):
             for cell in self.model.cells.values()
             if cell.execution_count is not None
         ]
-        return max(counts, default=self.base_count) + 1
+        # base_count too: inputs run while nbtui could not see them (history) count.
+        return max([*counts, self.base_count]) + 1
 
     @property
     def last_iopub(self) -> float | None:
@@ -380,6 +407,62 @@ class KernelSession(CellSubmission, DeathTelling):
         if self.monitor is not None:
             self.monitor.acknowledge()
 
+    # -- a dropped link --------------------------------------------------------------------
+
+    def link_lost(self, reason: str) -> None:
+        """The keeper's news: the link dropped. "reconnecting", not a death."""
+        self._take_in()
+        self._gap_after = self.next_count() - 1
+        self._gap_running = list(self.model.running)
+        self.model.add_notice(*link_lost(reason))
+        if self.monitor is not None:
+            self.monitor.link_lost(f"connection lost: {reason}")
+        self.state = "reconnecting"
+        self._changes.liveness = True
+        self.on_change()
+
+    def link_retry(self, retry: Retry) -> None:
+        """The keeper's news: an attempt failed; the next comes after `retry.delay`."""
+        if self.monitor is not None:
+            self.monitor.link_retry(
+                f"reconnecting: attempt {retry.attempt} failed ({retry.reason}); "
+                f"next in {retry.delay:g} s"
+            )
+
+    def link_restored(self, gap: float, found: Restored) -> None:
+        """The keeper's news: the link is back after `gap` seconds. Say so, then fetch
+        the inputs run during the gap (if the kernel answers through it)."""
+        link = self.keeper.link if self.keeper is not None else None
+        what = link.what if link is not None else "the link"
+        replays = bool(getattr(link, "replays", False))
+        self.model.add_notice(*link_back(gap, what, found == "up", replays))
+        if self.monitor is not None:
+            self.monitor.link_restored(found)
+        if found == "up":
+            self._spawn(self._fetch_gap())
+        self.on_change()
+
+    GAP_HISTORY_WAIT = 3600.0
+    """Seconds the history of the gap may wait behind a cell still running on shell."""
+
+    async def _fetch_gap(self) -> None:
+        """The inputs run during the gap, from history: read on shell, so the reply also
+        says the shell is free, and the cells running at the drop have ended (their
+        idle was lost with the link)."""
+        numbered = await self.client.numbered_history(self.GAP_HISTORY_WAIT)
+        if self.closing:
+            return
+        self._take_in()
+        for cell in self.model.end_unseen(self._gap_running):
+            self.model.add_notice(*ended_during_gap(cell.execution_count))
+        self._gap_running = []
+        seen = {cell.execution_count for cell in self.model.cells.values()}
+        for count, code in numbered:
+            if count > self._gap_after and count not in seen:
+                self.model.add_notice(*ran_during_gap(count, code))
+        self.base_count = max(self.base_count, max((c for c, _ in numbered), default=0))
+        self.on_change()
+
     def usage_changed(self, snapshot: UsageSnapshot) -> None:
         """The usage poller's news: warn once when memory runs short."""
         warned = self.usage is not None and self.usage.memory_warning
@@ -436,4 +519,14 @@ def _poller(session: KernelSession) -> UsagePoller:
         on_update=session.usage_changed,
         memory_threshold=session.memory_threshold,
         quiet_interval=max(session.usage_interval, session.QUIET_PROBE),
+    )
+
+
+def _keeper(session: KernelSession, link: Link) -> LinkKeeper:
+    return LinkKeeper(
+        link,
+        on_lost=session.link_lost,
+        on_retry=session.link_retry,
+        on_restored=session.link_restored,
+        clock=session.clock,
     )

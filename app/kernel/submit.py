@@ -63,7 +63,7 @@ class CellSubmission:
         if only_exit(code, self.language):
             # jupyter console's `exit` shuts down an attached kernel; ours only leaves.
             return "exit"
-        if self.state in ("dead", "restarting"):
+        if self.state in ("dead", "restarting", "reconnecting"):
             own = self.own_kernel is not None
             join = self.client.info.join_command()
             return self._refuse(not_sent_while(self.state, own, join))

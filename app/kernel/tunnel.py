@@ -15,12 +15,15 @@ Everything here blocks: the caller runs `open_tunnel` in a worker thread.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
 import shlex
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field, replace
 from typing import IO
@@ -30,8 +33,17 @@ from jupyter_client.ssh.tunnel import select_random_ports
 
 from nbtui.app.kernel.connection import CHANNELS, ConnectionInfo
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.kernel.transports.reconnect import Restored
 
-__all__ = ["SSH_OPTIONS_ENV", "SshTunnel", "open_tunnel", "parse_server"]
+__all__ = [
+    "SSH_OPTIONS_ENV",
+    "SshLink",
+    "SshTunnel",
+    "open_tunnel",
+    "parse_server",
+    "ssh_base",
+    "ssh_failure",
+]
 
 SSH_OPTIONS_ENV = "NBTUI_SSH_OPTIONS"
 """Extra ssh arguments, split like a shell would (e.g. "-o StrictHostKeyChecking=no")."""
@@ -93,7 +105,7 @@ def _ping(url: str, timeout: float) -> bool:
         socket.close(linger=0)
 
 
-def _ssh_failure(stderr: str, server: str, code: int | None) -> str:
+def ssh_failure(stderr: str, server: str, code: int | None) -> str:
     """ssh's own reason, one line: the last line that is not a warning."""
     lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     reasons = [line for line in lines if not line.startswith("Warning:")]
@@ -109,7 +121,8 @@ def _ssh_failure(stderr: str, server: str, code: int | None) -> str:
 
 @dataclass
 class SshTunnel:
-    """One ssh process forwarding the five kernel ports to loopback."""
+    """One ssh process forwarding the five kernel ports to loopback; restartable on the
+    same local ports, so the sockets connected to them reconnect by themselves."""
 
     server: str
     """The ssh destination as given: `user@host[:port]` or an alias from the ssh config."""
@@ -117,43 +130,262 @@ class SshTunnel:
     """The tunnelled copy: ip 127.0.0.1 and the local ports, path kept from the original."""
     process: subprocess.Popen[bytes]
     """The ssh process; nbtui holds its stdin, whose end ends the session."""
+    origin: ConnectionInfo | None = None
+    """The kernel's connection as seen from the ssh server (what a restart forwards to)."""
+    keyfile: str | None = None
+    """The private key to log in with, if one was given."""
+    closed: bool = False
+    """`close()` was called: the tunnel is not to come back."""
     _stderr: IO[bytes] | None = field(repr=False, default=None)
+    _lock: threading.Lock = field(repr=False, default_factory=threading.Lock)
 
     @property
     def alive(self) -> bool:
         """The ssh process is still running (it exits when a forward or the login fails)."""
         return self.process.poll() is None
 
+    def stderr_text(self) -> str:
+        """What the current ssh process has said on stderr so far."""
+        if self._stderr is None:
+            return ""
+        with contextlib.suppress(OSError, ValueError):
+            self._stderr.seek(0)
+            return self._stderr.read().decode("utf-8", "replace")
+        return ""
+
+    def exit_reason(self) -> str:
+        """Why the ssh process ended, in a few words (ssh's own, when it said one)."""
+        code = self.process.poll()
+        said = ssh_failure(self.stderr_text(), self.server, code)
+        if code is not None and code < 0:
+            return f"the ssh tunnel to {self.server} was killed (signal {-code})"
+        return said.replace(f"ssh to {self.server} failed: ", f"the ssh tunnel to {self.server}: ")
+
     def close(self) -> None:
         """Stop the ssh process; safe to call more than once."""
         atexit.unregister(self.close)
-        if self.process.stdin is not None:
-            with contextlib.suppress(OSError):
-                self.process.stdin.close()
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self._stderr is not None:
-            with contextlib.suppress(OSError):
-                self._stderr.close()
-            self._stderr = None
+        with self._lock:
+            self.closed = True
+            _stop(self.process)
+            if self._stderr is not None:
+                with contextlib.suppress(OSError):
+                    self._stderr.close()
+                self._stderr = None
+
+    def restart(self, timeout: float = 8.0) -> Restored:
+        """Start ssh again after it exited, forwarding the same local ports; blocks.
+
+        Returns:
+            "up" when the kernel's heartbeat answers through it within `timeout`,
+            "refused" when ssh says the kernel's port refused the connection, else
+            "silent".
+
+        Raises:
+            NbtuiError: ssh exited (unreachable, refused login, a local port taken) or
+                the tunnel was closed.
+        """
+        if self.origin is None:
+            raise NbtuiError("this tunnel cannot be restarted (no kernel connection kept)")
+        with self._lock:
+            if self.closed:
+                raise NbtuiError("the tunnel is closed")
+            _stop(self.process)
+            if self._stderr is not None:
+                with contextlib.suppress(OSError):
+                    self._stderr.close()
+            command = ssh_command(self.origin, self.server, self.info.ports, self.keyfile)
+            self.process, self._stderr = _spawn(command)
+        try:
+            found = _wait_ready(self, timeout)
+        except NbtuiError:
+            _stop(self.process)
+            raise
+        if found == "silent" and (
+            "connect failed" in self.stderr_text() or _forward_refused(self.info.ports["hb"])
+        ):
+            # ssh reached the server, and the kernel's address refused it there.
+            return "refused"
+        return found
 
 
-def ssh_command(
-    info: ConnectionInfo, server: str, local: dict[str, int], keyfile: str | None = None
-) -> list[str]:
-    """The ssh command line forwarding each of `local` to the kernel's port."""
-    destination, port = parse_server(server)
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.stdin is not None:
+        with contextlib.suppress(OSError):
+            process.stdin.close()
+    if process.stdout is not None:
+        with contextlib.suppress(OSError):
+            process.stdout.close()
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _spawn(command: list[str]) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
+    """Start ssh: its stdin held (its end ends the session), its stdout a pipe whose end
+    tells that it exited, its stderr kept for its reasons."""
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the tunnel
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        stderr.close()
+        raise NbtuiError("--ssh needs the OpenSSH client (ssh) on PATH") from None
+    return process, stderr
+
+
+def _wait_ready(tunnel: SshTunnel, timeout: float) -> Restored:
+    """Wait until the heartbeat answers through the tunnel ("up") or `timeout` passes
+    ("silent").
+
+    Raises:
+        NbtuiError: ssh exited, with its reason.
+    """
+    deadline = time.monotonic() + timeout
+    url = tunnel.info.url("hb")
+    while True:
+        code = tunnel.process.poll()
+        if code is not None:
+            raise NbtuiError(ssh_failure(tunnel.stderr_text(), tunnel.server, code))
+        left = deadline - time.monotonic()
+        if left <= 0:
+            if not _listening(tunnel.info.ports["hb"]):
+                # ssh has not even forwarded yet: still connecting or logging in.
+                raise NbtuiError(f"ssh to {tunnel.server}: no tunnel within {timeout:g} s")
+            return "silent"
+        if _ping(url, min(0.5, left)):
+            return "up"
+
+
+def _forward_refused(port: int, timeout: float = 2.0) -> bool:
+    """Whether ssh closes a connection to its forward of `port` at once, which it does
+    when the far end refuses it (nothing listens there any more). A live kernel's
+    ZeroMQ socket greets first instead; a hung one says nothing (then: False)."""
+    with socket.socket() as probe:
+        probe.settimeout(timeout)
+        try:
+            probe.connect(("127.0.0.1", port))
+            return probe.recv(16) == b""
+        except TimeoutError:
+            return False
+        except OSError:
+            return True  # reset: refused as well
+
+
+def _listening(port: int) -> bool:
+    """Whether something (ssh's forward) accepts connections on loopback `port`."""
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class SshLink:
+    """The `Link` of an ssh tunnel: down when the ssh process exits, restored by
+    starting it again on the same local ports.
+
+    Args:
+        tunnel: The tunnel.
+        restore_timeout: Seconds a restarted tunnel has to carry a heartbeat.
+    """
+
+    replays = False
+    """iopub does not replay: what the kernel published during the gap is lost."""
+
+    def __init__(self, tunnel: SshTunnel, restore_timeout: float = 8.0) -> None:
+        self.tunnel = tunnel
+        self.restore_timeout = restore_timeout
+        self.what = f"the ssh tunnel to {tunnel.server}"
+        self._closed = False
+
+    @property
+    def up(self) -> bool:
+        """The ssh process runs."""
+        return self.tunnel.alive
+
+    async def wait_down(self) -> str | None:
+        """Wait until the ssh process exits (its stdout pipe ends: no thread, no poll);
+        why it did, or None once the tunnel or this link is closed."""
+        process = self.tunnel.process
+        if process.stdout is not None and not process.stdout.closed:
+            await _until_eof(process.stdout.fileno())
+        else:
+            await asyncio.to_thread(process.wait)
+        if self._ended():
+            return None
+        await asyncio.to_thread(process.wait)  # it has closed its stdout: it is ending
+        if self._ended():
+            return None
+        return self.tunnel.exit_reason()
+
+    def _ended(self) -> bool:
+        """This link or its tunnel was closed: an exit is nobody's news."""
+        return self._closed or self.tunnel.closed
+
+    async def restore(self) -> Restored:
+        """Start ssh again (in a worker thread: it blocks until the heartbeat answers).
+
+        Raises:
+            NbtuiError: ssh exited again, or the tunnel was closed.
+        """
+        if self._closed:
+            raise NbtuiError("the tunnel is closed")
+        return await asyncio.to_thread(self.tunnel.restart, self.restore_timeout)
+
+    def close(self) -> None:
+        """Stop watching; the tunnel is its owner's to close."""
+        self._closed = True
+
+
+async def _until_eof(fd: int) -> None:
+    """Wait until `fd` (a pipe nobody writes to) reaches its end or fails."""
+    loop = asyncio.get_running_loop()
+    ended: asyncio.Future[None] = loop.create_future()
+    os.set_blocking(fd, False)
+
+    def readable() -> None:
+        try:
+            data = os.read(fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data and not ended.done():
+            ended.set_result(None)
+
+    loop.add_reader(fd, readable)
+    try:
+        await ended
+    finally:
+        loop.remove_reader(fd)
+
+
+def ssh_base(server: str, keyfile: str | None = None) -> list[str]:
+    """`ssh` with nbtui's options for `server`: never prompts, fails fast, key login only
+    (the destination and the remote command come after)."""
+    port = parse_server(server)[1]
     command = ["ssh", *_BASE_OPTIONS]
     if keyfile:
         command += ["-i", keyfile, "-o", "IdentitiesOnly=yes"]
     if port is not None:
         command += ["-p", str(port)]
     command += shlex.split(os.environ.get(SSH_OPTIONS_ENV, ""))
+    return command
+
+
+def ssh_command(
+    info: ConnectionInfo, server: str, local: dict[str, int], keyfile: str | None = None
+) -> list[str]:
+    """The ssh command line forwarding each of `local` to the kernel's port."""
+    command = ssh_base(server, keyfile)
+    destination = parse_server(server)[0]
     for channel in CHANNELS:
         command += ["-L", f"127.0.0.1:{local[channel]}:{info.ip}:{info.ports[channel]}"]
     # Not -N: a remote command that ends when ssh's stdin does. nbtui holds the other end
@@ -186,38 +418,25 @@ def open_tunnel(
         raise NbtuiError(f"--sshkey {keyfile}: no such file")
     local = dict(zip(CHANNELS, select_random_ports(len(CHANNELS)), strict=True))
     command = ssh_command(info, server, local, keyfile)
-    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the tunnel
-    try:
-        process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
-    except FileNotFoundError:
-        stderr.close()
-        raise NbtuiError("--ssh needs the OpenSSH client (ssh) on PATH") from None
+    process, stderr = _spawn(command)
     tunnelled = replace(info, ip="127.0.0.1", ports=local, tunnel=f"ssh {server}")
-    tunnel = SshTunnel(server=server, info=tunnelled, process=process, _stderr=stderr)
+    tunnel = SshTunnel(
+        server=server,
+        info=tunnelled,
+        process=process,
+        origin=info,
+        keyfile=keyfile,
+        _stderr=stderr,
+    )
     atexit.register(tunnel.close)
-    deadline = time.monotonic() + timeout
     try:
-        while True:
-            code = process.poll()
-            if code is not None:
-                stderr.seek(0)
-                text = stderr.read().decode("utf-8", "replace")
-                raise NbtuiError(_ssh_failure(text, server, code))
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise NbtuiError(
-                    f"ssh to {server}: the kernel's heartbeat did not answer through the "
-                    f"tunnel within {timeout:g} s (is the kernel at {info.ip}:"
-                    f"{info.ports['hb']} as seen from {parse_server(server)[0]}?)"
-                )
-            if _ping(tunnelled.url("hb"), min(0.5, left)):
-                return tunnel
+        if _wait_ready(tunnel, timeout) == "silent":
+            raise NbtuiError(
+                f"ssh to {server}: the kernel's heartbeat did not answer through the "
+                f"tunnel within {timeout:g} s (is the kernel at {info.ip}:"
+                f"{info.ports['hb']} as seen from {parse_server(server)[0]}?)"
+            )
     except BaseException:
         tunnel.close()
         raise
+    return tunnel

@@ -74,7 +74,7 @@ async def test_kill_9_is_seen_by_the_socket_monitor(
             f"\nkill -9: disconnect seen after {seen * 1000:.1f} ms, "
             f"dead reported after {detected * 1000:.1f} ms"
         )
-        assert monitor.snapshot.detail == "connection lost"
+        assert monitor.snapshot.detail == "it closed its connections"
         assert monitor.snapshot.hb_rtt is None
     finally:
         await monitor.stop()

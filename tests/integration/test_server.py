@@ -293,5 +293,9 @@ async def test_a_server_that_goes_away_is_named_in_the_liveness_detail(
     async with watched(jupyter_server, server_kernel, []) as (_, monitor):
         await asyncio.to_thread(jupyter_server.stop)
         await until(lambda: monitor.snapshot.state == "dead")
-        assert "cannot open the WebSocket" in monitor.snapshot.detail
-        assert "connection refused" in monitor.snapshot.detail
+        # Which comes first depends on the host's pace: the server closes our socket as it
+        # shuts down, and a reopening finds its port closed. Either names the WebSocket.
+        detail = monitor.snapshot.detail
+        assert "the server closed the WebSocket" in detail or (
+            "cannot open the WebSocket" in detail and "connection refused" in detail
+        )

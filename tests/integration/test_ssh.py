@@ -65,6 +65,8 @@ class SshServer:
     stranger_key: Path
     """A private key the server does not know."""
     user: str
+    pid: int = 0
+    """The listening sshd (SIGSTOP holds new logins back; sessions have their own)."""
 
     @property
     def address(self) -> str:
@@ -89,7 +91,12 @@ def _listening(port: int) -> bool:
 
 
 @pytest.fixture
-def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]:
+def sshd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[SshServer]:
+    """A real sshd on loopback; `@pytest.mark.sshd_config("Line")` adds config lines."""
+    marker = request.node.get_closest_marker("sshd_config")
+    extra = "".join(f"{line}\n" for line in marker.args) if marker else ""
     root = tmp_path / "sshd"
     root.mkdir()
     host_key = _keygen(root / "host_ed25519")
@@ -112,7 +119,7 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
         "PasswordAuthentication no\n"
         "KbdInteractiveAuthentication no\n"
         "AllowTcpForwarding yes\n"
-        "LogLevel ERROR\n"
+        "LogLevel ERROR\n" + extra
     )
     Path("/run/sshd").mkdir(mode=0o755, parents=True, exist_ok=True)
     log = (root / "sshd.log").open("wb")
@@ -125,8 +132,9 @@ def sshd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SshServer]
             pytest.fail(f"sshd did not start: {(root / 'sshd.log').read_text()}")
         monkeypatch.setenv(SSH_OPTIONS_ENV, NO_HOST_CHECK)
         user = pwd.getpwuid(os.getuid()).pw_name
-        yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user)
+        yield SshServer(port=port, key=user_key, stranger_key=stranger, user=user, pid=server.pid)
     finally:
+        server.send_signal(signal.SIGCONT)  # a test may have held it back
         server.send_signal(signal.SIGTERM)
         try:
             server.wait(timeout=10)

@@ -26,8 +26,9 @@ from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.server import HTTP_TIMEOUT, JupyterServer, ServerKernel, failure_reason
 from nbtui.app.kernel.transports import CHANNELS, Deliver
+from nbtui.app.kernel.transports.reconnect import Restored
 
-__all__ = ["V1_PROTOCOL", "WebSocketTransport", "decode_v1", "encode_v1"]
+__all__ = ["V1_PROTOCOL", "WebSocketLink", "WebSocketTransport", "decode_v1", "encode_v1"]
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
 
@@ -117,6 +118,11 @@ class WebSocketTransport:
         not be opened again."""
         self.unsent = 0
         """Messages that could not be sent because the socket was down."""
+        self.gone = False
+        """The server said the kernel is not there (404): it ended, or was shut down."""
+        self.dropped = asyncio.Event()
+        """Set when the WebSocket closes under us (not by `close()`)."""
+        self._link: WebSocketLink | None = None
         self._rest: JupyterServer | None = None
         """The same server's REST API, for what the channels cannot do (interrupt); made
         when first needed (its HTTP client wants a running event loop)."""
@@ -163,6 +169,7 @@ class WebSocketTransport:
                     f"({error.code}): check the token"
                 ) from None
             if error.code == 404:
+                self.gone = True
                 raise NbtuiError(f"no {where} (404)") from None
             if 300 <= error.code < 400 or error.code in (424, 503):
                 raise NbtuiError(
@@ -191,6 +198,8 @@ class WebSocketTransport:
                 )
                 self.problem = f"the server closed the WebSocket{f' ({said})' if said else ''}"
             self._conn = None
+            if not self._closed:
+                self.dropped.set()
             return
         try:
             channel, raw = self._decode(message)
@@ -297,6 +306,13 @@ class WebSocketTransport:
         """No connection events to watch: the ping above is the only signal."""
         return None
 
+    @property
+    def link(self) -> WebSocketLink:
+        """The WebSocket as a `Link` that the session restores when it drops."""
+        if self._link is None:
+            self._link = WebSocketLink(self)
+        return self._link
+
     async def interrupt(self) -> bool:
         """Through the server's REST API, which knows the kernel's interrupt mode."""
         if self._rest is None:
@@ -310,8 +326,68 @@ class WebSocketTransport:
     async def close(self) -> None:
         """Close the WebSocket and stop reopening it; the kernel runs on."""
         self._closed = True
+        if self._link is not None:
+            self._link.close()
         if self._reconnecting is not None:
             self._reconnecting.cancel()
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
+
+
+class WebSocketLink:
+    """The `Link` of a kernel's WebSocket: down when it closes under us (a proxy or the
+    network dropped it, the server went away), restored by opening it again with the same
+    session id: the server then replays what the kernel sent meanwhile.
+
+    Args:
+        transport: The WebSocket transport.
+    """
+
+    replays = True
+    """The server buffers a dropped session's messages and replays them on reconnect."""
+
+    def __init__(self, transport: WebSocketTransport) -> None:
+        self.transport = transport
+        self.what = f"the WebSocket to {transport.kernel.base_url}"
+        self._closed = asyncio.Event()
+
+    @property
+    def up(self) -> bool:
+        """The WebSocket is open."""
+        return self.transport._conn is not None
+
+    async def wait_down(self) -> str | None:
+        """Wait until the WebSocket closes under us; why, or None once closed."""
+        dropped = asyncio.ensure_future(self.transport.dropped.wait())
+        closed = asyncio.ensure_future(self._closed.wait())
+        try:
+            await asyncio.wait({dropped, closed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+            closed.cancel()
+        if self._closed.is_set():
+            return None
+        self.transport.dropped.clear()
+        return self.transport.problem or "the WebSocket closed"
+
+    async def restore(self) -> Restored:
+        """Open the WebSocket again (shared with a ping's own reopening).
+
+        Returns:
+            "up" when it opened, "refused" when the server says the kernel is gone (404).
+
+        Raises:
+            NbtuiError: It could not be opened (server unreachable, ...).
+        """
+        transport = self.transport
+        if await transport._reopen(transport.connect_timeout + 1):
+            transport.dropped.clear()  # the close of the socket that was replaced
+            return "up"
+        if transport.gone:
+            return "refused"
+        raise NbtuiError(transport.problem or "the WebSocket did not open")
+
+    def close(self) -> None:
+        """Stop watching."""
+        self._closed.set()

@@ -35,6 +35,7 @@ from nbtui.app.kernel.transports.iopub_pump import (
     IopubPump,
     dropped,
 )
+from nbtui.app.kernel.transports.reconnect import Link
 
 __all__ = ["BACKLOG", "IOPUB_HWM", "HeartbeatWatch", "ZmqTransport", "dropped"]
 
@@ -96,6 +97,9 @@ class ZmqTransport:
             self, _release, self._all_sockets, self._context, self._pumps
         )
         self._closed = False
+        self.link: Link | None = None
+        """The tunnel the ports are reached through, when one was made for this transport
+        (`tunnel.SshLink`): the session restores it when it drops."""
         self.backlog = BACKLOG
         """Bound of the iopub buffer (`IopubPump`), in messages; set before `connect`."""
 

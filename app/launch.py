@@ -60,6 +60,8 @@ def app_options(args: argparse.Namespace) -> dict[str, Any]:
         "memory_threshold": args.memory_warn,
         "output_limit": args.output_limit,
         "line_limit": args.line_limit,
+        "variables_interval": args.variables_interval,
+        "notify_after": args.notify_after,
         "theme": getattr(args, "theme", None),
         "keymap": getattr(args, "keymap", None),
         "editing_mode": args.editing_mode,

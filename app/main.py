@@ -10,6 +10,7 @@ from pathlib import Path
 
 from nbtui.app import __version__
 from nbtui.app.config import (
+    Checked,
     Config,
     ConfigError,
     at_least,
@@ -30,6 +31,11 @@ from nbtui.widgets.editing_modes import EDITING_MODES
 from nbtui.widgets.graphics import MODES, configure
 
 __all__ = ["build_parser", "load_settings", "main", "parse_args"]
+
+
+def _off_or_at_least_fifth(value: float) -> str | None:
+    # Faster readings than 5 a second would compete with the cell they watch.
+    return None if value == 0 or value >= 0.2 else "must be 0 (off) or at least 0.2 seconds"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.8,
         metavar="SHARE",
         help="warn when the kernel holds this share of the memory it could have (default: 0.8)",
+    )
+    parser.add_argument(
+        "--variables-interval",
+        type=Checked(float, _off_or_at_least_fifth),
+        default=2.0,
+        metavar="SECONDS",
+        help="with the variables pane open (F3): how often to read the kernel's "
+        "variables while a cell runs (default: 2; 0: only when a cell ends)",
+    )
+    parser.add_argument(
+        "--notify-after",
+        type=at_least(float, 0, " seconds"),
+        default=10.0,
+        metavar="SECONDS",
+        help="when a cell (anyone's) that ran this long ends, or the kernel dies or "
+        "restarts, or memory runs short: a terminal notification and a toast "
+        "(default: 10; 0: never)",
     )
     parser.add_argument(
         "--output-limit",

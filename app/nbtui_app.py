@@ -96,6 +96,13 @@ class NbtuiApp(App[None]):
             "f2", "toggle_panes", "Panes", tooltip="Show or hide the side panes", id="toggle_panes"
         ),
         Binding(
+            "f3",
+            "toggle_variables",
+            "Variables",
+            tooltip="The kernel's variables, live while a cell runs",
+            id="toggle_variables",
+        ),
+        Binding(
             "f4",
             "cycle_others",
             "Others",
@@ -106,6 +113,8 @@ class NbtuiApp(App[None]):
             "f5",
             "toggle_catchup",
             "Earlier",
+            # Not in the footer since F3 came: the catch-up line itself says "F5 to show".
+            show=False,
             tooltip="Show or hide the earlier inputs, run before you joined",
             id="toggle_catchup",
         ),
@@ -314,6 +323,8 @@ def create_app(
     memory_threshold: float = 0.8,
     output_limit: int = 2000,
     line_limit: int = 10_000,
+    variables_interval: float = 2.0,
+    notify_after: float = 10.0,
     session_class: type[KernelSession] = KernelSession,
     record: Path | None = None,
     theme: str | None = None,
@@ -332,6 +343,9 @@ def create_app(
         memory_threshold: Share of its memory limit at which the kernel is warned about.
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
+        variables_interval: Seconds between variable readings while a cell runs (F3's
+            pane open); 0: only when a cell ends.
+        notify_after: Seconds a cell must run to be announced when it ends; 0: never.
         session_class: The kernel session's class (tests fix its figures).
         record: A notebook to keep up to date as cells finish (`--record`).
         theme: A Textual theme's name (the config file's `theme`); None for the default.
@@ -351,6 +365,8 @@ def create_app(
         show_others=show_others,
         output_limit=output_limit,
         line_limit=line_limit,
+        variables_interval=variables_interval,
+        notify_after=notify_after,
     )
     console.record_path = record
     app = (ObservingApp if observe else NbtuiApp)(session, console)

@@ -20,6 +20,8 @@ from nbtui.app.kernel.gpu import REMOTE, GpuDevice, GpuSnapshot
 from nbtui.app.kernel.units import format_bytes
 
 if TYPE_CHECKING:
+    from nbtui.app.kernel.queue import Waiting
+
     # Only for the type: the server module pulls tornado in, which `--list` never needs.
     from nbtui.app.kernel.remote import RemoteFile
     from nbtui.app.kernel.server import ServerKernelModel
@@ -47,6 +49,7 @@ __all__ = [
     "memory_warning_line",
     "remote_json",
     "row",
+    "waiting_text",
 ]
 
 HEADERS = ("FILE", "KERNEL", "STATE", "ACTIVITY", "PID", "MEMORY", "CPU", "AGE")
@@ -347,6 +350,34 @@ def format_timestamp_ago(stamp: str, now: float | None = None) -> str:
     except ValueError:
         return stamp or "-"
     return format_ago((time.time() if now is None else now) - then)
+
+
+def waiting_text(waiting: Waiting, now: float) -> str:
+    """What a queued cell waits behind, for its line in the transcript.
+
+    Args:
+        waiting: The cell's place in the queue (`nbtui.app.kernel.queue`).
+        now: `time.monotonic()`, for how long the running cell has run.
+
+    Returns:
+        For example `queued behind alice's In [12], running 4 min`, or
+        `queued (2nd in line) behind your In [13], running 12 s`.
+    """
+    line = f" ({_ordinal(waiting.place)} in line)" if waiting.place > 1 else ""
+    behind = waiting.behind
+    if behind is None:
+        return f"queued{line}: the kernel has not started it yet"
+    who = "your" if behind.is_self else f"{behind.username}'s"
+    count = behind.execution_count
+    cell = f"In [{count}]" if count is not None else "cell"
+    running = format_duration(now - (behind.started or now))
+    return f"queued{line} behind {who} {cell}, running {running}"
+
+
+def _ordinal(number: int) -> str:
+    if 10 <= number % 100 <= 20:
+        return f"{number}th"
+    return f"{number}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(number % 10, 'th') }"
 
 
 def format_remote_table(files: Sequence[RemoteFile], now: float | None = None) -> str:

@@ -133,6 +133,53 @@ async def shoot(
         await client.close()
 
 
+TRAINER = Peer(
+    # A colleague's training loop, watched live in the variables pane (F3) while our
+    # own cell waits its turn behind it.
+    "alice",
+    "3f2a6c01-0000-4000-8000-000000000000",
+    "import time\nhistory = []\nfor epoch in range(1, 100_000):\n"
+    "    loss = round(2.0 / (epoch + 1), 4)\n    history.append(loss)\n    time.sleep(0.05)",
+)
+SETUP = "import numpy as np\nlr = 3e-4\nbatch = 64\nweights = np.zeros((512, 10))"
+
+
+async def shoot_variables(km: KernelManager, size: tuple[int, int], name: str) -> None:
+    """The variables pane during a colleague's run, our next cell queued behind it."""
+    client = KernelClient(load_connection_file(Path(km.connection_file)), username="you")
+    await client.attach(hb_timeout=30, reply_timeout=30)  # a fresh kernel on a busy machine
+    app = create_app(client, variables_interval=0.5)
+    other = km.blocking_client()
+    other.session.username = TRAINER.username
+    other.session.session = TRAINER.session
+    other.start_channels()
+    try:
+        async with app.run_test(size=size) as pilot:
+            app.run_cell(SETUP)
+            await until(pilot, lambda: bool(app.model.cells))
+            await until(pilot, lambda: all(c.finished for c in app.model.cells.values()))
+            other.execute(TRAINER.code)
+            await until(pilot, lambda: app.model.busy)
+            await pilot.press("f2")  # the side panes away: room for the variables
+            await pilot.press("f3")
+            pane = app.console_screen.kernel_watch.pane
+
+            def epoch_past(value: int) -> bool:
+                rows = {row.name: row for row in pane.rows}
+                return "epoch" in rows and int(rows["epoch"].value) > value
+
+            await until(pilot, lambda: epoch_past(40), timeout=60)
+            app.run_cell("print(f'best loss {min(history)}')")
+            await until(pilot, lambda: "queued behind" in app.transcript.plain_text())
+            await pilot.pause(0.6)
+            app.save_screenshot(filename=f"{name}.svg", path=str(HERE))
+            await client.interrupt()
+            await until(pilot, lambda: not app.model.busy, timeout=30)
+    finally:
+        other.stop_channels()
+        await client.close()
+
+
 def main(names: list[str]) -> int:
     with tempfile.TemporaryDirectory() as runtime:
         os.environ["JUPYTER_RUNTIME_DIR"] = runtime
@@ -142,6 +189,7 @@ def main(names: list[str]) -> int:
             ((200, 50), "main-200x50", CELLS, PEER, None),
             ((110, 60), "gallery", GALLERY, GALLERY_PEER, None),
             ((100, 30), "search", SEARCH, None, search_loss),
+            ((160, 36), "variables-160x36", (), None, None),
         )
         for size, name, cells, peer, then in shots:
             if names and name not in names:
@@ -150,7 +198,10 @@ def main(names: list[str]) -> int:
             km.connection_file = str(Path(runtime) / "kernel-4342f625.json")
             km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
-                asyncio.run(shoot(km, size, name, cells, peer, then=then))
+                if name.startswith("variables"):
+                    asyncio.run(shoot_variables(km, size, name))
+                else:
+                    asyncio.run(shoot(km, size, name, cells, peer, then=then))
             finally:
                 km.shutdown_kernel(now=True)
             print(f"wrote screenshots/{name}.svg")

@@ -65,6 +65,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--error",
         "transcript--dropped",
         "transcript--running",
+        "transcript--queued",
         "transcript--catchup",
         "transcript--match",
         "transcript--match-current",
@@ -146,6 +147,9 @@ class TranscriptView(ScrollView, can_focus=True):
         """Long tracebacks show their last frames; F7 unfolds them all."""
         self.show_peer_inputs = True
         self.show_peer_outputs = True
+        self.waiting: dict[str, str] = {}
+        """Cell key to what it waits behind ("queued behind alice's In [12] …"), for
+        cells sent and not started; set by the console (app/kernel/queue.py)."""
         self._row_style: Style | None = None
         self._index_of: dict[int, int] = {}
         """Entry id to its position in `_entries`."""
@@ -198,6 +202,7 @@ class TranscriptView(ScrollView, can_focus=True):
                 cell.execution_count,
                 cell.code is None,
                 self.peer_colours.get(cell.session),
+                self.waiting.get(cell.key, ""),
             )
             parts.append(kept.get(shown) or RenderedPart(self, self._header_of(cell), shown))
         if not cell.is_self and not self.show_peer_outputs:
@@ -270,7 +275,9 @@ class TranscriptView(ScrollView, can_focus=True):
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
-        return lambda width: cell_header(cell, self._who(cell), self.language, self._style)
+        return lambda width: cell_header(
+            cell, self._who(cell), self.language, self._style, self.waiting.get(cell.key, "")
+        )
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
         shown = clipped_data(

@@ -45,8 +45,11 @@ def _without_background(style: str | Style) -> Style:
     )
 
 
-def cell_header(cell: Cell, who: Text, language: str, style: StyleOf) -> RenderableType:
-    """`In [n] who  code`, continuation lines aligned under the code."""
+def cell_header(
+    cell: Cell, who: Text, language: str, style: StyleOf, waiting: str = ""
+) -> RenderableType:
+    """`In [n] who  code`, continuation lines aligned under the code; `waiting` (what a
+    queued cell waits behind) after the first line."""
     count = cell.execution_count
     prefix = Text.assemble(
         Text(
@@ -61,6 +64,8 @@ def cell_header(cell: Cell, who: Text, language: str, style: StyleOf) -> Rendera
         state = Text("  ⏵ running", style=style("transcript--running"))
     elif cell.state == "aborted":
         state = Text("  ■ interrupted", style=style("transcript--warning"))
+    elif cell.state == "queued" and waiting:
+        state = Text(f"  ◌ {waiting}", style=style("transcript--queued"))
     if cell.code is None:
         note = Text("(started before you joined)", style=style("transcript--notice"))
         return Text.assemble(prefix, note, state)

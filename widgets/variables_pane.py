@@ -8,8 +8,9 @@ app asks `VariablesProbe.rich(name)` for the bundle and shows it in the pager.
 from __future__ import annotations
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
@@ -23,7 +24,7 @@ from nbtui.app.kernel.variables import (
 
 __all__ = ["VariablesPane", "pane_title"]
 
-_VALUE_WIDTH = 48
+_VALUE_WIDTH = 30
 """Characters of a value shown in the table; the whole value comes with `Selected`."""
 
 _COLUMNS = ("name", "type", "value", "size")
@@ -68,6 +69,8 @@ class VariablesPane(Vertical):
     VariablesPane.-unsupported > #variables-filter { display: none; }
     """
 
+    BINDINGS = [Binding("escape", "screen.close_variables", "Close", show=False)]
+
     class Selected(Message):
         """A row was chosen (enter or click): show it in full."""
 
@@ -97,7 +100,9 @@ class VariablesPane(Vertical):
     def compose(self) -> ComposeResult:
         """The title, the filter, the table and the one-line message."""
         yield Static("variables", id="variables-title", classes="pane-title")
-        yield Input(placeholder="filter by name or type", id="variables-filter")
+        yield Input(
+            placeholder="filter by name or type", id="variables-filter", select_on_focus=False
+        )
         table: DataTable[Text] = DataTable(
             id="variables-table", cursor_type="row", zebra_stripes=False
         )
@@ -151,6 +156,18 @@ class VariablesPane(Vertical):
     def _filter_changed(self, event: Input.Changed) -> None:
         event.stop()
         self._show()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing in the table filters it (the filter takes the keys); Down or Enter in
+        the filter goes back to the table."""
+        field = self.query_one("#variables-filter", Input)
+        if self.table.has_focus and event.is_printable and event.character:
+            event.stop()
+            field.focus()
+            field.insert_text_at_cursor(event.character)
+        elif field.has_focus and event.key in ("down", "enter") and self.table.row_count:
+            event.stop()
+            self.table.focus()
 
     @on(DataTable.RowSelected, "#variables-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:

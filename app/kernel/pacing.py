@@ -8,11 +8,19 @@ import asyncio
 import contextlib
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Iterable
 
 from nbtui.app.kernel.errors import NbtuiError
 
-__all__ = ["RESTART_PAUSE", "log_error", "sleep_paced", "stop_tasks", "supervised"]
+__all__ = [
+    "RESTART_PAUSE",
+    "PacedPoller",
+    "log_error",
+    "sleep_paced",
+    "stop_tasks",
+    "supervised",
+]
 
 RESTART_PAUSE = 1.0
 """Seconds `supervised` waits before it runs a loop that died again: one that fails at
@@ -86,3 +94,60 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[None]], grace: float = 5.0) ->
         if task.done() and not task.cancelled():
             with contextlib.suppress(Exception):
                 task.result()  # retrieved: no "exception was never retrieved" at exit
+
+
+class PacedPoller(ABC):
+    """The life cycle of a probe loop whose pace follows whether a cell runs: one task,
+    started once, kept alive by `supervised`, stopped by `stop_tasks`; `busy` set by
+    whoever knows (the transcript), `_wake` set to cut a sleep short.
+
+    Subclasses write `_run` (one loop; it returns to end) and may react to a change of
+    `busy` in `_busy_changed`.
+    """
+
+    TASK_NAME = "nbtui-poller"
+    """The asyncio task's name (seen in a debugger and in asyncio's warnings)."""
+
+    def __init__(self) -> None:
+        self._busy = False
+        self._wake = asyncio.Event()
+        """Set to end the loop's current wait early (a cell started, a refresh)."""
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def running(self) -> bool:
+        """Whether the poll loop runs."""
+        return self._task is not None and not self._task.done()
+
+    @property
+    def busy(self) -> bool:
+        """Set by whoever knows (the app's transcript): a cell runs, anyone's."""
+        return self._busy
+
+    @busy.setter
+    def busy(self, busy: bool) -> None:
+        if busy != self._busy:
+            self._busy = busy
+            self._busy_changed(busy)
+
+    def _busy_changed(self, busy: bool) -> None:
+        """`busy` just changed: by default wake the loop, whose pace may follow it."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the loop (needs a running event loop); a second call does nothing."""
+        if self._task is None:
+            self._stopping = False
+            self._task = asyncio.create_task(supervised(self._run), name=self.TASK_NAME)
+
+    async def stop(self) -> None:
+        """Stop the loop and wait for it to end; never touches the kernel."""
+        task, self._task = self._task, None
+        self._stopping = True
+        if task is not None:
+            await stop_tasks([task])
+
+    @abstractmethod
+    async def _run(self) -> None:
+        """The loop: poll, wait, again, until `_stopping` (or return to end)."""

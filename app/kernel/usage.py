@@ -32,7 +32,7 @@ import psutil
 from nbtui.app.kernel.gpu import REMOTE, GpuSampler, GpuSnapshot
 from nbtui.app.kernel.limits import MemoryLimit, memory_limit
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import sleep_paced, stop_tasks, supervised
+from nbtui.app.kernel.pacing import PacedPoller, sleep_paced
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.transports import TransportClosed
 
@@ -252,7 +252,7 @@ class _LocalProbe:
         )
 
 
-class UsagePoller:
+class UsagePoller(PacedPoller):
     """Asks the kernel for its resource use every `interval` seconds.
 
     Args:
@@ -279,42 +279,29 @@ class UsagePoller:
         history: int = 60,
         quiet_interval: float | None = None,
     ) -> None:
+        super().__init__()
         self.client = client
         self.interval = interval
         self.on_update = on_update
         self.timeout = timeout
         self.memory_threshold = memory_threshold
         self.quiet_interval = quiet_interval
-        self._busy = False
-        self._wake = asyncio.Event()
-        self._stopping = False
         self.local = is_local(client.info)
         self._cpu: deque[float] = deque(maxlen=history)
         self._memory: deque[int] = deque(maxlen=history)
         self._probe: _LocalProbe | None = None
         self.gpu_sampler = GpuSampler()
         """NVML, initialised at the first local reading (and never again without a driver)."""
-        self._task: asyncio.Task[None] | None = None
         self.snapshot: UsageSnapshot | None = None
         """The latest reading, None before the first poll."""
 
     # -- life cycle ------------------------------------------------------------------------
 
-    @property
-    def running(self) -> bool:
-        """Whether the poll loop runs."""
-        return self._task is not None and not self._task.done()
+    TASK_NAME = "nbtui-usage"
 
-    @property
-    def busy(self) -> bool:
-        """Set by whoever knows (the app's transcript): a cell runs, poll every `interval`."""
-        return self._busy
-
-    @busy.setter
-    def busy(self, busy: bool) -> None:
-        if busy and not self._busy and self.quiet_interval is not None:
+    def _busy_changed(self, busy: bool) -> None:
+        if busy and self.quiet_interval is not None:
             self._wake.set()  # a cell started: memory may climb, poll at the full pace
-        self._busy = busy
 
     @property
     def pace(self) -> float:
@@ -322,19 +309,6 @@ class UsagePoller:
         if self.quiet_interval is None or self._busy:
             return self.interval
         return self.quiet_interval
-
-    def start(self) -> None:
-        """Poll now and then every `interval`; needs a running loop."""
-        if self._task is None:
-            self._stopping = False
-            self._task = asyncio.create_task(supervised(self._run), name="nbtui-usage")
-
-    async def stop(self) -> None:
-        """Stop polling; never touches the kernel."""
-        task, self._task = self._task, None
-        self._stopping = True
-        if task is not None:
-            await stop_tasks([task])
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -49,8 +49,9 @@ from typing import Any, Literal, Protocol
 import zmq
 
 from nbtui.app.kernel.messages import Msg
-from nbtui.app.kernel.pacing import stop_tasks, supervised
+from nbtui.app.kernel.pacing import PacedPoller
 from nbtui.app.kernel.sanitize import sanitize_line
+from nbtui.app.kernel.transports import TransportClosed
 
 __all__ = [
     "GROUP_NAMES",
@@ -326,7 +327,7 @@ class VariablesProbe:
         return RichValue(name, data=data, metadata=metadata if isinstance(metadata, dict) else {})
 
 
-class VariablesPoller:
+class VariablesPoller(PacedPoller):
     """Reads the variables after each cell and, while one runs, every `interval` seconds.
 
     The next reading is scheduled after the previous one ends: a slow kernel slows the
@@ -349,53 +350,26 @@ class VariablesPoller:
         *,
         timeout: float = 1.0,
     ) -> None:
+        super().__init__()
         self.probe = VariablesProbe(client, timeout=timeout)
         self.interval = interval
         self.on_update = on_update
         self.snapshot: VariablesSnapshot | None = None
         """The latest reading, None before the first."""
-        self._busy = False
         self._due = True  # the first reading comes at start
-        self._kick = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    @property
-    def running(self) -> bool:
-        """Whether the polling task runs."""
-        return self._task is not None and not self._task.done()
-
-    @property
-    def busy(self) -> bool:
-        """Set by whoever knows (any client's cell runs): read every `interval` seconds."""
-        return self._busy
-
-    @busy.setter
-    def busy(self, busy: bool) -> None:
-        if busy != self._busy:
-            self._busy = busy
-            self._kick.set()  # start or stop the timer; a reading waits for its turn
+    TASK_NAME = "nbtui-variables"
 
     def refresh(self) -> None:
         """Read as soon as the current reading (if any) ends: call it on each idle (a
         cell ended, whoever ran it) and when the pane opens."""
         self._due = True
-        self._kick.set()
+        self._wake.set()
 
     def set_interval(self, interval: float) -> None:
         """Change the pace while a cell runs; 0 turns live reading off."""
         self.interval = max(0.0, interval)
-        self._kick.set()
-
-    def start(self) -> None:
-        """Read now, then as described; needs a running loop."""
-        if self._task is None:
-            self._task = asyncio.create_task(supervised(self._run), name="nbtui-variables")
-
-    async def stop(self) -> None:
-        """Stop polling and wait for the task to end."""
-        task, self._task = self._task, None
-        if task is not None:
-            await stop_tasks([task])
+        self._wake.set()
 
     def _pace(self) -> float | None:
         if self.probe.unsupported:
@@ -403,18 +377,18 @@ class VariablesPoller:
         return self.interval if self._busy and self.interval > 0 else None
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             if not self._due:
-                self._kick.clear()
+                self._wake.clear()
                 try:
-                    await asyncio.wait_for(self._kick.wait(), self._pace())
+                    await asyncio.wait_for(self._wake.wait(), self._pace())
                     continue  # woken: a refresh, or busy/interval changed
                 except asyncio.TimeoutError:
                     pass
             self._due = False
             try:
                 await self.poll()
-            except zmq.ZMQError:
+            except (zmq.ZMQError, TransportClosed):
                 return  # the client was closed under us
 
     async def poll(self) -> VariablesSnapshot:

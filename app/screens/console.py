@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Footer, Label
+from textual.widgets import Footer, Input, Label, TextArea
 
 from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
@@ -20,6 +20,7 @@ from nbtui.app.screens.confirm import ConfirmScreen
 from nbtui.app.screens.console_actions import ConsoleActions
 from nbtui.app.screens.frames import FramePump
 from nbtui.app.screens.status_line import busy_text, summary
+from nbtui.app.screens.watch import KernelWatch
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
@@ -29,6 +30,7 @@ from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.status import StatusBar
 from nbtui.widgets.stdin_prompt import StdinPrompt
 from nbtui.widgets.transcript import TranscriptView
+from nbtui.widgets.variables_pane import VariablesPane
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -50,6 +52,10 @@ class ConsoleScreen(ConsoleActions):
         show_others: Other clients' (inputs, outputs) shown at first.
         output_limit: Lines of one output shown before the rest is held back.
         line_limit: Characters of one line shown before it is cut.
+        variables_interval: Seconds between variable readings while a cell runs, with
+            the variables pane open; 0: only when a cell ends.
+        notify_after: Seconds a cell must run to be announced when it ends (a terminal
+            notification and a toast); 0: no notifications.
     """
 
     WIDE = 140
@@ -75,8 +81,13 @@ class ConsoleScreen(ConsoleActions):
         show_others: tuple[bool, bool] = (True, True),
         output_limit: int = 2000,
         line_limit: int = 10_000,
+        variables_interval: float = 2.0,
+        notify_after: float = 10.0,
     ) -> None:
         super().__init__()
+        self.variables_interval = variables_interval
+        self.notify_after = notify_after
+        self._watch: KernelWatch | None = None
         self.session = session
         self.observe = observe
         """Read-only: never sends execute or stdin messages (watching, teaching)."""
@@ -99,6 +110,7 @@ class ConsoleScreen(ConsoleActions):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
+            yield VariablesPane(interval=self.variables_interval, id="variables")
             yield SidePanes(id="side")
         yield CompletionMenu(id="completions")
         yield StdinPrompt(id="stdin-row")
@@ -122,6 +134,18 @@ class ConsoleScreen(ConsoleActions):
     def status(self) -> StatusBar:
         """The status line."""
         return self.query_one(StatusBar)
+
+    @property
+    def kernel_watch(self) -> KernelWatch:
+        """The variables pane's poller, the queue's marks and the notifications."""
+        if self._watch is None:
+            self._watch = KernelWatch(
+                self,
+                self.session,
+                variables_interval=self.variables_interval,
+                notify_after=self.notify_after,
+            )
+        return self._watch
 
     # -- start and stop ------------------------------------------------------------------
 
@@ -166,6 +190,7 @@ class ConsoleScreen(ConsoleActions):
 
     def _tick(self) -> None:
         self._unless_leaving(self._update_status)
+        self._unless_leaving(lambda: self.kernel_watch.tick(self.transcript))
 
     def _unless_leaving(self, update: Callable[[], object]) -> None:
         try:
@@ -194,6 +219,7 @@ class ConsoleScreen(ConsoleActions):
         side.show_peers(session)
         if changes.removed or changes.changed:
             self.transcript.update_entries(model.entries, changes.removed, changes.changed)
+        self.kernel_watch.frame(changes, self.transcript)
         if changes.liveness or changes.usage:
             self._update_summary()
         busy = self._busy_text()
@@ -364,6 +390,35 @@ class ConsoleScreen(ConsoleActions):
         side = self.query_one(SidePanes)
         side.place(shown, overlay=shown and not wide, fallback=self.editor)
         side.show_health(self.session, self._busy_text())
+        if self.kernel_watch.shown:
+            self.kernel_watch.place(True, wide, self.editor)
+
+    def action_close_variables(self) -> None:
+        """Escape in the variables pane: close it when it covers the transcript, else
+        give the keys back to the editor."""
+        if self.size.width >= self.WIDE:
+            self.editor.focus()
+        else:
+            self.kernel_watch.place(False, False, self.editor)
+
+    def action_toggle_variables(self) -> None:
+        """Show or hide the variables pane (F3): read only while it shows."""
+        self.kernel_watch.toggle(self.size.width >= self.WIDE, self.editor)
+
+    @on(VariablesPane.Selected)
+    def _variable_selected(self, event: VariablesPane.Selected) -> None:
+        self.kernel_watch.show_value(event.row)
+
+    @on(TextArea.Changed)
+    @on(Input.Changed)
+    def _typed(self) -> None:
+        # Whoever types is looking at the screen: no notification this second.
+        self.kernel_watch.typed()
+
+    @on(events.Unmount)
+    async def _stop_watching(self) -> None:
+        # A handler of its own: ConsoleActions.on_unmount closes the record.
+        await self.kernel_watch.stop()
 
     def action_toggle_panes(self) -> None:
         """Show or hide the side panes (F2)."""

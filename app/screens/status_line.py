@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from nbtui.app.kernel.queue import waiting_cells
 from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
 
 if TYPE_CHECKING:
@@ -15,7 +16,8 @@ __all__ = ["busy_text", "summary"]
 
 def busy_text(model: Transcript, now: float, silent_hint: float) -> str | None:
     """`4.2 s · trainer In [17]` for the oldest running cell, or None when idle; another
-    client's cell silent for `silent_hint` seconds may be waiting for its input."""
+    client's cell silent for `silent_hint` seconds may be waiting for its input; `· 2
+    queued` when cells of ours wait behind it."""
     cell = model.oldest_running()
     if cell is None:
         return None
@@ -27,6 +29,9 @@ def busy_text(model: Transcript, now: float, silent_hint: float) -> str | None:
     if not cell.is_self and silent > silent_hint:
         # Other clients' input prompts are invisible to us (stdin goes only to them).
         detail += f" · no output for {format_duration(silent)}: may be waiting for {who}'s input"
+    waiting = len(waiting_cells(model))
+    if waiting:
+        detail += f" · {waiting} queued"
     return detail
 
 

@@ -165,6 +165,13 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             await pilot.press("f2")
             assert side.has_class("-shown") is shown
 
+        async def f3() -> None:
+            pane = app.query_one("#variables")
+            await pilot.press("f3")
+            await until(pilot, lambda: pane.has_class("-shown"))
+            await pilot.press("f3")
+            await until(pilot, lambda: not pane.has_class("-shown") and editor.has_focus)
+
         async def f4() -> None:
             await pilot.press("f4")
             assert not view.show_peer_outputs
@@ -233,6 +240,7 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
             "ctrl+k": kills,
             "ctrl+c": ctrl_c,
             "f2": f2,
+            "f3": f3,
             "f4": f4,
             "f5": lambda: noted("f5", "nothing ran here before you joined"),
             "f6": f6,

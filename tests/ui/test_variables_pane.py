@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.resources import files
 
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from nbtui.app.kernel.variables import UNSUPPORTED, VariableRow, VariablesSnapshot
 from nbtui.widgets.palette import theme_variables
@@ -64,7 +64,7 @@ async def test_table_title_updates_and_hidden_rows() -> None:
         assert list(table) == ["epoch", "loss", "data", "names", "markup"]  # no np, _tmp
         assert table["epoch"] == ["epoch", "int", "3", ""]
         assert table["names"][3] == "2"
-        assert len(table["data"][2]) == 48 and table["data"][2].endswith("…")
+        assert len(table["data"][2]) == 30 and table["data"][2].endswith("…")
         assert table["markup"][2] == "'[red]x[/red]'"  # shown as text, not markup
         pane.table.move_cursor(row=1)
         pane.update(snap(4))
@@ -92,6 +92,21 @@ async def test_filter_input_narrows_rows() -> None:
             await pilot.press("backspace")
         await pilot.press("f", "l", "o", "a", "t")  # by type too
         await until(pilot, lambda: list(shown(pane)) == ["loss"])
+        await pilot.press("down")  # back to the table
+        assert pane.table.has_focus
+
+
+async def test_typing_in_the_table_goes_to_the_filter() -> None:
+    app = Harness()
+    async with app.run_test(size=(90, 20)) as pilot:
+        pane = app.query_one(VariablesPane)
+        pane.update(snap(1))
+        await pilot.pause()
+        pane.table.focus()
+        await pilot.press("n", "a")
+        await until(pilot, lambda: list(shown(pane)) == ["names"])
+        assert pane.filter_text == "na"
+        assert pane.query_one("#variables-filter", Input).has_focus
 
 
 async def test_select_row_posts_the_full_row() -> None:

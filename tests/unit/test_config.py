@@ -375,7 +375,7 @@ def test_readme_example_is_a_valid_config(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, example))
     assert config.options["usage_interval"] == 2.0
     assert config.theme == "nord"
-    assert config.keys == {"interrupt": "ctrl+c", "toggle_panes": "f3,ctrl+o"}
+    assert config.keys == {"interrupt": "ctrl+c", "toggle_panes": "f2,ctrl+o"}
     after = section.split("```toml\n", 1)[1].split("```", 1)[1]
     blocks = after.split("```\n")[1::2]
     (samples,) = (block.splitlines() for block in blocks if "unknown key" in block)

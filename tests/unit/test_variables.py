@@ -6,7 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+from nbtui.app.kernel.client import _is_quiet
 from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.variables import (
     UNSUPPORTED,
     VariableRow,
@@ -236,3 +238,22 @@ async def test_unsupported_stops_the_timer() -> None:
     finally:
         await poller.stop()
     assert len(client.asked) == 1
+
+
+def test_the_probes_busy_and_idle_wake_no_frame() -> None:
+    """A debug_request's busy/idle (every client sees them) is not a cell's: the client
+    does not wake the UI for it, and the model ignores it."""
+    model = Transcript("me")
+    for state in ("busy", "idle"):
+        msg = Msg(
+            "iopub",
+            "status",
+            f"s-{state}",
+            {"execution_state": state},
+            parent_id="dbg-1",
+            parent_session="someone",
+            parent_msg_type="debug_request",
+        )
+        assert _is_quiet(msg)
+        model.apply(msg)
+        assert not model.busy and not model.cells

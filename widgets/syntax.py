@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pygments.lexer import Lexer
 from pygments.token import Token, _TokenType
 
-__all__ = ["SYNTAX", "syntax_spans"]
+__all__ = ["SYNTAX", "syntax_ranges", "syntax_spans"]
 
 
 SYNTAX: dict[_TokenType, str] = {
@@ -51,6 +51,15 @@ def _syntax_name(token: _TokenType) -> str | None:
         ancestor = ancestor.parent
     _SYNTAX_NAMES[token] = name
     return name
+
+
+def syntax_ranges(lexer: Lexer, text: str) -> Iterator[tuple[int, int, str]]:
+    """(first character, end character, SYNTAX name) of each coloured token of `text`,
+    whitespace-only tokens skipped; `lexer` made with `stripnl=False, ensurenl=False`."""
+    for index, token, value in lexer.get_tokens_unprocessed(text):
+        name = _syntax_name(token)
+        if name is not None and value.strip():
+            yield index, index + len(value), name
 
 
 def syntax_spans(lexer: Lexer, lines: Sequence[str]) -> Iterator[tuple[int, int, int, str]]:

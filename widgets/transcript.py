@@ -40,6 +40,7 @@ from nbtui.widgets.mime import picture_of, render_data, render_traceback
 from nbtui.widgets.output_policy import clipped_data, data_is_clipped
 from nbtui.widgets.palette import PEER_CLASSES, peer_class
 from nbtui.widgets.transcript_entries import (
+    CODE_CLASSES,
     catchup_lines,
     cell_header,
     cell_output_text,
@@ -71,6 +72,7 @@ class TranscriptView(ScrollView, can_focus=True):
         "transcript--match-current",
         "transcript--selected",
         *PEER_CLASSES,
+        *CODE_CLASSES,
     }
 
     DEFAULT_CSS = """
@@ -275,8 +277,16 @@ class TranscriptView(ScrollView, can_focus=True):
         return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
 
     def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
+        # ansi_dark's terminal colours are made for a dark background; a light theme gets
+        # its own colours, made readable on it.
+        code_style = None if self.app.current_theme.dark else self._style
         return lambda width: cell_header(
-            cell, self._who(cell), self.language, self._style, self.waiting.get(cell.key, "")
+            cell,
+            self._who(cell),
+            self.language,
+            self._style,
+            self.waiting.get(cell.key, ""),
+            code_style=code_style,
         )
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:

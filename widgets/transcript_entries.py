@@ -7,7 +7,11 @@ returns a renderable; the view turns it into rows.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
 from rich.console import RenderableType
 from rich.style import Style
 from rich.syntax import Syntax
@@ -15,8 +19,10 @@ from rich.text import Span, Text
 
 from nbtui.app.kernel.model import Catchup, Cell, Notice
 from nbtui.app.kernel.search import shown_text
+from nbtui.widgets.syntax import SYNTAX, syntax_ranges
 
 __all__ = [
+    "CODE_CLASSES",
     "INVISIBLE_MARK",
     "StyleOf",
     "catchup_lines",
@@ -30,6 +36,44 @@ StyleOf = Callable[[str], Style]
 
 INVISIBLE_MARK = r"<U\+[0-9A-F]{4,6}>"
 """How `sanitize_code` shows a character that would hide or reorder code."""
+
+
+CODE_CLASSES = tuple(f"transcript--code-{name}" for name in dict.fromkeys(SYNTAX.values()))
+"""The component classes of code's token colours on a light theme, for COMPONENT_CLASSES:
+nbtui.tcss gives them the theme's colours made readable (as the editor's)."""
+
+
+@lru_cache(maxsize=8)
+def _lexer(language: str) -> Lexer | None:
+    try:
+        # Offsets must stay those of the text: no stripped or added newlines.
+        return get_lexer_by_name(language, stripnl=False, ensurenl=False)
+    except ClassNotFound:
+        return None
+
+
+def _code_text(source: str, language: str, code_style: StyleOf | None) -> Text:
+    """`source` with its token colours: the theme's (`code_style`), or else Rich's
+    ansi_dark style, the terminal's own colours, made for a dark background."""
+    if code_style is None:
+        code = Syntax(source, language, theme="ansi_dark", background_color="default").highlight(
+            source
+        )
+        # The theme's background ("default": the terminal's own) would paint a box
+        # behind the code; keep only the token colours and attributes.
+        code.style = ""
+        code.spans = [
+            Span(span.start, span.end, _without_background(span.style)) for span in code.spans
+        ]
+        return code
+    code = Text(source)
+    lexer = _lexer(language)
+    if lexer is not None:
+        code.spans = [
+            Span(first, end, code_style(f"transcript--code-{name}"))
+            for first, end, name in syntax_ranges(lexer, source)
+        ]
+    return code
 
 
 def _without_background(style: str | Style) -> Style:
@@ -46,10 +90,17 @@ def _without_background(style: str | Style) -> Style:
 
 
 def cell_header(
-    cell: Cell, who: Text, language: str, style: StyleOf, waiting: str = ""
+    cell: Cell,
+    who: Text,
+    language: str,
+    style: StyleOf,
+    waiting: str = "",
+    *,
+    code_style: StyleOf | None = None,
 ) -> RenderableType:
     """`In [n] who  code`, continuation lines aligned under the code; `waiting` (what a
-    queued cell waits behind) after the first line."""
+    queued cell waits behind) after the first line; the code's token colours from
+    `code_style` (CODE_CLASSES) when given, else Rich's ansi_dark."""
     count = cell.execution_count
     prefix = Text.assemble(
         Text(
@@ -70,13 +121,7 @@ def cell_header(
         note = Text("(started before you joined)", style=style("transcript--notice"))
         return Text.assemble(prefix, note, state)
     source = cell.code.rstrip("\n")
-    code = Syntax(source, language, theme="ansi_dark", background_color="default").highlight(source)
-    # The theme's background ("default": the terminal's own) would paint a box
-    # behind the code; keep only the token colours and attributes.
-    code.style = ""
-    code.spans = [
-        Span(span.start, span.end, _without_background(span.style)) for span in code.spans
-    ]
+    code = _code_text(source, language, code_style)
     code.rstrip()
     code.highlight_regex(INVISIBLE_MARK, style("transcript--warning"))
     lines = code.split("\n", allow_blank=True)

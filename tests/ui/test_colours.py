@@ -14,7 +14,8 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.widgets.peers_pane import PeersPane
-from tests.ui.conftest import peer, until
+from tests.fakes import scripted_client
+from tests.ui.conftest import peer, until, until_shown
 
 # Sessions whose names and sessions hash to different colours: only a collision with a
 # client seen earlier would make the order of arrival matter.
@@ -118,3 +119,47 @@ async def test_a_peer_has_one_colour_whoever_came_first(kernel: KernelManager) -
             seen.append(shown_colours(app, order))
         await client.close()
     assert seen[0] == seen[1]
+
+
+CODE = "def f(x):  # note\n    return 'label' if x else 42"
+TOKENS = ("return", "label", "42", "# note", "else")
+
+
+def token_colours(widget: Widget) -> dict[str, str]:
+    """The colour of each of TOKENS where `widget` shows it alone in a run; "terminal"
+    for one of the terminal's own 16 colours, whose contrast with the theme is unknown."""
+    found = {}
+    for y in range(widget.size.height):
+        for segment in widget.render_line(y):
+            style = segment.style
+            if segment.text in TOKENS and style is not None and style.color is not None:
+                colour = style.color
+                terminal = colour.is_system_defined or colour.number is not None
+                found[segment.text] = "terminal" if terminal else colour.get_truecolor().hex
+    return found
+
+
+async def test_code_colours_follow_the_theme_and_read_on_a_light_one() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        request = {"msg_id": "peer-1", "session": "91c0a7e2", "username": "analyst"}
+        request["msg_type"] = "execute_request"
+        kernel.publish("execute_input", {"code": CODE, "execution_count": 7}, request)
+        app.editor.load_text(CODE)
+        await until_shown(pilot, app, "analyst@91c0", "# note")
+        await until(pilot, lambda: len(token_colours(app.transcript)) == len(TOKENS))
+        dark = token_colours(app.transcript)
+        app.theme = "textual-light"
+        await until(pilot, lambda: app.current_theme.name == "textual-light")
+        # The switch at run time recolours what is shown already.
+        await until(pilot, lambda: token_colours(app.transcript) != dark)
+        background = app.theme_variables["background"]
+        for widget in (app.transcript, app.editor):
+            colours = token_colours(widget)
+            assert set(colours) == set(TOKENS), (widget, colours)
+            for token, colour in colours.items():
+                assert colour != "terminal", (widget, token)
+                assert contrast(colour, background) >= 4.5, (widget, token, colour, background)
+            assert len(set(colours.values())) >= 3, colours  # keywords, strings, numbers apart

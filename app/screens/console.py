@@ -19,7 +19,7 @@ from nbtui.app.screens.completion import Completion
 from nbtui.app.screens.confirm import ConfirmScreen
 from nbtui.app.screens.console_actions import ConsoleActions
 from nbtui.app.screens.frames import FramePump
-from nbtui.app.screens.status_line import busy_text, summary
+from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
 from nbtui.app.screens.watch import KernelWatch
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.connection_pane import ConnectionPane
@@ -85,6 +85,7 @@ class ConsoleScreen(ConsoleActions):
         notify_after: float = 10.0,
     ) -> None:
         super().__init__()
+        self._heartbeat = HeartbeatFigure()
         self.variables_interval = variables_interval
         self.notify_after = notify_after
         self._watch: KernelWatch | None = None
@@ -268,7 +269,7 @@ class ConsoleScreen(ConsoleActions):
 
     def _update_summary(self) -> None:
         """The narrow terminal's one line of pane facts, in the status bar."""
-        self.status.summary = summary(self.session)
+        self.status.summary = summary(self.session, self._heartbeat)
 
     @on(PeersPane.Changed)
     def _peers_changed(self) -> None:

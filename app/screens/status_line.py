@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.queue import waiting_cells
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.session import KernelSession
 
-__all__ = ["busy_text", "summary"]
+__all__ = ["HeartbeatFigure", "busy_text", "summary"]
 
 
 def busy_text(model: Transcript, now: float, silent_hint: float) -> str | None:
@@ -35,16 +36,50 @@ def busy_text(model: Transcript, now: float, silent_hint: float) -> str | None:
     return detail
 
 
-def summary(session: KernelSession) -> str:
-    """The narrow terminal's one line of pane facts: round trip, memory, peers."""
+class HeartbeatFigure:
+    """The status line's heartbeat round trip, in coarse steps that do not flap.
+
+    A figure that changes with every beat redraws the status line with every beat: on a
+    loaded machine the round trip crosses 1 ms or 10 ms from beat to beat, and even the
+    median of the last few flips between `<1 ms` and `<10 ms`. So the step shown changes
+    only when the last AGREE beats all fall in one other step; a round trip of NOTABLE or
+    more (a kernel that is really slow to answer) shows at once.
+    """
+
+    AGREE = 3
+    """Beats in a row in another step before the shown step changes."""
+    NOTABLE = 0.1
+    """Seconds: a median round trip this long is shown at once, in tenths of a second."""
+    MEDIAN_OF = 5
+    """The figure is the median of this many last beats."""
+
+    def __init__(self) -> None:
+        self.shown: str | None = None
+        """The step on screen (`<1 ms`), None before the first beat."""
+
+    def figure(self, history: Sequence[float]) -> str:
+        """The step to show for the round trips `history` (oldest first, not empty)."""
+        recent = sorted(history[-self.MEDIAN_OF :])
+        median = recent[len(recent) // 2]
+        wanted = format_latency(median, coarse=True)
+        if self.shown is None or median >= self.NOTABLE:
+            self.shown = wanted
+            return wanted
+        last = {format_latency(rtt, coarse=True) for rtt in history[-self.AGREE :]}
+        if len(history) >= self.AGREE and last == {wanted} and wanted != self.shown:
+            self.shown = wanted
+        return self.shown
+
+
+def summary(session: KernelSession, heartbeat: HeartbeatFigure | None = None) -> str:
+    """The narrow terminal's one line of pane facts: round trip, memory, peers; the round
+    trip through `heartbeat` (kept by the caller from one line to the next)."""
     parts = []
     liveness, usage = session.liveness, session.usage
-    history = liveness.hb_history[-5:] if liveness else ()
+    history = liveness.hb_history if liveness else ()
     if history and liveness and liveness.hb_rtt is not None:
-        # Coarse on purpose: a figure that changes with every beat redraws with every
-        # beat. The median of the last few, in steps, keeps jitter from flapping it.
-        rtt = sorted(history)[len(history) // 2]
-        parts.append(f"hb {format_latency(rtt, coarse=True)}")
+        heartbeat = heartbeat or HeartbeatFigure()
+        parts.append(f"hb {heartbeat.figure(history)}")
     memory = usage.kernel_memory if usage else None
     if memory is not None:
         parts.append(f"mem {format_bytes(memory)}")

@@ -2,16 +2,17 @@
 
 Every key is a command-line option's long name without its dashes (`scrollback = 50000`,
 `usage-interval = 5`), plus `theme` (a Textual theme) and a `[keys]` table that rebinds the
-app's actions (`interrupt = "ctrl+c"`). The keys come from the CLI's parser (`settings_of`):
-an option added there is a key here, with its type, its choices and its bounds (a `type=`
-made by `checked`). A mistake in the file (bad TOML, an unknown key, a value of the wrong
-type or out of range) is a `ConfigError` whose text is one line naming the file and the
-key, or the line and column: the CLI prints it and exits 2, before any kernel is touched.
+app's actions (`interrupt = "ctrl+c"`). The keys come from the CLI's parser
+(`nbtui.app.config_checks.settings_of`): an option added there is a key here, with its
+type, its choices and its bounds (a `type=` made by `checked`). A mistake in the file (bad
+TOML, an unknown key, a value of the wrong type or out of range) is a `ConfigError` whose
+text is one line naming the file and the key, or the line and column: the CLI prints it
+and exits 2, before any kernel is touched.
 
 Options that say what to do this time (`--existing`, `--list`, `--prune`, `--pick`,
 `--json`, `--yes`, `--version`, `--config`, `--print-config`) or which kernel to reach and
 how (`--ssh`, `--sshkey`, `--remote-runtime-dir`, `--server`, `--token`, `--kernel-id`)
-are not settings (`NOT_SETTINGS`): a config file that set them would make every plain
+are not settings (`config_checks.NOT_SETTINGS`): a config file that set them would make every plain
 `nbtui` do something else, and `--token` is a secret (`JUPYTER_TOKEN` is the place for it).
 """
 
@@ -23,9 +24,11 @@ import difflib
 import os
 import re
 import sys
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Final
+
+from nbtui.app.config_checks import TYPE_NAMES, Setting, settings_of, shown
 
 if TYPE_CHECKING:
     from textual.binding import Binding
@@ -36,24 +39,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 __all__ = [
-    "NOT_SETTINGS",
-    "Checked",
     "Config",
     "ConfigError",
     "EffectiveSetting",
-    "Setting",
-    "at_least",
-    "checked",
     "config_path",
     "default_settings",
     "effective_settings",
     "format_settings",
     "load_config",
-    "not_empty",
     "options_given",
     "parse_config",
-    "settings_of",
-    "share",
 ]
 
 COMMAND_LINE: Final = "command line"
@@ -62,174 +57,11 @@ COMMAND_LINE: Final = "command line"
 DEFAULT: Final = "default"
 """The source of a setting that nobody set."""
 
-NOT_SETTINGS: Final = frozenset(
-    {
-        "existing",
-        "list",
-        "prune",
-        "pick",
-        "json",
-        "yes",
-        "version",
-        "help",
-        "config",
-        "print_config",
-        "ssh",
-        "sshkey",
-        "remote_runtime_dir",
-        "server",
-        "token",
-        "kernel_id",
-        "user",
-        "start_server",
-        "record",
-    }
-)
-"""Dests of the options that say what to do this time or which kernel to reach: never
-read from the file. An option added to the CLI is a setting unless its dest is here."""
-
 
 class ConfigError(Exception):
     """A config file nbtui cannot use; `str()` is one line naming the file and what is wrong."""
 
 
-T = TypeVar("T", int, float, str)
-N = TypeVar("N", int, float)
-
-
-@dataclasses.dataclass(frozen=True)
-class Checked(Generic[T]):
-    """An argparse `type=` that converts to `kind` and checks the value, and tells the
-    config file the same: one set of bounds for the command line and the file."""
-
-    kind: type[T]
-    """`int`, `float` or `str`."""
-    check: Callable[[T], str | None]
-    """Why a value is wrong (`"must be at least 100"`), or None when it is fine."""
-
-    def __call__(self, text: str) -> T:
-        """The command line's `text` converted and checked (argparse reports the error)."""
-        try:
-            value = self.kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {_TYPE_NAMES[self.kind]}, got {text!r}"
-            ) from None
-        if (why := self.check(value)) is not None:
-            raise argparse.ArgumentTypeError(f"{text} {why}")
-        return value
-
-
-def checked(kind: type[T], check: Callable[[T], str | None]) -> Checked[T]:
-    """An argparse `type=` converting to `kind`, with `check` saying why a value is wrong."""
-    return Checked(kind, check)
-
-
-def at_least(kind: type[N], low: float, unit: str = "") -> Checked[N]:
-    """An argparse `type=` for a number of `kind` no smaller than `low`."""
-
-    def check(value: N) -> str | None:
-        return None if value >= low else f"must be at least {low:g}{unit}"
-
-    return Checked(kind, check)
-
-
-def _share(value: float) -> str | None:
-    return None if 0 < value <= 1 else "is a share between 0 and 1, e.g. 0.8"
-
-
-share: Final = Checked(float, _share)
-"""An argparse `type=` for a share of something: more than 0, at most 1."""
-
-
-def _not_empty(value: str) -> str | None:
-    return None if value else "must not be empty"
-
-
-not_empty: Final = Checked(str, _not_empty)
-"""An argparse `type=` for a string that must not be empty."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Setting:
-    """One command-line option that the config file may set."""
-
-    key: str
-    """The key in the file: the option's long name without its leading dashes."""
-    dest: str
-    """The attribute of the parsed arguments (`argparse` dest)."""
-    kind: type
-    """`bool`, `int`, `float` or `str` (a TOML integer is accepted for a `float`)."""
-    check: Callable[[object], str | None] | None = None
-    """Returns why a value of the right type is still wrong, or None when it is fine."""
-    convert: Callable[[str], object] | None = None
-    """The option's own `type=` for a string value that is not one of the plain kinds
-    (a path, say): what it returns is the setting's value."""
-
-
-def _one_of(
-    choices: Collection[object], then: Callable[[object], str | None] | None
-) -> Callable[[object], str | None]:
-    def check(value: object) -> str | None:
-        if value not in choices:
-            return f"must be one of {', '.join(map(_shown, choices))}"
-        return None if then is None else then(value)
-
-    return check
-
-
-def _converts(convert: Callable[[str], object]) -> Callable[[object], str | None]:
-    def check(value: object) -> str | None:
-        try:
-            convert(str(value))
-        except (ValueError, TypeError, argparse.ArgumentTypeError) as error:
-            return f"is not valid: {error}" if str(error) else "is not valid"
-        return None
-
-    return check
-
-
-def settings_of(parser: argparse.ArgumentParser) -> tuple[Setting, ...]:
-    """The options of `parser` a config file may set, in the order `--help` lists them.
-
-    A setting is a long option storing one value or a flag, whose dest is not in
-    `NOT_SETTINGS`; its kind, choices and bounds are the option's (`type=checked(...)`).
-    Options of other shapes (several values, counts) are left to the command line.
-    """
-    settings: list[Setting] = []
-    for action in parser._actions:
-        longs = [option for option in action.option_strings if option.startswith("--")]
-        if not longs or action.dest in NOT_SETTINGS or action.dest == argparse.SUPPRESS:
-            continue
-        key = longs[0][2:]
-        if isinstance(action, argparse._StoreTrueAction | argparse.BooleanOptionalAction):
-            settings.append(Setting(key, action.dest, bool))
-            continue
-        if type(action) is not argparse._StoreAction or action.nargs is not None:
-            continue
-        kind: type = str
-        check: Callable[[object], str | None] | None = None
-        convert: Callable[[str], object] | None = None
-        option_type = action.type
-        if isinstance(option_type, Checked):
-            kind, check = option_type.kind, option_type.check
-        elif option_type in (int, float, str, None):
-            kind = option_type or str
-        elif callable(option_type):
-            convert = option_type
-            check = _converts(option_type)
-        if action.choices is not None:
-            check = _one_of(list(action.choices), check)
-        settings.append(Setting(key, action.dest, kind, check, convert))
-    return tuple(settings)
-
-
-_TYPE_NAMES: Final[dict[type, str]] = {
-    bool: "true or false",
-    int: "an integer",
-    float: "a number",
-    str: "a string",
-}
 _KEY_SPEC: Final = re.compile(r"[^\s,]+(,[^\s,]+)*")
 _TOML_POSITION: Final = re.compile(
     r"^(?P<reason>.*) \(at line (?P<line>\d+), column (?P<col>\d+)\)$"
@@ -304,21 +136,6 @@ def _type_name(value: object) -> str:
     return type(value).__name__
 
 
-def _shown(value: object) -> str:
-    """A value as TOML writes it, for messages and the settings table."""
-    if value is None:
-        return "(not set)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, Path):
-        return _shown(str(value))
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(item) for item in value) + "]"
-    return str(value)
-
-
 def _unknown(path: Path, key: str, known: Iterable[str], what: str = "key") -> ConfigError:
     close = difflib.get_close_matches(key, list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -334,13 +151,13 @@ def _typed(path: Path, setting: Setting, value: object) -> object:
     )
     if not fits:
         raise ConfigError(
-            f"{path}: {setting.key}: expected {_TYPE_NAMES[kind]}, "
-            f"got {_type_name(value)} ({_shown(value)})"
+            f"{path}: {setting.key}: expected {TYPE_NAMES[kind]}, "
+            f"got {_type_name(value)} ({shown(value)})"
         )
     if kind is float:
         value = float(value)  # type: ignore[arg-type]
     if setting.check is not None and (why := setting.check(value)) is not None:
-        raise ConfigError(f"{path}: {setting.key}: {_shown(value)} {why}")
+        raise ConfigError(f"{path}: {setting.key}: {shown(value)} {why}")
     if setting.convert is not None:
         value = setting.convert(str(value))
     return value
@@ -357,7 +174,7 @@ def _keys(path: Path, table: object) -> dict[str, str]:
         if not isinstance(spec, str) or not _KEY_SPEC.fullmatch(spec):
             raise ConfigError(
                 f'{path}: keys.{name}: expected a key such as "ctrl+c" or keys separated '
-                f'by commas ("f2,ctrl+p"), got {_type_name(spec)} ({_shown(spec)})'
+                f'by commas ("f2,ctrl+p"), got {_type_name(spec)} ({shown(spec)})'
             )
         keys[name.replace("-", "_")] = spec
     return keys
@@ -393,7 +210,7 @@ def parse_config(text: str, path: Path, settings: Iterable[Setting]) -> Config:
         if key == "theme":
             if not isinstance(value, str):
                 raise ConfigError(
-                    f"{path}: theme: expected a string, got {_type_name(value)} ({_shown(value)})"
+                    f"{path}: theme: expected a string, got {_type_name(value)} ({shown(value)})"
                 )
             # Textual's themes only when the file names one: the CLI starts without Textual.
             from textual.theme import BUILTIN_THEMES  # noqa: PLC0415
@@ -519,7 +336,7 @@ def effective_settings(
 def format_settings(settings: Iterable[EffectiveSetting]) -> str:
     """A table of settings for `nbtui --print-config`: key, value as TOML writes it, source."""
     rows = [("setting", "value", "from")]
-    rows += [(item.key, _shown(item.value), item.source) for item in settings]
+    rows += [(item.key, shown(item.value), item.source) for item in settings]
     key_width = max(len(row[0]) for row in rows)
     value_width = max(len(row[1]) for row in rows)
     return "\n".join(

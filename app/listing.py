@@ -16,7 +16,7 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.gpu import REMOTE, GpuSampler, GpuSnapshot
 from nbtui.app.kernel.kernel_entry import KernelEntry
-from nbtui.app.present import entries_json, format_table
+from nbtui.app.present_tables import entries_json, format_table
 
 __all__ = [
     "gpu_readings",
@@ -135,7 +135,7 @@ def _say(line: str) -> None:
 async def list_server_kernels(args: argparse.Namespace) -> int:
     """--server URL --list: print the server's kernels (with --json, as JSON)."""
     from nbtui.app.kernel.hub import open_server  # noqa: PLC0415 - tornado only when needed
-    from nbtui.app.present import format_server_table  # noqa: PLC0415
+    from nbtui.app.present_tables import format_server_table  # noqa: PLC0415
 
     server = await open_server(
         args.server, args.token, user=args.user, start_server=args.start_server, say=_say
@@ -154,7 +154,7 @@ async def list_remote_kernels(args: argparse.Namespace) -> int:
     """--ssh HOST --list: print the kernels of the connection files on HOST (with --json,
     as JSON; never their keys)."""
     from nbtui.app.kernel.remote import list_remote  # noqa: PLC0415
-    from nbtui.app.present import format_remote_table, remote_json  # noqa: PLC0415
+    from nbtui.app.present_tables import format_remote_table, remote_json  # noqa: PLC0415
 
     listing = await asyncio.to_thread(list_remote, args.ssh, args.sshkey, args.remote_runtime_dir)
     if args.json:

@@ -10,19 +10,15 @@ from pathlib import Path
 
 from nbtui.app import __version__
 from nbtui.app.config import (
-    Checked,
     Config,
     ConfigError,
-    at_least,
     default_settings,
     effective_settings,
     format_settings,
     load_config,
-    not_empty,
     options_given,
-    settings_of,
-    share,
 )
+from nbtui.app.config_checks import Checked, at_least, not_empty, settings_of, share
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_remote_kernels, list_server_kernels, prune
@@ -40,7 +36,7 @@ def _off_or_at_least_fifth(value: float) -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser of `nbtui`'s arguments; its long options are the config file's keys
-    (`nbtui.app.config.settings_of`), bounds included."""
+    (`nbtui.app.config_checks.settings_of`), bounds included."""
     parser = argparse.ArgumentParser(
         prog="nbtui",
         description="A full-screen console on a Jupyter kernel, shared with other clients.",

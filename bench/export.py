@@ -28,11 +28,11 @@ from typing import Any
 
 from nbtui.app.kernel.export import (
     SessionInfo,
-    export_markdown,
     export_notebook,
     notebook_chunks,
     notebook_node,
 )
+from nbtui.app.kernel.export_markdown import export_markdown
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.record import Recorder, write_atomic

@@ -1,7 +1,8 @@
 """Why the kernel died, told in the transcript and the liveness pane: the part of
 `KernelSession` that keeps a `postmortem.Watch` on the kernel's process while it lives
-and asks it for the cause once it died. It lives here to keep each file readable, and
-uses the session's client, model, state and changes.
+and asks it for the cause once it died, and pins the death on the cell of ours it came
+under. It lives here to keep each file readable, and uses the session's client, model,
+state and changes.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel.liveness_state import TROUBLE
-from nbtui.app.kernel.notices import postmortem, postmortem_pending
+from nbtui.app.kernel.notices import died_unanswered, died_under, postmortem, postmortem_pending
 from nbtui.app.kernel.postmortem import Watch
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.changes import SessionChanges
     from nbtui.app.kernel.client import KernelClient
+    from nbtui.app.kernel.deadlines import Deadlines
     from nbtui.app.kernel.entries import Cell, Notice
+    from nbtui.app.kernel.liveness_state import LivenessSnapshot
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.target import OwnedKernel
     from nbtui.app.kernel.usage import UsageSnapshot
@@ -33,6 +36,11 @@ class DeathTelling:
     """Seconds a dead kernel of ours has to be reaped before its exit status is given up on
     (its sockets close as it exits, a hair before its parent can see the status)."""
 
+    DEATH_WINDOW = 10.0
+    """Seconds after the kernel's death in which our cell's late busy still pins it. Any
+    busy that comes was published before the death, so a long window cannot mislead;
+    1 s was too short on a loaded machine (the CI failure of test_os_exit_is_reported…)."""
+
     # The session's, declared for the type checker.
     client: KernelClient
     model: Transcript
@@ -40,6 +48,8 @@ class DeathTelling:
     state: str
     closing: bool
     clock: Callable[[], float]
+    deadlines: Deadlines
+    liveness: LivenessSnapshot | None
     on_change: Callable[[], None]
     _changes: SessionChanges
 
@@ -53,6 +63,8 @@ class DeathTelling:
         self.postmortem: str | None = None
         """Why the kernel last died, once known; the liveness pane shows it until the
         kernel is alive again."""
+        self._lost_cells: list[str] = []
+        """Our cells the kernel died under, until one is seen to have started."""
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         raise NotImplementedError
@@ -123,6 +135,34 @@ class DeathTelling:
             cause = f"cause unknown (the evidence could not be read: {error})"
         if not self.closing:
             self._tell_cause(cause, notice)
+
+    def _gone(self) -> None:
+        """A dead or restarted kernel answers nothing we sent before: stop waiting."""
+        given_up = self.client.abandon_replies()
+        self._changes.close_input = True
+        if self.liveness is not None and self.liveness.state == "dead":
+            # The cell's own busy may still be on its way (iopub has its own reader, and
+            # the link's loss is seen at once): it has a little while to arrive.
+            self._lost_cells = given_up
+            self.deadlines.after(self.DEATH_WINDOW, self._death_unpinned)
+            self._pin_death()
+
+    def _pin_death(self) -> None:
+        """Say the kernel died under our cell, once one of those given up is seen to
+        have started: whatever the cause, it happened while that ran."""
+        cells = [self.model.cells.get(key) for key in self._lost_cells]
+        started = [cell for cell in cells if cell is not None and cell.started is not None]
+        if started:
+            self._lost_cells.clear()
+            self.model.add_notice(*died_under(started[0].execution_count))
+
+    def _death_unpinned(self) -> None:
+        """No busy came for our cell: the kernel may have died before it said the cell
+        started (os._exit() can beat ipykernel's iopub thread). Say what is known."""
+        if self._lost_cells:
+            self._lost_cells = []
+            self.model.add_notice(*died_unanswered())
+            self.on_change()
 
     def _tell_cause(self, cause: str, notice: Notice | None) -> None:
         text, level = postmortem(cause)

@@ -1,4 +1,5 @@
-"""The shared session as a document: a Jupyter notebook (nbformat 4) or Markdown.
+"""The shared session as a document: a Jupyter notebook (nbformat 4); Markdown is in
+`nbtui.app.kernel.export_markdown`.
 
 Pure: it reads the transcript model (`nbtui.app.kernel.model.Transcript`) and returns
 notebook nodes or text; it never talks to the kernel. What the model keeps for this:
@@ -45,7 +46,8 @@ __all__ = [
     "assemble",
     "cell_order",
     "code_cell",
-    "export_markdown",
+    "dropped_counts",
+    "dropped_text",
     "export_notebook",
     "indented_json",
     "markdown_note",
@@ -231,7 +233,7 @@ def _output(output: Output) -> dict[str, Any] | None:
     return {"output_type": "display_data", "data": _bundle(output.data), "metadata": metadata}
 
 
-def _dropped(cell: Cell) -> dict[str, int]:
+def dropped_counts(cell: Cell) -> dict[str, int]:
     """What the scrollback let go of in `cell`: whole outputs, stream lines and characters."""
     dropped: dict[str, int] = {}
     if cell.dropped_outputs:
@@ -245,7 +247,8 @@ def _dropped(cell: Cell) -> dict[str, int]:
     return dropped
 
 
-def _dropped_text(dropped: Mapping[str, int]) -> str:
+def dropped_text(dropped: Mapping[str, int]) -> str:
+    """`dropped_counts` as words: "3 whole output(s) and 12 line(s) of stream output"."""
     parts = []
     if "outputs" in dropped:
         parts.append(f"{dropped['outputs']:,} whole output(s)")
@@ -282,7 +285,7 @@ def code_cell(cell: Cell, now: tuple[float, float] | None = None) -> dict[str, A
         meta["duration_s"] = round(max(0.0, cell.finished - cell.started), 3)
     if cell.source is None:
         meta["source_unseen"] = True
-    dropped = _dropped(cell)
+    dropped = dropped_counts(cell)
     if dropped:
         meta["dropped"] = dropped
     return {
@@ -364,11 +367,11 @@ def notebook_items(model: Any, *, finished_only: bool = False) -> Iterator[Cell 
         if isinstance(entry, Cell):
             if finished_only and entry.state not in FINISHED:
                 continue
-            dropped = _dropped(entry)
+            dropped = dropped_counts(entry)
             if dropped:
                 shown = entry.execution_count if entry.execution_count is not None else " "
                 yield markdown_note(
-                    f"the scrollback dropped {_dropped_text(dropped)} of the next cell "
+                    f"the scrollback dropped {dropped_text(dropped)} of the next cell "
                     f"(In [{shown}]) to stay within --scrollback",
                     f"note-{index}",
                     dropped=dropped,
@@ -444,101 +447,3 @@ def notebook_node(notebook: Mapping[str, Any]) -> Any:
     node = nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
     nbformat.validate(node)
     return node
-
-
-# -- Markdown ------------------------------------------------------------------------------
-
-_SGR = re.compile(r"\x1b\[[0-9;:]*m")
-
-
-def _plain(text: str) -> str:
-    """Text to paste: every escape and control gone, colours too."""
-    return _SGR.sub("", sanitize(text))
-
-
-def _fence(text: str, language: str = "") -> str:
-    """`text` in a code fence longer than any run of backticks inside it."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0) if "`" in text else 0
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
-
-
-def _size(count: int) -> str:
-    return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} bytes"
-
-
-def _markdown_output(output: Output) -> str | None:
-    if isinstance(output, StreamOutput):
-        text = output.text  # kept sanitized already: only colours to drop
-        text = _SGR.sub("", text) if "\x1b" in text else text
-        return _fence(text) if text.strip() else None
-    if isinstance(output, InputOutput | ErrorOutput):
-        return _fence(_plain(output.text))
-    images = [mime for mime in output.data if mime.startswith("image/")]
-    parts = []
-    text = _plain(output.source)
-    if text.strip() and not (images and text.startswith("<") and text.endswith(">")):
-        parts.append(_fence(text))
-    for mime in images:
-        value = output.data[mime]
-        size = len(value) if isinstance(value, str) else 0
-        # GitHub and most chats drop data: images, and a base64 wall buries the text.
-        parts.append(f"*[{mime} image, {_size(size)} of base64: in the .ipynb export]*")
-    return "\n\n".join(parts) if parts else None
-
-
-def _markdown_cell(cell: Cell, language: str, now: tuple[float, float]) -> str:
-    count = cell.execution_count if cell.execution_count is not None else " "
-    who = f"{_plain(cell.username)} (`{re.sub(r'[^0-9A-Za-z-]', '', cell.session)[:8]}`)"
-    head = [f"**In [{count}]**", who]
-    started = wall_clock(cell.started, now)
-    if started is not None:
-        head.append(started.replace("T", " ")[:19] + " UTC")
-    if cell.started is not None and cell.finished is not None:
-        head.append(f"{max(0.0, cell.finished - cell.started):.2f} s")
-    if cell.state == "error":
-        head.append("error")
-    elif cell.state not in ("ok",):
-        head.append(cell.state)
-    if not cell.is_self and cell.started is None:
-        head.append("started before you joined")
-    # The code as nbtui shows it: hidden characters (bidi overrides) are marked, so a
-    # reader sees what runs; the .ipynb keeps it byte for byte.
-    parts = [" · ".join(head), _fence(cell.code or "", language)]
-    dropped = _dropped(cell)
-    if dropped:
-        parts.append(f"*nbtui: the scrollback dropped {_dropped_text(dropped)} of this cell*")
-    for output in cell.outputs:
-        shown = _markdown_output(output)
-        if shown is not None:
-            parts.append(shown)
-    return "\n\n".join(parts)
-
-
-def export_markdown(model: Any, info: SessionInfo) -> str:
-    """The transcript as Markdown to paste into an issue or a chat: each cell's author
-    and time, its code fenced with the kernel's language, its outputs as text; images
-    as a note (GitHub drops data: links)."""
-    now = (time.time(), time.monotonic())
-    language = info.fence_language
-    exported = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    title = f"nbtui session on {_plain(info.kernel)}" if info.kernel else "nbtui session"
-    blocks = [f"# {title}, {exported}"]
-    entries: list[Entry] = list(model.entries)
-    for entry in entries:
-        if isinstance(entry, Catchup):
-            lines = "\n".join(code for _, code in entry.inputs)
-            blocks.append(
-                f"*Run before this session ({len(entry.inputs)} inputs, from the "
-                f"kernel's history):*\n\n{_fence(lines, language)}"
-            )
-    if model.dropped_entries:
-        blocks.append(
-            f"*nbtui: the scrollback dropped the {model.dropped_entries:,} oldest entries*"
-        )
-    for entry in cell_order(entries):
-        if isinstance(entry, Cell):
-            blocks.append(_markdown_cell(entry, language, now))
-        elif isinstance(entry, Notice) and entry.level != "info":
-            blocks.append(f"> nbtui: {_plain(entry.text)}")
-    return "\n\n".join(blocks) + "\n"

@@ -24,7 +24,8 @@ that stops answering without dropping its connections (SIGSTOP, a lost network) 
 `dead_after` quiet intervals to be noticed.
 
 The states and the snapshot are in :mod:`nbtui.app.kernel.liveness_state` (re-exported
-here); what a silence, a reply or a comeback means, in `liveness_evidence`.
+here); what a silence, a reply or a comeback means, in `liveness_evidence`; what the link
+watch and a dropped link (a tunnel, a WebSocket) do to the probes, in `liveness_link`.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ from types import MappingProxyType
 from typing import Any
 
 from nbtui.app.kernel import liveness_evidence as evidence
+from nbtui.app.kernel.liveness_link import LinkFollowing
 from nbtui.app.kernel.liveness_state import TROUBLE, LivenessSnapshot, LivenessState, ProbedClient
 from nbtui.app.kernel.pacing import log_error, sleep_paced, stop_tasks, supervised
 from nbtui.app.kernel.process import LocalProcess, ProcessCheck, ProcessWatch, local_process
 from nbtui.app.kernel.transports import LinkWatch, TransportClosed
-from nbtui.app.kernel.transports.reconnect import Restored
 
 __all__ = [
     "TROUBLE",
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class LivenessMonitor:
+class LivenessMonitor(LinkFollowing):
     """Watches one kernel and reports every change through `on_change`.
 
     Args:
@@ -252,44 +253,6 @@ class LivenessMonitor:
         if self._snapshot.state == "restarted":
             self._update(state="alive", detail="")
 
-    # -- a dropped link --------------------------------------------------------------------
-
-    def link_lost(self, detail: str) -> None:
-        """The way to the kernel dropped (`LinkKeeper`): "reconnecting", and no probe or
-        verdict until `link_restored`."""
-        self._link_down = True
-        self._hb_silent = True
-        self._suspect = False
-        self._consecutive = 0
-        self._answered = 0
-        if self._ping_task is not None:
-            self._ping_task.cancel()
-        self._update(state="reconnecting", hb_rtt=None, control_latency=None, detail=detail)
-
-    def link_retry(self, detail: str) -> None:
-        """An attempt to restore the link failed: the detail says so."""
-        if self._link_down:
-            self._update(detail=detail)
-
-    def link_restored(self, found: Restored) -> None:
-        """The link is back: judge the kernel through it. "up": its heartbeat answered,
-        so ask who answers (the same kernel, or a restarted one); "refused": nothing
-        listens on its ports at the other end any more; "silent": no answer, no reason."""
-        self._link_down = False
-        self._last_answer = time.monotonic()
-        if found == "refused":
-            self._silent(
-                "dead",
-                "its ports refuse connections at the other end of the restored link: "
-                "it ended while the link was down",
-            )
-        elif found == "silent":
-            self._silent("unresponsive", "the link is back; the heartbeat does not answer")
-        self._wake.set()
-
-    def _link_ok(self) -> bool:
-        return not self._link_down and (self.link_check is None or self.link_check())
-
     # -- state -----------------------------------------------------------------------------
 
     def _update(self, **changes: Any) -> None:
@@ -438,32 +401,6 @@ class LivenessMonitor:
             if info is not None:
                 self.client.kernel_info = dict(info)
         self._update(**changes)
-
-    # -- link watch ------------------------------------------------------------------------
-
-    async def _watch(self, watch: LinkWatch) -> None:
-        while not self._stopping:
-            event = await watch.next_event()
-            if event is None:
-                return
-            if event == "down" and self._link_down:
-                self.hb_connected = False
-            elif event == "down":
-                self.hb_connected = False
-                self.disconnected_at = time.monotonic()
-                self._answered = 0
-                if self._snapshot.state not in ("dead", "restarting"):
-                    self._suspect = True
-                    # A periodic ping in flight would hold the heartbeat for up to
-                    # `ping_timeout`: cancel it and confirm with a short one at once.
-                    if self._ping_task is not None:
-                        self._ping_task.cancel()
-                    self._wake.set()
-            elif event == "up":
-                self.hb_connected = True
-                if self._hb_silent:
-                    # Something listens on the heartbeat port again: ping it now.
-                    self._wake.set()
 
     # -- control ---------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from nbtui.app.kernel.cells import lexer_name
 from nbtui.app.kernel.changes import SessionChanges
 from nbtui.app.kernel.deadlines import Deadlines
 from nbtui.app.kernel.deaths import DeathTelling
+from nbtui.app.kernel.link_drops import LinkTelling
 from nbtui.app.kernel.liveness import (
     TROUBLE,
     LivenessMonitor,
@@ -29,18 +30,12 @@ from nbtui.app.kernel.liveness import (
 )
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.notices import (
-    died_unanswered,
-    died_under,
-    ended_during_gap,
-    link_back,
-    link_lost,
     liveness_notice,
     memory_short,
-    ran_during_gap,
 )
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.submit import CellSubmission, Verdict
-from nbtui.app.kernel.transports.reconnect import Link, LinkKeeper, Restored, Retry
+from nbtui.app.kernel.transports.reconnect import Link, LinkKeeper
 from nbtui.app.kernel.usage import UsagePoller, UsageSnapshot
 
 if TYPE_CHECKING:
@@ -55,7 +50,7 @@ def _nothing() -> None:
     pass
 
 
-class KernelSession(CellSubmission, DeathTelling):
+class KernelSession(CellSubmission, DeathTelling, LinkTelling):
     """A console's session on one kernel: what nbtui knows and says about it.
 
     Args:
@@ -67,10 +62,6 @@ class KernelSession(CellSubmission, DeathTelling):
         clock: `time.monotonic` or a test's fake clock.
     """
 
-    DEATH_WINDOW = 10.0
-    """Seconds after the kernel's death in which our cell's late busy still pins it. Any
-    busy that comes was published before the death, so a long window cannot mislead;
-    1 s was too short on a loaded machine (the CI failure of test_os_exit_is_reported…)."""
     STARTUP_GRACE = 3.0
     """Seconds after attach in which a "starting" status is the kernel's own start."""
     RESTARTED_SHOWN = 10.0
@@ -126,16 +117,8 @@ class KernelSession(CellSubmission, DeathTelling):
         """Our cells running when ctrl+c was pressed, until the interrupt is seen to take."""
         self._interrupted_input: Msg | None = None
         """The input_request whose prompt ctrl+c closed, until the interrupt is seen to take."""
-        self._lost_cells: list[str] = []
-        """Our cells the kernel died under, until one is seen to have started."""
         DeathTelling.__init__(self)
-        self.keeper: LinkKeeper | None = None
-        """Restores the link to the kernel (a tunnel, a WebSocket) when it drops, for a
-        transport that has one."""
-        self._gap_after = 0
-        """The last execution count known when the link dropped."""
-        self._gap_running: list[str] = []
-        """The cells running when the link dropped."""
+        LinkTelling.__init__(self)
 
     # -- attach and detach ---------------------------------------------------------------
 
@@ -364,34 +347,6 @@ class KernelSession(CellSubmission, DeathTelling):
             self.read_kernel_info()
             self.deadlines.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
 
-    def _gone(self) -> None:
-        """A dead or restarted kernel answers nothing we sent before: stop waiting."""
-        given_up = self.client.abandon_replies()
-        self._changes.close_input = True
-        if self.liveness is not None and self.liveness.state == "dead":
-            # The cell's own busy may still be on its way (iopub has its own reader, and
-            # the link's loss is seen at once): it has a little while to arrive.
-            self._lost_cells = given_up
-            self.deadlines.after(self.DEATH_WINDOW, self._death_unpinned)
-            self._pin_death()
-
-    def _pin_death(self) -> None:
-        """Say the kernel died under our cell, once one of those given up is seen to
-        have started: whatever the cause, it happened while that ran."""
-        cells = [self.model.cells.get(key) for key in self._lost_cells]
-        started = [cell for cell in cells if cell is not None and cell.started is not None]
-        if started:
-            self._lost_cells.clear()
-            self.model.add_notice(*died_under(started[0].execution_count))
-
-    def _death_unpinned(self) -> None:
-        """No busy came for our cell: the kernel may have died before it said the cell
-        started (os._exit() can beat ipykernel's iopub thread). Say what is known."""
-        if self._lost_cells:
-            self._lost_cells = []
-            self.model.add_notice(*died_unanswered())
-            self.on_change()
-
     def _liveness_news(self, old: LivenessSnapshot | None, new: LivenessSnapshot) -> bool:
         """Whether the liveness pane redraws for `new`. While the monitor is settled (no cell
         runs, the kernel answers), a round trip that moved a little is not news: a redraw
@@ -406,62 +361,6 @@ class KernelSession(CellSubmission, DeathTelling):
     def _acknowledge_restart(self) -> None:
         if self.monitor is not None:
             self.monitor.acknowledge()
-
-    # -- a dropped link --------------------------------------------------------------------
-
-    def link_lost(self, reason: str) -> None:
-        """The keeper's news: the link dropped. "reconnecting", not a death."""
-        self._take_in()
-        self._gap_after = self.next_count() - 1
-        self._gap_running = list(self.model.running)
-        self.model.add_notice(*link_lost(reason))
-        if self.monitor is not None:
-            self.monitor.link_lost(f"connection lost: {reason}")
-        self.state = "reconnecting"
-        self._changes.liveness = True
-        self.on_change()
-
-    def link_retry(self, retry: Retry) -> None:
-        """The keeper's news: an attempt failed; the next comes after `retry.delay`."""
-        if self.monitor is not None:
-            self.monitor.link_retry(
-                f"reconnecting: attempt {retry.attempt} failed ({retry.reason}); "
-                f"next in {retry.delay:g} s"
-            )
-
-    def link_restored(self, gap: float, found: Restored) -> None:
-        """The keeper's news: the link is back after `gap` seconds. Say so, then fetch
-        the inputs run during the gap (if the kernel answers through it)."""
-        link = self.keeper.link if self.keeper is not None else None
-        what = link.what if link is not None else "the link"
-        replays = bool(getattr(link, "replays", False))
-        self.model.add_notice(*link_back(gap, what, found == "up", replays))
-        if self.monitor is not None:
-            self.monitor.link_restored(found)
-        if found == "up":
-            self._spawn(self._fetch_gap())
-        self.on_change()
-
-    GAP_HISTORY_WAIT = 3600.0
-    """Seconds the history of the gap may wait behind a cell still running on shell."""
-
-    async def _fetch_gap(self) -> None:
-        """The inputs run during the gap, from history: read on shell, so the reply also
-        says the shell is free, and the cells running at the drop have ended (their
-        idle was lost with the link)."""
-        numbered = await self.client.numbered_history(self.GAP_HISTORY_WAIT)
-        if self.closing:
-            return
-        self._take_in()
-        for cell in self.model.end_unseen(self._gap_running):
-            self.model.add_notice(*ended_during_gap(cell.execution_count))
-        self._gap_running = []
-        seen = {cell.execution_count for cell in self.model.cells.values()}
-        for count, code in numbered:
-            if count > self._gap_after and count not in seen:
-                self.model.add_notice(*ran_during_gap(count, code))
-        self.base_count = max(self.base_count, max((c for c, _ in numbered), default=0))
-        self.on_change()
 
     def usage_changed(self, snapshot: UsageSnapshot) -> None:
         """The usage poller's news: warn once when memory runs short."""

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.export import (
     SessionInfo,
-    export_markdown,
     export_notebook,
     notebook_chunks,
     notebook_node,
 )
+from nbtui.app.kernel.export_markdown import export_markdown
 from nbtui.app.kernel.record import Recorder, write_atomic
 
 if TYPE_CHECKING:

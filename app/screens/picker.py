@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.discovery import KernelEntry
-from nbtui.app.present import HEADERS, row
+from nbtui.app.present_tables import HEADERS, row
 from nbtui.widgets.palette import theme_variables
 
 __all__ = ["KernelPicker", "KernelPickerApp"]

@@ -31,7 +31,7 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.gpu import NO_DRIVER, GpuSampler
-from nbtui.app.present import HEADERS
+from nbtui.app.present_tables import HEADERS
 from tests.conftest import nbtui_script, start_kernel
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
 

@@ -14,11 +14,11 @@ from jupyter_core.paths import jupyter_data_dir
 from nbtui.app.kernel.export import (
     SessionInfo,
     cell_order,
-    export_markdown,
     export_notebook,
     notebook_chunks,
     notebook_node,
 )
+from nbtui.app.kernel.export_markdown import export_markdown
 from nbtui.app.kernel.model import Transcript
 from nbtui.app.kernel.record import Recorder, default_record_path, write_atomic
 from nbtui.app.main import parse_args

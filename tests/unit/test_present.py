@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nbtui.app import present
+from nbtui.app import present, present_tables
 from nbtui.app.kernel.connection import ConnectionInfo
 from nbtui.app.kernel.discovery import KernelEntry
 from nbtui.app.kernel.server import ServerKernelModel
@@ -54,14 +54,14 @@ def test_display_name_is_short_inside_the_runtime_dir(tmp_path: Path) -> None:
 
 
 def test_row_has_one_cell_per_header(tmp_path: Path) -> None:
-    cells = present.row(alive(tmp_path), NOW, tmp_path)
-    assert len(cells) == len(present.HEADERS)
+    cells = present_tables.row(alive(tmp_path), NOW, tmp_path)
+    assert len(cells) == len(present_tables.HEADERS)
     assert cells[:5] == ("kernel-a.json", "python3 (python)", "alive", "idle", "4242")
     assert cells[6] == "12%"
 
 
 def test_row_of_a_stale_and_an_invalid_file(tmp_path: Path) -> None:
-    assert present.row(stale(tmp_path), NOW, tmp_path)[1:7] == (
+    assert present_tables.row(stale(tmp_path), NOW, tmp_path)[1:7] == (
         "python3",
         "STALE",
         "-",
@@ -70,13 +70,13 @@ def test_row_of_a_stale_and_an_invalid_file(tmp_path: Path) -> None:
         "-",
     )
     invalid = KernelEntry(path=tmp_path / "kernel-c.json", mtime=NOW, error="bad json")
-    assert present.row(invalid, NOW, tmp_path)[1:3] == ("-", "INVALID")
+    assert present_tables.row(invalid, NOW, tmp_path)[1:3] == ("-", "INVALID")
 
 
 def test_table_aligns_columns_and_sums_up(tmp_path: Path) -> None:
     entries = [alive(tmp_path), stale(tmp_path)]
-    table = present.format_table(entries, now=NOW, runtime=tmp_path).splitlines()
-    assert table[0].split() == list(present.HEADERS)
+    table = present_tables.format_table(entries, now=NOW, runtime=tmp_path).splitlines()
+    assert table[0].split() == list(present_tables.HEADERS)
     # The right-aligned columns end where their headers end.
     assert table[1].index("12%") == table[0].index("CPU")
     assert table[-1] == "1 alive, 1 stale (nbtui --prune removes the stale files)"
@@ -85,20 +85,20 @@ def test_table_aligns_columns_and_sums_up(tmp_path: Path) -> None:
 def test_table_names_files_with_problems(tmp_path: Path) -> None:
     invalid = KernelEntry(path=tmp_path / "kernel-c.json", mtime=NOW, error="not JSON")
     deaf = alive(tmp_path, "kernel-d.json", responsive=False)
-    lines = present.format_table([invalid, deaf], now=NOW, runtime=tmp_path).splitlines()
+    lines = present_tables.format_table([invalid, deaf], now=NOW, runtime=tmp_path).splitlines()
     assert "1 alive, 0 stale, 1 invalid" in lines
     assert "kernel-c.json: not JSON" in lines
     assert any(line.startswith("kernel-d.json: the heartbeat answers") for line in lines)
 
 
 def test_table_without_summary(tmp_path: Path) -> None:
-    table = present.format_table([stale(tmp_path)], now=NOW, runtime=tmp_path, summary=False)
+    table = present_tables.format_table([stale(tmp_path)], now=NOW, runtime=tmp_path, summary=False)
     assert len(table.splitlines()) == 2
 
 
 def test_entries_json_is_the_entries_as_json(tmp_path: Path) -> None:
     entries = [alive(tmp_path), stale(tmp_path)]
-    data = json.loads(present.entries_json(entries, now=NOW))
+    data = json.loads(present_tables.entries_json(entries, now=NOW))
     assert data == [entry.as_json(NOW) for entry in entries]
     assert data[0]["memory_bytes"] == 512 * MIB
 
@@ -117,7 +117,7 @@ def server_kernel(last_activity: str) -> ServerKernelModel:
 
 def test_server_table() -> None:
     stamp = "2026-01-01T00:00:00.000000Z"
-    table = present.format_server_table([server_kernel(stamp)], now=1767225600.0 + 30)
+    table = present_tables.format_server_table([server_kernel(stamp)], now=1767225600.0 + 30)
     lines = table.splitlines()
     assert lines[0].split() == ["ID", "NAME", "STATE", "CONN", "LAST", "ACTIVITY"]
     assert lines[1].split() == ["abc", "python3", "idle", "2", "30", "s", "ago"]
@@ -140,8 +140,8 @@ def test_bytes_never_show_1024_of_a_unit() -> None:
 
 
 def test_list_table_shows_memory_in_binary_units(tmp_path: Path) -> None:
-    cells = present.row(alive(tmp_path, memory=int(52.7 * MIB)), NOW, tmp_path)
-    assert cells[present.HEADERS.index("MEMORY")] == "53 MiB"
+    cells = present_tables.row(alive(tmp_path, memory=int(52.7 * MIB)), NOW, tmp_path)
+    assert cells[present_tables.HEADERS.index("MEMORY")] == "53 MiB"
 
 
 def test_duration_in_at_most_two_whole_units() -> None:
@@ -184,7 +184,10 @@ def test_coarse_latency_moves_in_steps() -> None:
 
 def test_list_and_server_ages_are_written_alike(tmp_path: Path) -> None:
     entry = alive(tmp_path, mtime=NOW - (2 * 3600 + 13 * 60))
-    assert present.row(entry, NOW, tmp_path)[present.HEADERS.index("AGE")] == "2 h 13 min"
+    assert (
+        present_tables.row(entry, NOW, tmp_path)[present_tables.HEADERS.index("AGE")]
+        == "2 h 13 min"
+    )
     stamp = "2026-01-01T00:00:00.000000Z"
     assert present.format_timestamp_ago(stamp, 1767225600.0 + 75) == "1 min ago"
     assert present.format_timestamp_ago(stamp, 1767225600.0 + 3 * 86400) == "3 d ago"

@@ -9,7 +9,7 @@ import pytest
 
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.remote import RemoteListing, _parse_file, choose
-from nbtui.app.present import format_remote_table, remote_json
+from nbtui.app.present_tables import format_remote_table, remote_json
 
 KEY = "5e3c0ffee-very-secret"
 

@@ -17,7 +17,8 @@ from nbtui.app.kernel.server import (
     server_token,
 )
 from nbtui.app.kernel.transports.websocket import decode_v1, encode_v1
-from nbtui.app.present import format_server_table, format_timestamp_ago
+from nbtui.app.present import format_timestamp_ago
+from nbtui.app.present_tables import format_server_table
 from tests.unit.test_model import other, run_cell
 
 

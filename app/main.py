@@ -326,7 +326,7 @@ def _config_file(argv: Sequence[str]) -> Path | None:
 
 def _print_config(argv: Sequence[str], config: Config) -> None:
     """`--print-config`: every setting in effect and its source."""
-    from nbtui.app.nbtui_app import DEFAULT_THEME, keyed_bindings  # noqa: PLC0415
+    from nbtui.app.bindings import DEFAULT_THEME, keyed_bindings  # noqa: PLC0415
 
     parser = build_parser()
     defaults = default_settings(parser, keyed_bindings(), DEFAULT_THEME)
@@ -348,7 +348,7 @@ def load_settings(argv: Sequence[str]) -> tuple[Config, argparse.Namespace]:
     config = load_config(_config_file(argv), settings_of(build_parser()))
     if config.keys:
         # Only then: the bindings are the app's, and the app is slow to import.
-        from nbtui.app.nbtui_app import keyed_bindings  # noqa: PLC0415
+        from nbtui.app.bindings import keyed_bindings  # noqa: PLC0415
 
         config.check_actions({b.id for b in keyed_bindings() if b.id is not None})
     args = parse_args(argv, config)

@@ -7,19 +7,15 @@ from inspect import isawaitable
 from typing import ClassVar
 
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-from rich.style import Style
 from textual import events
 from textual.actions import parse as parse_action
 from textual.binding import Binding, BindingsMap, BindingType
-from textual.geometry import Region
 from textual.message import Message
-from textual.strip import Strip
 from textual.widgets import TextArea
 
 from nbtui.widgets.editing_modes import EditingMode, make_mode
-from nbtui.widgets.syntax import SYNTAX, syntax_spans
+from nbtui.widgets.editor_syntax import SyntaxTextArea
+from nbtui.widgets.syntax import SYNTAX
 
 __all__ = ["CellEditor"]
 
@@ -35,7 +31,7 @@ def _editor_bindings() -> list[BindingType]:
     ]
 
 
-class CellEditor(TextArea, inherit_bindings=False):
+class CellEditor(SyntaxTextArea, inherit_bindings=False):
     """A TextArea that runs cells, walks history and asks for completions.
 
     Enter does not decide by itself whether a cell is finished: it posts `RunRequested`
@@ -157,68 +153,7 @@ class CellEditor(TextArea, inherit_bindings=False):
         self.set_class(self._mode.label == "vi normal", "-vi-normal")
         self.post_message(self.ModeChanged(self, self._mode.label))
 
-    # -- syntax colours ------------------------------------------------------------------
-    # TextArea's own highlighting needs tree-sitter and a grammar per language (the
-    # textual[syntax] extra: native wheels), and colours from Textual's themes. Pygments is
-    # here already (Rich needs it; the transcript colours code with it) and knows every
-    # kernel's language: its tokens fill TextArea's highlight map, with nbtui.tcss colours.
-
-    @property
-    def highlight_language(self) -> str | None:
-        """The Pygments lexer that colours the cell (the kernel's language), or None."""
-        return None if self._lexer is None else self._lexer.name
-
-    @highlight_language.setter
-    def highlight_language(self, name: str | None) -> None:
-        try:
-            # Offsets must stay those of the text: no stripped or added newlines.
-            lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False) if name else None
-        except ClassNotFound:
-            lexer = None
-        self._lexer = None if lexer is None or lexer.name == "Text only" else lexer
-        self._build_highlight_map()
-        self.refresh()
-
-    HIGHLIGHT_LIMIT = 20_000
-    """Characters of a cell beyond which it stays plain: Pygments takes some 5 ms per
-    2,000 characters of Python, and a cell is lexed whole after each edit that shows."""
-
-    def _build_highlight_map(self) -> None:
-        # TextArea calls this after every edit. Lexing waits for the next render: a burst
-        # of keys (a 60-line paste typed key by key) is lexed once, when it is drawn.
-        self._line_cache.clear()
-        self._highlights.clear()
-        self._lexed = False
-
-    def _lex(self) -> None:
-        """Fill the highlight map (rows of UTF-8 byte ranges, as TextArea's renderer
-        reads it) from the lexer's tokens."""
-        self._lexed = True
-        self._line_cache.clear()
-        highlights = self._highlights
-        highlights.clear()
-        lines = self.document.lines
-        if self._lexer is None or sum(map(len, lines)) > self.HIGHLIGHT_LIMIT:
-            return
-        for row, first, last, name in syntax_spans(self._lexer, lines):
-            highlights[row].append((first, last, name))
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """TextArea's lines, after lexing the cell if an edit since the last render
-        left it unlexed, with syntax styles from nbtui.tcss."""
-        if not self._lexed:
-            self._lex()
-        if self._theme is not None:
-            # TextArea's "css" theme carries fixed colours of its own for syntax.
-            self._theme.syntax_styles = self._syntax_styles()
-        return super().render_lines(crop)
-
-    def _syntax_styles(self) -> dict[str, Style]:
-        # Whole styles, not partial ones: a partial one drops what a colour like
-        # `$text-muted` (auto 60%) needs the background for.
-        return {
-            name: self.get_component_rich_style(f"cell-editor--{name}") for name in SYNTAX.values()
-        }
+    # -- syntax colours: editor_syntax.py (SyntaxTextArea) ----------------------------
 
     # -- history -------------------------------------------------------------------------
 

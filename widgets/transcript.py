@@ -4,55 +4,43 @@ One widget draws everything, however many cells and lines there are: each entry 
 the model becomes a few parts, and a part renders only the lines that are on screen.
 Stream output (where floods happen) is measured and rendered line by line, lazily, so
 a million-line print costs a split and a count, not a million Rich renders.
+
+The view lays the parts out and draws them; its bases make the parts
+(transcript_build.py), search it (transcript_find.py) and act on its cells
+(transcript_cells.py).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Iterable
 from itertools import accumulate
 
-from rich.console import Group, RenderableType
 from rich.style import Style
-from rich.text import Text
-from textual import events
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
-from textual.message import Message
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from nbtui.app.kernel.messages import short_session
 from nbtui.app.kernel.model import (
-    Catchup,
     Cell,
     DataOutput,
     Entry,
     ErrorOutput,
-    InputOutput,
     StreamOutput,
 )
-from nbtui.app.kernel.search import Hit, Query
-from nbtui.widgets.images import KEPT_IMAGE_SIZE
-from nbtui.widgets.mime import picture_of, render_data, render_traceback
-from nbtui.widgets.output_policy import clipped_data, data_is_clipped
-from nbtui.widgets.palette import PEER_CLASSES, peer_class
-from nbtui.widgets.transcript_entries import (
-    CODE_CLASSES,
-    catchup_lines,
-    cell_header,
-    cell_output_text,
-    notice_line,
-)
-from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
+from nbtui.widgets.palette import PEER_CLASSES
+from nbtui.widgets.transcript_build import PartsBuilder
+from nbtui.widgets.transcript_cells import CellKeys
+from nbtui.widgets.transcript_entries import CODE_CLASSES
+from nbtui.widgets.transcript_find import SearchKeys
+from nbtui.widgets.transcript_parts import Part
 from nbtui.widgets.transcript_search import SearchState, mark_strip
 
 __all__ = ["TranscriptView"]
 
 
-class TranscriptView(ScrollView, can_focus=True):
+class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
     """Cells and outputs in arrival order; keeps the reader's place while they scroll back."""
 
     COMPONENT_CLASSES = {
@@ -100,23 +88,6 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("escape", "leave", "", show=False),
     ]
 
-    class SearchCounted(Message):
-        """The search's matches changed: `status` says `3 of 17`, none, or a bad regex."""
-
-        def __init__(self, status: str) -> None:
-            super().__init__()
-            self.status = status
-
-    class EditRequested(Message):
-        """The reader asked to put a cell's code in the editor (`e`), not to run it."""
-
-        def __init__(self, code: str) -> None:
-            super().__init__()
-            self.code = code
-
-    class SearchLeft(Message):
-        """Escape in the transcript with a search open: close it, staying where it is."""
-
     def __init__(
         self,
         *,
@@ -160,153 +131,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.selected: Cell | None = None
         """The cell the copy and edit keys act on, marked while the transcript has focus."""
 
-    # -- model to parts ------------------------------------------------------------------
-
-    def _style(self, component: str) -> Style:
-        return self.get_component_rich_style(component, partial=True)
-
-    def render_strips(self, renderable: RenderableType, width: int) -> list[Strip]:
-        """`renderable` as rows of `width` columns."""
-        console = self.app.console
-        options = console.options.update_width(width)
-        lines = console.render_lines(renderable, options, pad=False)
-        return [Strip(line) for line in lines]
-
-    def render_text(self, text: Text, width: int) -> list[Strip]:
-        """`text` as rows of `width` columns, at least one."""
-        console = self.app.console
-        lines = console.render_lines(text, console.options.update_width(width), pad=False)
-        return [Strip(line) for line in lines] or [Strip.blank(width)]
-
-    def _parts_for(self, entry: Entry, reuse: bool = False) -> list[Part]:
-        """The parts that draw `entry`.
-
-        Args:
-            reuse: Keep the parts of its outputs that have not changed: a cell that
-                streams gets new output every frame, and new parts would measure every
-                kept line again and miss the line cache on every row.
-        """
-        if isinstance(entry, Cell):
-            kept = self._parts.get(id(entry), []) if reuse else []
-            parts = self._cell_parts(entry, {part.key: part for part in kept if part.key})
-            return self._note_held_back(parts)
-        if isinstance(entry, Catchup):
-            return [RenderedPart(self, lambda width: catchup_lines(entry, self._style))]
-        return [RenderedPart(self, lambda width: notice_line(entry, self._style))]
-
-    def _cell_parts(self, cell: Cell, kept: dict[object, Part]) -> list[Part]:
-        parts: list[Part] = []
-        if cell.is_self or self.show_peer_inputs:
-            # A running cell changes with every frame of output; its header rarely does.
-            shown: object = (
-                "header",
-                cell.state,
-                cell.execution_count,
-                cell.code is None,
-                self.peer_colours.get(cell.session),
-                self.waiting.get(cell.key, ""),
-            )
-            parts.append(kept.get(shown) or RenderedPart(self, self._header_of(cell), shown))
-        if not cell.is_self and not self.show_peer_outputs:
-            return parts
-        if cell.dropped_outputs:
-            parts.append(RenderedPart(self, partial(self._dropped_outputs_line, cell)))
-        for output in cell.outputs:
-            # Parts hold their outputs, so an id in a key cannot be reused by another.
-            if isinstance(output, StreamOutput):
-                if output.dropped:
-                    parts.append(RenderedPart(self, partial(self._dropped_line, output)))
-                part = kept.get(("stream", id(output)))
-                if part is None:
-                    stderr = output.name == "stderr"
-                    style = self._style("transcript--stderr") if stderr else Style()
-                    part = StreamPart(self, output, style)
-                parts.append(part)
-            elif isinstance(output, DataOutput):
-                shown = ("data", id(output), output.version, output.execution_count)
-                part = kept.get(shown)
-                if part is None:
-                    # Never wider than its kept pixels: the view's width bounds it further.
-                    image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
-                    part = (
-                        ImagePart(self, image, self._out_prompt(output), shown)
-                        if image
-                        else RenderedPart(
-                            self,
-                            partial(self._data, cell, output),
-                            shown,
-                            held=output if self._is_clipped(output) else None,
-                        )
-                    )
-                parts.append(part)
-            elif isinstance(output, ErrorOutput):
-                shown = ("error", id(output))
-                parts.append(
-                    kept.get(shown) or RenderedPart(self, partial(self._error, output), shown)
-                )
-            else:
-                shown = ("input", id(output))
-                parts.append(
-                    kept.get(shown) or RenderedPart(self, partial(self._input, output), shown)
-                )
-        return parts
-
-    def _input(self, output: InputOutput, width: int) -> RenderableType:
-        """`prompt answer`, the answer in the colour of what you typed."""
-        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
-        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
-
-    def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
-        noun = "output" if cell.dropped_outputs == 1 else "outputs"
-        return Text(
-            f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
-            style=self._style("transcript--dropped"),
-        )
-
-    def _dropped_line(self, output: StreamOutput, width: int) -> Text:
-        return Text(
-            f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
-            style=self._style("transcript--dropped"),
-        )
-
-    def _who(self, cell: Cell) -> Text:
-        if cell.is_self:
-            return Text("you ", style=self._style("transcript--self"))
-        colour = peer_class(self.peer_colours.get(cell.session, 0))
-        style = self._style("transcript--peer") + self._style(colour)
-        return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
-
-    def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
-        # ansi_dark's terminal colours are made for a dark background; a light theme gets
-        # its own colours, made readable on it.
-        code_style = None if self.app.current_theme.dark else self._style
-        return lambda width: cell_header(
-            cell,
-            self._who(cell),
-            self.language,
-            self._style,
-            self.waiting.get(cell.key, ""),
-            code_style=code_style,
-        )
-
-    def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
-        shown = clipped_data(
-            output, width, self.output_limit, self.line_limit, self.held_note
-        ) or render_data(output.data, output.metadata, width)
-        prompt = self._out_prompt(output)
-        if prompt is None:
-            return shown
-        if isinstance(shown, Text) and "\n" not in shown.plain:
-            return Text.assemble(prompt, shown)
-        return Group(prompt, shown)
-
-    def _is_clipped(self, output: DataOutput) -> bool:
-        return data_is_clipped(output, self.output_limit, self.line_limit)
-
-    def _out_prompt(self, output: DataOutput) -> Text | None:
-        if output.execution_count is None:
-            return None
-        return Text(f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out"))
+    # -- model to parts (the parts themselves: transcript_build.py) --------------------
 
     def output_to_open(self) -> DataOutput | StreamOutput | None:
         """The clipped output F10 opens: the newest one on screen, else the newest."""
@@ -325,29 +150,6 @@ class TranscriptView(ScrollView, can_focus=True):
             if id(output) in shown:
                 return output
         return self.long_outputs[-1]
-
-    def _note_held_back(self, parts: list[Part]) -> list[Part]:
-        """Note the outputs `parts` show clipped, so F10 can open them: read from the
-        parts when they are made or updated, never while drawing."""
-        for part in parts:
-            output = part.held_back
-            if isinstance(output, DataOutput | StreamOutput) and not any(
-                known is output for known in self.long_outputs
-            ):
-                self.long_outputs.append(output)
-        return parts
-
-    def held_note(self, held: int, unit: str) -> Text:
-        """The line saying how many `unit`s of an output were held back."""
-        return Text(
-            f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)",
-            style=self._style("transcript--dropped"),
-        )
-
-    def _error(self, output: ErrorOutput, width: int) -> RenderableType:
-        if not output.traceback:
-            return Text.from_ansi(output.text)
-        return render_traceback(output.traceback, folded=self.fold_tracebacks)
 
     def toggle_tracebacks(self) -> None:
         """Fold or unfold every long traceback (F7), re-laying out the cells that have one."""
@@ -523,223 +325,3 @@ class TranscriptView(ScrollView, can_focus=True):
                 for row in range(part.height(width)):
                     rows.append("".join(s.text for s in part.strip(row, width)).rstrip())
         return "\n".join(rows)
-
-    # -- search --------------------------------------------------------------------------
-
-    @property
-    def _pinned(self) -> bool:
-        """A match is shown: the view stays on it, whatever streams in."""
-        return self._search is not None and self._search.current is not None
-
-    @property
-    def searching(self) -> bool:
-        """Whether a search is open."""
-        return self._search is not None
-
-    def open_search(self) -> None:
-        """Start searching from here: Escape (`close_search(restore=True)`) comes back."""
-        if self._search is None:
-            self._search = SearchState((self.scroll_y, self.follow))
-
-    def search_for(self, query: Query) -> None:
-        """Find `query` and show the match nearest above the bottom of where the search
-        opened (the newest output before what was on screen)."""
-        state = self._search
-        if state is None:
-            return
-        state.index.set_query(query)
-        state.current = None
-        self._search_again()
-        if state.hits:
-            origin_y, following = state.origin
-            bottom = self._height if following else origin_y + self.scrollable_content_region.height
-            # Matches are in row order: the last that starts above the bottom.
-            low, high = 0, len(state.hits)
-            while low < high:
-                middle = (low + high) // 2
-                if self._row_of(state.hits[middle]) < bottom:
-                    low = middle + 1
-                else:
-                    high = middle
-            state.current = max(0, low - 1)
-            self._show_current()
-        else:
-            self._back_to_origin()
-        self._post_search_status()
-        self.refresh()
-
-    def step_search(self, forward: bool) -> None:
-        """Go to the next (or previous) match, round the ends."""
-        state = self._search
-        if state is None or not state.hits:
-            return
-        if state.current is None:
-            state.current = 0 if forward else len(state.hits) - 1
-        else:
-            state.current = (state.current + (1 if forward else -1)) % len(state.hits)
-        self._show_current()
-        self._post_search_status()
-        self.refresh()
-
-    def close_search(self, restore: bool) -> None:
-        """Close the search; with `restore`, back to where the reader was when it opened."""
-        state = self._search
-        if state is None:
-            return
-        self._search = None
-        self._search_status = ""
-        if restore:
-            self._search = state  # _back_to_origin reads the origin from it
-            state.current = None
-            self._back_to_origin()
-            self._search = None
-        self.refresh()
-
-    def action_step_search(self, forward: bool) -> None:
-        """Next (n) or previous (N) match, while a search is open."""
-        self.step_search(forward)
-
-    def _back_to_origin(self) -> None:
-        state = self._search
-        if state is None:
-            return
-        origin_y, following = state.origin
-        self.follow = following
-        if following:
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
-        else:
-            self.scroll_to(y=origin_y, animate=False, immediate=True)
-
-    def _search_again(self) -> None:
-        """Search the parts as laid out now (new output, a new width, a new query)."""
-        state = self._search
-        if state is None:
-            return
-        sources = state.sources(
-            self._entries, lambda entry: self._parts.get(id(entry), []), self._layout_width
-        )
-        state.update(sources)
-        self._post_search_status()
-
-    def _post_search_status(self) -> None:
-        state = self._search
-        status = state.status() if state is not None else ""
-        if status != self._search_status:
-            self._search_status = status
-            self.post_message(self.SearchCounted(status))
-
-    def _row_of(self, hit: Hit) -> int:
-        """The first row of the transcript a match is on."""
-        state = self._search
-        assert state is not None
-        entry, part_index = state.place_of(hit)
-        width = self._layout_width
-        row = self._offsets[self._index_of[id(entry)]]
-        parts = self._parts.get(id(entry), [])
-        row += sum(part.height(width) for part in parts[:part_index])
-        return state.rows_of(hit, row, width, self.line_limit)[0][0]
-
-    def _show_current(self) -> None:
-        """Scroll the current match into view, a third of the way down when it was off
-        screen; the view then stays there while output streams in."""
-        state = self._search
-        if state is None or state.current is None:
-            return
-        row = self._row_of(state.hits[state.current])
-        height = self.scrollable_content_region.height or self.size.height
-        self.follow = False
-        top = round(self.scroll_y)
-        if not top <= row < top + height:
-            self.scroll_to(y=max(0, row - height // 3), animate=False, immediate=True, force=True)
-
-    # -- cells ---------------------------------------------------------------------------
-
-    def _cells(self) -> list[int]:
-        return [index for index, entry in enumerate(self._entries) if isinstance(entry, Cell)]
-
-    def action_select_cell(self, step: int) -> None:
-        """Select the next (`step` 1) or previous (-1) cell; the first press selects the
-        last cell that starts on screen."""
-        cells = self._cells()
-        if not cells:
-            return
-        selected = self.selected
-        at = self._index_of.get(id(selected)) if selected is not None else None
-        if at is None or at not in cells:
-            bottom = round(self.scroll_y) + self.scrollable_content_region.height
-            above = [index for index in cells if self._offsets[index] < bottom]
-            choice = above[-1] if above else cells[0]
-        else:
-            position = cells.index(at) + step
-            choice = cells[max(0, min(len(cells) - 1, position))]
-        entry = self._entries[choice]
-        assert isinstance(entry, Cell)
-        self.selected = entry
-        row = self._offsets[choice]
-        height = self.scrollable_content_region.height or self.size.height
-        top = round(self.scroll_y)
-        if not top <= row < top + height:
-            self.follow = False
-            self.scroll_to(y=max(0, row - 1), animate=False, immediate=True, force=True)
-        self.refresh()
-
-    def _cell_label(self, cell: Cell) -> str:
-        count = cell.execution_count
-        return f"In [{count}]" if count is not None else "the cell"
-
-    def action_copy_cell(self, what: str) -> None:
-        """Copy the selected cell's code as its author typed it (`code`), its output as
-        shown (`output`), or both, to the clipboard (OSC 52: works over SSH, in tmux)."""
-        cell = self.selected
-        if cell is None:
-            self.notify("select a cell first (j / k)", timeout=2)
-            return
-        label = self._cell_label(cell)
-        code = cell.source
-        output = cell_output_text(cell)
-        if what == "code":
-            if code is None:
-                self.notify(f"{label} ran before you joined: its code was never seen", timeout=3)
-                return
-            text, told = code, "code"
-        elif what == "output":
-            if not output:
-                self.notify(f"{label} has no output", timeout=2)
-                return
-            text, told = output, "output"
-        else:
-            text = "\n\n".join(part for part in ((code or "").rstrip("\n"), output) if part)
-            told = "code and output"
-        self.app.copy_to_clipboard(text)
-        lines = text.count("\n") + 1
-        self.notify(
-            f"copied {label}'s {told} ({lines:,} line{'s' if lines != 1 else ''})", timeout=2
-        )
-
-    def action_edit_cell(self) -> None:
-        """Put the selected cell's code (anyone's) in the editor, to change or run again."""
-        cell = self.selected
-        if cell is None:
-            self.notify("select a cell first (j / k)", timeout=2)
-            return
-        if cell.source is None:
-            label = self._cell_label(cell)
-            self.notify(f"{label} ran before you joined: its code was never seen", timeout=3)
-            return
-        self.post_message(self.EditRequested(cell.source))
-
-    def action_leave(self) -> None:
-        """Escape: close an open search where it is; else let go of the selected cell."""
-        if self._search is not None:
-            self.post_message(self.SearchLeft())
-        elif self.selected is not None:
-            self.selected = None
-            self.refresh()
-
-    def on_focus(self, event: events.Focus) -> None:
-        """Show the selected cell's mark."""
-        self.refresh()
-
-    def on_blur(self, event: events.Blur) -> None:
-        """Hide the selected cell's mark: the keys that use it work only here."""
-        self.refresh()

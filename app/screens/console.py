@@ -17,12 +17,11 @@ from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.screens.completion import Completion
 from nbtui.app.screens.confirm import ConfirmScreen
-from nbtui.app.screens.console_actions import ConsoleActions
+from nbtui.app.screens.console_search import ConsoleSearch
 from nbtui.app.screens.frames import FramePump
 from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
 from nbtui.app.screens.watch import KernelWatch
 from nbtui.widgets.completions import CompletionMenu
-from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.search_bar import SearchBar
@@ -43,7 +42,7 @@ if TYPE_CHECKING:
 __all__ = ["ConsoleScreen"]
 
 
-class ConsoleScreen(ConsoleActions):
+class ConsoleScreen(ConsoleSearch):
     """A console on one Jupyter kernel, shared with whoever else is attached.
 
     Args:
@@ -58,8 +57,6 @@ class ConsoleScreen(ConsoleActions):
             notification and a toast); 0: no notifications.
     """
 
-    WIDE = 140
-    """From this many columns the panes stand beside the transcript; below, an overlay."""
     SILENT_HINT = 10.0
     """Seconds without output before suggesting another client's cell waits for input."""
 
@@ -380,36 +377,6 @@ class ConsoleScreen(ConsoleActions):
         self.notify("interrupt sent", timeout=2)
         self._frames.wake_for(self.session.deadlines)
 
-    def on_resize(self, event: events.Resize) -> None:
-        # Lay out the event's size: what `self.size` holds may not be the new one yet.
-        """Lay the panes out for the new width."""
-        self._layout_panes(event.size.width)
-
-    def _layout_panes(self, width: int | None = None) -> None:
-        wide = (self.size.width if width is None else width) >= self.WIDE
-        shown = wide if self._panes_wanted is None else self._panes_wanted
-        side = self.query_one(SidePanes)
-        side.place(shown, overlay=shown and not wide, fallback=self.editor)
-        side.show_health(self.session, self._busy_text())
-        if self.kernel_watch.shown:
-            self.kernel_watch.place(True, wide, self.editor)
-
-    def action_close_variables(self) -> None:
-        """Escape in the variables pane: close it when it covers the transcript, else
-        give the keys back to the editor."""
-        if self.size.width >= self.WIDE:
-            self.editor.focus()
-        else:
-            self.kernel_watch.place(False, False, self.editor)
-
-    def action_toggle_variables(self) -> None:
-        """Show or hide the variables pane (F3): read only while it shows."""
-        self.kernel_watch.toggle(self.size.width >= self.WIDE, self.editor)
-
-    @on(VariablesPane.Selected)
-    def _variable_selected(self, event: VariablesPane.Selected) -> None:
-        self.kernel_watch.show_value(event.row)
-
     @on(TextArea.Changed)
     @on(Input.Changed)
     def _typed(self) -> None:
@@ -420,52 +387,6 @@ class ConsoleScreen(ConsoleActions):
     async def _stop_watching(self) -> None:
         # A handler of its own: ConsoleActions.on_unmount closes the record.
         await self.kernel_watch.stop()
-
-    def action_toggle_panes(self) -> None:
-        """Show or hide the side panes (F2)."""
-        self._panes_wanted = not self.query_one(SidePanes).shown
-        self._layout_panes()
-
-    # -- search and cells ------------------------------------------------------------------
-
-    @on(SearchBar.Changed)
-    def _search_changed(self, event: SearchBar.Changed) -> None:
-        self.transcript.search_for(event.query)
-
-    @on(SearchBar.Stepped)
-    def _search_stepped(self, event: SearchBar.Stepped) -> None:
-        self.transcript.step_search(event.forward)
-
-    @on(SearchBar.Closed)
-    def _search_closed(self, event: SearchBar.Closed) -> None:
-        self.close_search(restore=event.restore)
-
-    @on(SearchBar.Stayed)
-    def _search_stayed(self) -> None:
-        self.transcript.focus()
-
-    @on(TranscriptView.SearchLeft)
-    def _search_left(self) -> None:
-        self.close_search(restore=False)
-
-    @on(TranscriptView.SearchCounted)
-    def _search_counted(self, event: TranscriptView.SearchCounted) -> None:
-        self.query_one(SearchBar).show_status(event.status)
-
-    @on(TranscriptView.EditRequested)
-    def _edit_requested(self, event: TranscriptView.EditRequested) -> None:
-        if self.observe:
-            self.notify("observing: read-only, nothing can be run from here", timeout=2)
-            return
-        editor = self.editor
-        # An edit, not a load: ctrl+z brings back what the editor held.
-        editor.replace(event.code, editor.document.start, editor.document.end)
-        editor.move_cursor(editor.document.end)
-        editor.focus()
-
-    @on(ConnectionPane.JoinCopied)
-    def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
-        self.notify(f"copied: {event.command}", timeout=3)
 
     async def action_restart(self) -> None:
         """Restart the kernel, if nbtui started it (F9)."""

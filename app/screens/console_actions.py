@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from textual import events, on
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -13,12 +14,13 @@ from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.app.screens.exporting import SessionRecorder, default_export_path, export_session
 from nbtui.app.screens.pager import PagerScreen
 from nbtui.widgets.connection_pane import ConnectionPane
-from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.side_panes import SidePanes
+from nbtui.widgets.variables_pane import VariablesPane
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.session import KernelSession
     from nbtui.app.screens.frames import FramePump
+    from nbtui.app.screens.watch import KernelWatch
     from nbtui.widgets.editor import CellEditor
     from nbtui.widgets.transcript import TranscriptView
 
@@ -26,14 +28,17 @@ __all__ = ["ConsoleActions"]
 
 
 class ConsoleActions(Screen[None]):
-    """The console screen's base: its keys that change only what is shown (F4, F5, F6,
-    F7, F8, F10 and the page keys). `ConsoleScreen` composes the widgets they act on."""
+    """The console screen's base: its keys that change only what is shown (F2, F3, F4,
+    F5, F6, F7, F8, F10 and the page keys) and where the panes stand.
+    `ConsoleScreen` composes the widgets they act on."""
 
     OTHERS_MODES = (
         (True, True, "showing other clients' inputs and outputs"),
         (True, False, "showing other clients' inputs only"),
         (False, False, "hiding other clients' work"),
     )
+    WIDE = 140
+    """From this many columns the panes stand beside the transcript; below, an overlay."""
     RECORD_INTERVAL = 1.0
     """Seconds between checks for finished cells to record (the writer coalesces too)."""
     record_path: Path | None = None
@@ -43,8 +48,7 @@ class ConsoleActions(Screen[None]):
     session: KernelSession
     _frames: FramePump
     _others_mode: int
-    _search_return: Widget | None = None
-    """What had the focus when the search opened: Escape gives it back."""
+    _panes_wanted: bool | None
 
     @property
     def transcript(self) -> TranscriptView:
@@ -54,6 +58,14 @@ class ConsoleActions(Screen[None]):
     @property
     def editor(self) -> CellEditor:
         """The cell editor."""
+        raise NotImplementedError
+
+    @property
+    def kernel_watch(self) -> KernelWatch:
+        """The variables pane's poller, the queue's marks and the notifications."""
+        raise NotImplementedError
+
+    def _busy_text(self) -> str | None:
         raise NotImplementedError
 
     def action_cycle_others(self) -> None:
@@ -79,35 +91,13 @@ class ConsoleActions(Screen[None]):
             text = output.source
         self.app.push_screen(PagerScreen(title, text))
 
-    def action_search(self) -> None:
-        """Find in the transcript (ctrl+f, `/` in the transcript); again from the bar:
-        back to the query."""
-        bar = self.query_one(SearchBar)
-        transcript = self.transcript
-        if not transcript.searching:
-            focused = self.focused
-            self._search_return = focused if focused is not None else self.editor
-            transcript.open_search()
-            if bar.search_query.text:
-                transcript.search_for(bar.search_query)
-        bar.open()
-
-    def close_search(self, restore: bool) -> None:
-        """Close the search bar: back to where the search opened (`restore`, Escape in
-        the bar), or staying at the match (Escape in the transcript)."""
-        bar = self.query_one(SearchBar)
-        had_focus = bar.has_focus_within
-        bar.display = False
-        self.transcript.close_search(restore)
-        back = self._search_return
-        if not restore:
-            self.transcript.focus()
-        elif had_focus:
-            (back if back is not None and back.is_attached else self.editor).focus()
-
     def action_copy_join(self) -> None:
         """Copy the command others run to join (F8)."""
         self.query_one(ConnectionPane).action_copy_join()
+
+    @on(ConnectionPane.JoinCopied)
+    def _join_copied(self, event: ConnectionPane.JoinCopied) -> None:
+        self.notify(f"copied: {event.command}", timeout=3)
 
     def action_toggle_tracebacks(self) -> None:
         """Show tracebacks whole or folded (F7)."""
@@ -140,6 +130,43 @@ class ConsoleActions(Screen[None]):
             self.transcript.focus()
         else:
             self.editor.focus()
+
+    # -- panes ------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        # Lay out the event's size: what `self.size` holds may not be the new one yet.
+        """Lay the panes out for the new width."""
+        self._layout_panes(event.size.width)
+
+    def _layout_panes(self, width: int | None = None) -> None:
+        wide = (self.size.width if width is None else width) >= self.WIDE
+        shown = wide if self._panes_wanted is None else self._panes_wanted
+        side = self.query_one(SidePanes)
+        side.place(shown, overlay=shown and not wide, fallback=self.editor)
+        side.show_health(self.session, self._busy_text())
+        if self.kernel_watch.shown:
+            self.kernel_watch.place(True, wide, self.editor)
+
+    def action_close_variables(self) -> None:
+        """Escape in the variables pane: close it when it covers the transcript, else
+        give the keys back to the editor."""
+        if self.size.width >= self.WIDE:
+            self.editor.focus()
+        else:
+            self.kernel_watch.place(False, False, self.editor)
+
+    def action_toggle_variables(self) -> None:
+        """Show or hide the variables pane (F3): read only while it shows."""
+        self.kernel_watch.toggle(self.size.width >= self.WIDE, self.editor)
+
+    @on(VariablesPane.Selected)
+    def _variable_selected(self, event: VariablesPane.Selected) -> None:
+        self.kernel_watch.show_value(event.row)
+
+    def action_toggle_panes(self) -> None:
+        """Show or hide the side panes (F2)."""
+        self._panes_wanted = not self.query_one(SidePanes).shown
+        self._layout_panes()
 
     # -- export and record -----------------------------------------------------------------
 

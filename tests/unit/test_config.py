@@ -11,6 +11,7 @@ import pytest
 from textual.binding import Binding
 from textual.theme import BUILTIN_THEMES
 
+from nbtui.app.bindings import keyed_bindings
 from nbtui.app.config import (
     Config,
     ConfigError,
@@ -24,7 +25,7 @@ from nbtui.app.config import (
 from nbtui.app.config import load_config as _load_config
 from nbtui.app.config_checks import NOT_SETTINGS, settings_of
 from nbtui.app.main import build_parser, parse_args
-from nbtui.app.nbtui_app import NbtuiApp, keyed_bindings
+from nbtui.app.nbtui_app import NbtuiApp
 from tests.unit.test_docstrings import ROOT, missing_docstrings
 
 SETTINGS = settings_of(build_parser())

@@ -1,0 +1,219 @@
+"""The transcript's entries as parts: what each cell, output, notice and catch-up line
+is drawn with, in the view's styles (the view lays the parts out and draws them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from rich.console import Group, RenderableType
+from rich.style import Style
+from rich.text import Text
+from textual.cache import LRUCache
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from nbtui.app.kernel.messages import short_session
+from nbtui.app.kernel.model import (
+    Catchup,
+    Cell,
+    DataOutput,
+    Entry,
+    ErrorOutput,
+    InputOutput,
+    StreamOutput,
+)
+from nbtui.widgets.images import KEPT_IMAGE_SIZE
+from nbtui.widgets.mime import picture_of, render_data, render_traceback
+from nbtui.widgets.output_policy import clipped_data, data_is_clipped
+from nbtui.widgets.palette import peer_class
+from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
+from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
+
+__all__ = ["PartsBuilder"]
+
+
+class PartsBuilder(ScrollView):
+    """The transcript view's base that makes its parts (`TranscriptView` holds them)."""
+
+    # The view's, declared for the type checker (TranscriptView.__init__ sets them).
+    language: str
+    line_cache: LRUCache[tuple[object, ...], list[Strip]]
+    _parts: dict[int, list[Part]]
+    peer_colours: dict[str, int]
+    output_limit: int
+    line_limit: int
+    long_outputs: list[DataOutput | StreamOutput]
+    fold_tracebacks: bool
+    show_peer_inputs: bool
+    show_peer_outputs: bool
+    waiting: dict[str, str]
+
+    def _style(self, component: str) -> Style:
+        return self.get_component_rich_style(component, partial=True)
+
+    def render_strips(self, renderable: RenderableType, width: int) -> list[Strip]:
+        """`renderable` as rows of `width` columns."""
+        console = self.app.console
+        options = console.options.update_width(width)
+        lines = console.render_lines(renderable, options, pad=False)
+        return [Strip(line) for line in lines]
+
+    def render_text(self, text: Text, width: int) -> list[Strip]:
+        """`text` as rows of `width` columns, at least one."""
+        console = self.app.console
+        lines = console.render_lines(text, console.options.update_width(width), pad=False)
+        return [Strip(line) for line in lines] or [Strip.blank(width)]
+
+    def _parts_for(self, entry: Entry, reuse: bool = False) -> list[Part]:
+        """The parts that draw `entry`.
+
+        Args:
+            reuse: Keep the parts of its outputs that have not changed: a cell that
+                streams gets new output every frame, and new parts would measure every
+                kept line again and miss the line cache on every row.
+        """
+        if isinstance(entry, Cell):
+            kept = self._parts.get(id(entry), []) if reuse else []
+            parts = self._cell_parts(entry, {part.key: part for part in kept if part.key})
+            return self._note_held_back(parts)
+        if isinstance(entry, Catchup):
+            return [RenderedPart(self, lambda width: catchup_lines(entry, self._style))]
+        return [RenderedPart(self, lambda width: notice_line(entry, self._style))]
+
+    def _cell_parts(self, cell: Cell, kept: dict[object, Part]) -> list[Part]:
+        parts: list[Part] = []
+        if cell.is_self or self.show_peer_inputs:
+            # A running cell changes with every frame of output; its header rarely does.
+            shown: object = (
+                "header",
+                cell.state,
+                cell.execution_count,
+                cell.code is None,
+                self.peer_colours.get(cell.session),
+                self.waiting.get(cell.key, ""),
+            )
+            parts.append(kept.get(shown) or RenderedPart(self, self._header_of(cell), shown))
+        if not cell.is_self and not self.show_peer_outputs:
+            return parts
+        if cell.dropped_outputs:
+            parts.append(RenderedPart(self, partial(self._dropped_outputs_line, cell)))
+        for output in cell.outputs:
+            # Parts hold their outputs, so an id in a key cannot be reused by another.
+            if isinstance(output, StreamOutput):
+                if output.dropped:
+                    parts.append(RenderedPart(self, partial(self._dropped_line, output)))
+                part = kept.get(("stream", id(output)))
+                if part is None:
+                    stderr = output.name == "stderr"
+                    style = self._style("transcript--stderr") if stderr else Style()
+                    part = StreamPart(self, output, style)
+                parts.append(part)
+            elif isinstance(output, DataOutput):
+                shown = ("data", id(output), output.version, output.execution_count)
+                part = kept.get(shown)
+                if part is None:
+                    # Never wider than its kept pixels: the view's width bounds it further.
+                    image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
+                    part = (
+                        ImagePart(self, image, self._out_prompt(output), shown)
+                        if image
+                        else RenderedPart(
+                            self,
+                            partial(self._data, cell, output),
+                            shown,
+                            held=output if self._is_clipped(output) else None,
+                        )
+                    )
+                parts.append(part)
+            elif isinstance(output, ErrorOutput):
+                shown = ("error", id(output))
+                parts.append(
+                    kept.get(shown) or RenderedPart(self, partial(self._error, output), shown)
+                )
+            else:
+                shown = ("input", id(output))
+                parts.append(
+                    kept.get(shown) or RenderedPart(self, partial(self._input, output), shown)
+                )
+        return parts
+
+    def _input(self, output: InputOutput, width: int) -> RenderableType:
+        """`prompt answer`, the answer in the colour of what you typed."""
+        prompt = Text.from_ansi(output.prompt) if "\x1b" in output.prompt else Text(output.prompt)
+        return Text.assemble(prompt, Text(output.answer, style=self._style("transcript--self")))
+
+    def _dropped_outputs_line(self, cell: Cell, width: int) -> Text:
+        noun = "output" if cell.dropped_outputs == 1 else "outputs"
+        return Text(
+            f"… {cell.dropped_outputs:,} earlier {noun} not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _dropped_line(self, output: StreamOutput, width: int) -> Text:
+        return Text(
+            f"… {output.dropped:,} earlier lines not kept (scrollback limit)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _who(self, cell: Cell) -> Text:
+        if cell.is_self:
+            return Text("you ", style=self._style("transcript--self"))
+        colour = peer_class(self.peer_colours.get(cell.session, 0))
+        style = self._style("transcript--peer") + self._style(colour)
+        return Text(f"{cell.username}@{short_session(cell.session)} ", style=style)
+
+    def _header_of(self, cell: Cell) -> Callable[[int], RenderableType]:
+        # ansi_dark's terminal colours are made for a dark background; a light theme gets
+        # its own colours, made readable on it.
+        code_style = None if self.app.current_theme.dark else self._style
+        return lambda width: cell_header(
+            cell,
+            self._who(cell),
+            self.language,
+            self._style,
+            self.waiting.get(cell.key, ""),
+            code_style=code_style,
+        )
+
+    def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
+        shown = clipped_data(
+            output, width, self.output_limit, self.line_limit, self.held_note
+        ) or render_data(output.data, output.metadata, width)
+        prompt = self._out_prompt(output)
+        if prompt is None:
+            return shown
+        if isinstance(shown, Text) and "\n" not in shown.plain:
+            return Text.assemble(prompt, shown)
+        return Group(prompt, shown)
+
+    def _is_clipped(self, output: DataOutput) -> bool:
+        return data_is_clipped(output, self.output_limit, self.line_limit)
+
+    def _out_prompt(self, output: DataOutput) -> Text | None:
+        if output.execution_count is None:
+            return None
+        return Text(f"Out[{output.execution_count}]: ", style=self._style("transcript--prompt-out"))
+
+    def _note_held_back(self, parts: list[Part]) -> list[Part]:
+        """Note the outputs `parts` show clipped, so F10 can open them: read from the
+        parts when they are made or updated, never while drawing."""
+        for part in parts:
+            output = part.held_back
+            if isinstance(output, DataOutput | StreamOutput) and not any(
+                known is output for known in self.long_outputs
+            ):
+                self.long_outputs.append(output)
+        return parts
+
+    def held_note(self, held: int, unit: str) -> Text:
+        """The line saying how many `unit`s of an output were held back."""
+        return Text(
+            f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)",
+            style=self._style("transcript--dropped"),
+        )
+
+    def _error(self, output: ErrorOutput, width: int) -> RenderableType:
+        if not output.traceback:
+            return Text.from_ansi(output.text)
+        return render_traceback(output.traceback, folded=self.fold_tracebacks)

@@ -4,16 +4,17 @@ Pure: it is fed `Msg` values (from a live kernel or a recording) and keeps no so
 clocks or UI. The view asks it what changed since the last frame.
 
 What it holds is defined apart and re-exported here: the outputs (`outputs`), the
-entries (`entries`), the peers (`peers`); its bounded scrollback is its base class
-(`scrollback`).
+entries (`entries`), the peers (`peers`); its bounded scrollback and its own notices
+are its base classes (`scrollback`, `annotations`).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Any
 
+from nbtui.app.kernel.annotations import Annotations
 from nbtui.app.kernel.entries import (
     Catchup,
     Cell,
@@ -66,7 +67,7 @@ __all__ = [
 ]
 
 
-class Transcript(Scrollback):
+class Transcript(Annotations, Scrollback):
     """Cells and notices in arrival order, with bounded scrollback.
 
     Args:
@@ -125,45 +126,6 @@ class Transcript(Scrollback):
     def _touch(self, entry: Entry) -> None:
         self.changed[id(entry)] = entry
 
-    def add_notice(self, text: str, level: Literal["info", "warning", "error"] = "info") -> Notice:
-        """Append a notice line (nbtui's own words, not the kernel's) and return it."""
-        notice = Notice(text, level)
-        self.entries.append(notice)
-        self._touch(notice)
-        return notice
-
-    def reword(
-        self, notice: Notice, text: str, level: Literal["info", "warning", "error"] | None = None
-    ) -> None:
-        """Say `notice` anew where it stands (a cause found after the death was told)."""
-        notice.text = text
-        if level is not None:
-            notice.level = level
-        self._touch(notice)
-
-    def add_catchup(self, inputs: list[tuple[int, str]]) -> Catchup | None:
-        """Put the inputs run before we joined at the top, folded; None if there were none."""
-        # The counts come from the kernel like any output: implausible ones go.
-        inputs = [(count, code) for count, code in inputs if execution_count(count) is not None]
-        if not inputs:
-            return None
-        catchup = Catchup(
-            [(count, sanitize_code(code)) for count, code in inputs],
-            sources=[code for _, code in inputs],
-        )
-        self.entries.insert(0, catchup)
-        self._touch(catchup)
-        return catchup
-
-    def toggle_catchup(self) -> bool:
-        """Unfold or fold the catch-up section; False when there is none."""
-        for entry in self.entries:
-            if isinstance(entry, Catchup):
-                entry.expanded = not entry.expanded
-                self._touch(entry)
-                return True
-        return False
-
     def add_own_cell(self, msg_id: str, code: str, username: str) -> Cell:
         """Show a cell the moment it is sent, before the kernel echoes its input."""
         cell = self._cell(msg_id, self.own_session, username)
@@ -216,24 +178,6 @@ class Transcript(Scrollback):
             count = msg.content.get("count")
             if isinstance(count, int) and count > 0:
                 self._note_dropped(count)
-
-    def _note_dropped(self, count: int) -> None:
-        """The transport dropped `count` iopub messages: say so, in one notice per run of
-        drops (the latest notice grows while nothing else came after it)."""
-        self.dropped_messages += count
-        notice = self._dropped_notice
-        if notice is None or not self.entries or self.entries[-1] is not notice:
-            notice = self.add_notice("", "warning")
-            notice.key = "dropped"
-            self._dropped_notice = notice
-            self._dropped_run = 0
-        self._dropped_run += count
-        noun = "message" if self._dropped_run == 1 else "messages"
-        notice.text = (
-            f"{self._dropped_run:,} {noun} dropped: the kernel sent faster than nbtui "
-            "could read (outputs may be missing from here)"
-        )
-        self._touch(notice)
 
     def _is_cell_message(self, msg: Msg) -> bool:
         return msg.parent_msg_type == "execute_request" and bool(msg.parent_id)

@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Protocol
 
 import psutil
 import pytest
@@ -114,6 +115,35 @@ def wait_for(predicate: object, timeout: float = 15.0, interval: float = 0.05) -
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+class _Served(Protocol):
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None: ...
+
+
+def _wait_answering(
+    served: _Served, name: str, probe: Callable[[], object], timeout: float
+) -> None:
+    """Wait until `probe` gets an answer from the process `served` started; fail, with
+    its log's end, if it exits or does not answer within `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if served.process.poll() is not None:
+            pytest.fail(f"{name} exited: {served.log.read_text()[-3000:]}")
+        try:
+            probe()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                served.stop()
+                pytest.fail(
+                    f"{name} did not answer within {timeout:.0f} s: "
+                    f"{served.log.read_text()[-3000:]}"
+                )
+            time.sleep(0.1)
+
+
 class JupyterServerProcess:
     """A real `jupyter server` on loopback with a token, its kernels in the test's
     runtime dir (so their connection files can be read by a ZeroMQ client)."""
@@ -145,18 +175,7 @@ class JupyterServerProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"jupyter server exited: {self.log.read_text()[-2000:]}")
-            try:
-                self.api("GET", "/api/status")
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("jupyter server did not answer within 60 s")
-                time.sleep(0.1)
+        _wait_answering(self, "jupyter server", lambda: self.api("GET", "/api/status"), 60)
 
     def api(self, method: str, path: str, body: object = None) -> object:
         """One REST call with the token; the decoded JSON answer (None for none)."""
@@ -321,18 +340,9 @@ class JupyterHubProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        deadline = time.monotonic() + 90
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"jupyterhub exited: {self.log.read_text()[-3000:]}")
-            try:
-                _rest(f"{self.url}/hub/api/", self.admin_token)
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"jupyterhub did not answer within 90 s: {self.log.read_text()}")
-                time.sleep(0.1)
+        _wait_answering(
+            self, "jupyterhub", lambda: _rest(f"{self.url}/hub/api/", self.admin_token), 90
+        )
 
     def api(self, method: str, path: str, body: object = None) -> object:
         """One call to the hub's REST API (below /hub/api) with the admin token."""
@@ -429,18 +439,7 @@ class KernelGatewayProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
             )
-        deadline = time.monotonic() + 60
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"the kernel gateway exited: {self.log.read_text()[-2000:]}")
-            try:
-                self.api("GET", "/api")
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail("the kernel gateway did not answer within 60 s")
-                time.sleep(0.1)
+        _wait_answering(self, "the kernel gateway", lambda: self.api("GET", "/api"), 60)
 
     def api(self, method: str, path: str, body: object = None) -> object:
         """One REST call with the token; the decoded JSON answer."""

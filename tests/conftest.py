@@ -19,6 +19,7 @@ from typing import Protocol
 
 import psutil
 import pytest
+import zmq
 from jupyter_client import BlockingKernelClient, KernelManager
 
 from nbtui.app.kernel.client import KernelClient
@@ -44,12 +45,15 @@ def isolated_jupyter(
 
 
 def start_kernel(connection_file: Path | None = None, tries: int = 3) -> KernelManager:
-    """Start a real ipykernel and wait until it answers on shell.
+    """Start a real ipykernel and wait until it answers on shell and on its heartbeat.
 
     jupyter_client picks free ports by binding and releasing them before the kernel
     binds them itself: kernels started at the same moment (by threads here, or by other
     test runs) can pick the same port, and one of them dies at once. That one is started
-    again on new ports.
+    again on new ports. A taken heartbeat port is quieter: ipykernel's heartbeat thread
+    raises and ends while the kernel runs on and answers on shell (seen in CI: "no
+    heartbeat" from a kernel that had answered kernel_info), so the heartbeat is checked
+    too.
     """
     for attempt in range(tries):
         km = KernelManager(kernel_name="python3")
@@ -60,6 +64,8 @@ def start_kernel(connection_file: Path | None = None, tries: int = 3) -> KernelM
         client.start_channels()
         try:
             client.wait_for_ready(timeout=60)
+            if not heartbeat_answers(km):
+                raise RuntimeError("the kernel answers on shell but not on its heartbeat")
         except RuntimeError:
             if attempt == tries - 1:
                 raise
@@ -71,6 +77,19 @@ def start_kernel(connection_file: Path | None = None, tries: int = 3) -> KernelM
             client.stop_channels()
         return km
     raise AssertionError("unreachable")
+
+
+def heartbeat_answers(km: KernelManager, timeout: float = 10.0) -> bool:
+    """Whether the kernel's heartbeat echoes a ping within `timeout` seconds."""
+    context = zmq.Context.instance()
+    sock = context.socket(zmq.REQ)
+    sock.linger = 0
+    try:
+        sock.connect(f"{km.transport}://{km.ip}:{km.hb_port}")
+        sock.send(b"ping")
+        return bool(sock.poll(int(timeout * 1000)))
+    finally:
+        sock.close()
 
 
 @pytest.fixture

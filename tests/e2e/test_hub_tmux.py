@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import JupyterHubProcess, KernelGatewayProcess, nbtui_script, wait_for
+from tests.conftest import SLEEPER, JupyterHubProcess, KernelGatewayProcess, nbtui_script, wait_for
 from tests.e2e.test_server_tmux import _columns, _history, _wait_column
 from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
 
@@ -82,9 +82,10 @@ def test_gateway_start_run_interrupt_and_quit(
     _wait_column(terminal, r"started\s+by\s+nbtui", "side")
     _wait_column(terminal, rf"^gateway\s+{gateway.url}$", "side")
     [kernel_id] = gateway.kernel_ids()
-    terminal.type("import time; time.sleep(60)")
+    terminal.type(SLEEPER)
     terminal.keys("Enter")
     terminal.wait_for(r"running")
+    _wait_column(terminal, r"^\s*sleeping$", "transcript")
     terminal.keys("C-c")
     _wait_column(terminal, r"KeyboardInterrupt", "transcript")
     terminal.type("print(6*7)")

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from jupyter_client import KernelManager
 
-from tests.conftest import nbtui_script
+from tests.conftest import SLEEPER, nbtui_script
 from tests.e2e.test_tmux import PASSED_ENV, Terminal
 
 pytestmark = [
@@ -59,9 +59,10 @@ def test_two_people_one_kernel(
     bob.wait_for(r"^\s*hello from alice\s*$")
 
     # Bob interrupts alice's runaway cell.
-    alice.type("import time; time.sleep(60)")
+    alice.type(SLEEPER)
     alice.keys("Enter")
     bob.wait_for(r"busy.*alice")
+    bob.wait_for(r"^\s*sleeping\s*$")
     bob.keys("C-c")
     alice.wait_for(r"KeyboardInterrupt")
     bob.wait_for(r"KeyboardInterrupt")

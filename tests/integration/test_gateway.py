@@ -21,7 +21,7 @@ from nbtui.app.kernel.hub import open_server
 from nbtui.app.kernel.model import StreamOutput
 from nbtui.app.kernel.server import KernelsNotListed, ServerOwnKernel
 from nbtui.app.kernel.transports.websocket import WebSocketTransport
-from tests.conftest import KernelGatewayProcess
+from tests.conftest import SLEEPER, KernelGatewayProcess
 from tests.integration.test_server import Seat, until
 from tests.integration.test_server_cli import run_nbtui, server_error
 
@@ -43,10 +43,12 @@ async def test_start_list_attach_run_and_interrupt_another_clients_cell(
         assert alice.text_of(cell) == "42\n"
         # Bob's runaway cell shows in alice's transcript as his; she interrupts it through
         # the gateway's REST API.
-        msg_id = bob.client.execute("import time; time.sleep(60)")
+        msg_id = bob.client.execute(SLEEPER)
         await until(
             lambda: any(
-                cell.key == msg_id and cell.username == "bob" and cell.state == "running"
+                cell.key == msg_id
+                and cell.username == "bob"
+                and alice.text_of(cell) == "sleeping\n"
                 for cell in alice.cells()
             )
         )

@@ -19,6 +19,7 @@ from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.palette import theme_variables
+from tests.conftest import SLEEPER
 from tests.ui.conftest import run_and_wait, until
 
 NO_JEDI = "get_ipython().Completer.use_jedi = False"
@@ -151,8 +152,8 @@ async def test_every_key_of_the_readme_and_the_footer_works_from_the_editor(
 
         async def ctrl_c() -> None:
             await noted("ctrl+c", "nothing is running")
-            await pilot.press(*"import time; time.sleep(60)", "enter")
-            await until(pilot, lambda: app.model.busy)
+            await pilot.press(*SLEEPER, "enter")
+            await until(pilot, lambda: "sleeping" in view.plain_text().split())
             await noted("ctrl+c", "interrupt sent")
             await until(pilot, lambda: not app.model.busy)
             assert "KeyboardInterrupt" in view.plain_text()

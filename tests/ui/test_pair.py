@@ -16,6 +16,7 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.nbtui_app import create_app
 from nbtui.widgets.connection_pane import kernel_summary
+from tests.conftest import SLEEPER
 from tests.ui.conftest import peer, run_and_wait, until, until_shown
 
 
@@ -63,8 +64,8 @@ async def test_interrupt_another_clients_cell(kernel: KernelManager, client: Ker
     app = create_app(client)
     async with app.run_test(size=(100, 30)) as pilot:
         with peer(kernel, "trainer") as other:
-            other.execute("import time; time.sleep(60)")
-            await until(pilot, lambda: app.model.busy)
+            other.execute(SLEEPER)
+            await until(pilot, lambda: "sleeping" in app.transcript.plain_text().split())
             cell = next(iter(app.model.running.values()))
             assert not cell.is_self
             assert "trainer" in app.status.detail

@@ -9,7 +9,7 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.server import JupyterServer, ServerOwnKernel
 from nbtui.app.nbtui_app import create_app
 from nbtui.app.screens.server_picker import AttachTo, ServerPickerApp
-from tests.conftest import JupyterServerProcess
+from tests.conftest import SLEEPER, JupyterServerProcess
 from tests.ui.conftest import run_and_wait, until, until_shown
 
 
@@ -39,9 +39,9 @@ async def test_a_server_kernel_shows_like_any_other(jupyter_server: JupyterServe
             )
             assert jupyter_server.token not in text
             # Interrupt goes through the server's REST API.
-            await pilot.press(*"import time; time.sleep(30)")
+            await pilot.press(*SLEEPER)
             await pilot.press("enter")
-            await until(pilot, lambda: app.model.busy)
+            await until(pilot, lambda: "sleeping" in app.transcript.plain_text().split())
             await pilot.press("ctrl+c")
             await until(pilot, lambda: not app.model.busy and app.kernel_state == "idle")
             assert any(cell.state == "error" for cell in app.model.cells.values())

@@ -18,6 +18,7 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.model import Cell, Notice
 from nbtui.app.nbtui_app import NbtuiApp, create_app
+from tests.conftest import SLEEPER
 from tests.ui.conftest import peer, run_and_wait, until, until_shown
 
 
@@ -179,8 +180,8 @@ async def test_observer_ctrl_c_sends_no_interrupt(
         await until(pilot, lambda: app.kernel_state == "idle")
         with peer(kernel, "trainer") as other:
             sent = _record_sends(client)
-            other.execute("import time; time.sleep(30)")
-            await until(pilot, lambda: app.model.busy)
+            other.execute(SLEEPER)
+            await until(pilot, lambda: "sleeping" in app.transcript.plain_text().split())
             await pilot.press("ctrl+c")
             await until(pilot, lambda: any("read-only" in n.message for n in app._notifications))
             assert "interrupt_request" not in sent
@@ -234,8 +235,8 @@ async def test_observer_restarts_and_interrupts_not_even_its_own_kernel(
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
         with peer(kernel) as other:
-            other.execute("import time; time.sleep(30)")
-            await until(pilot, lambda: app.model.busy)
+            other.execute(SLEEPER)
+            await until(pilot, lambda: "sleeping" in app.transcript.plain_text().split())
             await pilot.press("ctrl+c", "f9")
             await until(pilot, lambda: len(app._notifications) >= 2)
             assert len(app.screen_stack) == 1, "no restart confirmation"

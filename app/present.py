@@ -179,17 +179,20 @@ class SteadyLatency:
     NOTABLE = 0.1
     """Seconds: a median round trip this long is shown at once, in tenths of a second."""
     MEDIAN_OF = 5
-    """The figure is the median of this many last round trips."""
+    """By default the figure is the median of this many last round trips."""
 
-    def __init__(self, agree: int = 3) -> None:
+    def __init__(self, agree: int = 3, median_of: int = MEDIAN_OF) -> None:
         self.agree = agree
         """Round trips in a row in another step before the shown step changes."""
+        self.median_of = median_of
+        """The figure is the median of this many last round trips (1: the last one, for
+        probes rare enough that one slow answer is worth showing)."""
         self.shown: str | None = None
         """The step on screen (`<1 ms`), None before the first round trip."""
 
     def figure(self, history: Sequence[float]) -> str:
         """The step to show for the round trips `history` (oldest first, not empty)."""
-        recent = sorted(history[-self.MEDIAN_OF :])
+        recent = sorted(history[-self.median_of :])
         median = recent[len(recent) // 2]
         wanted = format_latency(median, coarse=True)
         if self.shown is None or median >= self.NOTABLE:
@@ -232,15 +235,19 @@ class SteadyFigures:
 
 def steady_usage(snapshot: UsageSnapshot, steady: SteadyFigures) -> UsageSnapshot:
     """`snapshot` with each figure held at the value shown until it moves past its band
-    (`MEMORY_BAND`, `CPU_BAND`, `HOST_CPU_BAND`; a share or a percentage of memory by one
-    point): what the resource pane draws, so an idle kernel's probes redraw nothing."""
+    (`MEMORY_BAND`, `CPU_BAND`, `HOST_CPU_BAND`; the host's memory by `MEMORY_BAND` of
+    the machine, the kernel's share of what it may hold by one point): what the resource
+    pane draws, so an idle kernel's probes redraw nothing."""
     value = steady.value
     host = snapshot.host_memory
     if host is not None:
+        # The host's memory moves with everything else the machine runs: it is shown
+        # anew when it moved by a share of the machine, not of what is in use.
+        machine = MEMORY_BAND * (host.total or 0)
         host = dataclasses.replace(
             host,
-            used=value("host memory", host.used, relative=MEMORY_BAND),
-            percent=value("host memory %", host.percent, absolute=1.0),
+            used=value("host memory", host.used, absolute=machine, relative=MEMORY_BAND),
+            percent=value("host memory %", host.percent, absolute=100 * MEMORY_BAND),
         )
     gpu = snapshot.gpu
     if gpu is not None and gpu.devices:

@@ -77,8 +77,10 @@ class LivenessPane(RowsPane):
         self._cause: str | None = None
         self._heartbeat = SteadyLatency()
         self._hb_figure = "-"
-        self._control = SteadyLatency(agree=2)
-        self._controls: deque[float] = deque(maxlen=SteadyLatency.MEDIAN_OF)
+        # A control probe comes every 30 s once settled: the last one counts, and two
+        # in a row change the step.
+        self._control = SteadyLatency(agree=2, median_of=1)
+        self._controls: deque[float] = deque(maxlen=2)
         self._control_figure = "-"
 
     @property

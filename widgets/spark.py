@@ -6,9 +6,12 @@ import math
 import re
 from collections.abc import Sequence
 
-__all__ = ["BLOCKS", "latency_sparkline", "sparkline", "unstretched"]
+__all__ = ["BLOCKS", "LATENCY_FLOOR", "latency_sparkline", "sparkline", "unstretched"]
 
 BLOCKS = "▁▂▃▄▅▆▇█"
+
+LATENCY_FLOOR = 0.01
+"""Seconds: a round trip under this is the lowest block of `latency_sparkline`."""
 
 _TAIL = re.compile(f"([{BLOCKS}])\\1+(?![{BLOCKS}])")
 
@@ -42,18 +45,20 @@ def sparkline(
 
 def latency_sparkline(values: Sequence[float], width: int) -> str:
     """The last `width` round trips (seconds) on a fixed logarithmic scale: half a decade
-    a block from 1 ms, so under 3 ms is the lowest block and 3 s or more the full one.
+    a block from 10 ms, so under 10 ms is the lowest block and 10 s or more the full one.
 
     A scale drawn from the shown values' own maximum turns an idle kernel's sub-millisecond
     jitter into a line of every height, redrawn whenever the slowest beat leaves the
     window; on a fixed scale an idle kernel is a flat line, and a slow beat stands out.
+    The lowest block takes the beats of a loaded machine too (a few ms), which the
+    round trip's coarse figure does not show either.
     """
     if width <= 0 or not values:
         return ""
     top = len(BLOCKS) - 1
 
     def block(value: float) -> str:
-        steps = 2 * math.log10(value / 0.001) if value > 0.001 else 0.0
+        steps = 2 * math.log10(value / LATENCY_FLOOR) + 1 if value >= LATENCY_FLOOR else 0.0
         return BLOCKS[max(0, min(top, math.floor(steps)))]
 
     return "".join(block(value) for value in values[-width:])

@@ -9,20 +9,43 @@ say the same thing the same way.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from nbtui.app.kernel.discovery import runtime_dir
 from nbtui.app.kernel.gpu import GpuDevice, GpuSnapshot
 from nbtui.app.kernel.units import format_bytes
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from nbtui.app.kernel.queue import Waiting
     from nbtui.app.kernel.usage import UsageSnapshot
 
+HOUR = 3600
+DAY = 24 * HOUR
+
+_Figure = TypeVar("_Figure", int, float)
+
+MEMORY_BAND = 0.03
+"""A size (the kernel's memory, the host's, a GPU's) is shown anew when it moved more
+than this share from the size shown: an idle kernel's 52 <-> 53 MiB redraws nothing."""
+CPU_BAND = 5.0
+"""Percentage points the kernel's CPU moves before it is shown anew (an idle kernel reads
+0.0-0.3%, a busy one 97-100%)."""
+HOST_CPU_BAND = 10.0
+"""Percentage points the host's CPU (and a GPU's utilisation) moves before it is shown
+anew: on a shared machine it wanders by several points from one probe to the next."""
+
 __all__ = [
+    "CPU_BAND",
+    "HOST_CPU_BAND",
+    "MEMORY_BAND",
+    "SteadyFigures",
+    "SteadyLatency",
     "display_name",
     "format_ago",
     "format_bytes",
@@ -36,11 +59,12 @@ __all__ = [
     "idle_holder_warning",
     "memory_limit_line",
     "memory_warning_line",
+    "steady_usage",
     "waiting_text",
 ]
 
 
-def format_duration(seconds: float) -> str:
+def format_duration(seconds: float, *, coarse: bool = False) -> str:
     """A span of time, in whole units: the one way nbtui writes an age or a duration.
 
     At most two units, the larger first, each rounded down: what is shown has always
@@ -48,11 +72,22 @@ def format_duration(seconds: float) -> str:
 
     Args:
         seconds: The span; negative counts as 0.
+        coarse: One unit, in steps that grow with the span (minutes up to ten, then
+            tens of minutes, hours, days): for a pane that stands still while the
+            kernel is idle, whose clock must not redraw it every minute for hours.
 
     Returns:
-        For example `12 s`, `4 min`, `3 h 5 min`, `3 h`, `2 d 7 h`.
+        For example `12 s`, `4 min`, `3 h 5 min`, `3 h`, `2 d 7 h`; coarse `4 min`,
+        `20 min`, `3 h`, `2 d`.
     """
     whole = int(max(0.0, seconds))
+    if coarse:
+        if whole >= DAY:
+            return f"{whole // DAY} d"
+        if whole >= HOUR:
+            return f"{whole // HOUR} h"
+        if whole >= 600:
+            return f"{whole // 600 * 10} min"
     if whole < 60:
         return f"{whole} s"
     minutes = whole // 60
@@ -65,20 +100,24 @@ def format_duration(seconds: float) -> str:
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
-def format_ago(seconds: float, *, now_below: float = 0.0) -> str:
+def format_ago(seconds: float, *, now_below: float = 0.0, coarse: bool = False) -> str:
     """How long ago something happened (see `format_duration`).
 
     Args:
         seconds: How long ago; negative counts as 0.
         now_below: Under this many seconds say `now`: for a view redrawn too rarely
             for its seconds to be true.
+        coarse: `<1 min ago` under a minute, then `format_duration`'s coarse steps:
+            for a pane redrawn only when what it shows moves.
 
     Returns:
-        For example `12 s ago`, `3 h 5 min ago`, or `now`.
+        For example `12 s ago`, `3 h 5 min ago`, or `now`; coarse `<1 min ago`, `3 h ago`.
     """
     if seconds < now_below:
         return "now"
-    return f"{format_duration(seconds)} ago"
+    if coarse and seconds < 60:
+        return "<1 min ago"
+    return f"{format_duration(seconds, coarse=coarse)} ago"
 
 
 def format_elapsed(seconds: float) -> str:
@@ -125,6 +164,118 @@ def format_latency(seconds: float | None, *, coarse: bool = False) -> str:
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     return f"{seconds:.1f} s"
+
+
+class SteadyLatency:
+    """A round trip in coarse steps (`format_latency(coarse=True)`) that do not flap.
+
+    A figure that changes with every beat redraws whatever shows it with every beat: on
+    a loaded machine the round trip crosses 1 ms or 10 ms from beat to beat, and even the
+    median of the last few flips between `<1 ms` and `<10 ms`. So the step shown changes
+    only when the last `agree` round trips all fall in one other step; a round trip of
+    NOTABLE or more (a kernel that is really slow to answer) shows at once.
+    """
+
+    NOTABLE = 0.1
+    """Seconds: a median round trip this long is shown at once, in tenths of a second."""
+    MEDIAN_OF = 5
+    """By default the figure is the median of this many last round trips."""
+
+    def __init__(self, agree: int = 3, median_of: int = MEDIAN_OF) -> None:
+        self.agree = agree
+        """Round trips in a row in another step before the shown step changes."""
+        self.median_of = median_of
+        """The figure is the median of this many last round trips (1: the last one, for
+        probes rare enough that one slow answer is worth showing)."""
+        self.shown: str | None = None
+        """The step on screen (`<1 ms`), None before the first round trip."""
+
+    def figure(self, history: Sequence[float]) -> str:
+        """The step to show for the round trips `history` (oldest first, not empty)."""
+        recent = sorted(history[-self.median_of :])
+        median = recent[len(recent) // 2]
+        wanted = format_latency(median, coarse=True)
+        if self.shown is None or median >= self.NOTABLE:
+            self.shown = wanted
+            return wanted
+        last = {format_latency(rtt, coarse=True) for rtt in history[-self.agree :]}
+        if len(history) >= self.agree and last == {wanted} and wanted != self.shown:
+            self.shown = wanted
+        return self.shown
+
+
+class SteadyFigures:
+    """Figures that keep the value shown until a new reading leaves a band around it.
+
+    A usage probe brings new figures every 30 s even from an idle kernel: its memory
+    moves between 52 and 53 MiB, the host's CPU by a few points. Shown as read, each
+    probe redraws the pane and the status line for nothing a person would act on. Each
+    figure (by name) keeps the value last shown while a reading stays within `absolute`
+    of it, or within `relative` of it as a share; a reading outside the band is shown
+    and becomes the new centre.
+    """
+
+    def __init__(self) -> None:
+        self._shown: dict[str, float] = {}
+
+    def value(
+        self, name: str, reading: _Figure | None, *, absolute: float = 0.0, relative: float = 0.0
+    ) -> _Figure | None:
+        """The value to show for figure `name` given its new `reading` (None: unknown,
+        shown at once)."""
+        if reading is None:
+            self._shown.pop(name, None)
+            return None
+        shown = self._shown.get(name)
+        if shown is not None and abs(reading - shown) <= max(absolute, relative * abs(shown)):
+            return type(reading)(shown)
+        self._shown[name] = reading
+        return reading
+
+
+def steady_usage(snapshot: UsageSnapshot, steady: SteadyFigures) -> UsageSnapshot:
+    """`snapshot` with each figure held at the value shown until it moves past its band
+    (`MEMORY_BAND`, `CPU_BAND`, `HOST_CPU_BAND`; the host's memory by `MEMORY_BAND` of
+    the machine, the kernel's share of what it may hold by one point): what the resource
+    pane draws, so an idle kernel's probes redraw nothing."""
+    value = steady.value
+    host = snapshot.host_memory
+    if host is not None:
+        # The host's memory moves with everything else the machine runs: it is shown
+        # anew when it moved by a share of the machine, not of what is in use.
+        machine = MEMORY_BAND * (host.total or 0)
+        host = dataclasses.replace(
+            host,
+            used=value("host memory", host.used, absolute=machine, relative=MEMORY_BAND),
+            percent=value("host memory %", host.percent, absolute=100 * MEMORY_BAND),
+        )
+    gpu = snapshot.gpu
+    if gpu is not None and gpu.devices:
+        devices = tuple(
+            dataclasses.replace(
+                device,
+                utilisation=value(
+                    f"gpu {device.index}", device.utilisation, absolute=HOST_CPU_BAND
+                ),
+                memory_used=value(
+                    f"gpu {device.index} memory", device.memory_used, relative=MEMORY_BAND
+                ),
+                kernel_memory=value(
+                    f"gpu {device.index} kernel", device.kernel_memory, relative=MEMORY_BAND
+                ),
+            )
+            for device in gpu.devices
+        )
+        gpu = dataclasses.replace(gpu, devices=devices)
+    return dataclasses.replace(
+        snapshot,
+        kernel_cpu=value("kernel cpu", snapshot.kernel_cpu, absolute=CPU_BAND),
+        kernel_memory=value("kernel memory", snapshot.kernel_memory, relative=MEMORY_BAND),
+        host_cpu_percent=value("host cpu", snapshot.host_cpu_percent, absolute=HOST_CPU_BAND),
+        memory_share=value("memory share", snapshot.memory_share, absolute=0.01),
+        host_memory=host,
+        gpu=gpu,
+    )
 
 
 def display_name(path: Path, runtime: Path | None = None) -> str:

@@ -10,13 +10,14 @@ colours live in styles/nbtui.tcss. The widget also carries the state as a CSS cl
 from __future__ import annotations
 
 import time
+from collections import deque
 
 from rich.text import Text
-from textual.widget import Widget
 
 from nbtui.app.kernel.liveness import LivenessSnapshot
-from nbtui.app.present import format_ago, format_duration, format_latency
-from nbtui.widgets.spark import sparkline
+from nbtui.app.present import SteadyLatency, format_ago, format_duration, format_latency
+from nbtui.widgets.rows_pane import RowsPane
+from nbtui.widgets.spark import latency_sparkline
 
 __all__ = ["LivenessPane"]
 
@@ -33,8 +34,14 @@ STATES = (
 )
 
 
-class LivenessPane(Widget):
-    """State, heartbeat round trip with its history, misses, control latency."""
+class LivenessPane(RowsPane):
+    """State, heartbeat round trip with its history, misses, control latency.
+
+    Figures that move with every probe are shown so that an idle kernel's do not move:
+    round trips in coarse steps that change only when several agree (`SteadyLatency`),
+    the history on a fixed scale, clocks in coarse steps; and only the rows that changed
+    are written (`RowsPane`).
+    """
 
     COMPONENT_CLASSES = {
         "pane--alive",
@@ -67,8 +74,14 @@ class LivenessPane(Widget):
         self._busy: str | None = None
         self._last_iopub: float | None = None
         self._now = 0.0
-        self._shown: Text | None = None
         self._cause: str | None = None
+        self._heartbeat = SteadyLatency()
+        self._hb_figure = "-"
+        # A control probe comes every 30 s once settled: the last one counts, and two
+        # in a row change the step.
+        self._control = SteadyLatency(agree=2, median_of=1)
+        self._controls: deque[float] = deque(maxlen=2)
+        self._control_figure = "-"
 
     @property
     def state(self) -> str:
@@ -103,27 +116,34 @@ class LivenessPane(Widget):
         self._busy = busy
         self._last_iopub = last_iopub
         self._now = time.monotonic() if now is None else now
+        self._cause = cause
+        history = snapshot.hb_history
+        self._hb_figure = (
+            self._heartbeat.figure(history)
+            if history and snapshot.hb_rtt is not None
+            else format_latency(snapshot.hb_rtt)
+        )
+        latency = snapshot.control_latency
+        if latency is not None and (not self._controls or latency != self._controls[-1]):
+            self._controls.append(latency)
+        self._control_figure = (
+            self._control.figure(tuple(self._controls))
+            if latency is not None
+            else format_latency(None)
+        )
         for state in STATES:
             self.set_class(self.state == state, f"-{state}")
-        # Three lines, and a fourth (perhaps wrapped) for a death's cause. Redrawn only
-        # when what it shows moved: most beats change nothing on screen, and an idle
-        # nbtui writes nothing to the terminal.
-        grown = cause != self._cause
-        self._cause = cause
-        shown = self.render() if self.is_mounted else None
-        if grown or shown is None or shown != self._shown:
-            self._shown = shown
-            self.refresh(layout=grown)
+        self.show_rows()
 
-    def render(self) -> Text:
-        """Three lines: the state and for how long (or what runs), the heartbeat's
+    def build_rows(self) -> list[Text]:
+        """Three rows: the state and for how long (or what runs), the heartbeat's
         sparkline and round trip, the control channel's latency and iopub's last message;
         then why the kernel died, after a death."""
         snapshot = self._snapshot
         muted = self.get_component_rich_style("pane--muted", partial=True)
         label = self.get_component_rich_style("pane--label", partial=True)
         if snapshot is None:
-            return Text("● starting", style=muted)
+            return [Text("● starting", style=muted)]
         state = self.state
         headline = Text.assemble(
             (f"● {state}", self.get_component_rich_style(f"pane--{state}", partial=True)),
@@ -131,25 +151,29 @@ class LivenessPane(Widget):
         if state == "busy" and self._busy:
             headline.append(f" · {self._busy}")
         else:
-            headline.append(f" · {format_duration(self._now - snapshot.since)}", style=muted)
+            headline.append(
+                f" · {format_duration(self._now - snapshot.since, coarse=True)}", style=muted
+            )
             if snapshot.detail:
                 headline.append(f" · {snapshot.detail}", style=muted)
         width = max(0, self.size.width)
-        figures = f" {format_latency(snapshot.hb_rtt)} · misses {snapshot.misses}"
+        figures = f" {self._hb_figure} · misses {snapshot.misses}"
         room = max(0, min(24, width - 3 - len(figures)))
         heartbeat = Text.assemble(
             ("hb ", label),
             (
-                sparkline(snapshot.hb_history, room, floor=0.0),
+                latency_sparkline(snapshot.hb_history, room),
                 self.get_component_rich_style("pane--spark", partial=True),
             ),
             figures,
         )
-        control = Text.assemble(("control ", label), format_latency(snapshot.control_latency))
+        control = Text.assemble(("control ", label), self._control_figure)
         if snapshot.restarts:
             control.append(f" · restarts {snapshot.restarts}", style=muted)
         if self._last_iopub is not None:
-            control.append(f" · iopub {format_ago(self._now - self._last_iopub)}", style=muted)
+            control.append(
+                f" · iopub {format_ago(self._now - self._last_iopub, coarse=True)}", style=muted
+            )
         rows = [headline, heartbeat, control]
         if self._cause:
             rows.append(
@@ -158,4 +182,4 @@ class LivenessPane(Widget):
                     (self._cause, self.get_component_rich_style("pane--cause", partial=True)),
                 )
             )
-        return Text("\n").join(rows)
+        return rows

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
-from textual.widget import Widget
 
 from nbtui.app.kernel.usage import NOT_REPORTED, UsageSnapshot
 from nbtui.app.present import (
+    SteadyFigures,
     format_bytes,
     gpu_lines,
     idle_holder_warning,
     memory_limit_line,
     memory_warning_line,
+    steady_usage,
 )
+from nbtui.widgets.rows_pane import RowsPane
 from nbtui.widgets.spark import sparkline
 
 __all__ = ["ResourcePane"]
@@ -33,9 +35,14 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}%"
 
 
-class ResourcePane(Widget):
+class ResourcePane(RowsPane):
     """Kernel CPU/memory sparklines, its memory limit, host CPU and memory, the GPUs,
-    pid and hostname."""
+    pid and hostname.
+
+    A figure is shown anew only when it moved past its band (`steady_usage`), the CPU's
+    history is drawn against a whole CPU, and only the rows that changed are written
+    (`RowsPane`): an idle kernel's probes every 30 s write nothing.
+    """
 
     COMPONENT_CLASSES = {
         "pane--label",
@@ -61,6 +68,7 @@ class ResourcePane(Widget):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self._snapshot: UsageSnapshot | None = None
+        self._steady = SteadyFigures()
         self._gpu_warning: str | None = None
         self.threshold = threshold
         """Shown in the warning; the poller decides when to warn."""
@@ -80,16 +88,14 @@ class ResourcePane(Widget):
         """
         gpu = snapshot.gpu if snapshot is not None else None
         warning = idle_holder_warning(idle_for, gpu)
-        if snapshot == self._snapshot and warning == self._gpu_warning:
-            return
-        self._snapshot = snapshot
+        self._snapshot = None if snapshot is None else steady_usage(snapshot, self._steady)
         self._gpu_warning = warning
         self.set_class(
             snapshot is not None and (snapshot.memory_warning or warning is not None), "-warning"
         )
-        self.refresh(layout=True)
+        self.show_rows()
 
-    def render(self) -> Text:
+    def build_rows(self) -> list[Text]:
         """The kernel's cpu and memory with sparklines, the host's, where the kernel runs
         and how it was measured, and the memory warning when there is one."""
         snap = self._snapshot
@@ -97,17 +103,18 @@ class ResourcePane(Widget):
         label = self.get_component_rich_style("pane--label", partial=True)
         spark = self.get_component_rich_style("pane--spark", partial=True)
         if snap is None:
-            return Text("waiting for the first reading", style=muted)
+            return [Text("waiting for the first reading", style=muted)]
         if snap.source == "none" or (
             snap.kernel_memory is None and snap.kernel_cpu is None and snap.host_memory is None
         ):
-            return Text("\n").join(
-                [Text(snap.note or NOT_REPORTED, style=muted), *self._gpu_rows(label, muted)]
-            )
+            return [Text(snap.note or NOT_REPORTED, style=muted), *self._gpu_rows(label, muted)]
         room = max(0, min(16, (self.size.width - 24) // 2))
+        ceiling = max((100.0, *snap.cpu_history[-room:])) if room else 100.0
         cpu = Text.assemble(
             ("kernel cpu ", label),
-            (sparkline(snap.cpu_history, room, floor=0.0), spark),
+            # Against a whole CPU: an idle kernel's 0.0-0.3% is a flat line, not noise
+            # stretched to full height.
+            (sparkline(snap.cpu_history, room, floor=0.0, ceiling=ceiling), spark),
             f" {_percent(snap.kernel_cpu)}  ",
             ("mem ", label),
             (sparkline(snap.memory_history, room, floor=0.0), spark),
@@ -142,7 +149,7 @@ class ResourcePane(Widget):
         for line in (memory_warning_line(snap, self.threshold), gpu_warning):
             if line is not None:
                 rows.append(Text(line, style=warning_style))
-        return Text("\n").join(rows)
+        return rows
 
     def _gpu_rows(self, label: Style, muted: Style) -> list[Text]:
         """One row per GPU, or the one muted row that says there is none to show."""

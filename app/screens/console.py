@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Label, TextArea
 
 from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
+from nbtui.app.present import SteadyFigures
 from nbtui.app.screens.completion import Completion
 from nbtui.app.screens.confirm import ConfirmScreen
 from nbtui.app.screens.console_search import ConsoleSearch
@@ -83,6 +84,7 @@ class ConsoleScreen(ConsoleSearch):
     ) -> None:
         super().__init__()
         self._heartbeat = HeartbeatFigure()
+        self._steady = SteadyFigures()
         self.variables_interval = variables_interval
         self.notify_after = notify_after
         self._watch: KernelWatch | None = None
@@ -266,7 +268,7 @@ class ConsoleScreen(ConsoleSearch):
 
     def _update_summary(self) -> None:
         """The narrow terminal's one line of pane facts, in the status bar."""
-        self.status.summary = summary(self.session, self._heartbeat)
+        self.status.summary = summary(self.session, self._heartbeat, self._steady)
 
     @on(PeersPane.Changed)
     def _peers_changed(self) -> None:

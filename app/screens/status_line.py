@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.queue import waiting_cells
-from nbtui.app.present import format_bytes, format_duration, format_elapsed, format_latency
+from nbtui.app.present import (
+    MEMORY_BAND,
+    SteadyFigures,
+    SteadyLatency,
+    format_bytes,
+    format_duration,
+    format_elapsed,
+)
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.model import Transcript
@@ -36,44 +42,24 @@ def busy_text(model: Transcript, now: float, silent_hint: float) -> str | None:
     return detail
 
 
-class HeartbeatFigure:
-    """The status line's heartbeat round trip, in coarse steps that do not flap.
-
-    A figure that changes with every beat redraws the status line with every beat: on a
-    loaded machine the round trip crosses 1 ms or 10 ms from beat to beat, and even the
-    median of the last few flips between `<1 ms` and `<10 ms`. So the step shown changes
-    only when the last AGREE beats all fall in one other step; a round trip of NOTABLE or
-    more (a kernel that is really slow to answer) shows at once.
-    """
+class HeartbeatFigure(SteadyLatency):
+    """The status line's heartbeat round trip: `SteadyLatency` with AGREE beats."""
 
     AGREE = 3
     """Beats in a row in another step before the shown step changes."""
-    NOTABLE = 0.1
-    """Seconds: a median round trip this long is shown at once, in tenths of a second."""
-    MEDIAN_OF = 5
-    """The figure is the median of this many last beats."""
 
     def __init__(self) -> None:
-        self.shown: str | None = None
-        """The step on screen (`<1 ms`), None before the first beat."""
-
-    def figure(self, history: Sequence[float]) -> str:
-        """The step to show for the round trips `history` (oldest first, not empty)."""
-        recent = sorted(history[-self.MEDIAN_OF :])
-        median = recent[len(recent) // 2]
-        wanted = format_latency(median, coarse=True)
-        if self.shown is None or median >= self.NOTABLE:
-            self.shown = wanted
-            return wanted
-        last = {format_latency(rtt, coarse=True) for rtt in history[-self.AGREE :]}
-        if len(history) >= self.AGREE and last == {wanted} and wanted != self.shown:
-            self.shown = wanted
-        return self.shown
+        super().__init__(self.AGREE)
 
 
-def summary(session: KernelSession, heartbeat: HeartbeatFigure | None = None) -> str:
+def summary(
+    session: KernelSession,
+    heartbeat: HeartbeatFigure | None = None,
+    steady: SteadyFigures | None = None,
+) -> str:
     """The narrow terminal's one line of pane facts: round trip, memory, peers; the round
-    trip through `heartbeat` (kept by the caller from one line to the next)."""
+    trip through `heartbeat` and the memory through `steady` (both kept by the caller
+    from one line to the next)."""
     parts = []
     liveness, usage = session.liveness, session.usage
     history = liveness.hb_history if liveness else ()
@@ -81,6 +67,8 @@ def summary(session: KernelSession, heartbeat: HeartbeatFigure | None = None) ->
         heartbeat = heartbeat or HeartbeatFigure()
         parts.append(f"hb {heartbeat.figure(history)}")
     memory = usage.kernel_memory if usage else None
+    if steady is not None:
+        memory = steady.value("memory", memory, relative=MEMORY_BAND)
     if memory is not None:
         parts.append(f"mem {format_bytes(memory)}")
     others = sum(1 for peer in session.model.peers.values() if not peer.is_self)

@@ -196,3 +196,36 @@ def test_list_and_server_ages_are_written_alike(tmp_path: Path) -> None:
 def test_unreadable_server_time_is_shown_as_is() -> None:
     assert present.format_timestamp_ago("not a time") == "not a time"
     assert present.format_timestamp_ago("") == "-"
+
+
+def test_coarse_clocks_move_in_growing_steps() -> None:
+    steps = [
+        present.format_duration(s, coarse=True) for s in (35, 61, 599, 601, 1250, 7300, 200_000)
+    ]
+    assert steps == ["35 s", "1 min", "9 min", "10 min", "20 min", "2 h", "2 d"]
+    assert present.format_ago(4, coarse=True) == present.format_ago(59, coarse=True) == "<1 min ago"
+    assert present.format_ago(3 * 3600 + 300, coarse=True) == "3 h ago"
+    assert present.format_duration(3 * 3600 + 300) == "3 h 5 min"  # the fine default stays
+
+
+def test_steady_figures_hold_the_shown_value_within_their_band() -> None:
+    steady = present.SteadyFigures()
+    shown = [steady.value("mem", mib * MIB, relative=0.03) for mib in (52, 53, 51, 52, 56, 55)]
+    assert [value // MIB for value in shown if value is not None] == [52, 52, 52, 52, 56, 56]
+    assert steady.value("cpu", 0.3, absolute=5.0) == 0.3
+    assert steady.value("cpu", 4.0, absolute=5.0) == 0.3
+    assert steady.value("cpu", 99.0, absolute=5.0) == 99.0
+    assert steady.value("cpu", None) is None
+    assert steady.value("cpu", 98.0, absolute=5.0) == 98.0  # unknown in between: no centre
+
+
+def test_a_control_probe_step_changes_when_two_agree_or_at_once_when_slow() -> None:
+    control = present.SteadyLatency(agree=2, median_of=1)
+    history = [0.0004]
+    assert control.figure(history) == "<1 ms"
+    history.append(0.003)
+    assert control.figure(history) == "<1 ms"
+    history.append(0.004)
+    assert control.figure(history) == "<10 ms"
+    history.append(0.3)
+    assert control.figure(history) == "0.3 s"

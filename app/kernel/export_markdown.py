@@ -21,6 +21,7 @@ from nbtui.app.kernel.export import (
 )
 from nbtui.app.kernel.outputs import ErrorOutput, InputOutput, Output, StreamOutput
 from nbtui.app.kernel.sanitize import sanitize
+from nbtui.app.kernel.units import format_bytes
 
 __all__ = ["export_markdown"]
 
@@ -39,10 +40,6 @@ def _fence(text: str, language: str = "") -> str:
     return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
-def _size(count: int) -> str:
-    return f"{count / 1024:.1f} KiB" if count >= 1024 else f"{count} bytes"
-
-
 def _markdown_output(output: Output) -> str | None:
     if isinstance(output, StreamOutput):
         text = output.text  # kept sanitized already: only colours to drop
@@ -59,7 +56,7 @@ def _markdown_output(output: Output) -> str | None:
         value = output.data[mime]
         size = len(value) if isinstance(value, str) else 0
         # GitHub and most chats drop data: images, and a base64 wall buries the text.
-        parts.append(f"*[{mime} image, {_size(size)} of base64: in the .ipynb export]*")
+        parts.append(f"*[{mime} image, {format_bytes(size)} of base64: in the .ipynb export]*")
     return "\n\n".join(parts) if parts else None
 
 

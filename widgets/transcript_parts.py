@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import Protocol
 
@@ -201,7 +201,7 @@ class StreamPart(Part):
             return len(self._render(index, line, width))
         return _measure(line, width)
 
-    def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
+    def _ends(self, first: int, lines: Sequence[str], width: int, end: int) -> Iterable[int]:
         """The row where each of `lines` ends (the first is line `first`), the rows before
         them ending at `end`.
 

@@ -37,7 +37,13 @@ from nbtui.widgets.transcript_find import SearchKeys
 from nbtui.widgets.transcript_parts import Part
 from nbtui.widgets.transcript_search import SearchState, mark_strip
 
-__all__ = ["TranscriptView"]
+__all__ = ["LINE_CACHE_SCREENS", "TranscriptView"]
+
+LINE_CACHE_SCREENS = 4
+"""Lines whose rows are kept drawn (`line_cache`): this many screens' worth, at least
+`_LINE_CACHE_MIN`. Each entry holds a few Strips, each with seven small caches of its own
+(~3 KB an entry): 2,048 entries were 7 MiB of a flood's peak RSS, for lines not on screen."""
+_LINE_CACHE_MIN = 64
 
 
 class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
@@ -98,7 +104,7 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
     ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.language = language
-        self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(2048)
+        self.line_cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(_LINE_CACHE_MIN)
         self._parts: dict[int, list[Part]] = {}
         self._entries: list[Entry] = []
         """Entries that take rows, in order."""
@@ -238,6 +244,12 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
 
     def on_resize(self) -> None:
         """Lay the transcript out again for a new width, staying at the end if following."""
+        size = max(_LINE_CACHE_MIN, LINE_CACHE_SCREENS * self.size.height)
+        if size != self.line_cache.maxsize:
+            # Once full, Textual's LRUCache evicts one entry per insertion whatever its
+            # new maxsize: only an empty one takes a new size.
+            self.line_cache.clear()
+            self.line_cache.maxsize = size
         if self._content_width() != self._layout_width:
             self.line_cache.clear()
             self._relayout()

@@ -7,8 +7,9 @@ view is updated, never found out while drawing).
 
 from __future__ import annotations
 
+from array import array
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
 from typing import Protocol
 
@@ -174,7 +175,7 @@ class StreamPart(Part):
         self._style = style
         self._width = -1
         self._dropped = 0
-        self._cum: list[int] = []
+        self._cum = array("q")
         """Row where each kept line ends, counted from the first line ever measured."""
         self._base = 0
         """Rows of lines trimmed from the front, subtracted from `_cum` on lookup."""
@@ -200,7 +201,7 @@ class StreamPart(Part):
             return len(self._render(index, line, width))
         return _measure(line, width)
 
-    def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
+    def _ends(self, first: int, lines: Sequence[str], width: int, end: int) -> Iterable[int]:
         """The row where each of `lines` ends (the first is line `first`), the rows before
         them ending at `end`.
 
@@ -226,7 +227,7 @@ class StreamPart(Part):
         if width != self._width:
             self._width = width
             self._dropped = stream.dropped
-            self._cum = list(self._ends(0, stream.lines, width, 0))
+            self._cum = array("q", self._ends(0, stream.lines, width, 0))
             self._base = 0
             return
         trimmed = stream.dropped - self._dropped

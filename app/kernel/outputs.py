@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from nbtui.app.kernel.lines import Lines
 from nbtui.app.kernel.sanitize import (
     apply_line_edits,
     continues_emoji,
@@ -49,7 +50,8 @@ class StreamOutput:
     """stdout or stderr of one cell, as lines; consecutive chunks of one stream merge."""
 
     name: str
-    lines: list[str] = field(default_factory=list)
+    lines: Lines = field(default_factory=Lines)
+    """The complete lines, joined per message (`Lines`), oldest kept first."""
     dropped: int = 0
     """Lines removed from the front to bound scrollback: an exact count."""
     received: int = 0
@@ -186,12 +188,12 @@ class StreamOutput:
         (never the unfinished last line). Returns (lines, characters) dropped."""
         lines = self.lines
         count = min(count, len(lines))
-        removed = sum(map(len, lines[:count]))
+        removed = lines.chars(count)
         while removed < chars and count < len(lines):
             removed += len(lines[count])
             count += 1
         if count:
-            del lines[:count]
+            lines.drop_front(count)
             self.dropped += count
             self.chars -= removed
             self._trim_raw(count)

@@ -339,6 +339,9 @@ def _print_config(argv: Sequence[str], config: Config) -> None:
     )
     print(f"# config file: {config.path}{'' if config.path.exists() else ' (none)'}")
     print(format_settings(settings))
+    if args.images == "auto":
+        configure("auto", attributes=probe())
+        print(f"# images: {graphics.mode} ({graphics.why})")
 
 
 def load_settings(argv: Sequence[str]) -> tuple[Config, argparse.Namespace]:

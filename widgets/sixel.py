@@ -136,6 +136,9 @@ class SixelLayer:
         if not region:  # not on a screen (any more)
             return
         self.widget = widget
+        if crop.y == 0 and crop.height >= region.height:
+            # All of it: rows kept from a taller layout would be drawn where it no longer is.
+            self.shown.clear()
         top = region.y + crop.y
         for y, strip in enumerate(lines, top):
             self.shown.pop(y, None)

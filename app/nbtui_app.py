@@ -13,15 +13,14 @@ from textual.app import App
 from nbtui.app.bindings import APP_BINDINGS, CONSOLE_ACTIONS, OBSERVER_BINDINGS
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
-from nbtui.widgets.graphics import graphics, set_sink
+from nbtui.widgets.graphics import set_sink
 from nbtui.widgets.palette import theme_variables
+from nbtui.widgets.sixel import draw_over
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rich.console import RenderableType
     from textual.command import Provider
-    from textual.screen import Screen
 
     from nbtui.app.kernel.client import KernelClient
     from nbtui.app.kernel.model import Transcript
@@ -149,14 +148,9 @@ class NbtuiApp(App[None]):
         if self._driver is not None:
             self._driver.write(sequence)
 
-    def _display(self, screen: Screen[Any], renderable: RenderableType | None) -> None:
-        # Sixel pictures cannot travel in a frame's cells: they are drawn over each frame,
-        # knowing which lines it wrote (Textual's private hook: no public one has them).
-        super()._display(screen, renderable)
-        if graphics.mode == "sixel" and renderable is not None and not self._batch_count:
-            from nbtui.widgets.sixel import draw_over  # noqa: PLC0415
-
-            draw_over(self, renderable)
+    def _display(self, screen: Any, renderable: Any) -> None:
+        super()._display(screen, renderable)  # then sixel pictures over it (widgets/sixel.py)
+        draw_over(self, renderable)
 
     async def on_unmount(self) -> None:
         """Stop watching the kernel (the CLI closes the client)."""

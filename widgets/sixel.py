@@ -258,7 +258,14 @@ def spans_written(update: object) -> Callable[[int, int, int], bool]:
 
 def draw_over(app: App[Any], update: object) -> None:
     """After Textual wrote the frame `update`: draw the picture rows it wrote over or
-    moved, where no other widget covers them (a toast, the command palette)."""
+    moved, where no other widget covers them (a toast, the command palette).
+
+    Called from the app's `_display`, Textual's private hook: its public one
+    (`post_display_hook`) is not given the update, and only the update says which lines
+    the frame wrote.
+    """
+    if graphics.mode != "sixel" or update is None or getattr(app, "_batch_count", 0):
+        return
     from textual.app import ScreenStackError  # noqa: PLC0415
     from textual.errors import NoWidget  # noqa: PLC0415
 

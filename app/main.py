@@ -24,7 +24,14 @@ from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_remote_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
 from nbtui.widgets.editing_modes import EDITING_MODES
-from nbtui.widgets.graphics import MODES, configure, graphics, probe, probe_cell
+from nbtui.widgets.graphics import (
+    MODES,
+    configure,
+    graphics,
+    no_cell_size,
+    probe,
+    probe_cell,
+)
 
 __all__ = ["build_parser", "load_settings", "main", "parse_args"]
 
@@ -376,8 +383,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     token_on_command_line(args)
     return_freed_memory()
     configure(args.images, attributes=probe() if args.images == "auto" else None)
-    if graphics.mode == "sixel":
-        probe_cell()
+    if graphics.mode == "sixel" and not probe_cell():
+        no_cell_size()
     try:
         return asyncio.run(_dispatch(args))
     except NbtuiError as error:

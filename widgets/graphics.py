@@ -26,6 +26,7 @@ __all__ = [
     "configure",
     "detect",
     "graphics",
+    "no_cell_size",
     "passthrough",
     "probe",
     "probe_cell",
@@ -155,16 +156,45 @@ def _says_sixel(attributes: str) -> bool:
     return "4" in attributes.strip("\x1b[?c").split(";")
 
 
-def probe_cell() -> None:
-    """The cell size in pixels from the terminal (textual-image asks the kernel's window
-    size, then the terminal, within 0.1 s), for scaling sixel pictures."""
-    try:
-        from textual_image._terminal import TerminalError, get_cell_size  # noqa: PLC0415
+def probe_cell() -> bool:
+    """Set the cell size in pixels, for scaling sixel pictures: from the window size the
+    kernel knows, else from the terminal (`CSI 16 t`, within 0.1 s), through textual-image.
 
-        cell = get_cell_size()
-    except (ImportError, TerminalError, OSError, ValueError):
-        return
-    graphics.cell = (max(1, cell.width), max(1, cell.height))
+    Returns:
+        False when neither says: a picture scaled to a guessed size would spill over its
+        cells, so the caller draws half blocks instead.
+    """
+    if not (sys.__stdout__ and sys.__stdin__ and sys.__stdout__.isatty()):
+        return False
+    try:
+        from textual_image._terminal import (  # noqa: PLC0415
+            TerminalError,
+            capture_terminal_response,
+            get_tiocgwinsz,
+        )
+    except ImportError:
+        return False
+    try:
+        rows, columns, width, height = get_tiocgwinsz()
+        if rows and columns and width and height:
+            graphics.cell = (max(1, width // columns), max(1, height // rows))
+            return True
+        with capture_terminal_response("\x1b[", "t", timeout=0.1) as response:
+            sys.__stdout__.write("\x1b[16t")
+            sys.__stdout__.flush()
+        _, cell_height, cell_width = (int(part) for part in response.sequence[2:-1].split(";"))
+    except (TerminalError, TimeoutError, OSError, ValueError, UnicodeDecodeError):
+        return False
+    if cell_width <= 0 or cell_height <= 0:
+        return False
+    graphics.cell = (cell_width, cell_height)
+    return True
+
+
+def no_cell_size() -> None:
+    """Sixel without a known cell size: half blocks, saying why."""
+    graphics.mode = "halfblock"
+    graphics.why = "half blocks: the terminal draws sixel but did not give its cell size"
 
 
 def set_sink(sink: Callable[[str], None] | None) -> None:

@@ -52,6 +52,9 @@ __all__ = [
 ROW_META = "nbtui-sixel"
 """The `meta` key that marks a picture's blank cells: (picture key, row)."""
 
+KEPT_ENCODINGS = 64
+"""Encoded pictures kept (by picture and size); a burst of plots holds no more."""
+
 Key = tuple[int, int, int, int, int]
 """Picture key, columns, rows, cell width, cell height (pixels): one encoding each."""
 
@@ -189,7 +192,9 @@ class SixelLayer:
         self.drawn = drawn
         if out:
             # Save and restore the cursor: the frame left it where the editor wants it.
-            write("\x1b7" + "".join(out) + "\x1b8")
+            # One synchronized update (terminals without mode 2026 ignore it): the bands
+            # appear at once, not row by row.
+            write("\x1b[?2026h\x1b7" + "".join(out) + "\x1b8\x1b[?2026l")
 
     def _band(self, shown: _Row) -> str | None:
         """The row's sixel text; None while its picture is encoded (off the loop)."""
@@ -223,6 +228,9 @@ class SixelLayer:
                 self.bands[key] = future.result()
             except (ValueError, OSError, MemoryError):  # Pillow cannot scale it: blank
                 self.bands[key] = []
+            while len(self.bands) > KEPT_ENCODINGS:
+                # The oldest first: a picture drawn again after this is encoded again.
+                del self.bands[next(iter(self.bands))]
             # Drawn with the next frame that shows it: ask the widget for one.
             if widget is not None:
                 loop.call_soon_threadsafe(widget.refresh)

@@ -4,10 +4,14 @@ where the test plays the terminal, with `nbtui --print-config` (no kernel needed
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pty
 import select
+import struct
 import subprocess
+import sys
+import termios
 import time
 
 import pytest
@@ -15,16 +19,21 @@ import pytest
 from tests.conftest import nbtui_script
 
 
-def _print_config_on_a_pty(environ: dict[str, str], answer: bytes | None) -> tuple[bytes, str]:
-    """Run `nbtui --print-config` on a pty; answer its DA1 query with `answer` (None: stay
-    silent, as a terminal that does not know it would). Returns what the terminal got
-    before the answer and the output."""
+def _on_a_pty(
+    command: list[str],
+    environ: dict[str, str],
+    answer: bytes | None,
+    query_sent: bytes = b"\x1b[c",
+    pixels: tuple[int, int] = (0, 0),
+) -> tuple[bytes, str]:
+    """Run `command` on a 100x30 pty (`pixels` wide and high); answer its query with
+    `answer` (None: stay silent, as a terminal that does not know it would). Returns what
+    the terminal got up to the query and the output after it."""
     master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, *pixels))
     env = {key: value for key, value in os.environ.items() if key not in ("TMUX", "TERM_PROGRAM")}
     env.update(environ)
-    process = subprocess.Popen(
-        [nbtui_script(), "--print-config"], stdin=slave, stdout=slave, stderr=slave, env=env
-    )
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env)
     os.close(slave)
     got = b""
     query = b""
@@ -40,7 +49,7 @@ def _print_config_on_a_pty(environ: dict[str, str], answer: bytes | None) -> tup
                 if not chunk:
                     break
                 got += chunk
-                if not query and b"\x1b[c" in got:
+                if not query and query_sent in got:
                     query, got = got, b""
                     if answer is not None:
                         os.write(master, answer)
@@ -55,19 +64,43 @@ def _print_config_on_a_pty(environ: dict[str, str], answer: bytes | None) -> tup
     return query, got.decode(errors="replace")
 
 
+PRINT_CONFIG = [nbtui_script(), "--print-config"]
+CELL = [
+    sys.executable,
+    "-c",
+    "from nbtui.widgets import graphics as g; print(g.probe_cell(), g.graphics.cell)",
+]
+
+
 @pytest.mark.parametrize(
     ("answer", "mode"),
     [(b"\x1b[?62;4;22c", "sixel"), (b"\x1b[?62;22c", "halfblock"), (None, "halfblock")],
     ids=["sixel", "no sixel", "no answer"],
 )
 def test_auto_draws_sixel_where_the_terminal_says_so(answer: bytes | None, mode: str) -> None:
-    query, output = _print_config_on_a_pty({"TERM": "xterm-256color"}, answer)
+    query, output = _on_a_pty(PRINT_CONFIG, {"TERM": "xterm-256color"}, answer)
     # One DA1 query, and nothing else asked of the terminal.
     assert query.endswith(b"\x1b[c") and query.count(b"\x1b") == 1
     assert f"# images: {mode} (" in output
 
 
 def test_a_known_terminal_is_not_asked() -> None:
-    query, output = _print_config_on_a_pty({"TERM": "foot"}, None)
+    query, output = _on_a_pty(PRINT_CONFIG, {"TERM": "foot"}, None)
     assert query == b""
     assert "# images: sixel (sixel: TERM or TERM_PROGRAM names foot)" in output
+
+
+@pytest.mark.parametrize(
+    ("pixels", "answer", "cell"),
+    [
+        ((1000, 600), None, "True (10, 20)"),
+        ((0, 0), b"\x1b[6;18;9t", "True (9, 18)"),
+        ((0, 0), None, "False"),
+    ],
+    ids=["window size", "asked", "unknown"],
+)
+def test_sixel_pictures_are_scaled_to_the_cell_size_or_not_drawn(
+    pixels: tuple[int, int], answer: bytes | None, cell: str
+) -> None:
+    _, output = _on_a_pty(CELL, {}, answer, b"\x1b[16t", pixels)
+    assert output.strip().startswith(cell)

@@ -39,15 +39,13 @@ MODES = ("auto", "kitty", "sixel", "halfblock", "off")
 _KITTY_PROGRAMS = {"ghostty"}
 """TERM_PROGRAM values of terminals that draw kitty graphics' Unicode placeholders."""
 
-_SIXEL_PROGRAMS = {"wezterm", "iterm.app", "mlterm", "contour", "rio"}
-"""TERM_PROGRAM values of terminals that draw sixel (outside tmux)."""
+_SIXEL_PROGRAMS = {"wezterm", "iterm.app", "mlterm"}
+"""TERM_PROGRAM values of terminals that draw sixel (outside tmux). Others that do (xterm
+built with it, Konsole, Windows Terminal 1.22) are known by their DA1 answer: their
+variables do not tell a version that draws sixel from one that does not."""
 
-_SIXEL_TERMS = ("foot", "mlterm", "contour", "yaft")
+_SIXEL_TERMS = ("foot", "mlterm")
 """TERM prefixes of terminals that draw sixel."""
-
-_SIXEL_MARKERS = ("WT_SESSION", "KONSOLE_VERSION")
-"""Variables set by terminals that draw sixel: Windows Terminal (1.22 and later),
-Konsole (22.04 and later)."""
 
 
 @dataclass
@@ -57,7 +55,7 @@ class GraphicsState:
     mode: str = "halfblock"
     """kitty, sixel, halfblock or off (never auto: `configure` resolves it)."""
     why: str = ""
-    """What decided the mode (`--print-config` and the connection pane say it)."""
+    """What decided the mode (`nbtui --print-config` says it)."""
     cell: tuple[int, int] = (10, 20)
     """A terminal cell's size in pixels (sixel pictures are scaled to it)."""
     tmux: bool = False
@@ -95,9 +93,6 @@ def _detect(environ: Mapping[str, str], attributes: str | None) -> tuple[str, st
         return "halfblock", "half blocks: tmux does not say it draws sixel (3.4 built with it)"
     if program in _SIXEL_PROGRAMS or term.startswith(_SIXEL_TERMS):
         return "sixel", f"sixel: TERM or TERM_PROGRAM names {program or term}"
-    for marker in _SIXEL_MARKERS:
-        if marker in environ:
-            return "sixel", f"sixel: {marker} is set"
     if attributes is None:
         return "halfblock", "half blocks: the terminal is not known to draw pictures"
     return "halfblock", "half blocks: the terminal's device attributes do not include sixel"
@@ -122,9 +117,9 @@ def configure(
 
 
 def probe(environ: Mapping[str, str] | None = None) -> str | None:
-    """Ask the terminal for its device attributes (DA1), and its cell size, before Textual
-    starts (afterwards its input thread would take the answer); None without a terminal,
-    when the environment already decides, or when no answer comes within 0.1 s.
+    """Ask the terminal for its device attributes (DA1) before Textual starts (afterwards
+    its input thread would take the answer); None without a terminal, when the
+    environment already decides, or when no answer comes within 0.1 s.
 
     Every terminal answers DA1, tmux too (for itself), so this costs one round trip.
     """

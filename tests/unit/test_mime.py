@@ -747,7 +747,9 @@ TMUX = "/tmp/tmux-0/default,1,0"
         ({"TERM": "xterm-ghostty", "TERM_PROGRAM": "ghostty"}, None, "kitty"),
         ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, None, "sixel"),
         ({"TERM": "foot"}, None, "sixel"),
-        ({"TERM": "xterm-256color", "WT_SESSION": "x"}, None, "sixel"),
+        # Windows Terminal: sixel from 1.22 on, which only its answer tells.
+        ({"TERM": "xterm-256color", "WT_SESSION": "x"}, None, "halfblock"),
+        ({"TERM": "xterm-256color", "WT_SESSION": "x"}, "\x1b[?61;4;6;7;14;21;22c", "sixel"),
         ({"TERM": "xterm-256color"}, DA1_SIXEL, "sixel"),
         ({"TERM": "xterm-256color"}, "\x1b[?64;1;2;6;9;15;18;21;22c", "halfblock"),
         ({"TERM": "xterm-256color"}, None, "halfblock"),

@@ -218,28 +218,30 @@ class SixelLayer:
         widget = self.widget
 
         def encode() -> list[str]:
+            if graphics.sink is None:  # the app has ended: exit does not wait for this
+                return []
             decoded = picture.picture
             if decoded is None:
                 return []
             return encode_bands(decoded, key[1], key[2], (key[3], key[4]))
 
         def done(future: Future[list[str]]) -> None:
-            try:
-                self.bands[key] = future.result()
-            except (ValueError, OSError, MemoryError):  # Pillow cannot scale it: blank
-                self.bands[key] = []
-            while len(self.bands) > KEPT_ENCODINGS:
-                # The oldest first: a picture drawn again after this is encoded again.
-                del self.bands[next(iter(self.bands))]
-            # Drawn with the next frame that shows it: ask the widget for one.
-            if widget is not None:
-                loop.call_soon_threadsafe(widget.refresh)
+            # Back on the loop: the layer is only ever touched there.
+            loop.call_soon_threadsafe(self._encoded, key, future, widget)
 
         self._executor.submit(encode).add_done_callback(done)
 
-    def forget(self) -> None:
-        """The screen was cleared or is another app's: nothing of ours is on it."""
-        self.drawn.clear()
+    def _encoded(self, key: Key, future: Future[list[str]], widget: Any) -> None:
+        try:
+            self.bands[key] = future.result()
+        except (ValueError, OSError, MemoryError):  # Pillow cannot scale it: blank
+            self.bands[key] = []
+        while len(self.bands) > KEPT_ENCODINGS:
+            # The oldest first: a picture drawn again after this is encoded again.
+            del self.bands[next(iter(self.bands))]
+        # Drawn with the next frame that shows it: ask the widget for one.
+        if widget is not None:
+            widget.refresh()
 
 
 layer = SixelLayer()

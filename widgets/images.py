@@ -1,4 +1,4 @@
-"""PNG and JPEG outputs drawn as pictures: kitty graphics, or half blocks.
+"""PNG and JPEG outputs drawn as pictures: kitty graphics, sixel, or half blocks.
 
 Which one is `nbtui.widgets.graphics`'s choice for the terminal. Half blocks (two pixels
 per terminal cell) work in any truecolor terminal, over SSH and in tmux. Every way lays a

@@ -19,6 +19,7 @@ bytes. textual-image's encoder (`textual_image._sixel`) does the encoding.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -115,8 +116,24 @@ def encode_bands(picture: Any, columns: int, rows: int, cell: tuple[int, int]) -
             bands.append("")
             continue
         band = indexed.crop((0, top, width, min(height, top + cell_height)))
-        bands.append(image_to_sixels(band))
+        bands.append(_palette_first(image_to_sixels(band)))
     return bands
+
+
+_DEFINITION = re.compile(r"(#\d+);2;\d+;\d+;\d+")
+
+
+def _palette_first(sixel: str) -> str:
+    """The sixel image with every colour defined before any pixel is drawn.
+
+    textual-image 0.12 defines each colour where it is first used; xterm (379, as a
+    VT340) then draws the rows before the last definition in the wrong colours (seen on
+    screen). Defining the palette first, as libsixel does, draws right everywhere.
+    """
+    head, mark, body = sixel.partition("#")
+    body = mark + body
+    palette = "".join(match.group(0) for match in _DEFINITION.finditer(body))
+    return head + palette + _DEFINITION.sub(r"\1", body)
 
 
 @dataclass

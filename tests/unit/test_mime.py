@@ -776,6 +776,13 @@ def test_sixel_bands_are_one_cell_row_each_and_only_sixel_data() -> None:
     # 200x100 in 20x6 cells of 10x20 pixels: 200x100 pixels, five rows, the sixth empty.
     assert [band[: band.index("#")] for band in bands[:5]] == ['\x1bP0;0;0q"1;1;200;20'] * 5
     assert bands[5] == ""
+    # Every colour is defined before the first pixel (xterm draws inline definitions wrong).
+    striped = Image.new("RGB", (40, 20))
+    for y in range(20):
+        striped.paste((255, 0, 0) if y % 4 < 2 else (0, 0, 255), (0, y, 40, y + 1))
+    band = encode_bands(striped, 4, 1, (10, 20))[0]
+    data = band[band.index('"') :]
+    assert re.findall(r"#\d+;2;", data) and re.findall(r"#\d+;2;", data[data.index("!") :]) == []
     for band in bands[:5]:
         body = band[band.index("#") : -2]
         assert band.endswith("\x1b\\") and set(body) <= set(

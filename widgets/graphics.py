@@ -162,13 +162,16 @@ def probe_cell() -> bool:
     if not (sys.__stdout__ and sys.__stdin__ and sys.__stdout__.isatty()):
         return False
     try:
+        from textual_image import _terminal  # noqa: PLC0415
         from textual_image._terminal import (  # noqa: PLC0415
             TerminalError,
             capture_terminal_response,
-            get_tiocgwinsz,
         )
     except ImportError:
         return False
+    # The platform's window-size call, which textual-image imports without re-exporting it.
+    get_tiocgwinsz: Callable[[], tuple[int, int, int, int]]
+    get_tiocgwinsz = _terminal.get_tiocgwinsz  # type: ignore[attr-defined]
     try:
         rows, columns, width, height = get_tiocgwinsz()
         if rows and columns and width and height:

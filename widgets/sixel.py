@@ -291,7 +291,7 @@ def draw_over(app: App[Any], update: object) -> None:
     (`post_display_hook`) is not given the update, and only the update says which lines
     the frame wrote.
     """
-    if graphics.mode != "sixel" or update is None or getattr(app, "_batch_count", 0):
+    if graphics.mode != "sixel" or update is None or app._batch_count:
         return
     from textual.app import ScreenStackError  # noqa: PLC0415
     from textual.errors import NoWidget  # noqa: PLC0415

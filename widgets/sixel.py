@@ -1,13 +1,16 @@
 """Sixel pictures: drawn over each frame, where the transcript shows their cells.
 
-Textual writes a frame from the text of its cells and cannot carry a sixel image (a
-control sequence in a segment is dropped or breaks the cell arithmetic), so a picture in
-sixel mode is laid out as blank cells that carry a mark (a style's `meta`), and after
-each frame the app draws, at the place the marked cells were written, one sixel image per
-cell row (`after_frame`). A row is drawn again only when the frame wrote over its cells
-(text written over a sixel erases it in every sixel terminal) or the row moved: a picture
-keeps its place while scrolling, a picture scrolled out is erased by the text written
-there, and an idle screen writes nothing.
+Textual writes a frame from the text of its cells, a line or part of a line at a time,
+from cached strips that it crops and composites; a sixel image spans many cells and rows,
+and a frame that repaints some of them cannot carry it, nor crop it when it is partly
+scrolled out (textual-image's own widget, one widget per picture, is no fit for the
+transcript's one Line-API view). So a picture in sixel mode is laid out as blank cells
+that carry a mark (a style's `meta`), and after each frame the app draws, at the place
+the marked cells were written, one sixel image per cell row (`after_frame`). A row is
+drawn again only when the frame wrote over its cells (text written over a sixel erases
+it: seen in xterm, and foot's and st's sources say so) or the row moved: a picture keeps
+its place while scrolling, a picture scrolled out is erased by the text written there,
+and an idle screen writes nothing.
 
 Encoding is off the event loop (one thread) and done once per picture and size: the
 picture is scaled once, quantized once, and cut in bands one cell row high, so a picture

@@ -7,7 +7,9 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import select
+import shutil
 import struct
 import subprocess
 import sys
@@ -104,3 +106,32 @@ def test_sixel_pictures_are_scaled_to_the_cell_size_or_not_drawn(
 ) -> None:
     _, output = _on_a_pty(CELL, {}, answer, b"\x1b[16t", pixels)
     assert output.strip().startswith(cell)
+
+
+def test_inside_tmux_without_sixel_pictures_are_half_blocks() -> None:
+    """tmux answers DA1 for itself: without sixel built in (`?1;2c`) half blocks, whatever
+    the outer terminal's variables say."""
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux is not installed")
+    socket = f"nbtui-sixel-{os.getpid()}"
+    version = subprocess.run(["tmux", "-V"], check=True, capture_output=True, text=True).stdout
+    if not re.match(r"tmux (1\.|2\.|3\.[0-3][a-z]?$)", version.strip()):
+        pytest.skip(f"{version.strip()} may be built with sixel")
+    command = f"TERM_PROGRAM=WezTerm {nbtui_script()} --print-config; sleep 60"
+    subprocess.run(
+        ["tmux", "-L", socket, "new-session", "-d", "-x", "150", "-y", "40", command], check=True
+    )
+    try:
+        deadline = time.monotonic() + 30
+        screen = ""
+        while "# images:" not in screen and time.monotonic() < deadline:
+            time.sleep(0.1)
+            screen = subprocess.run(
+                ["tmux", "-L", socket, "capture-pane", "-p", "-J"],
+                check=False,
+                capture_output=True,
+                text=True,
+            ).stdout
+    finally:
+        subprocess.run(["tmux", "-L", socket, "kill-server"], check=False)
+    assert "# images: halfblock (half blocks: tmux does not say it draws sixel" in screen

@@ -24,7 +24,14 @@ from nbtui.app.launch import run
 from nbtui.app.listing import list_kernels, list_remote_kernels, list_server_kernels, prune
 from nbtui.app.process import return_freed_memory, token_on_command_line
 from nbtui.widgets.editing_modes import EDITING_MODES
-from nbtui.widgets.graphics import MODES, configure
+from nbtui.widgets.graphics import (
+    MODES,
+    configure,
+    graphics,
+    no_cell_size,
+    probe,
+    probe_cell,
+)
 
 __all__ = ["build_parser", "load_settings", "main", "parse_args"]
 
@@ -217,8 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
         choices=MODES,
         default="auto",
         help="how pictures are drawn: kitty graphics (kitty, ghostty; in tmux with "
-        "allow-passthrough on), half blocks (any truecolor terminal), or off (their text "
-        "instead); auto picks from TERM, TERM_PROGRAM and KITTY_WINDOW_ID (default: auto)",
+        "allow-passthrough on), sixel (foot, WezTerm, iTerm2, mlterm, Konsole, Windows "
+        "Terminal, xterm with sixel; tmux 3.4 built with sixel), half blocks (any truecolor "
+        "terminal), or off (their text instead); auto picks from TERM, TERM_PROGRAM and "
+        "the terminal's device attributes (default: auto)",
     )
     parser.add_argument(
         "--user",
@@ -337,6 +346,9 @@ def _print_config(argv: Sequence[str], config: Config) -> None:
     )
     print(f"# config file: {config.path}{'' if config.path.exists() else ' (none)'}")
     print(format_settings(settings))
+    if args.images == "auto":
+        configure("auto", attributes=probe())
+        print(f"# images: {graphics.mode} ({graphics.why})")
 
 
 def load_settings(argv: Sequence[str]) -> tuple[Config, argparse.Namespace]:
@@ -370,7 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     token_on_command_line(args)
     return_freed_memory()
-    configure(args.images)
+    configure(args.images, attributes=probe() if args.images == "auto" else None)
+    if graphics.mode == "sixel" and not probe_cell():
+        no_cell_size()
     try:
         return asyncio.run(_dispatch(args))
     except NbtuiError as error:

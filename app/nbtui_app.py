@@ -6,7 +6,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
@@ -15,6 +15,7 @@ from nbtui.app.kernel.session import KernelSession
 from nbtui.app.screens.console import ConsoleScreen
 from nbtui.widgets.graphics import set_sink
 from nbtui.widgets.palette import theme_variables
+from nbtui.widgets.sixel import draw_over
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -146,6 +147,10 @@ class NbtuiApp(App[None]):
     def _write_graphics(self, sequence: str) -> None:
         if self._driver is not None:
             self._driver.write(sequence)
+
+    def _display(self, screen: Any, renderable: Any) -> None:
+        super()._display(screen, renderable)  # then sixel pictures over it (widgets/sixel.py)
+        draw_over(self, renderable)
 
     async def on_unmount(self) -> None:
         """Stop watching the kernel (the CLI closes the client)."""

@@ -1,4 +1,4 @@
-"""PNG and JPEG outputs drawn as pictures: kitty graphics, or half blocks.
+"""PNG and JPEG outputs drawn as pictures: kitty graphics, sixel, or half blocks.
 
 Which one is `nbtui.widgets.graphics`'s choice for the terminal. Half blocks (two pixels
 per terminal cell) work in any truecolor terminal, over SSH and in tmux. Every way lays a
@@ -189,6 +189,11 @@ class Picture:
             if image_id is not None:
                 yield from _placeholders(image_id, columns, rows)
                 return
+        if graphics.mode == "sixel":
+            from nbtui.widgets.sixel import placeholder  # noqa: PLC0415
+
+            yield from placeholder(self, columns, rows)
+            return
         yield from self._half_blocks(columns, pixel_rows)
 
     def _half_blocks(self, columns: int, pixel_rows: int) -> RenderResult:

@@ -29,7 +29,9 @@ from nbtui.app.kernel.model import (
     ErrorOutput,
     StreamOutput,
 )
+from nbtui.widgets.graphics import graphics
 from nbtui.widgets.palette import PEER_CLASSES
+from nbtui.widgets.sixel import layer as sixel_layer
 from nbtui.widgets.transcript_build import PartsBuilder
 from nbtui.widgets.transcript_cells import CellKeys
 from nbtui.widgets.transcript_entries import CODE_CLASSES
@@ -293,9 +295,13 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         # was most of the cost of a row when done per row.
         self._row_style = self.rich_style
         try:
-            return super().render_lines(crop)
+            lines = super().render_lines(crop)
         finally:
             self._row_style = None
+        if graphics.mode == "sixel":
+            # Where the pictures' rows landed: drawn over the frame that writes them.
+            sixel_layer.note(self, crop, lines)
+        return lines
 
     def render_line(self, y: int) -> Strip:
         """Draw screen row `y`: the row of the part that holds it, or a blank."""

@@ -733,21 +733,61 @@ def test_a_flood_of_inline_tags_is_cut_too() -> None:
     ]
 
 
+DA1_SIXEL = "\x1b[?62;4;22c"
+"""A terminal's primary device attributes with 4: it draws sixel."""
+
+TMUX = "/tmp/tmux-0/default,1,0"
+
+
 @pytest.mark.parametrize(
-    ("environ", "mode"),
+    ("environ", "attributes", "mode"),
     [
-        ({"TERM": "xterm-kitty"}, "kitty"),
-        ({"TERM": "tmux-256color", "KITTY_WINDOW_ID": "3", "TMUX": "/tmp/t,1,0"}, "kitty"),
-        ({"TERM": "xterm-ghostty", "TERM_PROGRAM": "ghostty"}, "kitty"),
-        ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, "halfblock"),
-        ({"TERM": "xterm-256color"}, "halfblock"),
-        ({}, "halfblock"),
+        ({"TERM": "xterm-kitty"}, None, "kitty"),
+        ({"TERM": "tmux-256color", "KITTY_WINDOW_ID": "3", "TMUX": TMUX}, None, "kitty"),
+        ({"TERM": "xterm-ghostty", "TERM_PROGRAM": "ghostty"}, None, "kitty"),
+        ({"TERM": "xterm-256color", "TERM_PROGRAM": "WezTerm"}, None, "sixel"),
+        ({"TERM": "foot"}, None, "sixel"),
+        # Windows Terminal: sixel from 1.22 on, which only its answer tells.
+        ({"TERM": "xterm-256color", "WT_SESSION": "x"}, None, "halfblock"),
+        ({"TERM": "xterm-256color", "WT_SESSION": "x"}, "\x1b[?61;4;6;7;14;21;22c", "sixel"),
+        ({"TERM": "xterm-256color"}, DA1_SIXEL, "sixel"),
+        ({"TERM": "xterm-256color"}, "\x1b[?64;1;2;6;9;15;18;21;22c", "halfblock"),
+        ({"TERM": "xterm-256color"}, None, "halfblock"),
+        # Inside tmux only tmux's own answer counts: the outer terminal's names do not.
+        ({"TERM": "tmux-256color", "TERM_PROGRAM": "WezTerm", "TMUX": TMUX}, None, "halfblock"),
+        ({"TERM": "tmux-256color", "TMUX": TMUX}, "\x1b[?1;2c", "halfblock"),
+        ({"TERM": "tmux-256color", "TMUX": TMUX}, "\x1b[?1;2;4c", "sixel"),
+        ({}, None, "halfblock"),
     ],
 )
-def test_the_picture_mode_comes_from_the_environment_alone(
-    environ: dict[str, str], mode: str
+def test_the_picture_mode_comes_from_the_environment_and_the_device_attributes(
+    environ: dict[str, str], attributes: str | None, mode: str
 ) -> None:
-    assert graphics.detect(environ) == mode
+    assert graphics.detect(environ, attributes) == mode
+
+
+def test_sixel_bands_are_one_cell_row_each_and_only_sixel_data() -> None:
+    from PIL import Image  # noqa: PLC0415
+
+    from nbtui.widgets.sixel import encode_bands  # noqa: PLC0415
+
+    picture = Image.new("RGB", (200, 100), (200, 30, 30))
+    bands = encode_bands(picture, 20, 6, (10, 20))
+    # 200x100 in 20x6 cells of 10x20 pixels: 200x100 pixels, five rows, the sixth empty.
+    assert [band[: band.index("#")] for band in bands[:5]] == ['\x1bP0;0;0q"1;1;200;20'] * 5
+    assert bands[5] == ""
+    # Every colour is defined before the first pixel (xterm draws inline definitions wrong).
+    striped = Image.new("RGB", (40, 20))
+    for y in range(20):
+        striped.paste((255, 0, 0) if y % 4 < 2 else (0, 0, 255), (0, y, 40, y + 1))
+    band = encode_bands(striped, 4, 1, (10, 20))[0]
+    data = band[band.index('"') :]
+    assert re.findall(r"#\d+;2;", data) and re.findall(r"#\d+;2;", data[data.index("!") :]) == []
+    for band in bands[:5]:
+        body = band[band.index("#") : -2]
+        assert band.endswith("\x1b\\") and set(body) <= set(
+            "#;!$-0123456789?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^_`abcdefghijklmnopqrstuvwxyz{|}~"
+        )
 
 
 def test_kitty_sequences_go_through_tmux_and_off_shows_the_text() -> None:

@@ -236,6 +236,18 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         if self._search is not None:
             self._search_again()
 
+    def on_transcript_view_part_laid_out(self, event: PartsBuilder.PartLaidOut) -> None:
+        """Swap the rows in: the transcript is laid out again (a document's height is
+        known only now) and stays at the end if it followed it."""
+        event.stop()
+        if not event.part.ready(event.width, event.strips):
+            return
+        self._relayout()
+        if self.follow and not self._pinned:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+            self.call_after_refresh(self._stick_to_end)
+        self.refresh()
+
     def on_resize(self) -> None:
         """Lay the transcript out again for a new width, staying at the end if following."""
         if self._content_width() != self._layout_width:

@@ -21,10 +21,11 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from nbtui.app.kernel.model import StreamOutput
+from nbtui.widgets.graphics import graphics
 from nbtui.widgets.images import Picture
 from nbtui.widgets.output_policy import clip_line
 
-__all__ = ["ImagePart", "Part", "PartHost", "RenderedPart", "StreamPart"]
+__all__ = ["DeferredPart", "ImagePart", "Part", "PartHost", "RenderedPart", "StreamPart"]
 
 
 class PartHost(Protocol):
@@ -45,6 +46,12 @@ class PartHost(Protocol):
 
     def held_note(self, held: int, unit: str) -> Text:
         """The line saying how many `unit`s were held back."""
+        ...
+
+    def render_later(
+        self, part: DeferredPart, make: Callable[[int], RenderableType], width: int
+    ) -> None:
+        """Lay `make(width)` out off the event loop, then hand the rows to `part.ready`."""
         ...
 
 
@@ -88,6 +95,8 @@ class Part:
 
     key: object = None
     """What the part shows, when a later update may reuse it as it is (None: never)."""
+    revision: int = 0
+    """Changes when its rows change at the same width (a deferred layout arrived)."""
 
     def height(self, width: int) -> int:
         """Rows it takes at `width` columns."""
@@ -140,14 +149,77 @@ class RenderedPart(Part):
         return self._render(width)[row]
 
 
-class ImagePart(RenderedPart):
+class DeferredPart(RenderedPart):
+    """A renderable too slow to lay out between two frames (a long markdown document):
+    laid out in a thread (`PartHost.render_later`), one line saying so shown until then.
+
+    Rich's layout is pure Python, but a thread gives the GIL back every few milliseconds,
+    so the event loop keeps reading keys and drawing frames meanwhile.
+    """
+
+    def __init__(
+        self,
+        view: PartHost,
+        make: Callable[[int], RenderableType],
+        waiting: Text,
+        key: object = None,
+        held: object | None = None,
+    ) -> None:
+        super().__init__(view, make, key, held)
+        self._waiting = waiting
+        self._asked = -1
+        """The width last handed to the thread."""
+        self.revision = 0
+
+    @property
+    def pending(self) -> bool:
+        """Whether it shows the waiting line (its rows are still being laid out)."""
+        return self._width != self._asked or self._width < 0
+
+    def _render(self, width: int) -> list[Strip]:
+        if width == self._width:
+            return self._strips
+        if width != self._asked:
+            self._asked = width
+            self._view.render_later(self, self._make, width)
+        return self._waiting_rows(width)
+
+    def _waiting_rows(self, width: int) -> list[Strip]:
+        return self._view.render_text(self._waiting, width)
+
+    def ready(self, width: int, strips: list[Strip]) -> bool:
+        """The rows laid out at `width`, from the thread; False when the part has since
+        been asked for another width (those rows are dropped, the newer ones come)."""
+        if width != self._asked:
+            return False
+        self._strips = strips
+        self._width = width
+        self.revision += 1
+        return True
+
+
+class ImagePart(DeferredPart):
     """A picture and its Out[n] prompt, laid out from the image's header and decoded only
-    when a row of it is drawn: a burst of plots decodes only those scrolled to."""
+    when a row of it is drawn: a burst of plots decodes only those scrolled to.
+
+    Drawn as half blocks, the picture is decoded and resampled in a thread (Pillow lets
+    go of the GIL while it does), its rows blank until then; kitty graphics are not
+    decoded here at all, and are drawn at once.
+    """
 
     def __init__(self, view: PartHost, image: Picture, prompt: Text | None, key: object) -> None:
-        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
+        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, Text(), key)
         self._image = image
         self._prompt = prompt
+
+    def _render(self, width: int) -> list[Strip]:
+        if graphics.mode != "halfblock":
+            return RenderedPart._render(self, width)
+        return super()._render(width)
+
+    def _waiting_rows(self, width: int) -> list[Strip]:
+        prompt = self._view.render_text(self._prompt, width) if self._prompt else []
+        return prompt + [Strip.blank(width)] * self._image.rows(width)
 
     def height(self, width: int) -> int:
         """Rows at `width`: the prompt's, then the picture's (known from its header)."""
@@ -287,27 +359,32 @@ class StreamPart(Part):
         if strips is None:
             if clipped:
                 strips = self._render_clipped(line, width)
-            elif _is_plain(line):
-                # A flood's every frame brings a screenful of new plain lines: cut them
-                # into rows here, as Rich would, without Rich's general machinery.
-                style = self._style or None
-                rows = [line[start : start + width] for start in range(0, len(line), width)]
-                strips = [Strip([Segment(row, style)], len(row)) for row in rows]
-                strips = strips or [Strip([Segment("")], 0)]
             else:
-                strips = self._view.render_text(_wrap(self._text(line), width), width)
+                strips = self._render_line(line, width)
             self._view.line_cache[key] = strips
         return strips
+
+    def _render_line(self, line: str, width: int) -> list[Strip]:
+        if _is_plain(line):
+            # A flood's every frame brings a screenful of new plain lines: cut them
+            # into rows here, as Rich would, without Rich's general machinery.
+            style = self._style or None
+            rows = [line[start : start + width] for start in range(0, len(line), width)]
+            strips = [Strip([Segment(row, style)], len(row)) for row in rows]
+            return strips or [Strip([Segment("")], 0)]
+        return self._view.render_text(_wrap(self._text(line), width), width)
 
     def _render_clipped(self, line: str, width: int) -> list[Strip]:
         clip = clip_line(line, self._view.line_limit)
         assert clip is not None
         head, held, tail = clip
         view = self._view
+        # Head and tail take the plain path when they can: a burst of megabyte lines
+        # brings a few new clipped lines every frame, each tens of rows through Rich.
         return [
-            *view.render_text(_wrap(self._text(head), width), width),
+            *self._render_line(head, width),
             *view.render_text(view.held_note(held, "characters"), width),
-            *view.render_text(_wrap(self._text(tail), width), width),
+            *self._render_line(tail, width),
         ]
 
     def _text(self, line: str) -> Text:

@@ -124,7 +124,7 @@ class SearchState:
                     stream = part.stream
                     source = Source(part, stream.lines, stream.dropped, stream.visible_partial)
                 else:
-                    source = Source(part, _rows_reader(part, width), version=width)
+                    source = Source(part, _rows_reader(part, width), version=(width, part.revision))
                 sources.append(source)
                 places[id(part)] = _Place(entry, index)
         self._places = places

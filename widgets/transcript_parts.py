@@ -211,6 +211,8 @@ class ImagePart(DeferredPart):
         super().__init__(view, lambda width: Group(prompt, image) if prompt else image, Text(), key)
         self._image = image
         self._prompt = prompt
+        self._height = 0
+        self._height_width = -1
 
     def _render(self, width: int) -> list[Strip]:
         if graphics.mode != "halfblock":
@@ -223,13 +225,60 @@ class ImagePart(DeferredPart):
 
     def height(self, width: int) -> int:
         """Rows at `width`: the prompt's, then the picture's (known from its header)."""
-        prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
-        return prompt_rows + self._image.rows(width)
+        # Asked for every row drawn below it in its cell: a hundred plots in one cell
+        # would otherwise work out every picture's size for every row of the screen.
+        if width != self._height_width:
+            prompt = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
+            self._height = prompt + self._image.rows(width)
+            self._height_width = width
+        return self._height
 
     def strip(self, row: int, width: int) -> Strip:
         """Row `row`; the picture is decoded when a row of it is first drawn."""
         strips = self._render(width)
         return strips[row] if row < len(strips) else Strip.blank(width)
+
+
+LAZY_ROWS = 8
+"""A plain line longer than this many rows is cut into rows only as they are drawn."""
+
+
+class _LazyRows:
+    """A plain line's rows cut as they are drawn: `head`, then the `note` rows and the
+    plain `tail` of a clipped line (None: not clipped)."""
+
+    __slots__ = ("_head", "_head_rows", "_note", "_rows", "_style", "_tail", "_width")
+
+    def __init__(
+        self, head: str, note: list[Strip], tail: str | None, width: int, style: Style | None
+    ) -> None:
+        self._head = head
+        self._note = note
+        self._tail = tail
+        self._width = width
+        self._style = style
+        self._head_rows = max(1, -(-len(head) // width))
+        tail_rows = 0 if tail is None else max(1, -(-len(tail) // width))
+        self._rows = self._head_rows + len(note) + tail_rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def _cut(self, text: str, row: int) -> Strip:
+        piece = text[row * self._width : (row + 1) * self._width]
+        return Strip([Segment(piece, self._style)], len(piece))
+
+    def row(self, row: int) -> Strip:
+        """Row `row` (0 is the line's first); blank past the last."""
+        if row < self._head_rows:
+            return self._cut(self._head, row)
+        row -= self._head_rows
+        if row < len(self._note):
+            return self._note[row]
+        row -= len(self._note)
+        if self._tail is not None and row < self._rows - self._head_rows - len(self._note):
+            return self._cut(self._tail, row)
+        return Strip.blank(self._width)
 
 
 class StreamPart(Part):
@@ -253,6 +302,9 @@ class StreamPart(Part):
         self._scanned = 0
         """Lines ever received that were checked for length (`held_back`)."""
         self._long = False
+        self._folds: LRUCache[tuple[int, int, int, int], _LazyRows | bool] = LRUCache(64)
+        """Clipped lines laid out (False: drawn whole), by line, width and the line's
+        length and hash (not the line: a growing megabyte line must not be kept)."""
 
     @property
     def held_back(self) -> object | None:
@@ -269,8 +321,34 @@ class StreamPart(Part):
 
     def _rows(self, index: int, line: str, width: int) -> int:
         if len(line) > self._view.line_limit:
-            return len(self._render(index, line, width))
+            folded = self._lazy(index, line, width)
+            return len(folded) if folded else len(self._render(index, line, width))
         return _measure(line, width)
+
+    def _lazy(self, index: int, line: str, width: int) -> _LazyRows | None:
+        """The rows of a long plain line, or of a clipped one whose head and tail are
+        plain, cut one at a time as they are drawn; None for a line drawn whole.
+
+        A burst of megabyte lines lays out hundreds of rows a frame and shows a few:
+        strips made for every row (each with its own caches) were most of a frame's
+        work and of what the collector then walks.
+        """
+        if len(line) <= self._view.line_limit:
+            if len(line) > width * LAZY_ROWS and _is_plain(line):
+                return _LazyRows(line, [], None, width, self._style or None)
+            return None
+        key = (self.stream.dropped + index, width, len(line), hash(line))
+        folded = self._folds.get(key)
+        if folded is None:
+            clip = clip_line(line, self._view.line_limit)
+            assert clip is not None
+            head, held, tail = clip
+            folded = False
+            if _is_plain(head) and _is_plain(tail):
+                note = self._view.render_text(self._view.held_note(held, "characters"), width)
+                folded = _LazyRows(head, note, tail, width, self._style or None)
+            self._folds[key] = folded
+        return folded or None
 
     def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
         """The row where each of `lines` ends (the first is line `first`), the rows before
@@ -345,8 +423,13 @@ class StreamPart(Part):
         absolute = row + self._base
         index = bisect_right(self._cum, absolute)
         start = self._cum[index - 1] - self._base if index else 0
-        strips = self._render(index, self._line_text(index), width)
+        line = self._line_text(index)
         offset = row - start
+        if len(line) > width * LAZY_ROWS:
+            lazy = self._lazy(index, line, width)
+            if lazy is not None:
+                return lazy.row(offset)
+        strips = self._render(index, line, width)
         return strips[offset] if offset < len(strips) else Strip.blank(width)
 
     def _render(self, index: int, line: str, width: int) -> list[Strip]:

@@ -428,7 +428,13 @@ class StreamPart(Part):
         if len(line) > width * LAZY_ROWS:
             lazy = self._lazy(index, line, width)
             if lazy is not None:
-                return lazy.row(offset)
+                # The rows drawn are cached one by one: a strip kept from frame to frame
+                # keeps its own caches of the crops and styles each frame makes of it.
+                key = (id(self), self.stream.dropped + index, width, len(line), hash(line), offset)
+                strips = self._view.line_cache.get(key)
+                if strips is None:
+                    strips = self._view.line_cache[key] = [lazy.row(offset)]
+                return strips[0]
         strips = self._render(index, line, width)
         return strips[offset] if offset < len(strips) else Strip.blank(width)
 

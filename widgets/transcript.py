@@ -240,6 +240,7 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         """Swap the rows in: the transcript is laid out again (a document's height is
         known only now) and stays at the end if it followed it."""
         event.stop()
+        self._laying_out -= 1
         if not event.part.ready(event.width, event.strips):
             return
         self._relayout()

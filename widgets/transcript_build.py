@@ -93,6 +93,14 @@ class PartsBuilder(ScrollView):
             self.width = width
             self.strips = strips
 
+    _laying_out = 0
+    """Deferred layouts asked for and not yet back."""
+
+    @property
+    def laying_out(self) -> bool:
+        """Whether the layout thread has work of this view in hand (tests wait for it)."""
+        return self._laying_out > 0
+
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
 
@@ -105,6 +113,7 @@ class PartsBuilder(ScrollView):
         before it is made).
         """
         console = self.app.console
+        self._laying_out += 1
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()
 

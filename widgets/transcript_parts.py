@@ -348,7 +348,7 @@ class StreamPart(Part):
                 note = self._view.render_text(self._view.held_note(held, "characters"), width)
                 folded = _LazyRows(head, note, tail, width, self._style or None)
             self._folds[key] = folded
-        return folded or None
+        return folded if isinstance(folded, _LazyRows) else None
 
     def _ends(self, first: int, lines: list[str], width: int, end: int) -> Iterable[int]:
         """The row where each of `lines` ends (the first is line `first`), the rows before

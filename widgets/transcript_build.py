@@ -32,8 +32,9 @@ from nbtui.widgets.images import KEPT_IMAGE_SIZE
 from nbtui.widgets.mime import picture_of, render_data, render_traceback
 from nbtui.widgets.output_policy import HeldNote, clipped_data, data_is_clipped
 from nbtui.widgets.palette import peer_class
+from nbtui.widgets.transcript_deferred import DeferredPart, ImagePart
 from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
-from nbtui.widgets.transcript_parts import DeferredPart, ImagePart, Part, RenderedPart, StreamPart
+from nbtui.widgets.transcript_parts import Part, RenderedPart, StreamPart
 
 __all__ = ["DEFERRED_MARKDOWN", "PartsBuilder"]
 

@@ -18,7 +18,8 @@ from textual.strip import Strip
 
 from nbtui.app.kernel.model import Entry
 from nbtui.app.kernel.search import Hit, Query, SearchIndex, Source, shown_text
-from nbtui.widgets.transcript_parts import ImagePart, Part, StreamPart
+from nbtui.widgets.transcript_deferred import ImagePart
+from nbtui.widgets.transcript_parts import Part, StreamPart
 
 __all__ = ["Mark", "SearchState", "mark_strip"]
 

@@ -45,6 +45,7 @@ class PeersPane(Widget):
         super().__init__(id=id)
         self._peers: list[Peer] = []
         self._signature: tuple[object, ...] = ()
+        self._rows: tuple[object, ...] = ()
         self._shown_ages: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
@@ -77,7 +78,8 @@ class PeersPane(Widget):
         )
         if signature != self._signature:
             # A layout only when the rows change (who, how many cells), not their state.
-            rows_changed = [row[:3] for row in signature] != [row[:3] for row in self._signature]
+            rows = tuple((p.session, p.username, p.cells) for p in ordered)
+            rows_changed, self._rows = rows != self._rows, rows
             self._signature = signature
             self._peers = ordered
             self._shown_ages = self._ages()

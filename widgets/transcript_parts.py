@@ -213,6 +213,7 @@ class StreamPart(Part):
         self._scanned = 0
         """Lines ever received that were checked for length (`held_back`)."""
         self._long = False
+        self._rows_drawn: LRUCache[tuple[int, int, int, int, int], Strip] = LRUCache(128)
         self._folds: LRUCache[tuple[int, int, int, int], _LazyRows | bool] = LRUCache(64)
         """Clipped lines laid out (False: drawn whole), by line, width and the line's
         length and hash (not the line: a growing megabyte line must not be kept)."""
@@ -339,13 +340,15 @@ class StreamPart(Part):
         if len(line) > width * LAZY_ROWS:
             lazy = self._lazy(index, line, width)
             if lazy is not None:
-                # The rows drawn are cached one by one: a strip kept from frame to frame
-                # keeps its own caches of the crops and styles each frame makes of it.
-                key = (id(self), self.stream.dropped + index, width, len(line), hash(line), offset)
-                strips = self._view.line_cache.get(key)
-                if strips is None:
-                    strips = self._view.line_cache[key] = [lazy.row(offset)]
-                return strips[0]
+                # The rows drawn are kept, a screenful or two of them: a strip kept from
+                # frame to frame keeps the crops and styles each frame makes of it. Not in
+                # the view's line cache: thousands of kept strips, each with its caches,
+                # were most of what the collector's full passes walked.
+                key = (self.stream.dropped + index, width, len(line), hash(line), offset)
+                strip = self._rows_drawn.get(key)
+                if strip is None:
+                    strip = self._rows_drawn[key] = lazy.row(offset)
+                return strip
         strips = self._render(index, line, width)
         return strips[offset] if offset < len(strips) else Strip.blank(width)
 

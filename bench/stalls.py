@@ -123,10 +123,13 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
                 start = time.monotonic()
                 await pilot.press("ctrl+r")
                 # Not `busy`: the cell is queued, not running, until the kernel's busy.
+                # Polled with plain sleeps: Pilot.pause redraws the whole screen each time
+                # (`_on_timer_update`), which the app alone would not do, and which the
+                # watcher would count as the app's stall.
                 while not any(cell.finished for cell in app.model.cells.values()):
-                    await pilot.pause(0.01)
+                    await asyncio.sleep(0.01)
                 took = time.monotonic() - start
-                await pilot.pause(0.5)  # the last frames draw
+                await asyncio.sleep(0.5)  # the last frames draw
             done = True
             await watcher
             final = psutil.Process().memory_info().rss

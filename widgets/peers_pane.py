@@ -45,6 +45,7 @@ class PeersPane(Widget):
         super().__init__(id=id)
         self._peers: list[Peer] = []
         self._signature: tuple[object, ...] = ()
+        self._rows: tuple[object, ...] = ()
         self._shown_ages: tuple[str, ...] = ()
 
     def on_mount(self) -> None:
@@ -69,14 +70,20 @@ class PeersPane(Widget):
         """Show `peers` (every frame gives them): redraws, and posts Changed, only when
         what is shown differs."""
         ordered = sorted(peers, key=lambda peer: (not peer.is_self, -peer.last_activity))
+        # A running peer's last activity is not shown (it says "running"), and moves with
+        # every output: in a flood, a redraw for it was a layout of the whole screen a frame.
         signature = tuple(
-            (p.session, p.username, p.cells, p.running, p.last_activity) for p in ordered
+            (p.session, p.username, p.cells, p.running, None if p.running else p.last_activity)
+            for p in ordered
         )
         if signature != self._signature:
+            # A layout only when the rows change (who, how many cells), not their state.
+            rows = tuple((p.session, p.username, p.cells) for p in ordered)
+            rows_changed, self._rows = rows != self._rows, rows
             self._signature = signature
             self._peers = ordered
             self._shown_ages = self._ages()
-            self.refresh(layout=True)
+            self.refresh(layout=rows_changed)
             self.post_message(self.Changed())
 
     def render(self) -> Text:

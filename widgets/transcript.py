@@ -244,6 +244,19 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         if self._search is not None:
             self._search_again()
 
+    def on_transcript_view_part_laid_out(self, event: PartsBuilder.PartLaidOut) -> None:
+        """Swap the rows in: the transcript is laid out again (a document's height is
+        known only now) and stays at the end if it followed it."""
+        event.stop()
+        self._laying_out -= 1
+        if not event.part.ready(event.width, event.strips):
+            return
+        self._relayout()
+        if self.follow and not self._pinned:
+            self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
+            self.call_after_refresh(self._stick_to_end)
+        self.refresh()
+
     def on_resize(self) -> None:
         """Lay the transcript out again for a new width, staying at the end if following."""
         size = max(_LINE_CACHE_MIN, LINE_CACHE_SCREENS * self.size.height)

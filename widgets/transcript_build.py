@@ -3,13 +3,17 @@ is drawn with, in the view's styles (the view lays the parts out and draws them)
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
 from rich.style import Style
 from rich.text import Text
 from textual.cache import LRUCache
+from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -23,14 +27,46 @@ from nbtui.app.kernel.model import (
     InputOutput,
     StreamOutput,
 )
+from nbtui.app.present import format_bytes
 from nbtui.widgets.images import KEPT_IMAGE_SIZE
 from nbtui.widgets.mime import picture_of, render_data, render_traceback
-from nbtui.widgets.output_policy import clipped_data, data_is_clipped
+from nbtui.widgets.output_policy import HeldNote, clipped_data, data_is_clipped
 from nbtui.widgets.palette import peer_class
+from nbtui.widgets.transcript_deferred import DeferredPart, ImagePart
 from nbtui.widgets.transcript_entries import catchup_lines, cell_header, notice_line
-from nbtui.widgets.transcript_parts import ImagePart, Part, RenderedPart, StreamPart
+from nbtui.widgets.transcript_parts import Part, RenderedPart, StreamPart
 
-__all__ = ["PartsBuilder"]
+__all__ = ["DEFERRED_MARKDOWN", "PartsBuilder"]
+
+DEFERRED_MARKDOWN = 2000
+"""Characters of markdown laid out in a thread rather than between two frames (Rich lays
+out a few hundred list items in about 50 ms on a quiet machine)."""
+
+_layout_pool: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The one thread that lays out deferred parts, in the order they were asked for."""
+    global _layout_pool  # noqa: PLW0603
+    if _layout_pool is None:
+        _layout_pool = ThreadPoolExecutor(1, thread_name_prefix="nbtui-layout")
+    return _layout_pool
+
+
+def _lay_out(console: Console, make: Callable[[int], RenderableType], width: int) -> list[Strip]:
+    """`make(width)` as rows, in the layout thread: whatever fails is one line saying so."""
+    options = console.options.update_width(width)
+    try:
+        lines = console.render_lines(make(width), options, pad=False)
+    except Exception as error:  # noqa: BLE001  # untrusted output must not end the thread
+        text = Text(f"<this output could not be laid out: {type(error).__name__}>")
+        lines = console.render_lines(text, options, pad=False)
+    return [Strip(line) for line in lines] or [Strip.blank(width)]
+
+
+def _held_text(style: Style, held: int, unit: str) -> Text:
+    note = f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)"
+    return Text(note, style=style)
 
 
 class PartsBuilder(ScrollView):
@@ -49,8 +85,48 @@ class PartsBuilder(ScrollView):
     show_peer_outputs: bool
     waiting: dict[str, str]
 
+    class PartLaidOut(Message, namespace="transcript_view"):
+        """A deferred part's rows came from the layout thread."""
+
+        def __init__(self, part: DeferredPart, width: int, strips: list[Strip]) -> None:
+            super().__init__()
+            self.part = part
+            self.width = width
+            self.strips = strips
+
+    _laying_out = 0
+    """Deferred layouts asked for and not yet back."""
+
+    @property
+    def laying_out(self) -> bool:
+        """Whether the layout thread has work of this view in hand (tests wait for it)."""
+        return self._laying_out > 0
+
     def _style(self, component: str) -> Style:
         return self.get_component_rich_style(component, partial=True)
+
+    def render_later(
+        self, part: DeferredPart, make: Callable[[int], RenderableType], width: int
+    ) -> None:
+        """Lay `make(width)` out in the layout thread; `PartLaidOut` brings the rows back.
+
+        `make` runs in that thread: it must read nothing of the DOM (styles are resolved
+        before it is made).
+        """
+        console = self.app.console
+        self._laying_out += 1
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+
+        def done(strips: list[Strip]) -> None:
+            self.post_message(self.PartLaidOut(part, width, strips))
+
+        def job() -> None:
+            strips = _lay_out(console, make, width)
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(done, strips, context=context)
+
+        _pool().submit(job)
 
     def render_strips(self, renderable: RenderableType, width: int) -> list[Strip]:
         """`renderable` as rows of `width` columns."""
@@ -115,16 +191,15 @@ class PartsBuilder(ScrollView):
                 if part is None:
                     # Never wider than its kept pixels: the view's width bounds it further.
                     image = picture_of(output.data, KEPT_IMAGE_SIZE[0])
-                    part = (
-                        ImagePart(self, image, self._out_prompt(output), shown)
-                        if image
-                        else RenderedPart(
-                            self,
-                            partial(self._data, cell, output),
-                            shown,
-                            held=output if self._is_clipped(output) else None,
+                    held = None if image else output if self._is_clipped(output) else None
+                    if image:
+                        part = ImagePart(self, image, self._out_prompt(output), shown)
+                    elif _deferred(output):
+                        part = DeferredPart(
+                            self, self._data_maker(output), self._waiting(output), shown, held
                         )
-                    )
+                    else:
+                        part = RenderedPart(self, partial(self._data, cell, output), shown, held)
                 parts.append(part)
             elif isinstance(output, ErrorOutput):
                 shown = ("error", id(output))
@@ -177,15 +252,31 @@ class PartsBuilder(ScrollView):
         )
 
     def _data(self, cell: Cell, output: DataOutput, width: int) -> RenderableType:
-        shown = clipped_data(
-            output, width, self.output_limit, self.line_limit, self.held_note
-        ) or render_data(output.data, output.metadata, width)
+        return self._data_maker(output)(width)
+
+    def _data_maker(self, output: DataOutput) -> Callable[[int], RenderableType]:
+        """Makes the output's renderable at a width, reading nothing of the DOM (it may
+        run in the layout thread): the prompt and the styles are resolved here."""
         prompt = self._out_prompt(output)
-        if prompt is None:
-            return shown
-        if isinstance(shown, Text) and "\n" not in shown.plain:
-            return Text.assemble(prompt, shown)
-        return Group(prompt, shown)
+        note: HeldNote = partial(_held_text, self._style("transcript--dropped"))
+        output_limit, line_limit = self.output_limit, self.line_limit
+
+        def make(width: int) -> RenderableType:
+            shown = clipped_data(output, width, output_limit, line_limit, note) or render_data(
+                output.data, output.metadata, width
+            )
+            if prompt is None:
+                return shown
+            if isinstance(shown, Text) and "\n" not in shown.plain:
+                return Text.assemble(prompt, shown)
+            return Group(prompt, shown)
+
+        return make
+
+    def _waiting(self, output: DataOutput) -> Text:
+        """The line a deferred output shows while it is laid out."""
+        size = format_bytes(len(output.data["text/markdown"].encode("utf-8", "replace")))
+        return Text(f"… laying out markdown ({size})", style=self._style("transcript--dropped"))
 
     def _is_clipped(self, output: DataOutput) -> bool:
         return data_is_clipped(output, self.output_limit, self.line_limit)
@@ -208,12 +299,16 @@ class PartsBuilder(ScrollView):
 
     def held_note(self, held: int, unit: str) -> Text:
         """The line saying how many `unit`s of an output were held back."""
-        return Text(
-            f"… {held:,} {unit} held back (F10 shows the whole output, and saves it)",
-            style=self._style("transcript--dropped"),
-        )
+        return _held_text(self._style("transcript--dropped"), held, unit)
 
     def _error(self, output: ErrorOutput, width: int) -> RenderableType:
         if not output.traceback:
             return Text.from_ansi(output.text)
         return render_traceback(output.traceback, folded=self.fold_tracebacks)
+
+
+def _deferred(output: DataOutput) -> bool:
+    """Whether the output is laid out in the layout thread: markdown (drawn before any
+    other type but pictures) longer than `DEFERRED_MARKDOWN`."""
+    markdown = output.data.get("text/markdown")
+    return isinstance(markdown, str) and len(markdown) > DEFERRED_MARKDOWN

@@ -11,10 +11,10 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rich.cells import chop_cells
-from rich.console import Group, RenderableType
+from rich.console import RenderableType
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -22,10 +22,12 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 
 from nbtui.app.kernel.model import StreamOutput
-from nbtui.widgets.images import Picture
 from nbtui.widgets.output_policy import clip_line
 
-__all__ = ["ImagePart", "Part", "PartHost", "RenderedPart", "StreamPart"]
+if TYPE_CHECKING:
+    from nbtui.widgets.transcript_deferred import DeferredPart
+
+__all__ = ["LAZY_ROWS", "Part", "PartHost", "RenderedPart", "StreamPart"]
 
 
 class PartHost(Protocol):
@@ -46,6 +48,12 @@ class PartHost(Protocol):
 
     def held_note(self, held: int, unit: str) -> Text:
         """The line saying how many `unit`s were held back."""
+        ...
+
+    def render_later(
+        self, part: DeferredPart, make: Callable[[int], RenderableType], width: int
+    ) -> None:
+        """Lay `make(width)` out off the event loop, then hand the rows to `part.ready`."""
         ...
 
 
@@ -89,6 +97,8 @@ class Part:
 
     key: object = None
     """What the part shows, when a later update may reuse it as it is (None: never)."""
+    revision: int = 0
+    """Changes when its rows change at the same width (a deferred layout arrived)."""
 
     def height(self, width: int) -> int:
         """Rows it takes at `width` columns."""
@@ -141,24 +151,46 @@ class RenderedPart(Part):
         return self._render(width)[row]
 
 
-class ImagePart(RenderedPart):
-    """A picture and its Out[n] prompt, laid out from the image's header and decoded only
-    when a row of it is drawn: a burst of plots decodes only those scrolled to."""
+LAZY_ROWS = 8
+"""A plain line longer than this many rows is cut into rows only as they are drawn."""
 
-    def __init__(self, view: PartHost, image: Picture, prompt: Text | None, key: object) -> None:
-        super().__init__(view, lambda width: Group(prompt, image) if prompt else image, key)
-        self._image = image
-        self._prompt = prompt
 
-    def height(self, width: int) -> int:
-        """Rows at `width`: the prompt's, then the picture's (known from its header)."""
-        prompt_rows = len(self._view.render_text(self._prompt, width)) if self._prompt else 0
-        return prompt_rows + self._image.rows(width)
+class _LazyRows:
+    """A plain line's rows cut as they are drawn: `head`, then the `note` rows and the
+    plain `tail` of a clipped line (None: not clipped)."""
 
-    def strip(self, row: int, width: int) -> Strip:
-        """Row `row`; the picture is decoded when a row of it is first drawn."""
-        strips = self._render(width)
-        return strips[row] if row < len(strips) else Strip.blank(width)
+    __slots__ = ("_head", "_head_rows", "_note", "_rows", "_style", "_tail", "_width")
+
+    def __init__(
+        self, head: str, note: list[Strip], tail: str | None, width: int, style: Style | None
+    ) -> None:
+        self._head = head
+        self._note = note
+        self._tail = tail
+        self._width = width
+        self._style = style
+        self._head_rows = max(1, -(-len(head) // width))
+        tail_rows = 0 if tail is None else max(1, -(-len(tail) // width))
+        self._rows = self._head_rows + len(note) + tail_rows
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def _cut(self, text: str, row: int) -> Strip:
+        piece = text[row * self._width : (row + 1) * self._width]
+        return Strip([Segment(piece, self._style)], len(piece))
+
+    def row(self, row: int) -> Strip:
+        """Row `row` (0 is the line's first); blank past the last."""
+        if row < self._head_rows:
+            return self._cut(self._head, row)
+        row -= self._head_rows
+        if row < len(self._note):
+            return self._note[row]
+        row -= len(self._note)
+        if self._tail is not None and row < self._rows - self._head_rows - len(self._note):
+            return self._cut(self._tail, row)
+        return Strip.blank(self._width)
 
 
 class StreamPart(Part):
@@ -182,6 +214,10 @@ class StreamPart(Part):
         self._scanned = 0
         """Lines ever received that were checked for length (`held_back`)."""
         self._long = False
+        self._rows_drawn: LRUCache[tuple[int, int, int, int, int], Strip] = LRUCache(128)
+        self._folds: LRUCache[tuple[int, int, int, int], _LazyRows | bool] = LRUCache(64)
+        """Clipped lines laid out (False: drawn whole), by line, width and the line's
+        length and hash (not the line: a growing megabyte line must not be kept)."""
 
     @property
     def held_back(self) -> object | None:
@@ -198,8 +234,34 @@ class StreamPart(Part):
 
     def _rows(self, index: int, line: str, width: int) -> int:
         if len(line) > self._view.line_limit:
-            return len(self._render(index, line, width))
+            folded = self._lazy(index, line, width)
+            return len(folded) if folded else len(self._render(index, line, width))
         return _measure(line, width)
+
+    def _lazy(self, index: int, line: str, width: int) -> _LazyRows | None:
+        """The rows of a long plain line, or of a clipped one whose head and tail are
+        plain, cut one at a time as they are drawn; None for a line drawn whole.
+
+        A burst of megabyte lines lays out hundreds of rows a frame and shows a few:
+        strips made for every row (each with its own caches) were most of a frame's
+        work and of what the collector then walks.
+        """
+        if len(line) <= self._view.line_limit:
+            if len(line) > width * LAZY_ROWS and _is_plain(line):
+                return _LazyRows(line, [], None, width, self._style or None)
+            return None
+        key = (self.stream.dropped + index, width, len(line), hash(line))
+        folded = self._folds.get(key)
+        if folded is None:
+            clip = clip_line(line, self._view.line_limit)
+            assert clip is not None
+            head, held, tail = clip
+            folded = False
+            if _is_plain(head) and _is_plain(tail):
+                note = self._view.render_text(self._view.held_note(held, "characters"), width)
+                folded = _LazyRows(head, note, tail, width, self._style or None)
+            self._folds[key] = folded
+        return folded if isinstance(folded, _LazyRows) else None
 
     def _ends(self, first: int, lines: Sequence[str], width: int, end: int) -> Iterable[int]:
         """The row where each of `lines` ends (the first is line `first`), the rows before
@@ -274,8 +336,21 @@ class StreamPart(Part):
         absolute = row + self._base
         index = bisect_right(self._cum, absolute)
         start = self._cum[index - 1] - self._base if index else 0
-        strips = self._render(index, self._line_text(index), width)
+        line = self._line_text(index)
         offset = row - start
+        if len(line) > width * LAZY_ROWS:
+            lazy = self._lazy(index, line, width)
+            if lazy is not None:
+                # The rows drawn are kept, a screenful or two of them: a strip kept from
+                # frame to frame keeps the crops and styles each frame makes of it. Not in
+                # the view's line cache: thousands of kept strips, each with its caches,
+                # were most of what the collector's full passes walked.
+                key = (self.stream.dropped + index, width, len(line), hash(line), offset)
+                strip = self._rows_drawn.get(key)
+                if strip is None:
+                    strip = self._rows_drawn[key] = lazy.row(offset)
+                return strip
+        strips = self._render(index, line, width)
         return strips[offset] if offset < len(strips) else Strip.blank(width)
 
     def _render(self, index: int, line: str, width: int) -> list[Strip]:
@@ -288,27 +363,32 @@ class StreamPart(Part):
         if strips is None:
             if clipped:
                 strips = self._render_clipped(line, width)
-            elif _is_plain(line):
-                # A flood's every frame brings a screenful of new plain lines: cut them
-                # into rows here, as Rich would, without Rich's general machinery.
-                style = self._style or None
-                rows = [line[start : start + width] for start in range(0, len(line), width)]
-                strips = [Strip([Segment(row, style)], len(row)) for row in rows]
-                strips = strips or [Strip([Segment("")], 0)]
             else:
-                strips = self._view.render_text(_wrap(self._text(line), width), width)
+                strips = self._render_line(line, width)
             self._view.line_cache[key] = strips
         return strips
+
+    def _render_line(self, line: str, width: int) -> list[Strip]:
+        if _is_plain(line):
+            # A flood's every frame brings a screenful of new plain lines: cut them
+            # into rows here, as Rich would, without Rich's general machinery.
+            style = self._style or None
+            rows = [line[start : start + width] for start in range(0, len(line), width)]
+            strips = [Strip([Segment(row, style)], len(row)) for row in rows]
+            return strips or [Strip([Segment("")], 0)]
+        return self._view.render_text(_wrap(self._text(line), width), width)
 
     def _render_clipped(self, line: str, width: int) -> list[Strip]:
         clip = clip_line(line, self._view.line_limit)
         assert clip is not None
         head, held, tail = clip
         view = self._view
+        # Head and tail take the plain path when they can: a burst of megabyte lines
+        # brings a few new clipped lines every frame, each tens of rows through Rich.
         return [
-            *view.render_text(_wrap(self._text(head), width), width),
+            *self._render_line(head, width),
             *view.render_text(view.held_note(held, "characters"), width),
-            *view.render_text(_wrap(self._text(tail), width), width),
+            *self._render_line(tail, width),
         ]
 
     def _text(self, line: str) -> Text:

@@ -18,7 +18,8 @@ from textual.strip import Strip
 
 from nbtui.app.kernel.model import Entry
 from nbtui.app.kernel.search import Hit, Query, SearchIndex, Source, shown_text
-from nbtui.widgets.transcript_parts import ImagePart, Part, StreamPart
+from nbtui.widgets.transcript_deferred import ImagePart
+from nbtui.widgets.transcript_parts import Part, StreamPart
 
 __all__ = ["Mark", "SearchState", "mark_strip"]
 
@@ -124,7 +125,7 @@ class SearchState:
                     stream = part.stream
                     source = Source(part, stream.lines, stream.dropped, stream.visible_partial)
                 else:
-                    source = Source(part, _rows_reader(part, width), version=width)
+                    source = Source(part, _rows_reader(part, width), version=(width, part.revision))
                 sources.append(source)
                 places[id(part)] = _Place(entry, index)
         self._places = places

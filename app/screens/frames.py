@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -53,7 +54,7 @@ class FramePump:
         self._pending = True
         self._owner.call_next(self._due, FRAME / 2)
 
-    def _due(self, interval: float) -> None:
+    async def _due(self, interval: float) -> None:
         at = self._last + interval
         if self._timer is not None:
             if at >= self._at:
@@ -65,10 +66,17 @@ class FramePump:
             self._at = at
             self._timer = self._owner.set_timer(delay, self._timed)
         else:
-            self._draw()
+            await self._yield_then_draw()
 
-    def _timed(self) -> None:
+    async def _timed(self) -> None:
         self._timer = None
+        await self._yield_then_draw()
+
+    async def _yield_then_draw(self) -> None:
+        # Textual's message pump runs every queued message in one step of the event loop:
+        # a late frame, its timer and the next frame's call would otherwise be one stall
+        # of several frames, with no keystroke read between them.
+        await asyncio.sleep(0)
         self._draw()
 
     def drawing(self) -> None:

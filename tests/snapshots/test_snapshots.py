@@ -190,6 +190,9 @@ async def settle(pilot: Pilot[Any], app: NbtuiApp, editor_text: str) -> None:
     await until(pilot, lambda: session.usage is not None and session.liveness is not None)
     await until(pilot, lambda: not session.undrawn)
     await pilot.pause(0.1)
+    # A picture drawn as half blocks is decoded in the layout thread once it is drawn.
+    await until(pilot, lambda: not app.transcript.laying_out)
+    await pilot.pause(0.05)
 
 
 def test_main_screen_80x24(snap_compare: Any, named_kernel: KernelManager) -> None:

@@ -255,10 +255,14 @@ async def test_a_burst_of_pictures_decodes_only_those_on_screen(
             ),
             text=False,
         )
+        # Decoded in the layout thread: those drawn come a moment later.
+        await until(pilot, lambda: len(decoded) >= 1)
         await pilot.pause(0.1)
         # 30 pictures laid out whole; only the last few are drawn (and the cell after).
         assert app.transcript.virtual_size.height > 300
         assert 1 <= len(decoded) <= 4
-        # plain_text() draws every row: all of them are there, decoded once each.
-        assert "▀" * 50 in app.transcript.plain_text()
+        # plain_text() draws every row: each picture is decoded once, then shows.
+        app.transcript.plain_text()
+        await until(pilot, lambda: len(decoded) == 30)
+        await until(pilot, lambda: app.transcript.plain_text().count("▀" * 50) >= 30 * 20)
         assert len(decoded) == 30

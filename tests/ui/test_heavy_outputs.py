@@ -1,0 +1,123 @@
+"""Heavy outputs laid out off the event loop or only where seen (issue 19's stalls): a long
+markdown document and a half-block picture come from the layout thread, a long line is cut
+into rows as they are drawn and held back in its middle past the limit. The real console
+on a scripted kernel; the layout thread is held at a gate so what shows before it is done
+can be looked at."""
+
+from __future__ import annotations
+
+import base64
+import io
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from rich.console import Console, RenderableType
+from textual.strip import Strip
+
+from nbtui.app.kernel.search import Query
+from nbtui.app.nbtui_app import create_app
+from nbtui.widgets import transcript_build
+from tests.fakes import scripted_client
+from tests.ui.conftest import until, until_shown
+
+REQUEST = {
+    "msg_id": "peer-1",
+    "session": "91c0a7e2",
+    "username": "analyst",
+    "msg_type": "execute_request",
+}
+
+
+@pytest.fixture
+def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The layout thread waits for this before it lays anything out."""
+    opened = threading.Event()
+    real = transcript_build._lay_out
+
+    def held(console: Console, make: Callable[[int], RenderableType], width: int) -> list[Strip]:
+        opened.wait(30)
+        return real(console, make, width)
+
+    monkeypatch.setattr(transcript_build, "_lay_out", held)
+    try:
+        yield opened
+    finally:
+        opened.set()  # never leave the shared thread waiting
+
+
+def publish(kernel: Any, msg_type: str, content: dict[str, Any]) -> None:
+    """A peer's cell: busy, its code, then one output."""
+    kernel.publish("status", {"execution_state": "busy"}, REQUEST)
+    kernel.publish("execute_input", {"code": "show()", "execution_count": 1}, REQUEST)
+    kernel.publish(msg_type, content, REQUEST)
+
+
+async def test_a_long_markdown_document_shows_a_line_until_it_is_laid_out(
+    gate: threading.Event,
+) -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    document = "\n".join(f"- item {i} *em*" for i in range(300))
+    assert len(document) > transcript_build.DEFERRED_MARKDOWN
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        publish(kernel, "display_data", {"data": {"text/markdown": document}, "metadata": {}})
+        await until_shown(pilot, app, "laying out markdown")
+        view = app.transcript
+        assert "item 299" not in view.plain_text()
+        gate.set()
+        await until(pilot, lambda: "item 299" in view.plain_text())
+        assert "laying out markdown" not in view.plain_text()
+        await until_shown(pilot, app, "item 299")
+        # Search reads the rows that came from the thread, not the waiting line.
+        view.open_search()
+        view.search_for(Query("item 150 em"))
+        await until(pilot, lambda: view._search_status == "1 of 1")
+
+
+async def test_a_picture_shows_once_the_layout_thread_has_decoded_it(
+    gate: threading.Event,
+) -> None:
+    from PIL import Image  # noqa: PLC0415
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (160, 160), (200, 30, 30)).save(buffer, "PNG")
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        publish(kernel, "display_data", {"data": {"image/png": png}, "metadata": {}})
+        view = app.transcript
+        # Laid out from its header at once: its rows are there, blank until decoded.
+        await until(pilot, lambda: view._height > 45)
+        assert "▀" not in view.plain_text()
+        gate.set()
+        await until(pilot, lambda: "▀" * 40 in view.plain_text())
+        await until_shown(pilot, app, "▀" * 40)
+
+
+async def test_a_long_line_is_cut_as_drawn_and_held_back_past_the_limit() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    long = "0123456789" * 500  # 5,000 characters: 50 rows, cut one at a time
+    huge = "h" * 20_000 + "needle" + "t" * 20_000  # past the 10,000-character limit
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        publish(kernel, "stream", {"name": "stdout", "text": f"{long}\n{huge}\nend\n"})
+        view = app.transcript
+        await until(pilot, lambda: "\nend" in view.plain_text())
+        text = view.plain_text()
+        assert long in text.replace("\n", "")
+        assert "… 30,006 characters held back (F10" in text
+        assert "needle" not in text
+        rows = text.split("\n")
+        assert rows.count("h" * view._layout_width) == 5_000 // view._layout_width
+        assert rows.count("t" * view._layout_width) == 5_000 // view._layout_width
+        # F10 opens it whole, and search finds what is held back.
+        assert view.output_to_open() is not None
+        view.open_search()
+        view.search_for(Query("needle"))
+        await until(pilot, lambda: view._search_status == "1 of 1")

@@ -23,7 +23,6 @@ from nbtui.app.kernel.connection import (
     resolve_connection_file,
 )
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.launcher import OwnKernel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
@@ -291,6 +290,8 @@ async def run(args: argparse.Namespace) -> int:
             tunnel = await asyncio.to_thread(_open_tunnel, found, args)
             info = tunnel.info
     else:
+        from nbtui.app.kernel.launcher import OwnKernel  # noqa: PLC0415 - startup: only when nbtui starts one
+
         own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
         info = own.target
     client = KernelClient(info, username=args.username)

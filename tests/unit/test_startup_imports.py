@@ -38,6 +38,9 @@ DEFERRED = (
     "nbtui.app.kernel.hub",
     "nbtui.app.kernel.remote",
     "nbtui.app.kernel.tunnel",
+    # Starting a kernel, and --list's tables: not for --existing.
+    "nbtui.app.kernel.launcher",
+    "nbtui.app.present_tables",
     "nbtui.app.kernel.transports.websocket",
     "tornado.httpclient",
     "jupyterhub",

@@ -33,11 +33,6 @@ from nbtui.app.config_checks import TYPE_NAMES, Setting, settings_of, shown
 if TYPE_CHECKING:
     from textual.binding import Binding
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 __all__ = [
     "Config",
     "ConfigError",
@@ -192,6 +187,11 @@ def parse_config(text: str, path: Path, settings: Iterable[Setting]) -> Config:
         ConfigError: the text is not TOML, or sets something unknown or wrong. The actions
             of `[keys]` are checked later, against the app's bindings (`check_actions`).
     """
+    # Startup: the TOML parser loads only when there is a file to read.
+    if sys.version_info >= (3, 11):
+        import tomllib  # noqa: PLC0415
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib  # noqa: PLC0415
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -23,15 +23,13 @@ from nbtui.app.kernel.connection import (
     resolve_connection_file,
 )
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.launcher import OwnKernel
-from nbtui.app.kernel.record import default_record_path
-from nbtui.app.kernel.tunnel import SshLink, SshTunnel, open_tunnel
 from nbtui.app.listing import on_terminal, pick, search_dirs
 from nbtui.app.present import display_name
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.server import ServerKernel
     from nbtui.app.kernel.target import KernelTarget, OwnedKernel
+    from nbtui.app.kernel.tunnel import SshTunnel
 
 __all__ = ["OWN_KERNEL_START", "app_options", "connection", "run"]
 
@@ -244,10 +242,19 @@ def _record_path(args: argparse.Namespace, info: KernelTarget) -> Path | None:
     if args.record:
         path = Path(args.record).expanduser().absolute()
     else:
+        from nbtui.app.kernel.record import default_record_path  # noqa: PLC0415 - startup
+
         found = re.search(r"[0-9a-f]{8}", info.label)
         path = default_record_path(found.group(0) if found else "")
     print(f"nbtui: recording the session to {path}", file=sys.stderr)
     return path
+
+
+def _open_tunnel(target: ConnectionInfo, args: argparse.Namespace) -> SshTunnel:
+    """`--ssh`'s tunnel to `target`'s ports (blocking: run it in a thread)."""
+    from nbtui.app.kernel.tunnel import open_tunnel  # noqa: PLC0415 - startup: pexpect only with --ssh
+
+    return open_tunnel(target, args.ssh, args.sshkey)
 
 
 OWN_KERNEL_START = 60.0
@@ -272,7 +279,7 @@ async def run(args: argparse.Namespace) -> int:
         info, own = found_server
     elif args.ssh is not None and _remote_lookup(args.existing):
         remote = await asyncio.to_thread(_remote_connection, args)
-        tunnel = await asyncio.to_thread(open_tunnel, remote, args.ssh, args.sshkey)
+        tunnel = await asyncio.to_thread(_open_tunnel, remote, args)
         info = tunnel.info
     elif args.existing is not None or args.pick:
         found = await connection(args)
@@ -280,14 +287,17 @@ async def run(args: argparse.Namespace) -> int:
             return 1
         info = found
         if args.ssh is not None:
-            tunnel = await asyncio.to_thread(open_tunnel, found, args.ssh, args.sshkey)
+            tunnel = await asyncio.to_thread(_open_tunnel, found, args)
             info = tunnel.info
     else:
+        from nbtui.app.kernel.launcher import OwnKernel  # noqa: PLC0415 - startup: only when nbtui starts one
+
         own = await OwnKernel.start(args.kernel or "python3", keep=args.keep_kernel)
         info = own.target
     client = KernelClient(info, username=args.username)
     if tunnel is not None:
         from nbtui.app.kernel.transports.zeromq import ZmqTransport  # noqa: PLC0415
+        from nbtui.app.kernel.tunnel import SshLink  # noqa: PLC0415 - startup: pexpect only with --ssh
 
         if isinstance(client.transport, ZmqTransport):
             # A tunnel that drops (ssh killed, the network gone) is made again.

@@ -16,7 +16,6 @@ from nbtui.app.kernel import discovery
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.gpu import REMOTE, GpuSampler, GpuSnapshot
 from nbtui.app.kernel.kernel_entry import KernelEntry
-from nbtui.app.present_tables import entries_json, format_table
 
 __all__ = [
     "gpu_readings",
@@ -37,6 +36,8 @@ def search_dirs(args: argparse.Namespace) -> list[Path]:
 
 async def list_kernels(args: argparse.Namespace) -> int:
     """--list: print the table (or, with --json, the JSON) of the connection files' kernels."""
+    from nbtui.app.present_tables import entries_json, format_table  # noqa: PLC0415 - startup
+
     entries = await discovery.probe_all(discovery.connection_files(search_dirs(args)))
     gpu = await asyncio.to_thread(gpu_readings, entries)
     if args.json:
@@ -88,6 +89,8 @@ async def prune(args: argparse.Namespace) -> int:
         discovery.connection_files(search_dirs(args)), details=False, usage=False
     )
     stale = [entry for entry in entries if entry.stale]
+    from nbtui.app.present_tables import format_table  # noqa: PLC0415 - startup
+
     if not stale:
         print(f"no stale connection files ({len(entries)} checked)")
         return 0

@@ -27,22 +27,40 @@ class SyntaxTextArea(TextArea):
     # The editor's, declared for the type checker (CellEditor.__init__ sets them).
     _lexer: Lexer | None
     _lexed: bool
+    _language: str | None = None
+    _lexer_due = False
+    """The lexer of `_language` is still to make: startup leaves it to the first text or
+    to `prepare_lexer` (Pygments compiles Python's regexes once, some 50 ms)."""
 
     @property
     def highlight_language(self) -> str | None:
         """The Pygments lexer that colours the cell (the kernel's language), or None."""
-        return None if self._lexer is None else self._lexer.name
+        lexer = self._made_lexer()
+        return None if lexer is None else lexer.name
 
     @highlight_language.setter
     def highlight_language(self, name: str | None) -> None:
-        try:
-            # Offsets must stay those of the text: no stripped or added newlines.
-            lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False) if name else None
-        except ClassNotFound:
-            lexer = None
-        self._lexer = None if lexer is None or lexer.name == "Text only" else lexer
+        self._language = name
+        self._lexer = None
+        self._lexer_due = True
         self._build_highlight_map()
         self.refresh()
+
+    def prepare_lexer(self) -> None:
+        """Make the cell's lexer now, when nothing waits on it (after the first frame)."""
+        self._made_lexer()
+
+    def _made_lexer(self) -> Lexer | None:
+        if self._lexer_due:
+            self._lexer_due = False
+            name = self._language
+            try:
+                # Offsets must stay those of the text: no stripped or added newlines.
+                lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False) if name else None
+            except ClassNotFound:
+                lexer = None
+            self._lexer = None if lexer is None or lexer.name == "Text only" else lexer
+        return self._lexer
 
     HIGHLIGHT_LIMIT = 20_000
     """Characters of a cell beyond which it stays plain: Pygments takes some 5 ms per
@@ -63,9 +81,13 @@ class SyntaxTextArea(TextArea):
         highlights = self._highlights
         highlights.clear()
         lines = self.document.lines
-        if self._lexer is None or sum(map(len, lines)) > self.HIGHLIGHT_LIMIT:
+        size = sum(map(len, lines))
+        if not size or size > self.HIGHLIGHT_LIMIT:
             return
-        for row, first, last, name in syntax_spans(self._lexer, lines):
+        lexer = self._made_lexer()
+        if lexer is None:
+            return
+        for row, first, last, name in syntax_spans(lexer, lines):
             highlights[row].append((first, last, name))
 
     def render_lines(self, crop: Region) -> list[Strip]:

@@ -6,6 +6,8 @@ screen tells the transcript, which finds and shows the matches, and sends the co
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +15,9 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
-from nbtui.app.kernel.search import Query
+if TYPE_CHECKING:
+    from nbtui.app.kernel.search import Query
+
 
 __all__ = ["SearchBar"]
 
@@ -86,6 +90,8 @@ class SearchBar(Horizontal):
     @property
     def search_query(self) -> Query:
         """What is typed, with the toggles."""
+        from nbtui.app.kernel.search import Query  # noqa: PLC0415 - startup
+
         return Query(self.query_one(Input).value, case=self.case, regex=self.regex)
 
     def open(self) -> None:

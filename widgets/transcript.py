@@ -15,6 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable
 from itertools import accumulate
+from typing import TYPE_CHECKING
 
 from rich.style import Style
 from textual.binding import Binding
@@ -37,7 +38,9 @@ from nbtui.widgets.transcript_cells import CellKeys
 from nbtui.widgets.transcript_entries import CODE_CLASSES
 from nbtui.widgets.transcript_find import SearchKeys
 from nbtui.widgets.transcript_parts import Part
-from nbtui.widgets.transcript_search import SearchState, mark_strip
+
+if TYPE_CHECKING:
+    from nbtui.widgets.transcript_search import SearchState
 
 __all__ = ["LINE_CACHE_SCREENS", "TranscriptView"]
 
@@ -337,6 +340,8 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
                 if self._search is not None:
                     marks = self._search.marks(part, row, content_width, self.line_limit)
                     if marks:
+                        from nbtui.widgets.transcript_search import mark_strip  # noqa: PLC0415
+
                         strip = mark_strip(
                             strip,
                             marks,

@@ -18,7 +18,6 @@ from rich.syntax import Syntax
 from rich.text import Span, Text
 
 from nbtui.app.kernel.model import Catchup, Cell, Notice
-from nbtui.app.kernel.search import shown_text
 from nbtui.widgets.syntax import SYNTAX, syntax_ranges
 
 __all__ = [
@@ -164,5 +163,7 @@ def notice_line(notice: Notice, style: StyleOf) -> RenderableType:
 def cell_output_text(cell: Cell) -> str:
     """A cell's outputs as plain text, one after another, as the transcript shows them
     (colour codes removed): what `o` copies."""
+    from nbtui.app.kernel.search import shown_text  # noqa: PLC0415 - startup
+
     texts = [shown_text(output.text).rstrip("\n") for output in cell.outputs]
     return "\n".join(text for text in texts if text)

@@ -4,13 +4,17 @@ close; the view stays on the current match while output streams in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.message import Message
 from textual.scroll_view import ScrollView
 
 from nbtui.app.kernel.model import Cell, Entry
-from nbtui.app.kernel.search import Hit, Query
 from nbtui.widgets.transcript_parts import Part
-from nbtui.widgets.transcript_search import SearchState
+
+if TYPE_CHECKING:
+    from nbtui.app.kernel.search import Hit, Query
+    from nbtui.widgets.transcript_search import SearchState
 
 __all__ = ["SearchKeys"]
 
@@ -55,6 +59,8 @@ class SearchKeys(ScrollView):
     def open_search(self) -> None:
         """Start searching from here: Escape (`close_search(restore=True)`) comes back."""
         if self._search is None:
+            from nbtui.widgets.transcript_search import SearchState  # noqa: PLC0415 - startup
+
             self._search = SearchState((self.scroll_y, self.follow))
 
     def search_for(self, query: Query) -> None:

@@ -7,6 +7,8 @@ app asks `VariablesProbe.rich(name)` for the bundle and shows it in the pager.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
@@ -15,12 +17,9 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from nbtui.app.kernel.variables import (
-    VariableRow,
-    VariablesSnapshot,
-    filter_rows,
-    is_hidden,
-)
+if TYPE_CHECKING:
+    from nbtui.app.kernel.variables import VariableRow, VariablesSnapshot
+
 
 __all__ = ["VariablesPane", "pane_title"]
 
@@ -193,7 +192,14 @@ class VariablesPane(Vertical):
         message.update("")
         self.remove_class("-unsupported")
         self.set_class(snapshot is not None and snapshot.state == "no answer", "-stale")
-        self._fill(filter_rows(self._last_rows, self.filter_text, show_hidden=self.show_hidden))
+        self._fill(self._filtered())
+
+    def _filtered(self) -> list[VariableRow]:
+        if not self._last_rows:
+            return []  # startup: the filter's module loads with the first reading
+        from nbtui.app.kernel.variables import filter_rows  # noqa: PLC0415
+
+        return filter_rows(self._last_rows, self.filter_text, show_hidden=self.show_hidden)
 
     def _fill(self, rows: list[VariableRow]) -> None:
         table = self.table
@@ -218,4 +224,6 @@ class VariablesPane(Vertical):
 
     def hidden_count(self) -> int:
         """How many variables the default hiding leaves out of the latest reading."""
+        from nbtui.app.kernel.variables import is_hidden  # noqa: PLC0415 - startup
+
         return sum(1 for row in self._last_rows if is_hidden(row))

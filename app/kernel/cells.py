@@ -9,7 +9,7 @@ import re
 import warnings
 from typing import Any
 
-from pygments.lexers import get_lexer_by_name
+from pygments.lexers import find_lexer_class_by_name
 from pygments.util import ClassNotFound
 
 __all__ = [
@@ -158,7 +158,8 @@ def lexer_name(language_info: dict[str, Any]) -> str:
         if isinstance(given, str) and given:
             name = _PLAIN_LEXERS.get(given, given)
             try:
-                get_lexer_by_name(name)
+                # The class, not an instance: startup (an instance compiles its regexes).
+                find_lexer_class_by_name(name)
             except ClassNotFound:
                 continue
             return name

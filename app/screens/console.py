@@ -17,7 +17,6 @@ from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.present import SteadyFigures
 from nbtui.app.screens.completion import Completion
-from nbtui.app.screens.confirm import ConfirmScreen
 from nbtui.app.screens.console_search import ConsoleSearch
 from nbtui.app.screens.frames import FramePump
 from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
@@ -171,6 +170,8 @@ class ConsoleScreen(ConsoleSearch):
         session.client.on_message = self._frames.schedule
         session.client.on_cell_end = self._frames.cell_ended
         self._draw_frame()
+        # Startup: the editor's lexer is made once the first frame is out.
+        self.call_after_refresh(self.editor.prepare_lexer)
         self.post_message(self.Attached())
         self.run_worker(self._load_history(), group="history")
         session.watch()
@@ -403,6 +404,8 @@ class ConsoleScreen(ConsoleSearch):
                 timeout=5,
             )
             return
+        from nbtui.app.screens.confirm import ConfirmScreen  # noqa: PLC0415 - startup
+
         self.app.push_screen(
             ConfirmScreen("Restart the kernel? All its state is lost."), self._restart_confirmed
         )

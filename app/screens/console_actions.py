@@ -10,15 +10,13 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from nbtui.app.kernel.model import StreamOutput
-from nbtui.app.screens.export_prompt import ExportPrompt
-from nbtui.app.screens.exporting import SessionRecorder, default_export_path, export_session
-from nbtui.app.screens.pager import PagerScreen
 from nbtui.widgets.connection_pane import ConnectionPane
 from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.variables_pane import VariablesPane
 
 if TYPE_CHECKING:
     from nbtui.app.kernel.session import KernelSession
+    from nbtui.app.screens.exporting import SessionRecorder
     from nbtui.app.screens.frames import FramePump
     from nbtui.app.screens.watch import KernelWatch
     from nbtui.widgets.editor import CellEditor
@@ -89,6 +87,8 @@ class ConsoleActions(Screen[None]):
         else:
             title = f"Out[{output.execution_count}]" if output.execution_count else "output"
             text = output.source
+        from nbtui.app.screens.pager import PagerScreen  # noqa: PLC0415 - startup: on F10 only
+
         self.app.push_screen(PagerScreen(title, text))
 
     def action_copy_join(self) -> None:
@@ -186,9 +186,15 @@ class ConsoleActions(Screen[None]):
             if typed:
                 await self._export(typed, suffix)
 
+        # Startup: the export modules load at the first export.
+        from nbtui.app.screens.export_prompt import ExportPrompt  # noqa: PLC0415
+        from nbtui.app.screens.exporting import default_export_path  # noqa: PLC0415
+
         self.app.push_screen(ExportPrompt(default_export_path(suffix), what), chosen)
 
     async def _export(self, typed: str, suffix: str) -> None:
+        from nbtui.app.screens.exporting import export_session  # noqa: PLC0415 - startup
+
         try:
             path = await export_session(self.session, typed, suffix)
         except Exception as error:  # noqa: BLE001 - said, never a crash (OSError, invalid)
@@ -201,6 +207,8 @@ class ConsoleActions(Screen[None]):
         """Attached: start recording, when asked to (`--record`)."""
         if self.record_path is None or self.recorder is not None:
             return
+        from nbtui.app.screens.exporting import SessionRecorder  # noqa: PLC0415 - startup
+
         recorder = SessionRecorder(self.session, self.record_path)
         try:
             recorder.start()

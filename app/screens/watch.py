@@ -15,10 +15,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from nbtui.app.kernel.queue import CellEnds, waiting_cells
-from nbtui.app.kernel.variables import VariableRow, VariablesPoller, VariablesSnapshot
 from nbtui.app.notify import Notice, Notifier, NotifyPolicy, app_writer
 from nbtui.app.present import waiting_text
-from nbtui.app.screens.variable_value import VariableValueScreen
 from nbtui.widgets.variables_pane import VariablesPane
 
 if TYPE_CHECKING:
@@ -28,6 +26,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.changes import SessionChanges
     from nbtui.app.kernel.entries import Cell
     from nbtui.app.kernel.session import KernelSession
+    from nbtui.app.kernel.variables import VariableRow, VariablesPoller, VariablesSnapshot
     from nbtui.widgets.transcript import TranscriptView
 
 __all__ = ["KernelWatch"]
@@ -114,6 +113,8 @@ class KernelWatch:
     def _start(self) -> None:
         if self.poller is not None:
             return
+        from nbtui.app.kernel.variables import VariablesPoller  # noqa: PLC0415 - startup
+
         poller = VariablesPoller(self.session.client, self.variables_interval, on_update=self._read)
         poller.busy = self.session.model.busy
         self.poller = poller
@@ -141,6 +142,8 @@ class KernelWatch:
             return
 
         async def fetch() -> None:
+            from nbtui.app.screens.variable_value import VariableValueScreen  # noqa: PLC0415 - startup
+
             value = await probe.rich(row.name)
             if not self.session.closing:
                 self.screen.app.push_screen(VariableValueScreen(row, value))

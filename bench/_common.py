@@ -49,7 +49,11 @@ def client_command(client: str, conn: str) -> tuple[str, str, str]:
         sub = "" if script.endswith("jupyter-console") else " console"
         command = f"{shlex.quote(script)}{sub} --existing {conn}"
         ready, needle = "In [", "console"
-    return f"env {passed} {command}", ready, needle
+    # Both clients may cache their bytecode, as a user's install does (pip compiles a
+    # wheel's modules as it installs them): with PYTHONDONTWRITEBYTECODE set, as on the
+    # machines here, an editable nbtui compiled its ~100 modules at every launch while
+    # jupyter console's came compiled from site-packages.
+    return f"env -u PYTHONDONTWRITEBYTECODE {passed} {command}", ready, needle
 
 
 def cpu_seconds(proc: psutil.Process) -> float:

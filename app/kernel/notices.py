@@ -120,13 +120,17 @@ def ended_during_gap(count: int | None) -> Notice:
     )
 
 
-def interrupt_ignored(grace: float) -> Notice:
-    """The kernel still runs what was interrupted `grace` seconds ago."""
-    return (
-        f"the kernel did not respond to the interrupt within {grace:g} s "
-        "(it may be in C code that ignores SIGINT, or not support interrupts)",
-        "warning",
+def interrupt_ignored(grace: float, just_started: bool = False) -> Notice:
+    """The kernel still runs what was interrupted `grace` seconds ago; `just_started`:
+    a cell had started moments before the interrupt was sent."""
+    why = (
+        # ipykernel ignores SIGINT between a cell's busy and its handler, and one just
+        # after escapes its dispatch (ipykernel#666): measured on ipykernel 7.4.
+        "it had just started a cell, when ipykernel can miss an interrupt: press ctrl+c again"
+        if just_started
+        else "it may be in C code that ignores SIGINT, or not support interrupts"
     )
+    return (f"the kernel did not respond to the interrupt within {grace:g} s ({why})", "warning")
 
 
 def memory_short(share: float | None, limit: MemoryLimit | None = None) -> Notice:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -39,6 +40,9 @@ class CellSubmission:
 
     INTERRUPT_GRACE = 3.0
     """Seconds after an interrupt before saying the kernel ignored it."""
+    JUST_STARTED = 1.0
+    """Seconds after a cell's busy within which an ignored interrupt may have landed as
+    the cell started (see `interrupt_ignored`)."""
 
     # The session's, declared for the type checker.
     client: KernelClient
@@ -140,6 +144,12 @@ class CellSubmission:
         if not self.model.busy and waiting_input is None:
             return False
         running = set(self.model.running)
+        # Message times are time.monotonic's, not `clock`'s.
+        now = time.monotonic()
+        just_started = any(
+            cell.started is not None and now - cell.started < self.JUST_STARTED
+            for cell in self.model.running.values()
+        )
         self._interrupted_cells = {key for key, cell in self.model.running.items() if cell.is_self}
         if self.own_kernel is not None:
             await self.own_kernel.interrupt()
@@ -148,14 +158,16 @@ class CellSubmission:
         # The kernel raises KeyboardInterrupt in a pending input(): what is typed next is
         # for the editor. Should the interrupt not take, the prompt comes back.
         self._interrupted_input = waiting_input
-        self.deadlines.after(self.INTERRUPT_GRACE, lambda: self._check_interrupted(running))
+        self.deadlines.after(
+            self.INTERRUPT_GRACE, lambda: self._check_interrupted(running, just_started)
+        )
         return True
 
-    def _check_interrupted(self, running: set[str]) -> None:
+    def _check_interrupted(self, running: set[str], just_started: bool = False) -> None:
         asked, self._interrupted_input = self._interrupted_input, None
         self._interrupted_cells = set()
         if running & set(self.model.running):
-            self.model.add_notice(*interrupt_ignored(self.INTERRUPT_GRACE))
+            self.model.add_notice(*interrupt_ignored(self.INTERRUPT_GRACE, just_started))
         if (
             asked is not None
             and not self.client.replied(asked.parent_id)

@@ -250,6 +250,24 @@ async def test_an_ignored_interrupt_is_reported_after_the_grace() -> None:
     clock.advance(0.5)
     session.deadlines.run_due()
     assert "did not respond to the interrupt within 3 s" in notices(session)[-1]
+    # Pressed moments after the cell started: ipykernel can miss that one.
+    assert "press ctrl+c again" in notices(session)[-1]
+
+
+async def test_an_interrupt_ignored_well_into_a_cell_blames_the_code() -> None:
+    transport = ScriptedTransport()
+    transport.hold = True
+    session, transport, clock = await attached(transport=transport)
+    session.execute("while True: pass")
+    await settle(session)
+    for cell in session.model.running.values():
+        cell.started = time.monotonic() - 60
+    assert await session.interrupt()
+    await settle(session)
+    clock.advance(session.INTERRUPT_GRACE)
+    session.deadlines.run_due()
+    assert "C code that ignores SIGINT" in notices(session)[-1]
+    assert "again" not in notices(session)[-1]
 
 
 async def test_a_heeded_interrupt_says_nothing_more() -> None:

@@ -28,8 +28,8 @@ from nbtui.app.kernel.connection import load_connection_file
 SLEEPER = "print('sleeping', flush=True); import time; time.sleep(60)"
 """A cell to interrupt, once its output shows. ipykernel 7.4 ignores SIGINT from the
 busy it publishes until its handler starts, and a SIGINT just after that escapes
-`dispatch_shell` (ipykernel#666): measured here, 6 of 150 interrupts sent 0-2.5 ms
-after busy were lost and one left the kernel wedged. On a loaded machine that window
+`dispatch_shell` (ipykernel#666): measured here, of 123 interrupts sent 0-2.5 ms
+after busy, 6 were lost and one left the kernel wedged. On a loaded machine that window
 is wide enough for a test that interrupts at the first sight of busy to fail."""
 
 

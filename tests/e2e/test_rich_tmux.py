@@ -4,17 +4,14 @@ when it is updated. What the screen shows is read with `tmux capture-pane`."""
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import shutil
 import time
 
 import pytest
 from jupyter_client import KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -58,17 +55,9 @@ def until_shown(terminal: Terminal, pattern: str) -> str:
 
 @pytest.mark.timeout(240)
 def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
-    # Half blocks whatever terminal runs the tests (kitty's KITTY_WINDOW_ID reaches tmux).
-    nbtui = (
-        f"{shlex.quote(nbtui_script())} --images halfblock "
-        f"--existing {shlex.quote(kernel.connection_file)}"
-    )
-    terminal = Terminal(200, 50)
-    try:
-        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    with Terminal(200, 50) as terminal:
+        # Half blocks whatever terminal runs the tests (kitty's KITTY_WINDOW_ID reaches tmux).
+        terminal.start_nbtui("--images", "halfblock", "--existing", kernel.connection_file)
         terminal.wait_for(r"\A.*nbtui.*idle")
 
         run(
@@ -119,5 +108,3 @@ def test_rich_output_in_a_real_terminal(kernel: KernelManager) -> None:
 
         terminal.keys("C-q")
         terminal.wait_for(r"^NBTUI-EXIT=0$")
-    finally:
-        terminal.kill()

@@ -8,7 +8,6 @@ kernel, runs a cell, interrupts a runaway one with ctrl+c, and deletes the kerne
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import time
@@ -16,9 +15,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import SLEEPER, JupyterHubProcess, KernelGatewayProcess, nbtui_script, wait_for
+from tests.conftest import SLEEPER, JupyterHubProcess, KernelGatewayProcess, wait_for
+from tests.e2e.terminal import DEADLINE, Terminal
 from tests.e2e.test_server_tmux import _columns, _history, _wait_column
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,19 +28,13 @@ pytestmark = [
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
     """One 160x40 terminal, killed afterwards."""
-    opened = Terminal(160, 40)
-    try:
+    with Terminal(160, 40) as opened:
         yield opened
-    finally:
-        opened.kill()
 
 
 def _start(terminal: Terminal, url: str, token: str, variable: str, *args: str) -> None:
     """nbtui --server URL in `terminal`, the token in `variable`; the pane outlives nbtui."""
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
-    env.append(f"{variable}={shlex.quote(token)}")
-    command = shlex.join([nbtui_script(), "--server", url, *args])
-    terminal.start(f"env {' '.join(env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--server", url, *args, env=[f"{variable}={shlex.quote(token)}"])
 
 
 @pytest.mark.timeout(300)

@@ -9,19 +9,17 @@ only when nbtui created it.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import time
-from collections.abc import Iterator
 
 import psutil
 import pytest
 from jupyter_client import BlockingKernelClient
 
-from tests.conftest import JupyterServerProcess, nbtui_script, wait_for
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.conftest import JupyterServerProcess, wait_for
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -32,17 +30,6 @@ SIDE = "▏"
 """The rule between the transcript and the side panes (shown from 140 columns)."""
 
 
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    """Terminals a test opens (append to the list); all killed afterwards."""
-    opened: list[Terminal] = []
-    try:
-        yield opened
-    finally:
-        for terminal in opened:
-            terminal.kill()
-
-
 def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
     terminal = Terminal(width, height)
     terminals.append(terminal)
@@ -51,11 +38,8 @@ def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
 
 def _start(terminal: Terminal, server: JupyterServerProcess, *args: str) -> None:
     """nbtui --server in `terminal`, the token in its environment; wait until attached."""
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
-    env.append(f"JUPYTER_TOKEN={shlex.quote(server.token)}")
-    command = shlex.join([nbtui_script(), "--server", server.url, *args])
-    # The pane lives on after nbtui so that its exit status and last words can be read.
-    terminal.start(f"env {' '.join(env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    token = f"JUPYTER_TOKEN={shlex.quote(server.token)}"
+    terminal.start_nbtui("--server", server.url, *args, env=[token])
     terminal.wait_for(r"\A.*nbtui.*idle")
 
 

@@ -41,6 +41,20 @@ PASSED_ENV = (
 )
 """The test's environment variables a tmux pane gets (tmux's own server has none of them)."""
 
+SIDE = "▏"
+"""The rule between the transcript and the side panes (shown from 140 columns)."""
+
+
+def columns(screen: str) -> tuple[str, str]:
+    """The transcript column and the side-pane column of a wide screen, line by line."""
+    left: list[str] = []
+    side: list[str] = []
+    for line in screen.splitlines():
+        before, _, after = line.partition(SIDE)
+        left.append(before.rstrip())
+        side.append(after.strip())
+    return "\n".join(left), "\n".join(side)
+
 
 class Terminal:
     """One tmux pane on a private tmux server; `with Terminal(w, h) as t:` kills it after."""
@@ -123,13 +137,25 @@ class Terminal:
         """Type `text` as it is."""
         self.keys(text, literal=True)
 
+    def history(self) -> str:
+        """Everything the pane ever showed outside the full-screen app, and what it shows now."""
+        return self.tmux("capture-pane", "-p", "-S", "-", "-t", self.target)
+
     def wait_for(self, pattern: str, where: str = "screen") -> re.Match[str]:
-        """Wait until `pattern` (a regex, multiline) shows, on the screen or in the editor."""
+        """Wait until `pattern` (a regex, multiline) shows `where`: on the screen, in the
+        editor's line, or in the transcript or the side column of a wide screen. The
+        match's `string` is the text it was found in."""
         regex = re.compile(pattern, re.MULTILINE)
         deadline = time.monotonic() + DEADLINE
         text = ""
         while time.monotonic() < deadline:
-            text = self.screen() if where == "screen" else self.editor_line()
+            if where == "screen":
+                text = self.screen()
+            elif where == "editor":
+                text = self.editor_line()
+            else:
+                left, side = columns(self.screen())
+                text = left if where == "transcript" else side
             match = regex.search(text)
             if match:
                 return match

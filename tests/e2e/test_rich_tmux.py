@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 
 import pytest
 from jupyter_client import KernelManager
 
-from tests.e2e.terminal import DEADLINE, Terminal
+from tests.e2e.terminal import Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -38,19 +37,9 @@ def run(terminal: Terminal, code: str) -> None:
     terminal.keys("C-r")
 
 
-def transcript(terminal: Terminal) -> str:
-    """The screen left of the side panes."""
-    return "\n".join(line.split("▏")[0] for line in terminal.screen().splitlines())
-
-
 def until_shown(terminal: Terminal, pattern: str) -> str:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        text = transcript(terminal)
-        if re.search(pattern, text, re.MULTILINE):
-            return text
-        time.sleep(0.05)
-    raise AssertionError(f"{pattern!r} not on screen; the screen:\n{terminal.screen()}")
+    """Wait until `pattern` shows left of the side panes; that column's text."""
+    return terminal.wait_for(pattern, where="transcript").string
 
 
 @pytest.mark.timeout(240)

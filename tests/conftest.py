@@ -205,16 +205,7 @@ class JupyterServerProcess:
 
     def api(self, method: str, path: str, body: object = None) -> object:
         """One REST call with the token; the decoded JSON answer (None for none)."""
-        data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
-        request = urllib.request.Request(
-            f"{self.url}{path}",
-            data=data,
-            method=method,
-            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        return _rest(f"{self.url}{path}", self.token, method, body, timeout=30)
 
     def start_kernel(self, name: str = "python3") -> str:
         model = self.api("POST", "/api/kernels", {"name": name})
@@ -276,7 +267,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _rest(url: str, token: str, method: str = "GET", body: object = None) -> object:
+def _rest(
+    url: str, token: str, method: str = "GET", body: object = None, timeout: float = 60
+) -> object:
     """One REST call with `token`; the decoded JSON answer (None for none)."""
     data = None if body is None and method == "GET" else json.dumps(body or {}).encode()
     request = urllib.request.Request(
@@ -285,7 +278,7 @@ def _rest(url: str, token: str, method: str = "GET", body: object = None) -> obj
         method=method,
         headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=60) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         raw = response.read()
     return json.loads(raw) if raw else None
 

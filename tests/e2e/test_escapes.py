@@ -23,26 +23,16 @@ and the alternate screen is entered exactly once, by Textual.
 
 from __future__ import annotations
 
-import fcntl
-import os
 import re
-import select
-import struct
-import subprocess
-import termios
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from tests.conftest import nbtui_script
+from tests.e2e.terminal import Pty, run, start_on_pty
+from tests.ui.conftest import peer as another_client
 
 pytestmark = pytest.mark.e2e
-
-DEADLINE = 30.0
-"""Seconds any one thing may take to reach the pty."""
 
 COLUMNS, ROWS = 100, 30
 
@@ -117,112 +107,19 @@ def _code(route: str, begin: str, payload: str, end: str) -> str:
     raise AssertionError(route)
 
 
-@dataclass
-class Pty:
-    """nbtui on the slave side of a pty; everything it writes is kept in `received`."""
-
-    process: subprocess.Popen[bytes]
-    master: int
-    received: bytearray = field(default_factory=bytearray)
-
-    def read_until(self, marker: bytes, start: int = 0, timeout: float = DEADLINE) -> int:
-        """Read until `marker` is in what was received after `start`; return where it ends."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = self.received.find(marker, start)
-            if found >= 0:
-                return found + len(marker)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not self._read(remaining):
-                tail = bytes(self.received[-3000:])
-                raise AssertionError(f"{marker!r} not received within {timeout} s; tail: {tail!r}")
-
-    def _read(self, timeout: float) -> bool:
-        """Read what is there (waiting up to `timeout`); False once the pty is closed."""
-        ready, _, _ = select.select([self.master], [], [], min(timeout, 0.5))
-        if ready:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:  # EIO: the slave side is closed, nbtui is gone
-                return False
-            if not chunk:
-                return False
-            self.received += chunk
-        return True
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
-
-    def wait_exit(self, timeout: float = DEADLINE) -> int:
-        """Keep draining the pty (so nbtui never blocks on a write) until it exits."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            code = self.process.poll()
-            if code is not None:
-                return code
-            self._read(0.1)
-        raise AssertionError(f"nbtui did not exit within {timeout} s")
-
-
-def start_nbtui(kernel: KernelManager) -> Pty:
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith(("JUPYTER", "IPYTHON", "PYDEVD")) or name in ("PATH", "HOME")
-    }
-    env.update(
-        TERM="xterm-256color",
-        COLORTERM="truecolor",
-        LANG="C.UTF-8",
-        COLUMNS=str(COLUMNS),
-        LINES=str(ROWS),
-    )
-    process = subprocess.Popen(
-        [nbtui_script(), "--existing", kernel.connection_file],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    return Pty(process, master)
-
-
 @pytest.fixture
 def nbtui(kernel: KernelManager) -> Iterator[Pty]:
-    pty = start_nbtui(kernel)
+    pty = start_on_pty("--existing", kernel.connection_file, columns=COLUMNS, rows=ROWS)
     try:
         yield pty
     finally:
-        if pty.process.poll() is None:
-            pty.process.kill()
-            pty.process.wait(timeout=DEADLINE)
-        os.close(pty.master)
+        pty.close()
 
 
 @pytest.fixture
 def peer(kernel: KernelManager) -> Iterator[BlockingKernelClient]:
-    client: BlockingKernelClient = kernel.blocking_client()
-    client.start_channels()
-    try:
+    with another_client(kernel) as client:
         yield client
-    finally:
-        client.stop_channels()
-
-
-def run(peer: BlockingKernelClient, code: str) -> None:
-    """Run a cell as the peer and wait for its reply (its output goes to every client)."""
-    msg_id = peer.execute(code, store_history=False)
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        reply = peer.get_shell_msg(timeout=DEADLINE)
-        if reply["parent_header"].get("msg_id") == msg_id:
-            return
-    raise AssertionError(f"no execute_reply for {code!r}")
 
 
 def quit_nbtui(pty: Pty) -> None:

@@ -8,7 +8,6 @@ kernel, runs a cell, interrupts a runaway one with ctrl+c, and deletes the kerne
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import time
@@ -16,9 +15,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import SLEEPER, JupyterHubProcess, KernelGatewayProcess, nbtui_script, wait_for
-from tests.e2e.test_server_tmux import _columns, _history, _wait_column
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.conftest import SLEEPER, JupyterHubProcess, KernelGatewayProcess, wait_for
+from tests.e2e.terminal import DEADLINE, Terminal, columns
 
 pytestmark = [
     pytest.mark.e2e,
@@ -29,19 +27,13 @@ pytestmark = [
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
     """One 160x40 terminal, killed afterwards."""
-    opened = Terminal(160, 40)
-    try:
+    with Terminal(160, 40) as opened:
         yield opened
-    finally:
-        opened.kill()
 
 
 def _start(terminal: Terminal, url: str, token: str, variable: str, *args: str) -> None:
     """nbtui --server URL in `terminal`, the token in `variable`; the pane outlives nbtui."""
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
-    env.append(f"{variable}={shlex.quote(token)}")
-    command = shlex.join([nbtui_script(), "--server", url, *args])
-    terminal.start(f"env {' '.join(env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--server", url, *args, env=[f"{variable}={shlex.quote(token)}"])
 
 
 @pytest.mark.timeout(300)
@@ -54,18 +46,18 @@ def test_hub_starts_the_users_server_and_nbtui_a_kernel_on_it(
     _start(terminal, hub.url, token, "JUPYTERHUB_API_TOKEN", "--start-server")
     # Starting a server takes the hub a while (seconds here, minutes on a busy machine).
     deadline = time.monotonic() + 150
-    while "started by nbtui" not in " ".join(_columns(terminal.screen())[1].split()):
+    while "started by nbtui" not in " ".join(columns(terminal.screen())[1].split()):
         assert time.monotonic() < deadline, f"nbtui never attached:\n{terminal.screen()}"
         time.sleep(0.1)
-    _wait_column(terminal, rf"^hub\s+{hub.url}/user/alice$", "side")
+    terminal.wait_for(rf"^hub\s+{hub.url}/user/alice$", where="side")
     [kernel] = hub.user_api("alice", "GET", "/api/kernels")  # type: ignore[misc]
     terminal.type("print(6*7)")
     terminal.keys("Enter")
-    _wait_column(terminal, r"^\s*42$", "transcript")
+    terminal.wait_for(r"^\s*42$", where="transcript")
     assert token not in terminal.screen()
     terminal.keys("C-q")
     terminal.wait_for(r"^NBTUI-EXIT=0$")
-    history = _history(terminal)
+    history = terminal.history()
     assert token not in history
     assert f"nbtui: asking JupyterHub at {hub.url} to start alice's server" in history
     # nbtui asked for this kernel, so quitting deletes it; alice's server runs on.
@@ -79,21 +71,21 @@ def test_gateway_start_run_interrupt_and_quit(
 ) -> None:
     gateway = kernel_gateway
     _start(terminal, gateway.url, gateway.token, "JUPYTER_TOKEN")
-    _wait_column(terminal, r"started\s+by\s+nbtui", "side")
-    _wait_column(terminal, rf"^gateway\s+{gateway.url}$", "side")
+    terminal.wait_for(r"started\s+by\s+nbtui", where="side")
+    terminal.wait_for(rf"^gateway\s+{gateway.url}$", where="side")
     [kernel_id] = gateway.kernel_ids()
     terminal.type(SLEEPER)
     terminal.keys("Enter")
     terminal.wait_for(r"running")
-    _wait_column(terminal, r"^\s*sleeping$", "transcript")
+    terminal.wait_for(r"^\s*sleeping$", where="transcript")
     terminal.keys("C-c")
-    _wait_column(terminal, r"KeyboardInterrupt", "transcript")
+    terminal.wait_for(r"KeyboardInterrupt", where="transcript")
     terminal.type("print(6*7)")
     terminal.keys("Enter")
-    _wait_column(terminal, r"^\s*42$", "transcript")
-    left, _ = _columns(terminal.screen())
+    terminal.wait_for(r"^\s*42$", where="transcript")
+    left, _ = columns(terminal.screen())
     assert gateway.token not in left
     terminal.keys("C-q")
     terminal.wait_for(r"^NBTUI-EXIT=0$")
-    assert gateway.token not in _history(terminal)
+    assert gateway.token not in terminal.history()
     wait_for(lambda: kernel_id not in gateway.kernel_ids(), timeout=DEADLINE)

@@ -4,8 +4,6 @@ the installed nbtui in tmux: the kernel must run exactly what was typed, in orde
 from __future__ import annotations
 
 import json
-import os
-import shlex
 import shutil
 import threading
 import time
@@ -15,8 +13,7 @@ import pytest
 import zmq
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -98,11 +95,8 @@ class Watcher:
 
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
-    term = Terminal(100, 30)
-    try:
+    with Terminal(100, 30) as term:
         yield term
-    finally:
-        term.kill()
 
 
 @pytest.mark.timeout(300)
@@ -110,11 +104,7 @@ def terminal() -> Iterator[Terminal]:
 def test_a_burst_with_backspaces_runs_what_was_typed(
     terminal: Terminal, kernel: KernelManager, flood: bool
 ) -> None:
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
-    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-    terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--existing", kernel.connection_file)
     terminal.wait_for(r"\A.*nbtui.*idle")
     terminal.wait_for(r"In \[1\]:\s*$", where="editor")
 

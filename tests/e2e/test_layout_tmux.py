@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shlex
 import shutil
 import time
 from collections.abc import Iterator
@@ -12,8 +10,7 @@ from collections.abc import Iterator
 import pytest
 from jupyter_client import KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -26,11 +23,8 @@ BESIDE = re.compile(r"^ .*▏ connection\s*$", re.MULTILINE)
 
 @pytest.fixture
 def wide_terminal() -> Iterator[Terminal]:
-    term = Terminal(200, 50)
-    try:
+    with Terminal(200, 50) as term:
         yield term
-    finally:
-        term.kill()
 
 
 def resized(terminal: Terminal, width: int, height: int, panes_beside: bool) -> str:
@@ -53,11 +47,7 @@ def resized(terminal: Terminal, width: int, height: int, panes_beside: bool) -> 
 @pytest.mark.timeout(240)
 def test_resizing_lays_out_the_new_size(wide_terminal: Terminal, kernel: KernelManager) -> None:
     terminal = wide_terminal
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
-    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-    terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--existing", kernel.connection_file)
     terminal.wait_for(r"\A.*nbtui.*idle")
     terminal.wait_for(BESIDE.pattern)
 

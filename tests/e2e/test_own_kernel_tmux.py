@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shlex
 import shutil
 import signal
@@ -24,8 +23,8 @@ import psutil
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from tests.conftest import JupyterServerProcess, nbtui_script, wait_for
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.conftest import JupyterServerProcess, wait_for
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -73,28 +72,11 @@ def runtime(isolated_jupyter: Path) -> Iterator[Path]:
             path.unlink(missing_ok=True)
 
 
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    """Terminals a test opens (append to the list); all killed afterwards."""
-    opened: list[Terminal] = []
-    try:
-        yield opened
-    finally:
-        for terminal in opened:
-            terminal.kill()
-
-
-def _env(*extra: str) -> str:
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
-    return " ".join([*env, *extra])
-
-
 def _start(terminals: list[Terminal], *args: str, extra_env: tuple[str, ...] = ()) -> Terminal:
     """nbtui with `args` in a new 100x30 pane that lives on after nbtui exits."""
     terminal = Terminal(100, 30)
     terminals.append(terminal)
-    command = shlex.join([nbtui_script(), *args])
-    terminal.start(f"env {_env(*extra_env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui(*args, env=extra_env)
     return terminal
 
 

@@ -4,16 +4,14 @@ input() and getpass work for the one who ran the cell."""
 
 from __future__ import annotations
 
-import os
-import shlex
 import shutil
 from collections.abc import Iterator
 
 import pytest
 from jupyter_client import KernelManager
 
-from tests.conftest import SLEEPER, nbtui_script
-from tests.e2e.test_tmux import PASSED_ENV, Terminal
+from tests.conftest import SLEEPER
+from tests.e2e.terminal import Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -32,14 +30,7 @@ def two_terminals() -> Iterator[tuple[Terminal, Terminal]]:
 
 
 def _start(terminal: Terminal, kernel: KernelManager, username: str) -> None:
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
-    command = (
-        f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-        f" --username {username}"
-    )
-    terminal.start(f"env {env} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--existing", kernel.connection_file, "--username", username)
     terminal.wait_for(r"\A.*nbtui.*idle")
 
 

@@ -3,13 +3,9 @@ killed mid-session, and leaves a valid notebook with every cell that had finishe
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
-import struct
-import subprocess
-import termios
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,44 +15,17 @@ import nbformat
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_escapes import Pty, run
+from tests.e2e.terminal import Pty, run, start_on_pty
+from tests.ui.conftest import peer
 
 pytestmark = pytest.mark.e2e
 DEADLINE = 60.0
 
 
-def _start(kernel: KernelManager, *args: str) -> Pty:
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith(("JUPYTER", "IPYTHON", "PYDEVD", "XDG")) or name in ("PATH", "HOME")
-    }
-    env.update(TERM="xterm-256color", LANG="C.UTF-8")
-    process = subprocess.Popen(
-        [nbtui_script(), "--existing", kernel.connection_file, *args],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
-    return Pty(process, master)
-
-
 @pytest.fixture
 def alice(kernel: KernelManager) -> Iterator[BlockingKernelClient]:
-    client: BlockingKernelClient = kernel.blocking_client()
-    client.session.username = "alice"
-    client.start_channels()
-    try:
+    with peer(kernel, "alice") as client:
         yield client
-    finally:
-        client.stop_channels()
 
 
 def _cells(path: Path) -> list[dict[str, Any]]:
@@ -81,7 +50,7 @@ def test_kill_9_leaves_the_last_complete_notebook(
     kernel: KernelManager, alice: BlockingKernelClient, tmp_path: Path
 ) -> None:
     path = tmp_path / "record.ipynb"
-    pty = _start(kernel, "--record", str(path))
+    pty = start_on_pty("--existing", kernel.connection_file, "--record", str(path))
     try:
         pty.read_until(b"idle", timeout=DEADLINE)
         codes = [f"print('cell {n}', '\u202e')" for n in range(3)]
@@ -94,10 +63,7 @@ def test_kill_9_leaves_the_last_complete_notebook(
         os.kill(pty.process.pid, signal.SIGKILL)
         pty.process.wait(timeout=DEADLINE)
     finally:
-        if pty.process.poll() is None:
-            pty.process.kill()
-            pty.process.wait(timeout=DEADLINE)
-        os.close(pty.master)
+        pty.close(timeout=DEADLINE)
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     cells = [c for c in notebook.cells if c.cell_type == "code"]
@@ -112,7 +78,7 @@ def test_bare_record_says_where(
     kernel: KernelManager, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path / "data"))
-    pty = _start(kernel, "--record")
+    pty = start_on_pty("--existing", kernel.connection_file, "--record")
     try:
         end = pty.read_until(b"nbtui: recording the session to ", timeout=DEADLINE)
         line_end = pty.read_until(b".ipynb", start=end, timeout=DEADLINE)
@@ -124,8 +90,5 @@ def test_bare_record_says_where(
             pty._read(0.1)
         assert said.parent == tmp_path / "data" / "nbtui-records"
     finally:
-        if pty.process.poll() is None:
-            pty.process.kill()
-            pty.process.wait(timeout=DEADLINE)
-        os.close(pty.master)
+        pty.close(timeout=DEADLINE)
     nbformat.validate(nbformat.read(said, as_version=4))

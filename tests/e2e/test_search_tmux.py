@@ -6,7 +6,6 @@ which `tmux pipe-pane` copies to a file)."""
 from __future__ import annotations
 
 import base64
-import os
 import re
 import shlex
 import shutil
@@ -17,8 +16,7 @@ from pathlib import Path
 import pytest
 from jupyter_client import KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
@@ -31,11 +29,8 @@ CODE = "print('FIND'+'ME-42'); print('\\n'.join(f'filler {i}' for i in range(500
 
 @pytest.fixture
 def terminal() -> Iterator[Terminal]:
-    term = Terminal(100, 30)
-    try:
+    with Terminal(100, 30) as term:
         yield term
-    finally:
-        term.kill()
 
 
 def osc52(captured: Path) -> list[bytes]:
@@ -47,11 +42,7 @@ def osc52(captured: Path) -> list[bytes]:
 def test_a_token_5000_lines_back_is_found_and_a_cells_code_copied(
     terminal: Terminal, kernel: KernelManager, tmp_path: Path
 ) -> None:
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
-    nbtui = f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-    terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    terminal.start_nbtui("--existing", kernel.connection_file)
     captured = tmp_path / "pane.bytes"
     terminal.tmux("pipe-pane", "-O", "-t", terminal.target, f"cat >> {shlex.quote(str(captured))}")
     terminal.wait_for(r"\A.*nbtui.*idle")

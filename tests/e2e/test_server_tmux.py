@@ -9,38 +9,22 @@ only when nbtui created it.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
 import time
-from collections.abc import Iterator
 
 import psutil
 import pytest
 from jupyter_client import BlockingKernelClient
 
-from tests.conftest import JupyterServerProcess, nbtui_script, wait_for
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.conftest import JupyterServerProcess, wait_for
+from tests.e2e.terminal import DEADLINE, Terminal
 
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed"),
 ]
-
-SIDE = "▏"
-"""The rule between the transcript and the side panes (shown from 140 columns)."""
-
-
-@pytest.fixture
-def terminals() -> Iterator[list[Terminal]]:
-    """Terminals a test opens (append to the list); all killed afterwards."""
-    opened: list[Terminal] = []
-    try:
-        yield opened
-    finally:
-        for terminal in opened:
-            terminal.kill()
 
 
 def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
@@ -51,45 +35,9 @@ def _open(terminals: list[Terminal], width: int, height: int) -> Terminal:
 
 def _start(terminal: Terminal, server: JupyterServerProcess, *args: str) -> None:
     """nbtui --server in `terminal`, the token in its environment; wait until attached."""
-    env = [f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ]
-    env.append(f"JUPYTER_TOKEN={shlex.quote(server.token)}")
-    command = shlex.join([nbtui_script(), "--server", server.url, *args])
-    # The pane lives on after nbtui so that its exit status and last words can be read.
-    terminal.start(f"env {' '.join(env)} {command}; echo NBTUI-EXIT=$?; sleep 600")
+    token = f"JUPYTER_TOKEN={shlex.quote(server.token)}"
+    terminal.start_nbtui("--server", server.url, *args, env=[token])
     terminal.wait_for(r"\A.*nbtui.*idle")
-
-
-def _columns(screen: str) -> tuple[str, str]:
-    """The transcript column and the side-pane column of a wide screen, line by line."""
-    left: list[str] = []
-    side: list[str] = []
-    for line in screen.splitlines():
-        before, _, after = line.partition(SIDE)
-        left.append(before.rstrip())
-        side.append(after.strip())
-    return "\n".join(left), "\n".join(side)
-
-
-def _wait_column(terminal: Terminal, pattern: str, column: str) -> re.Match[str]:
-    """Wait until `pattern` (a regex, multiline) shows in the transcript or side column."""
-    regex = re.compile(pattern, re.MULTILINE)
-    deadline = time.monotonic() + DEADLINE
-    while True:
-        screen = terminal.screen()
-        left, side = _columns(screen)
-        match = regex.search(left if column == "transcript" else side)
-        if match:
-            return match
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"{pattern!r} not in the {column} within {DEADLINE} s; the screen:\n{screen}"
-            )
-        time.sleep(0.05)
-
-
-def _history(terminal: Terminal) -> str:
-    """Everything the pane ever showed outside the full-screen app, and what it shows now."""
-    return terminal.tmux("capture-pane", "-p", "-S", "-", "-t", terminal.target)
 
 
 @pytest.mark.timeout(300)
@@ -106,15 +54,15 @@ def test_server_kernel_shared_with_another_client(
     # The connection pane: the server, the WebSocket protocol, where the token came from
     # (masked), and the kernel's full id from the prefix given.
     port = re.escape(f"127.0.0.1:{server.port}")
-    _wait_column(alice, r"^connection$", "side")
-    _wait_column(alice, rf"^server\s+http://{port}$", "side")
-    _wait_column(alice, r"^websocket v1 · token •+ \(JUPYTER_TOKEN\)$", "side")
-    _wait_column(alice, rf"^id\s+{re.escape(kernel_id)}\b", "side")
-    _wait_column(alice, r"^join\s+nbtui --server http://" + port, "side")
+    alice.wait_for(r"^connection$", where="side")
+    alice.wait_for(rf"^server\s+http://{port}$", where="side")
+    alice.wait_for(r"^websocket v1 · token •+ \(JUPYTER_TOKEN\)$", where="side")
+    alice.wait_for(rf"^id\s+{re.escape(kernel_id)}\b", where="side")
+    alice.wait_for(r"^join\s+nbtui --server http://" + port, where="side")
     # The liveness pane: the WebSocket ping stands in for the heartbeat.
-    _wait_column(alice, r"^liveness$", "side")
-    _wait_column(alice, r"^● alive\b", "side")
-    _wait_column(alice, r"^peers$", "side")
+    alice.wait_for(r"^liveness$", where="side")
+    alice.wait_for(r"^● alive\b", where="side")
+    alice.wait_for(r"^peers$", where="side")
     assert server.token not in alice.screen()
 
     # Bob, a plain ZeroMQ client on the same kernel (through the connection file the
@@ -129,17 +77,17 @@ def test_server_kernel_shared_with_another_client(
             "print('hello from bob')", timeout=DEADLINE, output_hook=lambda msg: None
         )
         assert reply["content"]["status"] == "ok"
-        _wait_column(
-            alice, r"^\s*In \[\d+\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)$", "transcript"
+        alice.wait_for(
+            r"^\s*In \[\d+\] bob@[0-9a-f]{4}\s+print\('hello from bob'\)$", where="transcript"
         )
-        _wait_column(alice, r"^\s*hello from bob$", "transcript")
-        _wait_column(alice, r"^● bob\s+\S+\s+1 cell\b", "side")
+        alice.wait_for(r"^\s*hello from bob$", where="transcript")
+        alice.wait_for(r"^● bob\s+\S+\s+1 cell\b", where="side")
 
         # Alice's own cell runs through the server; bob sees it as alice's.
         alice.type("print(6*7)")
         alice.keys("Enter")
-        _wait_column(alice, r"^\s*In \[\d+\] you\s+print\(6\*7\)$", "transcript")
-        _wait_column(alice, r"^\s*42$", "transcript")
+        alice.wait_for(r"^\s*In \[\d+\] you\s+print\(6\*7\)$", where="transcript")
+        alice.wait_for(r"^\s*42$", where="transcript")
         deadline = time.monotonic() + DEADLINE
         while True:
             assert time.monotonic() < deadline, "bob never saw alice's cell on iopub"
@@ -158,10 +106,10 @@ def test_server_kernel_shared_with_another_client(
     carol.type("print('carol was here')")
     carol.keys("Enter")
     carol.wait_for(r"^\s*carol was here\s*$")
-    _wait_column(
-        alice, r"^\s*In \[\d+\] carol@[0-9a-f]{4}\s+print\('carol was here'\)$", "transcript"
+    alice.wait_for(
+        r"^\s*In \[\d+\] carol@[0-9a-f]{4}\s+print\('carol was here'\)$", where="transcript"
     )
-    _wait_column(alice, r"^\s*carol was here$", "transcript")
+    alice.wait_for(r"^\s*carol was here$", where="transcript")
     alice.type("print('alice again')")
     alice.keys("Enter")
     carol.wait_for(r"^\s*In \[\d+\] alice@[0-9a-f]{4}\s+print\('alice again'\)\s*$")
@@ -171,7 +119,7 @@ def test_server_kernel_shared_with_another_client(
         assert server.token not in terminal.screen()
         terminal.keys("C-q")
         terminal.wait_for(r"^NBTUI-EXIT=0$")
-        assert server.token not in _history(terminal)
+        assert server.token not in terminal.history()
 
     # nbtui did not create this kernel: quitting left it on the server, alive.
     assert kernel_id in server.kernel_ids()
@@ -191,16 +139,16 @@ def test_kernel_started_on_the_server(
     assert server.kernel_ids() == []
     terminal = _open(terminals, 160, 40)
     _start(terminal, server, "--kernel", "python3", *(["--keep-kernel"] if keep else []))
-    _wait_column(terminal, r"started\s+by\s+nbtui", "side")
+    terminal.wait_for(r"started\s+by\s+nbtui", where="side")
     [kernel_id] = server.kernel_ids()
 
     terminal.type("print(6*7)")
     terminal.keys("Enter")
-    _wait_column(terminal, r"^\s*42$", "transcript")
+    terminal.wait_for(r"^\s*42$", where="transcript")
 
     terminal.keys("C-q")
     terminal.wait_for(r"^NBTUI-EXIT=0$")
-    assert server.token not in _history(terminal)
+    assert server.token not in terminal.history()
     if keep:
         join = re.escape(f"nbtui --server {server.url} --kernel-id {kernel_id}")
         terminal.wait_for(rf"^nbtui: kernel left running; re-attach with: {join}\s*$")

@@ -8,7 +8,6 @@ before tmux interprets it), so the test reads the very bytes the terminal would 
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 import shutil
@@ -19,8 +18,8 @@ from pathlib import Path
 import pytest
 from jupyter_client import BlockingKernelClient, KernelManager
 
-from tests.conftest import nbtui_script
-from tests.e2e.test_tmux import DEADLINE, PASSED_ENV, Terminal
+from tests.e2e.terminal import DEADLINE, Terminal
+from tests.ui.conftest import peer
 
 pytestmark = [
     pytest.mark.e2e,
@@ -33,34 +32,19 @@ OSC9 = re.compile(rb"\x1b\x1b\]9;([^\x07]*)\x07")
 
 @pytest.fixture
 def term() -> Iterator[Terminal]:
-    terminal = Terminal(120, 30)
-    try:
+    with Terminal(120, 30) as terminal:
         yield terminal
-    finally:
-        terminal.kill()
 
 
 @pytest.fixture
 def colleague(kernel: KernelManager) -> Iterator[BlockingKernelClient]:
-    other = kernel.blocking_client()
-    other.session.username = "alice"
-    other.start_channels()
-    try:
+    with peer(kernel, "alice") as other:
         yield other
-    finally:
-        other.stop_channels()
 
 
 def _start(term: Terminal, kernel: KernelManager, log: Path, *options: str) -> None:
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in PASSED_ENV if name in os.environ
-    )
     # WEZTERM_PANE: a terminal known to take OSC 9 (inside tmux: wrapped in passthrough).
-    command = (
-        f"{env} WEZTERM_PANE=1 {shlex.quote(nbtui_script())} --existing "
-        f"{shlex.quote(kernel.connection_file)} {' '.join(options)}; sleep 600"
-    )
-    term.start(command)
+    term.start_nbtui("--existing", kernel.connection_file, *options, env=["WEZTERM_PANE=1"])
     term.tmux("pipe-pane", "-O", "-t", term.target, f"cat >> {shlex.quote(str(log))}")
     term.wait_for(r"In \[1\]:")
 

@@ -62,7 +62,10 @@ class Relay:
         self._writers -= {writer, up_writer}
 
 
-async def _until(predicate: Callable[[], bool], session: KernelSession, deadline: float) -> None:
+async def drain_until(
+    predicate: Callable[[], bool], session: KernelSession, deadline: float
+) -> None:
+    """Drain the session (as the UI's frames do) until `predicate` holds."""
     end = time.monotonic() + deadline
     while not predicate():
         session.drain()
@@ -71,6 +74,7 @@ async def _until(predicate: Callable[[], bool], session: KernelSession, deadline
 
 
 def said(session: KernelSession) -> list[str]:
+    """The notices the session told so far."""
     return [entry.text for entry in session.model.entries if isinstance(entry, Notice)]
 
 
@@ -101,14 +105,14 @@ async def test_a_dropped_websocket_is_reopened_and_the_gap_told(
         session.attached()
         session.watch()
         await relay.stop()
-        await _until(lambda: session.state == "reconnecting", session, 30)
+        await drain_until(lambda: session.state == "reconnecting", session, 30)
         assert any(text.startswith("connection lost, reconnecting") for text in said(session))
         reply = await colleague.execute_reply(colleague.execute("gap_value = 6 * 7"))
         assert reply is not None
         keeper = session.keeper
         assert keeper is not None and keeper.reconnecting
         await relay.start()
-        await _until(
+        await drain_until(
             lambda: any(text.startswith("connection back after") for text in said(session)),
             session,
             60,
@@ -116,10 +120,10 @@ async def test_a_dropped_websocket_is_reopened_and_the_gap_told(
         back = next(text for text in said(session) if text.startswith("connection back"))
         print(back)
         assert "the WebSocket to" in back
-        await _until(lambda: session.state == "idle", session, 30)
+        await drain_until(lambda: session.state == "idle", session, 30)
         msg_id = session.execute("print(gap_value)")
         cell = session.model.cells[msg_id]
-        await _until(lambda: cell.state == "ok" and "42" in text_of(cell), session, 30)
+        await drain_until(lambda: cell.state == "ok" and "42" in text_of(cell), session, 30)
         # The colleague's input is in the transcript: replayed by the server, or from
         # the history.
         gap = [text for text in said(session) if "gap_value = 6 * 7" in text]

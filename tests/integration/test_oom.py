@@ -145,20 +145,25 @@ async def until(condition: Callable[[], object], deadline: float = 30.0) -> None
         await asyncio.sleep(0.01)
 
 
-@contextlib.asynccontextmanager
-async def session_on(own: OwnKernel, *, owner: bool) -> AsyncIterator[KernelSession]:
-    """A kernel-layer session on `own`'s kernel, watching it as nbtui does: as the
-    kernel's starter (`owner`), or attached through its connection file like any nbtui
-    that did not start it."""
+async def attached(own: OwnKernel) -> KernelClient:
+    """A client attached to `own`'s kernel through its connection file, as "tester"."""
     client = KernelClient(load_connection_file(own.connection_file), username="tester")
     end = time.monotonic() + 60
     while True:  # a kernel just started binds its ports a while later (as nbtui retries)
         try:
             await client.attach()
-            break
+            return client
         except NbtuiError:
             if time.monotonic() > end or not await own.may_be_starting():
                 raise
+
+
+@contextlib.asynccontextmanager
+async def session_on(own: OwnKernel, *, owner: bool) -> AsyncIterator[KernelSession]:
+    """A kernel-layer session on `own`'s kernel, watching it as nbtui does: as the
+    kernel's starter (`owner`), or attached through its connection file like any nbtui
+    that did not start it."""
+    client = await attached(own)
     session = KernelSession(client, own_kernel=own if owner else None)
     session.attached()
     session.watch()
@@ -231,15 +236,7 @@ async def test_a_session_on_its_own_kernel_names_the_signal(
 async def test_the_app_shows_why_its_own_kernel_died(own: OwnKernel) -> None:
     """What the user sees: the transcript's line and the liveness pane's (panes shown at
     200x50), after the kernel nbtui started segfaults."""
-    client = KernelClient(load_connection_file(own.connection_file), username="tester")
-    end = time.monotonic() + 60
-    while True:
-        try:
-            await client.attach()
-            break
-        except NbtuiError:
-            if time.monotonic() > end or not await own.may_be_starting():
-                raise
+    client = await attached(own)
     try:
         app = create_app(client, own_kernel=own)
         async with app.run_test(size=(200, 50)) as pilot:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
-import shlex
 import shutil
 import signal
 import socket
@@ -29,8 +28,8 @@ from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, open_tunnel, parse_server
-from tests.conftest import nbtui_script, wait_for
-from tests.e2e.test_tmux import PASSED_ENV, Terminal
+from tests.conftest import wait_for
+from tests.e2e.terminal import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import (
     dead_connection,
     free_ports,
@@ -38,6 +37,7 @@ from tests.integration.test_cli_errors import (
     run_nbtui,
     write_json,
 )
+from tests.ui.conftest import peer
 
 SSHD = "/usr/sbin/sshd"
 NO_HOST_CHECK = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
@@ -297,20 +297,9 @@ def _ssh_clients(port: int) -> list[int]:
 def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
     """The installed nbtui in tmux, through --ssh: a colleague's cell on the same kernel
     shows attributed, the panes tell the tunnel, a cell runs, quit; the tunnel goes."""
-    names = (*PASSED_ENV, SSH_OPTIONS_ENV)
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in names if name in os.environ
-    )
-    nbtui = (
-        f"{shlex.quote(nbtui_script())} --existing {shlex.quote(kernel.connection_file)}"
-        f" --ssh {sshd.address} --sshkey {shlex.quote(str(sshd.key))}"
-    )
-    terminal = Terminal(200, 50)
-    bob = kernel.blocking_client()
-    bob.session.username = "bob"
-    bob.start_channels()
-    try:
-        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    args = ("--existing", kernel.connection_file, "--ssh", sshd.address, "--sshkey", str(sshd.key))
+    with Terminal(200, 50) as terminal, peer(kernel, "bob") as bob:
+        terminal.start_nbtui(*args, passed=(*PASSED_ENV, SSH_OPTIONS_ENV))
         terminal.wait_for(r"\A.*nbtui.*idle")
         terminal.wait_for(r"In \[1\]:", where="editor")
         assert len(_ssh_clients(sshd.port)) == 1
@@ -327,9 +316,6 @@ def test_tmux_attach_over_ssh(sshd: SshServer, kernel: KernelManager) -> None:
         terminal.wait_for(r"^NBTUI-EXIT=0$")
         assert _ssh_clients(sshd.port) == []
         assert kernel.is_alive()
-    finally:
-        bob.stop_channels()
-        terminal.kill()
 
 
 @pytest.mark.parametrize(

@@ -8,11 +8,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shlex
 import shutil
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,17 +18,18 @@ from jupyter_client import KernelManager
 
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import load_connection_file
-from nbtui.app.kernel.model import Notice
 from nbtui.app.kernel.remote import choose, list_remote
 from nbtui.app.kernel.session import KernelSession
 from nbtui.app.kernel.transports.zeromq import ZmqTransport
 from nbtui.app.kernel.tunnel import SSH_OPTIONS_ENV, SshLink, open_tunnel
 from nbtui.app.main import parse_args
-from tests.conftest import nbtui_script, start_kernel
-from tests.e2e.test_tmux import PASSED_ENV, Terminal
+from tests.conftest import start_kernel
+from tests.e2e.terminal import PASSED_ENV, Terminal
 from tests.integration.test_cli_errors import dead_connection, one_line_error, run_nbtui
+from tests.integration.test_link_drop import drain_until, said
 from tests.integration.test_liveness import kill_9
 from tests.integration.test_ssh import SshServer, _ssh_clients, pytestmark, sshd
+from tests.ui.conftest import peer
 
 __all__ = ["pytestmark", "sshd"]
 
@@ -167,19 +166,6 @@ def test_a_server_without_python_is_one_line(sshd: SshServer, tmp_path: Path) ->
     assert "python3 script there" in line
 
 
-async def _until(predicate: Callable[[], bool], session: KernelSession, deadline: float) -> None:
-    """Drain the session (as the UI's frames do) until `predicate` holds."""
-    end = time.monotonic() + deadline
-    while not predicate():
-        session.drain()
-        assert time.monotonic() < end, f"not within {deadline} s: {said(session)[-5:]}"
-        await asyncio.sleep(0.02)
-
-
-def said(session: KernelSession) -> list[str]:
-    return [entry.text for entry in session.model.entries if isinstance(entry, Notice)]
-
-
 async def test_a_killed_tunnel_comes_back_and_the_gap_is_told(
     sshd: SshServer, remote_kernel: KernelManager, remote_dir: Path
 ) -> None:
@@ -205,14 +191,14 @@ async def test_a_killed_tunnel_comes_back_and_the_gap_is_told(
         os.kill(sshd.pid, signal.SIGSTOP)
         try:
             os.kill(tunnel.process.pid, signal.SIGKILL)
-            await _until(lambda: session.state == "reconnecting", session, 10)
+            await drain_until(lambda: session.state == "reconnecting", session, 10)
             assert any(text.startswith("connection lost, reconnecting") for text in said(session))
             await asyncio.to_thread(bob.execute_interactive, "gap_value = 6 * 7", timeout=30)
             keeper = session.keeper
             assert keeper is not None and keeper.reconnecting
         finally:
             os.kill(sshd.pid, signal.SIGCONT)
-        await _until(
+        await drain_until(
             lambda: any("run during the gap" in text for text in said(session)), session, 60
         )
         back = [text for text in said(session) if text.startswith("connection back after")]
@@ -223,10 +209,10 @@ async def test_a_killed_tunnel_comes_back_and_the_gap_is_told(
         )
         assert not any("kernel is dead" in text for text in said(session))
         assert tunnel.info.ports == ports and tunnel.alive
-        await _until(lambda: session.state == "idle", session, 30)
+        await drain_until(lambda: session.state == "idle", session, 30)
         msg_id = session.execute("print(gap_value)")
         cell = session.model.cells[msg_id]
-        await _until(
+        await drain_until(
             lambda: cell.state == "ok" and any("42" in str(out.text) for out in cell.outputs),
             session,
             30,
@@ -248,21 +234,10 @@ def test_tmux_remote_only_kernel_survives_a_killed_tunnel(
     only on the server; ssh is killed mid-session (sshd holding new logins back while a
     colleague runs a cell); "reconnecting" shows, never "dead"; the tunnel comes back, the
     gap and the colleague's input are told, and a cell runs."""
-    names = (*PASSED_ENV, SSH_OPTIONS_ENV)
-    env = " ".join(
-        f"{name}={shlex.quote(os.environ[name])}" for name in names if name in os.environ
-    )
-    nbtui = (
-        f"{shlex.quote(nbtui_script())} --ssh {sshd.address} --sshkey "
-        f"{shlex.quote(str(sshd.key))} --remote-runtime-dir {shlex.quote(str(remote_dir))} "
-        "--existing 4a7c"
-    )
-    terminal = Terminal(200, 50)
-    bob = remote_kernel.blocking_client()
-    bob.session.username = "bob"
-    bob.start_channels()
-    try:
-        terminal.start(f"env {env} {nbtui}; echo NBTUI-EXIT=$?; sleep 600")
+    args = ("--ssh", sshd.address, "--sshkey", str(sshd.key))
+    args += ("--remote-runtime-dir", str(remote_dir), "--existing", "4a7c")
+    with Terminal(200, 50) as terminal, peer(remote_kernel, "bob") as bob:
+        terminal.start_nbtui(*args, passed=(*PASSED_ENV, SSH_OPTIONS_ENV))
         terminal.wait_for(r"\A.*nbtui.*idle")
         terminal.wait_for(r"In \[1\]:", where="editor")
         terminal.wait_for(r"join: nbtui --ssh \S+ --existing kernel-4a7c91e2-remote\.json")
@@ -286,9 +261,6 @@ def test_tmux_remote_only_kernel_survives_a_killed_tunnel(
         terminal.keys("C-q")
         terminal.wait_for(r"^NBTUI-EXIT=0$")
         assert _ssh_clients(sshd.port) == []
-    finally:
-        bob.stop_channels()
-        terminal.kill()
 
 
 @pytest.mark.parametrize(
@@ -326,11 +298,11 @@ async def test_a_kernel_that_died_while_the_tunnel_was_down_is_told_dead(
         os.kill(sshd.pid, signal.SIGSTOP)
         try:
             os.kill(tunnel.process.pid, signal.SIGKILL)
-            await _until(lambda: session.state == "reconnecting", session, 10)
+            await drain_until(lambda: session.state == "reconnecting", session, 10)
             await asyncio.to_thread(kill_9, remote_kernel)
         finally:
             os.kill(sshd.pid, signal.SIGCONT)
-        await _until(lambda: session.state == "dead", session, 60)
+        await drain_until(lambda: session.state == "dead", session, 60)
         texts = said(session)
         print("\n".join(texts))
         assert any("but the kernel does not answer through it" in text for text in texts)

@@ -12,7 +12,7 @@ from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, TextArea
+from textual.widgets import Input, Label, TextArea
 
 from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
@@ -24,6 +24,7 @@ from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
 from nbtui.app.screens.watch import KernelWatch
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.footer import SteadyFooter
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.side_panes import SidePanes
@@ -120,7 +121,7 @@ class ConsoleScreen(ConsoleSearch):
         with Horizontal(id="input-row"):
             yield Label("In [ ]:", id="prompt")
             yield CellEditor(id="editor")
-        yield Footer()
+        yield SteadyFooter()
 
     def mount_hidden(self) -> AwaitComplete:
         """Mount the widgets hidden at startup (the variables pane, the input prompt,

@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from textual.widgets._footer import FooterKey
 
 from nbtui.app.nbtui_app import create_app
 from nbtui.app.screens.console import ConsoleScreen
+from nbtui.widgets.footer import SteadyFooter
 from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.stdin_prompt import StdinPrompt
 from nbtui.widgets.variables_pane import VariablesPane
@@ -63,3 +65,19 @@ async def test_an_input_request_before_the_prompt_is_mounted_is_asked(
         await pilot.press(*"bob", "enter")
         await until(pilot, lambda: kernel.sent_types("stdin") == ["input_reply"])
         kernel.finish()
+
+
+async def test_the_footer_follows_a_key_rebound_after_startup() -> None:
+    client, _ = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        footer = app.console_screen.query_one(SteadyFooter)
+        await until(pilot, lambda: "^q" in _keys(footer))
+        app.set_keymap({"quit": "ctrl+x"})
+        await until(pilot, lambda: "^x" in _keys(footer))
+        assert "^q" not in _keys(footer)
+
+
+def _keys(footer: SteadyFooter) -> list[str]:
+    return [key.key_display for key in footer.query(FooterKey)]

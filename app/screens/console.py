@@ -134,7 +134,7 @@ class ConsoleScreen(ConsoleSearch):
             main = self.query_one("#main", Horizontal)
             if not main.is_attached or self.app.return_code is not None:
                 # The app is leaving (a cell that exits at once): nothing to show them in.
-                return AwaitComplete.nothing()
+                return AwaitComplete()
             pane = VariablesPane(interval=self.variables_interval, id="variables")
             rows = (StdinPrompt(id="stdin-row"), SearchBar(id="search-bar"))
             self._hidden = AwaitComplete(

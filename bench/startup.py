@@ -8,8 +8,9 @@ client launched with `--existing`, seconds until its ready text shows: 'idle' / 
 `--before` adds a second nbtui (another checkout's, e.g. main's) to each round, so a change
 is measured against the commit before it in the same run. Each round runs every client once
 in turn, after one warm-up round that is not counted (the page cache, bytecode caches).
-Prints the medians, the ratio to jupyter console, the CPU seconds the client had used when
-ready, and the load average before and after.
+Prints the medians, the ratio to jupyter console (of the medians, and the median of each
+round's ratio), the CPU seconds the client had used when ready (read once its ready text
+was seen), and the load average before and after.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ def launch(client: str, kernel: Kernel, before: str | None) -> tuple[float, floa
         tmux.kill()
 
 
+def median_ratio(values: list[float], bases: list[float]) -> float:
+    """The median of the round-by-round ratios `values[i] / bases[i]`."""
+    return statistics.median(value / base for value, base in zip(values, bases, strict=True))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the rounds and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -84,13 +90,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"round {round_}: {line}", file=sys.stderr, flush=True)
     load_after = os.getloadavg()
     base = statistics.median(times["jupyter-console"]) if "jupyter-console" in times else None
-    print("| client | startup to ready (s) | vs jupyter console | CPU s at ready |")
-    print("|---|---:|---:|---:|")
+    print(
+        "| client | startup to ready (s) | vs jupyter console | paired ratio "
+        "| CPU s at ready | paired CPU ratio |"
+    )
+    print("|---|---:|---:|---:|---:|---:|")
     for client in clients:
         median = statistics.median(times[client])
         ratio = f"{median / base:.2f}x" if base else "-"
         cpu = statistics.median(cpus[client])
-        print(f"| {client} | {median:.2f} | {ratio} | {cpu:.2f} |")
+        paired = paired_cpu = "-"
+        if base:
+            # Round by round: a loaded machine's drift moves both clients of a round.
+            paired = f"{median_ratio(times[client], times['jupyter-console']):.2f}x"
+            paired_cpu = f"{median_ratio(cpus[client], cpus['jupyter-console']):.2f}x"
+        print(f"| {client} | {median:.2f} | {ratio} | {paired} | {cpu:.2f} | {paired_cpu} |")
     print(
         f"\n{args.runs} rounds; load average {load_before[0]:.1f} before, {load_after[0]:.1f} after"
     )

@@ -4,8 +4,8 @@ Startup makes hundreds of thousands of objects that live as long as the process 
 classes, widgets, styles), and the cyclic garbage collector walked them again and again
 as they came: about a tenth of the import time. It stays off until the console's first
 frame, where `NbtuiApp` collects once, freezes what startup made (`gc.freeze`) and turns
-it back on; the paths that never reach a console (a picker, `--list`) turn it back on
-themselves (`collector_on`).
+it back on. A picker, which may stay up for long, turns it on before it shows
+(`collector_on`); a short run that shows no console (`--list`, an error) ends with it off.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nbtui.app.entry import collector_on
 from nbtui.app.kernel import discovery
 from nbtui.app.kernel.client import KernelClient
 from nbtui.app.kernel.connection import (
@@ -69,6 +70,7 @@ def app_options(args: argparse.Namespace) -> dict[str, Any]:
 async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
     """The kernel to attach to; None when the picker was closed without a choice."""
     if args.pick:
+        collector_on()  # a picker may stay up for long: see entry.py
         picked = await pick(None, search_dirs(args))
         return None if picked is None else load_connection_file(picked)
     existing: str = args.existing
@@ -99,6 +101,7 @@ async def connection(args: argparse.Namespace) -> ConnectionInfo | None:
                 f"{existing!r} matches {len(matches)} connection files ({names}): "
                 "give more of the name, or run on a terminal to pick one"
             )
+        collector_on()
         picked = await pick(matches, dirs)
         return None if picked is None else load_connection_file(picked)
     if len(matches) == 1:
@@ -192,6 +195,7 @@ async def _server_kernel(
         )
     from nbtui.app.screens.server_picker import ServerPickerApp, StartNew  # noqa: PLC0415
 
+    collector_on()
     picked = await ServerPickerApp(server).run_async()
     if picked is None:
         return None

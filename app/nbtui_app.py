@@ -136,9 +136,11 @@ class NbtuiApp(App[None]):
     def _freeze_startup_objects() -> None:
         """Keep everything alive since startup (modules, widgets, styles) out of the
         garbage collector's full passes: without this, a full pass in the middle of a
-        flood walked all of them and held a frame up by about 25 ms."""
+        flood walked all of them and held a frame up by about 25 ms. The `nbtui` command
+        starts with the collector off (app/entry.py): it goes back on here."""
         gc.collect()
         gc.freeze()
+        gc.enable()
 
     def on_mount(self) -> None:
         """Kitty graphics go to the terminal through the driver, in order with frames."""

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
+from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widgets import Footer, Input, Label, TextArea
+from textual.widgets import Input, Label, TextArea
 
 from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
@@ -23,6 +24,7 @@ from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
 from nbtui.app.screens.watch import KernelWatch
 from nbtui.widgets.completions import CompletionMenu
 from nbtui.widgets.editor import CellEditor
+from nbtui.widgets.footer import SteadyFooter
 from nbtui.widgets.peers_pane import PeersPane
 from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.side_panes import SidePanes
@@ -103,21 +105,52 @@ class ConsoleScreen(ConsoleSearch):
         self._busy_timer: Timer | None = None
         self._pane_idle = True
         self._prompt = ""
+        self._hidden: AwaitComplete | None = None
+        self._asking: Msg | None = None
+        """An input request that waits for the prompt to be mounted."""
 
     def compose(self) -> ComposeResult:
         """The status line, the transcript beside its panes, the prompts and the footer."""
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             yield TranscriptView(id="transcript")
-            yield VariablesPane(interval=self.variables_interval, id="variables")
+            # The variables pane goes here, the input prompt and the search bar under
+            # the completions: see `mount_hidden`.
             yield SidePanes(id="side")
         yield CompletionMenu(id="completions")
-        yield StdinPrompt(id="stdin-row")
-        yield SearchBar(id="search-bar")
         with Horizontal(id="input-row"):
             yield Label("In [ ]:", id="prompt")
             yield CellEditor(id="editor")
-        yield Footer()
+        yield SteadyFooter()
+
+    def mount_hidden(self) -> AwaitComplete:
+        """Mount the widgets hidden at startup (the variables pane, the input prompt,
+        the search bar), once; awaiting the result waits until they are mounted.
+
+        They are mounted just after the first frame: Textual's styling of a widget is most
+        of what its mounting costs, and the first frame shows none of them. Whatever
+        shows one awaits this first."""
+        if self._hidden is None:
+            main = self.query_one("#main", Horizontal)
+            if not main.is_attached or self.app.return_code is not None:
+                # The app is leaving (a cell that exits at once): nothing to show them in.
+                return AwaitComplete()
+            pane = VariablesPane(interval=self.variables_interval, id="variables")
+            rows = (StdinPrompt(id="stdin-row"), SearchBar(id="search-bar"))
+            self._hidden = AwaitComplete(
+                main.mount(pane, before="#side"),
+                self.mount(*rows, before="#input-row"),
+            )
+        return self._hidden
+
+    def _mount_hidden_soon(self) -> None:
+        # Not awaited here: the refresh callbacks carry on meanwhile.
+        self.mount_hidden()
+
+    @property
+    def hidden_mounted(self) -> bool:
+        """Whether `mount_hidden`'s widgets are mounted (their parts composed)."""
+        return self._hidden is not None and self._hidden.is_done
 
     @property
     def transcript(self) -> TranscriptView:
@@ -170,8 +203,10 @@ class ConsoleScreen(ConsoleSearch):
         session.client.on_message = self._frames.schedule
         session.client.on_cell_end = self._frames.cell_ended
         self._draw_frame()
-        # Startup: the editor's lexer is made once the first frame is out.
+        # Startup: the editor's lexer and the hidden widgets are made once the first frame
+        # is out.
         self.call_after_refresh(self.editor.prepare_lexer)
+        self.call_after_refresh(self._mount_hidden_soon)
         self.post_message(self.Attached())
         self.run_worker(self._load_history(), group="history")
         session.watch()
@@ -209,7 +244,7 @@ class ConsoleScreen(ConsoleSearch):
             self._close_input()
         for request in changes.input_requests:
             self._ask_input(request)
-        if changes.ask_again is not None and self.query_one(StdinPrompt).request is None:
+        if changes.ask_again is not None and self._input_request() is None:
             self._ask_input(changes.ask_again)
         model = session.model
         if changes.kernel_info:
@@ -344,14 +379,38 @@ class ConsoleScreen(ConsoleSearch):
 
     # -- stdin ---------------------------------------------------------------------------
 
+    def _input_request(self) -> Msg | None:
+        """The input request whose prompt is open (or about to be)."""
+        if self._asking is not None or not self.hidden_mounted:
+            return self._asking
+        return self.query_one(StdinPrompt).request
+
     def _ask_input(self, msg: Msg) -> None:
-        if not self.observe:
+        if self.observe:
+            return
+        if self.hidden_mounted:
+            self.query_one(StdinPrompt).ask(msg)
+            return
+        # A request in the first moments, before the prompt is mounted.
+        self._asking = msg
+        self.run_worker(self._ask_when_mounted(), group="stdin")
+
+    async def _ask_when_mounted(self) -> None:
+        await self.mount_hidden()
+        msg, self._asking = self._asking, None
+        if msg is not None:
             self.query_one(StdinPrompt).ask(msg)
 
     def _close_input(self, cell: str | None = None) -> Msg | None:
         """Close the input prompt (only if it is `cell`'s, when given): the cell that
         asked ended, was interrupted, or the kernel is gone. Focus goes back to the editor
         if it was on the prompt."""
+        asking = self._asking
+        if asking is not None and (cell is None or asking.parent_id == cell):
+            self._asking = None
+            return asking
+        if not self.hidden_mounted:
+            return None
         prompt = self.query_one(StdinPrompt)
         had_focus = prompt.has_focus_within
         request = prompt.close(cell)
@@ -373,7 +432,7 @@ class ConsoleScreen(ConsoleSearch):
         if self.observe:
             self.notify("observing: read-only, ctrl+c interrupts nothing", timeout=2)
             return
-        if not await self.session.interrupt(self.query_one(StdinPrompt).request):
+        if not await self.session.interrupt(self._input_request()):
             self.notify("nothing is running", timeout=1.5)
             return
         self._close_input()

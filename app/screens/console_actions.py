@@ -15,6 +15,8 @@ from nbtui.widgets.side_panes import SidePanes
 from nbtui.widgets.variables_pane import VariablesPane
 
 if TYPE_CHECKING:
+    from textual.await_complete import AwaitComplete
+
     from nbtui.app.kernel.session import KernelSession
     from nbtui.app.screens.exporting import SessionRecorder
     from nbtui.app.screens.frames import FramePump
@@ -56,6 +58,15 @@ class ConsoleActions(Screen[None]):
     @property
     def editor(self) -> CellEditor:
         """The cell editor."""
+        raise NotImplementedError
+
+    def mount_hidden(self) -> AwaitComplete:
+        """Mount the widgets hidden at startup; awaiting the result waits for them."""
+        raise NotImplementedError
+
+    @property
+    def hidden_mounted(self) -> bool:
+        """Whether `mount_hidden`'s widgets are mounted."""
         raise NotImplementedError
 
     @property
@@ -155,8 +166,9 @@ class ConsoleActions(Screen[None]):
         else:
             self.kernel_watch.place(False, False, self.editor)
 
-    def action_toggle_variables(self) -> None:
+    async def action_toggle_variables(self) -> None:
         """Show or hide the variables pane (F3): read only while it shows."""
+        await self.mount_hidden()
         self.kernel_watch.toggle(self.size.width >= self.WIDE, self.editor)
 
     @on(VariablesPane.Selected)

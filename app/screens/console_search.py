@@ -22,9 +22,10 @@ class ConsoleSearch(ConsoleActions):
     _search_return: Widget | None = None
     """What had the focus when the search opened: Escape gives it back."""
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
         """Find in the transcript (ctrl+f, `/` in the transcript); again from the bar:
         back to the query."""
+        await self.mount_hidden()
         bar = self.query_one(SearchBar)
         transcript = self.transcript
         if not transcript.searching:
@@ -38,6 +39,9 @@ class ConsoleSearch(ConsoleActions):
     def close_search(self, restore: bool) -> None:
         """Close the search bar: back to where the search opened (`restore`, Escape in
         the bar), or staying at the match (Escape in the transcript)."""
+        if not self.hidden_mounted:
+            self.transcript.close_search(restore)
+            return
         bar = self.query_one(SearchBar)
         had_focus = bar.has_focus_within
         bar.display = False

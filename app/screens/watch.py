@@ -83,8 +83,10 @@ class KernelWatch:
 
     @property
     def shown(self) -> bool:
-        """Whether the variables pane is on the screen."""
-        return self.pane.has_class("-shown")
+        """Whether the variables pane is on the screen (it is mounted after the first
+        frame: until then, not)."""
+        panes = self.screen.query(VariablesPane)
+        return bool(panes) and panes.first().has_class("-shown")
 
     def toggle(self, wide: bool, editor: Widget) -> None:
         """Open the pane (and read now) or close it (and stop reading); F3."""

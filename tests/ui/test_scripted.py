@@ -34,6 +34,8 @@ async def test_input_is_asked_for_and_the_answer_kept_in_the_cell() -> None:
     app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: app.kernel_state == "idle")
+        # The prompt's row is mounted just after the first frame.
+        await until(pilot, lambda: app.console_screen.hidden_mounted)
         msg_id = app.run_cell("name = input('name? ')")
         await until(pilot, lambda: app.kernel_state == "busy")
         parent = {"msg_id": msg_id, "session": client.session_id, "msg_type": "execute_request"}

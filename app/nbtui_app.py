@@ -134,10 +134,8 @@ class NbtuiApp(App[None]):
 
     @staticmethod
     def _freeze_startup_objects() -> None:
-        """Keep everything alive since startup (modules, widgets, styles) out of the
-        garbage collector's full passes: without this, a full pass in the middle of a
-        flood walked all of them and held a frame up by about 25 ms. The `nbtui` command
-        starts with the collector off (app/entry.py): it goes back on here."""
+        """Keep what startup made out of the collector's full passes (one in a flood
+        walked it all, a frame late by ~25 ms); on again after app/entry.py's off."""
         gc.collect()
         gc.freeze()
         gc.enable()

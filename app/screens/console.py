@@ -18,7 +18,7 @@ from nbtui.app.kernel.cells import only_exit
 from nbtui.app.kernel.errors import NbtuiError
 from nbtui.app.present import SteadyFigures
 from nbtui.app.screens.completion import Completion
-from nbtui.app.screens.console_search import ConsoleSearch
+from nbtui.app.screens.console_input import ConsoleInput
 from nbtui.app.screens.frames import FramePump
 from nbtui.app.screens.status_line import HeartbeatFigure, busy_text, summary
 from nbtui.app.screens.watch import KernelWatch
@@ -38,13 +38,12 @@ if TYPE_CHECKING:
 
     from textual.timer import Timer
 
-    from nbtui.app.kernel.messages import Msg
     from nbtui.app.kernel.session import KernelSession
 
 __all__ = ["ConsoleScreen"]
 
 
-class ConsoleScreen(ConsoleSearch):
+class ConsoleScreen(ConsoleInput):
     """A console on one Jupyter kernel, shared with whoever else is attached.
 
     Args:
@@ -106,8 +105,6 @@ class ConsoleScreen(ConsoleSearch):
         self._pane_idle = True
         self._prompt = ""
         self._hidden: AwaitComplete | None = None
-        self._asking: Msg | None = None
-        """An input request that waits for the prompt to be mounted."""
 
     def compose(self) -> ComposeResult:
         """The status line, the transcript beside its panes, the prompts and the footer."""
@@ -376,54 +373,6 @@ class ConsoleScreen(ConsoleSearch):
     @on(CellEditor.MenuKey)
     def _menu_key(self, event: CellEditor.MenuKey) -> None:
         self._completion.menu_key(event.key)
-
-    # -- stdin ---------------------------------------------------------------------------
-
-    def _input_request(self) -> Msg | None:
-        """The input request whose prompt is open (or about to be)."""
-        if self._asking is not None or not self.hidden_mounted:
-            return self._asking
-        return self.query_one(StdinPrompt).request
-
-    def _ask_input(self, msg: Msg) -> None:
-        if self.observe:
-            return
-        if self.hidden_mounted:
-            self.query_one(StdinPrompt).ask(msg)
-            return
-        # A request in the first moments, before the prompt is mounted.
-        self._asking = msg
-        self.run_worker(self._ask_when_mounted(), group="stdin")
-
-    async def _ask_when_mounted(self) -> None:
-        await self.mount_hidden()
-        msg, self._asking = self._asking, None
-        if msg is not None:
-            self.query_one(StdinPrompt).ask(msg)
-
-    def _close_input(self, cell: str | None = None) -> Msg | None:
-        """Close the input prompt (only if it is `cell`'s, when given): the cell that
-        asked ended, was interrupted, or the kernel is gone. Focus goes back to the editor
-        if it was on the prompt."""
-        asking = self._asking
-        if asking is not None and (cell is None or asking.parent_id == cell):
-            self._asking = None
-            return asking
-        if not self.hidden_mounted:
-            return None
-        prompt = self.query_one(StdinPrompt)
-        had_focus = prompt.has_focus_within
-        request = prompt.close(cell)
-        if request is not None and had_focus:
-            self.editor.focus()
-        return request
-
-    @on(StdinPrompt.Answered)
-    def _input_answered(self, event: StdinPrompt.Answered) -> None:
-        self.editor.focus()
-        if not self.observe:
-            self.session.answer_input(event.request, event.value)
-            self._frames.schedule()
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
@@ -177,8 +178,13 @@ class VariablesPane(Vertical):
 
     def _show(self) -> None:
         snapshot = self.snapshot
-        title = self.query_one("#variables-title", Static)
-        message = self.query_one("#variables-message", Static)
+        try:
+            title = self.query_one("#variables-title", Static)
+            message = self.query_one("#variables-message", Static)
+        except NoMatches:
+            # A reading that comes while the app leaves (its children are removed
+            # first): nothing to show it in. Seen once making the screenshots.
+            return
         title.update(pane_title(snapshot, self.interval))
         if snapshot is not None and snapshot.state == "unsupported":
             message.update(Text(snapshot.message))

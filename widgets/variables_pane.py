@@ -111,7 +111,12 @@ class VariablesPane(Vertical):
 
     def on_mount(self) -> None:
         """Add the table's columns and show what is known."""
-        table = self.table
+        try:
+            table = self.table
+        except NoMatches:
+            # Mounted just after the first frame: a ctrl+q at that moment removes the
+            # children first, and the app is leaving (seen in the tmux tests).
+            return
         for column in _COLUMNS:
             table.add_column(column, key=column)
         self._show()

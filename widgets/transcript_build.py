@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import io
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -51,6 +53,36 @@ def _pool() -> ThreadPoolExecutor:
     if _layout_pool is None:
         _layout_pool = ThreadPoolExecutor(1, thread_name_prefix="nbtui-layout")
     return _layout_pool
+
+
+_thread_consoles: weakref.WeakKeyDictionary[Console, Console] = weakref.WeakKeyDictionary()
+
+
+def _thread_console(console: Console) -> Console:
+    """A console like the app's, for the layout thread alone.
+
+    Rich's Console holds a lock while it renders: shared with the UI, every frame that lays
+    out a row waited for whatever the thread was rendering (a burst of plots' decoding:
+    300 ms stalls). Rendering reads the options it is given and the default theme, as the
+    app's console does.
+    """
+    own = _thread_consoles.get(console)
+    if own is None:
+        own = Console(
+            color_system=console.color_system,  # type: ignore[arg-type]
+            file=io.StringIO(),
+            markup=True,
+            highlight=False,
+            emoji=False,
+            legacy_windows=False,
+            force_terminal=True,
+            safe_box=False,
+            soft_wrap=False,
+            width=console.width,
+            height=console.height,
+        )
+        _thread_consoles[console] = own
+    return own
 
 
 def _lay_out(console: Console, make: Callable[[int], RenderableType], width: int) -> list[Strip]:
@@ -113,7 +145,7 @@ class PartsBuilder(ScrollView):
         `make` runs in that thread: it must read nothing of the DOM (styles are resolved
         before it is made).
         """
-        console = self.app.console
+        console = _thread_console(self.app.console)
         self._laying_out += 1
         loop = asyncio.get_running_loop()
         context = contextvars.copy_context()

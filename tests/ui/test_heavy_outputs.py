@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from rich.console import Console, RenderableType
+from rich.console import Console, Group, RenderableType
 from textual.strip import Strip
 
 from nbtui.app.kernel.search import Query
@@ -47,6 +47,39 @@ def gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
         opened.set()  # never leave the shared thread waiting
 
 
+class _Waits:
+    """Renders nothing, once `opened` is set: the layout thread waits inside Rich (and
+    says so with `inside`)."""
+
+    def __init__(self, opened: threading.Event, inside: threading.Event) -> None:
+        self.opened = opened
+        self.inside = inside
+
+    def __rich_console__(self, console: Console, options: Any) -> Iterator[Any]:
+        self.inside.set()
+        self.opened.wait(30)
+        yield from ()
+
+
+@pytest.fixture
+def gate_inside(
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[threading.Event, threading.Event]]:
+    """(opened, inside): the layout thread waits for `opened` in the middle of rendering
+    (Rich's console lock held, were the console shared), once `inside` is set."""
+    opened, inside = threading.Event(), threading.Event()
+    real = transcript_build._lay_out
+
+    def held(console: Console, make: Callable[[int], RenderableType], width: int) -> list[Strip]:
+        return real(console, lambda w: Group(_Waits(opened, inside), make(w)), width)
+
+    monkeypatch.setattr(transcript_build, "_lay_out", held)
+    try:
+        yield opened, inside
+    finally:
+        opened.set()
+
+
 def publish(kernel: Any, msg_type: str, content: dict[str, Any]) -> None:
     """A peer's cell: busy, its code, then one output."""
     kernel.publish("status", {"execution_state": "busy"}, REQUEST)
@@ -75,6 +108,29 @@ async def test_a_long_markdown_document_shows_a_line_until_it_is_laid_out(
         view.open_search()
         view.search_for(Query("item 150 em"))
         await until(pilot, lambda: view._search_status == "1 of 1")
+
+
+async def test_output_shows_while_the_layout_thread_is_in_the_middle_of_rendering(
+    gate_inside: tuple[threading.Event, threading.Event],
+) -> None:
+    # Rich's Console holds a lock while it renders: the layout thread had the app's, and
+    # every frame waited for a burst of plots to be decoded (300 ms stalls).
+    client, kernel = scripted_client()
+    app = create_app(client)
+    document = "\n".join(f"- item {i} *em*" for i in range(300))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        publish(kernel, "display_data", {"data": {"text/markdown": document}, "metadata": {}})
+        await until_shown(pilot, app, "laying out markdown")
+        opened, inside = gate_inside
+        await until(pilot, inside.is_set)
+        # A short markdown output is laid out on the UI thread, through a Rich console.
+        meanwhile = {"data": {"text/markdown": "**drawn meanwhile**"}, "metadata": {}}
+        kernel.publish("display_data", meanwhile, REQUEST)
+        await until_shown(pilot, app, "drawn meanwhile")
+        assert app.transcript.laying_out
+        opened.set()
+        await until_shown(pilot, app, "item 299")
 
 
 async def test_a_picture_shows_once_the_layout_thread_has_decoded_it(

@@ -3,7 +3,6 @@ factory the CLI and the tests share."""
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
@@ -134,11 +133,10 @@ class NbtuiApp(App[None]):
 
     @staticmethod
     def _freeze_startup_objects() -> None:
-        """Keep what startup made out of the collector's full passes (one in a flood
-        walked it all, a frame late by ~25 ms); on again after app/entry.py's off."""
-        gc.collect()
-        gc.freeze()
-        gc.enable()
+        """Tune the process for its one app (`settle_after_startup`)."""
+        from nbtui.app.process import settle_after_startup  # noqa: PLC0415
+
+        settle_after_startup()
 
     def on_mount(self) -> None:
         """Kitty graphics go to the terminal through the driver, in order with frames."""

@@ -1,11 +1,13 @@
-"""What nbtui does to its own process at start: give freed memory back to the system, and
-hide a server token given on the command line from `ps`."""
+"""What nbtui does to its own process at start: give freed memory back to the system, keep
+startup's objects out of the collector's way and the UI thread first for the GIL, and hide a
+server token given on the command line from `ps`."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import ctypes
+import gc
 import os
 import re
 import sys
@@ -15,8 +17,15 @@ __all__ = [
     "hide_tokens_from_ps",
     "masked_arguments",
     "return_freed_memory",
+    "settle_after_startup",
     "token_on_command_line",
 ]
+
+SWITCH_INTERVAL = 0.001
+"""How long (s) another thread may hold the GIL once the UI thread wants it (Python's
+default is 5 ms). The UI thread lets the GIL go at each wait and each large hash, and
+while the layout thread decoded pictures each let-go cost it up to 5 ms to get back:
+tens of ms a frame in a burst of plots."""
 
 
 def return_freed_memory() -> None:
@@ -33,6 +42,17 @@ def return_freed_memory() -> None:
         if not os.confstr("CS_GNU_LIBC_VERSION"):
             return
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
+
+
+def settle_after_startup() -> None:
+    """For the one app of a process, once it is attached: collect once and keep what
+    startup made out of the collector's full passes (one in a flood walked it all, a frame
+    late by ~25 ms), turn the collector on again after app/entry.py's off, and hand the
+    GIL back to the UI thread sooner (`SWITCH_INTERVAL`)."""
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 _M_MMAP_THRESHOLD = -3

@@ -81,10 +81,14 @@ def _cut(body: bytes, start: int, end: int, stop: int) -> int:
     return stop
 
 
-def stream_pieces(content: bytes) -> tuple[str, Iterator[str]] | None:
+def stream_pieces(content: bytes | memoryview) -> tuple[str, Iterator[str]] | None:
     """A stream message's content as (its name, its text in pieces), each piece decoded
     only when taken; None when the content is not laid out as ipykernel sends it (the
-    caller decodes it whole)."""
+    caller decodes it whole).
+
+    `content` may be a memoryview of the message as libzmq received it: only the bytes
+    around each cut are copied, never the whole.
+    """
     head = _HEAD.match(content)
     # Searched in the last bytes only: a search from the start would scan tens of MB.
     offset = max(head.end() if head else 0, len(content) - 64)
@@ -97,7 +101,12 @@ def stream_pieces(content: bytes) -> tuple[str, Iterator[str]] | None:
     def pieces() -> Iterator[str]:
         at = start
         while at < stop:
-            end = stop if stop - at <= PIECE else _cut(content, at, at + PIECE, stop)
+            if stop - at <= PIECE:
+                end = stop
+            else:
+                # A cut is looked for at most three pieces on (`_cut`).
+                window = bytes(content[at : min(stop, at + 4 * PIECE)])
+                end = at + _cut(window, 0, PIECE, len(window))
             text: Any = orjson.loads(b'"' + content[at:end] + b'"')
             if not isinstance(text, str):
                 raise ValueError("not a string")

@@ -19,7 +19,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-__all__ = ["BACKLOG", "BACKLOG_BYTES", "IOPUB_HWM", "IopubPump", "dropped"]
+__all__ = ["BACKLOG", "BACKLOG_BYTES", "IOPUB_HWM", "UNCOPIED", "Frames", "IopubPump", "dropped"]
 
 BACKLOG = 50_000
 """iopub messages read off the socket but not yet decoded, at most. A flushed-print flood
@@ -30,6 +30,14 @@ BACKLOG_BYTES = 256 << 20
 IOPUB_HWM = 100_000
 """libzmq's receive queue on iopub behind the pump thread: a backstop. The thread keeps it
 near empty; were it ever full, the kernel's PUB socket would drop silently."""
+
+UNCOPIED = 2 << 20
+"""A message part from this size up (bytes) is kept where libzmq received it, as a
+memoryview, not copied into a bytes: the copy holds the GIL, and a cell's unflushed prints
+come as parts of tens of MB (50 MB: 46 ms of copying, the UI thread waiting for it)."""
+
+Frames = list[bytes | memoryview]
+"""A message's parts as the pump keeps them: bytes, or memoryviews from `UNCOPIED` up."""
 
 _STATUS = re.compile(rb'"msg_type"\s*:\s*"status"')
 _DELIMITER = b"<IDS|MSG>"
@@ -45,13 +53,31 @@ def dropped(count: int) -> dict[str, Any]:
     }
 
 
-def _is_status(frames: list[bytes]) -> bool:
+def _is_status(frames: Frames) -> bool:
     """Cheaply, without decoding: is this a status message (busy/idle)?"""
     try:
         header = frames[frames.index(_DELIMITER) + 2]
     except (ValueError, IndexError):
         return False
     return _STATUS.search(header) is not None
+
+
+def _receive(socket: zmq.Socket[bytes]) -> Frames:
+    """The next message's parts (zmq.Again when there is none), its content and buffers
+    not copied when they are large (`UNCOPIED`). The parts before them are received as
+    bytes: a Frame object for each would double the cost of a flood's small messages."""
+    parts: Frames = [socket.recv(zmq.NOBLOCK)]
+    delimiter = 0 if parts[0] == _DELIMITER else -1
+    while socket.getsockopt(zmq.RCVMORE):
+        if delimiter >= 0 and len(parts) > delimiter + 4:
+            frame = socket.recv(zmq.NOBLOCK, copy=False)
+            parts.append(frame.bytes if len(frame) < UNCOPIED else frame.buffer)
+            continue
+        part = socket.recv(zmq.NOBLOCK)
+        if delimiter < 0 and part == _DELIMITER:
+            delimiter = len(parts)
+        parts.append(part)
+    return parts
 
 
 class IopubPump:
@@ -77,7 +103,7 @@ class IopubPump:
         self._loop = loop
         self._limit = limit
         self._limit_bytes = limit_bytes
-        self.buffer: deque[list[bytes]] = deque()
+        self.buffer: deque[Frames] = deque()
         self.dropped = 0
         """Messages dropped because the buffer was full: exact, written by the thread only."""
         self.ready = asyncio.Event()
@@ -91,7 +117,7 @@ class IopubPump:
         self._thread = threading.Thread(target=self._run, name="nbtui-iopub", daemon=True)
         self._thread.start()
 
-    def take(self) -> list[bytes] | None:
+    def take(self) -> Frames | None:
         """The oldest buffered message's frames, or None when the buffer is empty."""
         try:
             frames = self.buffer.popleft()
@@ -111,13 +137,13 @@ class IopubPump:
                 if socket not in dict(poller.poll()):
                     continue
                 while not self._stopping.is_set():
-                    self._keep(socket.recv_multipart(zmq.NOBLOCK))
+                    self._keep(_receive(socket))
             except zmq.Again:
                 continue
             except (zmq.ZMQError, RuntimeError):
                 return  # the context is gone, or the loop is closed
 
-    def _keep(self, frames: list[bytes]) -> None:
+    def _keep(self, frames: Frames) -> None:
         size = sum(map(len, frames))
         count = len(self.buffer)
         with self._lock:

@@ -33,6 +33,7 @@ from nbtui.app.kernel.transports.iopub_pump import (
     BACKLOG,
     BACKLOG_BYTES,
     IOPUB_HWM,
+    Frames,
     IopubPump,
     dropped,
 )
@@ -169,11 +170,15 @@ class ZmqTransport:
         finally:
             self._context.setsockopt(zmq.RCVHWM, 0)
 
-    def _decode(self, frames: list[bytes]) -> dict[str, Any] | None:
-        """Check the signature and decode; None (counted) for a bad or malformed message."""
+    def _decode(self, frames: Frames | list[bytes]) -> dict[str, Any] | None:
+        """Check the signature and decode; None (counted) for a bad or malformed message.
+
+        The pump's memoryviews come only in messages over `BIG_MESSAGE`, which go to
+        `_deliver_big`: here every part is bytes.
+        """
         session = self._session
         try:
-            _, parts = session.feed_identities(frames)
+            _, parts = session.feed_identities(cast(list[bytes], frames))
             return session.deserialize(parts)
         except ValueError as error:
             if "Signature" in str(error):
@@ -240,13 +245,13 @@ class ZmqTransport:
                 if raw is not None:
                     deliver("iopub", raw)
 
-    async def _deliver_big(self, frames: list[bytes], deliver: Deliver) -> None:
+    async def _deliver_big(self, frames: Frames, deliver: Deliver) -> None:
         """Decode a message of many MB without holding the loop: the signature is checked
         in a thread (hashlib lets go of the GIL), and a stream's text is decoded and
         delivered a piece at a time (`big_messages`), the loop running between pieces."""
         session = self._session
         try:
-            _, parts = session.feed_identities(frames)
+            _, parts = session.feed_identities(cast(list[bytes], frames))
             raw = await asyncio.to_thread(session.deserialize, parts, content=False)
             # Peeking does not record the signature; a replayed message must still fail.
             session._add_digest(cast(bytes, parts[0]))
@@ -259,11 +264,13 @@ class ZmqTransport:
         except Exception:  # noqa: BLE001 - hostile input must never kill the reader
             self.malformed += 1
             return
-        content = bytes(raw["content"])
+        # Still the pump's memoryview when it was large: a stream's text is decoded from it
+        # a piece at a time, never copied whole.
+        content: bytes | memoryview = raw["content"]
         split = stream_pieces(content) if raw.get("msg_type") == "stream" else None
         try:
             if split is None:
-                raw["content"] = session.unpack(content)
+                raw["content"] = session.unpack(bytes(content))
                 deliver("iopub", raw)
                 return
             name, pieces = split

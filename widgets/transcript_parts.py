@@ -215,6 +215,7 @@ class StreamPart(Part):
         """Lines ever received that were checked for length (`held_back`)."""
         self._long = False
         self._rows_drawn: LRUCache[tuple[int, int, int, int, int], Strip] = LRUCache(128)
+        self._last_line: tuple[int, str] | None = None
         self._folds: LRUCache[tuple[int, int, int, int], _LazyRows | bool] = LRUCache(64)
         """Clipped lines laid out (False: drawn whole), by line, width and the line's
         length and hash (not the line: a growing megabyte line must not be kept)."""
@@ -327,8 +328,21 @@ class StreamPart(Part):
         return self._cum[index - 1] - self._base if index else 0
 
     def _line_text(self, index: int) -> str:
-        lines = self.stream.lines
-        return lines[index] if index < len(lines) else self.stream.visible_partial
+        stream = self.stream
+        lines = stream.lines
+        if index >= len(lines):
+            return stream.visible_partial
+        # Kept lines are made from the joined text when asked: a megabyte line drawn row
+        # by row was copied and hashed (its cache keys) once per row, most of a frame.
+        # A kept line never changes, so the last long one asked for is the same text.
+        absolute = stream.dropped + index
+        last = self._last_line
+        if last is not None and last[0] == absolute:
+            return last[1]
+        line = lines[index]
+        if len(line) > LAZY_ROWS * 64:
+            self._last_line = (absolute, line)
+        return line
 
     def strip(self, row: int, width: int) -> Strip:
         """Row `row`: only the line that holds it is cut into rows."""

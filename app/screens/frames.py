@@ -77,10 +77,7 @@ class FramePump:
         # a late frame, its timer and the next frame's call would otherwise be one stall
         # of several frames, with no keystroke read between them.
         await asyncio.sleep(0)
-        # And not in the step that draws the screen for the last frame: a screen update
-        # still to come runs first (the callback comes in a later step), so the two
-        # are two shorter waits, not one long one.
-        self._owner.call_after_refresh(self._draw)
+        self._draw()
 
     def drawing(self) -> None:
         """A frame is being drawn now: what was pending is in it."""

@@ -131,8 +131,9 @@ class LivenessPane(RowsPane):
             if latency is not None
             else format_latency(None)
         )
-        for state in STATES:
-            self.set_class(self.state == state, f"-{state}")
+        # One style update for the pane, not one per class changed: each applies the
+        # stylesheet to the pane's subtree (busy at a cell's start, idle at its end).
+        self.update_classes({f"-{state}": self.state == state for state in STATES})
         self.show_rows()
 
     def build_rows(self) -> list[Text]:

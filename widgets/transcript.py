@@ -13,7 +13,7 @@ The view lays the parts out and draws them; its bases make the parts
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -117,6 +117,7 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         self._offsets: list[int] = []
         self._height = 0
         self._layout_width = -1
+        self._after_drawn: list[Callable[[], object]] = []
         self.follow = True
         """Stick to the newest output; off while the reader scrolls back."""
         self.peer_colours: dict[str, int] = {}
@@ -317,7 +318,16 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         if graphics.mode == "sixel":
             # Where the pictures' rows landed: drawn over the frame that writes them.
             sixel_layer.note(self, crop, lines)
+        if self._after_drawn:
+            callbacks, self._after_drawn = self._after_drawn, []
+            for callback in callbacks:
+                self.call_next(callback)
         return lines
+
+    def after_drawn(self, callback: Callable[[], object]) -> None:
+        """Call `callback` in a later step of the event loop, once the view's rows were
+        next drawn: what else changes then is drawn in a screen update of its own."""
+        self._after_drawn.append(callback)
 
     def render_line(self, y: int) -> Strip:
         """Draw screen row `y`: the row of the part that holds it, or a blank."""

@@ -214,10 +214,11 @@ class StreamPart(Part):
         self._scanned = 0
         """Lines ever received that were checked for length (`held_back`)."""
         self._long = False
-        self._rows_drawn: LRUCache[tuple[int, int, int, int, int], Strip] = LRUCache(128)
-        self._folds: LRUCache[tuple[int, int, int, int], _LazyRows | bool] = LRUCache(64)
+        self._rows_drawn: LRUCache[tuple[int, int, int, int | None, int], Strip] = LRUCache(128)
+        self._last_line: tuple[int, str] | None = None
+        self._folds: LRUCache[tuple[int, int, int, int | None], _LazyRows | bool] = LRUCache(64)
         """Clipped lines laid out (False: drawn whole), by line, width and the line's
-        length and hash (not the line: a growing megabyte line must not be kept)."""
+        length and `_version` (not the line: a growing megabyte line must not be kept)."""
 
     @property
     def held_back(self) -> object | None:
@@ -250,7 +251,7 @@ class StreamPart(Part):
             if len(line) > width * LAZY_ROWS and _is_plain(line):
                 return _LazyRows(line, [], None, width, self._style or None)
             return None
-        key = (self.stream.dropped + index, width, len(line), hash(line))
+        key = (self.stream.dropped + index, width, len(line), self._version(index, line))
         folded = self._folds.get(key)
         if folded is None:
             clip = clip_line(line, self._view.line_limit)
@@ -326,9 +327,28 @@ class StreamPart(Part):
         index = min(index, len(self._cum))
         return self._cum[index - 1] - self._base if index else 0
 
+    def _version(self, index: int, line: str) -> int | None:
+        """What tells versions of line `index` apart in a cache key beside its place and
+        length: nothing for a kept line (it never changes: hashing a megabyte line for
+        every new line and row was a frame's work), the hash of the unfinished one."""
+        return None if index < len(self.stream.lines) else hash(line)
+
     def _line_text(self, index: int) -> str:
-        lines = self.stream.lines
-        return lines[index] if index < len(lines) else self.stream.visible_partial
+        stream = self.stream
+        lines = stream.lines
+        if index >= len(lines):
+            return stream.visible_partial
+        # Kept lines are made from the joined text when asked: a megabyte line drawn row
+        # by row was copied and hashed (its cache keys) once per row, most of a frame.
+        # A kept line never changes, so the last long one asked for is the same text.
+        absolute = stream.dropped + index
+        last = self._last_line
+        if last is not None and last[0] == absolute:
+            return last[1]
+        line = lines[index]
+        if len(line) > LAZY_ROWS * 64:
+            self._last_line = (absolute, line)
+        return line
 
     def strip(self, row: int, width: int) -> Strip:
         """Row `row`: only the line that holds it is cut into rows."""
@@ -345,7 +365,13 @@ class StreamPart(Part):
                 # frame to frame keeps the crops and styles each frame makes of it. Not in
                 # the view's line cache: thousands of kept strips, each with its caches,
                 # were most of what the collector's full passes walked.
-                key = (self.stream.dropped + index, width, len(line), hash(line), offset)
+                key = (
+                    self.stream.dropped + index,
+                    width,
+                    len(line),
+                    self._version(index, line),
+                    offset,
+                )
                 strip = self._rows_drawn.get(key)
                 if strip is None:
                     strip = self._rows_drawn[key] = lazy.row(offset)
@@ -355,9 +381,9 @@ class StreamPart(Part):
 
     def _render(self, index: int, line: str, width: int) -> list[Strip]:
         clipped = len(line) > self._view.line_limit
-        # A clipped line's key holds its hash, not itself: the cache would otherwise keep
-        # every version of a growing multi-megabyte last line alive.
-        text_key: object = (len(line), hash(line)) if clipped else line
+        # A clipped line's key holds its version, not itself: the cache would otherwise
+        # keep every version of a growing multi-megabyte last line alive.
+        text_key: object = (len(line), self._version(index, line)) if clipped else line
         key = (id(self), self.stream.dropped + index, width, text_key)
         strips = self._view.line_cache.get(key)
         if strips is None:

@@ -105,6 +105,7 @@ class ConsoleScreen(ConsoleInput):
         self._pane_idle = True
         self._prompt = ""
         self._hidden: AwaitComplete | None = None
+        self._status_later = False
 
     def compose(self) -> ComposeResult:
         """The status line, the transcript beside its panes, the prompts and the footer."""
@@ -250,7 +251,8 @@ class ConsoleScreen(ConsoleInput):
             self.transcript.peer_colours = {key: peer.colour for key, peer in model.peers.items()}
         side = self.query_one(SidePanes)
         side.show_peers(session)
-        if changes.removed or changes.changed:
+        drawn = bool(changes.removed or changes.changed)
+        if drawn:
             self.transcript.update_entries(model.entries, changes.removed, changes.changed)
         self.kernel_watch.frame(changes, self.transcript)
         if changes.liveness or changes.usage:
@@ -262,9 +264,24 @@ class ConsoleScreen(ConsoleInput):
         if changes.liveness_news or changes.usage or flipped:
             self._pane_idle = busy is None
             side.show_health(session, busy, changes.liveness_news or flipped, changes.usage)
-        self._update_status()
+        if drawn and not self._status_later and session.state == self.status.state:
+            # The status line is the screen's top row and the transcript's rows are under
+            # it: redrawn in one pass, Textual's compositor draws the box around both, the
+            # side panes with them, every frame of a burst. In a pass of its own, a row.
+            # A new state word is shown with the frame that brings it.
+            self._status_later = True
+            self.transcript.after_drawn(self._status_after_frame)
+        else:
+            # Or not drawn since the last frame (another screen on top): not later than now.
+            self._status_later = False
+            self._update_status()
         self._update_prompt()
         self._frames.wake_for(self.session.deadlines)
+
+    def _status_after_frame(self) -> None:
+        if self._status_later:
+            self._status_later = False
+            self._unless_leaving(self._update_status)
 
     def _show_kernel(self) -> None:
         session = self.session

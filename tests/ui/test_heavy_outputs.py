@@ -19,6 +19,7 @@ from textual.strip import Strip
 from nbtui.app.kernel.search import Query
 from nbtui.app.nbtui_app import create_app
 from nbtui.widgets import transcript_build
+from nbtui.widgets.status import StatusBar
 from tests.fakes import scripted_client
 from tests.ui.conftest import until, until_shown
 
@@ -177,3 +178,31 @@ async def test_a_long_line_is_cut_as_drawn_and_held_back_past_the_limit() -> Non
         view.open_search()
         view.search_for(Query("needle"))
         await until(pilot, lambda: view._search_status == "1 of 1")
+
+
+async def test_long_lines_in_a_burst_keep_their_rows_and_the_status_line_follows() -> None:
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        publish(kernel, "stream", {"name": "stdout", "text": "a" * 20_000 + "\n"})
+        view = app.transcript
+        status = app.query_one(StatusBar)
+        await until(pilot, lambda: "a" * 50 in view.plain_text())
+        await until(pilot, lambda: status.state == "busy" and "analyst" in status.detail)
+        # Drawn in the screen update after the transcript's (same state word), the status
+        # line still moves while output streams in.
+        before = status.detail
+        for index in range(500):
+            if status.detail != before:
+                break
+            kernel.publish("stream", {"name": "stdout", "text": f"line {index}\n"}, REQUEST)
+            await pilot.pause(0.02)
+        assert status.detail != before
+        # The long line last drawn is kept by its place: another one's rows are its own.
+        kernel.publish("stream", {"name": "stdout", "text": "b" * 20_000 + "\n"}, REQUEST)
+        await until(pilot, lambda: "b" * 50 in view.plain_text())
+        rows = view.plain_text().split("\n")
+        width = view._layout_width
+        # Head and tail of each: 5,000 characters apiece.
+        assert rows.count("a" * width) == rows.count("b" * width) == 2 * (5_000 // width)

@@ -61,6 +61,17 @@ CASES = {
 """Name, code and N (full, smoke) of each heavy cell."""
 
 
+def queued() -> float:
+    """Seconds this thread has waited for a core, runnable, since it started (Linux's
+    schedstat; 0 elsewhere): a stall's wall time less its CPU and this is time spent
+    waiting for something else, such as the GIL."""
+    try:
+        with open("/proc/thread-self/schedstat") as stats:
+            return int(stats.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 class Peak:
     """This process's RSS, sampled from a thread every 5 ms (the event loop may stall)."""
 
@@ -89,8 +100,9 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
 
     Returns:
         "stall": the event loop's longest wait beyond a 5 ms sleep (ms); "stall_cpu": the
-        most CPU time the loop's thread spent in one such wait (ms); "took": Run to
-        the cell finished (s); "peak" and "final": this process's RSS (MiB).
+        most CPU time the loop's thread spent in one such wait (ms); "stall_queued": in
+        the longest wait, how long the thread was runnable but had no core (ms);
+        "took": Run to the cell finished (s); "peak" and "final": this process's RSS (MiB).
     """
     client = KernelClient(load_connection_file(Path(connection_file)), username="bench")
     await client.attach()
@@ -104,16 +116,22 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
             while not gc.get_freeze_count() and time.monotonic() < deadline:
                 await pilot.pause(0.05)
             app.editor.load_text(code)
-            stall = stall_cpu = 0.0
+            stall = stall_cpu = stall_queued = 0.0
+            over = 0
             done = False
 
             async def watch() -> None:
-                nonlocal stall, stall_cpu
+                nonlocal stall, stall_cpu, stall_queued, over
                 while not done:
                     before = time.monotonic()
                     before_cpu = time.thread_time()
+                    before_queued = queued()
                     await asyncio.sleep(0.005)
-                    stall = max(stall, time.monotonic() - before - 0.005)
+                    gap = time.monotonic() - before - 0.005
+                    over += gap > 0.05
+                    if gap > stall:
+                        stall = gap
+                        stall_queued = queued() - before_queued
                     # The loop's own work in that gap: on a busy machine the wall time
                     # also counts the time other processes had the core.
                     stall_cpu = max(stall_cpu, time.thread_time() - before_cpu)
@@ -138,6 +156,8 @@ async def nbtui_run(connection_file: str, code: str) -> dict[str, float]:
     return {
         "stall": stall * 1000,
         "stall_cpu": stall_cpu * 1000,
+        "stall_queued": stall_queued * 1000,
+        "over_50ms": over,
         "took": took,
         "peak": peak.peak / 2**20,
         "final": final / 2**20,
@@ -213,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
                 name.format(n=f"{n:,}"),
                 statistics.median(r["stall"] for r in nbtui),
                 statistics.median(r["stall_cpu"] for r in nbtui),
+                statistics.median(r["stall_queued"] for r in nbtui),
+                statistics.median(r["over_50ms"] for r in nbtui),
                 f"{took:.2f} ({took / raw_took:.2f}x)",
                 f"{raw_took:.2f}",
                 max(r["peak"] for r in nbtui),
@@ -221,15 +243,16 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"medians of {runs} run(s); nbtui in Textual's headless driver at 200x50\n")
     print(
-        "| cell | longest stall of nbtui's event loop (ms) | of it, the loop's CPU (ms) "
-        "| nbtui: cell to idle (s) "
+        "| cell | longest stall of nbtui's event loop (ms) "
+        "| most loop CPU in one stall (ms) | longest stall: waiting for a core (ms) "
+        "| stalls over 50 ms | nbtui: cell to idle (s) "
         "| raw client: to idle (s) | nbtui peak RSS (MiB, max) | nbtui RSS after (MiB) |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for name, stall, stall_cpu, took, raw_took, peak, final in rows:
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for name, stall, stall_cpu, stall_queued, over, took, raw_took, peak, final in rows:
         print(
-            f"| {name} | {stall:.0f} | {stall_cpu:.0f} | {took} | {raw_took} "
-            f"| {peak:.0f} | {final:.0f} |"
+            f"| {name} | {stall:.0f} | {stall_cpu:.0f} | {stall_queued:.0f} | {over:g} "
+            f"| {took} | {raw_took} | {peak:.0f} | {final:.0f} |"
         )
     return 0
 

@@ -11,9 +11,11 @@ import gc
 import os
 import re
 import sys
+import threading
 from pathlib import Path
 
 __all__ = [
+    "background_thread",
     "hide_tokens_from_ps",
     "masked_arguments",
     "return_freed_memory",
@@ -44,14 +46,30 @@ def return_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, 128 * 1024)
 
 
+BACKGROUND_NICENESS = 10
+"""How much lower than the UI thread a thread doing background work runs (`nice`)."""
+
+
+def background_thread() -> None:
+    """Lower the calling thread's priority (Linux: niceness is per thread): on two cores
+    shared with a kernel printing flat out, the layout thread decoding a burst of plots
+    took the UI thread's core, which then waited up to 50 ms for one with work to do."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+
+
 def settle_after_startup() -> None:
     """For the one app of a process, once it is attached: collect once and keep what
     startup made out of the collector's full passes (one in a flood walked it all, a frame
-    late by ~25 ms), turn the collector on again after app/entry.py's off, and hand the
-    GIL back to the UI thread sooner (`SWITCH_INTERVAL`)."""
+    late by ~25 ms), turn the collector on again after app/entry.py's off, keep its full
+    passes out of bursts of output (`gc_pacing`), and hand the GIL back to the UI thread
+    sooner (`SWITCH_INTERVAL`)."""
+    from nbtui.app import gc_pacing  # noqa: PLC0415
+
     gc.collect()
     gc.freeze()
     gc.enable()
+    gc_pacing.pacer = gc_pacing.FullCollections()
     sys.setswitchinterval(SWITCH_INTERVAL)
 
 

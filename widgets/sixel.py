@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from rich.segment import Segment
 from rich.style import Style
 
+from nbtui.app.process import background_thread
 from nbtui.widgets.graphics import graphics
 
 if TYPE_CHECKING:
@@ -233,7 +234,9 @@ class SixelLayer:
             return
         self.bands[key] = None
         if self._executor is None:
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="nbtui-sixel")
+            self._executor = ThreadPoolExecutor(
+                1, thread_name_prefix="nbtui-sixel", initializer=background_thread
+            )
         loop = asyncio.get_running_loop()
         widget = self.widget
 

@@ -30,6 +30,7 @@ from nbtui.app.kernel.model import (
     StreamOutput,
 )
 from nbtui.app.present import format_bytes
+from nbtui.app.process import background_thread
 from nbtui.widgets.images import KEPT_IMAGE_SIZE
 from nbtui.widgets.mime import picture_of, render_data, render_traceback
 from nbtui.widgets.output_policy import HeldNote, clipped_data, data_is_clipped
@@ -51,7 +52,9 @@ def _pool() -> ThreadPoolExecutor:
     """The one thread that lays out deferred parts, in the order they were asked for."""
     global _layout_pool  # noqa: PLW0603
     if _layout_pool is None:
-        _layout_pool = ThreadPoolExecutor(1, thread_name_prefix="nbtui-layout")
+        _layout_pool = ThreadPoolExecutor(
+            1, thread_name_prefix="nbtui-layout", initializer=background_thread
+        )
     return _layout_pool
 
 

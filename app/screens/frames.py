@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from nbtui.app import gc_pacing
+
 if TYPE_CHECKING:
     from textual.dom import DOMNode
     from textual.timer import Timer
@@ -86,6 +88,8 @@ class FramePump:
             self._timer = None
         self._pending = False
         self._last = time.monotonic()
+        if gc_pacing.pacer is not None:
+            gc_pacing.pacer.frame(self._owner.set_timer)
 
     def wake_for(self, deadlines: Deadlines) -> None:
         """Run `deadlines` when the next is due (an interrupt to check, say), then draw."""

@@ -223,6 +223,9 @@ def clip_line(line: str, limit: int) -> tuple[str, int, str] | None:
         if escape >= 0 and (close := line.find("m", escape)) >= start:
             start = min(close + 1, len(line))
         start = max(start, end)
-    middle = line[end:start]
-    held = len(_SGR.sub("", middle)) if "\x1b" in middle else len(middle)
+        middle = line[end:start]
+        held = len(_SGR.sub("", middle)) if "\x1b" in middle else len(middle)
+    else:
+        # Not copied to be counted: a megabyte line's middle is most of it, once a line.
+        held = start - end
     return line[:end], held, line[start:]

@@ -6,9 +6,10 @@ deal of it. The young generations' passes are short (0.3-3 ms of CPU here); a fu
 took 13-17 ms in a flood of megabyte lines, 47 ms the first time after startup, on top of
 the frame it fell in. While frames come one after another, full passes are held back
 (`gc.set_threshold`'s third value); once the screen has been still for `quiet` seconds,
-one full pass runs and the thresholds are as they were. A burst longer than `longest`
-seconds gets a full pass of its own in a loop step by itself, so garbage stays bounded
-under output that never stops.
+the thresholds are as they were, and the full pass that was held back, if one came due,
+runs then. A burst longer than `longest` seconds gets its due full pass in a loop step of
+its own, so garbage stays bounded under output that never stops. An idle screen's
+occasional frame (a clock, a figure) makes no full pass that would not have come anyway.
 """
 
 from __future__ import annotations
@@ -64,7 +65,8 @@ class FullCollections:
             self._held_since = now
         elif now - self._held_since > self.longest:
             self._held_since = now
-            later(0.001, self._collect)  # a loop step of its own, not this frame's
+            if self._due():
+                later(0.001, self._collect)  # a loop step of its own, not this frame's
         if not self._armed:
             self._armed = True
             later(self.quiet, lambda: self._check(later))
@@ -78,12 +80,20 @@ class FullCollections:
         self.release()
 
     def release(self) -> None:
-        """The screen is still: one full pass now, then the usual thresholds."""
+        """The screen is still: the usual thresholds again, and the full pass now if one
+        came due while held."""
         if self._held_since is None:
             return
         self._held_since = None
         gc.set_threshold(*self._normal)
-        self._collect()
+        if self._due():
+            self._collect()
+
+    def _due(self) -> bool:
+        # Middle passes since the last full one, against the usual third threshold: what
+        # would have made the collector consider a full pass (its other test, the share
+        # of new long-lived objects, is its own to make).
+        return gc.get_count()[2] >= self._normal[2]
 
     def _collect(self) -> None:
         gc.collect()

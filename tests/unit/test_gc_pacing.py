@@ -43,18 +43,27 @@ class Clock:
 
 @pytest.fixture
 def thresholds() -> Iterator[tuple[int, int, int]]:
-    """The process's thresholds, put back after the test whatever it did."""
+    """Thresholds for the test, the first one high enough that the collector runs only
+    when the test says; the process's are put back after it whatever it did."""
     saved = gc.get_threshold()
+    gc.set_threshold(1_000_000, saved[1], saved[2])
     try:
-        yield saved
+        yield gc.get_threshold()
     finally:
         gc.set_threshold(*saved)
+
+
+def middle_passes(count: int) -> None:
+    """Run `count` collections of the young generations (each counts towards a full one)."""
+    for _ in range(count):
+        gc.collect(1)
 
 
 def test_frames_hold_full_passes_until_the_screen_is_still(
     thresholds: tuple[int, int, int],
 ) -> None:
     clock = Clock()
+    gc.collect()
     pacer = FullCollections(quiet=0.5, longest=30.0, clock=clock)
     pacer.frame(clock.later)
     assert pacer.held
@@ -63,6 +72,7 @@ def test_frames_hold_full_passes_until_the_screen_is_still(
         clock.advance(0.033)
         pacer.frame(clock.later)
     assert pacer.held
+    middle_passes(thresholds[2])  # a full pass comes due, and waits
     assert pacer.passes == 0
     clock.advance(0.4)  # not yet still for half a second
     assert pacer.held
@@ -72,17 +82,34 @@ def test_frames_hold_full_passes_until_the_screen_is_still(
     assert gc.get_threshold() == thresholds
 
 
+def test_an_idle_screens_frames_make_no_full_pass_that_was_not_due(
+    thresholds: tuple[int, int, int],
+) -> None:
+    clock = Clock()
+    gc.collect()
+    pacer = FullCollections(quiet=0.5, longest=30.0, clock=clock)
+    for _ in range(5):  # a clock's frame now and then
+        pacer.frame(clock.later)
+        clock.advance(10.0)
+        assert not pacer.held
+    assert pacer.passes == 0
+    assert gc.get_threshold() == thresholds
+
+
 def test_a_burst_that_never_stops_still_gets_a_full_pass_now_and_then(
     thresholds: tuple[int, int, int],
 ) -> None:
     clock = Clock()
     pacer = FullCollections(quiet=0.5, longest=2.0, clock=clock)
-    for _ in range(200):  # 6.6 s of frames
+    for frame in range(200):  # 6.6 s of frames, garbage enough for a full pass each second
         pacer.frame(clock.later)
+        if frame % 30 == 0:
+            middle_passes(thresholds[2])
         clock.advance(0.033)
     assert pacer.held
     assert pacer.passes == 3  # one each 2 s, each in a timer of its own
-    clock.advance(1.0)
+    middle_passes(thresholds[2])
+    clock.advance(1.0)  # still: the pass due since the last one
     assert pacer.passes == 4
     assert gc.get_threshold() == thresholds
 

@@ -21,6 +21,14 @@ if TYPE_CHECKING:
 
 __all__ = ["SearchBar"]
 
+HINTS = (
+    (110, "alt+c alt+r · ⏎ next · esc back · tab to it"),
+    (70, "⏎ next · esc back"),
+    (0, ""),
+)
+"""The keys the bar names, by the least width (columns) that leaves the query room: at 80
+columns the whole hint left 8 columns to type in."""
+
 
 class SearchBar(Horizontal):
     """Where the query is typed; hidden until ctrl+f or `/` opens it."""
@@ -85,7 +93,15 @@ class SearchBar(Horizontal):
         yield Label("", id="search-count")
         yield Label("Aa", id="search-case")
         yield Label(".*", id="search-regex")
-        yield Label("alt+c alt+r · ⏎ next · esc back · tab to it", id="search-hint")
+        yield Label(HINTS[0][1], id="search-hint")
+
+    def on_resize(self) -> None:
+        """Name as many keys as leave the query room."""
+        width = self.size.width
+        hint = next(text for least, text in HINTS if width >= least)
+        label = self.query_one("#search-hint", Label)
+        label.update(hint)
+        label.display = bool(hint)
 
     @property
     def search_query(self) -> Query:

@@ -195,3 +195,18 @@ async def test_running_a_cell_closes_the_search_and_shows_the_end() -> None:
         app.run_cell("print('after')")
         assert not view.searching and not app.query_one(SearchBar).display
         await until(pilot, lambda: view.follow and view.scroll_y == view.max_scroll_y)
+
+
+async def test_the_query_has_room_at_80_columns() -> None:
+    client, _kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        await pilot.press("ctrl+f")
+        await pilot.press(*"a long query, longer")
+        await until(pilot, lambda: bar_status(app) == "no matches")
+        field = app.query_one("#search-input", Input)
+        assert field.size.width >= 30, field.size
+        await until_visible(pilot, app, "a long query, longer")
+        assert "esc back" in visible(app)  # the short hint
+        assert "alt+c" not in visible(app)

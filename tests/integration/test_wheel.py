@@ -230,11 +230,16 @@ def test_wheel_metadata_names_a_distribution_of_our_own(wheel: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         (path,) = (name for name in archive.namelist() if name.endswith(".dist-info/METADATA"))
         message = email.message_from_bytes(archive.read(path))
+        # BSD-3-Clause: a binary distribution carries the licence's text.
+        licence = [name for name in archive.namelist() if name.endswith("/licenses/LICENSE")]
+        assert licence, archive.namelist()
+        assert b"BSD 3-Clause License" in archive.read(licence[0])
     assert message["Name"] == "jupyter-nbtui"
     assert message["Version"] == VERSION
     assert message["Summary"]
     assert message["Description-Content-Type"] == "text/markdown"
     assert message["License-Expression"] == "BSD-3-Clause"
+    assert message["License-File"] == "LICENSE"
     assert message["Author"]
     assert message["Keywords"]
     classifiers = message.get_all("Classifier")

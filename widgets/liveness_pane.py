@@ -3,8 +3,7 @@ restarting or restarted, and the evidence; after a death, why the kernel died (t
 post-mortem, component class `pane--cause`) until it is alive again.
 
 State is a word and a component class (`pane--dead`, ...), never colour alone; the
-colours live in styles/nbtui.tcss. The widget also carries the state as a CSS class
-(`-dead`, ...) so the stylesheet can mark the whole pane.
+colours live in styles/nbtui.tcss.
 """
 
 from __future__ import annotations
@@ -20,18 +19,6 @@ from nbtui.widgets.rows_pane import RowsPane
 from nbtui.widgets.spark import latency_sparkline
 
 __all__ = ["LivenessPane"]
-
-STATES = (
-    "alive",
-    "busy",
-    "unresponsive",
-    "stopped",
-    "lost",
-    "dead",
-    "restarting",
-    "restarted",
-    "reconnecting",
-)
 
 
 class LivenessPane(RowsPane):
@@ -131,9 +118,9 @@ class LivenessPane(RowsPane):
             if latency is not None
             else format_latency(None)
         )
-        # One style update for the pane, not one per class changed: each applies the
-        # stylesheet to the pane's subtree (busy at a cell's start, idle at its end).
-        self.update_classes({f"-{state}": self.state == state for state in STATES})
+        # The state is the word's component style (build_rows), not a class of the pane:
+        # a class changed at each busy and idle restyled the pane, 11 ms of each cell's
+        # first and last frames, for no rule that read it.
         self.show_rows()
 
     def build_rows(self) -> list[Text]:

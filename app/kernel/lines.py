@@ -16,11 +16,21 @@ from collections.abc import Iterator, Sequence
 from itertools import accumulate, islice
 from typing import overload
 
-__all__ = ["BLOCK_CHARS", "Lines"]
+__all__ = ["BIG_LINE", "BLOCK_CHARS", "Lines"]
 
 BLOCK_CHARS = 4096
 """A block shorter than this takes the next lines in (a flushed print sends one line a
 message: a block per line would cost more than the str it replaces)."""
+
+
+BIG_LINE = 64 << 10
+"""A line this long (characters) or longer is a block by itself, kept as the very str it
+came as: joined to others, every read of it (each frame that lays it out) sliced and
+split a copy of it, 10 ms a frame of megabyte lines."""
+
+_FEW = 64
+"""Lines given at once that are looked at one by one for big ones; a flood's drains of
+thousands of short lines are joined without a look at each."""
 
 
 class _Block:
@@ -141,6 +151,25 @@ class Lines(Sequence[str]):
 
     def extend(self, lines: Sequence[str]) -> None:
         """Add complete lines at the end."""
+        if not lines:
+            return
+        if len(lines) <= _FEW and any(len(line) >= BIG_LINE for line in lines):
+            run: list[str] = []
+            for line in lines:
+                if len(line) < BIG_LINE:
+                    run.append(line)
+                    continue
+                self._join(run)
+                run = []
+                # Alone, the block's text is the line itself: read back without a copy.
+                self._blocks.append(_Block(line, array("I", [0])))
+                self._firsts.append(self._dropped + self._len)
+                self._len += 1
+            self._join(run)
+            return
+        self._join(lines)
+
+    def _join(self, lines: Sequence[str]) -> None:
         if not lines:
             return
         new = _block(lines)

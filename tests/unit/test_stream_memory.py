@@ -115,3 +115,23 @@ def test_lines_behave_as_the_list_they_replace() -> None:
                 start, stop = rng.randint(0, len(expected)), rng.randint(0, len(expected) + 2)
                 assert lines[start:stop] == expected[start:stop]
                 assert lines[start:] == expected[start:]
+
+
+def test_a_megabyte_line_is_read_back_without_a_copy() -> None:
+    # Each frame that lays a line out reads it: joined to others, each read sliced and
+    # split a copy of it.
+    big = "y" * 1_000_000
+    other = "z" * 200_000
+    lines = Lines(["a", "b"])
+    lines.extend([big])
+    lines.extend(["c", other, "d"])
+    assert list(lines) == ["a", "b", big, "c", other, "d"]
+    assert lines[2] is big and lines[4] is other
+    assert lines[2:5][0] is big and lines[2:5][2] is other
+    assert next(line for line in lines if len(line) > 1000) is big
+    lines.drop_front(3)
+    assert list(lines) == ["c", other, "d"]
+    assert lines[1] is other
+    lines.extend(["e"])  # short lines after a big one make a block of their own
+    assert list(lines) == ["c", other, "d", "e"]
+    assert lines.chars(4) == 1 + 200_000 + 1 + 1

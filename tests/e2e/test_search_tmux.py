@@ -60,6 +60,12 @@ def test_a_token_5000_lines_back_is_found_and_a_cells_code_copied(
     terminal.type("findme-42")
     terminal.wait_for(r"^\s*FINDME-42\s*$")
     terminal.wait_for(r"find:.*1 of 1")
+    # Alt+C from the terminal (ESC c) toggles case, and types no "c": the lowercase query
+    # no longer matches, then matches again.
+    terminal.keys("M-c")
+    terminal.wait_for(r"find: findme-42 +no matches")
+    terminal.keys("M-c")
+    terminal.wait_for(r"find: findme-42 +1 of 1")
     # Escape: back to the end.
     terminal.keys("Escape")
     terminal.wait_for(r"^\s*filler 4999\s*$")
@@ -76,6 +82,14 @@ def test_a_token_5000_lines_back_is_found_and_a_cells_code_copied(
     while not osc52(captured) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert [base64.b64decode(payload).decode() for payload in osc52(captured)] == [CODE]
+
+    # Alt+S from the editor opens the Markdown export, and types no "s" there.
+    terminal.keys("F6")
+    terminal.wait_for(r"In \[2\]:\s*$", where="editor")
+    terminal.keys("M-s")
+    terminal.wait_for(r"nbtui-\d{8}-\d{6}\.md")
+    terminal.keys("Escape")
+    terminal.wait_for(r"In \[2\]:\s*$", where="editor")
 
     terminal.keys("C-q")
     terminal.wait_for(r"^NBTUI-EXIT=0$")

@@ -27,6 +27,9 @@ __all__ = [
     "sanitize_stream",
 ]
 
+_CONTROL_CLASS = r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]"
+"""C0 (not \\t \\n \\r \\b ESC) and C1 controls, as a regex character class."""
+
 # Order matters: the specific introducers (CSI, OSC, string commands) come before the
 # catch-all two-character escape, so their bodies are consumed, not left as text. Each
 # has a one-character C1 form (U+009B CSI, U+009D OSC, U+0090 DCS, ...) that terminals
@@ -38,8 +41,8 @@ _ESCAPES = re.compile(
     | (?:\x1b\]|\x9d)[^\x07\x1b\x9c\n]*(?:\x07|\x1b\\|\x9c)?  # OSC (title, clipboard, links)
     | (?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?  # DCS, SOS, PM, APC
     | \x1b[\ -/]*[0-~]?                      # any other escape, e.g. RIS (ESC c)
-    | [\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]  # C0 (not \t \n \r \b ESC) and C1
-    """,
+    | """
+    + _CONTROL_CLASS,
     re.VERBOSE,
 )
 _SGR = re.compile(r"\x1b\[[0-9;:]*m\Z")
@@ -159,12 +162,9 @@ def _mark_invisible(match: re.Match[str]) -> str:
     return f"<U+{ord(match.group()):04X}>"
 
 
-_CONTROLS = re.compile(r"[\x00-\x07\x0b\x0c\x0e-\x1a\x1c-\x1f\x7f\x80-\x9f]")
-
-
-_C0_CHARS = tuple(chr(code) for code in [*range(0x08), 0x0B, 0x0C, *range(0x0E, 0x1B)])
-_C0_CHARS += tuple(chr(code) for code in [*range(0x1C, 0x20), 0x7F])
-_C1_CHARS = tuple(chr(code) for code in range(0x80, 0xA0))
+_CONTROLS = re.compile(_CONTROL_CLASS)
+_C0_CHARS = tuple(chr(code) for code in range(0x80) if _CONTROLS.match(chr(code)))
+_C1_CHARS = tuple(chr(code) for code in range(0x80, 0xA0) if _CONTROLS.match(chr(code)))
 
 
 def _has_controls(text: str) -> bool:

@@ -14,6 +14,8 @@ import sys
 import threading
 from pathlib import Path
 
+from nbtui.app import gc_pacing
+
 __all__ = [
     "background_thread",
     "hide_tokens_from_ps",
@@ -64,8 +66,6 @@ def settle_after_startup() -> None:
     late by ~25 ms), turn the collector on again after app/entry.py's off, keep its full
     passes out of bursts of output (`gc_pacing`), and hand the GIL back to the UI thread
     sooner (`SWITCH_INTERVAL`)."""
-    from nbtui.app import gc_pacing  # noqa: PLC0415
-
     gc.collect()
     gc.freeze()
     gc.enable()

@@ -94,6 +94,9 @@ async def test_a_png_is_drawn_as_sixel_and_keeps_its_place_while_scrolling(
         def shown() -> list[int]:
             return sorted(sixel.layer.shown)
 
+        # The transcript scrolls before the picture comes: its scrollbar, which takes a
+        # column, is there from the start, and the picture has one width throughout.
+        await run_and_wait(pilot, app, "print('\\n'.join(map(str, range(60))))")
         app.editor.load_text(PLOT)
         await pilot.press("ctrl+r")
         await run_and_wait(pilot, app, "1")

@@ -19,7 +19,18 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
-__all__ = ["BACKLOG", "BACKLOG_BYTES", "IOPUB_HWM", "UNCOPIED", "Frames", "IopubPump", "dropped"]
+from nbtui.app.process import background_thread, background_threads
+
+__all__ = [
+    "BACKLOG",
+    "BACKLOG_BYTES",
+    "IOPUB_HWM",
+    "UNCOPIED",
+    "ZMQ_THREADS",
+    "Frames",
+    "IopubPump",
+    "dropped",
+]
 
 BACKLOG = 50_000
 """iopub messages read off the socket but not yet decoded, at most. A flushed-print flood
@@ -38,6 +49,9 @@ come as parts of tens of MB (50 MB: 46 ms of copying, the UI thread waiting for 
 
 Frames = list[bytes | memoryview]
 """A message's parts as the pump keeps them: bytes, or memoryviews from `UNCOPIED` up."""
+
+ZMQ_THREADS = "ZMQbg/"
+"""How the names of libzmq's own threads (its I/O threads, its reaper) begin."""
 
 _STATUS = re.compile(rb'"msg_type"\s*:\s*"status"')
 _DELIMITER = b"<IDS|MSG>"
@@ -128,6 +142,12 @@ class IopubPump:
         return frames
 
     def _run(self) -> None:
+        # Receiving is background work: on two cores shared with a kernel printing flat
+        # out, this thread and libzmq's took the UI thread's core, which waited 45-85 ms
+        # for one in a burst of megabyte lines. Lower, they still get a tenth of a core
+        # against the kernel, many times what receiving needs.
+        background_thread()
+        background_threads(ZMQ_THREADS)
         socket = self._socket
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 
 import orjson
 import pytest
@@ -67,3 +68,34 @@ def test_a_piece_that_is_not_json_fails_as_a_value_error() -> None:
     assert split is not None
     with pytest.raises(ValueError):
         list(split[1])
+
+
+def test_a_long_line_is_cut_into_pieces_no_longer_than_a_piece(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A flushed megabyte line came whole in one piece: the event loop decoded a
+    # megabyte at once, for each line of a burst.
+    monkeypatch.setattr(big_messages, "PIECE", 1000)
+    text = "x" * 20_000 + "\n"
+    split = stream_pieces(orjson.dumps({"name": "stdout", "text": text}))
+    assert split is not None
+    taken = list(split[1])
+    assert "".join(taken) == text
+    assert max(map(len, taken)) <= 1000
+    assert len(taken) == 21
+
+
+@pytest.mark.parametrize("packer", packers())
+def test_a_colour_code_is_never_cut_in_two(packer: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(big_messages, "PIECE", 200)
+    shuffle = random.Random(7)
+    words = ["\x1b[31m", "\x1b[1;38;2;10;20;30m", "\x1b[0m", "word", "é", "😀", "  "]
+    text = "".join(shuffle.choice(words) for _ in range(5000))
+    split = stream_pieces(packer({"name": "stdout", "text": text}))  # type: ignore[operator]
+    assert split is not None
+    taken = list(split[1])
+    assert "".join(taken) == text
+    assert len(taken) > 10
+    for piece in taken:
+        # Every escape in a piece is whole: none is left open at its end.
+        assert re.fullmatch(r"(?:[^\x1b]|\x1b\[[0-9;]*m)*", piece), piece[-30:]

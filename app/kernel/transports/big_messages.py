@@ -17,14 +17,20 @@ from typing import Any
 
 import orjson
 
-__all__ = ["BIG_MESSAGE", "PIECE", "stream_pieces"]
+__all__ = ["BIG_MESSAGE", "ESCAPE_ROOM", "PIECE", "stream_pieces"]
 
-BIG_MESSAGE = 2 << 20
-"""A message whose frames are larger than this (bytes) is decoded in pieces when it can be."""
+BIG_MESSAGE = 256 << 10
+"""A message whose frames are larger than this (bytes) is decoded in pieces when it can be,
+its signature checked in a thread: a flushed megabyte line decoded whole held the event
+loop ~6 ms a message, under a burst of them."""
 
 PIECE = 256 << 10
 """About how much of a big stream's text (JSON bytes) one piece holds: decoding it takes a
 few milliseconds."""
+
+ESCAPE_ROOM = 256
+"""How far back (bytes) from a piece's end a terminal escape sequence is looked for, to
+end the piece before it: SGR codes are a few bytes, OSC hyperlinks longer."""
 
 _HEAD = re.compile(rb'\A\s*\{\s*"name"\s*:\s*"(stdout|stderr)"\s*,\s*"text"\s*:\s*"')
 _TAIL = re.compile(rb'"\s*\}\s*\Z')
@@ -55,22 +61,31 @@ def _low_surrogate(body: bytes, at: int) -> bool:
     return body[at : at + 3].lower() == b"\\ud" and body[at + 3 : at + 4].lower() in b"cdef"
 
 
+def _escape_begins(body: bytes, start: int, end: int) -> int:
+    """Where the last terminal escape sequence (ESC, `\\u001b` in JSON) in the
+    `ESCAPE_ROOM` bytes before `end` begins; -1 when there is none after `start`."""
+    room = max(start + 1, end - ESCAPE_ROOM)
+    at = max(body.rfind(b"\\u001b", room, end), body.rfind(b"\\u001B", room, end))
+    while at != -1 and _escaped(body, at, start):
+        at = max(body.rfind(b"\\u001b", room, at), body.rfind(b"\\u001B", room, at))
+    return at
+
+
 def _cut(body: bytes, start: int, end: int, stop: int) -> int:
     """Where to end the piece that starts at `start`, about `end`: just after an escaped
-    newline in the second half, else after the next one within three more pieces, else
-    the nearest place before (or, if none, after, up to the string's end at `stop`) where
-    no escape, surrogate pair or UTF-8 sequence is open."""
+    newline in its second half; else just before a terminal escape sequence begun in the
+    last `ESCAPE_ROOM` bytes, so that a colour code is not cut in two; else the nearest
+    place before (or, if none, after, up to the string's end at `stop`) where no JSON
+    escape, surrogate pair or UTF-8 sequence is open. A piece is never much longer than
+    `end - start`, however long its lines: one longer would hold the event loop longer."""
     newline = body.rfind(b"\\n", start + (end - start) // 2, end)
     while newline != -1 and _escaped(body, newline, start):
         newline = body.rfind(b"\\n", start, newline)
-    if newline == -1:
-        # Long lines: rather the next line end, a few pieces on, than a cut mid-line
-        # (where a colour code could be cut in two).
-        newline = body.find(b"\\n", end, min(stop, start + 4 * (end - start)))
-        while newline != -1 and _escaped(body, newline, start):
-            newline = body.find(b"\\n", newline + 2, min(stop, start + 4 * (end - start)))
     if newline != -1:
         return newline + 2
+    escape = _escape_begins(body, start, end)
+    if escape != -1:
+        return escape
     for at in chain(range(end, start, -1), range(end + 1, stop)):
         if (
             body[at] & 0xC0 != 0x80
@@ -104,8 +119,8 @@ def stream_pieces(content: bytes | memoryview) -> tuple[str, Iterator[str]] | No
             if stop - at <= PIECE:
                 end = stop
             else:
-                # A cut is looked for at most three pieces on (`_cut`).
-                window = bytes(content[at : min(stop, at + 4 * PIECE)])
+                # A safe place to cut is at most a surrogate pair's escape past `end`.
+                window = bytes(content[at : min(stop, at + PIECE + 16)])
                 end = at + _cut(window, 0, PIECE, len(window))
             text: Any = orjson.loads(b'"' + content[at:end] + b'"')
             if not isinstance(text, str):

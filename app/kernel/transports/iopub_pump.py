@@ -19,6 +19,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from nbtui.app.kernel.transports.big_messages import BIG_MESSAGE
 from nbtui.app.process import background_thread, background_threads
 
 __all__ = [
@@ -42,10 +43,11 @@ IOPUB_HWM = 100_000
 """libzmq's receive queue on iopub behind the pump thread: a backstop. The thread keeps it
 near empty; were it ever full, the kernel's PUB socket would drop silently."""
 
-UNCOPIED = 2 << 20
+UNCOPIED = BIG_MESSAGE
 """A message part from this size up (bytes) is kept where libzmq received it, as a
 memoryview, not copied into a bytes: the copy holds the GIL, and a cell's unflushed prints
-come as parts of tens of MB (50 MB: 46 ms of copying, the UI thread waiting for it)."""
+come as parts of tens of MB (50 MB: 46 ms of copying, the UI thread waiting for it). Such
+a message is over `BIG_MESSAGE`, so it is decoded in pieces, from the memoryview."""
 
 Frames = list[bytes | memoryview]
 """A message's parts as the pump keeps them: bytes, or memoryviews from `UNCOPIED` up."""

@@ -1,11 +1,12 @@
 """A big stream message's text decoded in pieces, so the event loop never decodes tens of MB
 in one call.
 
-ipykernel sends a cell's unflushed prints as a few messages of tens of MB. Decoding one
-whole takes ~10 ms a MB (orjson included), in one call that holds the GIL; then the model
-sanitizes and splits the text in one piece too. Cut into pieces of a quarter MB or so at
-line ends, each piece is a stream message of its own: the same output, appended in turn,
-with the loop free between them.
+ipykernel sends a cell's unflushed prints as a few messages of tens of MB, and a flushed
+megabyte line as a message of its own. Decoding one whole takes ~10 ms a MB (orjson
+included), in one call that holds the GIL; then the model sanitizes and splits the text in
+one piece too. Cut into pieces of a quarter MB at most, at a line end where there is one,
+each piece is a stream message of its own: the same output, appended in turn, with the
+loop free between them.
 """
 
 from __future__ import annotations

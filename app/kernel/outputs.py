@@ -93,7 +93,6 @@ class StreamOutput:
         joiner, self._joiner = self._joiner, ends_in_emoji_joiner(text)
         raw = text
         text = sanitize_stream(text)
-        self._keep_raw(raw, text.count("\n"))
         if joiner and continues_emoji(text):
             # A chunk boundary between 👩 + joiner and 💻: one picture, as if sent whole.
             text = "\u200d" + text
@@ -102,15 +101,21 @@ class StreamOutput:
             # "\r" or "\b" that this text may complete.
             last = self._tail[-1] if self._tail else ""
             if not ("\r" in last or "\x08" in last):
+                self._keep_raw(raw, 0)
                 if text:
                     self._tail.append(text)
                 return 0
-        partial = self.partial
-        if partial:
-            text = partial + text
+        kept = self._tail
+        edits = "\r" in text or "\x08" in text or any("\r" in t or "\x08" in t for t in kept)
         parts = text.split("\n")
+        # Counted from the split: a count of its own scanned the text again.
+        self._keep_raw(raw, len(parts) - 1)
+        if kept:
+            # Joined once, with the text's first line: joining the tail, adding the text
+            # and splitting the whole copied a megabyte line three times.
+            parts[0] = "".join([*kept, parts[0]])
         partial = parts.pop()
-        if "\r" in text or "\x08" in text:
+        if edits:
             parts = [apply_line_edits(part) for part in parts]
         # The tail stays raw: a later "\r" must still be able to replace it. Only its
         # last non-empty segment can ever show, so the redraws before it are dropped.

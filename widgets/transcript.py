@@ -21,6 +21,7 @@ from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Region, Size
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from nbtui.app.kernel.model import (
@@ -32,6 +33,7 @@ from nbtui.app.kernel.model import (
 )
 from nbtui.widgets.graphics import graphics
 from nbtui.widgets.palette import PEER_CLASSES
+from nbtui.widgets.scrollbar import KeptScrollBar
 from nbtui.widgets.sixel import layer as sixel_layer
 from nbtui.widgets.transcript_build import PartsBuilder
 from nbtui.widgets.transcript_cells import CellKeys
@@ -305,6 +307,19 @@ class TranscriptView(SearchKeys, CellKeys, PartsBuilder, can_focus=True):
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self.notify_style_update())
 
     # -- drawing -------------------------------------------------------------------------
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """The vertical scrollbar, one that keeps its rows (`KeptScrollBar`); made as
+        Textual's own property makes its plain one, on first use."""
+        if self._vertical_scrollbar is None:
+            bar = KeptScrollBar(
+                vertical=True, name="vertical", thickness=self.scrollbar_size_vertical
+            )
+            bar.display = False
+            self._vertical_scrollbar = bar
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """Draw the rows in `crop`, working the base style out once for all of them."""

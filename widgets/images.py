@@ -15,6 +15,7 @@ import io
 import os
 import sys
 import types
+from collections.abc import Iterator
 from functools import lru_cache
 from itertools import count
 from random import randint
@@ -94,11 +95,14 @@ def _read_header(text: str) -> tuple[tuple[int, int], str] | None:
     whole (a JPEG's header can lie past large metadata); None when it does not open."""
     from PIL import Image, UnidentifiedImageError  # noqa: PLC0415
 
-    sources = [text.strip()]
-    if len(text) > _HEADER_BASE64:
-        head = "".join(text[:_HEADER_BASE64].split())
-        sources.insert(0, head[: len(head) // 4 * 4])
-    for source in sources:
+    def sources() -> Iterator[str]:
+        for length in _HEADER_BASE64:
+            if len(text) > length:
+                head = "".join(text[:length].split())
+                yield head[: len(head) // 4 * 4]
+        yield text.strip()
+
+    for source in sources():
         try:
             raw = base64.b64decode(source, validate=False)
             with Image.open(io.BytesIO(raw)) as opened:
@@ -264,8 +268,10 @@ class Picture:
         return image_id
 
 
-_HEADER_BASE64 = 64 * 1024
-"""Base64 characters read to find a picture's size (48 KB of it)."""
+_HEADER_BASE64 = (4 * 1024, 64 * 1024)
+"""Base64 characters read to find a picture's size, the fewer first: a PNG's size is in its
+first 33 bytes, a JPEG's can follow tens of KB of metadata. Decoding 64 KB first took
+0.45 ms a picture, 9 ms of a frame that took a burst's 20 plots in."""
 
 MAX_SENT_BASE64 = 8 * 2**20
 """A PNG bigger than this (base64) is shrunk to its kept size before it goes to kitty:

@@ -17,7 +17,7 @@ import pytest
 from rich.console import Console, RenderableType
 
 from nbtui.app.kernel.model import is_default_repr
-from nbtui.widgets import graphics
+from nbtui.widgets import graphics, images
 from nbtui.widgets.images import KEPT_IMAGE_SIZE, Picture
 from nbtui.widgets.mime import (
     IMAGE_MIMES,
@@ -800,3 +800,33 @@ def test_kitty_sequences_go_through_tmux_and_off_shows_the_text() -> None:
         assert show(render_data(bundle, {}, 80))[0].strip() == "<Figure>"
     finally:
         graphics.configure("halfblock", {})
+
+
+def test_a_pictures_size_is_read_from_as_little_of_it_as_holds_the_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[int] = []
+    real = base64.b64decode
+
+    def counting(source: str, validate: bool = False) -> bytes:
+        decoded.append(len(source))
+        return real(source, validate=validate)
+
+    monkeypatch.setattr(images.base64, "b64decode", counting)
+    Image = pytest.importorskip("PIL.Image")
+
+    def encoded(picture: Any, kind: str, **options: object) -> str:
+        buffer = io.BytesIO()
+        picture.save(buffer, kind, **options)
+        return base64.b64encode(buffer.getvalue()).decode()
+
+    noise = Image.effect_noise((400, 300), 80).convert("RGB")
+    png = encoded(noise, "PNG")
+    assert images._read_header(png) == ((400, 300), "PNG")
+    assert decoded == [4 * 1024]  # a burst of plots: 4 KB of each, not 64
+    # A JPEG's size can follow tens of KB of metadata: read on from more of it.
+    decoded.clear()
+    jpeg = encoded(noise, "JPEG", exif=b"Exif\x00\x00" + b"\x00" * 30_000)
+    assert images._read_header(jpeg) == ((400, 300), "JPEG")
+    assert decoded[-1] == 64 * 1024
+    assert images._read_header(base64.b64encode(b"not a picture" * 1000).decode()) is None

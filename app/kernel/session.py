@@ -103,6 +103,9 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
         """The kernel as kernel_info tells it: `python 3.11.0 (ipython 8.0.0)`."""
         self.base_count = 0
         """Execution counts up to this one are history: the prompt counts on from it."""
+        self._earlier_kernel: set[str] | None = None
+        """After a restart, the cells run in the kernel's earlier process: their counts
+        are that process's, and the new one counts from 1 (None: no restart yet)."""
         self.liveness: LivenessSnapshot | None = None
         self.usage: UsageSnapshot | None = None
         self.monitor: LivenessMonitor | None = None
@@ -279,11 +282,15 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
 
     def next_count(self) -> int:
         """The execution count the next cell will probably get."""
+        earlier = self._earlier_kernel or set()
         counts = [
             cell.execution_count
-            for cell in self.model.cells.values()
-            if cell.execution_count is not None
+            for key, cell in self.model.cells.items()
+            if cell.execution_count is not None and key not in earlier
         ]
+        if self._earlier_kernel is not None:
+            # The history and the editor's inputs are the earlier process's too.
+            return max(counts, default=0) + 1
         # base_count too: inputs run while nbtui could not see them (history) count.
         return max([*counts, self.base_count]) + 1
 
@@ -344,6 +351,7 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
             self._explain_death(running)
         if state == "restarted":
             self._explained = False  # a new kernel: its own death is yet to come
+            self._earlier_kernel = set(self.model.cells)
             self.read_kernel_info()
             self.deadlines.after(self.RESTARTED_SHOWN, self._acknowledge_restart)
 

@@ -413,3 +413,21 @@ async def test_a_restart_the_user_asked_for_is_told_once_and_its_end_once() -> N
     session.liveness_changed(LivenessSnapshot(state="restarting", since=0.0))
     assert notices(session)[-2].startswith("the kernel is restarting")
     assert notices(session)[-1].startswith("post-mortem: ")
+
+
+async def test_the_prompt_counts_from_1_again_after_a_restart() -> None:
+    # It counted on from the cells before the restart: In [3] where the kernel said 2.
+    session, transport, _ = await attached()
+    session.liveness_changed(alive())
+    session.execute("a = 1")
+    session.execute("b = 2")
+    await settle(session)
+    assert session.next_count() == 3
+    session.liveness_changed(LivenessSnapshot(state="restarted", since=0.0))
+    transport.count = 0  # a new process
+    session.base_count = 7  # the editor's inputs, counted again as the kernel is shown
+    assert session.next_count() == 1
+    session.liveness_changed(alive())
+    session.execute("c = 3")
+    await settle(session)
+    assert session.next_count() == 2

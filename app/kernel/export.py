@@ -25,9 +25,11 @@ import datetime as dt
 import hashlib
 import json
 import re
+import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 from nbtui.app.kernel.entries import Catchup, Cell, Entry, Notice
@@ -439,11 +441,28 @@ def export_notebook(model: Any, info: SessionInfo) -> dict[str, Any]:
     return notebook
 
 
+def _nbformat() -> ModuleType:
+    """nbformat, imported on the first export (jsonschema is slow to import), without
+    rfc3987_syntax: jsonschema loads it, when it is installed (Jupyter Server's
+    dependencies bring it), for an "iri" format check, and it builds a grammar as it is
+    imported, 2.6 s of CPU on the first export. Formats are not checked by nbformat's
+    validation; the module stays importable for whoever else wants it."""
+    blocked = "rfc3987_syntax" not in sys.modules
+    if blocked:
+        # None there: an ImportError for whoever imports it meanwhile.
+        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
+    try:
+        import nbformat  # noqa: PLC0415
+    finally:
+        if blocked and sys.modules.get("rfc3987_syntax", False) is None:
+            del sys.modules["rfc3987_syntax"]
+    return nbformat
+
+
 def notebook_node(notebook: Mapping[str, Any]) -> Any:
     """`notebook` as an `nbformat.NotebookNode`, checked with `nbformat.validate`
     (raises `nbformat.ValidationError` when it is not valid)."""
-    import nbformat  # noqa: PLC0415 - jsonschema is slow to import: only when exporting
-
-    node = nbformat.from_dict(notebook)  # type: ignore[no-untyped-call]
+    nbformat = _nbformat()
+    node = nbformat.from_dict(notebook)
     nbformat.validate(node)
     return node

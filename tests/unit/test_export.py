@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
@@ -194,3 +196,34 @@ def test_record_option() -> None:
     assert parse_args([]).record is None
     with pytest.raises(SystemExit):
         parse_args(["--list", "--record"])
+
+
+FIRST_EXPORT = """
+import sys
+from nbtui.app.kernel.export import notebook_node
+cell = {"cell_type": "code", "id": "a1", "metadata": {}, "source": "x = 1", "outputs": [],
+        "execution_count": None}
+notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}
+notebook_node(notebook)
+print("rfc3987_syntax" in sys.modules)
+import nbformat
+try:
+    notebook_node({**notebook, "cells": [{"cell_type": "code"}]})
+except nbformat.ValidationError:
+    print("rejected")
+import rfc3987_syntax
+print("importable")
+"""
+
+
+def test_the_first_export_does_not_import_a_grammar_it_never_uses() -> None:
+    # jsonschema imports rfc3987_syntax when it is installed, for a format nbformat never
+    # checks: 2.6 s of CPU on the first export, in a process of its own here.
+    pytest.importorskip("rfc3987_syntax")
+    ran = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", FIRST_EXPORT],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert ran.stdout.split() == ["False", "rejected", "importable"]

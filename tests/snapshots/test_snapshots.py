@@ -115,21 +115,28 @@ def _named_kernel(monkeypatch: pytest.MonkeyPatch) -> Iterator[KernelManager]:
     shutil.rmtree(runtime, ignore_errors=True)
     runtime.mkdir(parents=True)
     monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
-    km = KernelManager(kernel_name="python3")
-    km.connection_file = str(runtime / "kernel-4342f625.json")
-    km.ip = "127.0.0.1"
-    km.cache_ports = False  # else the provisioner picks fresh ports
-    km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = (
-        58645,
-        47422,
-        60550,
-        39092,
-        49409,
-    )
-    km.session.key = SNAPSHOT_KEY
+
+    def manager() -> KernelManager:
+        km = KernelManager(kernel_name="python3")
+        km.connection_file = str(runtime / "kernel-4342f625.json")
+        km.ip = "127.0.0.1"
+        km.cache_ports = False  # else the provisioner picks fresh ports
+        km.shell_port, km.iopub_port, km.stdin_port, km.control_port, km.hb_port = (
+            58645,
+            47422,
+            60550,
+            39092,
+            49409,
+        )
+        km.session.key = SNAPSHOT_KEY
+        return km
+
     # The fixed ports are in the ephemeral range: another test's socket can hold one for
-    # a moment, and the kernel then dies at start (seen once in CI). Try again.
+    # a moment, and the kernel then dies at start (seen once in CI). Try again, with a new
+    # manager: shutting one down closes its zmq context, and a second start on it failed
+    # with "Operation not supported".
     for attempt in range(3):
+        km = manager()
         km.start_kernel(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client = km.blocking_client()
         client.start_channels()

@@ -18,7 +18,6 @@ from nbtui.app import gc_pacing
 
 __all__ = [
     "background_thread",
-    "background_threads",
     "hide_tokens_from_ps",
     "masked_arguments",
     "return_freed_memory",
@@ -59,22 +58,6 @@ def background_thread() -> None:
     took the UI thread's core, which then waited up to 50 ms for one with work to do."""
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
-
-
-def background_threads(prefix: str) -> int:
-    """Lower the priority of this process's threads whose names begin with `prefix`, as
-    `background_thread` does its caller's: for threads a library started (libzmq's).
-    Returns how many were lowered; none where the system has no /proc."""
-    lowered = 0
-    with contextlib.suppress(OSError):
-        for task in os.scandir("/proc/self/task"):
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                with open(os.path.join(task.path, "comm")) as comm:
-                    if not comm.read().startswith(prefix):
-                        continue
-                os.setpriority(os.PRIO_PROCESS, int(task.name), BACKGROUND_NICENESS)
-                lowered += 1
-    return lowered
 
 
 def settle_after_startup() -> None:

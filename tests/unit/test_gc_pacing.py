@@ -4,10 +4,7 @@ still or a burst has gone on too long (issue 19's stalls)."""
 from __future__ import annotations
 
 import gc
-import json
 import os
-import subprocess
-import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -133,54 +130,3 @@ def test_background_threads_run_at_a_lower_priority() -> None:
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.getpriority(
         os.PRIO_PROCESS, 0
     )
-
-
-PUMP_PRIORITIES = """
-import asyncio, json, os, time
-import zmq, zmq.asyncio
-from nbtui.app.kernel.transports.iopub_pump import ZMQ_THREADS, IopubPump
-
-def niceness(tid):
-    return os.getpriority(os.PRIO_PROCESS, tid)
-
-def libzmq_threads():
-    found = {}
-    for task in os.listdir("/proc/self/task"):
-        with open(f"/proc/self/task/{task}/comm") as comm:
-            name = comm.read().strip()
-        if name.startswith(ZMQ_THREADS):
-            found[name] = niceness(int(task))
-    return found
-
-base = niceness(0)
-context = zmq.asyncio.Context()
-socket = context.socket(zmq.SUB)
-socket.connect("tcp://127.0.0.1:9")
-before = libzmq_threads()
-loop = asyncio.new_event_loop()
-pump = IopubPump(socket, loop, 10, 1000)
-deadline = time.monotonic() + 10
-while time.monotonic() < deadline and any(n == base for n in libzmq_threads().values()):
-    time.sleep(0.01)
-print(json.dumps({"before": before, "after": libzmq_threads(),
-                  "pump": niceness(pump._thread.native_id), "main": niceness(0), "base": base}))
-pump.stop()
-socket.close(0)
-context.term()
-"""
-
-
-def test_the_iopub_pump_and_libzmqs_threads_run_at_a_lower_priority() -> None:
-    # In a process of its own: niceness cannot be raised back, and this one's libzmq
-    # threads serve every other test.
-    ran = subprocess.run(
-        [sys.executable, "-c", PUMP_PRIORITIES], capture_output=True, text=True, check=True
-    )
-    seen = json.loads(ran.stdout)
-    base, lower = seen["base"], min(19, seen["base"] + BACKGROUND_NICENESS)
-    assert seen["before"], "libzmq started no threads of its own"
-    assert set(seen["before"].values()) == {base}
-    assert set(seen["after"]) == set(seen["before"])
-    assert set(seen["after"].values()) == {lower}
-    assert seen["pump"] == lower
-    assert seen["main"] == base  # the UI thread keeps its priority

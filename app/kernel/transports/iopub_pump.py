@@ -20,18 +20,8 @@ import zmq
 import zmq.asyncio
 
 from nbtui.app.kernel.transports.big_messages import BIG_MESSAGE
-from nbtui.app.process import background_thread, background_threads
 
-__all__ = [
-    "BACKLOG",
-    "BACKLOG_BYTES",
-    "IOPUB_HWM",
-    "UNCOPIED",
-    "ZMQ_THREADS",
-    "Frames",
-    "IopubPump",
-    "dropped",
-]
+__all__ = ["BACKLOG", "BACKLOG_BYTES", "IOPUB_HWM", "UNCOPIED", "Frames", "IopubPump", "dropped"]
 
 BACKLOG = 50_000
 """iopub messages read off the socket but not yet decoded, at most. A flushed-print flood
@@ -51,9 +41,6 @@ a message is over `BIG_MESSAGE`, so it is decoded in pieces, from the memoryview
 
 Frames = list[bytes | memoryview]
 """A message's parts as the pump keeps them: bytes, or memoryviews from `UNCOPIED` up."""
-
-ZMQ_THREADS = "ZMQbg/"
-"""How the names of libzmq's own threads (its I/O threads, its reaper) begin."""
 
 _STATUS = re.compile(rb'"msg_type"\s*:\s*"status"')
 _DELIMITER = b"<IDS|MSG>"
@@ -144,12 +131,6 @@ class IopubPump:
         return frames
 
     def _run(self) -> None:
-        # Receiving is background work: on two cores shared with a kernel printing flat
-        # out, this thread and libzmq's took the UI thread's core, which waited 45-85 ms
-        # for one in a burst of megabyte lines. Lower, they still get a tenth of a core
-        # against the kernel, many times what receiving needs.
-        background_thread()
-        background_threads(ZMQ_THREADS)
         socket = self._socket
         poller = zmq.Poller()
         poller.register(socket, zmq.POLLIN)

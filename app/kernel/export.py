@@ -25,11 +25,9 @@ import datetime as dt
 import hashlib
 import json
 import re
-import sys
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from nbtui.app.kernel.entries import Catchup, Cell, Entry, Notice
@@ -55,7 +53,6 @@ __all__ = [
     "markdown_note",
     "notebook_chunks",
     "notebook_items",
-    "notebook_node",
     "notebook_skeleton",
     "on_disk",
     "wall_clock",
@@ -439,30 +436,3 @@ def export_notebook(model: Any, info: SessionInfo) -> dict[str, Any]:
         code_cell(item, now) if isinstance(item, Cell) else item for item in notebook_items(model)
     ]
     return notebook
-
-
-def _nbformat() -> ModuleType:
-    """nbformat, imported on the first export (jsonschema is slow to import), without
-    rfc3987_syntax: jsonschema loads it, when it is installed (Jupyter Server's
-    dependencies bring it), for an "iri" format check, and it builds a grammar as it is
-    imported, 2.6 s of CPU on the first export. Formats are not checked by nbformat's
-    validation; the module stays importable for whoever else wants it."""
-    blocked = "rfc3987_syntax" not in sys.modules
-    if blocked:
-        # None there: an ImportError for whoever imports it meanwhile.
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
-    try:
-        import nbformat  # noqa: PLC0415
-    finally:
-        if blocked and sys.modules.get("rfc3987_syntax", False) is None:
-            del sys.modules["rfc3987_syntax"]
-    return nbformat
-
-
-def notebook_node(notebook: Mapping[str, Any]) -> Any:
-    """`notebook` as an `nbformat.NotebookNode`, checked with `nbformat.validate`
-    (raises `nbformat.ValidationError` when it is not valid)."""
-    nbformat = _nbformat()
-    node = nbformat.from_dict(notebook)
-    nbformat.validate(node)
-    return node

@@ -16,9 +16,9 @@ from nbtui.app.kernel.export import (
     SessionInfo,
     export_notebook,
     notebook_chunks,
-    notebook_node,
 )
 from nbtui.app.kernel.export_markdown import export_markdown
+from nbtui.app.kernel.notebook_check import notebook_node
 from nbtui.app.kernel.record import Recorder, write_atomic
 
 if TYPE_CHECKING:

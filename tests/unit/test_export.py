@@ -18,10 +18,10 @@ from nbtui.app.kernel.export import (
     cell_order,
     export_notebook,
     notebook_chunks,
-    notebook_node,
 )
 from nbtui.app.kernel.export_markdown import export_markdown
 from nbtui.app.kernel.model import Transcript
+from nbtui.app.kernel.notebook_check import notebook_node
 from nbtui.app.kernel.record import Recorder, default_record_path, write_atomic
 from nbtui.app.main import parse_args
 from tests.unit.test_model import OWN, feed, other, own
@@ -200,7 +200,7 @@ def test_record_option() -> None:
 
 FIRST_EXPORT = """
 import sys
-from nbtui.app.kernel.export import notebook_node
+from nbtui.app.kernel.notebook_check import notebook_node
 cell = {"cell_type": "code", "id": "a1", "metadata": {}, "source": "x = 1", "outputs": [],
         "execution_count": None}
 notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [cell]}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 from jupyter_client import KernelManager
 
@@ -36,15 +37,22 @@ async def test_running_a_cell_goes_back_to_the_end(client: KernelClient) -> None
         assert "the newest" in view.plain_text()
 
 
-async def test_busy_then_idle(client: KernelClient) -> None:
+async def test_busy_then_idle(client: KernelClient, tmp_path: Path) -> None:
+    # The cell runs until the test has seen busy: a cell of a fixed length can begin and
+    # end between two frames when the test process stalls (a full garbage collection of a
+    # long test run's heap), and no frame ever shows it busy.
+    release = tmp_path / "release"
     states: list[str] = []
     app = create_app(client)
     async with app.run_test(size=(80, 24)) as pilot:
         status = app.query_one(StatusBar)
         app.watch(status, "state", lambda state: states.append(state), init=False)  # noqa: PLW0108
-        await run_and_wait(pilot, app, "import time; time.sleep(0.3)")
-        assert "busy" in states
-        assert states[-1] == "idle"
+        wait = f"iter(lambda: os.path.exists({str(release)!r}), True)"
+        await pilot.press(*f"import os, time; [time.sleep(0.01) for _ in {wait}]", "enter")
+        await until(pilot, lambda: status.state == "busy")
+        release.touch()
+        await until(pilot, lambda: app.kernel_state == "idle" and status.state == "idle")
+        assert states == ["busy", "idle"]
 
 
 async def test_error_traceback_is_shown(client: KernelClient) -> None:

@@ -380,9 +380,11 @@ class LivenessMonitor(LinkFollowing):
         if info is not None:
             self._kernel_session = answer.session
             iopub_ready = getattr(self.client, "iopub_ready", None)
-            if iopub_ready is not None and self._leaving:
-                # A server subscribes to the new kernel's iopub only now: until it is
-                # through, a cell's output would be lost (its replies would not).
+            if iopub_ready is not None:
+                # Until iopub is through, a cell's output and its end would be lost, and
+                # its reply would not: it would stay running for good. A server subscribes
+                # to a restarted kernel's iopub only now; after a dropped link or network,
+                # each socket reconnects on its own timer, iopub often after shell.
                 await iopub_ready(answer.parent_id, tries=10)
         if info is None and self._leaving:
             if answer.old_answered:

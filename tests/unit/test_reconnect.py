@@ -143,6 +143,42 @@ async def test_a_silence_while_the_link_is_down_is_not_a_death() -> None:
         await monitor.stop()
 
 
+class IopubLateClient(ScriptedClient):
+    """A kernel whose iopub comes back after its heartbeat and control, as ZeroMQ's
+    sockets reconnect each on its own timer: iopub is through once the test says."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.iopub_back = asyncio.Event()
+        self.iopub_asked: list[str] = []
+
+    async def iopub_ready(self, request_id: str, tries: int = 3, wait: float = 0.5) -> bool:
+        self.iopub_asked.append(request_id)
+        await self.iopub_back.wait()
+        return True
+
+
+async def test_alive_again_only_once_iopub_is_through() -> None:
+    """A cell run as soon as the link is back would have its output and its end lost on
+    an iopub not yet reconnected, and stay running for good: the kernel is not alive
+    again (and the prompt not idle) until iopub delivers."""
+    client = IopubLateClient()
+    monitor = LivenessMonitor(client, interval=0.01, control_interval=0.02)
+    monitor.start()
+    try:
+        await until(lambda: client.pings >= 1)
+        monitor.link_lost("connection lost")
+        monitor.link_restored("up")
+        await until(lambda: bool(client.iopub_asked))
+        for _ in range(10):
+            await asyncio.sleep(0.01)
+        assert monitor.snapshot.state == "reconnecting"
+        client.iopub_back.set()
+        await until(lambda: monitor.snapshot.state == "alive")
+    finally:
+        await monitor.stop()
+
+
 async def test_a_kernel_that_died_during_the_gap_is_told_apart() -> None:
     """Back through the link, the kernel's ports refuse: dead, with that evidence."""
     client = ScriptedClient()

@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nbtui.app.kernel.errors import NbtuiError
-from nbtui.app.kernel.messages import Msg
+from nbtui.app.kernel.lost_ends import IopubOrder
+from nbtui.app.kernel.messages import Msg, kernel_event
 from nbtui.app.kernel.requests import KernelRequests
 from nbtui.app.kernel.transports import LinkWatch, Transport, open_transport
 
@@ -128,6 +129,9 @@ class KernelClient(KernelRequests):
         """Our execute requests still waiting for their execute_reply, by msg_id."""
         self._iopub_parents: deque[str] = deque(maxlen=64)
         """Requests whose busy/idle came through iopub lately (the UI drains the inbox)."""
+        self.iopub_order = IopubOrder()
+        """How far iopub has delivered, from our requests' busy/idle (`lost_ends`): the
+        session tells it what it applies, in order, so it runs no further than the model."""
         self._connected = False
         self._closed = False
         self.attached_at = 0.0
@@ -261,7 +265,7 @@ class KernelClient(KernelRequests):
         if channel == "iopub" and msg.msg_type == "status":
             self._iopub_parents.append(msg.parent_id)
         if channel == "iopub" and self.on_kernel_event is not None:
-            event = _kernel_event(msg)
+            event = kernel_event(msg)
             if event:
                 self.on_kernel_event(event)
         self._push(msg)
@@ -330,6 +334,7 @@ class KernelClient(KernelRequests):
         future: asyncio.Future[Msg] = asyncio.get_running_loop().create_future()
         self._pending[msg_id] = future
         self.transport.send(channel, msg)
+        self.iopub_order.sent(msg_id)
         try:
             return await asyncio.wait_for(future, timeout)
         except asyncio.TimeoutError:
@@ -435,14 +440,3 @@ class KernelClient(KernelRequests):
             future.cancel()
         self.abandon_replies()
         await self.transport.close()
-
-
-def _kernel_event(msg: Msg) -> str:
-    """ "restarting" or "dead" when this iopub message says the kernel is going away."""
-    if msg.msg_type == "status":
-        state = msg.content.get("execution_state")
-        if state in ("restarting", "autorestarting", "dead"):
-            return "dead" if state == "dead" else "restarting"
-    elif msg.msg_type == "shutdown_reply" and msg.content.get("restart") is True:
-        return "restarting"
-    return ""

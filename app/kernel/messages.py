@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Msg", "short_session"]
+__all__ = ["Msg", "kernel_event", "short_session"]
 
 _NOT_ALNUM = re.compile(r"[^0-9A-Za-z]+")
 
@@ -67,3 +67,14 @@ class Msg:
 
 def _str(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def kernel_event(msg: Msg) -> str:
+    """ "restarting" or "dead" when this iopub message says the kernel is going away."""
+    if msg.msg_type == "status":
+        state = msg.content.get("execution_state")
+        if state in ("restarting", "autorestarting", "dead"):
+            return "dead" if state == "dead" else "restarting"
+    elif msg.msg_type == "shutdown_reply" and msg.content.get("restart") is True:
+        return "restarting"
+    return ""

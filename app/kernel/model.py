@@ -10,7 +10,6 @@ are its base classes (`scrollback`, `annotations`).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,6 +22,7 @@ from nbtui.app.kernel.entries import (
     Notice,
     rate_limit_warning,
 )
+from nbtui.app.kernel.lost_ends import CellEnds
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.outputs import (
     MAX_EXECUTION_COUNT,
@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 
-class Transcript(Annotations, Scrollback):
+class Transcript(Annotations, Scrollback, CellEnds):
     """Cells and notices in arrival order, with bounded scrollback.
 
     Args:
@@ -81,6 +81,7 @@ class Transcript(Annotations, Scrollback):
         self, own_session: str, max_lines: int = 50_000, max_chars: int | None = None
     ) -> None:
         super().__init__(max_lines, max_chars)
+        CellEnds.__init__(self)
         self.own_session = own_session
         self.entries: list[Entry] = []
         self.cells: dict[str, Cell] = {}
@@ -323,11 +324,16 @@ class Transcript(Annotations, Scrollback):
             if cell.state in ("queued",):
                 cell.state = "running"
             cell.started = cell.started or msg.received
+            if not self.side_by_side:
+                # One cell at a time: those still running before this one have ended.
+                for key in [key for key in self.running if key != cell.key]:
+                    self.end_lost(key)
             self.running[cell.key] = cell
             peer = self.peer(msg.parent_session, msg.parent_username)
             peer.running += 1
             peer.last_activity = msg.received
         elif state == "idle":
+            self.replied.pop(msg.parent_id, None)
             running = self.running.pop(msg.parent_id, None)
             ended = running or self.cells.get(msg.parent_id)
             # A cell whose busy came before we joined is not in `running`: its idle
@@ -353,6 +359,8 @@ class Transcript(Annotations, Scrollback):
         count = execution_count(msg.content.get("execution_count"))
         if count is not None and cell.execution_count is None:
             cell.execution_count = count
+        if cell.finished is None and cell.is_self:
+            self.replied[cell.key] = msg.received
         # bash_kernel answers an interrupted cell with the non-standard "abort".
         if status in ("abort", "aborted"):
             cell.state = "aborted"
@@ -391,33 +399,3 @@ class Transcript(Annotations, Scrollback):
         self._account(output)
         self._touch(cell)
         return output
-
-    def end_unseen(self, keys: Iterable[str]) -> list[Cell]:
-        """These cells ended while nbtui could not hear it (a dropped link): no longer
-        running, how they ended unknown. Returns those that were still running."""
-        ended = []
-        for key in keys:
-            cell = self.running.pop(key, None)
-            if cell is None:
-                continue
-            peer = self.peers.get(cell.session)
-            if peer is not None:
-                peer.running = max(0, peer.running - 1)
-            cell.state = "ok"
-            cell.finished = time.monotonic()
-            self._touch(cell)
-            ended.append(cell)
-        return ended
-
-    def mark_all_stopped(self, state: CellState = "aborted") -> None:
-        """The kernel died or restarted: nothing is running any more, and nothing sent
-        and still waiting its turn will run either."""
-        now = time.monotonic()
-        waiting = [cell for cell in self.cells.values() if cell.state == "queued"]
-        for cell in [*self.running.values(), *waiting]:
-            cell.state = state
-            cell.finished = now
-            self._touch(cell)
-        self.running.clear()
-        for peer in self.peers.values():
-            peer.running = 0

@@ -25,6 +25,7 @@ __all__ = [
     "link_back",
     "link_lost",
     "liveness_notice",
+    "lost_end",
     "memory_short",
     "not_sent_while",
     "postmortem",
@@ -116,6 +117,16 @@ def ended_during_gap(count: int | None) -> Notice:
     return (
         f"In [{count if count is not None else '?'}] ended while the connection was down: "
         "how it ended, and what it printed then, are lost",
+        "warning",
+    )
+
+
+def lost_end(count: int | None, own: bool) -> Notice:
+    """A cell ended and iopub lost its idle (`lost_ends`); `own`: one of ours."""
+    return (
+        f"{'your cell' if own else 'the cell'} In [{count if count is not None else '?'}] "
+        "has ended, but iopub lost its end (a kernel drops messages for a client that "
+        "falls behind): the last of its output may be missing",
         "warning",
     )
 

@@ -28,11 +28,9 @@ from nbtui.app.kernel.liveness import (
     LocalProcess,
     local_process,
 )
+from nbtui.app.kernel.lost_ends import end_passed, runs_one_at_a_time
 from nbtui.app.kernel.model import Transcript
-from nbtui.app.kernel.notices import (
-    liveness_notice,
-    memory_short,
-)
+from nbtui.app.kernel.notices import liveness_notice, lost_end, memory_short
 from nbtui.app.kernel.sanitize import sanitize_line
 from nbtui.app.kernel.submit import CellSubmission, Verdict
 from nbtui.app.kernel.transports.reconnect import Link, LinkKeeper
@@ -162,6 +160,7 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
         if implementation:
             kernel += f" ({implementation} {impl_version})".rstrip()
         self.kernel = kernel
+        self.model.side_by_side = not runs_one_at_a_time(info)
         self._changes.kernel_info = True
 
     @property
@@ -245,7 +244,10 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
         """Apply the messages received so far to the model (input requests wait in the
         changes for the UI)."""
         messages = self.client.drain()
+        order = self.client.iopub_order
         for msg in messages:
+            if msg.channel == "iopub" and msg.msg_type == "status":
+                order.heard(msg.parent_id)
             if msg.channel == "stdin" and msg.msg_type == "input_request":
                 # A request that came in the same frame as its cell's end (an interrupt) is
                 # already answered by the KeyboardInterrupt.
@@ -263,6 +265,9 @@ class KernelSession(CellSubmission, DeathTelling, LinkTelling):
             ):
                 self.model.add_notice("the kernel (re)started", "warning")
         self.model.apply_all(messages)
+        end_passed(self.model, order.through)
+        for cell in self.model.take_lost_ends():
+            self.model.add_notice(*lost_end(cell.execution_count, cell.is_self))
 
     def _follow_cells(self) -> None:
         """Idle or busy from the cells, unless the kernel is in trouble."""

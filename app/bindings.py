@@ -46,11 +46,15 @@ APP_BINDINGS: list[BindingType] = [
         tooltip="Scroll the transcript down a page",
     ),
     # Not in the footer either (six keys at 80x24): the README and the palette have it.
+    # A priority binding, run before the key reaches the focused widget: keys typed in the
+    # same burst wait in the app's queue until the search bar has the focus, instead of
+    # reaching the editor first. The action skips where the key is not the search's.
     Binding(
         "ctrl+f",
         "search",
         "Search",
         show=False,
+        priority=True,
         id="search",
         tooltip="Find in the transcript (/ there too)",
     ),

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import TYPE_CHECKING, Any
 
+from textual.actions import SkipAction
 from textual.app import App
 
 from nbtui.app.bindings import APP_BINDINGS, CONSOLE_ACTIONS, OBSERVER_BINDINGS
@@ -171,8 +172,9 @@ class ObservingApp(NbtuiApp):
 
 def _console_action(name: str) -> Callable[[NbtuiApp], Awaitable[None]]:
     async def action(app: NbtuiApp) -> None:
-        """Do the console screen's action of the same name."""
-        await app.run_action(name, app.console_screen)
+        """Do the console screen's action of the same name; skip when it skips."""
+        if not await app.run_action(name, app.console_screen):
+            raise SkipAction
 
     return action
 

@@ -240,6 +240,11 @@ class CellEditor(SyntaxTextArea, inherit_bindings=False):
             or self._mode.claims(key)
         )
 
+    def claims(self, key: str) -> bool:
+        """Whether the editing mode makes `key` the editor's (emacs: ctrl+f), before any
+        binding of the app's."""
+        return self._mode.claims(key)
+
     def _keyed(self) -> BindingsMap:
         """The editor's bindings with the app's keymap (the config file's `[keys]`) applied,
         as Textual applies it to the bindings it dispatches."""

@@ -114,7 +114,10 @@ class SearchBar(Horizontal):
         """Show the bar and focus the query, all of it selected to type over."""
         self.display = True
         field = self.query_one(Input)
-        field.focus()
+        # At once, not with `focus()`'s deferred call: keys typed with the search key wait
+        # in the app's queue behind this action (a priority binding), and must find the
+        # query focused when they are forwarded.
+        self.screen.set_focus(field)
         field.select_all()
 
     def show_status(self, status: str) -> None:

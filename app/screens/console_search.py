@@ -3,7 +3,11 @@ in step, and a transcript cell's code put in the editor."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from textual import on
+from textual.actions import SkipAction
+from textual.binding import Binding
 from textual.widget import Widget
 
 from nbtui.app.screens.console_actions import ConsoleActions
@@ -11,6 +15,10 @@ from nbtui.widgets.search_bar import SearchBar
 from nbtui.widgets.transcript import TranscriptView
 
 __all__ = ["ConsoleSearch"]
+
+
+def _searches(bindings: Iterable[Binding]) -> bool:
+    return any(binding.action == "search" for binding in bindings)
 
 
 class ConsoleSearch(ConsoleActions):
@@ -24,8 +32,30 @@ class ConsoleSearch(ConsoleActions):
 
     async def action_search(self) -> None:
         """Find in the transcript (ctrl+f, `/` in the transcript); again from the bar:
-        back to the query."""
+        back to the query. Skipped under a dialog, and in an editor whose editing mode
+        has the key (emacs: ctrl+f is a character right)."""
+        app = self.app
+        if app.screen is not self:
+            raise SkipAction
+        if self.focused is self.editor:
+            bindings = app._bindings.copy()
+            if app._keymap:
+                bindings.apply_keymap(app._keymap)
+            keys = bindings.key_to_bindings.items()
+            if any(self.editor.claims(key) for key, found in keys if _searches(found)):
+                raise SkipAction
+        if not self.hidden_mounted:
+            # Just after startup: the bar's mounting needs the app's messages, which this
+            # action holds up when it runs as a priority binding. Open it after them.
+            app.call_later(self._search_once_mounted)
+            return
+        self._open_search()
+
+    async def _search_once_mounted(self) -> None:
         await self.mount_hidden()
+        self._open_search()
+
+    def _open_search(self) -> None:
         bar = self.query_one(SearchBar)
         transcript = self.transcript
         if not transcript.searching:

@@ -15,6 +15,7 @@ from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.widgets.search_bar import SearchBar
 from tests.fakes import scripted_client
 from tests.ui.conftest import screen_text, until, until_shown
+from tests.ui.test_editor_keys import burst
 
 
 def peer_cell(kernel: Any, number: int, code: str, text: str) -> None:
@@ -210,3 +211,39 @@ async def test_the_query_has_room_at_80_columns() -> None:
         await until_visible(pilot, app, "a long query, longer")
         assert "esc back" in visible(app)  # the short hint
         assert "alt+c" not in visible(app)
+
+
+async def test_keys_typed_with_ctrl_f_in_one_burst_go_to_the_query() -> None:
+    """ctrl+f and the query in one read (a fast typist, an SSH packet): the query lands
+    in the search bar, not in the cell being edited; the query typed over when the bar
+    opens again."""
+    client, kernel = scripted_client()
+    app = create_app(client)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await filled(pilot, app, kernel)
+        app.editor.insert("x = 1")
+        # The bar is mounted just after startup's first frames; a burst before that opens
+        # it after the keys (which go to the editor, as they did before).
+        await until(pilot, lambda: app.console_screen.hidden_mounted)
+        burst(app, "\x06needle")
+        await until(pilot, lambda: bar_status(app) == "6 of 6")
+        assert app.query_one("#search-input", Input).value == "needle"
+        assert app.editor.text == "x = 1"
+        await pilot.press("escape")  # back to the editor
+        assert app.focused is app.editor
+        burst(app, "\x06z")
+        await until(pilot, lambda: app.query_one("#search-input", Input).value == "z")
+        assert app.editor.text == "x = 1"
+
+
+async def test_ctrl_f_in_one_burst_stays_the_editors_in_emacs_mode() -> None:
+    client, _ = scripted_client()
+    app = create_app(client)
+    app.editing_mode = "emacs"
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        app.editor.insert("ac")
+        app.editor.move_cursor((0, 0))
+        burst(app, "\x06b")
+        await until(pilot, lambda: app.editor.text == "abc")
+        assert not app.query_one(SearchBar).display if app.console_screen.hidden_mounted else True

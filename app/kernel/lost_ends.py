@@ -8,7 +8,7 @@ would show running for good, and the kernel busy with it. Two facts end such a c
 neither is a timeout, which a long cell or a slow link would trip:
 
 - ipykernel runs one cell at a time, so when the next cell's busy comes, every cell
-  still running before it has ended (`CellEnds.side_by_side`: not for a kernel that may
+  still running before it has ended (`UnheardEnds.side_by_side`: not for a kernel that may
   run cells side by side, in subshells or as an async kernel does);
 - a kernel publishes a cell's idle just after it sends the cell's execute_reply, so once
   iopub delivers the busy or idle of a request of ours sent well after that reply came,
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from nbtui.app.kernel.model import Transcript
     from nbtui.app.kernel.peers import Peer
 
-__all__ = ["LATER", "CellEnds", "IopubOrder", "end_passed", "runs_one_at_a_time"]
+__all__ = ["LATER", "IopubOrder", "UnheardEnds", "end_passed", "runs_one_at_a_time"]
 
 LATER = 1.0
 """Seconds after a cell's reply came that a request must have been sent for its busy or
@@ -70,13 +70,13 @@ def runs_one_at_a_time(kernel_info: dict[str, Any]) -> bool:
 
 def end_passed(model: Transcript, through: float) -> None:
     """End our replied cells that iopub has passed (`IopubOrder.through`) without their
-    idle (`CellEnds.take_lost_ends` returns them)."""
+    idle (`UnheardEnds.take_lost_ends` returns them)."""
     for key, replied in list(model.replied.items()):
         if through >= replied + LATER:
             model.end_lost(key)
 
 
-class CellEnds:
+class UnheardEnds:
     """The transcript's part that ends cells whose end was not heard: lost by iopub, run
     out during a dropped link, or cut off by the kernel's death. It lives here to keep
     each file readable, and uses the transcript's cells, peers and running cells."""

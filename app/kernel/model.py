@@ -22,7 +22,7 @@ from nbtui.app.kernel.entries import (
     Notice,
     rate_limit_warning,
 )
-from nbtui.app.kernel.lost_ends import CellEnds
+from nbtui.app.kernel.lost_ends import UnheardEnds
 from nbtui.app.kernel.messages import Msg
 from nbtui.app.kernel.outputs import (
     MAX_EXECUTION_COUNT,
@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 
-class Transcript(Annotations, Scrollback, CellEnds):
+class Transcript(Annotations, Scrollback, UnheardEnds):
     """Cells and notices in arrival order, with bounded scrollback.
 
     Args:
@@ -81,7 +81,7 @@ class Transcript(Annotations, Scrollback, CellEnds):
         self, own_session: str, max_lines: int = 50_000, max_chars: int | None = None
     ) -> None:
         super().__init__(max_lines, max_chars)
-        CellEnds.__init__(self)
+        UnheardEnds.__init__(self)
         self.own_session = own_session
         self.entries: list[Entry] = []
         self.cells: dict[str, Cell] = {}

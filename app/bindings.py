@@ -85,13 +85,15 @@ APP_BINDINGS: list[BindingType] = [
         id="toggle_catchup",
     ),
     # Not in the footer: at 80x24 it has room for six keys and the palette, no more.
+    # Priority, as ctrl+f: `F6 k` in one burst moves to the transcript before `k` is read.
     Binding(
         "f6",
         "toggle_focus",
         "Focus",
         show=False,
-        tooltip="Move between editor and transcript",
+        priority=True,
         id="toggle_focus",
+        tooltip="Move between editor and transcript",
     ),
     Binding(
         "f7",
@@ -109,11 +111,13 @@ APP_BINDINGS: list[BindingType] = [
         tooltip="Copy the command others run to join (OSC 52: works over SSH)",
         id="copy_join",
     ),
+    # Priority, as ctrl+f: the question is up before a `y` typed with the key is read.
     Binding(
         "f9",
         "restart",
         "Restart",
         show=False,
+        priority=True,
         tooltip="Restart the kernel (one nbtui started), after asking",
         id="restart",
     ),

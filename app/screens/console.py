@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal
@@ -423,7 +424,9 @@ class ConsoleScreen(ConsoleInput):
         await self.kernel_watch.stop()
 
     async def action_restart(self) -> None:
-        """Restart the kernel, if nbtui started it (F9)."""
+        """Restart the kernel, if nbtui started it (F9); not under a dialog (its own)."""
+        if self.app.screen is not self:
+            raise SkipAction
         if self.observe:
             self.notify("observing: read-only, F9 restarts nothing", timeout=2)
             return

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from textual import events, on
+from textual.actions import SkipAction
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -136,11 +137,12 @@ class ConsoleActions(Screen[None]):
         return side if side.has_focus_within else self.transcript
 
     def action_toggle_focus(self) -> None:
-        """Move between the editor and the transcript (F6)."""
-        if self.editor.has_focus:
-            self.transcript.focus()
-        else:
-            self.editor.focus()
+        """Move between the editor and the transcript (F6); not under a dialog."""
+        if self.app.screen is not self:
+            raise SkipAction
+        # At once, not with `focus()`'s deferred call: keys typed with F6 wait behind this
+        # action (a priority binding) and must find the new focus.
+        self.set_focus(self.transcript if self.editor.has_focus else self.editor)
 
     # -- panes ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from jupyter_client import BlockingKernelClient, KernelManager
+from textual._xterm_parser import XTermParser
 from textual.app import App
 from textual.pilot import Pilot
 
@@ -28,6 +29,13 @@ def peer(
         yield other
     finally:
         other.stop_channels()
+
+
+def burst(app: NbtuiApp, data: str) -> None:
+    """Deliver terminal input in one go, as the driver does with what one read() returned
+    (a paste, a fast typist, keys over SSH): every key is queued before any is handled."""
+    for event in XTermParser().feed(data):
+        app.post_message(event)
 
 
 async def until(pilot: Pilot[None], predicate: Callable[[], bool], timeout: float = 15.0) -> None:

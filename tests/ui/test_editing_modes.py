@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from textual._xterm_parser import XTermParser
 from textual.pilot import Pilot
 
 from nbtui.app.nbtui_app import NbtuiApp, create_app
 from tests.fakes import scripted_client
-from tests.ui.conftest import until
-
-
-def burst(app: NbtuiApp, data: str) -> None:
-    """Terminal input in one go: every key queued before any is handled."""
-    for event in XTermParser().feed(data):
-        app.post_message(event)
+from tests.ui.conftest import burst, until
 
 
 async def typed(pilot: Pilot[None], app: NbtuiApp, data: str, expected: str) -> None:

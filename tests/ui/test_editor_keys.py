@@ -9,7 +9,6 @@ from typing import Any
 
 from rich.color import Color
 from textual import events
-from textual._xterm_parser import XTermParser
 from textual.app import App, ComposeResult
 from textual.command import CommandPalette
 from textual.widgets import Input
@@ -20,18 +19,13 @@ from nbtui.app.screens.export_prompt import ExportPrompt
 from nbtui.widgets.editor import CellEditor
 from nbtui.widgets.palette import theme_variables
 from tests.conftest import SLEEPER
-from tests.ui.conftest import run_and_wait, until
+from tests.fakes import scripted_client
+from tests.ui.conftest import burst, run_and_wait, until
+from tests.ui.test_search import peer_cell
 
 NO_JEDI = "get_ipython().Completer.use_jedi = False"
 """Jedi's first completion can take longer than nbtui waits for one on a loaded machine;
 IPython's own completer answers at once."""
-
-
-def burst(app: NbtuiApp, data: str) -> None:
-    """Deliver terminal input in one go, as the driver does with what one read() returned
-    (a paste, a fast typist, keys over SSH): every key is queued before any is handled."""
-    for event in XTermParser().feed(data):
-        app.post_message(event)
 
 
 def own_codes(app: NbtuiApp) -> list[str]:
@@ -407,3 +401,39 @@ async def test_keys_after_choosing_a_completion_follow_it(client: KernelClient) 
         await until(pilot, lambda: editor.text.endswith("l") and not editor.menu_open)
         assert editor.text == "alpha_one.real"
         assert editor.cursor_location == (0, len("alpha_one.real"))
+
+
+class _RestartSpy:
+    """A kernel nbtui started, as far as F9 uses it: records the restart."""
+
+    session_id = "manager-1"
+
+    def __init__(self) -> None:
+        self.restarts = 0
+
+    async def interrupt(self) -> None:
+        """Nothing to interrupt here."""
+
+    async def restart(self) -> None:
+        self.restarts += 1
+
+
+async def test_f6_and_f9_act_before_the_keys_typed_with_them() -> None:
+    """`F6 k` and `F9 y` in one read (a habit, an SSH packet): k selects in the
+    transcript and y answers the question; neither lands in the cell being edited."""
+    client, kernel = scripted_client()
+    own = _RestartSpy()
+    app = create_app(client, own_kernel=own)  # type: ignore[arg-type]
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.kernel_state == "idle")
+        peer_cell(kernel, 1, "print(1)", "1\n")
+        await until(pilot, lambda: "peer-1" in app.model.cells)
+        burst(app, "\x1b[17~k")  # F6 k
+        await until(pilot, lambda: app.transcript.selected is app.model.cells["peer-1"])
+        assert app.editor.text == ""
+        await pilot.press("f6")
+        assert app.focused is app.editor
+        burst(app, "\x1b[20~y")  # F9 y
+        await until(pilot, lambda: own.restarts == 1)
+        assert len(app.screen_stack) == 1
+        assert app.editor.text == ""

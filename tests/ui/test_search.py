@@ -14,8 +14,7 @@ from textual.widgets import Input
 from nbtui.app.nbtui_app import NbtuiApp, create_app
 from nbtui.widgets.search_bar import SearchBar
 from tests.fakes import scripted_client
-from tests.ui.conftest import screen_text, until, until_shown
-from tests.ui.test_editor_keys import burst
+from tests.ui.conftest import burst, screen_text, until, until_shown
 
 
 def peer_cell(kernel: Any, number: int, code: str, text: str) -> None:

@@ -92,8 +92,8 @@ APP_BINDINGS: list[BindingType] = [
         "Focus",
         show=False,
         priority=True,
-        id="toggle_focus",
         tooltip="Move between editor and transcript",
+        id="toggle_focus",
     ),
     Binding(
         "f7",

@@ -13,7 +13,6 @@ from textual.await_complete import AwaitComplete
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.message import Message
-from textual.widget import Widget
 from textual.widgets import Input, Label, TextArea
 
 from nbtui.app.kernel.cells import only_exit
@@ -107,7 +106,6 @@ class ConsoleScreen(ConsoleInput):
         self._pane_idle = True
         self._prompt = ""
         self._hidden: AwaitComplete | None = None
-        self._hidden_widgets: tuple[Widget, ...] = ()
         self._status_later = False
 
     def compose(self) -> ComposeResult:
@@ -142,7 +140,6 @@ class ConsoleScreen(ConsoleInput):
                 main.mount(pane, before="#side"),
                 self.mount(*rows, before="#input-row"),
             )
-            self._hidden_widgets = (pane, *rows)
         return self._hidden
 
     def _mount_hidden_soon(self) -> None:
@@ -151,11 +148,8 @@ class ConsoleScreen(ConsoleInput):
 
     @property
     def hidden_mounted(self) -> bool:
-        """Whether `mount_hidden`'s widgets are mounted (their parts composed), whether or
-        not anything awaited it."""
-        if self._hidden is None:
-            return False
-        return self._hidden.is_done or all(widget.is_mounted for widget in self._hidden_widgets)
+        """Whether `mount_hidden`'s widgets are mounted (their parts composed)."""
+        return self._hidden is not None and self._hidden.is_done
 
     @property
     def transcript(self) -> TranscriptView:
